@@ -1,0 +1,3 @@
+"""OpenDialer: an open-source outbound campaign dialer."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,247 @@
+"""The ``opendialer`` command line.
+
+Sub-commands are grouped by resource (``plugins``, ``db``, ``users``, ...);
+plugins add theirs through the ``register_commands`` hook.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sys
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+import opendialer
+from opendialer.core import config
+from opendialer.core.plugins import get_plugin_manager
+
+T = TypeVar("T")
+
+app = typer.Typer(
+    name="opendialer",
+    help="OpenDialer: an open-source outbound campaign dialer.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+plugins_app = typer.Typer(help="List and inspect plugins, scaffold new ones.", no_args_is_help=True)
+db_app = typer.Typer(help="Database: migrations.", no_args_is_help=True)
+users_app = typer.Typer(help="Dialer users.", no_args_is_help=True)
+app.add_typer(plugins_app, name="plugins")
+app.add_typer(db_app, name="db")
+app.add_typer(users_app, name="users")
+
+out = Console()
+err = Console(stderr=True)
+
+
+def fail(message: str, code: int = 1) -> None:
+    err.print(f"[bold red]error:[/] {message}", highlight=False)
+    raise typer.Exit(code)
+
+
+def run(coro_fn: Callable[[], Awaitable[T]]) -> T:
+    """Run an async body, turning service and database errors into one-line errors."""
+    from opendialer.core.services.errors import ServiceError
+    from opendialer.core.storage import DatabaseUrlError
+
+    try:
+        return asyncio.run(coro_fn())  # type: ignore[arg-type]
+    except ServiceError as exc:
+        where = f" ({exc.field})" if exc.field else ""
+        fail(f"{exc.detail}{where}")
+    except DatabaseUrlError as exc:
+        fail(str(exc))
+    raise AssertionError("unreachable")
+
+
+async def open_database(migrate_first: bool = False) -> Any:
+    from opendialer.core.storage import connect
+    from opendialer.core.storage.migrate import migrate
+
+    db = await connect(config.database_url())
+    if migrate_first:
+        await migrate(db)
+    return db
+
+
+@app.callback(invoke_without_command=True)
+def root(
+    version: bool = typer.Option(False, "--version", help="Print the version and exit."),
+) -> None:
+    if version:
+        out.print(f"opendialer {opendialer.__version__}")
+        raise typer.Exit(0)
+
+
+# -- plugins ---------------------------------------------------------------
+
+
+def _report_plugin_failures() -> None:
+    for failure in get_plugin_manager().failures:
+        err.print(
+            f"[yellow]plugin {failure.name!r} ({failure.source}) failed to load:[/] "
+            f"{failure.error}",
+            highlight=False,
+        )
+
+
+@plugins_app.command("list")
+def plugins_list(as_json: bool = typer.Option(False, "--json", help="Print a JSON array.")) -> None:
+    """Every loaded plugin: name, version, source (builtin or distribution), hooks."""
+    infos = get_plugin_manager().plugins()
+    if as_json:
+        sys.stdout.write(json.dumps([p.as_dict() for p in infos], indent=2) + "\n")
+    else:
+        table = Table("name", "version", "source", "hooks")
+        for p in infos:
+            table.add_row(p.name, p.version, p.source, ", ".join(p.hooks))
+        out.print(table)
+    _report_plugin_failures()
+
+
+@plugins_app.command("info")
+def plugins_info(name: str, as_json: bool = typer.Option(False, "--json")) -> None:
+    """One plugin's details."""
+    info = get_plugin_manager().info(name)
+    if info is None:
+        failed = [f for f in get_plugin_manager().failures if f.name == name]
+        if failed:
+            fail(f"plugin {name!r} failed to load: {failed[0].error}")
+        known = ", ".join(p.name for p in get_plugin_manager().plugins())
+        fail(f"no plugin named {name!r}; loaded: {known}")
+        return
+    if as_json:
+        sys.stdout.write(json.dumps(info.as_dict(), indent=2) + "\n")
+        return
+    out.print(f"[bold]{info.name}[/] {info.version}  (source: {info.source})")
+    for hook in info.hooks:
+        out.print(f"  hook {hook}")
+
+
+# -- database --------------------------------------------------------------
+
+
+@db_app.command("migrate")
+def db_migrate() -> None:
+    """Apply pending migrations (safe to run again; safe on several nodes at once)."""
+    from opendialer.core.storage.migrate import migrate
+
+    async def body() -> None:
+        db = await open_database()
+        try:
+            report = await migrate(db)
+        finally:
+            await db.close()
+        if report.applied:
+            out.print(f"applied {len(report.applied)} migration(s) to {db.describe()}:")
+            for mid in report.applied:
+                out.print(f"  {mid}")
+        else:
+            out.print(
+                f"{db.describe()} is up to date ({len(report.already_applied)} migrations applied)"
+            )
+
+    run(body)
+
+
+# -- users -----------------------------------------------------------------
+
+PASSWORD_ENV = "OPENDIALER_MASTER_PASSWORD"
+
+
+def _read_password() -> str:
+    """From $OPENDIALER_MASTER_PASSWORD, else the first line of stdin (never argv)."""
+    env = os.environ.get(PASSWORD_ENV)
+    if env:
+        return env
+    if sys.stdin.isatty():
+        import getpass
+
+        first = getpass.getpass("password: ")
+        if getpass.getpass("again: ") != first:
+            fail("the two passwords differ")
+        return first
+    line = sys.stdin.readline()
+    if not line:
+        fail(f"no password: pipe it on stdin or set {PASSWORD_ENV}")
+    return line.rstrip("\r\n")
+
+
+@users_app.command("create-master")
+def users_create_master(
+    username: str = typer.Option(..., "--username", help="The new Master's user name."),
+) -> None:
+    """Create a Master user. The password comes from stdin or $OPENDIALER_MASTER_PASSWORD."""
+    from opendialer.core.services import users
+
+    password = _read_password()
+
+    async def body() -> None:
+        db = await open_database(migrate_first=True)
+        try:
+            user = await users.create_master(username, password)
+        finally:
+            await db.close()
+        out.print(f"created Master {user['username']!r} (id {user['id']})")
+
+    run(body)
+
+
+# -- serving ---------------------------------------------------------------
+
+
+@app.command("serve")
+def serve(
+    host: str = typer.Option("127.0.0.1", help="Address to bind."),
+    port: int = typer.Option(8080, help="Port (9443 is the usual one with TLS)."),
+    certfile: str | None = typer.Option(None, help="TLS certificate (PEM): serve HTTPS."),
+    keyfile: str | None = typer.Option(None, help="TLS private key (PEM)."),
+) -> None:
+    """Start the dialer's web server on the configured database."""
+    from opendialer.admin_ui.server import serve_forever
+
+    if bool(certfile) != bool(keyfile):
+        fail("give both --certfile and --keyfile, or neither")
+    run(lambda: serve_forever(host=host, port=port, certfile=certfile, keyfile=keyfile))
+
+
+@app.command("demo")
+def demo(
+    host: str = typer.Option("127.0.0.1", help="Address to bind (loopback unless told)."),
+    port: int = typer.Option(8080, help="Port."),
+) -> None:
+    """Embedded demo: SQLite, a demo Master, the web server; prints the URL and logins."""
+    from opendialer.admin_ui.server import serve_forever
+    from opendialer.core.demo import prepare_demo
+
+    async def body() -> None:
+        db = await open_database(migrate_first=True)
+        logins = await prepare_demo()
+        scheme_host = host if host not in ("0.0.0.0", "::") else "127.0.0.1"
+        out.print(f"[bold green]OpenDialer demo[/] on {db.describe()}")
+        out.print(f"  open   http://{scheme_host}:{port}/")
+        for login in logins:
+            out.print(f"  login  {login.username} / {login.password}   ({login.role})")
+        await db.close()
+        await serve_forever(host=host, port=port, certfile=None, keyfile=None)
+
+    run(body)
+
+
+def build_app() -> typer.Typer:
+    get_plugin_manager().call_register_commands(app)
+    return app
+
+
+def main() -> None:
+    build_app()()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,339 @@
+"""The interfaces a plugin provides.
+
+A registration hook (see :mod:`opendialer.core.hookspecs`) returns a mapping of
+short names to *factories* (usually classes) of these interfaces. The core
+constructs them, drives them, and never looks inside.
+
+Every long-lived object has ``start()``/``close()`` so the core can open and
+release sockets, pools and tasks deterministically; every one that talks to
+the outside world reports a :class:`Health` the admin's Diagnostics shows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+import numpy.typing as npt
+
+from opendialer.core.domain import LeadStatus
+
+# --------------------------------------------------------------------------
+# Shared
+# --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Health:
+    """What an external dependency looks like right now.
+
+    ``ok`` False means the core must not rely on it (fail closed); ``detail``
+    says why in words an admin can act on, e.g. ``"connect timeout after 2.0 s"``.
+    """
+
+    ok: bool
+    detail: str = ""
+    since: datetime | None = None
+
+
+class PluginContext(Protocol):
+    """What the core hands to every factory: a clock, a logger name prefix, settings.
+
+    Factories receive it as their ``context`` keyword argument.
+    """
+
+    def now(self) -> datetime:
+        """The current time, timezone-aware UTC (tests inject a fake clock)."""
+        ...
+
+    @property
+    def settings(self) -> Mapping[str, Any]:
+        """Process-wide settings (data directory, node name, ...)."""
+        ...
+
+
+# --------------------------------------------------------------------------
+# Do-Not-Call
+# --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class DncServiceConfig:
+    """One row of the DNC services table, as a provider sees it."""
+
+    id: int
+    name: str
+    kind: str
+    url: str | None = None
+    ca_bundle: str | None = None
+    timeout_ms: int = 2000
+    insecure: bool = False
+    options: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class DncVerdict:
+    """A provider's answer for one number: the audit trail regulators ask for."""
+
+    number: str
+    do_not_call: bool
+    service: str
+    checked_at: datetime
+
+
+class DncUnavailable(Exception):
+    """The DNC service could not give a trustworthy answer.
+
+    Raised for timeouts, 5xx, malformed answers, answers for another number,
+    stale data. The engine treats it as *do not dial* (fail closed) and marks
+    the campaign's schedule DNC_OUT_OF_SERVICE until the service answers again.
+    """
+
+
+@runtime_checkable
+class DncProvider(Protocol):
+    """Answers "may this number be called?" for one configured DNC service.
+
+    Constructed as ``factory(config: DncServiceConfig, context: PluginContext)``.
+    """
+
+    async def start(self) -> None: ...
+
+    async def close(self) -> None: ...
+
+    async def check(self, number: str) -> DncVerdict:
+        """Look up ``number`` (E.164 digits, no ``+``). Raise :class:`DncUnavailable`
+        rather than guess."""
+        ...
+
+    def health(self) -> Health: ...
+
+
+# --------------------------------------------------------------------------
+# Answering-machine detection
+# --------------------------------------------------------------------------
+
+
+class AmdLabel(StrEnum):
+    HUMAN = "HUMAN"
+    MACHINE = "MACHINE"
+    SILENCE = "SILENCE"
+    FAX = "FAX"
+    NOTSURE = "NOTSURE"
+
+
+@dataclass(frozen=True, slots=True)
+class AmdDecision:
+    """A verdict, when it was reached (ms of audio since answer) and why."""
+
+    label: AmdLabel
+    decision_ms: float
+    reasons: str
+
+
+class AmdSession(Protocol):
+    """Streaming detector for one answered call.
+
+    ``feed`` takes 16-bit signed PCM at the session's sample rate, in chunks of
+    any length (the SIP platform delivers 20-200 ms); it returns ``None`` until
+    a decision is reached, then the decision (and the same one on later calls).
+    ``finish`` is called when the audio ends before a decision.
+    """
+
+    def feed(self, pcm: npt.NDArray[np.int16]) -> AmdDecision | None: ...
+
+    def finish(self) -> AmdDecision: ...
+
+
+@dataclass(frozen=True, slots=True)
+class AmdParameter:
+    """One tunable, documented for administrators."""
+
+    name: str
+    default: float | int | str
+    unit: str
+    help: str
+
+
+class AmdStrategy(Protocol):
+    """Constructed as ``factory(context: PluginContext)``."""
+
+    def parameters(self) -> list[AmdParameter]:
+        """The tunables with their defaults (shown in the admin and docs)."""
+        ...
+
+    def presets(self) -> Mapping[str, Mapping[str, Any]]:
+        """Named parameter sets, e.g. ``{"fast": {...}, "accurate": {...}}``."""
+        ...
+
+    def new_session(self, params: Mapping[str, Any], sample_rate: int = 8000) -> AmdSession:
+        """A fresh detector for one call; unknown parameter names raise ``ValueError``."""
+        ...
+
+
+# --------------------------------------------------------------------------
+# Routing targets (where a human-answered call goes)
+# --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class RoutingRequest:
+    """The campaign fields a routing target needs."""
+
+    campaign_id: int
+    campaign_type: str  # "OSCC" | "IVR"
+    queue: str
+    pilot_number: str
+
+
+@runtime_checkable
+class RoutingTarget(Protocol):
+    """Counts free agents/channels and tracks what the dialer launched at them.
+
+    Constructed as ``factory(options: Mapping[str, Any], context: PluginContext)``.
+    ``free_slots`` must answer from a cache, never wait on the network: the
+    pacer calls it every tick for every running campaign.
+    """
+
+    async def start(self) -> None: ...
+
+    async def close(self) -> None: ...
+
+    def free_slots(self, request: RoutingRequest) -> int:
+        """Free agents/channels for this campaign minus reservations; 0 when unsure."""
+        ...
+
+    def reserve(self, request: RoutingRequest, call_id: str) -> None:
+        """A call was launched for this campaign: hold one slot for it."""
+        ...
+
+    def release(self, call_id: str, transferred: bool) -> None:
+        """The call ended (``transferred`` False) or reached its target (True)."""
+        ...
+
+    def health(self, request: RoutingRequest | None = None) -> Health:
+        """Why dialing is throttled, if it is (shown on the schedule/summary)."""
+        ...
+
+
+# --------------------------------------------------------------------------
+# Communication platform
+# --------------------------------------------------------------------------
+
+
+class CallAction(StrEnum):
+    TRANSFER = "transfer"
+    HANGUP = "hangup"
+
+
+class CallDisposition(StrEnum):
+    """How a call ended, as the platform saw it. The engine maps it to a lead status
+    (see ``opendialer.core.engine.outcomes`` and ``docs/outcomes.md``)."""
+
+    TRANSFERRED = "transferred"  # answered, handed to the pilot, 2xx NOTIFY
+    TRANSFER_FAILED = "transfer_failed"  # answered, transfer refused or timed out
+    AMD_HANGUP = "amd_hangup"  # answered, AMD verdict said hang up
+    FINAL_RESPONSE = "final_response"  # a 3xx-6xx final response: see sip_code
+    NO_ANSWER = "no_answer"  # no-answer timeout, the platform cancelled
+    FAR_END_HANGUP = "far_end_hangup"  # answered, then hung up before transfer
+    PLATFORM_ERROR = "platform_error"  # transport failure, server not answering
+    UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True, slots=True)
+class CallRequest:
+    """Everything the platform needs to run one call to its end."""
+
+    call_id: str
+    number: str
+    caller_id: str | None
+    transfer_to: str  # the campaign's pilot number
+    no_answer_timeout_s: float
+    #: None when AMD is off for the campaign: the call is transferred on answer.
+    amd_session: AmdSession | None
+    #: What to do with an AMD verdict (the campaign's setting).
+    on_verdict: Callable[[AmdDecision], CallAction]
+    #: Called once when the far end answers, so the engine can record it.
+    on_answered: Callable[[datetime], None] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CallOutcome:
+    disposition: CallDisposition
+    port: str
+    created_at: datetime
+    ended_at: datetime
+    answered_at: datetime | None = None
+    sip_code: int | None = None
+    sip_reason: str = ""
+    amd: AmdDecision | None = None
+    transfer_code: int | None = None
+    detail: str = ""
+
+
+@runtime_checkable
+class Platform(Protocol):
+    """Places calls. Constructed as ``factory(options: Mapping[str, Any], context)``.
+
+    ``originate`` runs one call from INVITE to its last BYE/CANCEL and returns
+    its outcome; it must never raise for a call-level failure (that is an
+    outcome). It raises :class:`PlatformUnavailable` only when no port is free
+    or the platform is down, before anything was sent.
+    """
+
+    async def start(self) -> None: ...
+
+    async def close(self) -> None: ...
+
+    def free_ports(self) -> int: ...
+
+    async def originate(self, request: CallRequest) -> CallOutcome: ...
+
+    def health(self) -> Health: ...
+
+
+class PlatformUnavailable(Exception):
+    """No call was placed: no free port, or the platform is down."""
+
+
+# --------------------------------------------------------------------------
+# Pacing and retries
+# --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class PacingSnapshot:
+    free_slots: int  # from the routing target
+    free_ports: int  # from the platform
+    global_max: int  # configured cap of concurrent calls
+    in_flight: int  # calls of this campaign not yet finished
+
+
+class PacingMode(Protocol):
+    """Decides how many calls to launch now. Constructed as ``factory(context)``."""
+
+    def calls_to_launch(self, snapshot: PacingSnapshot) -> int: ...
+
+
+class RetryPolicy(Protocol):
+    """Decides when an unsuccessful lead is due again. Constructed as ``factory(context)``."""
+
+    def next_attempt_at(
+        self,
+        *,
+        status: LeadStatus,
+        attempts: int,
+        max_attempts: int,
+        ended_at: datetime,
+        retry_after_minutes: int,
+    ) -> datetime | None:
+        """The time the lead is due again, or None when it is done for good."""
+        ...
+
+
+#: Event hooks may return an awaitable; the engine awaits it (with a timeout).
+MaybeAwaitable = Awaitable[None] | None

@@ -1,0 +1,177 @@
+# mypy: disable-error-code="empty-body"
+"""Hook specifications: the plugin author's reference.
+
+A plugin is a module or object with functions named like the hooks below and
+decorated with :data:`hookimpl`::
+
+    from opendialer.core.hookspecs import hookimpl
+
+    @hookimpl
+    def register_dnc_providers():
+        return {"tps_uk": TpsProvider}
+
+Built-in plugins (``opendialer.plugins``) are registered exactly this way.
+Third-party packages declare an entry point in the group ``opendialer``::
+
+    [project.entry-points.opendialer]
+    tps_uk = "opendialer_tps_uk.plugin"
+
+A hook implementation may accept fewer arguments than the specification lists
+(pluggy passes only those it names). A misspelled hook name, or an argument the
+specification does not have, makes the plugin fail to load with its name and
+the reason; the other plugins still load.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import pluggy
+
+if TYPE_CHECKING:
+    import typer
+
+    from opendialer.core.contracts import MaybeAwaitable
+
+PROJECT_NAME = "opendialer"
+
+hookspec = pluggy.HookspecMarker(PROJECT_NAME)
+hookimpl = pluggy.HookimplMarker(PROJECT_NAME)
+
+
+# ==========================================================================
+# Registration hooks — called once when the dialer starts.
+#
+# Each returns a mapping ``{short_name: factory}``. The short name is what
+# administrators pick in the admin (a DNC service's kind, a campaign's AMD
+# strategy, ...). Two plugins returning the same name is a load error naming
+# both plugins.
+# ==========================================================================
+
+
+@hookspec
+def register_dnc_providers() -> dict[str, Any]:
+    """Do-Not-Call providers, keyed by service *kind* (``"embedded"``, ``"http"``, ...).
+
+    Each factory is called as ``factory(config=DncServiceConfig, context=PluginContext)``
+    and must return a :class:`~opendialer.core.contracts.DncProvider`.
+    A provider for a national list (US National DNC, UK TPS, Brazil's Não Me
+    Perturbe) usually imports the list's files into a local index and raises
+    :class:`~opendialer.core.contracts.DncUnavailable` when its data is too old.
+
+    :return: ``{kind: factory}``
+    """
+
+
+@hookspec
+def register_amd_strategies() -> dict[str, Any]:
+    """Answering-machine detectors, keyed by name (``"numpy"``).
+
+    Each factory is called as ``factory(context=PluginContext)`` and returns an
+    :class:`~opendialer.core.contracts.AmdStrategy`.
+
+    :return: ``{name: factory}``
+    """
+
+
+@hookspec
+def register_routing_targets() -> dict[str, Any]:
+    """Where human-answered calls go, keyed by name (``"oscc"``, ``"ivr"``, ``"static"``).
+
+    Each factory is called as ``factory(options=Mapping, context=PluginContext)``
+    and returns a :class:`~opendialer.core.contracts.RoutingTarget`.
+
+    :return: ``{name: factory}``
+    """
+
+
+@hookspec
+def register_platforms() -> dict[str, Any]:
+    """Communication platforms that place calls, keyed by name (``"sip"``, ``"sim"``).
+
+    Each factory is called as ``factory(options=Mapping, context=PluginContext)``
+    and returns a :class:`~opendialer.core.contracts.Platform`.
+
+    :return: ``{name: factory}``
+    """
+
+
+@hookspec
+def register_pacing_modes() -> dict[str, Any]:
+    """Pacing modes, keyed by name (``"progressive"``; later preview, power, predictive).
+
+    Each factory is called as ``factory(context=PluginContext)`` and returns a
+    :class:`~opendialer.core.contracts.PacingMode`.
+
+    :return: ``{name: factory}``
+    """
+
+
+@hookspec
+def register_retry_policies() -> dict[str, Any]:
+    """Retry policies, keyed by name (``"default"``).
+
+    Each factory is called as ``factory(context=PluginContext)`` and returns a
+    :class:`~opendialer.core.contracts.RetryPolicy`.
+
+    :return: ``{name: factory}``
+    """
+
+
+@hookspec
+def register_commands(app: typer.Typer) -> None:
+    """Add commands to the ``opendialer`` CLI.
+
+    Called while the CLI is built, before arguments are parsed::
+
+        @hookimpl
+        def register_commands(app):
+            @app.command("tps-sync")
+            def tps_sync(): ...
+
+    :param app: the root :class:`typer.Typer` application; add commands or sub-apps.
+    """
+
+
+# ==========================================================================
+# Event hooks — called by the engine as things happen.
+#
+# Observers only: they cannot change the outcome. An implementation may
+# return an awaitable; the engine awaits it with a timeout of 5 seconds.
+# An exception is logged with the plugin's name and never stops dialing.
+# Keep them quick: they run on the dialer's event loop.
+# ==========================================================================
+
+
+@hookspec
+def call_finished(call: dict[str, Any]) -> MaybeAwaitable:
+    """One call attempt ended (or was blocked by DNC), after its record was stored.
+
+    :param call: the call record as the JSON API shows it (``id``, ``campaign_id``,
+        ``lead_id``, ``attempt``, ``port``, ``created_at``, ``answered_at``,
+        ``ended_at``, ``sip_code``, ``amd_verdict``, ``amd_decision_ms``,
+        ``transfer_result``, ``status``, ...).
+    """
+
+
+@hookspec
+def lead_status_changed(lead: dict[str, Any], old_status: str, new_status: str) -> MaybeAwaitable:
+    """A lead's status changed (stored already).
+
+    :param lead: the lead as the JSON API shows it.
+    :param old_status: a :class:`~opendialer.core.domain.LeadStatus` value.
+    :param new_status: a :class:`~opendialer.core.domain.LeadStatus` value.
+    """
+
+
+@hookspec
+def campaign_state_changed(
+    campaign: dict[str, Any], old_state: str, new_state: str, reason: str
+) -> MaybeAwaitable:
+    """A campaign was started or stopped, by a person or by its schedule ending.
+
+    :param campaign: the campaign as the JSON API shows it.
+    :param old_state: ``"STARTED"`` or ``"STOPPED"``.
+    :param new_state: ``"STARTED"`` or ``"STOPPED"``.
+    :param reason: who or what changed it, e.g. ``"user:alice"``, ``"schedule ended"``.
+    """

@@ -1,0 +1,133 @@
+"""Dialer groups: created and edited by a Master, enabled/disabled by their Managers,
+never deleted (the product guide: groups are disabled, not removed)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from opendialer.core.domain import Role
+from opendialer.core.services.common import (
+    Actor,
+    PageRequest,
+    page_body,
+    reject_unknown,
+    require_bool,
+    require_str,
+)
+from opendialer.core.services.errors import (
+    Conflict,
+    MethodNotAllowed,
+    NotFound,
+    PermissionDenied,
+)
+from opendialer.core.storage.tables import DialerGroup
+
+GROUP_FIELDS = {"name", "description", "enabled"}
+
+
+def group_json(row: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": row["id"],
+        "name": row["name"],
+        "description": row["description"],
+        "enabled": bool(row["enabled"]),
+    }
+
+
+def _visible_ids(actor: Actor) -> frozenset[int] | None:
+    """None means every group."""
+    if actor.role is Role.MASTER:
+        return None
+    return actor.group_ids
+
+
+async def list_groups(actor: Actor, page: PageRequest | None = None) -> dict[str, Any]:
+    """Masters see every group; others the groups they belong to or manage."""
+    page = page or PageRequest(per_page=500)
+    query = DialerGroup.select().order_by(DialerGroup.name)
+    count = DialerGroup.count()
+    visible = _visible_ids(actor)
+    if visible is not None:
+        if not visible:
+            return page_body([], 0, page)
+        query = query.where(DialerGroup.id.is_in(list(visible)))
+        count = count.where(DialerGroup.id.is_in(list(visible)))
+    rows = await query.limit(page.per_page).offset(page.offset).run()
+    return page_body([group_json(r) for r in rows], await count.run(), page)
+
+
+async def get_group(actor: Actor, group_id: int) -> dict[str, Any]:
+    visible = _visible_ids(actor)
+    if visible is not None and group_id not in visible:
+        raise NotFound(f"group {group_id} does not exist or is not yours")
+    row = await DialerGroup.select().where(DialerGroup.id == group_id).first().run()
+    if row is None:
+        raise NotFound(f"group {group_id} does not exist")
+    return group_json(row)
+
+
+async def create_group(actor: Actor, data: dict[str, Any]) -> dict[str, Any]:
+    if actor.role is not Role.MASTER:
+        raise PermissionDenied("only a Master creates dialer groups")
+    reject_unknown(data, GROUP_FIELDS)
+    name = require_str(data, "name", max_length=100)
+    description = require_str(data, "description", max_length=2000, required=False)
+    enabled = require_bool(data, "enabled", True)
+    if await DialerGroup.exists().where(DialerGroup.name == name).run():
+        raise Conflict(f"a group named {name!r} already exists", field="name")
+    row = DialerGroup(name=name, description=description, enabled=enabled)
+    await row.save().run()
+    return await get_group(actor, row.id)
+
+
+async def update_group(actor: Actor, group_id: int, data: dict[str, Any]) -> dict[str, Any]:
+    """Masters change anything; Managers only enable/disable the groups they manage."""
+    reject_unknown(data, GROUP_FIELDS)
+    current = await get_group(actor, group_id)  # 404 when out of scope
+    if actor.role is Role.MANAGER:
+        if set(data) - {"enabled"}:
+            raise PermissionDenied("a Manager may only enable or disable its groups", field="name")
+    elif actor.role is not Role.MASTER:
+        raise PermissionDenied("only a Master or the group's Manager changes a group")
+    changes: dict[Any, Any] = {}
+    if "name" in data:
+        name = require_str(data, "name", max_length=100)
+        if (
+            name != current["name"]
+            and await DialerGroup.exists().where(DialerGroup.name == name).run()
+        ):
+            raise Conflict(f"a group named {name!r} already exists", field="name")
+        changes[DialerGroup.name] = name
+    if "description" in data:
+        changes[DialerGroup.description] = require_str(
+            data, "description", max_length=2000, required=False
+        )
+    if "enabled" in data:
+        changes[DialerGroup.enabled] = require_bool(data, "enabled", True)
+    if changes:
+        await DialerGroup.update(changes).where(DialerGroup.id == group_id).run()
+    return await get_group(actor, group_id)
+
+
+def delete_group(actor: Actor, group_id: int) -> None:
+    raise MethodNotAllowed(
+        "dialer groups are never deleted: disable the group instead "
+        '(PATCH {"enabled": false}); its started campaigns run to the end of their schedules'
+    )
+
+
+async def existing_group_ids(ids: list[int]) -> set[int]:
+    if not ids:
+        return set()
+    rows = await DialerGroup.select(DialerGroup.id).where(DialerGroup.id.is_in(ids)).run()
+    return {r["id"] for r in rows}
+
+
+async def group_is_enabled(group_id: int) -> bool:
+    row = (
+        await DialerGroup.select(DialerGroup.enabled)
+        .where(DialerGroup.id == group_id)
+        .first()
+        .run()
+    )
+    return bool(row and row["enabled"])

@@ -1,0 +1,383 @@
+"""Dialer users and their groups, with the product guide's role rules.
+
+* Master: create/update/delete/list every user, reset passwords, assign groups.
+* Manager: create/update/delete/list users of the groups it manages, assigning
+  only those groups; it creates Campaign Administrators and Supervisors (not
+  Masters or Managers: no one raises themselves through a subordinate).
+* Campaign Administrators and Supervisors do not manage users.
+* Campaign Administrators and Supervisors whose groups are all disabled cannot
+  log in; Managers can.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from typing import Any
+
+from opendialer.core.domain import Role
+from opendialer.core.services import passwords
+from opendialer.core.services.common import (
+    Actor,
+    PageRequest,
+    page_body,
+    reject_unknown,
+    require_str,
+)
+from opendialer.core.services.errors import (
+    Conflict,
+    NotAuthenticated,
+    NotFound,
+    PermissionDenied,
+    ValidationFailed,
+)
+from opendialer.core.services.groups import existing_group_ids
+from opendialer.core.storage.tables import DialerGroup, DialerUser, UserGroup
+
+USERNAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{1,63}$")
+LANGUAGES = ("en", "pt_BR", "es")
+CREATE_FIELDS = {"username", "password", "first_name", "last_name", "role", "group_ids", "language"}
+UPDATE_FIELDS = CREATE_FIELDS - {"password"}
+MANAGER_MAY_CREATE = {Role.CAMPAIGN_ADMIN, Role.CAMPAIGN_SUPERVISOR}
+
+
+class NoEnabledGroup(PermissionDenied):
+    code = "no_enabled_group"
+
+
+def _role(value: Any, field: str = "role") -> Role:
+    try:
+        return Role(value)
+    except ValueError:
+        raise ValidationFailed(
+            f"role must be one of {', '.join(r.value for r in Role)}", field=field
+        ) from None
+
+
+async def _groups_of(user_ids: list[int]) -> dict[int, list[int]]:
+    if not user_ids:
+        return {}
+    rows = (
+        await UserGroup.select(UserGroup.user, UserGroup.group)
+        .where(UserGroup.user.is_in(user_ids))
+        .run()
+    )
+    out: dict[int, list[int]] = {uid: [] for uid in user_ids}
+    for r in rows:
+        out[r["user"]].append(r["group"])
+    return {k: sorted(v) for k, v in out.items()}
+
+
+def user_json(row: dict[str, Any], group_ids: list[int]) -> dict[str, Any]:
+    return {
+        "id": row["id"],
+        "username": row["username"],
+        "first_name": row["first_name"],
+        "last_name": row["last_name"],
+        "role": row["role"],
+        "language": row["language"],
+        "group_ids": group_ids,
+    }
+
+
+async def actor_for(user_id: int) -> Actor:
+    """Build the acting identity of a stored user (groups read fresh each time)."""
+    row = await DialerUser.select().where(DialerUser.id == user_id).first().run()
+    if row is None:
+        raise NotAuthenticated("the user of this session no longer exists")
+    group_ids = (await _groups_of([user_id]))[user_id]
+    enabled: set[int] = set()
+    if group_ids:
+        rows = (
+            await DialerGroup.select(DialerGroup.id)
+            .where(DialerGroup.id.is_in(group_ids), DialerGroup.enabled.eq(True))
+            .run()
+        )
+        enabled = {r["id"] for r in rows}
+    return Actor(
+        user_id=row["id"],
+        username=row["username"],
+        role=Role(row["role"]),
+        group_ids=frozenset(group_ids),
+        enabled_group_ids=frozenset(enabled),
+        language=row["language"],
+    )
+
+
+def ensure_may_log_in(actor: Actor) -> None:
+    if (
+        actor.role in (Role.CAMPAIGN_ADMIN, Role.CAMPAIGN_SUPERVISOR)
+        and not actor.enabled_group_ids
+    ):
+        raise NoEnabledGroup(
+            "your dialer groups are all disabled (or you belong to none): "
+            "ask a Manager or the Master to enable one"
+        )
+
+
+async def authenticate(username: str, password: str) -> Actor:
+    """Check credentials and the log-in rule; raise NotAuthenticated or NoEnabledGroup."""
+    row = (
+        await DialerUser.select(DialerUser.id, DialerUser.password_hash)
+        .where(DialerUser.username == username)
+        .first()
+        .run()
+    )
+    stored = row["password_hash"] if row else passwords.DUMMY_HASH
+    ok = await passwords.verify_password(stored, password)
+    if row is None or not ok:
+        raise NotAuthenticated("wrong user name or password")
+    actor = await actor_for(row["id"])
+    ensure_may_log_in(actor)
+    return actor
+
+
+# -- scope ---------------------------------------------------------------
+
+
+def _require_user_admin(actor: Actor) -> None:
+    if actor.role not in (Role.MASTER, Role.MANAGER):
+        raise PermissionDenied("only a Master or a Manager manages dialer users")
+
+
+def _in_scope(actor: Actor, role: str, group_ids: list[int]) -> bool:
+    if actor.role is Role.MASTER:
+        return True
+    if actor.role is Role.MANAGER:
+        return role in MANAGER_MAY_CREATE and bool(set(group_ids) & actor.group_ids)
+    return False
+
+
+async def list_users(actor: Actor, page: PageRequest | None = None) -> dict[str, Any]:
+    _require_user_admin(actor)
+    page = page or PageRequest()
+    if actor.role is Role.MASTER:
+        total = await DialerUser.count().run()
+        rows = (
+            await DialerUser.select()
+            .order_by(DialerUser.username)
+            .limit(page.per_page)
+            .offset(page.offset)
+            .run()
+        )
+    else:
+        if not actor.group_ids:
+            return page_body([], 0, page)
+        member_rows = (
+            await UserGroup.select(UserGroup.user)
+            .where(UserGroup.group.is_in(list(actor.group_ids)))
+            .run()
+        )
+        ids = sorted({r["user"] for r in member_rows})
+        if not ids:
+            return page_body([], 0, page)
+        where = (DialerUser.id.is_in(ids)) & (
+            DialerUser.role.is_in([r.value for r in MANAGER_MAY_CREATE])
+        )
+        total = await DialerUser.count().where(where).run()
+        rows = (
+            await DialerUser.select()
+            .where(where)
+            .order_by(DialerUser.username)
+            .limit(page.per_page)
+            .offset(page.offset)
+            .run()
+        )
+    groups = await _groups_of([r["id"] for r in rows])
+    return page_body([user_json(r, groups[r["id"]]) for r in rows], total, page)
+
+
+async def get_user(actor: Actor, user_id: int) -> dict[str, Any]:
+    _require_user_admin(actor)
+    row = await DialerUser.select().where(DialerUser.id == user_id).first().run()
+    if row is None:
+        raise NotFound(f"user {user_id} does not exist")
+    group_ids = (await _groups_of([user_id]))[user_id]
+    if not _in_scope(actor, row["role"], group_ids):
+        raise NotFound(f"user {user_id} does not exist or is not in your groups")
+    return user_json(row, group_ids)
+
+
+async def _validate_group_ids(actor: Actor, raw: Any, role: Role) -> list[int]:
+    if raw is None:
+        raw = []
+    if not isinstance(raw, list) or not all(
+        isinstance(g, int) and not isinstance(g, bool) for g in raw
+    ):
+        raise ValidationFailed("group_ids must be a list of group ids", field="group_ids")
+    ids = sorted(set(raw))
+    missing = set(ids) - await existing_group_ids(ids)
+    if missing:
+        raise ValidationFailed(
+            f"group(s) {', '.join(map(str, sorted(missing)))} do not exist", field="group_ids"
+        )
+    if actor.role is Role.MANAGER:
+        foreign = set(ids) - actor.group_ids
+        if foreign:
+            raise PermissionDenied(
+                f"you may only assign the groups you manage; not {sorted(foreign)}",
+                field="group_ids",
+            )
+        if not ids:
+            raise ValidationFailed(
+                "assign at least one of the groups you manage", field="group_ids"
+            )
+    if role in (Role.CAMPAIGN_ADMIN, Role.CAMPAIGN_SUPERVISOR, Role.MANAGER) and not ids:
+        raise ValidationFailed(f"a {role.value} needs at least one dialer group", field="group_ids")
+    if role is Role.MASTER and ids:
+        raise ValidationFailed("a Master belongs to no group: it sees them all", field="group_ids")
+    return ids
+
+
+def _validate_username(data: dict[str, Any]) -> str:
+    username = require_str(data, "username", max_length=64)
+    if not USERNAME_RE.match(username):
+        raise ValidationFailed(
+            "user name: 2-64 letters, digits, '.', '_', '@' or '-', "
+            "starting with a letter or digit",
+            field="username",
+        )
+    return username
+
+
+def _validate_language(data: dict[str, Any], default: str) -> str:
+    language = data.get("language", default)
+    if language not in LANGUAGES:
+        raise ValidationFailed(f"language must be one of {', '.join(LANGUAGES)}", field="language")
+    return str(language)
+
+
+async def create_user(actor: Actor, data: dict[str, Any]) -> dict[str, Any]:
+    _require_user_admin(actor)
+    reject_unknown(data, CREATE_FIELDS)
+    username = _validate_username(data)
+    role = _role(data.get("role"))
+    if actor.role is Role.MANAGER and role not in MANAGER_MAY_CREATE:
+        raise PermissionDenied(
+            "a Manager creates Campaign Administrators and Campaign Supervisors only", field="role"
+        )
+    group_ids = await _validate_group_ids(actor, data.get("group_ids"), role)
+    password = data.get("password")
+    passwords.check_policy(password, username)  # type: ignore[arg-type]
+    first_name = require_str(data, "first_name", max_length=100, required=False)
+    last_name = require_str(data, "last_name", max_length=100, required=False)
+    language = _validate_language(data, "en")
+    if await DialerUser.exists().where(DialerUser.username == username).run():
+        raise Conflict(f"the user name {username!r} is taken", field="username")
+    password_hash = await passwords.hash_password(password)  # type: ignore[arg-type]
+    async with DialerUser._meta.db.transaction():
+        user = DialerUser(
+            username=username,
+            password_hash=password_hash,
+            first_name=first_name,
+            last_name=last_name,
+            role=role.value,
+            language=language,
+        )
+        await user.save().run()
+        for gid in group_ids:
+            await UserGroup(user=user.id, group=gid).save().run()
+    return await get_user(actor, user.id)
+
+
+async def update_user(actor: Actor, user_id: int, data: dict[str, Any]) -> dict[str, Any]:
+    if "password" in data:
+        raise ValidationFailed(
+            "passwords change through POST /api/v1/users/{id}/password", field="password"
+        )
+    reject_unknown(data, UPDATE_FIELDS)
+    current = await get_user(actor, user_id)  # scope check: 404 when not visible
+    changes: dict[Any, Any] = {}
+    role = Role(current["role"])
+    if "role" in data:
+        role = _role(data["role"])
+        if actor.role is Role.MANAGER and role not in MANAGER_MAY_CREATE:
+            raise PermissionDenied(
+                "a Manager assigns the Campaign Administrator or Supervisor role only", field="role"
+            )
+        if user_id == actor.user_id and role is not actor.role:
+            raise Conflict("you cannot change your own role", field="role")
+        changes[DialerUser.role] = role.value
+    if "username" in data:
+        username = _validate_username(data)
+        if (
+            username != current["username"]
+            and await DialerUser.exists().where(DialerUser.username == username).run()
+        ):
+            raise Conflict(f"the user name {username!r} is taken", field="username")
+        changes[DialerUser.username] = username
+    for name, column in (
+        ("first_name", DialerUser.first_name),
+        ("last_name", DialerUser.last_name),
+    ):
+        if name in data:
+            changes[column] = require_str(data, name, max_length=100, required=False)
+    if "language" in data:
+        changes[DialerUser.language] = _validate_language(data, current["language"])
+
+    new_groups: list[int] | None = None
+    if "group_ids" in data or "role" in data:
+        requested = data.get("group_ids", current["group_ids"])
+        if actor.role is Role.MANAGER:
+            # A Manager rewrites only its own groups' memberships; others stay.
+            kept = [g for g in current["group_ids"] if g not in actor.group_ids]
+            mine = await _validate_group_ids(actor, requested, role)
+            new_groups = sorted(set(kept) | set(mine))
+        else:
+            new_groups = await _validate_group_ids(actor, requested, role)
+
+    async with DialerUser._meta.db.transaction():
+        if changes:
+            changes[DialerUser.updated_at] = datetime.now(UTC)
+            await DialerUser.update(changes).where(DialerUser.id == user_id).run()
+        if new_groups is not None:
+            await UserGroup.delete().where(UserGroup.user == user_id).run()
+            for gid in new_groups:
+                await UserGroup(user=user_id, group=gid).save().run()
+    return await get_user(actor, user_id)
+
+
+async def delete_user(actor: Actor, user_id: int) -> None:
+    current = await get_user(actor, user_id)
+    if user_id == actor.user_id:
+        raise Conflict("you cannot delete yourself")
+    if actor.role is Role.MANAGER and set(current["group_ids"]) - actor.group_ids:
+        raise PermissionDenied(
+            "this user also belongs to groups you do not manage: remove it from yours instead"
+        )
+    if current["role"] == Role.MASTER.value:
+        masters = await DialerUser.count().where(DialerUser.role == Role.MASTER.value).run()
+        if masters <= 1:
+            raise Conflict("this is the last Master: create another one first")
+    await DialerUser.delete().where(DialerUser.id == user_id).run()
+
+
+async def reset_password(actor: Actor, user_id: int, password: Any) -> None:
+    if actor.role is not Role.MASTER:
+        raise PermissionDenied("only a Master resets passwords")
+    current = await get_user(actor, user_id)
+    passwords.check_policy(password, current["username"])
+    password_hash = await passwords.hash_password(password)
+    await (
+        DialerUser.update({DialerUser.password_hash: password_hash})
+        .where(DialerUser.id == user_id)
+        .run()
+    )
+
+
+async def create_master(username: str, password: str) -> dict[str, Any]:
+    """For the CLI and the demo: a Master needs no one's permission to exist."""
+    from opendialer.core.services.common import SYSTEM
+
+    return await create_user(
+        SYSTEM, {"username": username, "password": password, "role": "master", "group_ids": []}
+    )
+
+
+async def set_language(actor: Actor, language: str) -> None:
+    _validate_language({"language": language}, "en")
+    await (
+        DialerUser.update({DialerUser.language: language})
+        .where(DialerUser.id == actor.user_id)
+        .run()
+    )

@@ -1,0 +1,202 @@
+"""Piccolo tables for the whole domain of the product guide.
+
+Only ``opendialer.core`` touches these; the web, the CLI and plugins go through
+``opendialer.core.services``. Composite unique constraints and the indexes of
+the hot queries are created by the migrations (raw SQL that both SQLite and
+PostgreSQL accept), since Piccolo columns only declare single-column indexes.
+
+Phone numbers are stored as E.164 digits without ``+`` (``"554181021119"``).
+All timestamps are timezone-aware UTC.
+"""
+
+from __future__ import annotations
+
+from piccolo.columns import (
+    JSON,
+    BigInt,
+    Boolean,
+    Date,
+    ForeignKey,
+    Integer,
+    Real,
+    Serial,
+    SmallInt,
+    Text,
+    Time,
+    Timestamptz,
+    Varchar,
+)
+from piccolo.columns.base import OnDelete
+from piccolo.columns.defaults.timestamptz import TimestamptzNow
+from piccolo.table import Table
+
+
+class DialerGroup(Table, tablename="dialer_group"):
+    id: Serial  # added by Piccolo; declared for type checkers
+    name = Varchar(length=100, unique=True)
+    description = Text(default="")
+    enabled = Boolean(default=True)
+    created_at = Timestamptz(default=TimestamptzNow())
+
+
+class DialerUser(Table, tablename="dialer_user"):
+    id: Serial  # added by Piccolo; declared for type checkers
+    username = Varchar(length=64, unique=True)
+    password_hash = Varchar(length=255)
+    first_name = Varchar(length=100, default="")
+    last_name = Varchar(length=100, default="")
+    role = Varchar(length=32)
+    language = Varchar(length=8, default="en")
+    created_at = Timestamptz(default=TimestamptzNow())
+    updated_at = Timestamptz(default=TimestamptzNow())
+
+
+class UserGroup(Table, tablename="user_group"):
+    """Membership: a user of the group (campaign roles) or a manager of it (managers)."""
+
+    id: Serial  # added by Piccolo; declared for type checkers
+    user = ForeignKey(references=DialerUser, on_delete=OnDelete.cascade, null=False)
+    group = ForeignKey(references=DialerGroup, on_delete=OnDelete.restrict, null=False)
+
+
+class ApiToken(Table, tablename="api_token"):
+    """Bearer tokens for scripts; only a hash of the token is kept."""
+
+    id: Serial  # added by Piccolo; declared for type checkers
+    user = ForeignKey(references=DialerUser, on_delete=OnDelete.cascade, null=False)
+    token_hash = Varchar(length=128, unique=True)
+    kind = Varchar(length=16, default="bearer")  # "bearer" or "session"
+    created_at = Timestamptz(default=TimestamptzNow())
+    expires_at = Timestamptz()
+    revoked_at = Timestamptz(null=True, default=None)
+    last_used_at = Timestamptz(null=True, default=None)
+
+
+class DncService(Table, tablename="dnc_service"):
+    id: Serial  # added by Piccolo; declared for type checkers
+    name = Varchar(length=100, unique=True)
+    kind = Varchar(length=32)  # a key of register_dnc_providers(): "embedded", "http", ...
+    url = Varchar(length=500, null=True, default=None)
+    ca_bundle = Text(null=True, default=None)
+    timeout_ms = Integer(default=2000)
+    insecure = Boolean(default=False)
+    builtin = Boolean(default=False)  # the Embedded Service: not editable, not deletable
+    options = JSON(default="{}")
+    #: Bumped on every change of the list; nodes reload when it moves.
+    list_version = BigInt(default=0)
+    created_at = Timestamptz(default=TimestamptzNow())
+    updated_at = Timestamptz(default=TimestamptzNow())
+
+
+class DncNumber(Table, tablename="dnc_number"):
+    id: Serial  # added by Piccolo; declared for type checkers
+    service = ForeignKey(references=DncService, on_delete=OnDelete.cascade, null=False)
+    number = BigInt()  # E.164 digits as an integer: compact, and sorts like the digits
+
+
+class Campaign(Table, tablename="campaign"):
+    id: Serial  # added by Piccolo; declared for type checkers
+    name = Varchar(length=100, unique=True)
+    description = Text(default="")
+    group = ForeignKey(references=DialerGroup, on_delete=OnDelete.restrict, null=False)
+    start_date = Date()
+    end_date = Date()
+    start_time = Time()
+    end_time = Time()
+    timezone = Varchar(length=64, default="UTC")
+    weekdays = Varchar(length=40, default="mon,tue,wed,thu,fri")
+    pilot_number = Varchar(length=64)
+    max_attempts = SmallInt(default=5)
+    retry_after_minutes = Integer(default=60)
+    type = Varchar(length=8, default="OSCC")
+    queue = Varchar(length=100, default="")
+    amd_enabled = Boolean(default=True)
+    amd_params = JSON(default="{}")
+    dnc_service = ForeignKey(references=DncService, on_delete=OnDelete.restrict, null=True)
+    default_region = Varchar(length=2, default="US")
+    caller_id = Varchar(length=64, null=True, default=None)
+    no_answer_timeout_s = Integer(default=30)
+    state = Varchar(length=8, default="STOPPED")
+    state_reason = Text(default="")
+    created_at = Timestamptz(default=TimestamptzNow())
+    updated_at = Timestamptz(default=TimestamptzNow())
+
+
+class Schedule(Table, tablename="schedule"):
+    """One execution day of a campaign (unique per campaign and date)."""
+
+    id: Serial  # added by Piccolo; declared for type checkers
+    campaign = ForeignKey(references=Campaign, on_delete=OnDelete.cascade, null=False)
+    date = Date()
+    start_time = Time()
+    end_time = Time()
+    state = Varchar(length=24, default="NOT_RUNNING")
+    reason = Text(default="")  # why dialing is held, e.g. "DNC service: timeout"
+
+
+class Lead(Table, tablename="lead"):
+    id: Serial  # added by Piccolo; declared for type checkers
+    campaign = ForeignKey(references=Campaign, on_delete=OnDelete.cascade, null=False)
+    name = Varchar(length=200)
+    description = Text(default="")
+    phone = Varchar(length=20)
+    attempts = SmallInt(default=0)
+    status = Varchar(length=40, default="NOT_CALLED")
+    #: When the lead is due; NULL while a call is in flight or when it is done.
+    next_attempt_at = Timestamptz(null=True, default=None)
+    #: Which engine node holds the lead, and until when (multi-node claiming).
+    lease_owner = Varchar(length=64, null=True, default=None)
+    lease_until = Timestamptz(null=True, default=None)
+    updated_at = Timestamptz(default=TimestamptzNow())
+
+
+class CallRecord(Table, tablename="call_record"):
+    """One row per attempt (or per DNC block)."""
+
+    id: Serial  # added by Piccolo; declared for type checkers
+    campaign = ForeignKey(references=Campaign, on_delete=OnDelete.cascade, null=False)
+    lead = ForeignKey(references=Lead, on_delete=OnDelete.cascade, null=False)
+    attempt = SmallInt()
+    call_id = Varchar(length=64, unique=True)
+    node = Varchar(length=64, default="")
+    port = Varchar(length=64, default="")
+    phone = Varchar(length=20)
+    created_at = Timestamptz(default=TimestamptzNow())
+    answered_at = Timestamptz(null=True, default=None)
+    ended_at = Timestamptz(null=True, default=None)
+    sip_code = SmallInt(null=True, default=None)
+    disposition = Varchar(length=32, default="")
+    amd_verdict = Varchar(length=16, null=True, default=None)
+    amd_decision_ms = Real(null=True, default=None)
+    amd_reasons = Text(default="")
+    transfer_result = Varchar(length=64, null=True, default=None)
+    dnc_service = Varchar(length=100, null=True, default=None)
+    dnc_checked_at = Timestamptz(null=True, default=None)
+    dnc_result = Varchar(length=16, null=True, default=None)  # "callable" | "blocked"
+    #: NULL while the call is in flight; a LeadStatus value once it ended.
+    status = Varchar(length=40, null=True, default=None)
+    detail = Text(default="")
+
+
+class Setting(Table, tablename="setting"):
+    """Process-wide configuration that changes at run time (e.g. the SIP platform)."""
+
+    id: Serial  # added by Piccolo; declared for type checkers
+    key = Varchar(length=100, unique=True)
+    value = JSON(default="{}")
+    updated_at = Timestamptz(default=TimestamptzNow())
+
+
+ALL_TABLES: list[type[Table]] = [
+    DialerGroup,
+    DialerUser,
+    UserGroup,
+    ApiToken,
+    DncService,
+    DncNumber,
+    Campaign,
+    Schedule,
+    Lead,
+    CallRecord,
+    Setting,
+]

@@ -1,0 +1,48 @@
+"""A fixed number of slots per campaign, for agentless runs and tests.
+
+Options: ``slots`` (int, default 10) — concurrent calls each campaign may have.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from opendialer.core.contracts import Health, RoutingRequest
+from opendialer.core.hookspecs import hookimpl
+
+
+class StaticRoutingTarget:
+    def __init__(self, options: Mapping[str, Any] | None = None, context: Any = None) -> None:
+        options = options or {}
+        slots = options.get("slots", 10)
+        if not isinstance(slots, int) or isinstance(slots, bool) or slots < 0:
+            raise ValueError(
+                f"route_static: option 'slots' must be a whole number >= 0, got {slots!r}"
+            )
+        self.slots = slots
+        self._held: dict[str, int] = {}  # call_id -> campaign_id
+
+    async def start(self) -> None:
+        return None
+
+    async def close(self) -> None:
+        self._held.clear()
+
+    def free_slots(self, request: RoutingRequest) -> int:
+        used = sum(1 for cid in self._held.values() if cid == request.campaign_id)
+        return max(0, self.slots - used)
+
+    def reserve(self, request: RoutingRequest, call_id: str) -> None:
+        self._held[call_id] = request.campaign_id
+
+    def release(self, call_id: str, transferred: bool) -> None:
+        self._held.pop(call_id, None)
+
+    def health(self, request: RoutingRequest | None = None) -> Health:
+        return Health(ok=True, detail=f"static: {self.slots} slots per campaign")
+
+
+@hookimpl
+def register_routing_targets() -> dict[str, Any]:
+    return {"static": StaticRoutingTarget}

@@ -1,0 +1,112 @@
+"""Shared fixtures: a database per backend (SQLite and PostgreSQL), reset per test.
+
+``db`` is parametrised over both backends, so every test that uses it (or
+``db_url``) runs twice. PostgreSQL comes from ``OPENDIALER_TEST_POSTGRES_URL``
+(default ``postgresql://postgres@127.0.0.1:5432/test``); a fresh database is
+created for the session and dropped at the end. Without a reachable server the
+PostgreSQL half is skipped with the reason — except under ``CI=true``, where
+that fails the run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+import sys
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+import pytest
+
+from opendialer.core.storage import Database, connect
+from opendialer.core.storage.migrate import migrate
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from helpers import reset_database
+
+PG_URL_ENV = "OPENDIALER_TEST_POSTGRES_URL"
+PG_DEFAULT = "postgresql://postgres@127.0.0.1:5432/test"
+BACKENDS = ["sqlite", "postgres"]
+
+
+def _with_database(url: str, name: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(path=f"/{name}"))
+
+
+async def _create_pg_database(admin_url: str, name: str) -> None:
+    conn = await asyncpg.connect(admin_url, timeout=5)
+    try:
+        await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+
+
+async def _drop_pg_database(admin_url: str, name: str) -> None:
+    conn = await asyncpg.connect(admin_url, timeout=5)
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await conn.close()
+
+
+@pytest.fixture(scope="session")
+def postgres_admin_url() -> str:
+    return os.environ.get(PG_URL_ENV, PG_DEFAULT)
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def db_url(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    """A migrated-on-first-use database URL of each backend, fresh for this test session."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path_factory.mktemp('sqlite') / 'opendialer.sqlite'}"
+        return
+    admin_url = request.getfixturevalue("postgres_admin_url")
+    name = f"opendialer_test_{os.getpid()}_{secrets.token_hex(3)}"
+    try:
+        asyncio.run(_create_pg_database(admin_url, name))
+    except (TimeoutError, OSError, asyncpg.PostgresError) as exc:
+        reason = f"PostgreSQL not reachable at {admin_url}: {exc}"
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{reason} (CI=true requires PostgreSQL)", pytrace=False)
+        pytest.skip(reason)
+    try:
+        yield _with_database(admin_url, name)
+    finally:
+        asyncio.run(_drop_pg_database(admin_url, name))
+
+
+@pytest.fixture(scope="session")
+async def database(db_url: str) -> AsyncIterator[Database]:
+    db = await connect(db_url)
+    await migrate(db)
+    try:
+        yield db
+    finally:
+        await db.close()
+
+
+@pytest.fixture
+async def db(database: Database) -> AsyncIterator[Database]:
+    """The session's database of the current backend, emptied back to its seed rows."""
+    from opendialer.core.storage import bind
+
+    bind(database.engine)  # another backend's fixture may have bound its engine last
+    await reset_database(database)
+    yield database
+
+
+@pytest.fixture
+def cli_env(db_url: str, tmp_path: Path) -> dict[str, str]:
+    """Environment for running the ``opendialer`` CLI against the test database."""
+    env = dict(os.environ)
+    env["OPENDIALER_DATABASE_URL"] = db_url
+    env["OPENDIALER_DATA_DIR"] = str(tmp_path / "data")
+    env.pop("OPENDIALER_DISABLE_PLUGINS", None)
+    return env
