@@ -11,6 +11,7 @@ import json
 import os
 import sys
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
 import typer
@@ -35,6 +36,10 @@ users_app = typer.Typer(help="Dialer users.", no_args_is_help=True)
 app.add_typer(plugins_app, name="plugins")
 app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
+leads_app = typer.Typer(help="Campaign leads: import CSV lists.", no_args_is_help=True)
+app.add_typer(leads_app, name="leads")
+logs_app = typer.Typer(help="The dialer's log files.", no_args_is_help=True)
+app.add_typer(logs_app, name="logs")
 
 out = Console()
 err = Console(stderr=True)
@@ -193,7 +198,94 @@ def users_create_master(
     run(body)
 
 
+# -- leads -----------------------------------------------------------------
+
+
+@leads_app.command("import")
+def leads_import(
+    campaign: str = typer.Argument(..., help="The campaign's name or id."),
+    file: Path = typer.Argument(..., help="The CSV: name,phone per line (docs/leads-csv.md)."),
+    skip_invalid: bool = typer.Option(
+        False, "--skip-invalid", help="Import the valid rows and report the others."
+    ),
+    region: str | None = typer.Option(
+        None, "--region", help="Region of numbers without country code (default: the campaign's)."
+    ),
+) -> None:
+    """Import a lead CSV into a STOPPED campaign: all rows or none (see --skip-invalid)."""
+    from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
+
+    from opendialer.core.services import campaigns, leads
+    from opendialer.core.services.common import SYSTEM
+
+    if not file.is_file():
+        fail(f"{file}: no such file")
+    size = file.stat().st_size
+
+    def print_rows(errors: list[dict[str, Any]], total: int) -> None:
+        for e in errors:
+            err.print(f"  line {e['line']} ({e['field']}): {e['reason']}", highlight=False)
+        if total > len(errors):
+            err.print(f"  … and {total - len(errors)} more", highlight=False)
+
+    async def body() -> None:
+        db = await open_database()
+        try:
+            target = await campaigns.resolve(SYSTEM, campaign)
+            with Progress(
+                "[progress.description]{task.description}",
+                BarColumn(),
+                DownloadColumn(),
+                TimeRemainingColumn(),
+                console=err,
+                transient=True,
+            ) as progress:
+                task = progress.add_task(f"importing into {target['name']!r}", total=size)
+                try:
+                    report = await leads.import_file(
+                        SYSTEM,
+                        target["id"],
+                        file,
+                        skip_invalid=skip_invalid,
+                        region=region,
+                        on_bytes=lambda n: progress.update(task, completed=n),
+                    )
+                except leads.InvalidCsv as exc:
+                    progress.stop()
+                    print_rows(exc.extra["errors"], exc.extra["errors_total"])  # type: ignore[arg-type]
+                    raise
+        finally:
+            await db.close()
+        out.print(
+            f"imported {report['imported']} lead(s) into {target['name']!r} "
+            f"({report['lines']} lines read, {report['rejected']} rejected)"
+        )
+        if report["errors_total"]:
+            print_rows(report["errors"], report["errors_total"])
+
+    run(body)
+
+
 # -- serving ---------------------------------------------------------------
+
+
+@logs_app.command("export")
+def logs_export(
+    output: str = typer.Option(
+        "", "--output", "-o", help="Zip file to write (default: ./opendialer-logs-<time>.zip)."
+    ),
+) -> None:
+    """Bundle every log file (current and rotated) of the data directory into a zip."""
+    from datetime import UTC, datetime
+    from pathlib import Path
+
+    from opendialer.core import logs
+
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    destination = Path(output or f"opendialer-logs-{stamp}.zip")
+    files = sorted(logs.log_dir().glob(f"{logs.LOG_FILE}*"))
+    logs.export_zip(destination)
+    out.print(f"wrote {destination} ({len(files)} log file(s) from {logs.log_dir()})")
 
 
 @app.command("serve")
@@ -202,13 +294,28 @@ def serve(
     port: int = typer.Option(8080, help="Port (9443 is the usual one with TLS)."),
     certfile: str | None = typer.Option(None, help="TLS certificate (PEM): serve HTTPS."),
     keyfile: str | None = typer.Option(None, help="TLS private key (PEM)."),
+    role: str = typer.Option(
+        "all",
+        help="all: web + dialing engine; web: no engine; engine: no web server "
+        "(the platform comes from $OPENDIALER_PLATFORM, see docs/engine.md).",
+    ),
 ) -> None:
-    """Start the dialer's web server on the configured database."""
-    from opendialer.admin_ui.server import serve_forever
+    """Start the dialer on the configured database: web server, dialing engine, or both."""
+    from opendialer.admin_ui.server import ROLES, serve_forever
+    from opendialer.core.engine.settings import EngineConfigError
 
     if bool(certfile) != bool(keyfile):
         fail("give both --certfile and --keyfile, or neither")
-    run(lambda: serve_forever(host=host, port=port, certfile=certfile, keyfile=keyfile))
+    if role not in ROLES:
+        fail(f"--role {role!r}: use one of {', '.join(ROLES)}")
+
+    async def body() -> None:
+        try:
+            await serve_forever(host=host, port=port, certfile=certfile, keyfile=keyfile, role=role)
+        except EngineConfigError as exc:
+            fail(str(exc))
+
+    run(body)
 
 
 @app.command("demo")
@@ -216,9 +323,9 @@ def demo(
     host: str = typer.Option("127.0.0.1", help="Address to bind (loopback unless told)."),
     port: int = typer.Option(8080, help="Port."),
 ) -> None:
-    """Embedded demo: SQLite, a demo Master, the web server; prints the URL and logins."""
+    """Embedded demo: SQLite, the simulator, a campaign of 200 leads that starts by itself."""
     from opendialer.admin_ui.server import serve_forever
-    from opendialer.core.demo import prepare_demo
+    from opendialer.core.demo import DEMO_ENGINE, prepare_demo
 
     async def body() -> None:
         db = await open_database(migrate_first=True)
@@ -228,8 +335,11 @@ def demo(
         out.print(f"  open   http://{scheme_host}:{port}/")
         for login in logins:
             out.print(f"  login  {login.username} / {login.password}   ({login.role})")
+        out.print("  the demo campaign dials simulated calls now; Ctrl-C stops")
         await db.close()
-        await serve_forever(host=host, port=port, certfile=None, keyfile=None)
+        await serve_forever(
+            host=host, port=port, certfile=None, keyfile=None, engine_config=DEMO_ENGINE
+        )
 
     run(body)
 

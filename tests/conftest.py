@@ -26,7 +26,13 @@ from opendialer.core.storage.migrate import migrate
 
 sys.path.insert(0, str(Path(__file__).parent))
 
+from api_client import app_client  # noqa: F401  (the JSON API test client fixture)
 from helpers import reset_database
+
+# Cheap argon2 for the test run: suites create hundreds of users. Hashes record
+# their own costs, so nothing else changes (see core/services/passwords.py).
+os.environ.setdefault("OPENDIALER_ARGON2_TIME_COST", "1")
+os.environ.setdefault("OPENDIALER_ARGON2_MEMORY_KIB", "1024")
 
 PG_URL_ENV = "OPENDIALER_TEST_POSTGRES_URL"
 PG_DEFAULT = "postgresql://postgres@127.0.0.1:5432/test"
@@ -110,3 +116,23 @@ def cli_env(db_url: str, tmp_path: Path) -> dict[str, str]:
     env["OPENDIALER_DATA_DIR"] = str(tmp_path / "data")
     env.pop("OPENDIALER_DISABLE_PLUGINS", None)
     return env
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Say plainly which backends and far ends the run exercised (CI must show PostgreSQL ran)."""
+    counts: dict[str, dict[str, int]] = {}
+    kinds = ("sqlite", "postgres", "sipp", "browser")
+    for outcome in ("passed", "failed", "skipped", "error"):
+        for report in terminalreporter.stats.get(outcome, []):
+            nodeid = getattr(report, "nodeid", "")
+            keywords = getattr(report, "keywords", {}) or {}
+            params = nodeid.rpartition("[")[2].rstrip("]").split("-") if "[" in nodeid else []
+            for kind in kinds:
+                if kind in params or (kind in ("sipp", "browser") and kind in keywords):
+                    counts.setdefault(kind, {}).setdefault(outcome, 0)
+                    counts[kind][outcome] += 1
+    terminalreporter.write_sep("-", "backends and far ends exercised")
+    for kind in kinds:
+        seen = counts.get(kind, {})
+        text = ", ".join(f"{n} {o}" for o, n in sorted(seen.items())) or "none"
+        terminalreporter.write_line(f"{kind:>9}: {text}")

@@ -20,6 +20,7 @@ DATA_TABLES = [
     "dialer_user",
     "dnc_number",
     "setting",
+    "engine_node",
 ]
 
 OPENDIALER = [sys.executable, "-m", "opendialer.cli"]

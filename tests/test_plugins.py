@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import secrets
 import subprocess
 import sys
 import textwrap
@@ -197,8 +198,8 @@ def register_commands(app):
 @pytest.fixture
 def installed_plugin(tmp_path: Path):
     """Build and pip-install a throw-away plugin distribution; uninstall afterwards."""
-    tag = tmp_path.name.replace("-", "_").lower()[-12:].strip("_") or "x"
-    tag = "".join(c for c in tag if c.isalnum() or c == "_")
+    # Random, so concurrent test runs on one machine never uninstall each other's package.
+    tag = f"t{secrets.token_hex(4)}"
     root = tmp_path / "dist"
     package = root / f"throwaway_{tag}"
     package.mkdir(parents=True)

@@ -2,15 +2,29 @@
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from litestar import Litestar, get
+from litestar import Litestar, Router, get
+from litestar.datastructures import State
+from litestar.di import Provide
+from litestar.handlers import HTTPRouteHandler
 from litestar.openapi import OpenAPIConfig
 
 import opendialer
-from opendialer.core import config
+from opendialer.admin_ui.api import api_routes
+from opendialer.admin_ui.api.common import provide_page_request
+from opendialer.admin_ui.auth import provide_actor
+from opendialer.admin_ui.donotcall import DONOTCALL_ROUTES
+from opendialer.admin_ui.errors import EXCEPTION_HANDLERS
+from opendialer.admin_ui.pages import PAGE_ROUTES, template_config
+from opendialer.admin_ui.security import add_security_headers
+from opendialer.core import config, dnc
+from opendialer.core.services.login_throttle import LoginThrottle
 from opendialer.core.storage import Database, connect
+
+API_PREFIX = "/api/v1"
 
 
 @get("/healthz", sync_to_thread=False, include_in_schema=False)
@@ -18,7 +32,28 @@ def healthz() -> dict[str, str]:
     return {"status": "ok", "version": opendialer.__version__}
 
 
-def create_app(database_url: str | None = None, *, database: Database | None = None) -> Litestar:
+def unguarded_api_routes(app: Litestar) -> list[str]:
+    """API handlers that neither take the ``actor`` (authentication, then the service's
+    permission rules) nor say ``opt={"public": True}``: "no route without an explicit
+    permission" is checked when the app is built, not left to review."""
+    missing = []
+    for route in app.routes:
+        if not route.path.startswith(API_PREFIX):
+            continue
+        for handler in getattr(route, "route_handlers", []):
+            if not isinstance(handler, HTTPRouteHandler) or handler.opt.get("public"):
+                continue
+            if handler.http_methods == {"OPTIONS"}:
+                continue  # Litestar's automatic OPTIONS answer: says Allow, touches nothing
+            if "actor" not in inspect.signature(handler.fn).parameters:
+                methods = ",".join(sorted(handler.http_methods))
+                missing.append(f"{methods} {route.path}")
+    return missing
+
+
+def create_app(
+    database_url: str | None = None, *, database: Database | None = None, debug: bool = False
+) -> Litestar:
     """Build the app. It opens ``database_url`` (default: the configured one) at start-up,
     unless an already open ``database`` is handed in (tests)."""
 
@@ -33,10 +68,34 @@ def create_app(database_url: str | None = None, *, database: Database | None = N
         try:
             yield
         finally:
+            # DNC providers poll the database for list changes: stop them first.
+            await dnc.close_all()
             await db.close()
 
-    return Litestar(
-        route_handlers=[healthz],
-        lifespan=[lifespan],
-        openapi_config=OpenAPIConfig(title="OpenDialer", version=opendialer.__version__),
+    api = Router(
+        path=API_PREFIX,
+        route_handlers=api_routes(),
+        dependencies={
+            "actor": Provide(provide_actor),
+            "page_request": Provide(provide_page_request, sync_to_thread=False),
+        },
     )
+    app = Litestar(
+        route_handlers=[healthz, api, *PAGE_ROUTES, *DONOTCALL_ROUTES],
+        template_config=template_config(),
+        lifespan=[lifespan],
+        exception_handlers=EXCEPTION_HANDLERS,
+        before_send=[add_security_headers],
+        state=State({"login_throttle": LoginThrottle.from_env()}),
+        debug=debug,
+        openapi_config=OpenAPIConfig(
+            title="OpenDialer", version=opendialer.__version__, path="/schema"
+        ),
+    )
+    missing = unguarded_api_routes(app)
+    if missing:
+        raise RuntimeError(
+            "API routes without a permission: add an `actor: Actor` parameter (the service "
+            'decides) or opt={"public": True}: ' + "; ".join(missing)
+        )
+    return app

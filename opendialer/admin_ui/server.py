@@ -1,18 +1,109 @@
-"""Runs the Litestar app under uvicorn (HTTPS when given a certificate)."""
+"""Runs the Litestar app under uvicorn (HTTPS when given a certificate), and the
+dialing engine alongside it when the role includes the engine.
+
+Roles: ``all`` (web + engine, one process), ``web`` (no engine), ``engine``
+(no web server: several engine nodes can share one PostgreSQL).
+"""
 
 from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from typing import Any
 
 import uvicorn
 
 from opendialer.admin_ui.app import create_app
+from opendialer.core import config, logs
+from opendialer.core.engine.engine import Engine
+from opendialer.core.engine.settings import EngineConfig, config_from_environment
+from opendialer.core.storage import Database, connect
+
+ROLES = ("all", "web", "engine")
+log = logging.getLogger("opendialer.server")
+
+
+async def start_engine(db: Database, engine_config: EngineConfig | None) -> Engine:
+    from opendialer.core.services import platform_config
+
+    cfg = engine_config or await config_from_environment()
+    options = dict(cfg.platform_options)
+    if cfg.platform == "sip":
+        # The SIP platform reads (and follows changes of) the Master's stored configuration.
+        options.setdefault("config_source", platform_config.config_source())
+    engine = Engine(
+        db,
+        cfg.node_id,
+        platform=cfg.platform,
+        platform_options=options,
+        routing_options=cfg.routing_options,
+        routing_by_type=cfg.routing_by_type,
+        max_calls=cfg.max_calls,
+        dead_after_s=cfg.dead_after_s,
+    )
+    await engine.start()
+    if callable(getattr(engine.platform, "registrations", None)):
+        platform_config.attach(engine.platform)  # type: ignore[arg-type]  # System → Diagnostics
+    return engine
+
+
+async def _until_signalled() -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
 
 
 async def serve_forever(
-    *, host: str, port: int, certfile: str | None = None, keyfile: str | None = None
+    *,
+    host: str,
+    port: int,
+    certfile: str | None = None,
+    keyfile: str | None = None,
+    role: str = "all",
+    engine_config: EngineConfig | None = None,
 ) -> None:
-    server = uvicorn.Server(
+    if role not in ROLES:
+        raise ValueError(f"unknown role {role!r}: use one of {', '.join(ROLES)}")
+    logs.configure()  # rotating JSON files in the data directory + console
+    if role == "web":
+        await _serve_web(create_app(), host, port, certfile, keyfile)
+        return
+    db = await connect(config.database_url())
+    engine: Engine | None = None
+    try:
+        engine = await start_engine(db, engine_config)
+        if role == "engine":
+            await _until_signalled()
+        else:
+            await _serve_web(create_app(database=db), host, port, certfile, keyfile)
+    finally:
+        if engine is not None:
+            await engine.stop()
+        await db.close()
+
+
+class _Server(uvicorn.Server):
+    """uvicorn re-raises SIGINT/SIGTERM once it has shut down, which would kill the
+    process before the engine drained its calls; here a signal only asks to stop."""
+
+    def handle_exit(self, sig: int, frame: Any) -> None:
+        if self.should_exit and sig == signal.SIGINT:
+            self.force_exit = True
+        else:
+            self.should_exit = True
+
+
+async def _serve_web(
+    app: object, host: str, port: int, certfile: str | None, keyfile: str | None
+) -> None:
+    server = _Server(
         uvicorn.Config(
-            create_app(),
+            app,  # type: ignore[arg-type]
             host=host,
             port=port,
             ssl_certfile=certfile,

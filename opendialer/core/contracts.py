@@ -73,6 +73,8 @@ class DncServiceConfig:
     timeout_ms: int = 2000
     insecure: bool = False
     options: Mapping[str, Any] = field(default_factory=dict)
+    #: When the row was last edited; a provider built from an older row is replaced.
+    updated_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -220,6 +222,40 @@ class RoutingTarget(Protocol):
         ...
 
 
+# Optional extras a routing target may offer. The engine checks with
+# ``isinstance(target, TracksTransferredCalls)`` etc. and calls them when present,
+# so targets that need none (``static``) stay as they are.
+
+
+@runtime_checkable
+class TracksTransferredCalls(Protocol):
+    """A target whose slots stay busy after the transfer (an IVR channel stays
+    taken while the caller is in the IVR). The engine calls this when it learns
+    that a call it transferred has ended; a target must also free the slot by
+    itself after a timeout, since that signal may never come."""
+
+    def transferred_call_ended(self, call_id: str) -> None: ...
+
+
+@runtime_checkable
+class ReportsStatus(Protocol):
+    """A target with details for System → Diagnostics: a JSON-able mapping
+    (session state, data ages, circuit breaker, why dialing is throttled)."""
+
+    def status(self) -> dict[str, Any]: ...
+
+
+@runtime_checkable
+class ValidatesOptions(Protocol):
+    """A factory (class) that checks options without connecting anywhere.
+
+    ``validate_options(options)`` returns the options to store or raises
+    ``ValueError`` whose ``option`` attribute, when present, names the bad one.
+    The routing settings service calls it before saving."""
+
+    def validate_options(self, options: Mapping[str, Any]) -> dict[str, Any]: ...
+
+
 # --------------------------------------------------------------------------
 # Communication platform
 # --------------------------------------------------------------------------
@@ -259,6 +295,9 @@ class CallRequest:
     on_verdict: Callable[[AmdDecision], CallAction]
     #: Called once when the far end answers, so the engine can record it.
     on_answered: Callable[[datetime], None] | None = None
+    #: The campaign has AMD on. With ``amd_session`` None that means no AMD strategy is
+    #: installed: a platform that knows the truth (the simulator) may use it, others transfer.
+    amd_enabled: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,4 +8,12 @@ BUILTIN_PLUGINS: tuple[str, ...] = (
     "opendialer.plugins.retry_default",
     "opendialer.plugins.pacing_progressive",
     "opendialer.plugins.route_static",
+    "opendialer.plugins.amd_numpy",
+    "opendialer.plugins.dnc_embedded",
+    "opendialer.plugins.dnc_http",
+    "opendialer.plugins.scaffold",
+    "opendialer.plugins.route_oscc",
+    "opendialer.plugins.route_ivr",
+    "opendialer.plugins.platform_sip",
+    "opendialer.plugins.platform_sim",
 )

@@ -82,6 +82,9 @@ def require_str(
     if not isinstance(raw, str):
         raise ValidationFailed(f"{name} must be a string", field=name)
     value = raw.strip()
+    if "\x00" in value:
+        # PostgreSQL cannot store NUL in text; no one types it on purpose.
+        raise ValidationFailed(f"{name} must not contain NUL characters", field=name)
     if required and not value:
         raise ValidationFailed(f"{name} must not be empty", field=name)
     if len(value) > max_length:

@@ -7,6 +7,7 @@ in a worker thread: the event loop keeps dialing while someone logs in.
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 
 from argon2 import PasswordHasher
@@ -18,7 +19,30 @@ MIN_LENGTH_ENV = "OPENDIALER_PASSWORD_MIN_LENGTH"
 DEFAULT_MIN_LENGTH = 10
 MAX_LENGTH = 256
 
-_hasher = PasswordHasher()
+TIME_COST_ENV = "OPENDIALER_ARGON2_TIME_COST"
+MEMORY_KIB_ENV = "OPENDIALER_ARGON2_MEMORY_KIB"
+
+
+def _env_int(name: str, default: int, minimum: int) -> int:
+    raw = os.environ.get(name)
+    try:
+        return max(minimum, int(raw)) if raw else default
+    except ValueError:
+        return default
+
+
+@functools.cache
+def _hasher() -> PasswordHasher:
+    """argon2id with argon2-cffi's defaults (3 passes, 64 MiB), tunable by environment.
+
+    Lower costs are for test suites that create many users; a stored hash records
+    its own costs, so hashes made under other settings keep verifying. Built on
+    first use, so the environment is read then, not at import.
+    """
+    return PasswordHasher(
+        time_cost=_env_int(TIME_COST_ENV, 3, 1),
+        memory_cost=_env_int(MEMORY_KIB_ENV, 65536, 1024),
+    )
 
 
 def min_length() -> int:
@@ -50,12 +74,12 @@ def check_policy(password: str, username: str, *, field: str = "password") -> No
 
 
 def hash_password_sync(password: str) -> str:
-    return _hasher.hash(password)
+    return _hasher().hash(password)
 
 
 def verify_password_sync(password_hash: str, password: str) -> bool:
     try:
-        return _hasher.verify(password_hash, password)
+        return _hasher().verify(password_hash, password)
     except (VerificationError, InvalidHashError):
         return False
 
@@ -68,6 +92,8 @@ async def verify_password(password_hash: str, password: str) -> bool:
     return await asyncio.to_thread(verify_password_sync, password_hash, password)
 
 
-#: A real hash of a random password, verified when a user name is unknown so
-#: that the answer time does not tell which user names exist.
-DUMMY_HASH = _hasher.hash("opendialer-timing-equaliser")
+@functools.cache
+def dummy_hash() -> str:
+    """A real hash of a random password, verified when a user name is unknown so
+    that the answer time does not tell which user names exist."""
+    return _hasher().hash("opendialer-timing-equaliser")

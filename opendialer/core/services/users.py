@@ -32,7 +32,7 @@ from opendialer.core.services.errors import (
     ValidationFailed,
 )
 from opendialer.core.services.groups import existing_group_ids
-from opendialer.core.storage.tables import DialerGroup, DialerUser, UserGroup
+from opendialer.core.storage.tables import ApiToken, DialerGroup, DialerUser, UserGroup
 
 USERNAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{1,63}$")
 LANGUAGES = ("en", "pt_BR", "es")
@@ -117,13 +117,15 @@ def ensure_may_log_in(actor: Actor) -> None:
 
 async def authenticate(username: str, password: str) -> Actor:
     """Check credentials and the log-in rule; raise NotAuthenticated or NoEnabledGroup."""
-    row = (
-        await DialerUser.select(DialerUser.id, DialerUser.password_hash)
-        .where(DialerUser.username == username)
-        .first()
-        .run()
-    )
-    stored = row["password_hash"] if row else passwords.DUMMY_HASH
+    row = None
+    if USERNAME_RE.match(username):  # no valid user has any other name (nor NUL bytes)
+        row = (
+            await DialerUser.select(DialerUser.id, DialerUser.password_hash)
+            .where(DialerUser.username == username)
+            .first()
+            .run()
+        )
+    stored = row["password_hash"] if row else passwords.dummy_hash()
     ok = await passwords.verify_password(stored, password)
     if row is None or not ok:
         raise NotAuthenticated("wrong user name or password")
@@ -358,11 +360,18 @@ async def reset_password(actor: Actor, user_id: int, password: Any) -> None:
     current = await get_user(actor, user_id)
     passwords.check_policy(password, current["username"])
     password_hash = await passwords.hash_password(password)
-    await (
-        DialerUser.update({DialerUser.password_hash: password_hash})
-        .where(DialerUser.id == user_id)
-        .run()
-    )
+    async with DialerUser._meta.db.transaction():
+        await (
+            DialerUser.update({DialerUser.password_hash: password_hash})
+            .where(DialerUser.id == user_id)
+            .run()
+        )
+        # Whoever knew the old password may hold a session or token: end them all.
+        await (
+            ApiToken.update({ApiToken.revoked_at: datetime.now(UTC)})
+            .where(ApiToken.user == user_id, ApiToken.revoked_at.is_null())
+            .run()
+        )
 
 
 async def create_master(username: str, password: str) -> dict[str, Any]:
@@ -381,3 +390,13 @@ async def set_language(actor: Actor, language: str) -> None:
         .where(DialerUser.id == actor.user_id)
         .run()
     )
+
+
+async def me(actor: Actor) -> dict[str, Any]:
+    """The acting user's own record, with which of its groups are enabled."""
+    row = await DialerUser.select().where(DialerUser.id == actor.user_id).first().run()
+    if row is None:
+        raise NotAuthenticated("the user of this session no longer exists")
+    body = user_json(row, sorted(actor.group_ids))
+    body["enabled_group_ids"] = sorted(actor.enabled_group_ids)
+    return body

@@ -116,6 +116,8 @@ class Campaign(Table, tablename="campaign"):
     default_region = Varchar(length=2, default="US")
     caller_id = Varchar(length=64, null=True, default=None)
     no_answer_timeout_s = Integer(default=30)
+    #: A key of register_routing_targets(); NULL: by type (OSCC → "oscc", IVR → "ivr").
+    routing_target = Varchar(length=32, null=True, default=None)
     state = Varchar(length=8, default="STOPPED")
     state_reason = Text(default="")
     created_at = Timestamptz(default=TimestamptzNow())
@@ -187,6 +189,18 @@ class Setting(Table, tablename="setting"):
     updated_at = Timestamptz(default=TimestamptzNow())
 
 
+class EngineNode(Table, tablename="engine_node"):
+    """One row per dialer engine process: heartbeats tell the others it is alive."""
+
+    node_id = Varchar(length=64, primary_key=True)
+    host = Varchar(length=255, default="")
+    pid = Integer(default=0)
+    started_at = Timestamptz(default=TimestamptzNow())
+    heartbeat_at = Timestamptz(default=TimestamptzNow())
+    #: True while this node holds the scheduler's advisory lock.
+    is_leader = Boolean(default=False)
+
+
 ALL_TABLES: list[type[Table]] = [
     DialerGroup,
     DialerUser,
@@ -199,4 +213,5 @@ ALL_TABLES: list[type[Table]] = [
     Lead,
     CallRecord,
     Setting,
+    EngineNode,
 ]

@@ -1,0 +1,289 @@
+"""Dialing engine throughput on the simulator — prints figures, asserts nothing.
+
+    .venv/bin/python bench/engine.py            # 3,000 leads (quick)
+    .venv/bin/python bench/engine.py --full     # 100,000 leads
+    .venv/bin/python bench/engine.py --leads 20000 --only pg2
+
+Runs a campaign of N leads (max attempts 1, so N calls) on the simulator with
+300 agents (handle time 5-15 s and ring time 1-3 s, both scaled by
+--time-scale so a run takes seconds, not hours), and reports for each setup:
+
+- sqlite1: one engine in this process on SQLite;
+- pg1:     one engine in this process on PostgreSQL;
+- pg2:     two engine processes (`opendialer serve --role engine`) on PostgreSQL.
+
+Figures: calls launched per second, p50/p99 agent-free → originate latency,
+CPU seconds per 1,000 calls (engine processes; the database server is not
+counted), peak RSS. PostgreSQL comes from $OPENDIALER_TEST_POSTGRES_URL
+(default postgresql://postgres@127.0.0.1:5432/test); a scratch database is
+created and dropped.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import re
+import resource
+import secrets
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, date, datetime, timedelta
+from datetime import time as dtime
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+
+from opendialer.core.engine.engine import Engine
+from opendialer.core.engine.metrics import percentile
+from opendialer.core.storage import connect
+from opendialer.core.storage.migrate import migrate
+from opendialer.core.storage.tables import CallRecord, Campaign, DialerGroup, Lead, Schedule
+
+AGENTS = 300
+
+
+def sim_options(time_scale: float) -> dict[str, object]:
+    return {
+        "ports": 400,
+        "agents": AGENTS,
+        "handle_s": [5, 15],
+        "ring_s": [1, 3],
+        "no_answer_s": 20,
+        "time_scale": time_scale,
+        "seed": 7,
+    }
+
+
+async def seed(n_leads: int) -> int:
+    group = await DialerGroup.select(DialerGroup.id).first().run()
+    today = datetime.now(UTC).date()
+    campaign = Campaign(
+        name=f"bench-{secrets.token_hex(3)}",
+        group=group["id"],
+        start_date=today - timedelta(days=1),
+        end_date=today + timedelta(days=1),
+        start_time=dtime(0),
+        end_time=dtime(23, 59, 59),
+        timezone="UTC",
+        weekdays="mon,tue,wed,thu,fri,sat,sun",
+        pilot_number="7000",
+        max_attempts=1,
+        type="OSCC",
+        amd_enabled=False,
+        routing_target="sim",
+        state="STARTED",
+    )
+    await campaign.save().run()
+    for day in (today - timedelta(days=1), today, today + timedelta(days=1)):
+        await (
+            Schedule(
+                campaign=campaign.id, date=day, start_time=dtime(0), end_time=dtime(23, 59, 59)
+            )
+            .save()
+            .run()
+        )
+    now = datetime.now(UTC)
+    for start in range(0, n_leads, 1000):
+        await Lead.insert(
+            *[
+                Lead(campaign=campaign.id, name=f"L{i}", phone=f"1777{i:07d}", next_attempt_at=now)
+                for i in range(start, min(n_leads, start + 1000))
+            ]
+        ).run()
+    return int(campaign.id)
+
+
+async def finished_calls(campaign_id: int) -> int:
+    return (
+        await CallRecord.count()
+        .where((CallRecord.campaign == campaign_id) & CallRecord.status.is_not_null())
+        .run()
+    )
+
+
+async def wait_done(campaign_id: int, n: int) -> float:
+    start = time.perf_counter()
+    last_print = start
+    while (done := await finished_calls(campaign_id)) < n:
+        if time.perf_counter() - last_print > 10:
+            last_print = time.perf_counter()
+            print(f"    {done}/{n} calls after {last_print - start:.0f} s", flush=True)
+        await asyncio.sleep(0.5)
+    return time.perf_counter() - start
+
+
+def cpu_self() -> float:
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+
+
+def cpu_children() -> float:
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
+def report(
+    name: str,
+    n: int,
+    wall: float,
+    cpu: float,
+    lat_ms: list[float],
+    steady_ms: list[float],
+    rss_mb: float,
+) -> None:
+    """``steady_ms``: the latencies without the opening burst (every agent free at once)."""
+    p50, p99 = percentile(lat_ms, 50), percentile(lat_ms, 99)
+    s50, s99 = percentile(steady_ms, 50), percentile(steady_ms, 99)
+    print(
+        f"{name:8s} leads={n:>7,}  launched/s={n / wall:8.1f}  "
+        f"agent-free→originate p50={p50 or 0:7.1f} ms p99={p99 or 0:7.1f} ms "
+        f"(after the opening burst: p50={s50 or 0:7.1f} ms p99={s99 or 0:7.1f} ms)  "
+        f"CPU s/1000 calls={cpu / n * 1000:6.2f}  peak RSS={rss_mb:6.0f} MB  wall={wall:6.1f} s",
+        flush=True,
+    )
+
+
+async def in_process(name: str, url: str, n: int, time_scale: float) -> None:
+    db = await connect(url, pool_size=20)
+    await migrate(db)
+    cid = await seed(n)
+    engine = Engine(
+        db,
+        f"bench-{name}",
+        platform="sim",
+        platform_options=sim_options(time_scale),
+        max_calls=400,
+    )
+    cpu0 = cpu_self()
+    await engine.start()
+    wall = await wait_done(cid, n)
+    cpu = cpu_self() - cpu0
+    lat = [x * 1000 for x in engine.metrics.latencies]
+    await engine.stop()
+    await db.close()
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    report(name, n, wall, cpu, lat, lat[AGENTS:], rss)
+
+
+def spawn_engine(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    with open(log, "w") as out:
+        return subprocess.Popen(
+            [sys.executable, "-m", "opendialer.cli", "serve", "--role", "engine"],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+
+
+async def two_processes(url: str, n: int, time_scale: float, workdir: Path) -> None:
+    db = await connect(url, pool_size=5)
+    await migrate(db)
+    cid = await seed(n)
+    env = dict(os.environ)
+    env.update(
+        OPENDIALER_DATABASE_URL=url,
+        OPENDIALER_DATA_DIR=str(workdir),
+        OPENDIALER_PLATFORM="sim",
+        OPENDIALER_MAX_CALLS="400",
+    )
+    procs, logs = [], []
+    cpu0 = cpu_children()
+    for node in ("bench-a", "bench-b"):
+        options = dict(sim_options(time_scale), agents=AGENTS // 2, center=node)
+        log = workdir / f"{node}.log"
+        logs.append(log)
+        procs.append(
+            spawn_engine(
+                {
+                    **env,
+                    "OPENDIALER_NODE_ID": node,
+                    "OPENDIALER_PLATFORM_OPTIONS": json.dumps(options),
+                },
+                log,
+            )
+        )
+    wall = await wait_done(cid, n)
+    for proc in procs:
+        proc.send_signal(signal.SIGTERM)
+    for proc in procs:
+        proc.wait(timeout=120)
+    cpu = cpu_children() - cpu0
+    rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    pattern = re.compile(r"originate_latency_ms=([0-9.]+)")
+    per_log = [[float(m) for m in pattern.findall(log.read_text())] for log in logs]
+    lat = [x for samples in per_log for x in samples]
+    steady = [x for samples in per_log for x in samples[AGENTS // 2 :]]
+    per_node = {
+        r["node"]: r["count"]
+        for r in await CallRecord.raw(
+            "SELECT node, count(*) AS count FROM call_record WHERE campaign = {} GROUP BY node",
+            cid,
+        ).run()
+    }
+    await db.close()
+    report("pg2", n, wall, cpu, lat, steady, rss)
+    print(f"         calls per node: {per_node}  (peak RSS is the larger of the two)")
+
+
+async def pg_scratch(admin_url: str) -> tuple[str, str]:
+    name = f"opendialer_bench_{os.getpid()}"
+    conn = await asyncpg.connect(admin_url)
+    try:
+        await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+    return name, urlunsplit(urlsplit(admin_url)._replace(path=f"/{name}"))
+
+
+async def pg_drop(admin_url: str, name: str) -> None:
+    conn = await asyncpg.connect(admin_url)
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await conn.close()
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--full", action="store_true", help="100,000 leads")
+    parser.add_argument("--leads", type=int, default=3000)
+    parser.add_argument("--time-scale", type=float, default=0.05, help="simulated time factor")
+    parser.add_argument("--only", choices=["sqlite1", "pg1", "pg2"], action="append")
+    args = parser.parse_args()
+    n = 100_000 if args.full else args.leads
+    runs = args.only or ["sqlite1", "pg1", "pg2"]
+    admin = os.environ.get(
+        "OPENDIALER_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
+    )
+    print(
+        f"engine bench: {n:,} leads, {AGENTS} simulated agents, time scale {args.time_scale} "
+        f"(ring 1-3 s, handle 5-15 s simulated), {os.cpu_count()} CPUs, "
+        f"{date.today().isoformat()}",
+        flush=True,
+    )
+    with tempfile.TemporaryDirectory() as tmp:
+        workdir = Path(tmp)
+        if "sqlite1" in runs:
+            await in_process("sqlite1", f"sqlite:///{workdir / 'bench.sqlite'}", n, args.time_scale)
+        for run in ("pg1", "pg2"):
+            if run not in runs:
+                continue
+            name, url = await pg_scratch(admin)
+            try:
+                if run == "pg1":
+                    await in_process("pg1", url, n, args.time_scale)
+                else:
+                    await two_processes(url, n, args.time_scale, workdir)
+            finally:
+                await pg_drop(admin, name)
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

@@ -1,0 +1,38 @@
+"""The JSON API under ``/api/v1``. Each module exports a ``ROUTES`` list of
+handlers or controllers; add a module's import here to serve it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def api_routes() -> list[Any]:
+    from opendialer.admin_ui.api import (
+        auth,
+        calls,
+        campaigns,
+        dnc_numbers,
+        dnc_services,
+        groups,
+        leads,
+        platform,
+        schedules,
+        users,
+    )
+
+    routes: list[Any] = []
+    modules = (
+        auth,
+        users,
+        groups,
+        dnc_services,
+        dnc_numbers,
+        campaigns,
+        schedules,
+        leads,
+        calls,
+        platform,
+    )
+    for module in modules:
+        routes.extend(module.ROUTES)
+    return routes

@@ -1,0 +1,71 @@
+"""``/api/v1/campaigns/{id}/calls``: the call log, newest first."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+import msgspec
+from litestar import Controller, get
+from litestar.params import Parameter
+
+from opendialer.admin_ui.api.common import ObjectId
+from opendialer.core.services import calls
+from opendialer.core.services.common import Actor, PageRequest
+
+
+class CallRecord(msgspec.Struct):
+    id: int
+    lead_id: int
+    attempt: int
+    call_id: str
+    node: str
+    port: str
+    phone: str
+    created_at: datetime
+    answered_at: datetime | None
+    ended_at: datetime | None
+    sip_code: int | None
+    disposition: str
+    amd_verdict: str | None
+    amd_decision_ms: float | None
+    amd_reasons: str
+    transfer_result: str | None
+    dnc_service: str | None
+    dnc_checked_at: datetime | None
+    dnc_result: str | None
+    status: str | None
+    detail: str
+
+
+class CallPage(msgspec.Struct):
+    items: list[CallRecord]
+    total: int
+    page: int
+    per_page: int
+
+
+class CallController(Controller):
+    path = "/campaigns/{campaign_id:int}/calls"
+    tags = ["calls"]
+
+    @get("/", summary="The call log of a campaign, newest first")
+    async def list_calls(
+        self,
+        actor: Actor,
+        campaign_id: ObjectId,
+        page_request: PageRequest,
+        status: Annotated[
+            str | None,
+            Parameter(description="a lead status (SUCCESS, BUSY, …) or IN_PROGRESS", max_length=40),
+        ] = None,
+        since: Annotated[
+            str | None,
+            Parameter(description="ISO 8601 time; calls created at or after it", max_length=40),
+        ] = None,
+    ) -> CallPage:
+        body = await calls.list_calls(actor, campaign_id, page_request, status=status, since=since)
+        return msgspec.convert(body, CallPage)
+
+
+ROUTES: list[Any] = [CallController]

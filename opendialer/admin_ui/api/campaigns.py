@@ -1,0 +1,203 @@
+"""``/api/v1/campaigns``: campaigns, their start/stop and summary.
+
+Who may do what is decided in ``core/services/campaigns.py``: Campaign
+Administrators change the campaigns of their enabled groups, Campaign Supervisors
+read them, Masters and Managers get 403; another group's campaign is a 404.
+"""
+
+from __future__ import annotations
+
+from datetime import date, time
+from typing import Annotated, Any, Literal
+
+import msgspec
+from litestar import Controller, delete, get, patch, post
+from litestar.params import Parameter
+
+from opendialer.admin_ui.api.common import BodyId, ObjectId, changes
+from opendialer.core.domain import CampaignState, CampaignType
+from opendialer.core.services import campaigns
+from opendialer.core.services.common import Actor, PageRequest
+
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+Name = Annotated[str, msgspec.Meta(max_length=100)]
+Text = Annotated[str, msgspec.Meta(max_length=2000)]
+Short = Annotated[str, msgspec.Meta(max_length=64)]
+Clock = Annotated[
+    str,
+    msgspec.Meta(
+        pattern=r"^\d{2}:\d{2}(:\d{2})?$",
+        description="local time of day in the campaign's zone, HH:MM or HH:MM:SS",
+        examples=["09:00"],
+    ),
+]
+MaxAttempts = Annotated[int, msgspec.Meta(ge=1, le=100)]
+RetryMinutes = Annotated[int, msgspec.Meta(ge=1, le=1440)]
+NoAnswerSeconds = Annotated[int, msgspec.Meta(ge=5, le=300)]
+Region = Annotated[str, msgspec.Meta(min_length=2, max_length=2, examples=["BR"])]
+RoutingTarget = Annotated[
+    str,
+    msgspec.Meta(max_length=32, description="a registered routing target; null: by type"),
+]
+Zone = Annotated[str, msgspec.Meta(max_length=64, examples=["America/Sao_Paulo"])]
+
+
+class Campaign(msgspec.Struct):
+    id: int
+    name: str
+    description: str
+    group_id: int
+    start_date: date
+    end_date: date
+    start_time: time
+    end_time: time
+    timezone: str
+    weekdays: list[str]
+    pilot_number: str
+    max_attempts: int
+    retry_after_minutes: int
+    type: CampaignType
+    queue: str
+    amd_enabled: bool
+    dnc_service_id: int | None
+    amd_params: dict[str, Any]
+    default_region: str
+    caller_id: str | None
+    no_answer_timeout_s: int
+    routing_target: str | None
+    state: CampaignState
+    state_reason: str
+
+
+class CampaignPage(msgspec.Struct):
+    items: list[Campaign]
+    total: int
+    page: int
+    per_page: int
+
+
+class LeadCounts(msgspec.Struct):
+    total: int
+    NOT_CALLED: int
+    SUCCESS: int
+    FAILURE: int
+    BUSY: int
+    REJECTED: int
+    AMD: int
+    SERVICE_TEMPORARILY_UNAVAILABLE: int
+    DO_NOT_CALL: int
+    UNKNOWN: int
+
+
+class CampaignSummary(Campaign):
+    leads: LeadCounts
+
+
+class CampaignCreate(msgspec.Struct, forbid_unknown_fields=True):
+    name: Name
+    group_id: BodyId
+    start_date: date
+    end_date: date
+    start_time: Clock
+    end_time: Clock
+    pilot_number: Short
+    description: Text = ""
+    timezone: Zone = "UTC"
+    weekdays: list[Weekday] = msgspec.field(
+        default_factory=lambda: ["mon", "tue", "wed", "thu", "fri"]
+    )
+    max_attempts: MaxAttempts = 5
+    retry_after_minutes: RetryMinutes = 60
+    type: CampaignType = CampaignType.OSCC
+    queue: Name = ""
+    amd_enabled: bool = True
+    dnc_service_id: BodyId | msgspec.UnsetType | None = msgspec.UNSET
+    amd_params: dict[str, Any] = msgspec.field(default_factory=dict)
+    default_region: Region = "US"
+    caller_id: Short | None = None
+    no_answer_timeout_s: NoAnswerSeconds = 30
+    routing_target: RoutingTarget | None = None
+
+
+class CampaignUpdate(msgspec.Struct, forbid_unknown_fields=True):
+    """Only the fields sent change; the campaign must be STOPPED."""
+
+    name: Name | msgspec.UnsetType = msgspec.UNSET
+    group_id: BodyId | msgspec.UnsetType = msgspec.UNSET
+    start_date: date | msgspec.UnsetType = msgspec.UNSET
+    end_date: date | msgspec.UnsetType = msgspec.UNSET
+    start_time: Clock | msgspec.UnsetType = msgspec.UNSET
+    end_time: Clock | msgspec.UnsetType = msgspec.UNSET
+    pilot_number: Short | msgspec.UnsetType = msgspec.UNSET
+    description: Text | msgspec.UnsetType = msgspec.UNSET
+    timezone: Zone | msgspec.UnsetType = msgspec.UNSET
+    weekdays: list[Weekday] | msgspec.UnsetType = msgspec.UNSET
+    max_attempts: MaxAttempts | msgspec.UnsetType = msgspec.UNSET
+    retry_after_minutes: RetryMinutes | msgspec.UnsetType = msgspec.UNSET
+    type: CampaignType | msgspec.UnsetType = msgspec.UNSET
+    queue: Name | msgspec.UnsetType = msgspec.UNSET
+    amd_enabled: bool | msgspec.UnsetType = msgspec.UNSET
+    dnc_service_id: BodyId | msgspec.UnsetType | None = msgspec.UNSET
+    amd_params: dict[str, Any] | msgspec.UnsetType = msgspec.UNSET
+    default_region: Region | msgspec.UnsetType = msgspec.UNSET
+    caller_id: Short | msgspec.UnsetType | None = msgspec.UNSET
+    no_answer_timeout_s: NoAnswerSeconds | msgspec.UnsetType = msgspec.UNSET
+    routing_target: RoutingTarget | msgspec.UnsetType | None = msgspec.UNSET
+
+
+def campaign_out(body: dict[str, Any]) -> Campaign:
+    return msgspec.convert(body, Campaign)
+
+
+class CampaignController(Controller):
+    path = "/campaigns"
+    tags = ["campaigns"]
+
+    @get("/", summary="List the campaigns of your groups")
+    async def list_campaigns(
+        self,
+        actor: Actor,
+        page_request: PageRequest,
+        wanted: Annotated[
+            CampaignState | None, Parameter(query="state", description="only this state")
+        ] = None,
+    ) -> CampaignPage:
+        body = await campaigns.list_campaigns(
+            actor, page_request, wanted.value if wanted is not None else None
+        )
+        return msgspec.convert(body, CampaignPage)
+
+    @post("/", summary="Create a campaign (STOPPED) and its schedules")
+    async def create_campaign(self, actor: Actor, data: CampaignCreate) -> Campaign:
+        return campaign_out(await campaigns.create_campaign(actor, changes(data)))
+
+    @get("/{campaign_id:int}", summary="Get a campaign")
+    async def get_campaign(self, actor: Actor, campaign_id: ObjectId) -> Campaign:
+        return campaign_out(await campaigns.get_campaign(actor, campaign_id))
+
+    @patch("/{campaign_id:int}", summary="Change a STOPPED campaign")
+    async def update_campaign(
+        self, actor: Actor, campaign_id: ObjectId, data: CampaignUpdate
+    ) -> Campaign:
+        return campaign_out(await campaigns.update_campaign(actor, campaign_id, changes(data)))
+
+    @delete("/{campaign_id:int}", status_code=204, summary="Delete a STOPPED campaign")
+    async def delete_campaign(self, actor: Actor, campaign_id: ObjectId) -> None:
+        await campaigns.delete_campaign(actor, campaign_id)
+
+    @post("/{campaign_id:int}/start", status_code=200, summary="Start a campaign")
+    async def start_campaign(self, actor: Actor, campaign_id: ObjectId) -> Campaign:
+        return campaign_out(await campaigns.start_campaign(actor, campaign_id))
+
+    @post("/{campaign_id:int}/stop", status_code=200, summary="Stop a campaign")
+    async def stop_campaign(self, actor: Actor, campaign_id: ObjectId) -> Campaign:
+        return campaign_out(await campaigns.stop_campaign(actor, campaign_id))
+
+    @get("/{campaign_id:int}/summary", summary="A campaign with its leads counted by status")
+    async def summary(self, actor: Actor, campaign_id: ObjectId) -> CampaignSummary:
+        return msgspec.convert(
+            await campaigns.campaign_summary(actor, campaign_id), CampaignSummary
+        )
+
+
+ROUTES: list[Any] = [CampaignController]

@@ -1,0 +1,306 @@
+"""The admin's languages: gettext catalogues (Babel) for English, Portuguese and Spanish.
+
+The ``.po`` files under ``locale/`` are the source of truth; they are compiled in
+memory when this module is imported (no build step, no stale ``.mo``).
+Templates call ``_("text", name=value)``; Python code marks text with :func:`N_`
+so ``pybabel extract -F babel.cfg`` finds it.
+
+Service errors carry English ``detail`` strings. :func:`translate_error` turns
+them into the user's language systematically: one table of patterns
+(:data:`ERROR_PATTERNS`) recognises each known detail, and its message id is
+translated like any other text. An unknown detail falls back to a translated
+sentence that quotes the English detail, so nothing is ever hidden.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from babel.support import Translations
+from jinja2 import pass_context
+from jinja2.runtime import Context
+from markupsafe import Markup
+
+from opendialer.core.services.errors import ServiceError
+
+LOCALE_DIR = Path(__file__).parent / "locale"
+DOMAIN = "messages"
+LANGUAGES: dict[str, str] = {"en": "English", "pt_BR": "Português", "es": "Español"}
+DEFAULT_LANGUAGE = "en"
+HTML_LANG = {"en": "en", "pt_BR": "pt-BR", "es": "es"}
+
+
+def N_(message: str) -> str:
+    """Mark ``message`` for extraction; it is translated where it is shown."""
+    return message
+
+
+def _load(language: str) -> Translations:
+    path = LOCALE_DIR / language / "LC_MESSAGES" / f"{DOMAIN}.po"
+    with path.open("rb") as po:
+        catalog = read_po(po, locale=language)
+    compiled = io.BytesIO()
+    write_mo(compiled, catalog)
+    compiled.seek(0)
+    return Translations(compiled, domain=DOMAIN)
+
+
+#: Loaded once at import (start-up), never on a request.
+CATALOGUES: dict[str, Translations] = {lang: _load(lang) for lang in LANGUAGES}
+
+
+def normalise(language: str | None) -> str:
+    return language if language in LANGUAGES else DEFAULT_LANGUAGE
+
+
+@dataclass(frozen=True, slots=True)
+class Translator:
+    """The gettext functions of one language, for Python code and for templates."""
+
+    language: str
+
+    @property
+    def catalogue(self) -> Translations:
+        return CATALOGUES[self.language]
+
+    def gettext(self, message: str, **values: Any) -> str:
+        text = self.catalogue.gettext(message)
+        return text % values if values else text
+
+    def ngettext(self, singular: str, plural: str, n: int, **values: Any) -> str:
+        text = self.catalogue.ngettext(singular, plural, n)
+        values.setdefault("num", n)
+        return text % values
+
+    def template_globals(self) -> dict[str, Any]:
+        """``_``/``gettext``/``ngettext`` for a template, autoescaping like Jinja's newstyle."""
+
+        @pass_context
+        def gettext(context: Context, message: str, **values: Any) -> str:
+            text = self.catalogue.gettext(message)
+            if context.eval_ctx.autoescape:
+                text = Markup(text)
+            return text % values if values else text
+
+        @pass_context
+        def ngettext(context: Context, singular: str, plural: str, n: int, **values: Any) -> str:
+            text = self.catalogue.ngettext(singular, plural, n)
+            if context.eval_ctx.autoescape:
+                text = Markup(text)
+            values.setdefault("num", n)
+            return text % values
+
+        return {"_": gettext, "gettext": gettext, "ngettext": ngettext, "lang": self.language}
+
+
+def translator(language: str | None) -> Translator:
+    return Translator(normalise(language))
+
+
+# -- service errors in the user's language ------------------------------------
+
+#: (pattern over the English detail, message id). Named groups fill the message's
+#: ``%(name)s`` placeholders. First match wins; keep specific patterns first.
+ERROR_PATTERNS: list[tuple[re.Pattern[str], str]] = [
+    (re.compile(p), m)
+    for p, m in [
+        (r"^wrong user name or password$", N_("Wrong user name or password.")),
+        (
+            r"^your dialer groups are all disabled",
+            N_(
+                "Your dialer groups are all disabled (or you belong to none): "
+                "ask a Manager or the Master to enable one."
+            ),
+        ),
+        (
+            r"^too many (failed )?(log-?in )?attempts",
+            N_("Too many failed log-in attempts: wait a few minutes and try again."),
+        ),
+        (r"^a password is required$", N_("Enter a password.")),
+        (
+            r"^the password must have at least (?P<n>\d+) characters",
+            N_("The password must have at least %(n)s characters."),
+        ),
+        (
+            r"^the password must have at most (?P<n>\d+) characters",
+            N_("The password must have at most %(n)s characters."),
+        ),
+        (
+            r"^the password must not be the user name$",
+            N_("The password must not be the user name."),
+        ),
+        (
+            r"^the password must not repeat one or two characters$",
+            N_("The password must not repeat one or two characters."),
+        ),
+        (
+            r"^user name: 2-64 letters",
+            N_("User name: 2 to 64 letters, digits, '.', '_', '@' or '-'."),
+        ),
+        (r"^the user name '(?P<name>.*)' is taken$", N_("The user name %(name)s is taken.")),
+        (
+            r"^a group named '(?P<name>.*)' already exists$",
+            N_("A group named %(name)s already exists."),
+        ),
+        (
+            r"^a campaign named '(?P<name>.*)' already exists",
+            N_("A campaign named %(name)s already exists."),
+        ),
+        (r"^a .* needs at least one dialer group$", N_("Choose at least one dialer group.")),
+        (
+            r"^assign at least one of the groups you manage$",
+            N_("Choose at least one of your groups."),
+        ),
+        (r"^a Master belongs to no group", N_("A Master belongs to no group: it sees them all.")),
+        (
+            r"^you may only assign the groups you manage",
+            N_("You may only assign the groups you manage."),
+        ),
+        (r"^you cannot change your own role$", N_("You cannot change your own role.")),
+        (r"^you cannot delete yourself$", N_("You cannot delete yourself.")),
+        (r"^this is the last Master", N_("This is the last Master: create another one first.")),
+        (
+            r"^a Manager (creates|assigns)",
+            N_("A Manager may only give the Campaign Administrator or Supervisor role."),
+        ),
+        (r"^passwords do not match$", N_("The passwords do not match.")),
+        # lead files (per-line report) and list uploads
+        (
+            r"^expected 2 columns \(name,phone\) or 3 .*found (?P<n>\d+)",
+            N_("Expected 2 columns (name,phone) or 3 (name,phone,description); found %(n)s."),
+        ),
+        (r"^empty name$", N_("The name is empty.")),
+        (r"^name longer than (?P<n>\d+)", N_("The name is longer than %(n)s characters.")),
+        (
+            r"^description longer than (?P<n>\d+)",
+            N_("The description is longer than %(n)s characters."),
+        ),
+        (r"^empty phone number$", N_("The phone number is empty.")),
+        (
+            r"^invalid phone number (?P<phone>.*) \(default region (?P<region>\w+)\)",
+            N_("Invalid phone number %(phone)s (default region %(region)s)."),
+        ),
+        (
+            r"^duplicate: (?P<phone>\S+) is already a lead of this campaign",
+            N_("Duplicate: %(phone)s is already a lead of this campaign."),
+        ),
+        (
+            r"^duplicate: (?P<phone>\S+) is also on line (?P<line>\d+)",
+            N_("Duplicate: %(phone)s is also on line %(line)s."),
+        ),
+        (
+            r"^(?P<n>\d+) row\(s\) of the file are invalid, so nothing was imported",
+            N_(
+                "%(n)s row(s) of the file are invalid, so nothing was imported: fix them, "
+                "or tick “Skip invalid rows” to import the valid ones."
+            ),
+        ),
+        (
+            r"^(?P<n>\d+) invalid line\(s\), nothing was imported",
+            N_(
+                "%(n)s invalid line(s), nothing was imported: fix them, "
+                "or tick “Skip invalid lines”."
+            ),
+        ),
+        (
+            r"^the file holds no leads",
+            N_("The file holds no leads: put one lead per line as name,phone."),
+        ),
+        (r"not UTF-8", N_("The text is not UTF-8: save the file as “CSV UTF-8”.")),
+        (r"^malformed CSV", N_("Malformed CSV (check the quotes on this line).")),
+        (r"^not a phone number", N_("This is not a valid phone number.")),
+        (
+            r"^not a possible phone number \(length\) for region (?P<region>\w+)",
+            N_("Not a possible phone number (length) for region %(region)s."),
+        ),
+        (r"^E\.164 digits expected", N_("E.164 digits expected (an optional +, then digits).")),
+        (
+            r"^url is plain http://",
+            N_("The address is plain http://: use https://, or tick the test-only option."),
+        ),
+        (
+            r"^(url must|an http service needs its url)",
+            N_("Enter a full URL starting with https://."),
+        ),
+        (
+            r"^timeout_ms must be a whole number of milliseconds "
+            r"from (?P<low>\d+) to (?P<high>\d+)",
+            N_("The timeout must be a whole number of milliseconds from %(low)s to %(high)s."),
+        ),
+        (
+            r"^a DNC service named '(?P<name>.*)' already exists",
+            N_("A Do-Not-Call service named %(name)s already exists."),
+        ),
+        (
+            r"is built in and cannot be",
+            N_("The Embedded Service is not editable: load its list from a file."),
+        ),
+        (r"^the working hours end", N_("The end must come after the start.")),
+        (r"is not a date", N_("Enter a date as YYYY-MM-DD.")),
+        (r"is not a time of day", N_("Enter a time as HH:MM.")),
+        (r"^(?P<field>\w+) is required", N_("This field is required.")),
+        (r"^(?P<field>\w+) must not be empty$", N_("This field is required.")),
+        (
+            r"^only Masters and Campaign Administrators may import",
+            N_("You may not load Do-Not-Call lists."),
+        ),
+        (
+            r"^a Campaign Supervisor views campaigns",
+            N_(
+                "A Campaign Supervisor views campaigns; "
+                "changing them needs a Campaign Administrator."
+            ),
+        ),
+        (
+            r"^missing or wrong CSRF token",
+            N_("Your page was out of date: reload it and try again."),
+        ),
+        (
+            r"^(?P<field>\w+) must have at most (?P<n>\d+) characters$",
+            N_("At most %(n)s characters."),
+        ),
+        (
+            r"^.*(while|is) STARTED",
+            N_("Stop the campaign first: a started campaign cannot be changed."),
+        ),
+        (r"^.*group .*is disabled", N_("This dialer group is disabled.")),
+        (r"^.*(not a valid|invalid) phone", N_("This is not a valid phone number.")),
+        (r"^.*time zone", N_("Choose a valid time zone (for example America/Sao_Paulo).")),
+        (r"^.*(date|time).*(before|after)", N_("The end must come after the start.")),
+        (r"^.*weekday", N_("Choose at least one weekday.")),
+        (r"^.*max_attempts", N_("Max attempts must be a whole number from 1 to 100.")),
+        (r"^.*retry_after", N_("Retry after must be a whole number of minutes from 1 to 1440.")),
+        (r"^.*(does not exist|no longer exists)", N_("This item does not exist (any more).")),
+    ]
+]
+
+#: When no pattern knows the detail: a sentence in the user's language quoting it.
+FALLBACK_BY_CODE: dict[str, str] = {
+    "validation_failed": N_("This value is not accepted: %(detail)s"),
+    "forbidden": N_("You are not allowed to do this: %(detail)s"),
+    "not_found": N_("Not found: %(detail)s"),
+    "conflict": N_("This conflicts with the current state: %(detail)s"),
+}
+FALLBACK = N_("The request failed: %(detail)s")
+
+
+def translate_detail(detail: str, code: str, t: Translator) -> str:
+    for pattern, message_id in ERROR_PATTERNS:
+        match = pattern.search(detail)
+        if match:
+            values = {k: v for k, v in match.groupdict().items() if v is not None}
+            values.pop("field", None)
+            return t.gettext(message_id, **values) if "%(" in message_id else t.gettext(message_id)
+    if t.language == DEFAULT_LANGUAGE:
+        return detail[:1].upper() + detail[1:]
+    return t.gettext(FALLBACK_BY_CODE.get(code, FALLBACK), detail=detail)
+
+
+def translate_error(exc: ServiceError, t: Translator) -> str:
+    return translate_detail(exc.detail, exc.code, t)

@@ -1,0 +1,251 @@
+"""Campaign Management: the list (run/stop, ⋮ menu), +Add Campaign and Edit modals."""
+
+from __future__ import annotations
+
+import zoneinfo
+from datetime import date, time
+from functools import lru_cache
+from typing import Any
+
+from litestar import Request, Response, get, post
+from litestar.response import Template
+
+from opendialer.admin_ui.i18n import N_
+from opendialer.admin_ui.pages.common import done, errors_of, text
+from opendialer.admin_ui.pages.session import UI
+from opendialer.core.domain import WEEKDAYS, CampaignState, Role
+from opendialer.core.services import campaigns, dnc_services, groups
+from opendialer.core.services.common import MAX_PER_PAGE, Actor, PageRequest
+from opendialer.core.services.errors import Conflict, ServiceError
+
+WEEKDAY_LABELS = {
+    "mon": N_("Mon"),
+    "tue": N_("Tue"),
+    "wed": N_("Wed"),
+    "thu": N_("Thu"),
+    "fri": N_("Fri"),
+    "sat": N_("Sat"),
+    "sun": N_("Sun"),
+}
+STATE_LABELS = {"STARTED": N_("Started"), "STOPPED": N_("Stopped")}
+INT_FIELDS = ("max_attempts", "retry_after_minutes")
+TEXT_FIELDS = (
+    "name",
+    "description",
+    "start_date",
+    "end_date",
+    "start_time",
+    "end_time",
+    "timezone",
+    "pilot_number",
+    "queue",
+)
+
+
+@lru_cache(maxsize=1)
+def time_zones() -> list[str]:
+    return sorted(zoneinfo.available_timezones())
+
+
+async def dnc_choices(actor: Actor) -> list[dict[str, Any]]:
+    """The DNC services a campaign may use (the Embedded Service first)."""
+    listing = await dnc_services.list_services(actor, PageRequest(per_page=MAX_PER_PAGE))
+    return sorted(listing["items"], key=lambda s: (not s["builtin"], s["name"]))
+
+
+def blank_campaign() -> dict[str, Any]:
+    return {
+        "name": "",
+        "description": "",
+        "group_id": None,
+        "start_date": "",
+        "end_date": "",
+        "start_time": "09:00",
+        "end_time": "18:00",
+        "timezone": "UTC",
+        "weekdays": list(WEEKDAYS[:5]),
+        "pilot_number": "",
+        "max_attempts": 5,
+        "retry_after_minutes": 60,
+        "type": "OSCC",
+        "queue": "",
+        "amd_enabled": True,
+        "dnc_service_id": None,
+    }
+
+
+def campaign_values(form: Any) -> dict[str, Any]:
+    """The modal's fields as the service's input; bad numbers go through as text so the
+    service names the field."""
+    values: dict[str, Any] = {name: text(form, name) for name in TEXT_FIELDS}
+    for name in INT_FIELDS:
+        raw = text(form, name)
+        values[name] = int(raw) if raw.isdigit() else raw
+    group = text(form, "group_id")
+    values["group_id"] = int(group) if group.isdigit() else None
+    dnc = text(form, "dnc_service_id")
+    values["dnc_service_id"] = int(dnc) if dnc.isdigit() else None
+    values["weekdays"] = [d for d in form.getall("weekdays", []) if d in WEEKDAYS]
+    values["type"] = text(form, "type") or "OSCC"
+    values["amd_enabled"] = form.get("amd_enabled") == "1"
+    return values
+
+
+def shown(campaign: dict[str, Any]) -> dict[str, Any]:
+    """Dates and times as the HTML inputs want them."""
+    out = dict(campaign)
+    for key in ("start_date", "end_date"):
+        value: Any = out.get(key)
+        out[key] = value.isoformat() if isinstance(value, date) else (value or "")
+    for key in ("start_time", "end_time"):
+        value = out.get(key)
+        out[key] = value.strftime("%H:%M") if isinstance(value, time) else (value or "")
+    return out
+
+
+async def _modal(
+    ui: UI, actor: Actor, campaign: dict[str, Any], errors: dict[str, str], *, editing: bool
+) -> Template:
+    return ui.render(
+        "campaigns/form.html",
+        campaign=shown(campaign),
+        errors=errors,
+        editing=editing,
+        groups=(await groups.list_groups(actor))["items"],
+        dnc_services=await dnc_choices(actor),
+        zones=time_zones(),
+        weekday_labels=WEEKDAY_LABELS,
+    )
+
+
+def run_blocker(campaign: dict[str, Any], group: dict[str, Any] | None, ui: UI) -> str:
+    """Why the run button is disabled ('' when it is not)."""
+    if campaign["state"] == CampaignState.STOPPED.value and (group is None or not group["enabled"]):
+        name = group["name"] if group else f"#{campaign['group_id']}"
+        return ui._(
+            "The dialer group %(group)s is disabled: its stopped campaigns cannot start.",
+            group=name,
+        )
+    return ""
+
+
+@get("/campaigns")
+async def campaigns_page(ui: UI, page: int = 1, per_page: int = 10) -> Template:
+    actor = ui.require_tab("campaigns")
+    per_page = per_page if per_page in (10, 25, 50, 100) else 10
+    request = PageRequest(page=max(page, 1), per_page=per_page)
+    listing = await campaigns.list_campaigns(actor, request)
+    group_rows = {g["id"]: g for g in (await groups.list_groups(actor))["items"]}
+    rows = [
+        {
+            **c,
+            "group": group_rows.get(c["group_id"]),
+            "blocked": run_blocker(c, group_rows.get(c["group_id"]), ui),
+        }
+        for c in listing["items"]
+    ]
+    return ui.render(
+        "campaigns/list.html",
+        listing=listing,
+        rows=rows,
+        page=request.page,
+        per_page=per_page,
+        may_change=actor.role is Role.CAMPAIGN_ADMIN,
+        state_labels=STATE_LABELS,
+    )
+
+
+@get("/campaigns/new")
+async def new_campaign(ui: UI) -> Template:
+    actor = ui.require_tab("campaigns")
+    campaigns.require_writer(actor)
+    blank = blank_campaign()
+    enabled = sorted(actor.enabled_group_ids)
+    blank["group_id"] = enabled[0] if len(enabled) == 1 else None
+    return await _modal(ui, actor, blank, {}, editing=False)
+
+
+@post("/campaigns", status_code=200)
+async def create_campaign(request: Request[Any, Any, Any], ui: UI) -> Response[Any] | Template:
+    actor = ui.require_tab("campaigns")
+    values = campaign_values(await request.form())
+    try:
+        await campaigns.create_campaign(actor, values)
+    except ServiceError as exc:
+        return await _modal(ui, actor, values, errors_of(exc, ui.t), editing=False)
+    return done(request, "/campaigns", "campaign_created")
+
+
+@get("/campaigns/{campaign_id:int}/edit")
+async def edit_campaign(ui: UI, campaign_id: int) -> Template:
+    actor = ui.require_tab("campaigns")
+    campaign = await campaigns.get_campaign(actor, campaign_id)
+    if campaign["state"] == CampaignState.STARTED.value:
+        return ui.render(
+            "partials/error_modal.html",
+            title=ui._("Edit campaign"),
+            message=ui._(
+                "The campaign %(name)s is running: stop it before changing its settings.",
+                name=campaign["name"],
+            ),
+        )
+    campaigns.require_writer(actor)
+    return await _modal(ui, actor, campaign, {}, editing=True)
+
+
+@post("/campaigns/{campaign_id:int}", status_code=200)
+async def update_campaign(
+    request: Request[Any, Any, Any], ui: UI, campaign_id: int
+) -> Response[Any] | Template:
+    actor = ui.require_tab("campaigns")
+    values = campaign_values(await request.form())
+    try:
+        await campaigns.update_campaign(actor, campaign_id, values)
+    except ServiceError as exc:
+        return await _modal(
+            ui, actor, {**values, "id": campaign_id}, errors_of(exc, ui.t), editing=True
+        )
+    return done(request, "/campaigns", "campaign_updated")
+
+
+async def _change_state(
+    request: Request[Any, Any, Any], ui: UI, campaign_id: int, start: bool
+) -> Response[Any] | Template:
+    actor = ui.require_tab("campaigns")
+    try:
+        if start:
+            await campaigns.start_campaign(actor, campaign_id)
+        else:
+            await campaigns.stop_campaign(actor, campaign_id)
+    except Conflict as exc:
+        return ui.render(
+            "partials/error_modal.html",
+            title=ui._("Start campaign") if start else ui._("Stop campaign"),
+            message=errors_of(exc, ui.t).popitem()[1],
+        )
+    return done(request, "/campaigns", "campaign_started" if start else "campaign_stopped")
+
+
+@post("/campaigns/{campaign_id:int}/start", status_code=200)
+async def start_campaign(
+    request: Request[Any, Any, Any], ui: UI, campaign_id: int
+) -> Response[Any] | Template:
+    return await _change_state(request, ui, campaign_id, True)
+
+
+@post("/campaigns/{campaign_id:int}/stop", status_code=200)
+async def stop_campaign(
+    request: Request[Any, Any, Any], ui: UI, campaign_id: int
+) -> Response[Any] | Template:
+    return await _change_state(request, ui, campaign_id, False)
+
+
+ROUTES: list[Any] = [
+    campaigns_page,
+    new_campaign,
+    create_campaign,
+    edit_campaign,
+    update_campaign,
+    start_campaign,
+    stop_campaign,
+]

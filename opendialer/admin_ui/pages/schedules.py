@@ -1,0 +1,150 @@
+"""A campaign's schedule (Edit all schedules, Add new schedule) and its live summary."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Request, Response, get, post
+from litestar.exceptions import NotFoundException
+from litestar.response import Template
+
+from opendialer.admin_ui.i18n import N_
+from opendialer.admin_ui.pages.campaigns import STATE_LABELS
+from opendialer.admin_ui.pages.chart import STATUS_COLOURS, bar_chart
+from opendialer.admin_ui.pages.common import done, errors_of, text
+from opendialer.admin_ui.pages.session import UI
+from opendialer.core.domain import LeadStatus, Role
+from opendialer.core.services import campaigns, groups, schedules
+from opendialer.core.services.common import PageRequest
+from opendialer.core.services.errors import ServiceError
+
+SCHEDULE_STATE_LABELS = {
+    "NOT_RUNNING": N_("Not running"),
+    "RUNNING": N_("Running"),
+    "FINISHED": N_("Finished"),
+    "DNC_OUT_OF_SERVICE": N_("DNC out of service"),
+}
+LEAD_STATUS_LABELS = {
+    "NOT_CALLED": N_("Not called"),
+    "SUCCESS": N_("Success"),
+    "FAILURE": N_("Failure"),
+    "BUSY": N_("Busy"),
+    "REJECTED": N_("Rejected"),
+    "AMD": N_("Answering machine"),
+    "SERVICE_TEMPORARILY_UNAVAILABLE": N_("Service temporarily unavailable"),
+    "DO_NOT_CALL": N_("Do not call"),
+    "UNKNOWN": N_("Unknown"),
+}
+#: How often the summary refreshes itself while the campaign runs.
+SUMMARY_POLL_S = 5
+MODES = ("add", "edit-all")
+
+
+def _mode(mode: str) -> str:
+    if mode not in MODES:
+        raise NotFoundException(f"no schedule action {mode!r}")
+    return mode
+
+
+def _hhmm(value: Any) -> str:
+    return value.strftime("%H:%M") if hasattr(value, "strftime") else str(value or "")
+
+
+@get("/campaigns/{campaign_id:int}/schedules")
+async def schedules_page(ui: UI, campaign_id: int, page: int = 1, per_page: int = 25) -> Template:
+    actor = ui.require_tab("campaigns")
+    campaign = await campaigns.get_campaign(actor, campaign_id)
+    per_page = per_page if per_page in (10, 25, 50, 100) else 25
+    request = PageRequest(page=max(page, 1), per_page=per_page)
+    listing = await schedules.list_schedules(actor, campaign_id, request)
+    return ui.render(
+        "campaigns/schedules.html",
+        campaign=campaign,
+        listing=listing,
+        page=request.page,
+        per_page=per_page,
+        hhmm=_hhmm,
+        may_change=actor.role is Role.CAMPAIGN_ADMIN and campaign["state"] == "STOPPED",
+        is_admin=actor.role is Role.CAMPAIGN_ADMIN,
+        state_labels=SCHEDULE_STATE_LABELS,
+    )
+
+
+def _schedule_modal(
+    ui: UI, campaign: dict[str, Any], values: dict[str, Any], errors: dict[str, str], mode: str
+) -> Template:
+    return ui.render(
+        "campaigns/schedule_form.html", campaign=campaign, values=values, errors=errors, mode=mode
+    )
+
+
+@get("/campaigns/{campaign_id:int}/schedules/{mode:str}")
+async def schedule_modal(ui: UI, campaign_id: int, mode: str) -> Template:
+    actor = ui.require_tab("campaigns")
+    campaign = await campaigns.get_campaign(actor, campaign_id)
+    campaigns.require_writer(actor)
+    values = {
+        "date": "",
+        "start_time": _hhmm(campaign["start_time"]),
+        "end_time": _hhmm(campaign["end_time"]),
+    }
+    return _schedule_modal(ui, campaign, values, {}, _mode(mode))
+
+
+@post("/campaigns/{campaign_id:int}/schedules/{mode:str}", status_code=200)
+async def schedule_submit(
+    request: Request[Any, Any, Any], ui: UI, campaign_id: int, mode: str
+) -> Response[Any] | Template:
+    actor = ui.require_tab("campaigns")
+    mode = _mode(mode)
+    campaign = await campaigns.get_campaign(actor, campaign_id)
+    form = await request.form()
+    values = {name: text(form, name) for name in ("date", "start_time", "end_time")}
+    try:
+        if mode == "add":
+            await schedules.add_schedule(actor, campaign_id, values)
+        else:
+            values.pop("date")
+            await schedules.edit_all(actor, campaign_id, values)
+    except ServiceError as exc:
+        return _schedule_modal(ui, campaign, values, errors_of(exc, ui.t), mode)
+    location = f"/campaigns/{campaign_id}/schedules"
+    return done(request, location, "schedule_added" if mode == "add" else "schedules_updated")
+
+
+async def _summary_context(ui: UI, campaign_id: int) -> dict[str, Any]:
+    actor = ui.require_tab("campaigns")
+    summary = await campaigns.campaign_summary(actor, campaign_id)
+    counts = summary["leads"]
+    statuses = [s.value for s in LeadStatus]
+    group_rows = {g["id"]: g for g in (await groups.list_groups(actor))["items"]}
+    chart = bar_chart(
+        [(ui._(LEAD_STATUS_LABELS[s]), counts.get(s, 0), STATUS_COLOURS[s]) for s in statuses],
+        title=ui._("Leads per status"),
+    )
+    return {
+        "campaign": summary,
+        "counts": counts,
+        "statuses": statuses,
+        "chart": chart,
+        "group": group_rows.get(summary["group_id"]),
+        "hhmm": _hhmm,
+        "live": summary["state"] == "STARTED",
+        "poll_s": SUMMARY_POLL_S,
+        "status_labels": LEAD_STATUS_LABELS,
+        "state_labels": STATE_LABELS,
+    }
+
+
+@get("/campaigns/{campaign_id:int}/summary")
+async def summary_page(ui: UI, campaign_id: int) -> Template:
+    return ui.render("campaigns/summary.html", **await _summary_context(ui, campaign_id))
+
+
+@get("/campaigns/{campaign_id:int}/summary/panel")
+async def summary_panel(ui: UI, campaign_id: int) -> Template:
+    """The part of the summary htmx polls while the campaign runs."""
+    return ui.render("campaigns/summary_panel.html", **await _summary_context(ui, campaign_id))
+
+
+ROUTES: list[Any] = [schedules_page, schedule_modal, schedule_submit, summary_page, summary_panel]

@@ -1,0 +1,153 @@
+"""Dialer Users: table with pagination, +Add User and Edit modals, Delete confirmation."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Request, Response, get, post
+from litestar.response import Template
+
+from opendialer.admin_ui.pages.common import done, errors_of, int_list, text
+from opendialer.admin_ui.pages.session import UI
+from opendialer.core.domain import Role
+from opendialer.core.services import groups, users
+from opendialer.core.services.common import Actor, PageRequest
+from opendialer.core.services.errors import ServiceError, ValidationFailed
+
+PER_PAGE_CHOICES = (10, 25, 50, 100)
+
+
+def assignable_roles(actor: Actor) -> list[str]:
+    if actor.role is Role.MASTER:
+        return [r.value for r in Role]
+    return [r.value for r in users.MANAGER_MAY_CREATE]
+
+
+async def _groups(actor: Actor) -> list[dict[str, Any]]:
+    return list((await groups.list_groups(actor))["items"])
+
+
+def _form_values(form: Any) -> dict[str, Any]:
+    return {
+        "username": text(form, "username"),
+        "first_name": text(form, "first_name"),
+        "last_name": text(form, "last_name"),
+        "role": text(form, "role"),
+        "group_ids": int_list(form, "group_ids"),
+    }
+
+
+async def _modal(
+    ui: UI, actor: Actor, user: dict[str, Any], errors: dict[str, str], *, editing: bool
+) -> Template:
+    return ui.render(
+        "users/form.html",
+        user=user,
+        errors=errors,
+        editing=editing,
+        groups=await _groups(actor),
+        roles=assignable_roles(actor),
+        may_set_password=not editing or actor.role is Role.MASTER,
+    )
+
+
+@get("/users")
+async def users_page(ui: UI, page: int = 1, per_page: int = 10) -> Template:
+    actor = ui.require_tab("users")
+    per_page = per_page if per_page in PER_PAGE_CHOICES else 10
+    request = PageRequest(page=max(page, 1), per_page=per_page)
+    listing = await users.list_users(actor, request)
+    return ui.render(
+        "users/list.html",
+        listing=listing,
+        group_names={g["id"]: g["name"] for g in await _groups(actor)},
+        page=request.page,
+        per_page=per_page,
+    )
+
+
+@get("/users/new")
+async def new_user(ui: UI) -> Template:
+    actor = ui.require_tab("users")
+    blank = {"username": "", "first_name": "", "last_name": "", "role": "", "group_ids": []}
+    return await _modal(ui, actor, blank, {}, editing=False)
+
+
+def _check_confirmation(form: Any) -> str:
+    password = form.get("password") or ""
+    if password != (form.get("password_confirm") or ""):
+        raise ValidationFailed("passwords do not match", field="password_confirm")
+    return str(password)
+
+
+@post("/users", status_code=200)
+async def create_user(request: Request[Any, Any, Any], ui: UI) -> Response[Any] | Template:
+    actor = ui.require_tab("users")
+    form = await request.form()
+    values = _form_values(form)
+    try:
+        password = _check_confirmation(form)
+        await users.create_user(actor, {**values, "password": password})
+    except ServiceError as exc:
+        return await _modal(ui, actor, values, errors_of(exc, ui.t), editing=False)
+    return done(request, "/users", "user_created")
+
+
+@get("/users/{user_id:int}/edit")
+async def edit_user(ui: UI, user_id: int) -> Template:
+    actor = ui.require_tab("users")
+    return await _modal(ui, actor, await users.get_user(actor, user_id), {}, editing=True)
+
+
+@post("/users/{user_id:int}", status_code=200)
+async def update_user(
+    request: Request[Any, Any, Any], ui: UI, user_id: int
+) -> Response[Any] | Template:
+    actor = ui.require_tab("users")
+    form = await request.form()
+    values = _form_values(form)
+    shown = {**values, "id": user_id}
+    try:
+        password = _check_confirmation(form)
+        current = await users.get_user(actor, user_id)
+        changes = {k: v for k, v in values.items() if v != current.get(k)}
+        if actor.role is Role.MANAGER and "group_ids" in changes:
+            # A Manager's picker lists only its groups; keep the user's others.
+            changes["group_ids"] = values["group_ids"]
+        if password:
+            await users.reset_password(actor, user_id, password)
+        if changes:
+            await users.update_user(actor, user_id, changes)
+    except ServiceError as exc:
+        return await _modal(ui, actor, shown, errors_of(exc, ui.t), editing=True)
+    return done(request, "/users", "user_updated")
+
+
+@get("/users/{user_id:int}/delete")
+async def confirm_delete(ui: UI, user_id: int) -> Template:
+    actor = ui.require_tab("users")
+    return ui.render("users/delete.html", user=await users.get_user(actor, user_id), errors={})
+
+
+@post("/users/{user_id:int}/delete", status_code=200)
+async def delete_user(
+    request: Request[Any, Any, Any], ui: UI, user_id: int
+) -> Response[Any] | Template:
+    actor = ui.require_tab("users")
+    user = await users.get_user(actor, user_id)
+    try:
+        await users.delete_user(actor, user_id)
+    except ServiceError as exc:
+        return ui.render("users/delete.html", user=user, errors=errors_of(exc, ui.t))
+    return done(request, "/users", "user_deleted")
+
+
+ROUTES: list[Any] = [
+    users_page,
+    new_user,
+    create_user,
+    edit_user,
+    update_user,
+    confirm_delete,
+    delete_user,
+]

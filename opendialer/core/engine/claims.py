@@ -1,0 +1,134 @@
+"""Claiming due leads so that no two engine nodes dial the same one.
+
+A lead is *due* when ``next_attempt_at <= now`` and nobody holds a live lease
+on it. Claiming stamps a short lease (owner, until) on up to N due leads,
+oldest-due first, in one transaction:
+
+- PostgreSQL: ``SELECT … ORDER BY next_attempt_at, id LIMIT N FOR UPDATE SKIP
+  LOCKED`` then ``UPDATE … SET lease_owner, lease_until`` — concurrent nodes skip
+  each other's rows instead of waiting on them;
+- SQLite: the same inside a ``BEGIN IMMEDIATE`` transaction (one writer at a
+  time; SQLite is the single-node backend).
+
+The lease only has to cover the DNC check: once the attempt starts
+(:func:`opendialer.core.engine.records.start_attempt`) ``next_attempt_at`` is
+NULL and the lead cannot be claimed whatever its lease says; a crashed node's
+in-flight attempts are found through their open call records instead.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from opendialer.core.domain import LeadStatus
+from opendialer.core.engine.transactions import write_transaction
+from opendialer.core.storage import Database
+from opendialer.core.storage.tables import Lead
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimedLead:
+    id: int
+    campaign_id: int
+    name: str
+    phone: str
+    attempts: int  # before this attempt
+    status: str
+    due_at: datetime
+
+
+def _due(campaign_id: int, now: datetime):  # type: ignore[no-untyped-def]
+    return (
+        (Lead.campaign == campaign_id)
+        & Lead.next_attempt_at.is_not_null()
+        & (Lead.next_attempt_at <= now)
+        & (Lead.lease_until.is_null() | (Lead.lease_until < now))
+    )
+
+
+async def claim_due_leads(
+    db: Database,
+    *,
+    campaign_id: int,
+    node: str,
+    now: datetime,
+    limit: int,
+    lease_s: float = 120.0,
+) -> list[ClaimedLead]:
+    """Lease up to ``limit`` due leads of the campaign to ``node``, oldest-due first."""
+    if limit <= 0:
+        return []
+    query = (
+        Lead.select(Lead.id)
+        .where(_due(campaign_id, now))
+        .order_by(Lead.next_attempt_at, Lead.id)
+        .limit(limit)
+    )
+    if db.is_postgres:
+        query = query.lock_rows("UPDATE", skip_locked=True)
+    async with write_transaction(db):
+        ids = [row["id"] for row in await query.run()]
+        if not ids:
+            return []
+        rows = (
+            await Lead.update(
+                {Lead.lease_owner: node, Lead.lease_until: now + timedelta(seconds=lease_s)}
+            )
+            .where(Lead.id.is_in(ids))
+            .returning(
+                Lead.id, Lead.name, Lead.phone, Lead.attempts, Lead.status, Lead.next_attempt_at
+            )
+            .run()
+        )
+    claimed = [
+        ClaimedLead(
+            id=r["id"],
+            campaign_id=campaign_id,
+            name=r["name"],
+            phone=r["phone"],
+            attempts=r["attempts"],
+            status=r["status"],
+            due_at=r["next_attempt_at"],
+        )
+        for r in rows
+    ]
+    claimed.sort(key=lambda c: (c.due_at, c.id))
+    return claimed
+
+
+async def release_leases(lead_ids: list[int], *, node: str) -> None:
+    """Give back leads claimed but not dialed (DNC down, platform full): due as before."""
+    if not lead_ids:
+        return
+    await (
+        Lead.update({Lead.lease_owner: None, Lead.lease_until: None})
+        .where(Lead.id.is_in(lead_ids) & (Lead.lease_owner == node))
+        .run()
+    )
+
+
+async def arm_new_leads(campaign_id: int, now: datetime) -> int:
+    """Make never-dialed leads due: NOT_CALLED, 0 attempts and no due time yet.
+
+    The lead import may leave ``next_attempt_at`` empty; such a lead has never
+    been touched by an engine (a claim sets a lease, an attempt counts), so it
+    is due now. Called when a node first sees a campaign running, and then
+    now and again as a safety net (leads change only while a campaign is stopped).
+    """
+    rows = (
+        await Lead.update({Lead.next_attempt_at: now})
+        .where(
+            (Lead.campaign == campaign_id)
+            & (Lead.status == LeadStatus.NOT_CALLED.value)
+            & (Lead.attempts == 0)
+            & Lead.next_attempt_at.is_null()
+            & Lead.lease_owner.is_null()
+        )
+        .returning(Lead.id)
+        .run()
+    )
+    return len(rows)
+
+
+__all__ = ["ClaimedLead", "arm_new_leads", "claim_due_leads", "release_leases"]

@@ -1,0 +1,368 @@
+"""Lead and call record, written together: one transaction per step of an attempt.
+
+1. :func:`start_attempt` — before anything is sent: the lead's attempt is
+   counted and it stops being due; the call record is inserted with status
+   NULL (in flight). A crash after this leaves evidence for reconciliation.
+2. :func:`finish_attempt` — the outcome: call record and lead in one go.
+3. :func:`record_dnc_block` — the number is on a Do-Not-Call list: a call record
+   with status DO_NOT_CALL, the lead DO_NOT_CALL for good, no call placed.
+
+Event hooks run after the commit (:func:`announce`), so an observer never sees
+something the database does not hold.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from opendialer.core.contracts import CallOutcome
+from opendialer.core.domain import LeadStatus
+from opendialer.core.engine.claims import ClaimedLead
+from opendialer.core.engine.transactions import write_transaction
+from opendialer.core.plugins import PluginManager
+from opendialer.core.storage import Database
+from opendialer.core.storage.tables import CallRecord, Lead
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class DncCheck:
+    """Which DNC service answered, when, and what it said (stored on the call record)."""
+
+    service: str
+    checked_at: datetime
+    blocked: bool
+
+    @property
+    def result(self) -> str:
+        return "blocked" if self.blocked else "callable"
+
+
+@dataclass(slots=True)
+class Attempt:
+    record_id: int
+    call_id: str
+    lead: ClaimedLead
+    number: int  # the lead's attempt number (1-based)
+    node: str
+    created_at: datetime
+
+
+@dataclass(slots=True)
+class Finished:
+    """What happened, for the event hooks and the log line."""
+
+    record_id: int
+    lead_id: int
+    old_status: str
+    new_status: str
+    next_attempt_at: datetime | None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+async def start_attempt(
+    db: Database,
+    lead: ClaimedLead,
+    *,
+    node: str,
+    call_id: str,
+    now: datetime,
+    dnc: DncCheck | None,
+) -> Attempt | None:
+    """Count the attempt and insert the in-flight record; None if the lease was lost."""
+    async with write_transaction(db):
+        rows = (
+            await Lead.update(
+                {
+                    Lead.attempts: Lead.attempts + 1,
+                    Lead.next_attempt_at: None,
+                    Lead.lease_until: None,
+                    Lead.updated_at: now,
+                }
+            )
+            .where(
+                (Lead.id == lead.id)
+                & (Lead.lease_owner == node)
+                & Lead.next_attempt_at.is_not_null()
+            )
+            .returning(Lead.attempts)
+            .run()
+        )
+        if not rows:
+            return None
+        number = rows[0]["attempts"]
+        inserted = (
+            await CallRecord.insert(
+                CallRecord(
+                    campaign=lead.campaign_id,
+                    lead=lead.id,
+                    attempt=number,
+                    call_id=call_id,
+                    node=node,
+                    phone=lead.phone,
+                    created_at=now,
+                    status=None,
+                    dnc_service=dnc.service if dnc else None,
+                    dnc_checked_at=dnc.checked_at if dnc else None,
+                    dnc_result=dnc.result if dnc else None,
+                )
+            )
+            .returning(CallRecord.id)
+            .run()
+        )
+    return Attempt(
+        record_id=inserted[0]["id"],
+        call_id=call_id,
+        lead=lead,
+        number=number,
+        node=node,
+        created_at=now,
+    )
+
+
+async def finish_attempt(
+    db: Database,
+    attempt: Attempt,
+    outcome: CallOutcome,
+    *,
+    status: LeadStatus,
+    next_attempt_at: datetime | None,
+) -> Finished | None:
+    """Store the outcome; None when reconciliation already closed this record."""
+    amd = outcome.amd
+    transfer = None
+    if outcome.transfer_code is not None:
+        transfer = f"{outcome.transfer_code}"
+    async with write_transaction(db):
+        closed = (
+            await CallRecord.update(
+                {
+                    CallRecord.port: outcome.port,
+                    CallRecord.answered_at: outcome.answered_at,
+                    CallRecord.ended_at: outcome.ended_at,
+                    CallRecord.sip_code: outcome.sip_code,
+                    CallRecord.disposition: outcome.disposition.value,
+                    CallRecord.amd_verdict: amd.label.value if amd else None,
+                    CallRecord.amd_decision_ms: amd.decision_ms if amd else None,
+                    CallRecord.amd_reasons: amd.reasons if amd else "",
+                    CallRecord.transfer_result: transfer,
+                    CallRecord.status: status.value,
+                    CallRecord.detail: outcome.detail or outcome.sip_reason,
+                }
+            )
+            .where((CallRecord.id == attempt.record_id) & CallRecord.status.is_null())
+            .returning(CallRecord.id)
+            .run()
+        )
+        if not closed:
+            return None
+        await (
+            Lead.update(
+                {
+                    Lead.status: status.value,
+                    Lead.next_attempt_at: next_attempt_at,
+                    Lead.lease_owner: None,
+                    Lead.lease_until: None,
+                    Lead.updated_at: outcome.ended_at,
+                }
+            )
+            .where(Lead.id == attempt.lead.id)
+            .run()
+        )
+    return Finished(
+        record_id=attempt.record_id,
+        lead_id=attempt.lead.id,
+        old_status=attempt.lead.status,
+        new_status=status.value,
+        next_attempt_at=next_attempt_at,
+    )
+
+
+async def record_dnc_block(
+    db: Database, lead: ClaimedLead, *, node: str, call_id: str, dnc: DncCheck
+) -> Finished | None:
+    """The number may not be called: record it, close the lead, place no call."""
+    async with write_transaction(db):
+        rows = (
+            await Lead.update(
+                {
+                    Lead.attempts: Lead.attempts + 1,
+                    Lead.status: LeadStatus.DO_NOT_CALL.value,
+                    Lead.next_attempt_at: None,
+                    Lead.lease_owner: None,
+                    Lead.lease_until: None,
+                    Lead.updated_at: dnc.checked_at,
+                }
+            )
+            .where(
+                (Lead.id == lead.id)
+                & (Lead.lease_owner == node)
+                & Lead.next_attempt_at.is_not_null()
+            )
+            .returning(Lead.attempts)
+            .run()
+        )
+        if not rows:
+            return None
+        inserted = (
+            await CallRecord.insert(
+                CallRecord(
+                    campaign=lead.campaign_id,
+                    lead=lead.id,
+                    attempt=rows[0]["attempts"],
+                    call_id=call_id,
+                    node=node,
+                    phone=lead.phone,
+                    created_at=dnc.checked_at,
+                    ended_at=dnc.checked_at,
+                    disposition="dnc_blocked",
+                    status=LeadStatus.DO_NOT_CALL.value,
+                    dnc_service=dnc.service,
+                    dnc_checked_at=dnc.checked_at,
+                    dnc_result=dnc.result,
+                    detail=f"on the Do-Not-Call list of {dnc.service}; no call placed",
+                )
+            )
+            .returning(CallRecord.id)
+            .run()
+        )
+    return Finished(
+        record_id=inserted[0]["id"],
+        lead_id=lead.id,
+        old_status=lead.status,
+        new_status=LeadStatus.DO_NOT_CALL.value,
+        next_attempt_at=None,
+    )
+
+
+def _jsonable(row: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in row.items():
+        out[key] = value.isoformat() if isinstance(value, datetime) else value
+    return out
+
+
+async def announce(pm: PluginManager, finished: Finished) -> None:
+    """Fire ``call_finished`` and (if it changed) ``lead_status_changed`` — after the commit."""
+    hook = pm.hook
+    wants_call = bool(hook.call_finished.get_hookimpls())
+    changed = finished.old_status != finished.new_status
+    wants_lead = changed and bool(hook.lead_status_changed.get_hookimpls())
+    if wants_call:
+        row = await CallRecord.select().where(CallRecord.id == finished.record_id).first().run()
+        if row is not None:
+            call = _jsonable(row)
+            call["campaign_id"] = call.pop("campaign")
+            call["lead_id"] = call.pop("lead")
+            await pm.notify("call_finished", call=call)
+    if wants_lead:
+        lead = await Lead.select().where(Lead.id == finished.lead_id).first().run()
+        if lead is not None:
+            data = _jsonable(lead)
+            data["campaign_id"] = data.pop("campaign")
+            await pm.notify(
+                "lead_status_changed",
+                lead=data,
+                old_status=finished.old_status,
+                new_status=finished.new_status,
+            )
+
+
+__all__ = [
+    "Attempt",
+    "DncCheck",
+    "Finished",
+    "announce",
+    "finish_attempt",
+    "record_dnc_block",
+    "start_attempt",
+]
+
+
+async def cancel_attempt(db: Database, attempt: Attempt, *, due_at: datetime) -> None:
+    """Nothing was sent after all (the platform had no port): undo the attempt, due again."""
+    async with write_transaction(db):
+        await (
+            CallRecord.delete()
+            .where((CallRecord.id == attempt.record_id) & CallRecord.status.is_null())
+            .run()
+        )
+        await (
+            Lead.update(
+                {
+                    Lead.attempts: Lead.attempts - 1,
+                    Lead.next_attempt_at: due_at,
+                    Lead.lease_owner: None,
+                    Lead.lease_until: None,
+                }
+            )
+            .where(Lead.id == attempt.lead.id)
+            .run()
+        )
+
+
+async def start_attempts(
+    db: Database, leads: list[ClaimedLead], *, node: str, call_ids: list[str], now: datetime
+) -> dict[int, Attempt]:
+    """:func:`start_attempt` for a batch of leads with no DNC check: one transaction.
+
+    Returns the attempts by lead id; a lead whose lease was lost is left out.
+    """
+    if not leads:
+        return {}
+    by_id = {lead.id: (lead, call_id) for lead, call_id in zip(leads, call_ids, strict=True)}
+    async with write_transaction(db):
+        rows = (
+            await Lead.update(
+                {
+                    Lead.attempts: Lead.attempts + 1,
+                    Lead.next_attempt_at: None,
+                    Lead.lease_until: None,
+                    Lead.updated_at: now,
+                }
+            )
+            .where(
+                Lead.id.is_in(list(by_id))
+                & (Lead.lease_owner == node)
+                & Lead.next_attempt_at.is_not_null()
+            )
+            .returning(Lead.id, Lead.attempts)
+            .run()
+        )
+        if not rows:
+            return {}
+        numbers = {r["id"]: r["attempts"] for r in rows}
+        inserted = (
+            await CallRecord.insert(
+                *[
+                    CallRecord(
+                        campaign=by_id[lead_id][0].campaign_id,
+                        lead=lead_id,
+                        attempt=number,
+                        call_id=by_id[lead_id][1],
+                        node=node,
+                        phone=by_id[lead_id][0].phone,
+                        created_at=now,
+                        status=None,
+                    )
+                    for lead_id, number in numbers.items()
+                ]
+            )
+            .returning(CallRecord.id, CallRecord.lead)
+            .run()
+        )
+    return {
+        r["lead"]: Attempt(
+            record_id=r["id"],
+            call_id=by_id[r["lead"]][1],
+            lead=by_id[r["lead"]][0],
+            number=numbers[r["lead"]],
+            node=node,
+            created_at=now,
+        )
+        for r in inserted
+    }

@@ -1,0 +1,313 @@
+"""One campaign on one node: how many calls now, and each call's way through.
+
+``pace()`` asks the pacing plugin for capacity (routing slots, free ports,
+the node's global cap, calls in flight), claims that many due leads and starts
+a task per lead: DNC check → attempt recorded → ``platform.originate`` →
+outcome recorded → hooks. Slots are reserved with the routing target the
+moment a lead is claimed, so the next ``pace()`` never counts them again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from opendialer.core.contracts import (
+    AmdDecision,
+    AmdLabel,
+    CallAction,
+    CallDisposition,
+    CallOutcome,
+    CallRequest,
+    DncUnavailable,
+    PacingSnapshot,
+    PlatformUnavailable,
+    RoutingRequest,
+    RoutingTarget,
+)
+from opendialer.core.domain import LeadStatus, ScheduleState
+from opendialer.core.engine.claims import ClaimedLead, claim_due_leads, release_leases
+from opendialer.core.engine.outcomes import status_for_outcome
+from opendialer.core.engine.records import (
+    Attempt,
+    DncCheck,
+    Finished,
+    announce,
+    cancel_attempt,
+    finish_attempt,
+    record_dnc_block,
+    start_attempt,
+    start_attempts,
+)
+from opendialer.core.engine.scheduler import DialableEntry, set_schedule_reason
+
+if TYPE_CHECKING:
+    from opendialer.core.engine.engine import Engine
+
+log = logging.getLogger("opendialer.engine.calls")
+
+#: AMD verdicts that end the call instead of transferring it.
+HANG_UP_ON = frozenset({AmdLabel.MACHINE, AmdLabel.FAX, AmdLabel.SILENCE})
+
+
+def verdict_action(on_notsure: str) -> Any:
+    def decide(decision: AmdDecision) -> CallAction:
+        if decision.label in HANG_UP_ON:
+            return CallAction.HANGUP
+        if decision.label is AmdLabel.NOTSURE and on_notsure == "hangup":
+            return CallAction.HANGUP
+        return CallAction.TRANSFER  # a person may be there: never drop them on a guess
+
+    return decide
+
+
+class CampaignRunner:
+    def __init__(self, engine: Engine, campaign_id: int) -> None:
+        self.engine = engine
+        self.campaign_id = campaign_id
+        self.campaign: dict[str, Any] = {}
+        self.entry: DialableEntry | None = None
+        self.in_flight: dict[str, asyncio.Task[None]] = {}
+        self.pending: set[str] = set()  # launched, not yet handed to the platform
+        self.throttle_reason = ""
+
+    # -- pacing --------------------------------------------------------------
+
+    def update(self, entry: DialableEntry | None) -> None:
+        self.entry = entry
+        if entry is not None:
+            self.campaign = entry.campaign
+            self.throttle_reason = entry.reason
+
+    @property
+    def dialing(self) -> bool:
+        return self.entry is not None and self.entry.state == ScheduleState.RUNNING.value
+
+    def routing_request(self) -> RoutingRequest:
+        c = self.campaign
+        return RoutingRequest(
+            campaign_id=self.campaign_id,
+            campaign_type=c["type"],
+            queue=c["queue"],
+            pilot_number=c["pilot_number"],
+        )
+
+    async def pace(self, now: datetime, woken_at: float) -> int:
+        """Launch as many calls as pacing allows now; how many were launched."""
+        if not self.dialing:
+            return 0
+        engine = self.engine
+        routing, why = await engine.routing_for(self.campaign)
+        if routing is None:
+            await self._throttle(why)
+            return 0
+        request = self.routing_request()
+        health = routing.health(request)
+        free_slots = routing.free_slots(request)
+        await self._throttle("" if health.ok else f"routing: {health.detail}")
+        others = engine.in_flight_total() - len(self.in_flight)
+        snapshot = PacingSnapshot(
+            free_slots=free_slots,
+            free_ports=max(0, engine.platform.free_ports() - engine.pending_total()),
+            global_max=max(0, engine.max_calls - others),
+            in_flight=len(self.in_flight),
+        )
+        wanted = engine.pacing.calls_to_launch(snapshot)
+        if wanted <= 0:
+            return 0
+        leads = await claim_due_leads(
+            engine.db,
+            campaign_id=self.campaign_id,
+            node=engine.node_id,
+            now=now,
+            limit=wanted,
+            lease_s=engine.lease_s,
+        )
+        call_ids = [uuid.uuid4().hex for _ in leads]
+        started: dict[int, Attempt] | None = None
+        if not self.campaign.get("dnc_service") and leads:
+            # No DNC check to wait for: start every attempt in one transaction.
+            started = await start_attempts(
+                engine.db, leads, node=engine.node_id, call_ids=call_ids, now=now
+            )
+        for lead, call_id in zip(leads, call_ids, strict=True):
+            attempt = None
+            if started is not None:
+                attempt = started.get(lead.id)
+                if attempt is None:
+                    continue  # lease lost to another node between claim and start
+            routing.reserve(request, call_id)
+            self.pending.add(call_id)
+            engine.metrics.launched += 1
+            self.in_flight[call_id] = asyncio.create_task(
+                self._call(lead, call_id, routing, woken_at, attempt), name=f"call-{call_id}"
+            )
+        return len(leads)
+
+    async def _throttle(self, reason: str) -> None:
+        if reason == self.throttle_reason or self.entry is None:
+            return
+        self.throttle_reason = reason
+        await set_schedule_reason(self.entry.schedule_id, reason)
+        if reason:
+            log.warning("dialing_held campaign=%s reason=%r", self.campaign_id, reason)
+
+    # -- one call ------------------------------------------------------------
+
+    async def _call(
+        self,
+        lead: ClaimedLead,
+        call_id: str,
+        routing: RoutingTarget,
+        woken_at: float,
+        attempt: Attempt | None,
+    ) -> None:
+        transferred, finished = False, None
+        try:
+            if attempt is None:
+                attempt, finished = await self._check_and_start(lead, call_id)
+            if attempt is not None:
+                transferred, finished = await self._dial(attempt, woken_at)
+        except Exception:
+            log.exception(
+                "call_failed campaign=%s lead=%s call_id=%s", self.campaign_id, lead.id, call_id
+            )
+        finally:
+            # Free the slot before the (possibly slow) observers run.
+            self.pending.discard(call_id)
+            self.in_flight.pop(call_id, None)
+            try:
+                routing.release(call_id, transferred)
+            except Exception:
+                log.exception("routing_release_failed call_id=%s", call_id)
+            self.engine.wake()
+        if finished is not None:
+            await announce(self.engine.pm, finished)
+
+    async def _check_and_start(
+        self, lead: ClaimedLead, call_id: str
+    ) -> tuple[Attempt | None, Finished | None]:
+        """DNC check, then the attempt is counted and its record inserted (or not)."""
+        engine = self.engine
+        campaign = self.campaign
+        dnc: DncCheck | None = None
+        if campaign.get("dnc_service"):
+            try:
+                dnc = await engine.dnc.check(campaign["dnc_service"], lead.phone)
+            except DncUnavailable as exc:
+                await release_leases([lead.id], node=engine.node_id)
+                await engine.dnc_out_of_service(self, str(exc))
+                return None, None
+            if dnc.blocked:
+                finished = await record_dnc_block(
+                    engine.db, lead, node=engine.node_id, call_id=call_id, dnc=dnc
+                )
+                if finished is not None:
+                    engine.metrics.outcomes[LeadStatus.DO_NOT_CALL.value] += 1
+                    log.info(
+                        "call_outcome campaign=%s lead=%s attempt=%s call_id=%s status=DO_NOT_CALL "
+                        "disposition=dnc_blocked dnc_service=%r node=%s",
+                        self.campaign_id,
+                        lead.id,
+                        lead.attempts + 1,
+                        call_id,
+                        dnc.service,
+                        engine.node_id,
+                    )
+                return None, finished
+        if not self.dialing:  # the schedule closed or DNC failed while we checked
+            await release_leases([lead.id], node=engine.node_id)
+            return None, None
+        attempt = await start_attempt(
+            engine.db, lead, node=engine.node_id, call_id=call_id, now=engine.clock.now(), dnc=dnc
+        )
+        if attempt is None:
+            log.warning(
+                "lease_lost campaign=%s lead=%s: another node took it", self.campaign_id, lead.id
+            )
+        return attempt, None
+
+    async def _dial(self, attempt: Attempt, woken_at: float) -> tuple[bool, Finished | None]:
+        """Originate, map the outcome, store it (lead and record in one transaction)."""
+        engine = self.engine
+        campaign = self.campaign
+        lead, call_id = attempt.lead, attempt.call_id
+        session, amd_on, on_verdict = engine.amd_for(campaign)
+        request = CallRequest(
+            call_id=call_id,
+            number=lead.phone,
+            caller_id=campaign.get("caller_id"),
+            transfer_to=campaign["pilot_number"],
+            no_answer_timeout_s=float(campaign.get("no_answer_timeout_s") or 30),
+            amd_session=session,
+            on_verdict=on_verdict,
+            amd_enabled=amd_on,
+        )
+        self.pending.discard(call_id)
+        latency = max(0.0, engine.clock.monotonic() - woken_at)
+        engine.metrics.latencies.append(latency)
+        engine.metrics.originated += 1
+        try:
+            outcome = await engine.platform.originate(request)
+        except PlatformUnavailable as exc:
+            log.warning(
+                "platform_unavailable campaign=%s lead=%s: %s", self.campaign_id, lead.id, exc
+            )
+            await cancel_attempt(engine.db, attempt, due_at=lead.due_at)
+            return False, None
+        except Exception as exc:  # a platform bug: the call may have gone out
+            now = engine.clock.now()
+            outcome = CallOutcome(
+                disposition=CallDisposition.UNKNOWN,
+                port="",
+                created_at=attempt.created_at,
+                ended_at=now,
+                detail=f"platform error: {type(exc).__name__}: {exc}",
+            )
+        status = status_for_outcome(outcome)
+        next_at = engine.retry.next_attempt_at(
+            status=status,
+            attempts=attempt.number,
+            max_attempts=campaign["max_attempts"],
+            ended_at=outcome.ended_at,
+            retry_after_minutes=campaign["retry_after_minutes"],
+        )
+        finished = None
+        for delay in (0.0, 0.5, 2.0, 5.0):
+            if delay:
+                await asyncio.sleep(delay)
+            try:
+                finished = await finish_attempt(
+                    engine.db, attempt, outcome, status=status, next_attempt_at=next_at
+                )
+                break
+            except Exception:
+                log.exception("finish_attempt_failed call_id=%s (retrying)", call_id)
+        engine.metrics.outcomes[status.value] += 1
+        amd = outcome.amd
+        log.info(
+            "call_outcome campaign=%s lead=%s attempt=%s call_id=%s status=%s disposition=%s "
+            "sip=%s amd=%s amd_ms=%s port=%s duration_ms=%d originate_latency_ms=%.1f "
+            "next_attempt_at=%s node=%s",
+            self.campaign_id,
+            lead.id,
+            attempt.number,
+            call_id,
+            status.value,
+            outcome.disposition.value,
+            outcome.sip_code if outcome.sip_code is not None else "-",
+            amd.label.value if amd else "-",
+            f"{amd.decision_ms:.0f}" if amd else "-",
+            outcome.port or "-",
+            (outcome.ended_at - outcome.created_at).total_seconds() * 1000,
+            latency * 1000,
+            next_at.isoformat() if next_at else "-",
+            engine.node_id,
+        )
+        return outcome.disposition is CallDisposition.TRANSFERRED, finished
+
+
+__all__ = ["CampaignRunner", "verdict_action"]

@@ -1,0 +1,269 @@
+"""Campaign settings as the API speaks them ↔ the ``campaign`` row, validated once.
+
+Every check names the field and says what is accepted, so the API's 422 and the
+CLI's message tell a person what to fix.
+"""
+
+from __future__ import annotations
+
+import zoneinfo
+from datetime import date, time
+from typing import Any
+
+import phonenumbers
+
+from opendialer.core.domain import WEEKDAYS, CampaignType
+from opendialer.core.services.common import require_bool, require_str
+from opendialer.core.services.errors import ValidationFailed
+
+MAX_ATTEMPTS = (1, 100, 5)
+RETRY_AFTER_MINUTES = (1, 1440, 60)
+NO_ANSWER_TIMEOUT_S = (5, 300, 30)
+#: Longest date range: a schedule row per day is generated, so keep it sane.
+MAX_RANGE_DAYS = 3660
+
+#: Fields a client may send; ``state`` and ``state_reason`` are read-only.
+WRITABLE = {
+    "name",
+    "description",
+    "group_id",
+    "start_date",
+    "end_date",
+    "start_time",
+    "end_time",
+    "timezone",
+    "weekdays",
+    "pilot_number",
+    "max_attempts",
+    "retry_after_minutes",
+    "type",
+    "queue",
+    "amd_enabled",
+    "dnc_service_id",
+    "amd_params",
+    "default_region",
+    "caller_id",
+    "no_answer_timeout_s",
+    "routing_target",
+}
+READ_ONLY = {"id", "state", "state_reason", "created_at", "updated_at"}
+#: A change of these columns regenerates the future schedules.
+SCHEDULE_SHAPING_COLUMNS = ("start_date", "end_date", "weekdays", "timezone")
+
+
+#: Read once at import (it lists the tzdata files), never on the event loop.
+ZONES = frozenset(zoneinfo.available_timezones())
+
+
+def campaign_json(row: dict[str, Any]) -> dict[str, Any]:
+    """The API's view of a campaign row (dates and times stay objects until jsonable)."""
+    amd_params = row.get("amd_params") or {}
+    return {
+        "id": row["id"],
+        "name": row["name"],
+        "description": row["description"],
+        "group_id": row["group"],
+        "start_date": row["start_date"],
+        "end_date": row["end_date"],
+        "start_time": row["start_time"],
+        "end_time": row["end_time"],
+        "timezone": row["timezone"],
+        "weekdays": [d for d in row["weekdays"].split(",") if d],
+        "pilot_number": row["pilot_number"],
+        "max_attempts": row["max_attempts"],
+        "retry_after_minutes": row["retry_after_minutes"],
+        "type": row["type"],
+        "queue": row["queue"],
+        "amd_enabled": bool(row["amd_enabled"]),
+        "dnc_service_id": row["dnc_service"],
+        "amd_params": amd_params,
+        "default_region": row["default_region"],
+        "caller_id": row["caller_id"],
+        "no_answer_timeout_s": row["no_answer_timeout_s"],
+        "routing_target": row.get("routing_target"),
+        "state": row["state"],
+        "state_reason": row["state_reason"],
+    }
+
+
+def require_int(data: dict[str, Any], name: str, bounds: tuple[int, int, int]) -> int:
+    low, high, default = bounds
+    raw = data.get(name, default)
+    if raw is None:
+        raw = default
+    if isinstance(raw, bool) or not isinstance(raw, int) or not low <= raw <= high:
+        raise ValidationFailed(
+            f"{name} must be a whole number from {low} to {high} (default {default})", field=name
+        )
+    return raw
+
+
+def parse_date(raw: Any, name: str) -> date:
+    if isinstance(raw, date):
+        return raw
+    if not isinstance(raw, str):
+        raise ValidationFailed(f"{name} is required, as YYYY-MM-DD", field=name)
+    try:
+        return date.fromisoformat(raw.strip())
+    except ValueError:
+        raise ValidationFailed(
+            f"{name}: {raw!r} is not a date; use YYYY-MM-DD", field=name
+        ) from None
+
+
+def parse_time(raw: Any, name: str) -> time:
+    if isinstance(raw, time):
+        return raw
+    if not isinstance(raw, str):
+        raise ValidationFailed(f"{name} is required, as HH:MM or HH:MM:SS", field=name)
+    try:
+        value = time.fromisoformat(raw.strip())
+    except ValueError:
+        raise ValidationFailed(
+            f"{name}: {raw!r} is not a time of day; use HH:MM or HH:MM:SS", field=name
+        ) from None
+    if value.tzinfo is not None:
+        raise ValidationFailed(
+            f"{name}: give a local time without offset; the zone is the campaign's timezone",
+            field=name,
+        )
+    return value.replace(microsecond=0)
+
+
+def check_hours(start: time, end: time, start_field: str = "start_time") -> None:
+    if not start < end:
+        raise ValidationFailed(
+            f"the working hours end ({end.isoformat()}) must be after their start "
+            f"({start.isoformat()}) on the same day",
+            field="end_time" if start_field == "start_time" else start_field,
+        )
+
+
+def parse_timezone(raw: Any) -> str:
+    if not isinstance(raw, str) or raw.strip() not in ZONES:
+        raise ValidationFailed(
+            f"timezone: {raw!r} is not an IANA time zone; use e.g. 'America/Sao_Paulo' or 'UTC'",
+            field="timezone",
+        )
+    return raw.strip()
+
+
+def parse_weekdays(raw: Any) -> str:
+    if not isinstance(raw, list) or not raw or not all(isinstance(d, str) for d in raw):
+        raise ValidationFailed(
+            f"weekdays must be a non-empty list of {', '.join(WEEKDAYS)}", field="weekdays"
+        )
+    days = {d.strip().lower() for d in raw}
+    unknown = sorted(days - set(WEEKDAYS))
+    if unknown:
+        raise ValidationFailed(
+            f"weekdays: unknown day(s) {', '.join(unknown)}; use {', '.join(WEEKDAYS)}",
+            field="weekdays",
+        )
+    return ",".join(d for d in WEEKDAYS if d in days)
+
+
+def parse_region(raw: Any) -> str:
+    region = raw.strip().upper() if isinstance(raw, str) else ""
+    if region not in phonenumbers.SUPPORTED_REGIONS:
+        raise ValidationFailed(
+            f"default_region: {raw!r} is not a two-letter region phonenumbers knows "
+            "(e.g. BR, US, DE)",
+            field="default_region",
+        )
+    return region
+
+
+def parse_routing_target(raw: Any) -> str | None:
+    """A name of ``register_routing_targets()`` or None (the engine picks by type)."""
+    if raw is None:
+        return None
+    from opendialer.core.plugins import get_plugin_manager
+
+    known = sorted(get_plugin_manager().factories("routing_targets"))
+    if not isinstance(raw, str) or raw not in known:
+        raise ValidationFailed(
+            f"routing_target: {raw!r} is not a routing target; use null (by type) or one of "
+            f"{', '.join(known)}",
+            field="routing_target",
+        )
+    return raw
+
+
+def _optional_id(data: dict[str, Any], name: str) -> int | None:
+    raw = data.get(name)
+    if raw is None:
+        return None
+    if isinstance(raw, bool) or not isinstance(raw, int) or raw < 1:
+        raise ValidationFailed(f"{name} must be an id (a positive whole number)", field=name)
+    return raw
+
+
+def validate(data: dict[str, Any]) -> dict[str, Any]:
+    """A complete settings dict (API names) → column values, or ValidationFailed.
+
+    ``data`` holds every field: on create the client's body, on update the stored
+    campaign with the client's changes applied.
+    """
+    read_only = sorted(set(data) & {"state", "state_reason"})
+    if read_only:
+        raise ValidationFailed(
+            f"{read_only[0]} is read-only: use POST /api/v1/campaigns/{{id}}/start or /stop",
+            field=read_only[0],
+        )
+    unknown = sorted(set(data) - WRITABLE - READ_ONLY)
+    if unknown:
+        raise ValidationFailed(
+            f"unknown field(s): {', '.join(unknown)}; allowed: {', '.join(sorted(WRITABLE))}",
+            field=unknown[0],
+        )
+    group_id = _optional_id(data, "group_id")
+    if group_id is None:
+        raise ValidationFailed(
+            "group_id is required: the dialer group it belongs to", field="group_id"
+        )
+    start_date = parse_date(data.get("start_date"), "start_date")
+    end_date = parse_date(data.get("end_date"), "end_date")
+    if end_date < start_date:
+        raise ValidationFailed(
+            f"end_date ({end_date}) is before start_date ({start_date})", field="end_date"
+        )
+    if (end_date - start_date).days >= MAX_RANGE_DAYS:
+        raise ValidationFailed(
+            f"the date range may span at most {MAX_RANGE_DAYS} days", field="end_date"
+        )
+    start_time = parse_time(data.get("start_time"), "start_time")
+    end_time = parse_time(data.get("end_time"), "end_time")
+    check_hours(start_time, end_time)
+    kind = data.get("type", CampaignType.OSCC.value)
+    if kind not in {t.value for t in CampaignType}:
+        raise ValidationFailed("type must be OSCC or IVR", field="type")
+    amd_params = data.get("amd_params") or {}
+    if not isinstance(amd_params, dict):
+        raise ValidationFailed("amd_params must be a JSON object", field="amd_params")
+    caller_id = data.get("caller_id")
+    if caller_id is not None:
+        caller_id = require_str(data, "caller_id", max_length=64) or None
+    return {
+        "name": require_str(data, "name", max_length=100),
+        "description": require_str(data, "description", max_length=2000, required=False),
+        "group": group_id,
+        "start_date": start_date,
+        "end_date": end_date,
+        "start_time": start_time,
+        "end_time": end_time,
+        "timezone": parse_timezone(data.get("timezone", "UTC")),
+        "weekdays": parse_weekdays(data.get("weekdays", list(WEEKDAYS[:5]))),
+        "pilot_number": require_str(data, "pilot_number", max_length=64),
+        "max_attempts": require_int(data, "max_attempts", MAX_ATTEMPTS),
+        "retry_after_minutes": require_int(data, "retry_after_minutes", RETRY_AFTER_MINUTES),
+        "type": kind,
+        "queue": require_str(data, "queue", max_length=100, required=False),
+        "amd_enabled": require_bool(data, "amd_enabled", True),
+        "dnc_service": _optional_id(data, "dnc_service_id"),
+        "amd_params": amd_params,
+        "default_region": parse_region(data.get("default_region", "US")),
+        "caller_id": caller_id,
+        "no_answer_timeout_s": require_int(data, "no_answer_timeout_s", NO_ANSWER_TIMEOUT_S),
+        "routing_target": parse_routing_target(data.get("routing_target")),
+    }

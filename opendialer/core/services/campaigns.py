@@ -1,0 +1,327 @@
+"""Campaigns: create, change, delete, list, start, stop, summary — with the role
+table and group scoping of the product guide.
+
+Who may do what (DESIGN.md §3):
+
+* Campaign Administrator: everything, on campaigns of its groups.
+* Campaign Supervisor: reads (list, get, summary, schedules, leads, calls) on
+  campaigns of its groups; every change is a 403.
+* Master and Manager: no access to campaigns (403). The role table gives them
+  users and groups; campaigns are the Campaign Administrator's (least privilege).
+* :data:`SYSTEM` (the CLI, the engine): unrestricted.
+
+A campaign outside the caller's groups is a 404, whatever the method, so its
+existence does not leak. "Within its enabled groups" is enforced at log-in (a
+campaign role with no enabled group cannot log in); a disabled group's campaigns
+stay visible to its members, so a running one can still be watched and stopped,
+and starting a stopped one answers 409 with the reason rather than a 404.
+Settings, schedules and leads change only while the campaign is STOPPED (409
+otherwise). A disabled group's STARTED campaigns keep
+running; its STOPPED ones cannot start, and no campaign is created in or moved
+to it (409: the request is well formed, the group's state forbids it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import Any
+
+from piccolo.engine.sqlite import SQLiteEngine, TransactionType
+from piccolo.query.functions.aggregate import Count
+
+from opendialer.core.domain import CampaignState, LeadStatus, Role
+from opendialer.core.plugins import get_plugin_manager
+from opendialer.core.services import campaign_fields as fields
+from opendialer.core.services.common import SYSTEM, Actor, PageRequest, page_body
+from opendialer.core.services.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from opendialer.core.storage.tables import Campaign, DialerGroup, DncService, Lead
+
+CAMPAIGN_ROLES = (Role.CAMPAIGN_ADMIN, Role.CAMPAIGN_SUPERVISOR)
+
+
+def is_system(actor: Actor) -> bool:
+    return actor.user_id == SYSTEM.user_id and actor.username == SYSTEM.username
+
+
+def visible_groups(actor: Actor) -> frozenset[int] | None:
+    """Groups whose campaigns ``actor`` sees (None: all); 403 for roles without campaigns."""
+    if is_system(actor):
+        return None
+    if actor.role not in CAMPAIGN_ROLES:
+        raise PermissionDenied(
+            "campaigns are run by Campaign Administrators and viewed by Campaign Supervisors "
+            f"of their groups; a {actor.role.value} has no access to campaigns"
+        )
+    return actor.group_ids
+
+
+def require_writer(actor: Actor) -> None:
+    if is_system(actor) or actor.role is Role.CAMPAIGN_ADMIN:
+        return
+    visible_groups(actor)  # 403 with the role explanation for masters and managers
+    raise PermissionDenied(
+        "a Campaign Supervisor views campaigns; changing them needs a Campaign Administrator"
+    )
+
+
+def write_transaction() -> Any:
+    """A transaction that takes SQLite's write lock up front (no lock-upgrade deadlocks)."""
+    engine = Campaign._meta.db
+    if isinstance(engine, SQLiteEngine):
+        return engine.transaction(transaction_type=TransactionType.immediate)
+    return engine.transaction()
+
+
+async def load(actor: Actor, campaign_id: int) -> dict[str, Any]:
+    """The campaign row if ``actor`` may see it; NotFound otherwise."""
+    groups = visible_groups(actor)
+    row = (
+        await Campaign.select()
+        .where(Campaign.id == campaign_id)
+        .output(load_json=True)
+        .first()
+        .run()
+    )
+    if row is None or (groups is not None and row["group"] not in groups):
+        raise NotFound(f"campaign {campaign_id} does not exist or is not in your groups")
+    return row
+
+
+async def load_for_change(actor: Actor, campaign_id: int) -> dict[str, Any]:
+    """The campaign row, if ``actor`` may change it and it is STOPPED."""
+    row = await load(actor, campaign_id)
+    require_writer(actor)
+    require_stopped(row)
+    return row
+
+
+def require_stopped(row: dict[str, Any]) -> None:
+    if row["state"] != CampaignState.STOPPED.value:
+        raise Conflict(
+            f"campaign {row['name']!r} is STARTED: stop it first "
+            f"(POST /api/v1/campaigns/{row['id']}/stop), then change it",
+            code="campaign_started",
+        )
+
+
+async def _check_group(actor: Actor, group_id: int) -> None:
+    group = (
+        await DialerGroup.select(DialerGroup.name, DialerGroup.enabled)
+        .where(DialerGroup.id == group_id)
+        .first()
+        .run()
+    )
+    if group is None:
+        raise ValidationFailed(f"group {group_id} does not exist", field="group_id")
+    if not is_system(actor) and group_id not in actor.group_ids:
+        raise PermissionDenied(
+            f"group {group_id} is not one of your groups; use one of "
+            f"{sorted(actor.enabled_group_ids)}",
+            field="group_id",
+        )
+    if not group["enabled"]:
+        raise Conflict(
+            f"group {group['name']!r} is disabled: no campaign can be created in or moved to it",
+            field="group_id",
+            code="group_disabled",
+        )
+
+
+async def _check_references(actor: Actor, values: dict[str, Any], current: dict[str, Any] | None):
+    if current is None or values["group"] != current["group"]:
+        await _check_group(actor, values["group"])
+    if values["dnc_service"] is not None and not (
+        await DncService.exists().where(DncService.id == values["dnc_service"]).run()
+    ):
+        raise ValidationFailed(
+            f"DNC service {values['dnc_service']} does not exist", field="dnc_service_id"
+        )
+    same_name = Campaign.exists().where(Campaign.name == values["name"])
+    if current is not None:
+        same_name = same_name.where(Campaign.id != current["id"])
+    if await same_name.run():
+        raise Conflict(f"a campaign named {values['name']!r} already exists", field="name")
+
+
+async def _embedded_dnc_service() -> int | None:
+    row = (
+        await DncService.select(DncService.id)
+        .where(DncService.builtin.eq(True))
+        .order_by(DncService.id)
+        .first()
+        .run()
+    )
+    return row["id"] if row else None
+
+
+async def resolve(actor: Actor, name_or_id: str) -> dict[str, Any]:
+    """A campaign by id (all digits) or by exact name, for the CLI."""
+    text = name_or_id.strip()
+    if text.isdigit():
+        return await get_campaign(actor, int(text))
+    row = await Campaign.select(Campaign.id).where(Campaign.name == text).first().run()
+    if row is None:
+        raise NotFound(f"no campaign named {text!r} (give its exact name or its id)")
+    return await get_campaign(actor, row["id"])
+
+
+async def get_campaign(actor: Actor, campaign_id: int) -> dict[str, Any]:
+    return fields.campaign_json(await load(actor, campaign_id))
+
+
+async def list_campaigns(
+    actor: Actor, page: PageRequest | None = None, state: str | None = None
+) -> dict[str, Any]:
+    page = page or PageRequest()
+    groups = visible_groups(actor)
+    query = Campaign.select().output(load_json=True).order_by(Campaign.name)
+    count = Campaign.count()
+    if groups is not None:
+        if not groups:
+            return page_body([], 0, page)
+        query = query.where(Campaign.group.is_in(sorted(groups)))
+        count = count.where(Campaign.group.is_in(sorted(groups)))
+    if state is not None:
+        if state not in {s.value for s in CampaignState}:
+            raise ValidationFailed("state must be STARTED or STOPPED", field="state")
+        query = query.where(Campaign.state == state)
+        count = count.where(Campaign.state == state)
+    rows = await query.limit(page.per_page).offset(page.offset).run()
+    return page_body([fields.campaign_json(r) for r in rows], await count.run(), page)
+
+
+async def create_campaign(actor: Actor, data: dict[str, Any]) -> dict[str, Any]:
+    """Create a STOPPED campaign and its schedules (every date in range on a selected day)."""
+    from opendialer.core.services import schedules
+
+    visible_groups(actor)
+    require_writer(actor)
+    data = dict(data)
+    if "dnc_service_id" not in data:
+        data["dnc_service_id"] = await _embedded_dnc_service()
+    values = fields.validate(data)
+    await _check_references(actor, values, None)
+    async with write_transaction():
+        row = Campaign(**values)
+        await row.save().run()
+        await schedules.generate(row.id, values, keep_before=None)
+    return await get_campaign(actor, row.id)
+
+
+def _as_input(row: dict[str, Any]) -> dict[str, Any]:
+    """A stored row in the API's field names, to apply a PATCH on top."""
+    body = fields.campaign_json(row)
+    for key in fields.READ_ONLY:
+        body.pop(key, None)
+    return body
+
+
+async def update_campaign(actor: Actor, campaign_id: int, data: dict[str, Any]) -> dict[str, Any]:
+    from opendialer.core.services import schedules
+
+    current = await load_for_change(actor, campaign_id)
+    values = fields.validate({**_as_input(current), **data})
+    await _check_references(actor, values, current)
+    shaping_changed = any(values[c] != current[c] for c in fields.SCHEDULE_SHAPING_COLUMNS)
+    async with write_transaction():
+        changes = {getattr(Campaign, k): v for k, v in values.items()}
+        changes[Campaign.updated_at] = datetime.now(UTC)
+        updated = (
+            await Campaign.update(changes)
+            .where((Campaign.id == campaign_id) & (Campaign.state == CampaignState.STOPPED.value))
+            .returning(Campaign.id)
+            .run()
+        )
+        if not updated:  # started between our read and this write
+            require_stopped({**current, "state": CampaignState.STARTED.value})
+        if shaping_changed:
+            await schedules.generate(campaign_id, values, keep_before=schedules.today_in(values))
+    return await get_campaign(actor, campaign_id)
+
+
+async def delete_campaign(actor: Actor, campaign_id: int) -> None:
+    await load_for_change(actor, campaign_id)
+    async with write_transaction():
+        # Lead, schedule and call_record rows go with it (ON DELETE CASCADE).
+        await (
+            Campaign.delete()
+            .where((Campaign.id == campaign_id) & (Campaign.state == CampaignState.STOPPED.value))
+            .run()
+        )
+
+
+async def _set_state(
+    actor: Actor, campaign_id: int, new: CampaignState, *, reason: str | None = None
+) -> dict[str, Any]:
+    row = await load(actor, campaign_id)
+    require_writer(actor)
+    old = CampaignState(row["state"])
+    if old is new:
+        raise Conflict(
+            f"campaign {row['name']!r} is already {new.value}", code=f"already_{new.value.lower()}"
+        )
+    if new is CampaignState.STARTED:
+        group = (
+            await DialerGroup.select(DialerGroup.name, DialerGroup.enabled)
+            .where(DialerGroup.id == row["group"])
+            .first()
+            .run()
+        )
+        if group is None or not group["enabled"]:
+            raise Conflict(
+                f"group {group['name'] if group else row['group']!r} is disabled: its stopped "
+                "campaigns cannot start; ask a Master or the group's Manager to enable it",
+                code="group_disabled",
+            )
+    why = reason or f"user:{actor.username}"
+    changed = (
+        await Campaign.update(
+            {
+                Campaign.state: new.value,
+                Campaign.state_reason: why,
+                Campaign.updated_at: datetime.now(UTC),
+            }
+        )
+        .where((Campaign.id == campaign_id) & (Campaign.state == old.value))
+        .returning(Campaign.id)
+        .run()
+    )
+    if not changed:
+        raise Conflict(f"campaign {row['name']!r} changed state meanwhile; reload it and try again")
+    campaign = await get_campaign(SYSTEM, campaign_id)
+    await get_plugin_manager().notify(
+        "campaign_state_changed",
+        campaign=campaign,
+        old_state=old.value,
+        new_state=new.value,
+        reason=why,
+    )
+    return campaign
+
+
+async def start_campaign(actor: Actor, campaign_id: int) -> dict[str, Any]:
+    return await _set_state(actor, campaign_id, CampaignState.STARTED)
+
+
+async def stop_campaign(actor: Actor, campaign_id: int) -> dict[str, Any]:
+    return await _set_state(actor, campaign_id, CampaignState.STOPPED)
+
+
+def lead_counts(rows: Iterable[dict[str, Any]]) -> dict[str, int]:
+    counts = {s.value: 0 for s in LeadStatus}
+    for r in rows:
+        counts[r["status"]] = counts.get(r["status"], 0) + int(r["count"])
+    return {"total": sum(counts.values()), **counts}
+
+
+async def campaign_summary(actor: Actor, campaign_id: int) -> dict[str, Any]:
+    """The campaign's settings and state, with its leads counted by status."""
+    campaign = await get_campaign(actor, campaign_id)
+    rows = (
+        await Lead.select(Lead.status, Count(alias="count"))
+        .where(Lead.campaign == campaign_id)
+        .group_by(Lead.status)
+        .run()
+    )
+    return {**campaign, "leads": lead_counts(rows)}

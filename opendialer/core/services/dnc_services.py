@@ -1,0 +1,288 @@
+"""Do-Not-Call services: which lists exist and how to reach them (not their numbers —
+``dnc_numbers.py`` imports those).
+
+Who may: Masters and Campaign Administrators manage services (the product guide's
+"Do-Not-Call services and lists" tab is theirs); Campaign Supervisors may read them,
+since a campaign's settings name its service; Managers (users and groups only) get 403.
+Services are shared by every group — a national list is the same for all.
+
+The built-in Embedded Service is part of the product: PATCH and DELETE on it are
+refused with 409 ``builtin_service``. A service that a campaign uses cannot be
+deleted (409 ``service_in_use``): move the campaigns to another service first.
+"""
+
+from __future__ import annotations
+
+import json
+import ssl
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+from opendialer.core.domain import Role
+from opendialer.core.plugins import get_plugin_manager
+from opendialer.core.services.common import (
+    Actor,
+    PageRequest,
+    jsonable,
+    page_body,
+    reject_unknown,
+    require_bool,
+    require_str,
+)
+from opendialer.core.services.errors import (
+    Conflict,
+    NotFound,
+    PermissionDenied,
+    ValidationFailed,
+)
+from opendialer.core.storage.tables import Campaign, DncNumber, DncService
+
+READ_ROLES = frozenset({Role.MASTER, Role.CAMPAIGN_ADMIN, Role.CAMPAIGN_SUPERVISOR})
+MANAGE_ROLES = frozenset({Role.MASTER, Role.CAMPAIGN_ADMIN})
+#: Kinds the product ships; plugins may add more through ``register_dnc_providers``.
+BUILTIN_KINDS = frozenset({"embedded", "http"})
+FIELDS = {"name", "kind", "url", "ca_bundle", "timeout_ms", "insecure", "options"}
+TIMEOUT_MS_RANGE = (50, 60_000)
+MAX_CA_BUNDLE = 200_000
+MAX_OPTIONS_JSON = 10_000
+
+
+def known_kinds() -> list[str]:
+    return sorted(BUILTIN_KINDS | set(get_plugin_manager().factories("dnc_providers")))
+
+
+def service_json(row: dict[str, Any]) -> dict[str, Any]:
+    options = row.get("options") or {}
+    if isinstance(options, str):
+        try:
+            options = json.loads(options or "{}")
+        except ValueError:
+            options = {}
+    return jsonable(
+        {
+            "id": row["id"],
+            "name": row["name"],
+            "kind": row["kind"],
+            "url": row["url"],
+            "ca_bundle": row["ca_bundle"],
+            "timeout_ms": row["timeout_ms"],
+            "insecure": bool(row["insecure"]),
+            "options": options if isinstance(options, dict) else {},
+            "builtin": bool(row["builtin"]),
+            "list_version": row["list_version"],
+            "created_at": row["created_at"],
+            "updated_at": row["updated_at"],
+        }
+    )
+
+
+def _require(actor: Actor, roles: frozenset[Role], what: str) -> None:
+    if actor.role not in roles:
+        raise PermissionDenied(
+            f"only {' and '.join(r.value for r in sorted(roles))} users may {what} "
+            "Do-Not-Call services"
+        )
+
+
+async def list_services(actor: Actor, page: PageRequest | None = None) -> dict[str, Any]:
+    _require(actor, READ_ROLES, "see")
+    page = page or PageRequest()
+    rows = (
+        await DncService.select()
+        .order_by(DncService.builtin, ascending=False)
+        .order_by(DncService.name)
+        .limit(page.per_page)
+        .offset(page.offset)
+        .run()
+    )
+    total = await DncService.count().run()
+    return page_body([service_json(r) for r in rows], total, page)
+
+
+async def get_service(actor: Actor, service_id: int) -> dict[str, Any]:
+    _require(actor, READ_ROLES, "see")
+    row = await DncService.select().where(DncService.id == service_id).first().run()
+    if row is None:
+        raise NotFound(f"DNC service {service_id} does not exist")
+    return service_json(row)
+
+
+# -- validation ------------------------------------------------------------
+
+
+def _kind(value: Any) -> str:
+    kinds = known_kinds()
+    if not isinstance(value, str) or value not in kinds:
+        raise ValidationFailed(
+            f"kind must be one of {', '.join(kinds)} (plugins add kinds)", field="kind"
+        )
+    return value
+
+
+def _timeout_ms(value: Any) -> int:
+    low, high = TIMEOUT_MS_RANGE
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise ValidationFailed(
+            f"timeout_ms must be a whole number of milliseconds from {low} to {high}",
+            field="timeout_ms",
+        )
+    return value
+
+
+def _url(value: Any, insecure: bool) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ValidationFailed("an http service needs its url (https://…)", field="url")
+    url = value.strip()
+    if len(url) > 500 or "\x00" in url:
+        raise ValidationFailed("url must be at most 500 characters", field="url")
+    parts = urlsplit(url)
+    if parts.scheme not in ("https", "http") or not parts.hostname:
+        raise ValidationFailed(f"url must look like https://host/path (got {url!r})", field="url")
+    if parts.scheme == "http" and not insecure:
+        raise ValidationFailed(
+            "url is plain http://: use https://, or set insecure to true for a test service",
+            field="url",
+        )
+    return url
+
+
+def _ca_bundle(value: Any) -> str | None:
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str) or len(value) > MAX_CA_BUNDLE:
+        raise ValidationFailed(
+            f"ca_bundle must be PEM text of at most {MAX_CA_BUNDLE} characters",
+            field="ca_bundle",
+        )
+    try:
+        ssl.create_default_context(cadata=value)
+    except (ssl.SSLError, ValueError) as exc:
+        raise ValidationFailed(
+            f"ca_bundle is not a PEM certificate bundle ({exc}): paste the CA's "
+            "-----BEGIN CERTIFICATE----- block(s)",
+            field="ca_bundle",
+        ) from None
+    return value
+
+
+def _options(value: Any) -> str:
+    if not isinstance(value, dict):
+        raise ValidationFailed("options must be a JSON object", field="options")
+    text = json.dumps(value)
+    if len(text) > MAX_OPTIONS_JSON or "\\u0000" in text:
+        raise ValidationFailed(
+            f"options must be at most {MAX_OPTIONS_JSON} characters of JSON", field="options"
+        )
+    return text
+
+
+def _validated(data: dict[str, Any], current: dict[str, Any] | None) -> dict[Any, Any]:
+    """Column values for a create (``current`` None) or an update (only what changes),
+    validated against the service as it will be after the change."""
+    reject_unknown(data, FIELDS)
+    merged = {**(current or {}), **data}
+    kind = _kind(merged.get("kind"))
+    insecure = require_bool(merged, "insecure", False)
+    values: dict[Any, Any] = {
+        DncService.kind: kind,
+        DncService.insecure: insecure,
+        DncService.timeout_ms: _timeout_ms(merged.get("timeout_ms", 2000)),
+    }
+    if current is None or "name" in data:
+        values[DncService.name] = require_str(data, "name", max_length=100)
+    if kind == "embedded":
+        for name in ("url", "ca_bundle"):
+            if merged.get(name) not in (None, ""):
+                raise ValidationFailed(
+                    f"an embedded service has no {name}: its list is imported into the "
+                    "dialer (remove the field, or choose kind http)",
+                    field=name,
+                )
+        values[DncService.url] = None
+        values[DncService.ca_bundle] = None
+    elif kind == "http":
+        values[DncService.url] = _url(merged.get("url"), insecure)
+        values[DncService.ca_bundle] = _ca_bundle(merged.get("ca_bundle"))
+    else:  # a plugin's kind: what its url means is the plugin's business
+        url = merged.get("url")
+        values[DncService.url] = None if url in (None, "") else _url(url, True)
+        values[DncService.ca_bundle] = _ca_bundle(merged.get("ca_bundle"))
+    if "options" in data or current is None:
+        values[DncService.options] = _options(merged.get("options", {}))
+    return values
+
+
+async def _name_taken(name: str, except_id: int | None = None) -> bool:
+    query = DncService.exists().where(DncService.name == name)
+    if except_id is not None:
+        query = query.where(DncService.id != except_id)
+    return bool(await query.run())
+
+
+# -- changes ----------------------------------------------------------------
+
+
+async def create_service(actor: Actor, data: dict[str, Any]) -> dict[str, Any]:
+    _require(actor, MANAGE_ROLES, "create")
+    if "kind" not in data:
+        raise ValidationFailed(f"kind is required: one of {', '.join(known_kinds())}", field="kind")
+    values = _validated(data, None)
+    name = values[DncService.name]
+    if await _name_taken(name):
+        raise Conflict(f"a DNC service named {name!r} already exists", field="name")
+    row = DncService(**{column._meta.name: value for column, value in values.items()})
+    await row.save().run()
+    return await get_service(actor, row.id)
+
+
+def _refuse_builtin(current: dict[str, Any], what: str) -> None:
+    if current["builtin"]:
+        raise Conflict(
+            f"the {current['name']!r} is built in and cannot be {what}: "
+            "import its numbers instead, or create another service",
+            code="builtin_service",
+        )
+
+
+async def update_service(actor: Actor, service_id: int, data: dict[str, Any]) -> dict[str, Any]:
+    _require(actor, MANAGE_ROLES, "change")
+    current = await get_service(actor, service_id)
+    _refuse_builtin(current, "changed")
+    values = _validated(data, current)
+    name = values.get(DncService.name)
+    if name is not None and await _name_taken(name, except_id=service_id):
+        raise Conflict(f"a DNC service named {name!r} already exists", field="name")
+    # updated_at moves so every node's provider cache rebuilds this service's provider.
+    values[DncService.updated_at] = datetime.now(UTC)
+    await DncService.update(values).where(DncService.id == service_id).run()
+    return await get_service(actor, service_id)
+
+
+async def _campaigns_using(actor: Actor, service_id: int) -> tuple[int, list[str]]:
+    """How many campaigns use the service, and the names of those the actor may see."""
+    rows = (
+        await Campaign.select(Campaign.name, Campaign.group)
+        .where(Campaign.dnc_service == service_id)
+        .order_by(Campaign.name)
+        .run()
+    )
+    visible = [r["name"] for r in rows if actor.is_master or r["group"] in actor.enabled_group_ids]
+    return len(rows), visible
+
+
+async def delete_service(actor: Actor, service_id: int) -> None:
+    _require(actor, MANAGE_ROLES, "delete")
+    current = await get_service(actor, service_id)
+    _refuse_builtin(current, "deleted")
+    count, names = await _campaigns_using(actor, service_id)
+    if count:
+        shown = f" ({', '.join(repr(n) for n in names[:5])})" if names else ""
+        raise Conflict(
+            f"DNC service {current['name']!r} is used by {count} campaign(s){shown}: "
+            "choose another DNC service for them first",
+            code="service_in_use",
+        )
+    async with DncService._meta.db.transaction():
+        await DncNumber.delete().where(DncNumber.service == service_id).run()
+        await DncService.delete().where(DncService.id == service_id).run()

@@ -1,0 +1,207 @@
+"""Leads of a campaign: list (by status, by search), read, edit, delete, import.
+
+Reading follows the campaign's visibility (see :mod:`.campaigns`); every change
+needs a Campaign Administrator and a STOPPED campaign. Imports are in
+:mod:`.lead_import`; this module re-exports :func:`import_file`.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import OrderedDict
+from datetime import UTC, datetime
+from typing import Any
+
+from opendialer.core.domain import LeadStatus
+from opendialer.core.services import campaigns
+from opendialer.core.services.common import Actor, PageRequest, page_body, reject_unknown
+from opendialer.core.services.common import require_str as _require_str
+from opendialer.core.services.errors import Conflict, NotFound, ValidationFailed
+from opendialer.core.services.lead_import import InvalidCsv, import_file
+from opendialer.core.services.leads_csv import DESCRIPTION_MAX, NAME_MAX, NotCsv
+from opendialer.core.services.phones import PhoneNormaliser
+from opendialer.core.storage.tables import Lead
+
+__all__ = [
+    "InvalidCsv",
+    "NotCsv",
+    "delete_lead",
+    "get_lead",
+    "import_file",
+    "lead_json",
+    "list_leads",
+    "update_lead",
+]
+
+Q_MAX = 100
+
+#: Counting a million leads takes PostgreSQL 50-300 ms, longer than the page itself,
+#: so list totals are remembered. A key holds the campaign's ``updated_at``, which
+#: every insert or delete of leads moves (import, edit, delete); what else changes
+#: counts is the engine changing statuses of a STARTED campaign, so those totals
+#: live ``COUNT_TTL_STARTED_S``, and others ``COUNT_TTL_S`` (other nodes, calls
+#: that end just after a stop).
+COUNT_TTL_STARTED_S = 2.0
+COUNT_TTL_S = 30.0
+_COUNT_CACHE_SIZE = 1024
+_counts: OrderedDict[tuple[Any, ...], tuple[float, int]] = OrderedDict()
+LEAD_COLUMNS = (
+    Lead.id,
+    Lead.name,
+    Lead.description,
+    Lead.phone,
+    Lead.attempts,
+    Lead.status,
+    Lead.next_attempt_at,
+)
+
+
+def lead_json(row: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": row["id"],
+        "name": row["name"],
+        "description": row["description"],
+        "phone": row["phone"],
+        "attempts": row["attempts"],
+        "status": row["status"],
+        "next_attempt_at": row["next_attempt_at"],
+    }
+
+
+def parse_status(status: str | None) -> str | None:
+    if status is None or status == "":
+        return None
+    if status not in {s.value for s in LeadStatus}:
+        raise ValidationFailed(
+            f"status must be one of {', '.join(s.value for s in LeadStatus)}", field="status"
+        )
+    return status
+
+
+def _search(q: str) -> Any:
+    """A case-insensitive substring match on name, phone or description."""
+    needle = q.strip().replace("%", "").replace("_", "")
+    pattern = f"%{needle}%"
+    condition = Lead.name.ilike(pattern) | Lead.description.ilike(pattern)
+    digits = "".join(ch for ch in needle if ch.isdigit())
+    if digits and len(digits) >= len(needle.replace(" ", "").replace("-", "").lstrip("+")):
+        condition = condition | Lead.phone.like(f"%{digits}%")
+    return condition
+
+
+async def list_leads(
+    actor: Actor,
+    campaign_id: int,
+    page: PageRequest | None = None,
+    *,
+    status: str | None = None,
+    q: str | None = None,
+) -> dict[str, Any]:
+    page = page or PageRequest()
+    campaign = await campaigns.load(actor, campaign_id)
+    where: Any = Lead.campaign == campaign_id
+    if (wanted := parse_status(status)) is not None:
+        where = where & (Lead.status == wanted)
+    if q is not None and q.strip():
+        if len(q) > Q_MAX or "\x00" in q:
+            raise ValidationFailed(f"q must have at most {Q_MAX} characters, and no NUL", field="q")
+        where = where & _search(q)
+    rows = (
+        await Lead.select(*LEAD_COLUMNS)
+        .where(where)
+        .order_by(Lead.id)
+        .limit(page.per_page)
+        .offset(page.offset)
+        .run()
+    )
+    key = (campaign_id, campaign["updated_at"], wanted, (q or "").strip())
+    ttl = COUNT_TTL_STARTED_S if campaign["state"] == "STARTED" else COUNT_TTL_S
+    total = await _count(key, ttl, where)
+    return page_body([lead_json(r) for r in rows], total, page)
+
+
+async def _count(key: tuple[Any, ...], ttl: float, where: Any) -> int:
+    now = time.monotonic()
+    cached = _counts.get(key)
+    if cached is not None and cached[0] > now:
+        _counts.move_to_end(key)
+        return cached[1]
+    total = int(await Lead.count().where(where).run())
+    _counts[key] = (now + ttl, total)
+    while len(_counts) > _COUNT_CACHE_SIZE:
+        _counts.popitem(last=False)
+    return total
+
+
+async def _touch(campaign_id: int) -> None:
+    """Move the campaign's ``updated_at``: its remembered lead totals are stale."""
+    await (
+        campaigns.Campaign.update({campaigns.Campaign.updated_at: datetime.now(UTC)})
+        .where(campaigns.Campaign.id == campaign_id)
+        .run()
+    )
+
+
+async def _row(campaign_id: int, lead_id: int) -> dict[str, Any]:
+    row = (
+        await Lead.select(*LEAD_COLUMNS)
+        .where((Lead.id == lead_id) & (Lead.campaign == campaign_id))
+        .first()
+        .run()
+    )
+    if row is None:
+        raise NotFound(f"lead {lead_id} does not exist in campaign {campaign_id}")
+    return row
+
+
+async def get_lead(actor: Actor, campaign_id: int, lead_id: int) -> dict[str, Any]:
+    await campaigns.load(actor, campaign_id)
+    return lead_json(await _row(campaign_id, lead_id))
+
+
+async def update_lead(
+    actor: Actor, campaign_id: int, lead_id: int, data: dict[str, Any]
+) -> dict[str, Any]:
+    """Change a lead's name, description or phone (normalised like an import)."""
+    campaign = await campaigns.load_for_change(actor, campaign_id)
+    reject_unknown(data, {"name", "description", "phone"})
+    current = await _row(campaign_id, lead_id)
+    changes: dict[Any, Any] = {}
+    if "name" in data:
+        changes[Lead.name] = " ".join(_require_str(data, "name", max_length=NAME_MAX).split())
+    if "description" in data:
+        changes[Lead.description] = _require_str(
+            data, "description", max_length=DESCRIPTION_MAX, required=False
+        )
+    if "phone" in data:
+        raw = _require_str(data, "phone", max_length=40)
+        phone = PhoneNormaliser(campaign["default_region"])(raw)
+        if phone is None:
+            raise ValidationFailed(
+                f"invalid phone number {raw!r} (default region {campaign['default_region']})",
+                field="phone",
+            )
+        if phone != current["phone"]:
+            other = (
+                await Lead.select(Lead.id)
+                .where((Lead.campaign == campaign_id) & (Lead.phone == phone))
+                .first()
+                .run()
+            )
+            if other is not None:
+                raise Conflict(
+                    f"{phone} is already lead {other['id']} of this campaign", field="phone"
+                )
+        changes[Lead.phone] = phone
+    if changes:
+        changes[Lead.updated_at] = datetime.now(UTC)
+        await Lead.update(changes).where(Lead.id == lead_id).run()
+        await _touch(campaign_id)
+    return lead_json(await _row(campaign_id, lead_id))
+
+
+async def delete_lead(actor: Actor, campaign_id: int, lead_id: int) -> None:
+    await campaigns.load_for_change(actor, campaign_id)
+    await _row(campaign_id, lead_id)
+    await Lead.delete().where((Lead.id == lead_id) & (Lead.campaign == campaign_id)).run()
+    await _touch(campaign_id)

@@ -1,0 +1,248 @@
+"""The lead CSV: read, check and normalise, one row at a time (never the whole file).
+
+Format (``docs/leads-csv.md``): ``name,phone`` per line, an optional third column
+``description``; UTF-8 with or without BOM; an optional header (a first row whose
+phone column holds no digit); ``;`` instead of ``,`` when the first row has ``;``
+and no ``,`` (spreadsheet exports in many locales); quoted fields may hold commas
+and line breaks; blank lines are ignored.
+
+Bytes that are not UTF-8 are reported on their line (Latin-1 is recognised and
+named), never decoded into something else. A file that is not text at all (NUL
+bytes, an Excel workbook, UTF-16) is refused as a whole with :class:`NotCsv`.
+
+This module is synchronous on purpose: :mod:`lead_import` runs it in a worker
+thread, so a million rows never parse on the event loop.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import BinaryIO
+
+from opendialer.core.services.errors import ServiceError
+from opendialer.core.services.phones import PhoneNormaliser
+
+MAX_ERRORS = 1000
+NAME_MAX = 200
+DESCRIPTION_MAX = 2000
+SNIFF_BYTES = 64 * 1024
+#: A batch of rows holds about this much text at most (long descriptions).
+BATCH_BYTES = 1 << 20
+csv.field_size_limit(1024 * 1024)
+
+#: (first bytes, what it is) of files people upload by mistake.
+_MAGIC = (
+    (b"PK\x03\x04", "a ZIP archive (an Excel .xlsx or OpenDocument file?)"),
+    (b"\xd0\xcf\x11\xe0", "an old Excel .xls workbook"),
+    (b"%PDF", "a PDF document"),
+    (b"\x89PNG", "a PNG image"),
+    (b"\xff\xd8\xff", "a JPEG image"),
+    (b"\x1f\x8b", "a gzip archive"),
+    (b"\xff\xfe", "UTF-16 text"),
+    (b"\xfe\xff", "UTF-16 text"),
+)
+_CONTROL = re.compile(rb"[\x00-\x08\x0b\x0e-\x1f\x7f]")
+
+
+class NotCsv(ServiceError):
+    """The upload is not a text CSV file at all (HTTP 415)."""
+
+    status = 415
+    code = "not_csv"
+
+
+@dataclass(frozen=True, slots=True)
+class RowError:
+    line: int
+    field: str
+    reason: str
+
+    def as_dict(self) -> dict[str, object]:
+        return {"line": self.line, "field": self.field, "reason": self.reason}
+
+
+@dataclass
+class ReadReport:
+    """What reading the file found (duplicates are found later, in the database)."""
+
+    lines: int = 0
+    header: bool = False
+    valid_rows: int = 0
+    invalid_rows: int = 0
+    errors: list[RowError] = field(default_factory=list)
+    fast_path: int = 0
+    slow_path: int = 0
+
+    def add(self, error: RowError) -> None:
+        self.invalid_rows += 1
+        if len(self.errors) < MAX_ERRORS:
+            self.errors.append(error)
+
+
+def check_is_text(head: bytes) -> None:
+    """Refuse a binary file from its first bytes, naming what it looks like."""
+    for magic, what in _MAGIC:
+        if head.startswith(magic):
+            how = "save it as 'CSV UTF-8'" if "UTF-16" not in what else "re-save it as UTF-8"
+            raise NotCsv(f"the file is {what}, not a CSV text file: {how} and upload that")
+    if b"\x00" in head or len(_CONTROL.findall(head)) > max(8, len(head) // 100):
+        raise NotCsv(
+            "the file is binary (it holds NUL or control bytes), not a CSV text file: "
+            "export the leads as 'CSV UTF-8' with the columns name,phone"
+        )
+
+
+def _encoding_problem(raw: bytes) -> str:
+    if b"\x00" in raw:
+        return "holds NUL bytes: the file is not plain text; re-export it as CSV UTF-8"
+    return "not UTF-8 (looks like Latin-1: re-save the file as UTF-8)"
+
+
+class LeadCsvReader:
+    """Yields batches of valid rows ``(line, name, phone, description)`` and fills ``report``.
+
+    ``on_bytes`` is called with the number of bytes read so far (progress bars).
+    """
+
+    def __init__(
+        self,
+        stream: BinaryIO,
+        region: str,
+        *,
+        on_bytes: Callable[[int], None] | None = None,
+    ) -> None:
+        self._stream = stream
+        self._normalise = PhoneNormaliser(region)
+        self._region = region
+        self._on_bytes = on_bytes
+        self.report = ReadReport()
+        self._bad_encoding: dict[int, str] = {}
+        self._line = 0
+        self.bytes_read = 0
+
+    def _lines(self) -> Iterator[str]:
+        """Decoded physical lines; undecodable ones are noted by line number.
+
+        ``self._line`` is the number of the last line handed out: the csv reader
+        reads no further than the record it returns, so it is that record's last line.
+        """
+        for raw in self._stream:
+            self._line += 1
+            self.bytes_read += len(raw)
+            if self._line == 1 and raw.startswith(b"\xef\xbb\xbf"):
+                raw = raw[3:]
+            if self._on_bytes is not None and self._line % 4096 == 0:
+                self._on_bytes(self.bytes_read)
+            try:
+                text = raw.decode("utf-8")
+                if "\x00" in text:
+                    raise UnicodeDecodeError("utf-8", raw, 0, 1, "NUL")
+            except UnicodeDecodeError:
+                self._bad_encoding[self._line] = _encoding_problem(raw)
+                text = raw.decode("latin-1").replace("\x00", "")
+            yield text
+        self.report.lines = self._line
+        if self._on_bytes is not None:
+            self._on_bytes(self.bytes_read)
+
+    def batches(
+        self, size: int = 5000, max_bytes: int = BATCH_BYTES
+    ) -> Iterator[list[tuple[int, str, str, str]]]:
+        """Valid rows in batches of at most ``size`` rows or about ``max_bytes`` of text."""
+        lines = self._lines()
+        first = next((ln for ln in lines if ln.strip()), None)
+        if first is None:
+            return
+        delimiter = ";" if ";" in first and "," not in first else ","
+        reader = csv.reader(_chain(first, lines), delimiter=delimiter)
+        previous_end = self._line - 1  # the blank lines before the first row
+        batch: list[tuple[int, str, str, str]] = []
+        batch_bytes = 0
+        while True:
+            try:
+                record = next(reader)
+            except StopIteration:
+                break
+            except csv.Error as exc:
+                self.report.add(RowError(previous_end + 1, "row", f"malformed CSV: {exc}"))
+                previous_end = self._line
+                continue
+            start, previous_end = previous_end + 1, self._line
+            if not record or all(not f.strip() for f in record):
+                continue  # blank line
+            bad = [n for n in range(start, previous_end + 1) if n in self._bad_encoding]
+            if bad:
+                self.report.add(RowError(bad[0], "row", self._bad_encoding[bad[0]]))
+                for n in bad:
+                    del self._bad_encoding[n]
+                continue
+            if not (self.report.valid_rows or self.report.invalid_rows or self.report.header):
+                if _is_header(record):
+                    self.report.header = True
+                    continue
+            row = self._check(start, record)
+            if row is not None:
+                batch.append(row)
+                batch_bytes += len(row[1]) + len(row[3]) + 40
+                if len(batch) >= size or batch_bytes >= max_bytes:
+                    yield batch
+                    batch, batch_bytes = [], 0
+        if batch:
+            yield batch
+        self.report.fast_path = self._normalise.fast
+        self.report.slow_path = self._normalise.slow
+
+    def _check(self, line: int, record: list[str]) -> tuple[int, str, str, str] | None:
+        if len(record) not in (2, 3):
+            self.report.add(
+                RowError(
+                    line,
+                    "row",
+                    f"expected 2 columns (name,phone) or 3 (name,phone,description), "
+                    f"found {len(record)}",
+                )
+            )
+            return None
+        name = " ".join(record[0].split())
+        raw_phone = record[1].strip()
+        description = record[2].strip() if len(record) == 3 else ""
+        if not name:
+            self.report.add(RowError(line, "name", "empty name"))
+            return None
+        if len(name) > NAME_MAX:
+            self.report.add(RowError(line, "name", f"name longer than {NAME_MAX} characters"))
+            return None
+        if len(description) > DESCRIPTION_MAX:
+            self.report.add(
+                RowError(
+                    line, "description", f"description longer than {DESCRIPTION_MAX} characters"
+                )
+            )
+            return None
+        if not raw_phone:
+            self.report.add(RowError(line, "phone", "empty phone number"))
+            return None
+        phone = self._normalise(raw_phone) if len(raw_phone) <= 40 else None
+        if phone is None:
+            self.report.add(
+                RowError(
+                    line,
+                    "phone",
+                    f"invalid phone number {raw_phone[:40]!r} (default region {self._region})",
+                )
+            )
+            return None
+        self.report.valid_rows += 1
+        return (line, name, phone, description)
+
+
+def _is_header(record: list[str]) -> bool:
+    return len(record) >= 2 and not any(ch.isdigit() for ch in record[1])
+
+
+def _chain(first: str, rest: Iterator[str]) -> Iterator[str]:
+    yield first
+    yield from rest

@@ -1,0 +1,311 @@
+"""The communication platform's configuration: one ``setting`` row, key ``platform.sip``.
+
+JSON fields (``GET/PUT /api/v1/platform``)::
+
+    server               "host:port" of the SIP server / SBC (required)
+    transport            "udp" | "tcp" | "tls"                       (default "udp")
+    domain               SIP domain for Request-URIs, From, Refer-To (default: server host)
+    register             true: every port REGISTERs; false: trunk  (default true)
+    ports                [{"user", "auth_user", "password"}] — the dialer ports
+    caller_id            default caller ID (digits, optional leading +)
+    no_answer_timeout_s  default ring time before CANCEL            (default 30)
+    rtp_port_min/max     UDP range for answer audio      (default 20000..29999)
+
+Passwords are write-only: reads return ``has_password`` instead, and a PUT
+without a port's password keeps the one stored for that user. Only a Master
+reads or writes. Every write bumps ``revision``; a running platform polls
+:func:`load_platform_config` (see :func:`config_source`) and applies changes
+without a restart.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from opendialer.core.services.common import Actor, jsonable, reject_unknown
+from opendialer.core.services.errors import PermissionDenied, ValidationFailed
+from opendialer.core.storage.tables import Setting
+
+KEY = "platform.sip"
+TRANSPORTS = ("udp", "tcp", "tls")
+FIELDS = {
+    "server",
+    "transport",
+    "domain",
+    "register",
+    "ports",
+    "caller_id",
+    "no_answer_timeout_s",
+    "rtp_port_min",
+    "rtp_port_max",
+}
+READ_ONLY = {"revision", "updated_at", "configured"}
+PORT_FIELDS = {"user", "auth_user", "password", "has_password"}
+MAX_PORTS = 5000
+_TOKEN = re.compile(r"^[A-Za-z0-9_.!~*'()&=+$,;?/%-]+$")  # RFC 3261 user part, no '@' or ':'
+_HOST = re.compile(r"^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)$")
+_CALLER_ID = re.compile(r"^\+?[0-9]{1,32}$")
+
+DEFAULTS: dict[str, Any] = {
+    "server": "",
+    "transport": "udp",
+    "domain": "",
+    "register": True,
+    "ports": [],
+    "caller_id": "",
+    "no_answer_timeout_s": 30,
+    "rtp_port_min": 20000,
+    "rtp_port_max": 29999,
+}
+
+
+class LivePlatform(Protocol):
+    def health(self) -> Any: ...
+
+    def registrations(self) -> list[dict[str, object]]: ...
+
+
+_live: LivePlatform | None = None
+
+
+def _require_master(actor: Actor) -> None:
+    if not actor.is_master:
+        raise PermissionDenied("only a Master may see or change the communication platform")
+
+
+def _number(data: dict[str, Any], name: str, low: float, high: float, *, whole: bool) -> Any:
+    value = data.get(name, DEFAULTS[name])
+    kind = "a whole number" if whole else "a number"
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or (whole and not isinstance(value, int))
+    ):
+        raise ValidationFailed(f"{name} must be {kind} from {low:g} to {high:g}", field=name)
+    if not low <= value <= high:
+        raise ValidationFailed(
+            f"{name} must be from {low:g} to {high:g}, got {value:g}", field=name
+        )
+    return value
+
+
+def _server(data: dict[str, Any]) -> str:
+    raw = data.get("server")
+    if not isinstance(raw, str) or not raw.strip():
+        raise ValidationFailed(
+            "server is required: the SIP server as host:port, e.g. 10.0.0.5:5060", field="server"
+        )
+    host, sep, port = raw.strip().rpartition(":")
+    if not sep or not _HOST.match(host) or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValidationFailed(
+            f"server must be host:port with a port from 1 to 65535, got {raw!r}", field="server"
+        )
+    return f"{host}:{int(port)}"
+
+
+def _ports(raw: Any, register: bool, stored: dict[str, str]) -> list[dict[str, str]]:
+    if not isinstance(raw, list):
+        raise ValidationFailed("ports must be a list of {user, auth_user, password}", field="ports")
+    if len(raw) > MAX_PORTS:
+        raise ValidationFailed(f"at most {MAX_PORTS} ports", field="ports")
+    ports: list[dict[str, str]] = []
+    seen: set[str] = set()
+    for index, item in enumerate(raw):
+        where = f"ports[{index}]"
+        if not isinstance(item, dict):
+            raise ValidationFailed(f"{where} must be an object", field=where)
+        unknown = sorted(set(item) - PORT_FIELDS)
+        if unknown:
+            raise ValidationFailed(
+                f"{where}: unknown field {unknown[0]!r}; allowed: user, auth_user, password",
+                field=f"{where}.{unknown[0]}",
+            )
+        user = item.get("user")
+        if not isinstance(user, str) or not _TOKEN.match(user.strip()) or len(user) > 64:
+            raise ValidationFailed(
+                f"{where}.user must be a SIP user name (letters, digits, - . _; at most 64)",
+                field=f"{where}.user",
+            )
+        user = user.strip()
+        if user in seen:
+            raise ValidationFailed(f"{where}.user {user!r} is listed twice", field=f"{where}.user")
+        seen.add(user)
+        auth_user = item.get("auth_user") or user
+        if not isinstance(auth_user, str) or len(auth_user) > 128 or not auth_user.strip():
+            raise ValidationFailed(
+                f"{where}.auth_user must be text of at most 128 characters",
+                field=f"{where}.auth_user",
+            )
+        password = item.get("password")
+        if password is None or password == "":
+            password = stored.get(user, "")
+        if not isinstance(password, str) or len(password) > 128:
+            raise ValidationFailed(
+                f"{where}.password must be text of at most 128 characters",
+                field=f"{where}.password",
+            )
+        if register and not password:
+            raise ValidationFailed(
+                f"{where}.password is required for {user!r}: ports register at the server",
+                field=f"{where}.password",
+            )
+        ports.append({"user": user, "auth_user": auth_user.strip(), "password": password})
+    return ports
+
+
+def validate(data: Any, stored_passwords: dict[str, str] | None = None) -> dict[str, Any]:
+    """The configuration as it will be stored (passwords merged), or ValidationFailed."""
+    if not isinstance(data, dict):
+        raise ValidationFailed("the platform configuration must be a JSON object")
+    body = {k: v for k, v in data.items() if k not in READ_ONLY}
+    reject_unknown(body, FIELDS)
+    server = _server(body)
+    transport = body.get("transport", DEFAULTS["transport"])
+    if transport not in TRANSPORTS:
+        raise ValidationFailed(
+            f"transport must be one of {', '.join(TRANSPORTS)}, got {transport!r}",
+            field="transport",
+        )
+    domain = body.get("domain") or server.rpartition(":")[0]
+    if not isinstance(domain, str) or not _HOST.match(domain) or len(domain) > 255:
+        raise ValidationFailed(
+            f"domain must be a host name or address, got {domain!r}", field="domain"
+        )
+    register = body.get("register", DEFAULTS["register"])
+    if not isinstance(register, bool):
+        raise ValidationFailed("register must be true or false", field="register")
+    caller_id = body.get("caller_id") or ""
+    if not isinstance(caller_id, str) or (caller_id and not _CALLER_ID.match(caller_id)):
+        raise ValidationFailed(
+            f"caller_id must be digits with an optional leading +, got {caller_id!r}",
+            field="caller_id",
+        )
+    timeout = _number(body, "no_answer_timeout_s", 1, 600, whole=False)
+    rtp_min = _number(body, "rtp_port_min", 1024, 65534, whole=True)
+    rtp_max = _number(body, "rtp_port_max", 1025, 65535, whole=True)
+    ports = _ports(body.get("ports", []), register, stored_passwords or {})
+    even_ports = len(range(rtp_min + rtp_min % 2, rtp_max + 1, 2))
+    if rtp_min >= rtp_max:
+        raise ValidationFailed("rtp_port_max must be above rtp_port_min", field="rtp_port_max")
+    if even_ports < len(ports):
+        raise ValidationFailed(
+            f"rtp_port_min..rtp_port_max holds {even_ports} RTP ports (even numbers) "
+            f"but {len(ports)} dialer ports may call at once: widen the range",
+            field="rtp_port_max",
+        )
+    return {
+        "server": server,
+        "transport": transport,
+        "domain": domain,
+        "register": register,
+        "ports": ports,
+        "caller_id": caller_id,
+        "no_answer_timeout_s": timeout,
+        "rtp_port_min": rtp_min,
+        "rtp_port_max": rtp_max,
+    }
+
+
+async def _stored() -> tuple[dict[str, Any], Any] | None:
+    row = await Setting.select(Setting.value, Setting.updated_at).where(
+        Setting.key == KEY
+    ).first().run()  # fmt: skip
+    if row is None:
+        return None
+    value = row["value"]
+    loaded = json.loads(value) if isinstance(value, str) else value
+    return (loaded if isinstance(loaded, dict) else {}), row["updated_at"]
+
+
+async def load_platform_config() -> dict[str, Any] | None:
+    """The stored configuration with passwords — for the engine/platform, never for display."""
+    stored = await _stored()
+    return None if stored is None else stored[0]
+
+
+async def platform_config_revision() -> int:
+    """Bumped by every write (0: never configured): cheap to poll."""
+    stored = await _stored()
+    return 0 if stored is None else int(stored[0].get("revision", 0))
+
+
+def config_source() -> Callable[[], Awaitable[dict[str, Any] | None]]:
+    """An async callable for the SIP platform's ``config_source`` option."""
+    return load_platform_config
+
+
+def _view(config: dict[str, Any], updated_at: Any, configured: bool) -> dict[str, Any]:
+    body = {name: config.get(name, DEFAULTS[name]) for name in FIELDS}
+    body["ports"] = [
+        {"user": p["user"], "auth_user": p["auth_user"], "has_password": bool(p.get("password"))}
+        for p in config.get("ports", [])
+    ]
+    body["revision"] = int(config.get("revision", 0))
+    body["updated_at"] = jsonable(updated_at)
+    body["configured"] = configured
+    return body
+
+
+async def get_platform_config(actor: Actor) -> dict[str, Any]:
+    """What the admin sees: every field, ``has_password`` instead of passwords."""
+    _require_master(actor)
+    stored = await _stored()
+    if stored is None:
+        return _view(DEFAULTS, None, False)
+    return _view(stored[0], stored[1], True)
+
+
+async def update_platform_config(actor: Actor, data: Any) -> dict[str, Any]:
+    """Check and store the whole configuration (PUT semantics); Master only."""
+    _require_master(actor)
+    stored = await _stored()
+    previous = stored[0] if stored else {}
+    passwords = {p["user"]: p.get("password", "") for p in previous.get("ports", [])}
+    checked = validate(data, passwords)
+    checked["revision"] = int(previous.get("revision", 0)) + 1
+    now = datetime.now(UTC)
+    await Setting.insert(
+        Setting(key=KEY, value=json.dumps(checked), updated_at=now)
+    ).on_conflict(
+        target=Setting.key, action="DO UPDATE", values=[Setting.value, Setting.updated_at]
+    ).run()  # fmt: skip
+    return _view(checked, now, True)
+
+
+# ---------------------------------------------------------------- live state
+
+
+def attach(platform: LivePlatform | None) -> None:
+    """The engine hands its running platform here so Diagnostics can show it."""
+    global _live
+    _live = platform
+
+
+def registrations() -> list[dict[str, object]]:
+    """Per port registration state of the platform running in this process."""
+    return [] if _live is None else list(_live.registrations())
+
+
+async def health() -> dict[str, Any]:
+    """For System → Diagnostics: the live platform's health, or what is configured."""
+    if _live is not None:
+        state = _live.health()
+        rows = _live.registrations()
+        registered = sum(1 for r in rows if r.get("state") == "registered")
+        failed = [f"{r['user']}: {r.get('detail')}" for r in rows if r.get("state") == "failed"]
+        detail = f"{state.detail}; {registered} of {len(rows)} registered"
+        if failed:
+            detail += "; failing: " + ", ".join(failed[:5])
+        return {"ok": bool(state.ok), "detail": detail}
+    config = await load_platform_config()
+    if config is None:
+        return {"ok": False, "detail": "not configured (System → Communication platform)"}
+    return {
+        "ok": True,
+        "detail": f"{len(config.get('ports', []))} ports on {config.get('server')} "
+        f"({config.get('transport')}); the engine runs in another process",
+    }

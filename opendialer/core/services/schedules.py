@@ -1,0 +1,172 @@
+"""Schedules: one entry per execution day of a campaign.
+
+* Created with the campaign: every date of its range that falls on a selected weekday.
+* Editing the range, the weekdays or the time zone (while STOPPED) regenerates the
+  entries from today on: NOT_RUNNING entries on dates no longer wanted go, missing
+  dates are added with the campaign's working hours; past entries and entries that
+  ran (RUNNING, FINISHED, DNC_OUT_OF_SERVICE) are history and stay.
+* "Add schedule" adds one entry for a date that has none (409 otherwise), today or later.
+* "Edit all" sets the hours of today's and every later entry; past ones stay.
+
+"Today" is the date in the campaign's IANA time zone.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from opendialer.core.domain import WEEKDAYS, ScheduleState
+from opendialer.core.services import campaigns
+from opendialer.core.services.campaign_fields import check_hours, parse_date, parse_time
+from opendialer.core.services.common import Actor, PageRequest, page_body, reject_unknown
+from opendialer.core.services.errors import Conflict, ValidationFailed
+from opendialer.core.storage.tables import Schedule
+
+INSERT_CHUNK = 500
+
+
+def today_in(values: dict[str, Any]) -> date:
+    """Today's date in the campaign's time zone (``values`` has a ``timezone``)."""
+    return datetime.now(ZoneInfo(values["timezone"])).date()
+
+
+def wanted_dates(start: date, end: date, weekdays: str) -> list[date]:
+    selected = {WEEKDAYS.index(d) for d in weekdays.split(",") if d}
+    days = (end - start).days + 1
+    return [
+        start + timedelta(days=i)
+        for i in range(days)
+        if (start + timedelta(days=i)).weekday() in selected
+    ]
+
+
+def schedule_json(row: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": row["id"],
+        "date": row["date"],
+        "start_time": row["start_time"],
+        "end_time": row["end_time"],
+        "state": row["state"],
+        "reason": row["reason"],
+    }
+
+
+async def _insert(campaign_id: int, dates: list[date], values: dict[str, Any]) -> None:
+    rows = [
+        Schedule(
+            campaign=campaign_id,
+            date=d,
+            start_time=values["start_time"],
+            end_time=values["end_time"],
+            state=ScheduleState.NOT_RUNNING.value,
+        )
+        for d in dates
+    ]
+    for i in range(0, len(rows), INSERT_CHUNK):
+        await Schedule.insert(*rows[i : i + INSERT_CHUNK]).run()
+
+
+async def generate(campaign_id: int, values: dict[str, Any], *, keep_before: date | None) -> None:
+    """Create the entries of a new campaign (``keep_before`` None), or regenerate those
+    from ``keep_before`` on after the range, weekdays or zone changed. Runs inside the
+    caller's transaction."""
+    wanted = wanted_dates(values["start_date"], values["end_date"], values["weekdays"])
+    if keep_before is None:
+        await _insert(campaign_id, wanted, values)
+        return
+    wanted = [d for d in wanted if d >= keep_before]
+    existing = {
+        r["date"]
+        for r in await Schedule.select(Schedule.date)
+        .where((Schedule.campaign == campaign_id) & (Schedule.date >= keep_before))
+        .run()
+    }
+    gone = sorted(existing - set(wanted))
+    if gone:
+        await (
+            Schedule.delete()
+            .where(
+                (Schedule.campaign == campaign_id)
+                & Schedule.date.is_in(gone)
+                & (Schedule.state == ScheduleState.NOT_RUNNING.value)
+            )
+            .run()
+        )
+    await _insert(campaign_id, [d for d in wanted if d not in existing], values)
+
+
+async def list_schedules(
+    actor: Actor, campaign_id: int, page: PageRequest | None = None
+) -> dict[str, Any]:
+    page = page or PageRequest()
+    await campaigns.load(actor, campaign_id)
+    where = Schedule.campaign == campaign_id
+    rows = (
+        await Schedule.select()
+        .where(where)
+        .order_by(Schedule.date)
+        .limit(page.per_page)
+        .offset(page.offset)
+        .run()
+    )
+    total = await Schedule.count().where(where).run()
+    return page_body([schedule_json(r) for r in rows], total, page)
+
+
+async def add_schedule(actor: Actor, campaign_id: int, data: dict[str, Any]) -> dict[str, Any]:
+    """One more execution day; hours default to the campaign's working hours."""
+    campaign = await campaigns.load_for_change(actor, campaign_id)
+    reject_unknown(data, {"date", "start_time", "end_time"})
+    day = parse_date(data.get("date"), "date")
+    start = parse_time(data.get("start_time", campaign["start_time"]), "start_time")
+    end = parse_time(data.get("end_time", campaign["end_time"]), "end_time")
+    check_hours(start, end)
+    today = today_in(campaign)
+    if day < today:
+        raise ValidationFailed(
+            f"date {day} is in the past (today is {today} in {campaign['timezone']})",
+            field="date",
+        )
+    async with campaigns.write_transaction():
+        if (
+            await Schedule.exists()
+            .where((Schedule.campaign == campaign_id) & (Schedule.date == day))
+            .run()
+        ):
+            raise Conflict(
+                f"campaign {campaign['name']!r} already has a schedule on {day}: "
+                "edit that one instead (one schedule per date)",
+                field="date",
+                code="schedule_exists",
+            )
+        row = Schedule(
+            campaign=campaign_id,
+            date=day,
+            start_time=start,
+            end_time=end,
+            state=ScheduleState.NOT_RUNNING.value,
+        )
+        await row.save().run()
+    stored = await Schedule.select().where(Schedule.id == row.id).first().run()
+    assert stored is not None  # inserted above, in this transaction
+    return schedule_json(stored)
+
+
+async def edit_all(actor: Actor, campaign_id: int, data: dict[str, Any]) -> dict[str, Any]:
+    """Set the hours of today's and every later entry; earlier entries are history."""
+    campaign = await campaigns.load_for_change(actor, campaign_id)
+    reject_unknown(data, {"start_time", "end_time"})
+    start = parse_time(data.get("start_time"), "start_time")
+    end = parse_time(data.get("end_time"), "end_time")
+    check_hours(start, end)
+    today = today_in(campaign)
+    async with campaigns.write_transaction():
+        updated = (
+            await Schedule.update({Schedule.start_time: start, Schedule.end_time: end})
+            .where((Schedule.campaign == campaign_id) & (Schedule.date >= today))
+            .returning(Schedule.id)
+            .run()
+        )
+    return {"updated": len(updated), "from_date": today, "start_time": start, "end_time": end}

@@ -1,0 +1,307 @@
+"""The streaming detector: one :class:`NumpyAmdSession` per answered call.
+
+Audio is cut into 10 ms frames and processed in blocks of ``BLOCK_FRAMES``
+frames: the block's features are computed at once with numpy
+(:mod:`.features`), then a small per-frame state machine made of plain float
+arithmetic reads them. Each frame's features depend only on its own samples
+and the 22 ms before it, so the verdict and its time are the same however the
+audio is chunked (a verdict is reported at the end of the block in which it
+was reached — the moment ``feed`` can return it).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+
+from opendialer.core.contracts import AmdDecision, AmdLabel
+
+from .features import FRAME, FRAME_S, HOP_TAIL, POWER_EPS, block_features
+from .params import AmdParams
+from .resample import TARGET_RATE, StreamResampler
+from .tones import ToneTracker, ToneVerdict
+
+BLOCK_FRAMES = 10  # 100 ms: numpy call overhead per block is what costs; latency stays low
+BLOCK = BLOCK_FRAMES * FRAME
+MAX_LOST_FRAMES = 3  # RTP packets are 20 ms; a frame more for jitter
+INIT_FRAMES = 5  # the first 50 ms only teach the noise floor
+SMOOTH = 12  # the VAD looks at 120 ms energy: syllables merge, noise estimates steady
+FLOOR_CHUNK = 5  # frames per entry of the floor's minimum history
+FLOOR_WINDOW_BLOCKS = 50  # the floor is the quietest 120 ms energy of the last 2.5 s
+DEV_RATE = 0.03
+DEV_FACTOR = 2.0  # threshold = floor + max(margin, 2 x mean excess of the noise over its floor)
+SPEECH_REL_DB = 15.0  # frames this far below the callee's speech peak are background
+SPEECH_REF_DECAY_DB = 0.02  # per frame: the peak forgets 2 dB a second
+GREETING_BEFORE_FAX_FRAMES = 100  # a tone after 1 s of greeting is a beep, not a fax
+WORD_EXCESS_DB = 4.0  # a word's loudest 120 ms clears the threshold by this: babble blips do not
+RESTART_DB = 10.0  # a word this much louder than all before restarts the greeting
+DEV_CLAMP_DB = 3.5  # speech just under the threshold may not drag the deviation up
+
+
+@dataclass
+class Trace:
+    """Per-frame state kept for plots and ``amd listen`` (only when asked for)."""
+
+    energy_db: list[float] = field(default_factory=list)
+    floor_db: list[float] = field(default_factory=list)
+    threshold_db: list[float] = field(default_factory=list)
+    speech: list[bool] = field(default_factory=list)
+    #: (start s, end s, Hz, kind) of every judged tone
+    tones: list[tuple[float, float, float, str]] = field(default_factory=list)
+
+
+def _s(frames: float) -> str:
+    return f"{frames * FRAME_S:.2f}s"
+
+
+class NumpyAmdSession:
+    """Streaming AMD for one call (see :class:`opendialer.core.contracts.AmdSession`)."""
+
+    def __init__(self, params: AmdParams, sample_rate: int = TARGET_RATE, trace: bool = False):
+        self.params = params
+        self.sample_rate = sample_rate
+        self._resampler = StreamResampler(sample_rate) if sample_rate != TARGET_RATE else None
+        self.trace = Trace() if trace else None
+        ms = 1.0 / (1000 * FRAME_S)  # frames per millisecond
+        p = params
+        self._initial_silence = p.initial_silence_ms * ms
+        self._greeting = p.greeting_ms * ms
+        self._after = p.after_greeting_silence_ms * ms
+        self._short = p.short_greeting_ms * ms
+        self._long_after = p.long_greeting_silence_ms * ms
+        self._total = p.total_analysis_time_ms * ms
+        self._min_word = p.minimum_word_length_ms * ms
+        self._between = p.between_words_silence_ms * ms
+        self._max_words = int(p.maximum_number_of_words)
+        self._max_word = p.maximum_word_length_ms * ms
+        self._abs_power = (p.silence_threshold * 1.25) ** 2  # mean |x| -> RMS (Gaussian-ish)
+        self._margin = p.speech_margin_db
+        self.tones = ToneTracker(p)
+
+        self._pending = np.zeros(0)
+        self._tail = np.zeros(HOP_TAIL)
+        self._frame = 0  # frames processed
+        self._decision: AmdDecision | None = None
+        # noise floor
+        self._floor = 0.0
+        self._zeros = 0  # consecutive all-zero frames
+        self._dev = 1.0
+        self._speech_ref = -100.0  # peak level of the callee's speech (decaying)
+        self._word_peak = -100.0
+        self._word_excess = 0.0
+        self._block_min = 1e9
+        self._mins: deque[float] = deque(maxlen=FLOOR_WINDOW_BLOCKS)
+        self._recent: list[float] = []  # last SMOOTH frame powers (lost = digital silence)
+        self._was_speech = False
+        # words and greeting
+        self._word_start = -1
+        self._word_last = -1
+        self._word_confirmed = False
+        self._greeting_start = -1
+        self._speech_last = -1
+        self._words = 0
+        self._activity = False
+
+    # -- public ------------------------------------------------------------
+
+    @property
+    def decision(self) -> AmdDecision | None:
+        return self._decision
+
+    def feed(self, pcm: npt.NDArray[np.int16]) -> AmdDecision | None:
+        if self._decision is not None:
+            return self._decision
+        x = np.asarray(pcm, dtype=np.float64).ravel()
+        if self._resampler is not None:
+            x = self._resampler.process(x)
+        self._pending = np.concatenate([self._pending, x]) if len(self._pending) else x
+        usable = (len(self._pending) // BLOCK) * BLOCK
+        start = 0
+        while start < usable and self._decision is None:
+            self._process(self._pending[start : start + BLOCK], BLOCK_FRAMES)
+            start += BLOCK
+        self._pending = self._pending[start:] if self._decision is None else np.zeros(0)
+        return self._decision
+
+    def finish(self) -> AmdDecision:
+        if self._decision is not None:
+            return self._decision
+        whole = (len(self._pending) // FRAME) * FRAME
+        if whole:
+            self._process(self._pending[:whole], whole // FRAME)
+            self._pending = self._pending[whole:]
+        if self._decision is None:
+            self._decision = self._end_of_audio()
+        return self._decision
+
+    # -- processing --------------------------------------------------------
+
+    def _process(self, samples: npt.NDArray[np.float64], n_frames: int) -> None:
+        feats = block_features(self._tail, samples)
+        self._tail = samples[len(samples) - HOP_TAIL :].copy()
+        power = feats.power.tolist()
+        block_end = self._frame + n_frames
+        verdict = self._frames(
+            power, feats.peak_hz.tolist(), feats.fundamental.tolist(), feats.purity.tolist()
+        )
+        if verdict is not None:
+            label, reasons = verdict
+            self._decision = AmdDecision(label, round(block_end * FRAME_S * 1000, 1), reasons)
+
+    def _frames(
+        self, power: list[float], hz: list[float], fund: list[float], purity: list[float]
+    ) -> tuple[AmdLabel, str] | None:
+        trace = self.trace
+        for i in range(len(power)):
+            t = self._frame
+            self._frame += 1
+            pw = power[i]
+            lost = pw < POWER_EPS
+            if lost:
+                self._zeros += 1
+                pw = 1.0  # digital silence: 0 dB, below any real line noise
+            else:
+                self._zeros = 0
+            recent = self._recent
+            recent.append(pw)
+            if len(recent) > SMOOTH:
+                del recent[0]
+            es = 10.0 * math.log10(sum(recent) / len(recent))
+            threshold = self._floor + max(self._margin, DEV_FACTOR * self._dev)
+
+            # -- voice activity, noise floor -----------------------------------
+            if lost and self._was_speech and self._zeros <= MAX_LOST_FRAMES:
+                speech = True  # a lost packet (20 ms of zeros) inside speech
+            else:
+                speech = (
+                    t >= INIT_FRAMES
+                    and es > threshold
+                    and es > self._speech_ref - SPEECH_REL_DB
+                    and pw > self._abs_power
+                )
+                if es < threshold:
+                    d = min(es - self._floor, DEV_CLAMP_DB)
+                    self._dev += DEV_RATE * (d - self._dev)
+            # noise floor: minimum of the smoothed energy over the last FLOOR_WINDOW
+            if es < self._block_min:
+                self._block_min = es
+            if t % FLOOR_CHUNK == FLOOR_CHUNK - 1:
+                self._mins.append(self._block_min)
+                self._block_min = 1e9
+            self._floor = min(self._block_min, min(self._mins)) if self._mins else self._block_min
+
+            # -- tones (beeps, SIT, fax) -----------------------------------------
+            tone = self.tones.frame(
+                t, None if lost else 10.0 * math.log10(pw), hz[i], fund[i], purity[i], self._floor
+            )
+            if self.tones.holding:
+                speech = False  # a tone being tracked is not speech
+                self._activity = True
+            self._was_speech = speech
+            self._speech_ref -= SPEECH_REF_DECAY_DB
+            if trace is not None:
+                trace.energy_db.append(es)
+                trace.floor_db.append(self._floor)
+                trace.threshold_db.append(threshold)
+                trace.speech.append(speech)
+            if tone is not None:
+                verdict = self._tone_verdict(tone)
+                if verdict is not None:
+                    return verdict
+
+            # -- words -------------------------------------------------------------
+            if speech:
+                if self._word_start < 0:
+                    self._word_start = t
+                    self._word_confirmed = False
+                    self._word_peak = es
+                    self._word_excess = es - threshold
+                else:
+                    if es > self._word_peak:
+                        self._word_peak = es
+                    if es - threshold > self._word_excess:
+                        self._word_excess = es - threshold
+                self._word_last = t
+                length = t - self._word_start + 1
+                if (
+                    not self._word_confirmed
+                    and length >= self._min_word
+                    and self._word_excess >= WORD_EXCESS_DB
+                ):
+                    self._word_confirmed = True
+                    self._words += 1
+                    self._activity = True
+                    if self._greeting_start < 0 or self._word_peak > self._speech_ref + RESTART_DB:
+                        # first word, or a voice far louder than what came before:
+                        # the earlier "speech" was background (babble); start over
+                        self._greeting_start = self._word_start
+                        self._words = 1
+                if self._word_confirmed and es > self._speech_ref:
+                    self._speech_ref = es
+                if self._word_confirmed:
+                    self._speech_last = t
+                if length > self._max_word:
+                    return AmdLabel.MACHINE, self._why(
+                        t, f"word={_s(length)} > maximum_word_length"
+                    )
+            elif self._word_start >= 0 and t - self._word_last > self._between:
+                self._word_start = -1
+
+            # -- decisions ---------------------------------------------------------
+            if self._greeting_start >= 0:
+                span = self._speech_last - self._greeting_start + 1
+                if span > self._greeting:
+                    return AmdLabel.MACHINE, self._why(t, "> greeting_ms")
+                if self._max_words and self._words >= self._max_words:
+                    return AmdLabel.MACHINE, self._why(t, f"words={self._words}")
+                silence = t - self._speech_last
+                need = self._after if span <= self._short else self._long_after
+                if silence >= need and self._word_start < 0 and not self.tones.open:
+                    return AmdLabel.HUMAN, self._why(t)
+            elif not self._activity and t + 1 >= self._initial_silence:
+                return AmdLabel.SILENCE, f"initial_silence={_s(t + 1)} (no speech, no tone)"
+            if t + 1 >= self._total:
+                return AmdLabel.NOTSURE, self._why(t, "total_analysis_time reached")
+        return None
+
+    def _tone_verdict(self, tone: ToneVerdict) -> tuple[AmdLabel, str] | None:
+        if self.trace is not None:
+            self.trace.tones.append((tone.start_s, tone.end_s, tone.hz, tone.kind))
+        # a fax does not talk: a tone after a real greeting (1 s or more) is a beep
+        speech_before = (
+            0 <= self._greeting_start < tone.start_frame - 3
+            and self._speech_last - self._greeting_start >= GREETING_BEFORE_FAX_FRAMES
+        )
+        if tone.kind in ("cng", "ced") and self.params.fax_detection and not speech_before:
+            name = "CNG" if tone.kind == "cng" else "CED"
+            return AmdLabel.FAX, f"fax {name} {tone.hz:.0f} Hz at {tone.start_s:.2f} s"
+        if tone.kind == "ced_long" and self.params.fax_detection:
+            return AmdLabel.FAX, f"fax CED {tone.hz:.0f} Hz at {tone.start_s:.2f} s"
+        if tone.kind == "sit":
+            return AmdLabel.MACHINE, f"SIT tone {tone.hz:.0f} Hz at {tone.start_s:.2f} s"
+        if tone.kind in ("beep", "double", "cng", "ced"):
+            what = "double beep" if tone.kind == "double" else "beep"
+            return AmdLabel.MACHINE, f"{what} {tone.hz:.0f} Hz at {tone.start_s:.2f} s"
+        return None
+
+    def _why(self, t: int, extra: str = "") -> str:
+        if self._greeting_start < 0:
+            text = f"no speech in {_s(t + 1)}"
+        else:
+            span = self._speech_last - self._greeting_start + 1
+            text = (
+                f"initial_silence={_s(self._greeting_start)} greeting={_s(span)} "
+                f"after_silence={_s(t - self._speech_last)} words={self._words}"
+            )
+        return f"{text} {extra}".strip()
+
+    def _end_of_audio(self) -> AmdDecision:
+        t = self._frame - 1
+        ms = round(self._frame * FRAME_S * 1000, 1)
+        if self._greeting_start < 0 and not self._activity:
+            return AmdDecision(AmdLabel.SILENCE, ms, f"audio ended; no speech in {_s(t + 1)}")
+        return AmdDecision(AmdLabel.NOTSURE, ms, self._why(t, "audio ended"))

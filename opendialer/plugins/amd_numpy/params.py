@@ -1,0 +1,242 @@
+"""The detector's tunables: names, defaults, ranges, app_amd aliases and presets.
+
+Administrators know Asterisk's app_amd, so where one of our parameters means
+the same thing as one of its options, the app_amd name (``initialSilence``,
+``greeting``, ...) is accepted as an alias and documented next to ours.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, fields, replace
+from typing import Any
+
+from opendialer.core.contracts import AmdParameter
+
+
+@dataclass(frozen=True, slots=True)
+class Spec:
+    default: float
+    low: float
+    high: float
+    unit: str
+    help: str
+    app_amd: str = ""
+    integer: bool = True
+
+
+SPECS: dict[str, Spec] = {
+    "initial_silence_ms": Spec(
+        3500,
+        500,
+        30000,
+        "ms",
+        "No speech and no tone for this long after answer: SILENCE. Live callees in the "
+        "field answer within ~2.5 s, so the default is above app_amd's 2500.",
+        "initialSilence",
+    ),
+    "greeting_ms": Spec(
+        4000,
+        500,
+        30000,
+        "ms",
+        "A greeting (first speech to last speech, short pauses included) longer than "
+        "this is a recorded one: MACHINE. Long live greetings reach ~4 s.",
+        "greeting",
+    ),
+    "after_greeting_silence_ms": Spec(
+        550,
+        100,
+        5000,
+        "ms",
+        "Silence after a short greeting that releases the call as HUMAN.",
+        "afterGreetingSilence",
+    ),
+    "short_greeting_ms": Spec(
+        1500,
+        0,
+        30000,
+        "ms",
+        "Greetings up to this long are 'short' (\"Hello?\"). Longer ones need "
+        "long_greeting_silence_ms of silence: recorded greetings pause between sentences.",
+    ),
+    "long_greeting_silence_ms": Spec(
+        1000,
+        100,
+        5000,
+        "ms",
+        "Silence after a greeting longer than short_greeting_ms that releases it as HUMAN.",
+    ),
+    "total_analysis_time_ms": Spec(
+        8000,
+        1000,
+        60000,
+        "ms",
+        "No verdict after this much audio: NOTSURE. app_amd's 5000 is the 'fast' preset's: "
+        "greetings that start late (after SIT tones or music) and long live greetings "
+        "cannot be told apart before 5 s (see docs/amd.md).",
+        "totalAnalysisTime",
+    ),
+    "minimum_word_length_ms": Spec(
+        100,
+        10,
+        2000,
+        "ms",
+        "Voiced stretches shorter than this are noise, not words.",
+        "minimumWordLength",
+    ),
+    "between_words_silence_ms": Spec(
+        50,
+        10,
+        2000,
+        "ms",
+        "A gap shorter than this does not end a word.",
+        "betweenWordsSilence",
+    ),
+    "maximum_number_of_words": Spec(
+        0,
+        0,
+        100,
+        "words",
+        "This many words in the greeting: MACHINE. 0 = off (default): counting words is "
+        "app_amd's main source of live callees hung up on.",
+        "maximumNumberOfWords",
+    ),
+    "maximum_word_length_ms": Spec(
+        5000,
+        100,
+        60000,
+        "ms",
+        "One word (no gap of between_words_silence_ms) longer than this: MACHINE.",
+        "maximumWordLength",
+    ),
+    "silence_threshold": Spec(
+        40,
+        0,
+        32767,
+        "mean |sample|",
+        "Absolute floor of the speech threshold (app_amd's unit: mean absolute sample "
+        "value of a frame). The working threshold follows the line's noise floor.",
+        "silenceThreshold",
+    ),
+    "speech_margin_db": Spec(
+        6.0,
+        1.0,
+        30.0,
+        "dB",
+        "How far above the tracked noise floor a frame must be to count as speech.",
+        integer=False,
+    ),
+    "beep_min_ms": Spec(
+        120,
+        30,
+        2000,
+        "ms",
+        "Shortest single tone that counts as a beep (two tones of 60 ms or more at the "
+        "same pitch within 400 ms are a double beep).",
+    ),
+    "beep_max_ms": Spec(1600, 100, 5000, "ms", "Longest tone that counts as a beep."),
+    "beep_min_hz": Spec(300, 100, 4000, "Hz", "Lowest beep frequency."),
+    "beep_max_hz": Spec(2600, 100, 4000, "Hz", "Highest beep frequency."),
+    "tone_purity": Spec(
+        0.85,
+        0.3,
+        1.0,
+        "ratio",
+        "Mean share of the above-noise power in the tone (and its harmonics) for a beep.",
+        integer=False,
+    ),
+    "fax_detection": Spec(1, 0, 1, "0/1", "Detect fax CNG (1100 Hz) and CED (2100 Hz): FAX."),
+}
+
+ALIASES: dict[str, str] = {s.app_amd: name for name, s in SPECS.items() if s.app_amd}
+
+PRESETS: dict[str, dict[str, Any]] = {
+    # Decide early: shorter pauses release the call and app_amd's 5 s cap ends
+    # the analysis (NOTSURE, i.e. to an agent), so more machines reach agents;
+    # nobody is hung up on sooner than with the defaults.
+    "fast": {
+        "after_greeting_silence_ms": 450,
+        "long_greeting_silence_ms": 700,
+        "total_analysis_time_ms": 5000,
+    },
+    # Wait for the beep or for the end of a long greeting: fewer live callees hung
+    # up on, a late beep after a long greeting is still heard.
+    "accurate": {
+        "greeting_ms": 4500,
+        "long_greeting_silence_ms": 1200,
+        "total_analysis_time_ms": 10000,
+    },
+}
+
+
+@dataclass(frozen=True, slots=True)
+class AmdParams:
+    initial_silence_ms: float
+    greeting_ms: float
+    after_greeting_silence_ms: float
+    short_greeting_ms: float
+    long_greeting_silence_ms: float
+    total_analysis_time_ms: float
+    minimum_word_length_ms: float
+    between_words_silence_ms: float
+    maximum_number_of_words: float
+    maximum_word_length_ms: float
+    silence_threshold: float
+    speech_margin_db: float
+    beep_min_ms: float
+    beep_max_ms: float
+    beep_min_hz: float
+    beep_max_hz: float
+    tone_purity: float
+    fax_detection: float
+
+    def with_changes(self, **changes: Any) -> AmdParams:
+        return replace(self, **changes)
+
+
+def _coerce(name: str, value: Any) -> float:
+    spec = SPECS[name]
+    if isinstance(value, bool):
+        value = int(value)
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"AMD parameter {name}: {value!r} is not a number") from None
+    if number != number or not spec.low <= number <= spec.high:
+        raise ValueError(
+            f"AMD parameter {name}: {value!r} is out of range "
+            f"[{spec.low:g}, {spec.high:g}] {spec.unit}"
+        )
+    if spec.integer and number != int(number):
+        raise ValueError(f"AMD parameter {name}: {value!r} must be a whole number")
+    return number
+
+
+def parse_params(values: Mapping[str, Any] | None = None) -> AmdParams:
+    """Defaults overridden by ``values`` (our names or app_amd's); ValueError on bad input."""
+    chosen: dict[str, float] = {name: float(spec.default) for name, spec in SPECS.items()}
+    for key, value in (values or {}).items():
+        name = ALIASES.get(key, key)
+        if name not in SPECS:
+            valid = ", ".join(sorted(SPECS)) + "; app_amd names: " + ", ".join(sorted(ALIASES))
+            raise ValueError(f"unknown AMD parameter {key!r}; valid: {valid}")
+        chosen[name] = _coerce(name, value)
+    params = AmdParams(**chosen)
+    if params.beep_min_hz >= params.beep_max_hz:
+        raise ValueError("AMD parameters: beep_min_hz must be below beep_max_hz")
+    if params.beep_min_ms >= params.beep_max_ms:
+        raise ValueError("AMD parameters: beep_min_ms must be below beep_max_ms")
+    return params
+
+
+def parameter_docs() -> list[AmdParameter]:
+    out = []
+    for name, spec in SPECS.items():
+        alias = f" (app_amd: {spec.app_amd})" if spec.app_amd else ""
+        default: float | int = int(spec.default) if spec.integer else spec.default
+        out.append(AmdParameter(name=name, default=default, unit=spec.unit, help=spec.help + alias))
+    return out
+
+
+assert {f.name for f in fields(AmdParams)} == set(SPECS)

@@ -1,0 +1,26 @@
+"""Simulated telephony and contact center, for the demo, the tests and the bench.
+
+Registers the platform ``sim`` (see :mod:`.platform` for its options) and the
+routing target ``sim`` (free agents of the simulated contact center).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from opendialer.core.hookspecs import hookimpl
+from opendialer.plugins.platform_sim.platform import SimPlatform
+from opendialer.plugins.platform_sim.routing import SimRoutingTarget
+
+
+@hookimpl
+def register_platforms() -> dict[str, Any]:
+    return {"sim": SimPlatform}
+
+
+@hookimpl
+def register_routing_targets() -> dict[str, Any]:
+    return {"sim": SimRoutingTarget}
+
+
+__all__ = ["SimPlatform", "SimRoutingTarget"]

@@ -1,0 +1,116 @@
+"""The SIP platform's configuration as the plugin reads it.
+
+The JSON shape is the one of ``GET/PUT /api/v1/platform`` (validated for
+people by ``opendialer.core.services.platform_config``); here it is parsed
+once more, strictly, because a plugin may also be built from a hand-written
+options mapping. Passwords are kept out of ``repr`` so they never reach a log.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+TRANSPORTS = ("udp", "tcp", "tls")
+
+
+@dataclass(frozen=True, slots=True)
+class SipAccount:
+    """One dialer port: a SIP subscriber of the platform."""
+
+    user: str
+    auth_user: str
+    password: str = field(default="", repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class SipConfig:
+    server_host: str
+    server_port: int
+    transport: str
+    domain: str
+    register: bool
+    ports: tuple[SipAccount, ...]
+    caller_id: str
+    no_answer_timeout_s: float
+    rtp_port_min: int
+    rtp_port_max: int
+
+    @property
+    def signalling_key(self) -> tuple[Any, ...]:
+        """What needs a new SIP endpoint when it changes."""
+        return (self.server_host, self.server_port, self.transport)
+
+    @classmethod
+    def from_mapping(cls, data: Mapping[str, Any]) -> SipConfig:
+        """Parse the JSON fields; raise ``ValueError`` naming the bad field."""
+        server = str(data.get("server") or "")
+        host, sep, port_text = server.rpartition(":")
+        if not sep:
+            host, port_text = server, "5060"
+        if not host or not port_text.isdigit() or not 0 < int(port_text) < 65536:
+            raise ValueError(f"server must be host:port, got {server!r}")
+        transport = str(data.get("transport", "udp")).lower()
+        if transport not in TRANSPORTS:
+            raise ValueError(f"transport must be one of {', '.join(TRANSPORTS)}, got {transport!r}")
+        ports: list[SipAccount] = []
+        for index, raw in enumerate(data.get("ports") or []):
+            user = str(raw.get("user") or "")
+            if not user:
+                raise ValueError(f"ports[{index}].user is required")
+            ports.append(
+                SipAccount(
+                    user=user,
+                    auth_user=str(raw.get("auth_user") or user),
+                    password=str(raw.get("password") or ""),
+                )
+            )
+        rtp_min = int(data.get("rtp_port_min", 20000))
+        rtp_max = int(data.get("rtp_port_max", 29999))
+        if not 1024 <= rtp_min < rtp_max <= 65535:
+            raise ValueError(
+                f"rtp_port_min..rtp_port_max must be 1024..65535, got {rtp_min}..{rtp_max}"
+            )
+        timeout = float(data.get("no_answer_timeout_s", 30))
+        if timeout <= 0:
+            raise ValueError("no_answer_timeout_s must be more than 0")
+        return cls(
+            server_host=host,
+            server_port=int(port_text),
+            transport=transport,
+            domain=str(data.get("domain") or host),
+            register=bool(data.get("register", False)),
+            ports=tuple(ports),
+            caller_id=str(data.get("caller_id") or ""),
+            no_answer_timeout_s=timeout,
+            rtp_port_min=rtp_min,
+            rtp_port_max=rtp_max,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Tunables:
+    """Engineering knobs that are not part of the admin's JSON (plugin options)."""
+
+    t1_s: float = 0.5  # RFC 3261 T1: retransmission start and 64·T1 timeouts
+    t4_s: float = 5.0  # RFC 3261 T4: how long finished transactions/dialogs absorb late copies
+    bind_host: str = "0.0.0.0"
+    sip_port: int = 0  # 0: any free port
+    advertised_host: str | None = None  # Via/Contact/SDP address; default: route to server
+    amd_max_s: float = 10.0  # answered audio analysed at most this long, then finish()
+    transfer_timeout_s: float = 30.0  # REFER accepted → final NOTIFY
+    register_expires_s: int = 300
+    register_backoff_s: float = 5.0  # first retry after a failure; doubles up to the max
+    register_backoff_max_s: float = 300.0
+    probe_interval_s: float = 5.0  # OPTIONS while the server is considered down
+    config_poll_s: float = 5.0
+    rtp_batch_ms: int = 200
+    licensed_ports: int | None = None
+    tls_ca_file: str | None = None
+    user_agent: str = "OpenDialer"
+
+    @classmethod
+    def from_options(cls, options: Mapping[str, Any]) -> Tunables:
+        known = {name: options[name] for name in cls.__dataclass_fields__ if name in options}
+        return cls(**known)

@@ -1,0 +1,282 @@
+"""Routing target ``ivr``: free IVR channels (CMS Voice Portal and the like).
+
+The IVR does not tell the dialer how many channels are free, so this target
+counts them itself: ``channels`` minus the calls it holds — calls launched and
+not yet ended, and calls transferred to the IVR that are still up. A
+transferred call is held until :meth:`IvrRoutingTarget.transferred_call_ended`
+is called for it or, when that signal never comes, for ``hold_timeout_ms``.
+
+Optionally a ``status_url`` answering JSON with the IVR's own count of free
+channels corrects the local count (the smaller answer wins). When that URL is
+unreachable, late or malformed: with ``status_authoritative`` true, 0 free
+(fail safe: the URL is the truth and we do not have it); with the default
+false, the local count is used and ``health`` says the correction is missing.
+All options are listed in ``docs/routing.md``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import ssl
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+
+from opendialer.core.contracts import Health, RoutingRequest
+from opendialer.core.hookspecs import hookimpl
+
+log = logging.getLogger("opendialer.route_ivr")
+
+_DURATIONS = {  # name: (minimum, default)
+    "reservation_timeout_ms": (10, 120_000),
+    "hold_timeout_ms": (10, 600_000),
+    "status_poll_ms": (20, 2_000),
+    "status_timeout_ms": (10, 1_000),
+    "status_stale_after_ms": (50, 10_000),
+}
+ALLOWED = {
+    "channels",
+    "status_url",
+    "status_field",
+    "status_authoritative",
+    "ca_bundle",
+    *_DURATIONS,
+}
+
+
+class IvrOptionError(ValueError):
+    def __init__(self, option: str, message: str) -> None:
+        super().__init__(f"route_ivr: option {option!r} {message}")
+        self.option = option
+
+
+@dataclass(frozen=True, slots=True)
+class IvrOptions:
+    channels: int
+    reservation_timeout_ms: int
+    hold_timeout_ms: int
+    status_url: str | None
+    status_field: str
+    status_authoritative: bool
+    status_poll_ms: int
+    status_timeout_ms: int
+    status_stale_after_ms: int
+    ca_bundle: str | None
+
+
+def parse_options(raw: Mapping[str, Any] | None) -> IvrOptions:
+    raw = dict(raw or {})
+    unknown = sorted(set(raw) - ALLOWED)
+    if unknown:
+        raise IvrOptionError(
+            unknown[0], f"is not known; known options: {', '.join(sorted(ALLOWED))}"
+        )
+    channels = raw.get("channels")
+    if not isinstance(channels, int) or isinstance(channels, bool) or channels < 0:
+        raise IvrOptionError("channels", f"is required: a whole number >= 0, got {channels!r}")
+    durations: dict[str, int] = {}
+    for name, (minimum, default) in _DURATIONS.items():
+        value = raw.get(name, default)
+        if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
+            raise IvrOptionError(
+                name, f"must be a whole number of milliseconds >= {minimum}, got {value!r}"
+            )
+        durations[name] = value
+    url = raw.get("status_url")
+    if url is not None and (
+        not isinstance(url, str) or not url.startswith(("http://", "https://"))
+    ):
+        raise IvrOptionError("status_url", f"must be an http:// or https:// URL, got {url!r}")
+    field = raw.get("status_field", "freeChannels")
+    if not isinstance(field, str) or not field:
+        raise IvrOptionError("status_field", f"must be a field name, got {field!r}")
+    authoritative = raw.get("status_authoritative", False)
+    if not isinstance(authoritative, bool):
+        raise IvrOptionError(
+            "status_authoritative", f"must be true or false, got {authoritative!r}"
+        )
+    if authoritative and url is None:
+        raise IvrOptionError("status_authoritative", "is true but no status_url is set")
+    ca_bundle = raw.get("ca_bundle")
+    if ca_bundle is not None and not isinstance(ca_bundle, str):
+        raise IvrOptionError("ca_bundle", f"must be a file path, got {ca_bundle!r}")
+    return IvrOptions(channels, status_url=url, status_field=field,
+                      status_authoritative=authoritative, ca_bundle=ca_bundle,
+                      **durations)  # fmt: skip
+
+
+@dataclass(slots=True)
+class _Held:
+    expires_mono: float
+    transferred: bool = False
+    transferred_mono: float = 0.0
+
+
+class IvrRoutingTarget:
+    """One pool of ``channels`` shared by every campaign routed through this instance."""
+
+    def __init__(self, options: Mapping[str, Any] | None = None, context: Any = None) -> None:
+        self.options = parse_options(options)
+        self._context = context
+        self._held: dict[str, _Held] = {}
+        self._expired_total = 0
+        self._reported_free: int | None = None
+        self._reported_mono = 0.0
+        self._reported_at: datetime | None = None
+        self._status_error = "no answer yet"
+        self._client: httpx.AsyncClient | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    @staticmethod
+    def validate_options(options: Mapping[str, Any]) -> dict[str, Any]:
+        parse_options(options)
+        return dict(options)
+
+    async def start(self) -> None:
+        o = self.options
+        if o.status_url is None or self._task is not None:
+            return
+        verify: ssl.SSLContext | bool = True
+        if o.ca_bundle:
+            verify = await asyncio.to_thread(ssl.create_default_context, cafile=o.ca_bundle)
+        self._client = httpx.AsyncClient(
+            verify=verify, timeout=o.status_timeout_ms / 1000, trust_env=False
+        )
+        self._task = asyncio.create_task(self._poll_status(), name="ivr-status")
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
+        self._held.clear()
+
+    # -- counting ------------------------------------------------------------
+
+    def _expire(self, now: float) -> None:
+        gone = [cid for cid, h in self._held.items() if h.expires_mono <= now]
+        for cid in gone:
+            held = self._held.pop(cid)
+            log.warning("ivr_hold_expired call=%s transferred=%s", cid, held.transferred)
+        self._expired_total += len(gone)
+
+    def _status_problem(self, now: float) -> str:
+        if self.options.status_url is None:
+            return ""
+        if self._reported_free is None:
+            return f"IVR status URL: {self._status_error}"
+        age = now - self._reported_mono
+        if age * 1000 > self.options.status_stale_after_ms:
+            return f"IVR status is {age:.0f} s old ({self._status_error})"
+        return ""
+
+    def _count(self) -> tuple[int, str]:
+        now = time.monotonic()
+        self._expire(now)
+        local = max(0, self.options.channels - len(self._held))
+        problem = self._status_problem(now)
+        if problem:
+            if self.options.status_authoritative:
+                return 0, problem
+            return local, problem
+        if self._reported_free is None:
+            return local, ""
+        # The IVR's answer already counts the calls transferred before it was asked;
+        # not those still ringing, nor those transferred since.
+        unseen = sum(
+            1
+            for h in self._held.values()
+            if not h.transferred or h.transferred_mono >= self._reported_mono
+        )
+        return max(0, min(local, self._reported_free - unseen)), ""
+
+    def free_slots(self, request: RoutingRequest) -> int:
+        return self._count()[0]
+
+    def reserve(self, request: RoutingRequest, call_id: str) -> None:
+        timeout = self.options.reservation_timeout_ms / 1000
+        self._held[call_id] = _Held(time.monotonic() + timeout)
+
+    def release(self, call_id: str, transferred: bool) -> None:
+        held = self._held.get(call_id)
+        if held is None:
+            return
+        if not transferred:
+            del self._held[call_id]
+            return
+        held.transferred = True  # the caller is on an IVR channel now
+        held.transferred_mono = time.monotonic()
+        held.expires_mono = time.monotonic() + self.options.hold_timeout_ms / 1000
+
+    def transferred_call_ended(self, call_id: str) -> None:
+        """The call transferred to the IVR hung up: its channel is free again."""
+        self._held.pop(call_id, None)
+
+    # -- status URL ----------------------------------------------------------
+
+    async def _poll_status(self) -> None:
+        assert self._client is not None and self.options.status_url is not None
+        while True:
+            sent = time.monotonic()
+            try:
+                response = await self._client.get(self.options.status_url)
+                response.raise_for_status()
+                value: Any = response.json()
+                for part in self.options.status_field.split("."):
+                    value = value[part]
+                if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+                    raise ValueError(f"{self.options.status_field!r} is {value!r}, not a count")
+                self._reported_free, self._reported_mono = value, sent
+                self._reported_at = datetime.now(UTC)
+                self._status_error = "ok"
+            except (httpx.HTTPError, ValueError, KeyError, TypeError) as exc:
+                detail = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+                if detail != self._status_error:
+                    log.warning(
+                        "ivr_status_failed url=%s reason=%r", self.options.status_url, detail
+                    )
+                self._status_error = detail
+            await asyncio.sleep(self.options.status_poll_ms / 1000)
+
+    # -- observability -------------------------------------------------------
+
+    def health(self, request: RoutingRequest | None = None) -> Health:
+        free, problem = self._count()
+        o = self.options
+        if problem and o.status_authoritative:
+            return Health(False, f"{problem}; status_authoritative is on, so 0 free channels")
+        detail = f"{free} of {o.channels} IVR channels free"
+        if problem:
+            detail += f" (status URL ignored: {problem})"
+        return Health(True, detail)
+
+    def status(self) -> dict[str, Any]:
+        free, problem = self._count()
+        return {
+            "target": "ivr",
+            "channels": self.options.channels,
+            "free": free,
+            "launched": sum(1 for h in self._held.values() if not h.transferred),
+            "transferred_up": sum(1 for h in self._held.values() if h.transferred),
+            "expired_total": self._expired_total,
+            "status_url": self.options.status_url,
+            "status_authoritative": self.options.status_authoritative,
+            "reported_free": self._reported_free,
+            "reported_at": self._reported_at.isoformat() if self._reported_at else None,
+            "throttled": problem or None,
+        }
+
+
+@hookimpl
+def register_routing_targets() -> dict[str, Any]:
+    return {"ivr": IvrRoutingTarget}

@@ -1,0 +1,201 @@
+"""Test helpers for plugin authors (and our own tests).
+
+* :func:`registered_plugin` — register a plugin object with the process-wide
+  plugin manager for the duration of a ``with`` block (or a fixture).
+* :class:`FakeClock` — a :class:`~opendialer.core.contracts.PluginContext`
+  whose time only moves when the test says so; also a monotonic clock.
+* :class:`FakeDncServer` — a real HTTPS server on 127.0.0.1 (certificates
+  from ``trustme``) speaking the Do-Not-Call JSON contract, whose behaviour the
+  test switches: answer, slow, 5xx, malformed JSON, wrong number, drop the
+  connection, stop and start again.
+
+Example::
+
+    from opendialer.testing import FakeClock, FakeDncServer, registered_plugin
+
+    def test_my_connector():
+        with FakeDncServer(blocked={"554181021119"}) as server, registered_plugin(
+            my_plugin, "my_plugin"
+        ) as pm:
+            factory = pm.factories("dnc_providers")["acme"]
+            ...
+"""
+
+from __future__ import annotations
+
+import json
+import ssl
+import threading
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from opendialer.core.plugins import PluginManager, get_plugin_manager
+
+
+@contextmanager
+def registered_plugin(
+    plugin: object, name: str, manager: PluginManager | None = None
+) -> Iterator[PluginManager]:
+    """Register ``plugin`` as ``name`` (default: in the process-wide manager); remove it after."""
+    pm = manager or get_plugin_manager()
+    if not pm.register(plugin, name=name, source="test"):
+        failure = next(f for f in reversed(pm.failures) if f.name == name)
+        raise RuntimeError(f"plugin {name!r} did not register: {failure.error}")
+    try:
+        yield pm
+    finally:
+        pm.unregister(name)
+
+
+class FakeClock:
+    """Time that moves only with :meth:`advance`. Usable as a plugin ``context``."""
+
+    def __init__(
+        self, start: datetime | None = None, settings: Mapping[str, Any] | None = None
+    ) -> None:
+        self._now = start or datetime(2026, 1, 5, 12, 0, tzinfo=UTC)
+        self._monotonic = 1000.0
+        self._settings = dict(settings or {})
+
+    def now(self) -> datetime:
+        return self._now
+
+    def monotonic(self) -> float:
+        return self._monotonic
+
+    @property
+    def settings(self) -> Mapping[str, Any]:
+        return self._settings
+
+    def advance(self, seconds: float) -> None:
+        self._now += timedelta(seconds=seconds)
+        self._monotonic += seconds
+
+
+#: What a :class:`FakeDncServer` does with the next requests.
+MODES = ("answer", "slow", "error", "malformed", "wrong_number", "no_flag", "drop")
+
+
+class FakeDncServer:
+    """An HTTPS Do-Not-Call service on 127.0.0.1 (a free port) for tests.
+
+    ``blocked`` numbers answer ``doNotCall: true``, others ``false``. Set
+    ``mode`` to one of :data:`MODES` to misbehave; ``delay_s`` is the delay of
+    mode ``"slow"``. ``ca_pem`` is the CA to trust; ``hostname`` is the name in
+    the server certificate (default ``127.0.0.1``: use another to test a
+    host-name mismatch). ``requests`` counts the requests served and
+    ``connections`` the TCP connections accepted (keep-alive reuses one).
+    """
+
+    def __init__(
+        self,
+        blocked: set[str] | None = None,
+        *,
+        hostname: str = "127.0.0.1",
+        path: str = "/donotcall",
+    ) -> None:
+        import trustme  # test extra
+
+        self.blocked: set[str] = set(blocked or ())
+        self.mode = "answer"
+        self.delay_s = 5.0
+        self.path = path
+        self.requests = 0
+        self.connections = 0
+        self.ca = trustme.CA()
+        self.ca_pem = self.ca.cert_pem.bytes().decode()
+        self._certificate = self.ca.issue_cert(hostname)
+        self._port = 0
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        return f"https://127.0.0.1:{self._port}{self.path}"
+
+    def start(self) -> FakeDncServer:
+        """Start serving (again, on the same port after :meth:`stop`)."""
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        self._certificate.configure_cert(context)
+        server = _Server(("127.0.0.1", self._port), _handler_for(self))
+        server.socket = context.wrap_socket(server.socket, server_side=True)
+        self._port = server.server_address[1]
+        self._server = server
+        self._thread = threading.Thread(target=server.serve_forever, daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """An outage: the port stops accepting connections."""
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+    def __enter__(self) -> FakeDncServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        pass  # failed TLS handshakes are what some tests are about
+
+
+def _handler_for(fake: FakeDncServer) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"  # keep-alive, like real services
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+        def setup(self) -> None:
+            fake.connections += 1
+            super().setup()
+
+        def do_POST(self) -> None:
+            fake.requests += 1
+            length = int(self.headers.get("content-length") or 0)
+            raw = self.rfile.read(length)
+            mode = fake.mode
+            if mode == "drop":
+                self.close_connection = True
+                self.connection.close()
+                return
+            if mode == "slow":
+                time.sleep(fake.delay_s)
+            if mode == "error":
+                self._send(503, b'{"error": "maintenance"}')
+                return
+            try:
+                number = str(json.loads(raw)["number"])
+            except (ValueError, KeyError, TypeError):
+                self._send(400, b'{"error": "bad request"}')
+                return
+            body: Any = {"number": number, "doNotCall": number in fake.blocked}
+            if mode == "malformed":
+                self._send(200, b'{"number": "' + number.encode() + b'", "doNotCall": tr')
+                return
+            if mode == "wrong_number":
+                body["number"] = "999" + number
+            if mode == "no_flag":
+                body["doNotCall"] = "yes"
+            self._send(200, json.dumps(body).encode())
+
+        def _send(self, status: int, payload: bytes) -> None:
+            self.send_response(status)
+            self.send_header("content-type", "application/json")
+            self.send_header("content-length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+
+    return Handler

@@ -1,0 +1,190 @@
+"""The numpy AMD strategy, cue by cue, on audio synthesised at test time."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from amd_fixtures import synth as s
+
+from opendialer.core.contracts import AmdLabel
+from opendialer.core.plugins import PluginManager
+from opendialer.plugins.amd_numpy import NumpyAmdStrategy
+from opendialer.plugins.amd_numpy.resample import to_8k
+
+
+def run(x: np.ndarray, params: dict | None = None, rate: int = 8000):
+    session = NumpyAmdStrategy(context=None).new_session(params or {}, sample_rate=rate)
+    return session.feed(s.pcm(x)) or session.finish()
+
+
+def run_in_frames(x: np.ndarray, frame: int, params: dict | None = None):
+    session = NumpyAmdStrategy().new_session(params or {})
+    pcm = s.pcm(x)
+    for start in range(0, len(pcm), frame):
+        decision = session.feed(pcm[start : start + frame])
+        if decision is not None:
+            assert session.feed(pcm[:frame]) == decision  # the same answer afterwards
+            return decision
+    return session.finish()
+
+
+def test_silence_after_answer_is_silence() -> None:
+    d = run(s.silence(6.0, s.rng(1)))
+    assert d.label is AmdLabel.SILENCE
+    assert d.decision_ms == pytest.approx(3500, abs=100)
+    assert "initial_silence=3.50s" in d.reasons
+
+
+@pytest.mark.parametrize("noise", ["white", "pink"])
+def test_steady_noise_alone_is_silence(noise: str) -> None:
+    x = getattr(s, noise)(6.0, s.rng(2), -40.0)
+    assert run(x).label is AmdLabel.SILENCE
+
+
+def test_short_greeting_then_silence_is_human_released_quickly() -> None:
+    x = s.human(s.rng(3), onset=0.6, hello=0.5, after=3.0)
+    d = run(x)
+    assert d.label is AmdLabel.HUMAN
+    # released well within a second of the end of "Hello?" (at 1.1 s)
+    assert 1100 + 400 <= d.decision_ms <= 1100 + 800
+    assert "greeting=0.5" in d.reasons and "after_silence=0.5" in d.reasons
+
+
+def test_long_greeting_is_machine_before_it_ends() -> None:
+    d = run(s.machine(s.rng(4), greeting=7.0))
+    assert d.label is AmdLabel.MACHINE
+    assert "> greeting_ms" in d.reasons
+    assert d.decision_ms < 6000
+
+
+@pytest.mark.parametrize("freq", [500, 1000, 1400, 2000])
+def test_beep_after_a_short_greeting_is_machine(freq: int) -> None:
+    g = s.rng(freq)
+    x = s.join(
+        s.silence(0.4, g), s.speech(1.2, g), s.silence(0.3, g), s.tone(freq, 0.5), s.silence(2, g)
+    )
+    d = run(x)
+    assert d.label is AmdLabel.MACHINE
+    assert f"beep {freq} Hz at 1.9" in d.reasons
+
+
+def test_beep_with_harmonics_and_double_beep_are_machine() -> None:
+    g = s.rng(7)
+    greeting = s.join(s.silence(0.4, g), s.speech(1.2, g), s.silence(0.3, g))
+    harm = run(s.join(greeting, s.tone(800, 0.4, harmonics=True), s.silence(2, g)))
+    assert harm.label is AmdLabel.MACHINE and "beep 800 Hz" in harm.reasons
+    double = s.join(
+        greeting, s.tone(850, 0.08), s.silence(0.1, g), s.tone(850, 0.08), s.silence(2, g)
+    )
+    d = run(double)
+    assert d.label is AmdLabel.MACHINE and "double beep 850 Hz" in d.reasons
+
+
+def test_fax_cng_and_ced_are_fax() -> None:
+    g = s.rng(8)
+    cng = s.join(
+        s.silence(0.5, g), s.tone(1100, 0.5), s.silence(3, g), s.tone(1100, 0.5), s.silence(2, g)
+    )
+    d = run(cng)
+    assert d.label is AmdLabel.FAX and "CNG 1100 Hz at 0.50 s" in d.reasons
+    ced = s.join(s.silence(0.3, g), s.tone(2100, 3.0), s.silence(1, g))
+    d = run(ced)
+    assert d.label is AmdLabel.FAX and "CED 2100 Hz" in d.reasons
+    assert run(ced, {"fax_detection": 0}).label is not AmdLabel.FAX
+
+
+@pytest.mark.parametrize("noise", ["white", "pink"])
+def test_short_hello_in_low_snr_noise_is_human(noise: str) -> None:
+    g = s.rng(9)
+    x = s.human(g, hello=0.6)
+    x = x + getattr(s, noise)(len(x) / s.RATE, g, -21.0 - 8.0)  # 8 dB SNR
+    d = run(x)
+    assert d.label is AmdLabel.HUMAN
+    assert d.decision_ms < 2500
+
+
+def test_lost_packets_inside_a_greeting_do_not_end_it() -> None:
+    x = s.machine(s.rng(10), greeting=7.0)
+    frames = len(x) // 160
+    x[: frames * 160].reshape(frames, 160)[::9] = 0.0  # 11 % of 20 ms packets lost
+    assert run(x).label is AmdLabel.MACHINE
+
+
+def test_total_analysis_cap_ends_in_notsure() -> None:
+    g = s.rng(11)
+    x = s.join(s.silence(0.3, g), s.speech(6.0, g))
+    d = run(x, {"greeting_ms": 20000, "total_analysis_time_ms": 3000})
+    assert d.label is AmdLabel.NOTSURE
+    assert d.decision_ms == 3000
+    assert "total_analysis_time reached" in d.reasons
+
+
+CLIPS = {
+    "human": lambda: s.human(s.rng(20)),
+    "machine": lambda: s.machine(s.rng(21)),
+    "beep": lambda: s.join(
+        s.silence(0.4, s.rng(22)),
+        s.speech(1.2, s.rng(23)),
+        s.silence(0.3, s.rng(24)),
+        s.tone(1004, 0.5),
+        s.silence(2, s.rng(25)),
+    ),
+    "fax": lambda: s.join(s.silence(0.3, s.rng(26)), s.tone(2100, 3.0)),
+    "silence": lambda: s.silence(5.0, s.rng(27)),
+    "notsure": lambda: s.join(s.silence(0.3, s.rng(28)), s.speech(6.0, s.rng(29))),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CLIPS))
+@pytest.mark.parametrize("frame", [160, 480, 1600, 333])
+def test_streaming_equals_batch(name: str, frame: int) -> None:
+    params = {"greeting_ms": 20000, "total_analysis_time_ms": 4000} if name == "notsure" else {}
+    x = CLIPS[name]()
+    assert run_in_frames(x, frame, params) == run(x, params)
+
+
+def test_any_sample_rate_is_resampled_to_8k() -> None:
+    g = s.rng(30)
+    x8 = s.join(
+        s.silence(0.4, g), s.speech(1.2, g), s.silence(0.3, g), s.tone(1000, 0.5), s.silence(2, g)
+    )
+    # 16 kHz version of the same signal (the tone stays at 1000 Hz)
+    x16 = np.interp(np.arange(2 * len(x8)) / 2, np.arange(len(x8)), x8)
+    d = run(x16, rate=16000)
+    assert d.label is AmdLabel.MACHINE and "beep 1000 Hz" in d.reasons
+    assert len(to_8k(x16, 16000)) == pytest.approx(len(x8), abs=4)
+
+
+def test_parameters_are_validated_with_names() -> None:
+    strategy = NumpyAmdStrategy()
+    with pytest.raises(ValueError, match=r"unknown AMD parameter 'greting'.*greeting_ms"):
+        strategy.new_session({"greting": 1})
+    with pytest.raises(ValueError, match=r"greeting_ms.*out of range"):
+        strategy.new_session({"greeting_ms": 10})
+    with pytest.raises(ValueError, match=r"total_analysis_time_ms.*not a number"):
+        strategy.new_session({"total_analysis_time_ms": "soon"})
+    with pytest.raises(ValueError, match="whole number"):
+        strategy.new_session({"minimum_word_length_ms": 12.5})
+    # app_amd's names mean the same thing as ours
+    g = s.rng(31)
+    x = s.join(s.silence(0.3, g), s.speech(2.0, g), s.silence(3, g))
+    assert run(x, {"greeting": 1000}).label is AmdLabel.MACHINE
+    assert run(x, {"greeting_ms": 1000}) == run(x, {"greeting": 1000})
+
+
+def test_strategy_is_registered_documented_and_has_presets() -> None:
+    pm = PluginManager().load_all()
+    factory = pm.factories("amd_strategies")["numpy"]
+    strategy = factory(context=None)
+    names = {p.name: p for p in strategy.parameters()}
+    assert names["total_analysis_time_ms"].default == 8000
+    assert "app_amd: afterGreetingSilence" in names["after_greeting_silence_ms"].help
+    presets = strategy.presets()
+    assert set(presets) == {"fast", "accurate"}
+    for values in presets.values():
+        strategy.new_session(values)  # every preset is valid
+    x = s.human(s.rng(32))
+    fast = run(x, dict(presets["fast"]))
+    accurate = run(x, dict(presets["accurate"]))
+    assert fast.label is accurate.label is AmdLabel.HUMAN
+    assert fast.decision_ms < accurate.decision_ms

@@ -1,0 +1,147 @@
+"""The DNC gate: blocked numbers are recorded and never called; a failing service
+stops dialing (fail closed) until it answers again."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from engine_support import (
+    add_leads,
+    add_schedule,
+    leads_by_phone,
+    make_campaign,
+    make_engine,
+    records,
+    run_round,
+    schedule_state,
+    utc,
+)
+
+from opendialer.core.contracts import DncUnavailable, DncVerdict
+from opendialer.core.engine.clock import FakeClock
+from opendialer.core.hookspecs import hookimpl
+from opendialer.core.plugins import PluginManager
+from opendialer.core.storage import Database
+from opendialer.core.storage.tables import DncService
+
+BLOCKED = {"15550802"}
+
+
+class ListProvider:
+    """A throw-away provider: a fixed list, and a switch that makes it fail."""
+
+    down = False
+    asked: list[str] = []
+
+    def __init__(self, config, context):
+        self.config, self.context = config, context
+
+    async def start(self) -> None:
+        return None
+
+    async def close(self) -> None:
+        return None
+
+    async def check(self, number: str) -> DncVerdict:
+        ListProvider.asked.append(number)
+        if ListProvider.down:
+            raise DncUnavailable("connect timeout after 2.0 s")
+        return DncVerdict(
+            number=number,
+            do_not_call=number in BLOCKED,
+            service=self.config.name,
+            checked_at=self.context.now(),
+        )
+
+    def health(self):
+        return None
+
+
+class ListPlugin:
+    @hookimpl
+    def register_dnc_providers(self):
+        return {"test_list": ListProvider}
+
+
+async def _setup(db: Database) -> tuple[FakeClock, int, int, PluginManager]:
+    ListProvider.down = False
+    ListProvider.asked = []
+    service = DncService(name="Test list", kind="test_list")
+    await service.save().run()
+    clock = FakeClock(utc(2026, 3, 2, 10, 0))
+    cid = await make_campaign(dnc_service=service.id)
+    entry = await add_schedule(cid, date(2026, 3, 2))
+    pm = PluginManager().load_all()
+    assert pm.register(ListPlugin(), name="test_dnc")
+    return clock, cid, entry, pm
+
+
+async def test_blocked_number_gets_a_record_and_no_call(db: Database) -> None:
+    clock, cid, _, pm = await _setup(db)
+    await add_leads(cid, ["15550801", "15550802"])
+    engine = make_engine(db, clock, pm=pm, mix={"busy": 1})
+    await engine.start(run_loop=False)
+    try:
+        await run_round(engine)
+        await clock.advance(3 * 3600)
+        await run_round(engine)
+    finally:
+        await engine.stop()
+    leads = await leads_by_phone(cid)
+    assert leads["15550802"]["status"] == "DO_NOT_CALL"
+    assert leads["15550802"]["next_attempt_at"] is None
+    calls = {c["phone"]: [] for c in await records(cid)}
+    for c in await records(cid):
+        calls[c["phone"]].append(c)
+    [blocked] = calls["15550802"]  # recorded once, never retried
+    assert blocked["status"] == "DO_NOT_CALL"
+    assert blocked["port"] == "" and blocked["sip_code"] is None
+    assert blocked["dnc_service"] == "Test list" and blocked["dnc_result"] == "blocked"
+    assert blocked["dnc_checked_at"] == utc(2026, 3, 2, 10, 0)
+    assert len(calls["15550801"]) == 2  # busy, retried after an hour
+    assert all(c["dnc_result"] == "callable" for c in calls["15550801"])
+    assert engine.platform.calls == 2  # type: ignore[attr-defined]
+
+
+async def test_failing_service_holds_dialing_until_it_answers_again(db: Database) -> None:
+    clock, cid, entry, pm = await _setup(db)
+    await add_leads(cid, ["15550811", "15550812", "15550813"])
+    engine = make_engine(db, clock, pm=pm, mix={"human": 1}, slots=1)
+    await engine.start(run_loop=False)
+    try:
+        ListProvider.down = True
+        await run_round(engine, rounds=3)
+        state, reason = await schedule_state(entry)
+        assert state == "DNC_OUT_OF_SERVICE"
+        assert "connect timeout after 2.0 s" in reason
+        assert await records(cid) == []
+        assert engine.platform.calls == 0  # type: ignore[attr-defined]
+        leads = await leads_by_phone(cid)
+        assert all(lead["attempts"] == 0 and lead["lease_owner"] is None for lead in leads.values())
+
+        ListProvider.down = False  # it answers again: the leader's probe brings it back
+        await run_round(engine)
+        await run_round(engine, rounds=4)
+        assert (await schedule_state(entry))[0] == "RUNNING"
+        assert {lead["status"] for lead in (await leads_by_phone(cid)).values()} == {"SUCCESS"}
+    finally:
+        await engine.stop()
+
+
+async def test_unknown_provider_kind_fails_closed_and_says_why(db: Database) -> None:
+    service = DncService(name="National list", kind="not_installed")
+    await service.save().run()
+    clock = FakeClock(utc(2026, 3, 2, 10, 0))
+    cid = await make_campaign(dnc_service=service.id)
+    entry = await add_schedule(cid, date(2026, 3, 2))
+    await add_leads(cid, ["15550821"])
+    engine = make_engine(db, clock, mix={"human": 1})
+    await engine.start(run_loop=False)
+    try:
+        await run_round(engine, rounds=2)
+    finally:
+        await engine.stop()
+    state, reason = await schedule_state(entry)
+    assert state == "DNC_OUT_OF_SERVICE"
+    assert "no provider of kind 'not_installed'" in reason
+    assert await records(cid) == []

@@ -1,0 +1,145 @@
+"""docs/outcomes.md and core/engine/outcomes.py are the same table; the simulator
+plays real audio to a campaign's AMD session."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+from engine_support import (
+    add_leads,
+    add_schedule,
+    make_campaign,
+    make_engine,
+    records,
+    run_round,
+    utc,
+)
+
+from opendialer.core.contracts import AmdDecision, AmdLabel, CallDisposition
+from opendialer.core.domain import LeadStatus
+from opendialer.core.engine.clock import FakeClock
+from opendialer.core.engine.outcomes import DISPOSITION_STATUS, SIP_CODE_STATUS, status_for_sip_code
+from opendialer.core.hookspecs import hookimpl
+from opendialer.core.plugins import PluginManager
+from opendialer.core.storage import Database
+
+DOC = Path(__file__).resolve().parent.parent / "docs" / "outcomes.md"
+
+
+def _table(heading: str) -> dict[str, str]:
+    text = DOC.read_text()
+    section = text.split(heading, 1)[1].split("\n## ", 1)[0]
+    rows = re.findall(r"^\| ([^|]+?) \| ([^|]+?) \|$", section, flags=re.M)
+    return {a.strip(): b.strip() for a, b in rows if not set(a.strip()) <= {"-"}}
+
+
+def test_sip_code_table_matches_the_code() -> None:
+    doc = _table("## SIP final responses")
+    doc.pop("SIP code")
+    assert {int(k): v for k, v in doc.items()} == {k: v.value for k, v in SIP_CODE_STATUS.items()}
+    assert status_for_sip_code(487) is LeadStatus.FAILURE  # "any other 4xx"
+    assert status_for_sip_code(302) is LeadStatus.UNKNOWN
+
+
+def test_disposition_table_matches_the_code() -> None:
+    doc = _table("## Platform dispositions")
+    doc.pop("disposition")
+    assert doc.pop("final_response") == "by SIP code, table above"
+    assert doc == {k.value: v.value for k, v in DISPOSITION_STATUS.items()}
+    assert set(doc) | {"final_response"} == {d.value for d in CallDisposition}
+
+
+class EnergyDetector:
+    """A throw-away AMD session: long speech is a machine, a short hello then silence a person."""
+
+    def __init__(self) -> None:
+        self.samples = 0
+        self.speech = 0
+        self.silence_after = 0
+        self.decision: AmdDecision | None = None
+
+    def feed(self, pcm):
+        if self.decision is not None:
+            return self.decision
+        self.samples += len(pcm)
+        loud = float(np.sqrt(np.mean(pcm.astype(np.float64) ** 2))) > 300
+        if loud:
+            self.speech += len(pcm)
+            self.silence_after = 0
+        elif self.speech:
+            self.silence_after += len(pcm)
+        if self.speech > 2.0 * 8000:
+            self.decision = AmdDecision(AmdLabel.MACHINE, self.samples / 8, "long greeting")
+        elif self.speech and self.silence_after > 0.8 * 8000:
+            self.decision = AmdDecision(AmdLabel.HUMAN, self.samples / 8, "short hello")
+        return self.decision
+
+    def finish(self):
+        return AmdDecision(AmdLabel.NOTSURE, self.samples / 8, "audio ended")
+
+
+class EnergyStrategy:
+    def __init__(self, context=None) -> None:
+        pass
+
+    def parameters(self):
+        return []
+
+    def presets(self):
+        return {}
+
+    def new_session(self, params, sample_rate=8000):
+        return EnergyDetector()
+
+
+class EnergyPlugin:
+    @hookimpl
+    def register_amd_strategies(self):
+        return {"energy_test": EnergyStrategy}
+
+
+async def test_simulator_plays_its_clips_to_the_campaign_amd(db: Database) -> None:
+    pm = PluginManager().load_all()
+    pm.register(EnergyPlugin(), name="energy_test")
+    clock = FakeClock(utc(2026, 3, 2, 10, 0))
+    cid = await make_campaign(amd_enabled=True, amd_params={"strategy": "energy_test"})
+    await add_schedule(cid, date(2026, 3, 2))
+    humans = [f"1555090{i}" for i in range(6)]
+    machines = [f"1555091{i}" for i in range(6)]
+    await add_leads(cid, humans + machines)
+    script = {n: ["human"] for n in humans} | {n: ["machine"] for n in machines}
+    engine = make_engine(db, clock, pm=pm, script=script, slots=20)
+    await engine.start(run_loop=False)
+    try:
+        await run_round(engine)
+    finally:
+        await engine.stop()
+    calls = {c["phone"]: c for c in await records(cid)}
+    for number in humans:
+        assert (calls[number]["amd_verdict"], calls[number]["status"]) == ("HUMAN", "SUCCESS")
+        assert 500 < calls[number]["amd_decision_ms"] < 3500
+    for number in machines:
+        assert (calls[number]["amd_verdict"], calls[number]["status"]) == ("MACHINE", "AMD")
+        assert calls[number]["disposition"] == "amd_hangup"
+        assert calls[number]["amd_decision_ms"] >= 2000
+
+
+async def test_amd_on_without_any_strategy_uses_the_simulators_verdict(db: Database) -> None:
+    pm = PluginManager(disabled=frozenset({"amd_numpy"})).load_all()
+    assert pm.factories("amd_strategies") == {}
+    clock = FakeClock(utc(2026, 3, 2, 10, 0))
+    cid = await make_campaign(amd_enabled=True)
+    await add_schedule(cid, date(2026, 3, 2))
+    await add_leads(cid, ["15550951", "15550952"])
+    engine = make_engine(db, clock, pm=pm, script={"15550951": ["human"], "15550952": ["machine"]})
+    await engine.start(run_loop=False)
+    try:
+        await run_round(engine)
+    finally:
+        await engine.stop()
+    calls = {c["phone"]: c for c in await records(cid)}
+    assert (calls["15550951"]["amd_verdict"], calls["15550951"]["status"]) == ("HUMAN", "SUCCESS")
+    assert (calls["15550952"]["amd_verdict"], calls["15550952"]["status"]) == ("MACHINE", "AMD")

@@ -1,0 +1,102 @@
+"""Routing-target settings (``setting`` rows ``routing.<target>``): Master-only,
+validated by the target's own option checks, secrets masked. Both backends."""
+
+from __future__ import annotations
+
+import pytest
+
+from opendialer.core.domain import Role
+from opendialer.core.services import routing_config
+from opendialer.core.services.common import SYSTEM, Actor
+from opendialer.core.services.errors import NotFound, PermissionDenied, ValidationFailed
+from opendialer.core.storage import Database
+from opendialer.core.storage.tables import Setting
+
+OSCC = {
+    "base_url": "https://oscc.example:9443/rest",
+    "username": "dialer",
+    "password": "s3cret-pw",
+    "keepalive_interval_ms": 5000,
+}
+ADMIN = Actor(user_id=7, username="ann", role=Role.CAMPAIGN_ADMIN, group_ids=frozenset({1}),
+              enabled_group_ids=frozenset({1}))  # fmt: skip
+
+
+async def test_master_stores_options_and_secrets_leave_masked(db: Database) -> None:
+    view = await routing_config.put(SYSTEM, "oscc", OSCC)
+    assert view["target"] == "oscc"
+    assert view["options"]["password"] == routing_config.MASK
+    assert view["options"]["base_url"] == OSCC["base_url"]
+    assert (await routing_config.get(SYSTEM, "oscc"))["options"]["password"] == routing_config.MASK
+    assert await routing_config.load_options("oscc") == OSCC  # the engine gets the real one
+    # Saving the form back with the mask keeps the stored password.
+    await routing_config.put(SYSTEM, "oscc", {**view["options"], "keepalive_interval_ms": 8000})
+    stored = await routing_config.load_options("oscc")
+    assert stored is not None
+    assert stored["password"] == "s3cret-pw" and stored["keepalive_interval_ms"] == 8000
+    assert await Setting.count().where(Setting.key == "routing.oscc").run() == 1
+
+
+async def test_only_a_master_reads_or_writes(db: Database) -> None:
+    await routing_config.put(SYSTEM, "ivr", {"channels": 30})
+    with pytest.raises(PermissionDenied, match="Master"):
+        await routing_config.put(ADMIN, "ivr", {"channels": 40})
+    with pytest.raises(PermissionDenied):
+        await routing_config.get(ADMIN, "ivr")
+    with pytest.raises(PermissionDenied):
+        await routing_config.list_all(ADMIN)
+    with pytest.raises(PermissionDenied):
+        await routing_config.delete(ADMIN, "ivr")
+    assert await routing_config.load_options("ivr") == {"channels": 30}
+
+
+@pytest.mark.parametrize(
+    "target, options, field, words",
+    [
+        (
+            "oscc",
+            {**OSCC, "keepalive_interval_ms": "5s"},
+            "options.keepalive_interval_ms",
+            "milliseconds",
+        ),
+        ("oscc", {**OSCC, "paths": {"logon": "LOGIN /x"}}, "options.paths.logon", "POST /path"),
+        ("oscc", {"username": "x"}, "options.base_url", "is required"),
+        ("ivr", {"channels": -2}, "options.channels", ">= 0"),
+        ("ivr", [1, 2], "options", "JSON object"),
+        ("static", {"slots": "many"}, "options", "slots"),
+    ],
+)
+async def test_bad_options_are_refused_naming_the_option(
+    db: Database, target: str, options: object, field: str, words: str
+) -> None:
+    with pytest.raises(ValidationFailed, match=words) as info:
+        await routing_config.put(SYSTEM, target, options)
+    assert info.value.field == field
+    assert await routing_config.load_options(target) is None  # nothing stored
+
+
+async def test_mask_without_a_stored_secret_is_refused(db: Database) -> None:
+    with pytest.raises(ValidationFailed) as info:
+        await routing_config.put(SYSTEM, "oscc", {**OSCC, "password": routing_config.MASK})
+    assert info.value.field == "options.password"
+
+
+async def test_unknown_target_list_and_delete(db: Database) -> None:
+    with pytest.raises(NotFound, match=r"installed: .*oscc"):
+        await routing_config.put(SYSTEM, "carrier-pigeon", {})
+    with pytest.raises(NotFound, match="not configured"):
+        await routing_config.get(SYSTEM, "oscc")
+    await routing_config.put(SYSTEM, "oscc", OSCC)
+    await routing_config.put(SYSTEM, "ivr", {"channels": 12, "hold_timeout_ms": 600000})
+    listed = await routing_config.list_all(SYSTEM)
+    assert [v["target"] for v in listed] == ["ivr", "oscc"]
+    assert listed[1]["options"]["password"] == routing_config.MASK
+    assert listed[0]["updated_at"]
+    assert await routing_config.load_all_options() == {
+        "ivr": {"channels": 12, "hold_timeout_ms": 600000},
+        "oscc": OSCC,
+    }
+    await routing_config.delete(SYSTEM, "ivr")
+    assert await routing_config.load_options("ivr") is None
+    with pytest.raises(NotFound):
+        await routing_config.delete(SYSTEM, "ivr")
