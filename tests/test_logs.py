@@ -79,3 +79,15 @@ def test_cli_logs_export_writes_the_zip(tmp_path: Path) -> None:
     assert "1 log file(s)" in result.stdout
     with zipfile.ZipFile(target) as bundle:
         assert bundle.read(f"logs/{logs.LOG_FILE}") == b'{"event": "call_outcome"}\n'
+
+
+def test_the_web_app_keeps_the_dialers_log_handlers(configured: Path) -> None:
+    from litestar.testing import TestClient
+
+    from opendialer.admin_ui.app import create_app
+
+    with TestClient(create_app("sqlite:///" + str(configured.parent / "app.sqlite"))) as client:
+        assert client.get("/healthz").status_code == 200
+        logging.getLogger("opendialer.engine").info("after_app_start", extra={"lead": 1})
+    lines = (configured / logs.LOG_FILE).read_text().splitlines()
+    assert any(json.loads(line)["event"] == "after_app_start" for line in lines)

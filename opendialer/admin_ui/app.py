@@ -88,6 +88,9 @@ def create_app(
         before_send=[add_security_headers],
         state=State({"login_throttle": LoginThrottle.from_env()}),
         debug=debug,
+        # Logging is configured once by opendialer.core.logs (structured, rotating files);
+        # Litestar's default config would replace the root handlers with its own.
+        logging_config=None,
         openapi_config=OpenAPIConfig(
             title="OpenDialer", version=opendialer.__version__, path="/schema"
         ),
