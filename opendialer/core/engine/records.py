@@ -64,6 +64,16 @@ class Finished:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
+def _attempt_started(now: datetime) -> dict[Any, Any]:
+    """The lead's columns when an attempt starts: counted, not due, lease spent."""
+    return {
+        Lead.attempts: Lead.attempts + 1,
+        Lead.next_attempt_at: None,
+        Lead.lease_until: None,
+        Lead.updated_at: now,
+    }
+
+
 async def start_attempt(
     db: Database,
     lead: ClaimedLead,
@@ -76,14 +86,7 @@ async def start_attempt(
     """Count the attempt and insert the in-flight record; None if the lease was lost."""
     async with write_transaction(db):
         rows = (
-            await Lead.update(
-                {
-                    Lead.attempts: Lead.attempts + 1,
-                    Lead.next_attempt_at: None,
-                    Lead.lease_until: None,
-                    Lead.updated_at: now,
-                }
-            )
+            await Lead.update(_attempt_started(now))
             .where(
                 (Lead.id == lead.id)
                 & (Lead.lease_owner == node)
@@ -317,14 +320,7 @@ async def start_attempts(
     by_id = {lead.id: (lead, call_id) for lead, call_id in zip(leads, call_ids, strict=True)}
     async with write_transaction(db):
         rows = (
-            await Lead.update(
-                {
-                    Lead.attempts: Lead.attempts + 1,
-                    Lead.next_attempt_at: None,
-                    Lead.lease_until: None,
-                    Lead.updated_at: now,
-                }
-            )
+            await Lead.update(_attempt_started(now))
             .where(
                 Lead.id.is_in(list(by_id))
                 & (Lead.lease_owner == node)
