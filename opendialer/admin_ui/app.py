@@ -15,6 +15,7 @@ from litestar.openapi import OpenAPIConfig
 import opendialer
 from opendialer.admin_ui.api import api_routes
 from opendialer.admin_ui.api.common import provide_page_request
+from opendialer.admin_ui.api.openapi_docs import document_error_responses
 from opendialer.admin_ui.auth import provide_actor
 from opendialer.admin_ui.donotcall import DONOTCALL_ROUTES
 from opendialer.admin_ui.errors import EXCEPTION_HANDLERS
@@ -95,6 +96,7 @@ def create_app(
             title="OpenDialer", version=opendialer.__version__, path="/schema"
         ),
     )
+    document_error_responses(app, API_PREFIX)
     missing = unguarded_api_routes(app)
     if missing:
         raise RuntimeError(

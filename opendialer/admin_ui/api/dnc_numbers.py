@@ -19,6 +19,7 @@ from litestar.params import Parameter
 
 from opendialer.admin_ui.api.common import ObjectId
 from opendialer.admin_ui.api.csv_upload import spool_csv
+from opendialer.admin_ui.api.openapi_docs import CsvUploadOperation
 from opendialer.core.services import dnc_numbers
 from opendialer.core.services.common import Actor
 
@@ -51,6 +52,7 @@ class DncNumbersController(Controller):
 
     @post(
         "/",
+        operation_class=CsvUploadOperation,
         request_max_body_size=MAX_UPLOAD_BYTES,
         summary="Import Do-Not-Call numbers (text/csv body or multipart file field 'file')",
         description=(

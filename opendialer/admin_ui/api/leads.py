@@ -18,6 +18,7 @@ from litestar.params import Parameter
 
 from opendialer.admin_ui.api.common import ObjectId, changes
 from opendialer.admin_ui.api.csv_upload import spool_csv
+from opendialer.admin_ui.api.openapi_docs import CsvUploadOperation
 from opendialer.core.domain import LeadStatus
 from opendialer.core.services import campaigns, leads
 from opendialer.core.services.common import Actor, PageRequest
@@ -91,6 +92,7 @@ class LeadController(Controller):
 
     @post(
         "/",
+        operation_class=CsvUploadOperation,
         status_code=201,
         request_max_body_size=MAX_UPLOAD_BYTES,
         summary="Import leads from a CSV (text/csv body or multipart file field 'file')",
