@@ -21,6 +21,7 @@ DATA_TABLES = [
     "dnc_number",
     "setting",
     "engine_node",
+    "login_failure",
 ]
 
 OPENDIALER = [sys.executable, "-m", "opendialer.cli"]

@@ -6,11 +6,14 @@ from __future__ import annotations
 from datetime import timedelta
 from http.cookies import SimpleCookie
 
+import httpx
 import pytest
-from api_client import PASSWORD, ApiClient
+from api_client import PASSWORD, ApiClient, running
 
+from opendialer.admin_ui.app import create_app
 from opendialer.core.services import auth, users
 from opendialer.core.services.login_throttle import LoginThrottle
+from opendialer.core.storage import Database
 from opendialer.core.storage.tables import ApiToken
 
 
@@ -290,6 +293,45 @@ async def test_a_successful_login_forgets_the_user_names_failures(app_client: Ap
     for _ in range(2):
         assert (await app_client.post("/api/v1/auth/login", json=wrong)).status_code == 401
     assert (await app_client.post("/api/v1/auth/login", json=right)).status_code == 200
+
+
+async def test_failed_logins_count_across_web_nodes(app_client: ApiClient, db: Database) -> None:
+    """Two web nodes on one database: failures on one lock the user name on the other
+    (the failures are in the database, not in a process)."""
+    clock = FakeClock()
+    app_client.app.state.login_throttle = LoginThrottle(
+        window_s=600, per_user=3, per_address=100, clock=clock
+    )
+    other_node = create_app(database=db)
+    other_node.state.login_throttle = LoginThrottle(
+        window_s=600, per_user=3, per_address=100, clock=clock
+    )
+    user = await app_client.user("master")
+    wrong = {"username": user["username"], "password": "not-the-password"}
+    right = {"username": user["username"], "password": PASSWORD}
+    async with (
+        running(other_node),
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=other_node, client=("198.51.100.9", 40000)),
+            base_url="http://testserver",
+        ) as node_b,
+    ):
+        assert (await app_client.post("/api/v1/auth/login", json=wrong)).status_code == 401
+        assert (await node_b.post("/api/v1/auth/login", json=wrong)).status_code == 401
+        assert (await app_client.post("/api/v1/auth/login", json=wrong)).status_code == 401
+        r = await node_b.post("/api/v1/auth/login", json=right)
+        assert r.status_code == 429, r.text
+        # A refused attempt extends nothing: after the window both nodes let it in.
+        clock.now += 600
+        r = await node_b.post("/api/v1/auth/login", json=right)
+        assert r.status_code == 200, r.text
+        # ...and a success on one node clears the user name's failures for both.
+        for client in (app_client, node_b, app_client):
+            assert (await client.post("/api/v1/auth/login", json=wrong)).status_code == 401
+        clock.now += 600
+        assert (await node_b.post("/api/v1/auth/login", json=right)).status_code == 200
+        assert (await app_client.post("/api/v1/auth/login", json=wrong)).status_code == 401
+        assert (await node_b.post("/api/v1/auth/login", json=right)).status_code == 200
 
 
 def test_throttle_limits_come_from_the_environment(monkeypatch) -> None:

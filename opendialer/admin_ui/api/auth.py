@@ -18,7 +18,7 @@ from litestar.params import JSONBody
 from opendialer.admin_ui.api.common import ObjectId
 from opendialer.admin_ui.auth import CSRF_COOKIE, SESSION_COOKIE, bearer_token
 from opendialer.core.domain import Role
-from opendialer.core.services import auth, users
+from opendialer.core.services import auth, login_throttle, users
 from opendialer.core.services.common import Actor, PageRequest
 from opendialer.core.services.login_throttle import LoginThrottle
 
@@ -84,15 +84,9 @@ def client_address(request: Request[Any, Any, Any]) -> str:
 
 async def _authenticate(request: Request[Any, Any, Any], username: str, password: str) -> Actor:
     throttle: LoginThrottle = request.app.state.login_throttle
-    address = client_address(request)
-    attempt = throttle.begin(username, address)  # 429 when locked out
-    try:
-        actor = await users.authenticate(username, password)  # 401 stays counted
-    except users.NoEnabledGroup:
-        throttle.succeeded(username, address, attempt)  # the password was right
-        raise
-    throttle.succeeded(username, address, attempt)
-    return actor
+    return await login_throttle.authenticate(
+        throttle, username, password, client_address(request)
+    )  # 429 when locked out; a wrong password stays counted
 
 
 def _cookie(request: Request[Any, Any, Any], key: str, value: str, *, httponly: bool) -> Cookie:

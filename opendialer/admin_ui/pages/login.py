@@ -26,7 +26,7 @@ from opendialer.admin_ui.pages.session import (
     secure,
     session_actor,
 )
-from opendialer.core.services import auth, users
+from opendialer.core.services import auth, login_throttle, users
 from opendialer.core.services.common import Actor
 from opendialer.core.services.errors import ServiceError
 
@@ -70,12 +70,7 @@ async def _authenticate(request: Request[Any, Any, Any], username: str, password
     """The same throttle as ``POST /api/v1/auth/login`` when the app has one."""
     throttle = getattr(request.app.state, "login_throttle", None)
     address = request.client.host if request.client else "unknown"
-    if throttle is None:
-        return await users.authenticate(username, password)
-    attempt = throttle.begin(username, address)
-    actor = await users.authenticate(username, password)
-    throttle.succeeded(username, address, attempt)
-    return actor
+    return await login_throttle.authenticate(throttle, username, password, address)
 
 
 @post("/login", dependencies=ANONYMOUS, status_code=200)

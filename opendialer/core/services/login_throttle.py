@@ -1,4 +1,4 @@
-"""Failed log-ins throttled per user name AND per client address.
+"""Failed log-ins throttled per user name AND per client address, on every node.
 
 Each failed attempt is remembered for a window (default 15 min). When a user name
 has ``per_user`` failures in the window (default 5), or a client address has
@@ -7,12 +7,12 @@ has ``per_user`` failures in the window (default 5), or a client address has
 failure leaves the window; ``retry_after_s`` says how long that is.
 A successful log-in clears the user name's failures (the address keeps its others).
 
-The state is in memory, per process: with several dialer nodes behind a load
-balancer, each node counts on its own, so an attacker gets at most
-``nodes × limit`` tries per window. That is the accepted trade-off for needing
-no shared store; put the nodes behind sticky sessions or a proxy-level limiter
-if it matters. Behind a reverse proxy, run uvicorn with ``--proxy-headers`` and
-``--forwarded-allow-ips`` so the client address is the real one.
+The failures live in the database (table ``login_failure``), so several web nodes
+behind a load balancer count together: an attacker gets ``limit`` tries per
+window, not ``nodes × limit``. Times are the nodes' wall clocks (keep them in
+sync; ``opendialer doctor`` checks). Behind a reverse proxy, run uvicorn with
+``--proxy-headers`` and ``--forwarded-allow-ips`` so the client address is the
+real one.
 
 Settings (environment): ``OPENDIALER_LOGIN_WINDOW_S``,
 ``OPENDIALER_LOGIN_MAX_FAILURES_PER_USER``, ``OPENDIALER_LOGIN_MAX_FAILURES_PER_ADDRESS``.
@@ -23,11 +23,13 @@ from __future__ import annotations
 import math
 import os
 import time
-from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
+from opendialer.core.services import users
+from opendialer.core.services.common import Actor
 from opendialer.core.services.errors import TooManyAttempts
+from opendialer.core.storage.tables import LoginFailure
 
 WINDOW_ENV = "OPENDIALER_LOGIN_WINDOW_S"
 PER_USER_ENV = "OPENDIALER_LOGIN_MAX_FAILURES_PER_USER"
@@ -35,8 +37,8 @@ PER_ADDRESS_ENV = "OPENDIALER_LOGIN_MAX_FAILURES_PER_ADDRESS"
 DEFAULT_WINDOW_S = 900.0
 DEFAULT_PER_USER = 5
 DEFAULT_PER_ADDRESS = 20
-#: Above this many tracked keys, expired ones are dropped (bounds memory under a spray).
-PRUNE_ABOVE = 10_000
+#: How often a node deletes the failures that left the window (any key).
+PRUNE_EVERY_S = 60.0
 
 
 def _env_number(name: str, default: float, minimum: float) -> float:
@@ -50,12 +52,21 @@ def _env_number(name: str, default: float, minimum: float) -> float:
 
 
 @dataclass
+class Attempt:
+    """One log-in attempt, counted as failed until :meth:`LoginThrottle.succeeded`."""
+
+    username: str
+    address: str
+    row_ids: list[int]
+
+
+@dataclass
 class LoginThrottle:
     window_s: float = DEFAULT_WINDOW_S
     per_user: int = DEFAULT_PER_USER
     per_address: int = DEFAULT_PER_ADDRESS
-    clock: Callable[[], float] = time.monotonic
-    _failures: dict[tuple[str, str], deque[float]] = field(default_factory=dict)
+    clock: Callable[[], float] = time.time
+    _pruned_at: float = float("-inf")
 
     @classmethod
     def from_env(cls) -> LoginThrottle:
@@ -65,54 +76,77 @@ class LoginThrottle:
             per_address=int(_env_number(PER_ADDRESS_ENV, DEFAULT_PER_ADDRESS, 1)),
         )
 
-    def _keys(self, username: str, address: str) -> list[tuple[tuple[str, str], int]]:
+    def _keys(self, username: str, address: str) -> list[tuple[str, int, str]]:
         return [
-            (("user", username.casefold()), self.per_user),
-            (("address", address), self.per_address),
+            (f"user:{username.casefold()}"[:320], self.per_user, "this user name"),
+            (f"address:{address}"[:320], self.per_address, "your address"),
         ]
 
-    def _recent(self, key: tuple[str, str], now: float) -> deque[float] | None:
-        times = self._failures.get(key)
-        if times is None:
-            return None
-        while times and times[0] <= now - self.window_s:
-            times.popleft()
-        if not times:
-            del self._failures[key]
-            return None
-        return times
+    async def begin(self, username: str, address: str) -> Attempt:
+        """Count this attempt as failed, then refuse it if earlier failures already
+        reach a limit (and forget it again: a refused attempt extends no lock-out).
 
-    def check(self, username: str, address: str) -> None:
-        """Raise TooManyAttempts when the user name or the address is locked out now."""
+        Counting before the password is verified means parallel attempts cannot
+        slip past the limit while their passwords are being checked."""
         now = self.clock()
-        for key, limit in self._keys(username, address):
-            times = self._recent(key, now)
-            if times is not None and len(times) >= limit:
-                wait = max(1, math.ceil(times[-limit] + self.window_s - now))
-                what = "this user name" if key[0] == "user" else "your address"
+        await self._prune(now)
+        keys = self._keys(username, address)
+        rows = await LoginFailure.insert(
+            *(LoginFailure(key=key, at=now) for key, _, _ in keys)
+        ).returning(LoginFailure.id)
+        row_ids = [int(row["id"]) for row in rows]
+        attempt = Attempt(username, address, row_ids)
+        for (key, limit, what), row_id in zip(keys, row_ids, strict=True):
+            earlier = (
+                await LoginFailure.select(LoginFailure.at)
+                .where(
+                    (LoginFailure.key == key)
+                    & (LoginFailure.at > now - self.window_s)
+                    & (LoginFailure.id < row_id)
+                )
+                .order_by(LoginFailure.at, ascending=False)
+                .limit(limit)
+            )
+            if len(earlier) >= limit:
+                await self._forget(row_ids)
+                oldest_counted = float(earlier[-1]["at"])
+                wait = max(1, math.ceil(oldest_counted + self.window_s - now))
                 raise TooManyAttempts(
                     f"too many failed log-ins for {what}: try again in {wait} s",
                     retry_after_s=wait,
                 )
+        return attempt
 
-    def begin(self, username: str, address: str) -> float:
-        """Check, then count this attempt as failed until :meth:`succeeded` says otherwise.
+    async def succeeded(self, attempt: Attempt) -> None:
+        """The password was right: forget the user name's failures and this attempt."""
+        user_key = self._keys(attempt.username, attempt.address)[0][0]
+        await LoginFailure.delete().where(
+            (LoginFailure.key == user_key) | LoginFailure.id.is_in(attempt.row_ids)
+        )
 
-        Counting first means parallel attempts cannot slip past the limit while
-        their passwords are being verified. Returns the attempt's time stamp.
-        """
-        self.check(username, address)
-        now = self.clock()
-        if len(self._failures) > PRUNE_ABOVE:
-            for key in list(self._failures):
-                self._recent(key, now)
-        for key, limit in self._keys(username, address):
-            self._failures.setdefault(key, deque(maxlen=limit)).append(now)
-        return now
+    async def _forget(self, row_ids: list[int]) -> None:
+        await LoginFailure.delete().where(LoginFailure.id.is_in(row_ids))
 
-    def succeeded(self, username: str, address: str, attempt: float) -> None:
-        """The attempt was right: forget the user name's failures and this attempt."""
-        self._failures.pop(("user", username.casefold()), None)
-        times = self._failures.get(("address", address))
-        if times is not None and attempt in times:
-            times.remove(attempt)
+    async def _prune(self, now: float) -> None:
+        if now - self._pruned_at < PRUNE_EVERY_S:
+            return
+        self._pruned_at = now
+        await LoginFailure.delete().where(LoginFailure.at <= now - self.window_s)
+
+
+async def authenticate(
+    throttle: LoginThrottle | None, username: str, password: str, address: str
+) -> Actor:
+    """``users.authenticate`` behind the throttle: 429 when locked out; a wrong
+    password stays counted; a right one (even of a user with no enabled group,
+    who is refused for another reason) clears the user name's failures."""
+    if throttle is None:
+        return await users.authenticate(username, password)
+    attempt = await throttle.begin(username, address)
+    try:
+        actor = await users.authenticate(username, password)
+    except users.NoEnabledGroup:
+        await throttle.succeeded(attempt)
+        raise
+    await throttle.succeeded(attempt)
+    return actor

@@ -16,6 +16,7 @@ from piccolo.columns import (
     BigInt,
     Boolean,
     Date,
+    DoublePrecision,
     ForeignKey,
     Integer,
     Real,
@@ -201,6 +202,15 @@ class EngineNode(Table, tablename="engine_node"):
     is_leader = Boolean(default=False)
 
 
+class LoginFailure(Table, tablename="login_failure"):
+    """A failed (or still being verified) log-in attempt, per throttle key
+    (``user:<name>`` or ``address:<ip>``), shared by every web node."""
+
+    key = Varchar(length=320)
+    #: Seconds since the epoch (the throttle's clock; injectable in tests).
+    at = DoublePrecision()
+
+
 ALL_TABLES: list[type[Table]] = [
     DialerGroup,
     DialerUser,
@@ -214,4 +224,5 @@ ALL_TABLES: list[type[Table]] = [
     CallRecord,
     Setting,
     EngineNode,
+    LoginFailure,
 ]
