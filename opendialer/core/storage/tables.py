@@ -206,6 +206,7 @@ class LoginFailure(Table, tablename="login_failure"):
     """A failed (or still being verified) log-in attempt, per throttle key
     (``user:<name>`` or ``address:<ip>``), shared by every web node."""
 
+    id: Serial  # added by Piccolo; declared for type checkers
     key = Varchar(length=320)
     #: Seconds since the epoch (the throttle's clock; injectable in tests).
     at = DoublePrecision()

@@ -24,8 +24,7 @@ log = logging.getLogger(__name__)
 POSTGRES_STATEMENTS = [
     "CREATE INDEX IF NOT EXISTS lead_name_trgm ON lead USING gin (name gin_trgm_ops)",
     "CREATE INDEX IF NOT EXISTS lead_phone_trgm ON lead USING gin (phone gin_trgm_ops)",
-    "CREATE INDEX IF NOT EXISTS lead_description_trgm"
-    " ON lead USING gin (description gin_trgm_ops)",
+    "CREATE INDEX IF NOT EXISTS lead_description_trgm ON lead USING gin (description gin_trgm_ops)",
 ]
 
 
