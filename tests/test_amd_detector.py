@@ -103,6 +103,47 @@ def test_short_hello_in_low_snr_noise_is_human(noise: str) -> None:
     assert d.decision_ms < 2500
 
 
+@pytest.mark.parametrize("seed", [50, 51, 52])
+def test_babble_alone_is_silence(seed: int) -> None:
+    # a busy room behind a silent callee: fluctuates like speech, never pauses
+    d = run(s.babble(6.0, s.rng(seed), -45.0))
+    assert d.label is AmdLabel.SILENCE, d
+    assert "no speech, no tone" in d.reasons
+
+
+@pytest.mark.parametrize("seed", [53, 54, 55])
+def test_hello_over_babble_is_human_and_the_greeting_starts_with_the_voice(seed: int) -> None:
+    g = s.rng(seed)
+    x = s.join(s.silence(1.5, g), s.speech(0.5, g), s.silence(4.0, g))
+    x = x + s.babble(len(x) / s.RATE, g, -21.0 - 15.0)  # the voice 15 dB over the room
+    d = run(x)
+    assert d.label is AmdLabel.HUMAN, d
+    onset = float(d.reasons.split("initial_silence=")[1].split("s")[0])
+    assert 1.3 <= onset <= 1.7  # the babble before it was not taken for the greeting
+    assert d.decision_ms <= 2000 + 1200
+
+
+def test_short_sentences_with_pauses_between_them_are_a_machine() -> None:
+    # a recorded greeting: 1.3 s sentences, 0.65 s pauses (longer than a live
+    # "Hello?" is followed by before the person is released)
+    g = s.rng(56)
+    parts = [s.silence(0.4, g)]
+    for _ in range(4):
+        parts += [s.speech(1.3, g), s.silence(0.65, g)]
+    d = run(s.join(*parts))
+    assert d.label is AmdLabel.MACHINE, d
+    assert "> greeting_ms" in d.reasons
+
+
+def test_a_digitally_silent_line_then_hello_is_human() -> None:
+    # G.711 turns a very quiet line into exact zeros: that is silence, not lost packets
+    g = s.rng(57)
+    x = s.join(np.zeros(int(0.8 * s.RATE)), s.speech(0.6, g), np.zeros(3 * s.RATE))
+    d = run(x)
+    assert d.label is AmdLabel.HUMAN, d
+    assert "initial_silence=0.8" in d.reasons
+
+
 def test_lost_packets_inside_a_greeting_do_not_end_it() -> None:
     x = s.machine(s.rng(10), greeting=7.0)
     frames = len(x) // 160

@@ -111,3 +111,15 @@ def machine(gen: np.random.Generator, greeting: float = 6.0) -> np.ndarray:
         left -= sentence + 0.25
     parts.append(silence(1.0, gen))
     return join(*parts)
+
+
+def babble(
+    seconds: float, gen: np.random.Generator, level_dbfs: float, talkers: int = 5
+) -> np.ndarray:
+    """Several talkers at once (a busy room): it fluctuates like speech but never pauses."""
+    y = sum(
+        speech(seconds, gen, f0=gen.uniform(90, 240)) * gen.uniform(0.5, 1.0)
+        for _ in range(talkers)
+    )
+    assert isinstance(y, np.ndarray)
+    return y / np.sqrt(np.mean(y**2)) * 32768 * 10 ** (level_dbfs / 20)

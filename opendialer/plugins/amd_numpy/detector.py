@@ -32,14 +32,27 @@ INIT_FRAMES = 5  # the first 50 ms only teach the noise floor
 SMOOTH = 12  # the VAD looks at 120 ms energy: syllables merge, noise estimates steady
 FLOOR_CHUNK = 5  # frames per entry of the floor's minimum history
 FLOOR_WINDOW_BLOCKS = 50  # the floor is the quietest 120 ms energy of the last 2.5 s
-DEV_RATE = 0.03
-DEV_FACTOR = 2.0  # threshold = floor + max(margin, 2 x mean excess of the noise over its floor)
+# The background (every frame that is not part of a word): a running 90th
+# percentile of its 120 ms energy (a quantile tracker, in dB). Steady white/pink
+# noise sits ~1-2 dB over its minimum, babble 10-15 dB: the threshold follows it.
+BG_QUANTILE = 0.9
+BG_STEP_DB = 0.3  # per frame; ~0.5 s to learn a babble line from scratch
+BG_GUARD_DB = 1.5  # threshold = max(floor + margin, background p90 + guard)
+BG_INIT_DB = 2.0  # the first background frame's level + this starts the tracker
+BG_UNKNOWN = -1000.0
 SPEECH_REL_DB = 15.0  # frames this far below the callee's speech peak are background
 SPEECH_REF_DECAY_DB = 0.02  # per frame: the peak forgets 2 dB a second
 GREETING_BEFORE_FAX_FRAMES = 100  # a tone after 1 s of greeting is a beep, not a fax
-WORD_EXCESS_DB = 4.0  # a word's loudest 120 ms clears the threshold by this: babble blips do not
+WORD_EXCESS_DB = 3.0  # a word's loudest 120 ms clears the threshold by this: noise blips do not
 RESTART_DB = 10.0  # a word this much louder than all before restarts the greeting
-DEV_CLAMP_DB = 3.5  # speech just under the threshold may not drag the deviation up
+# ... and so does speech 6 dB louder than anything in the greeting 150 ms or more
+# before it, once the greeting is 300 ms old: the background becomes at least the
+# old greeting's peak minus 6 dB
+RESTART_LOUDER_DB = 6.0
+RESTART_LAG = 15
+RESTART_MIN_FRAMES = 30
+RESTART_BG_BELOW_DB = 6.0
+RESTART_MAX_OLD_DB = 20.0  # ... if the old greeting peaked this close to the floor
 
 
 @dataclass
@@ -89,7 +102,13 @@ class NumpyAmdSession:
         # noise floor
         self._floor = 0.0
         self._zeros = 0  # consecutive all-zero frames
-        self._dev = 1.0
+        self._bg_hi = BG_UNKNOWN  # the background's 90th percentile energy (dB)
+        self._word_frames: list[float] = []  # the current word's frame energies (dB)
+        #: finished words of the greeting: (start, last frame, peak dB, frame energies)
+        self._greeting_words: list[tuple[int, int, float, list[float]]] = []
+        self._tone_seen = False
+        self._greeting_max = -100.0  # loudest 120 ms of the greeting, RESTART_LAG frames ago
+        self._lagged: deque[float] = deque()  # confirmed speech energies of the last frames
         self._speech_ref = -100.0  # peak level of the callee's speech (decaying)
         self._word_peak = -100.0
         self._word_excess = 0.0
@@ -163,15 +182,18 @@ class NumpyAmdSession:
             lost = pw < POWER_EPS
             if lost:
                 self._zeros += 1
-                pw = 1.0  # digital silence: 0 dB, below any real line noise
+                # up to MAX_LOST_FRAMES of zeros are a lost packet and do not count
+                # in the energy; longer digital silence is a silent line: 0 dB
+                pw = 0.0 if self._zeros <= MAX_LOST_FRAMES else 1.0
             else:
                 self._zeros = 0
             recent = self._recent
             recent.append(pw)
             if len(recent) > SMOOTH:
                 del recent[0]
-            es = 10.0 * math.log10(sum(recent) / len(recent))
-            threshold = self._floor + max(self._margin, DEV_FACTOR * self._dev)
+            heard = len(recent) - recent.count(0.0)
+            es = 10.0 * math.log10(sum(recent) / heard) if heard else 0.0
+            threshold = max(self._floor + self._margin, self._bg_hi + BG_GUARD_DB)
 
             # -- voice activity, noise floor -----------------------------------
             if lost and self._was_speech and self._zeros <= MAX_LOST_FRAMES:
@@ -183,11 +205,8 @@ class NumpyAmdSession:
                     and es > self._speech_ref - SPEECH_REL_DB
                     and pw > self._abs_power
                 )
-                if es < threshold:
-                    d = min(es - self._floor, DEV_CLAMP_DB)
-                    self._dev += DEV_RATE * (d - self._dev)
             # noise floor: minimum of the smoothed energy over the last FLOOR_WINDOW
-            if es < self._block_min:
+            if es < self._block_min and heard:
                 self._block_min = es
             if t % FLOOR_CHUNK == FLOOR_CHUNK - 1:
                 self._mins.append(self._block_min)
@@ -201,6 +220,14 @@ class NumpyAmdSession:
             if self.tones.holding:
                 speech = False  # a tone being tracked is not speech
                 self._activity = True
+                self._tone_seen = True
+            elif not lost and t >= INIT_FRAMES and not self.tones.open:
+                # what is not a word teaches the background; a word's frames wait
+                # until we know whether it was one (or whether it stays one)
+                if speech or self._word_start >= 0:
+                    self._word_frames.append(es)
+                else:
+                    self._learn_background(es)
             self._was_speech = speech
             self._speech_ref -= SPEECH_REF_DECAY_DB
             if trace is not None:
@@ -239,17 +266,45 @@ class NumpyAmdSession:
                         # first word, or a voice far louder than what came before:
                         # the earlier "speech" was background (babble); start over
                         self._greeting_start = self._word_start
+                        for word in self._greeting_words:
+                            for level in word[3]:
+                                self._learn_background(level)
+                        self._greeting_words.clear()
                         self._words = 1
+                        self._greeting_max = -100.0
+                        self._lagged.clear()
                 if self._word_confirmed and es > self._speech_ref:
                     self._speech_ref = es
-                if self._word_confirmed:
+                if self._word_confirmed and self._greeting_start >= 0:
+                    if (
+                        es > self._greeting_max + RESTART_LOUDER_DB
+                        and self._greeting_max < self._floor + RESTART_MAX_OLD_DB
+                        and t - self._greeting_start >= RESTART_MIN_FRAMES
+                    ):
+                        self._restart_greeting(t)
+                    self._lagged.append(es)
+                    if len(self._lagged) > RESTART_LAG:
+                        self._greeting_max = max(self._greeting_max, self._lagged.popleft())
+                if self._word_confirmed or (self._greeting_start >= 0 and length >= self._min_word):
+                    # a quieter word inside a greeting that already started still
+                    # keeps it going (low SNR), though it could not start one
                     self._speech_last = t
                 if length > self._max_word:
                     return AmdLabel.MACHINE, self._why(
                         t, f"word={_s(length)} > maximum_word_length"
                     )
             elif self._word_start >= 0 and t - self._word_last > self._between:
+                if self._word_confirmed:
+                    self._greeting_words.append(
+                        (self._word_start, self._word_last, self._word_peak, self._word_frames)
+                    )
+                else:
+                    for level in self._word_frames:  # not a word: it was the line
+                        self._learn_background(level)
+                self._word_frames = []
                 self._word_start = -1
+            if self._greeting_words and self._word_start < 0:
+                self._forget_background_words(threshold + WORD_EXCESS_DB)
 
             # -- decisions ---------------------------------------------------------
             if self._greeting_start >= 0:
@@ -267,6 +322,43 @@ class NumpyAmdSession:
             if t + 1 >= self._total:
                 return AmdLabel.NOTSURE, self._why(t, "total_analysis_time reached")
         return None
+
+    def _learn_background(self, level: float) -> None:
+        if self._bg_hi == BG_UNKNOWN:
+            self._bg_hi = level + BG_INIT_DB
+        elif level > self._bg_hi:
+            self._bg_hi += BG_STEP_DB * BG_QUANTILE
+        else:
+            self._bg_hi -= BG_STEP_DB * (1.0 - BG_QUANTILE)
+
+    def _restart_greeting(self, t: int) -> None:
+        """A voice far louder than the "greeting" so far: that was the room (babble, a TV)."""
+        self._bg_hi = max(self._bg_hi, self._greeting_max - RESTART_BG_BELOW_DB)
+        self._greeting_start = max(self._word_start, t - SMOOTH)
+        self._greeting_words.clear()
+        self._words = 1
+        self._greeting_max = -100.0
+        self._lagged.clear()
+
+    def _forget_background_words(self, credible_db: float) -> None:
+        """Drop the greeting's first words if, now that the background is better known,
+        they are no louder than it (babble taken for a voice); they teach the background."""
+        words = self._greeting_words
+        if words[0][2] >= credible_db:
+            return
+        while words and words[0][2] < credible_db:
+            for level in words.pop(0)[3]:
+                self._learn_background(level)
+        if words:
+            self._greeting_start = words[0][0]
+            self._words = len(words)
+            self._speech_ref = self._greeting_max = max(w[2] for w in words)
+        else:
+            self._greeting_start = self._speech_last = -1
+            self._words = 0
+            self._speech_ref = self._greeting_max = -100.0
+            self._lagged.clear()
+            self._activity = self._tone_seen
 
     def _tone_verdict(self, tone: ToneVerdict) -> tuple[AmdLabel, str] | None:
         if self.trace is not None:

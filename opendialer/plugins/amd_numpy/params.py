@@ -53,7 +53,7 @@ SPECS: dict[str, Spec] = {
         "afterGreetingSilence",
     ),
     "short_greeting_ms": Spec(
-        1500,
+        1200,
         0,
         30000,
         "ms",
@@ -120,7 +120,7 @@ SPECS: dict[str, Spec] = {
         "silenceThreshold",
     ),
     "speech_margin_db": Spec(
-        6.0,
+        3.0,
         1.0,
         30.0,
         "dB",
