@@ -60,7 +60,7 @@ def free_port() -> int:
 
 async def seed(database_url: str) -> dict[str, int]:
     """Users, groups and campaigns beside the demo's, as an admin would make them."""
-    from opendialer.core.services import campaigns, groups, users
+    from opendialer.core.services import campaigns, groups, platform_config, users
     from opendialer.core.services.common import SYSTEM, PageRequest
     from opendialer.core.storage import connect
 
@@ -120,6 +120,22 @@ async def seed(database_url: str) -> dict[str, int]:
             },
         )
         await groups.update_group(SYSTEM, retention, {"enabled": False})
+        await platform_config.update_platform_config(
+            SYSTEM,
+            {
+                "server": "10.20.0.5:5060",
+                "transport": "udp",
+                "domain": "osv.example.com",
+                "register": True,
+                "ports": [
+                    {"user": f"4930555{n:04d}", "password": "port-secret"} for n in range(1, 5)
+                ],
+                "caller_id": "+4930555000",
+                "no_answer_timeout_s": 30,
+                "rtp_port_min": 20000,
+                "rtp_port_max": 29999,
+            },
+        )
         return {"spring": int(spring["id"])}
     finally:
         await db.close()
@@ -179,6 +195,11 @@ def photograph(base: str, out: Path, ids: dict[str, int], wait_s: float, work: P
         shoot(page, out, "dnc", full=True)
         page.goto(f"{base}/system")
         shoot(page, out, "diagnostics", full=True)
+        page.goto(f"{base}/system/platform")
+        page.fill("#f-port-3-user", "4930 5550004")  # one bad field, to show its message
+        page.click("#save-platform")
+        page.wait_for_selector("#err-ports-3-user")
+        shoot(page, out, "platform", full=True)
 
         log_in(page, base, "demo")
         time.sleep(max(0.0, wait_s))  # the demo campaign dials meanwhile

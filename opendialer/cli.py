@@ -52,14 +52,14 @@ def fail(message: str, code: int = 1) -> None:
 
 def run(coro_fn: Callable[[], Awaitable[T]]) -> T:
     """Run an async body, turning service and database errors into one-line errors."""
-    from opendialer.core.services.errors import ServiceError
+    from opendialer.core.services.errors import ServiceError, field_errors
     from opendialer.core.storage import DatabaseUrlError
 
     try:
         return asyncio.run(coro_fn())  # type: ignore[arg-type]
     except ServiceError as exc:
-        where = f" ({exc.field})" if exc.field else ""
-        fail(f"{exc.detail}{where}")
+        # Every field in error, not only the first (services collect them: FieldErrors).
+        fail("; ".join(f"{d} ({f})" if f else d for f, d in field_errors(exc)))
     except DatabaseUrlError as exc:
         fail(str(exc))
     raise AssertionError("unreachable")
@@ -288,6 +288,58 @@ def logs_export(
     out.print(f"wrote {destination} ({len(files)} log file(s) from {logs.log_dir()})")
 
 
+@app.command("doctor")
+def doctor(
+    as_json: bool = typer.Option(False, "--json", help="Print the results as JSON."),
+    strict: bool = typer.Option(False, "--strict", help="Exit non-zero on warnings too."),
+    timeout: float = typer.Option(5.0, min=0.1, max=120, help="Seconds per network exchange."),
+    certfile: str | None = typer.Option(
+        None, help="The web server's TLS certificate to check (else $OPENDIALER_TLS_CERTFILE)."
+    ),
+    check: list[str] = typer.Option([], "--check", help="Run only this check (repeatable)."),
+    skip: list[str] = typer.Option([], "--skip", help="Leave this check out (repeatable)."),
+) -> None:
+    """Check the installation: database, migrations, plugins, SIP, DNC, contact center,
+    certificates, clock. One line each; exit 1 when something fails (docs/doctor.md)."""
+    from opendialer.core import dnc, health
+
+    unknown = sorted((set(check) | set(skip)) - set(health.CHECKS))
+    if unknown:
+        fail(f"unknown check {unknown[0]!r}: use one of {', '.join(health.CHECKS)}", code=2)
+    options = health.DoctorOptions(timeout_s=timeout, web_certfile=certfile)
+
+    async def body() -> list[health.CheckResult]:
+        database, connected = await health.connect_database(config.database_url(), options)
+        try:
+            return await health.run_checks(
+                database, options, connected=connected, only=check, skip=skip
+            )
+        finally:
+            await dnc.close_all()
+            if database is not None:
+                await database.close()
+
+    results = run(body)
+    verdict = health.worst(results)
+    if as_json:
+        payload = {"status": verdict.value, "checks": [r.as_dict() for r in results]}
+        sys.stdout.write(json.dumps(payload, indent=2) + "\n")  # plain: no wrapping, no colour
+    else:
+        from rich.markup import escape
+
+        styles = {"ok": "green", "warn": "yellow", "fail": "bold red"}
+        for result in results:
+            label = f"[{styles[result.status.value]}]{result.status.value.upper():<4}[/]"
+            out.print(
+                f"{label} {escape(result.name)}: {escape(result.message)}",
+                highlight=False,
+                soft_wrap=True,
+                markup=True,
+            )
+    if verdict is health.Status.FAIL or (strict and verdict is health.Status.WARN):
+        raise typer.Exit(1)
+
+
 @app.command("serve")
 def serve(
     host: str = typer.Option("127.0.0.1", help="Address to bind."),
@@ -299,8 +351,14 @@ def serve(
         help="all: web + dialing engine; web: no engine; engine: no web server "
         "(the platform comes from $OPENDIALER_PLATFORM, see docs/engine.md).",
     ),
+    metrics_port: int | None = typer.Option(
+        None,
+        help="--role engine only: serve GET /metrics on this port (docs/metrics.md); "
+        "the other roles serve it on --port.",
+    ),
 ) -> None:
     """Start the dialer on the configured database: web server, dialing engine, or both."""
+    from opendialer.admin_ui.metrics import MetricsConfigError
     from opendialer.admin_ui.server import ROLES, serve_forever
     from opendialer.core.engine.settings import EngineConfigError
 
@@ -308,11 +366,20 @@ def serve(
         fail("give both --certfile and --keyfile, or neither")
     if role not in ROLES:
         fail(f"--role {role!r}: use one of {', '.join(ROLES)}")
+    if metrics_port is not None and role != "engine":
+        fail(f"--metrics-port is for --role engine; --role {role} serves /metrics on --port")
 
     async def body() -> None:
         try:
-            await serve_forever(host=host, port=port, certfile=certfile, keyfile=keyfile, role=role)
-        except EngineConfigError as exc:
+            await serve_forever(
+                host=host,
+                port=port,
+                certfile=certfile,
+                keyfile=keyfile,
+                role=role,
+                metrics_port=metrics_port,
+            )
+        except (EngineConfigError, MetricsConfigError) as exc:
             fail(str(exc))
 
     run(body)

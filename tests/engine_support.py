@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from datetime import date, datetime, time
 from typing import Any
 
@@ -124,6 +127,43 @@ def utc(*args: int) -> datetime:
     from datetime import UTC
 
     return datetime(*args, tzinfo=UTC)  # type: ignore[misc]
+
+
+# -- Do-Not-Call campaigns (test_engine_dnc.py, test_dnc_campaign.py) ----------------
+
+#: The day the DNC campaigns dial, on a fake clock at 10:00 UTC.
+DNC_DAY = date(2026, 3, 2)
+
+
+@dataclass
+class DncCampaign:
+    clock: Any  # a FakeClock at 10:00 UTC on DNC_DAY
+    campaign_id: int
+    schedule_id: int  # the entry of DNC_DAY: its state shows DNC_OUT_OF_SERVICE
+
+
+async def dnc_campaign(service_id: int, phones: list[str]) -> DncCampaign:
+    """A campaign checked against DNC service ``service_id``, one schedule entry on
+    :data:`DNC_DAY`, ``phones`` as its leads."""
+    from opendialer.core.engine.clock import FakeClock
+
+    clock = FakeClock(utc(DNC_DAY.year, DNC_DAY.month, DNC_DAY.day, 10, 0))
+    campaign_id = await make_campaign(dnc_service=service_id)
+    schedule_id = await add_schedule(campaign_id, DNC_DAY)
+    await add_leads(campaign_id, phones)
+    return DncCampaign(clock, campaign_id, schedule_id)
+
+
+@asynccontextmanager
+async def started_engine(db: Database, clock: Clock, **options: Any) -> AsyncIterator[Engine]:
+    """:func:`make_engine`, started without its loop (drive it with :func:`run_round`),
+    stopped at the end."""
+    engine = make_engine(db, clock, **options)
+    await engine.start(run_loop=False)
+    try:
+        yield engine
+    finally:
+        await engine.stop()
 
 
 # -- engine processes (crash and multi-node tests) ---------------------------------

@@ -18,10 +18,14 @@ DATA_TABLES = [
     "api_token",
     "user_group",
     "dialer_user",
+    "dnc_snapshot",
     "dnc_number",
     "setting",
     "engine_node",
     "login_failure",
+    "platform_port_lease",
+    "routing_reservation",
+    "routing_waiter",
 ]
 
 OPENDIALER = [sys.executable, "-m", "opendialer.cli"]
@@ -32,7 +36,7 @@ async def reset_database(db: Database) -> None:
     for table in DATA_TABLES:
         await db.engine.run_ddl(f"DELETE FROM {table}")
     await db.engine.run_ddl("DELETE FROM dnc_service WHERE builtin = FALSE")
-    await db.engine.run_ddl("UPDATE dnc_service SET list_version = 0")
+    await db.engine.run_ddl("UPDATE dnc_service SET list_version = 0, replaced_in = 0")
     await db.engine.run_ddl("DELETE FROM dialer_group WHERE name <> 'Default Dialer Group'")
     await db.engine.run_ddl("UPDATE dialer_group SET enabled = TRUE")
 

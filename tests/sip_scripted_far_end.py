@@ -6,7 +6,8 @@ INVITE or BYE (to prove retransmission), retransmit its 200 OK, send a
 re-INVITE, hang up mid-analysis, send garbage, send in-dialog requests with
 wrong tags or missing headers, stream RTP from the announced address or from
 another one, or never answer at all. Everything it receives is kept in
-``received`` for assertions.
+``received`` for assertions; RTP arriving at its announced media port (and at
+the port a re-INVITE moves it to) is kept with the time it arrived.
 """
 
 from __future__ import annotations
@@ -42,6 +43,16 @@ def rtp_packets(payload: bytes, *, ssrc: int = 0x1234, pt: int = 0) -> list[byte
     return packets
 
 
+@dataclass
+class RtpRecorder(asyncio.DatagramProtocol):
+    """A media port that keeps every datagram: (arrival loop time, source, bytes)."""
+
+    packets: list[tuple[float, tuple[str, int], bytes]] = field(default_factory=list)
+
+    def datagram_received(self, data: bytes, addr: Any) -> None:
+        self.packets.append((asyncio.get_running_loop().time(), (addr[0], addr[1]), data))
+
+
 def reply(request: SipRequest, code: int, reason: str, tag: str | None = None) -> SipResponse:
     response = SipResponse(status_code=code, reason_phrase=reason)
     for via in request.headers.get("via"):
@@ -71,6 +82,12 @@ class Behaviour:
     reject: tuple[int, str] | None = None
     register_expires: int = 300
     reject_register: bool = False
+    codec: int = 0  # the one payload type the far end answers with (0 PCMU, 8 PCMA)
+    early_media: bool = False  # 183 Session Progress with SDP before ringing
+    ring_s: float = 0.0  # ring this long before the 200 OK
+    reinvite_after_s: float = 0.1
+    reinvite_to_new_port: bool = False  # the re-INVITE moves the far end's RTP
+    reinvite_direction: str = "sendrecv"
 
 
 @dataclass
@@ -83,6 +100,10 @@ class ScriptedUas(asyncio.DatagramProtocol):
     transport: asyncio.DatagramTransport | None = None
     rtp_transport: asyncio.DatagramTransport | None = None
     rtp_port: int = 0
+    rtp_recorder: RtpRecorder = field(default_factory=RtpRecorder)
+    moved_rtp: asyncio.DatagramTransport | None = None
+    moved_rtp_port: int = 0
+    moved_recorder: RtpRecorder = field(default_factory=RtpRecorder)
     other_rtp: asyncio.DatagramTransport | None = None
     dialer: tuple[str, int] | None = None
     dialer_rtp: tuple[str, int] | None = None
@@ -91,6 +112,7 @@ class ScriptedUas(asyncio.DatagramProtocol):
     on_request: Callable[[SipRequest], None] | None = None
     cseq: int = 100
     acked: bool = False
+    answered_at: float | None = None  # loop time the 200 OK went out
     server: asyncio.Server | None = None
     writer: asyncio.StreamWriter | None = None
 
@@ -105,9 +127,13 @@ class ScriptedUas(asyncio.DatagramProtocol):
         )
         self.port = self.transport.get_extra_info("sockname")[1]
         self.rtp_transport, _ = await loop.create_datagram_endpoint(
-            asyncio.DatagramProtocol, local_addr=("127.0.0.1", 0)
+            lambda: self.rtp_recorder, local_addr=("127.0.0.1", 0)
         )
         self.rtp_port = self.rtp_transport.get_extra_info("sockname")[1]
+        self.moved_rtp, _ = await loop.create_datagram_endpoint(
+            lambda: self.moved_recorder, local_addr=("127.0.0.1", 0)
+        )
+        self.moved_rtp_port = self.moved_rtp.get_extra_info("sockname")[1]
         self.other_rtp, _ = await loop.create_datagram_endpoint(
             asyncio.DatagramProtocol, local_addr=("127.0.0.1", 0)
         )
@@ -147,7 +173,7 @@ class ScriptedUas(asyncio.DatagramProtocol):
             self.writer.close()
         for task in self.tasks:
             task.cancel()
-        for transport in (self.transport, self.rtp_transport, self.other_rtp):
+        for transport in (self.transport, self.rtp_transport, self.other_rtp, self.moved_rtp):
             if transport is not None:
                 transport.close()
 
@@ -224,11 +250,29 @@ class ScriptedUas(asyncio.DatagramProtocol):
         if b.reject:
             self.send(reply(request, b.reject[0], b.reject[1], self.tag))
             return
+        if b.early_media:
+            progress = reply(request, 183, "Session Progress", self.tag)
+            progress.headers.set_single("Contact", f"<sip:far@127.0.0.1:{self.port}>")
+            progress.headers.set_single("Content-Type", "application/sdp")
+            progress.text = self._sdp()
+            self.send(progress)
         ringing = reply(request, 180, "Ringing", self.tag)
         ringing.headers.set_single("Contact", f"<sip:far@127.0.0.1:{self.port}>")
         self.send(ringing)
         if not b.answer:
             return
+        if b.ring_s:
+            self.spawn(self._answer_later(request, b.ring_s))
+            return
+        self._answer(request)
+
+    async def _answer_later(self, request: SipRequest, delay: float) -> None:
+        await asyncio.sleep(delay)
+        self._answer(request)
+
+    def _answer(self, request: SipRequest) -> None:
+        b = self.behaviour
+        self.answered_at = asyncio.get_running_loop().time()
         ok = reply(request, 200, "OK", self.tag)
         ok.headers.set_single("Contact", f"<sip:far@127.0.0.1:{self.port}>")
         ok.headers.set_single("Content-Type", "application/sdp")
@@ -236,10 +280,13 @@ class ScriptedUas(asyncio.DatagramProtocol):
         for _ in range(1 + b.extra_200s):
             self.send(ok)
 
-    def _sdp(self) -> str:
+    def _sdp(self, port: int | None = None, direction: str = "sendrecv") -> str:
+        pt = self.behaviour.codec
+        name = "PCMU" if pt == 0 else "PCMA"
         return (
             "v=0\r\no=far 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
-            f"m=audio {self.rtp_port} RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n"
+            f"m=audio {port or self.rtp_port} RTP/AVP {pt}\r\na=rtpmap:{pt} {name}/8000\r\n"
+            f"a={direction}\r\n"
         )
 
     def _on_ack(self, request: SipRequest) -> None:
@@ -284,11 +331,13 @@ class ScriptedUas(asyncio.DatagramProtocol):
         return request
 
     async def _reinvite(self) -> None:
-        await asyncio.sleep(0.1)
+        b = self.behaviour
+        await asyncio.sleep(b.reinvite_after_s)
         reinvite = self.in_dialog("INVITE")
         reinvite.headers.set_single("Content-Type", "application/sdp")
         reinvite.headers.set_single("Contact", f"<sip:far@127.0.0.1:{self.port}>")
-        reinvite.text = self._sdp()
+        port = self.moved_rtp_port if b.reinvite_to_new_port else None
+        reinvite.text = self._sdp(port, b.reinvite_direction)
         self.send(reinvite)
 
     async def _hang_up(self, delay: float) -> None:

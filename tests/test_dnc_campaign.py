@@ -6,22 +6,17 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
-from datetime import date
 
 import pytest
 from engine_support import (
-    add_leads,
-    add_schedule,
+    dnc_campaign,
     leads_by_phone,
-    make_campaign,
-    make_engine,
     records,
     run_round,
     schedule_state,
-    utc,
+    started_engine,
 )
 
-from opendialer.core.engine.clock import FakeClock
 from opendialer.core.services import dnc_numbers
 from opendialer.core.services.common import SYSTEM
 from opendialer.core.storage import Database
@@ -41,16 +36,10 @@ def server() -> Iterator[FakeDncServer]:
 async def test_embedded_list_blocks_a_lead(db: Database) -> None:
     await dnc_numbers.import_numbers(SYSTEM, f"{BLOCKED}\n".encode())
     embedded = await dnc_numbers.find_service()
-    clock = FakeClock(utc(2026, 3, 2, 10, 0))
-    cid = await make_campaign(dnc_service=embedded["id"])
-    await add_schedule(cid, date(2026, 3, 2))
-    await add_leads(cid, [BLOCKED, *FREE])
-    engine = make_engine(db, clock, mix={"human": 1})
-    await engine.start(run_loop=False)
-    try:
+    campaign = await dnc_campaign(embedded["id"], [BLOCKED, *FREE])
+    cid = campaign.campaign_id
+    async with started_engine(db, campaign.clock, mix={"human": 1}) as engine:
         await run_round(engine, rounds=2)
-    finally:
-        await engine.stop()
     leads = await leads_by_phone(cid)
     assert leads[BLOCKED]["status"] == "DO_NOT_CALL"
     assert {leads[p]["status"] for p in FREE} == {"SUCCESS"}
@@ -71,13 +60,9 @@ async def test_https_service_outage_holds_dialing_and_recovery_resumes_it(
         options={"retries": 0, "breaker_failures": 2, "breaker_reset_s": 0.05},
     )
     await service.save().run()
-    clock = FakeClock(utc(2026, 3, 2, 10, 0))
-    cid = await make_campaign(dnc_service=service.id)
-    entry = await add_schedule(cid, date(2026, 3, 2))
-    await add_leads(cid, [BLOCKED, *FREE])
-    engine = make_engine(db, clock, mix={"human": 1}, slots=1)
-    await engine.start(run_loop=False)
-    try:
+    campaign = await dnc_campaign(service.id, [BLOCKED, *FREE])
+    cid, entry = campaign.campaign_id, campaign.schedule_id
+    async with started_engine(db, campaign.clock, mix={"human": 1}, slots=1) as engine:
         server.stop()  # outage before the first check
         await run_round(engine, rounds=3)
         state, reason = await schedule_state(entry)
@@ -99,6 +84,3 @@ async def test_https_service_outage_holds_dialing_and_recovery_resumes_it(
         assert leads[BLOCKED]["status"] == "DO_NOT_CALL"
         assert {leads[p]["status"] for p in FREE} == {"SUCCESS"}
         assert engine.platform.calls == 2  # type: ignore[attr-defined]
-
-    finally:
-        await engine.stop()

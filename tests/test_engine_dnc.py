@@ -3,22 +3,18 @@ stops dialing (fail closed) until it answers again."""
 
 from __future__ import annotations
 
-from datetime import date
-
 from engine_support import (
-    add_leads,
-    add_schedule,
+    DncCampaign,
+    dnc_campaign,
     leads_by_phone,
-    make_campaign,
-    make_engine,
     records,
     run_round,
     schedule_state,
+    started_engine,
     utc,
 )
 
 from opendialer.core.contracts import DncUnavailable, DncVerdict
-from opendialer.core.engine.clock import FakeClock
 from opendialer.core.hookspecs import hookimpl
 from opendialer.core.plugins import PluginManager
 from opendialer.core.storage import Database
@@ -63,30 +59,24 @@ class ListPlugin:
         return {"test_list": ListProvider}
 
 
-async def _setup(db: Database) -> tuple[FakeClock, int, int, PluginManager]:
+async def _setup(phones: list[str]) -> tuple[DncCampaign, PluginManager]:
+    """A campaign on the "test_list" service, and a plugin manager that knows the kind."""
     ListProvider.down = False
     ListProvider.asked = []
     service = DncService(name="Test list", kind="test_list")
     await service.save().run()
-    clock = FakeClock(utc(2026, 3, 2, 10, 0))
-    cid = await make_campaign(dnc_service=service.id)
-    entry = await add_schedule(cid, date(2026, 3, 2))
     pm = PluginManager().load_all()
     assert pm.register(ListPlugin(), name="test_dnc")
-    return clock, cid, entry, pm
+    return await dnc_campaign(service.id, phones), pm
 
 
 async def test_blocked_number_gets_a_record_and_no_call(db: Database) -> None:
-    clock, cid, _, pm = await _setup(db)
-    await add_leads(cid, ["15550801", "15550802"])
-    engine = make_engine(db, clock, pm=pm, mix={"busy": 1})
-    await engine.start(run_loop=False)
-    try:
+    campaign, pm = await _setup(["15550801", "15550802"])
+    cid, clock = campaign.campaign_id, campaign.clock
+    async with started_engine(db, clock, pm=pm, mix={"busy": 1}) as engine:
         await run_round(engine)
         await clock.advance(3 * 3600)
         await run_round(engine)
-    finally:
-        await engine.stop()
     leads = await leads_by_phone(cid)
     assert leads["15550802"]["status"] == "DO_NOT_CALL"
     assert leads["15550802"]["next_attempt_at"] is None
@@ -104,11 +94,9 @@ async def test_blocked_number_gets_a_record_and_no_call(db: Database) -> None:
 
 
 async def test_failing_service_holds_dialing_until_it_answers_again(db: Database) -> None:
-    clock, cid, entry, pm = await _setup(db)
-    await add_leads(cid, ["15550811", "15550812", "15550813"])
-    engine = make_engine(db, clock, pm=pm, mix={"human": 1}, slots=1)
-    await engine.start(run_loop=False)
-    try:
+    campaign, pm = await _setup(["15550811", "15550812", "15550813"])
+    cid, entry = campaign.campaign_id, campaign.schedule_id
+    async with started_engine(db, campaign.clock, pm=pm, mix={"human": 1}, slots=1) as engine:
         ListProvider.down = True
         await run_round(engine, rounds=3)
         state, reason = await schedule_state(entry)
@@ -124,24 +112,16 @@ async def test_failing_service_holds_dialing_until_it_answers_again(db: Database
         await run_round(engine, rounds=4)
         assert (await schedule_state(entry))[0] == "RUNNING"
         assert {lead["status"] for lead in (await leads_by_phone(cid)).values()} == {"SUCCESS"}
-    finally:
-        await engine.stop()
 
 
 async def test_unknown_provider_kind_fails_closed_and_says_why(db: Database) -> None:
     service = DncService(name="National list", kind="not_installed")
     await service.save().run()
-    clock = FakeClock(utc(2026, 3, 2, 10, 0))
-    cid = await make_campaign(dnc_service=service.id)
-    entry = await add_schedule(cid, date(2026, 3, 2))
-    await add_leads(cid, ["15550821"])
-    engine = make_engine(db, clock, mix={"human": 1})
-    await engine.start(run_loop=False)
-    try:
+    campaign = await dnc_campaign(service.id, ["15550821"])
+    cid = campaign.campaign_id
+    async with started_engine(db, campaign.clock, mix={"human": 1}) as engine:
         await run_round(engine, rounds=2)
-    finally:
-        await engine.stop()
-    state, reason = await schedule_state(entry)
+    state, reason = await schedule_state(campaign.schedule_id)
     assert state == "DNC_OUT_OF_SERVICE"
     assert "no provider of kind 'not_installed'" in reason
     assert await records(cid) == []

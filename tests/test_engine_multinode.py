@@ -27,8 +27,11 @@ async def scheduler_lock_holders(url: str) -> int:
     conn = await asyncpg.connect(url)
     try:
         return await conn.fetchval(
+            # Advisory locks are per database: engines of other databases on the same
+            # server (another test run, a bench) hold the same key in theirs.
             "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted "
-            "AND classid = $1 AND objid = $2 AND objsubid = 1",
+            "AND classid = $1 AND objid = $2 AND objsubid = 1 "
+            "AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
             SCHEDULER_LOCK_KEY >> 32,
             SCHEDULER_LOCK_KEY & 0xFFFFFFFF,
         )

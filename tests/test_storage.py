@@ -69,7 +69,7 @@ async def test_hot_query_indexes_exist(db: Database) -> None:
         rows = await db.engine.run_ddl("SELECT name FROM sqlite_master WHERE type = 'index'")
     names = {r["name"] for r in rows}
     assert {
-        "lead_due",
+        "lead_due_order",
         "lead_campaign_status",
         "call_record_campaign_time",
         "schedule_campaign_date",

@@ -19,9 +19,16 @@ from opendialer.admin_ui.api.openapi_docs import document_error_responses
 from opendialer.admin_ui.auth import provide_actor
 from opendialer.admin_ui.donotcall import DONOTCALL_ROUTES
 from opendialer.admin_ui.errors import EXCEPTION_HANDLERS
+from opendialer.admin_ui.metrics import (
+    ACCESS_KEY,
+    MetricsAccess,
+    metrics_endpoint,
+    metrics_lifespan,
+)
 from opendialer.admin_ui.pages import PAGE_ROUTES, template_config
 from opendialer.admin_ui.security import add_security_headers
 from opendialer.core import config, dnc
+from opendialer.core.contracts import MetricsExporter
 from opendialer.core.services.login_throttle import LoginThrottle
 from opendialer.core.storage import Database, connect
 
@@ -53,10 +60,15 @@ def unguarded_api_routes(app: Litestar) -> list[str]:
 
 
 def create_app(
-    database_url: str | None = None, *, database: Database | None = None, debug: bool = False
+    database_url: str | None = None,
+    *,
+    database: Database | None = None,
+    debug: bool = False,
+    metrics: MetricsExporter | None = None,
 ) -> Litestar:
     """Build the app. It opens ``database_url`` (default: the configured one) at start-up,
-    unless an already open ``database`` is handed in (tests)."""
+    unless an already open ``database`` is handed in (tests). ``metrics``: the process's
+    exporter when the engine shares it (``serve --role all``); else the app builds one."""
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -82,12 +94,14 @@ def create_app(
         },
     )
     app = Litestar(
-        route_handlers=[healthz, api, *PAGE_ROUTES, *DONOTCALL_ROUTES],
+        route_handlers=[healthz, metrics_endpoint, api, *PAGE_ROUTES, *DONOTCALL_ROUTES],
         template_config=template_config(),
-        lifespan=[lifespan],
+        lifespan=[lifespan, metrics_lifespan(metrics)],
         exception_handlers=EXCEPTION_HANDLERS,
         before_send=[add_security_headers],
-        state=State({"login_throttle": LoginThrottle.from_env()}),
+        state=State(
+            {"login_throttle": LoginThrottle.from_env(), ACCESS_KEY: MetricsAccess.from_env()}
+        ),
         debug=debug,
         # Logging is configured once by opendialer.core.logs (structured, rotating files);
         # Litestar's default config would replace the root handlers with its own.

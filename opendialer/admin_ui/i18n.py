@@ -70,33 +70,35 @@ class Translator:
         return CATALOGUES[self.language]
 
     def gettext(self, message: str, **values: Any) -> str:
-        text = self.catalogue.gettext(message)
-        return text % values if values else text
+        return _fill(self.catalogue.gettext(message), values)
 
     def ngettext(self, singular: str, plural: str, n: int, **values: Any) -> str:
-        text = self.catalogue.ngettext(singular, plural, n)
         values.setdefault("num", n)
-        return text % values
+        return _fill(self.catalogue.ngettext(singular, plural, n), values)
 
     def template_globals(self) -> dict[str, Any]:
-        """``_``/``gettext``/``ngettext`` for a template, autoescaping like Jinja's newstyle."""
+        """``_``/``gettext``/``ngettext`` for a template, autoescaping like Jinja's newstyle
+        (the translation is trusted markup, the values are escaped)."""
 
         @pass_context
         def gettext(context: Context, message: str, **values: Any) -> str:
             text = self.catalogue.gettext(message)
-            if context.eval_ctx.autoescape:
-                text = Markup(text)
-            return text % values if values else text
+            return _fill(text, values, markup=context.eval_ctx.autoescape)
 
         @pass_context
         def ngettext(context: Context, singular: str, plural: str, n: int, **values: Any) -> str:
-            text = self.catalogue.ngettext(singular, plural, n)
-            if context.eval_ctx.autoescape:
-                text = Markup(text)
             values.setdefault("num", n)
-            return text % values
+            text = self.catalogue.ngettext(singular, plural, n)
+            return _fill(text, values, markup=context.eval_ctx.autoescape)
 
         return {"_": gettext, "gettext": gettext, "ngettext": ngettext, "lang": self.language}
+
+
+def _fill(text: str, values: dict[str, Any], *, markup: bool = False) -> str:
+    """``text % values`` (values escaped when ``text`` is markup); ``text`` alone without values."""
+    if markup:
+        text = Markup(text)
+    return text % values if values else text
 
 
 def translator(language: str | None) -> Translator:
@@ -244,8 +246,7 @@ ERROR_PATTERNS: list[tuple[re.Pattern[str], str]] = [
         (r"^the working hours end", N_("The end must come after the start.")),
         (r"is not a date", N_("Enter a date as YYYY-MM-DD.")),
         (r"is not a time of day", N_("Enter a time as HH:MM.")),
-        (r"^(?P<field>\w+) is required", N_("This field is required.")),
-        (r"^(?P<field>\w+) must not be empty$", N_("This field is required.")),
+        (r"^\w+ (is required|must not be empty$)", N_("This field is required.")),
         (
             r"^only Masters and Campaign Administrators may import",
             N_("You may not load Do-Not-Call lists."),
@@ -277,6 +278,163 @@ ERROR_PATTERNS: list[tuple[re.Pattern[str], str]] = [
         (r"^.*max_attempts", N_("Max attempts must be a whole number from 1 to 100.")),
         (r"^.*retry_after", N_("Retry after must be a whole number of minutes from 1 to 1440.")),
         (r"^.*(does not exist|no longer exists)", N_("This item does not exist (any more).")),
+        # Every other detail the services raise (tests/test_ui_error_patterns.py scans them).
+        (
+            r"^\w+ must be a whole number from (?P<low>\d+) to (?P<high>\d+)",
+            N_("Enter a whole number from %(low)s to %(high)s."),
+        ),
+        (
+            r"is not an ISO 8601 time",
+            N_("Enter a date and time in ISO 8601 form, for example 2026-11-27T08:00:00Z."),
+        ),
+        (r"^status must be", N_("Choose a valid status.")),
+        (
+            r"give a local time without offset",
+            N_("Give a local time without a UTC offset: the campaign's time zone applies."),
+        ),
+        (
+            r"^default_region: .* is not a two-letter region",
+            N_("Choose a two-letter region, for example BR, US or DE."),
+        ),
+        (
+            r"^routing_target: .* is not a routing target",
+            N_("Choose an installed routing target, or none to route by campaign type."),
+        ),
+        (r"^\w+ must be an id \(a positive whole number\)", N_("Choose an item from the list.")),
+        (
+            r"^the date range may span at most (?P<n>\d+) days",
+            N_("The date range may span at most %(n)s days."),
+        ),
+        (r"^type must be OSCC or IVR", N_("Choose the type OSCC or IVR.")),
+        (r"must be a JSON object$", N_("Expected a JSON object.")),
+        (
+            r"is read-only: use POST",
+            N_("The state is read-only: start or stop the campaign instead."),
+        ),
+        (r"^unknown field\(s\): (?P<fields>[^;]*);", N_("Unknown field(s): %(fields)s.")),
+        (
+            r"^campaigns are run by Campaign Administrators",
+            N_(
+                "Campaigns are run by Campaign Administrators and viewed by "
+                "Campaign Supervisors of their groups."
+            ),
+        ),
+        (r"^group \d+ is not one of your groups", N_("This dialer group is not one of yours.")),
+        (r"^no campaign named '(?P<name>.*)' \(", N_("No campaign is named %(name)s.")),
+        (
+            r"^campaign '(?P<name>.*)' is already \w+$",
+            N_("The campaign %(name)s is already in that state."),
+        ),
+        (
+            r"changed state meanwhile",
+            N_("The campaign changed state meanwhile: reload the page and try again."),
+        ),
+        (r"^state must be STARTED or STOPPED", N_("Choose the state STARTED or STOPPED.")),
+        (r"^\w+ must be a string$", N_("Expected text.")),
+        (r"must not contain NUL characters", N_("The text must not contain NUL characters.")),
+        (r"^\w+ must be true or false", N_("Expected yes or no (true or false).")),
+        (r"^page must be an integer of 1 or more", N_("The page number must be 1 or more.")),
+        (
+            r"^per_page must be an integer from 1 to (?P<n>\d+)",
+            N_("Items per page must be from 1 to %(n)s."),
+        ),
+        (r"^no Do-Not-Call service with", N_("This Do-Not-Call service does not exist.")),
+        (
+            r"numbers can only be imported into a service of kind '(?P<kind>[^']*)'",
+            N_("Numbers can only be loaded into a service of kind %(kind)s."),
+        ),
+        (r"^format must be one of", N_("Choose a supported list format.")),
+        (r"^cannot read the list file", N_("The list file cannot be read.")),
+        (
+            r"^only .* users may \w+ Do-Not-Call services",
+            N_("Your role may not do this with Do-Not-Call services."),
+        ),
+        (r"^kind must be one of", N_("Choose a known kind of service.")),
+        (
+            r"^ca_bundle must be PEM text of at most (?P<n>\d+)",
+            N_("The CA bundle must be PEM text of at most %(n)s characters."),
+        ),
+        (
+            r"^ca_bundle is not a PEM certificate bundle",
+            N_("The CA bundle is not PEM: paste the CA's -----BEGIN CERTIFICATE----- block(s)."),
+        ),
+        (
+            r"^options must be at most (?P<n>\d+) characters",
+            N_("The options must be at most %(n)s characters of JSON."),
+        ),
+        (
+            r"^an embedded service has no",
+            N_(
+                "An embedded service has no address nor CA bundle: "
+                "its list is loaded into the dialer."
+            ),
+        ),
+        (
+            r"is used by (?P<n>\d+) campaign\(s\)",
+            N_(
+                "This Do-Not-Call service is used by %(n)s campaign(s): "
+                "choose another service for them first."
+            ),
+        ),
+        (r"^only a Master creates dialer groups", N_("Only a Master creates dialer groups.")),
+        (
+            r"^a Manager may only enable or disable its groups",
+            N_("A Manager may only enable or disable its groups."),
+        ),
+        (
+            r"^only a Master or the group's Manager changes a group",
+            N_("Only a Master or the group's Manager changes a group."),
+        ),
+        (
+            r"^q must have at most (?P<n>\d+) characters",
+            N_("The search must have at most %(n)s characters."),
+        ),
+        (
+            r"^(?P<phone>\S+) is already lead \d+ of this campaign",
+            N_("%(phone)s is already a lead of this campaign."),
+        ),
+        (
+            r"^only a Master may see or change routing settings",
+            N_("Only a Master may see or change the routing settings."),
+        ),
+        (r"^no routing target '(?P<name>[^']*)'", N_("There is no routing target %(name)s.")),
+        (
+            r"^routing target '(?P<name>[^']*)' is not configured",
+            N_("The routing target %(name)s is not configured."),
+        ),
+        (
+            r"give the value itself; nothing is stored to keep",
+            N_("Give the value itself: nothing is stored to keep."),
+        ),
+        (
+            r"^date \S+ is in the past \(today is (?P<today>\S+) in (?P<zone>[^)]+)\)",
+            N_("This date is in the past (today is %(today)s in %(zone)s)."),
+        ),
+        (
+            r"already has a schedule on (?P<day>[^:\s]+):",
+            N_("The campaign already has a schedule on %(day)s: edit that one instead."),
+        ),
+        (
+            r"^only a Master or a Manager manages dialer users",
+            N_("Only a Master or a Manager manages dialer users."),
+        ),
+        (r"^group_ids must be a list of group ids", N_("Choose dialer groups from the list.")),
+        (r"^group\(s\) (?P<ids>.*) do not exist", N_("Dialer group(s) %(ids)s do not exist.")),
+        (r"^language must be one of", N_("Choose English, Português or Español.")),
+        (
+            r"^passwords change through",
+            N_("Change the password with its own form (password reset)."),
+        ),
+        (
+            r"^this user also belongs to groups you do not manage",
+            N_("This user also belongs to groups you do not manage: remove it from yours instead."),
+        ),
+        (r"^only a Master resets passwords", N_("Only a Master resets passwords.")),
+        (r"^role must be one of", N_("Choose a role.")),
+        (
+            r"^only a Master may see or change the communication platform",
+            N_("Only a Master may see or change the communication platform."),
+        ),
     ]
 ]
 

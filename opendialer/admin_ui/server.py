@@ -16,9 +16,15 @@ from typing import Any
 import uvicorn
 
 from opendialer.admin_ui.app import create_app
-from opendialer.core import config, logs
+from opendialer.admin_ui.metrics import MetricsAccess, build_exporter, metrics_only_app
+from opendialer.core import config, health, logs
+from opendialer.core.contracts import MetricsExporter
 from opendialer.core.engine.engine import Engine
-from opendialer.core.engine.settings import EngineConfig, config_from_environment
+from opendialer.core.engine.settings import (
+    EngineConfig,
+    EngineConfigError,
+    config_from_environment,
+)
 from opendialer.core.storage import Database, connect
 
 ROLES = ("all", "web", "engine")
@@ -27,25 +33,41 @@ log = logging.getLogger("opendialer.server")
 
 async def start_engine(db: Database, engine_config: EngineConfig | None) -> Engine:
     from opendialer.core.services import platform_config
+    from opendialer.core.services.port_leases import PortLeases
 
     cfg = engine_config or await config_from_environment()
     options = dict(cfg.platform_options)
     if cfg.platform == "sip":
-        # The SIP platform reads (and follows changes of) the Master's stored configuration.
+        # The SIP platform reads (and follows changes of) the Master's stored configuration
+        # — none saved yet: it starts "not configured" and comes up when one is saved —
+        # and dials only the ports this node leases (PostgreSQL: shared between nodes).
         options.setdefault("config_source", platform_config.config_source())
-    engine = Engine(
-        db,
-        cfg.node_id,
-        platform=cfg.platform,
-        platform_options=options,
-        routing_options=cfg.routing_options,
-        routing_by_type=cfg.routing_by_type,
-        max_calls=cfg.max_calls,
-        dead_after_s=cfg.dead_after_s,
-    )
+        options.setdefault(
+            "port_leases",
+            PortLeases(db, cfg.node_id, lease_s=cfg.dead_after_s, dead_after_s=cfg.dead_after_s),
+        )
+    try:
+        engine = Engine(
+            db,
+            cfg.node_id,
+            platform=cfg.platform,
+            platform_options=options,
+            routing_options=cfg.routing_options,
+            routing_by_type=cfg.routing_by_type,
+            max_calls=cfg.max_calls,
+            dead_after_s=cfg.dead_after_s,
+        )
+    except EngineConfigError:
+        raise
+    except ValueError as exc:  # a plugin refused its options: one line naming the field
+        raise EngineConfigError(
+            f"cannot build the engine (platform {cfg.platform!r}): {exc} — check "
+            "$OPENDIALER_PLATFORM_OPTIONS or the engine.platform setting"
+        ) from exc
     await engine.start()
     if callable(getattr(engine.platform, "registrations", None)):
         platform_config.attach(engine.platform)  # type: ignore[arg-type]  # System → Diagnostics
+    health.attach_routing_targets(engine.routing_targets)  # Diagnostics reads, never reconnects
     return engine
 
 
@@ -66,21 +88,57 @@ async def serve_forever(
     keyfile: str | None = None,
     role: str = "all",
     engine_config: EngineConfig | None = None,
+    metrics_port: int | None = None,
 ) -> None:
+    """``metrics_port``: with ``role="engine"``, serve ``/metrics`` on that port (the web
+    server of the other roles serves it on ``port``)."""
     if role not in ROLES:
         raise ValueError(f"unknown role {role!r}: use one of {', '.join(ROLES)}")
+    # A malformed metrics setting stops the start, not a scrape. One exporter per
+    # process: in role "all" the web app serves the engine's metrics.
+    MetricsAccess.from_env()
+    served = role != "engine" or metrics_port is not None
+    exporter = build_exporter() if served else None
     logs.configure()  # rotating JSON files in the data directory + console
-    if role == "web":
-        await _serve_web(create_app(), host, port, certfile, keyfile)
-        return
+    if exporter is not None:
+        await exporter.start()
+    try:
+        if role == "web":
+            await _serve_web(create_app(metrics=exporter), host, port, certfile, keyfile)
+        else:
+            await _serve_with_engine(
+                host, port, certfile, keyfile, role, engine_config, metrics_port, exporter
+            )
+    finally:
+        if exporter is not None:
+            await exporter.close()
+
+
+async def _serve_with_engine(
+    host: str,
+    port: int,
+    certfile: str | None,
+    keyfile: str | None,
+    role: str,
+    engine_config: EngineConfig | None,
+    metrics_port: int | None,
+    exporter: MetricsExporter | None,
+) -> None:
     db = await connect(config.database_url())
     engine: Engine | None = None
     try:
         engine = await start_engine(db, engine_config)
+        if exporter is not None:
+            exporter.attach_engine(engine)
         if role == "engine":
-            await _until_signalled()
+            if metrics_port is not None and exporter is not None:
+                app = metrics_only_app(exporter)
+                await _serve_web(app, host, metrics_port, certfile, keyfile)
+            else:
+                await _until_signalled()
         else:
-            await _serve_web(create_app(database=db), host, port, certfile, keyfile)
+            app = create_app(database=db, metrics=exporter)
+            await _serve_web(app, host, port, certfile, keyfile)
     finally:
         if engine is not None:
             await engine.stop()
@@ -101,6 +159,7 @@ class _Server(uvicorn.Server):
 async def _serve_web(
     app: object, host: str, port: int, certfile: str | None, keyfile: str | None
 ) -> None:
+    health.note_web_certificate(certfile)  # System → Diagnostics checks its expiry
     server = _Server(
         uvicorn.Config(
             app,  # type: ignore[arg-type]

@@ -238,6 +238,18 @@ class TracksTransferredCalls(Protocol):
 
 
 @runtime_checkable
+class ClaimsSlots(Protocol):
+    """A target whose slots several engine nodes share. Before launching, the engine
+    asks it for ``call_ids`` (one per call it wants) and launches only the ids
+    granted: the target has claimed their slots atomically across every node
+    (see ``docs/routing.md``), so N nodes never launch more calls than there are
+    slots. The engine calls ``release(call_id, False)`` for a granted id it did
+    not use, and ``reserve`` as usual for the ones it launched."""
+
+    async def claim_slots(self, request: RoutingRequest, call_ids: list[str]) -> list[str]: ...
+
+
+@runtime_checkable
 class ReportsStatus(Protocol):
     """A target with details for System → Diagnostics: a JSON-able mapping
     (session state, data ages, circuit breaker, why dialing is throttled)."""
@@ -298,6 +310,11 @@ class CallRequest:
     #: The campaign has AMD on. With ``amd_session`` None that means no AMD strategy is
     #: installed: a platform that knows the truth (the simulator) may use it, others transfer.
     amd_enabled: bool = False
+    #: A platform that learns when a call it transferred has ended (the caller left the
+    #: agent or the IVR) calls this once, even long after ``originate`` returned; the
+    #: engine then frees the routing slot (``TracksTransferredCalls``). Platforms that
+    #: cannot know (after a blind SIP transfer) never call it: targets time out instead.
+    on_transferred_ended: Callable[[], None] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -339,6 +356,30 @@ class PlatformUnavailable(Exception):
     """No call was placed: no free port, or the platform is down."""
 
 
+@dataclass(frozen=True, slots=True)
+class PortProbe:
+    """One answer of a platform's server probe (``opendialer doctor``).
+
+    ``state``: ``registered`` (the server lists a binding for the port),
+    ``not_registered`` (credentials accepted, no binding: no engine registered it),
+    ``failed`` (refused or no answer), ``answering`` / ``not_answering`` (a trunk
+    without registration: the server's answer to OPTIONS)."""
+
+    user: str
+    state: str
+    detail: str
+
+
+@runtime_checkable
+class ProbesServer(Protocol):
+    """A platform factory (class) that checks its server without placing calls or
+    disturbing a running engine: ``await probe_server(options, timeout_s)``."""
+
+    async def probe_server(
+        self, options: Mapping[str, Any], timeout_s: float
+    ) -> list[PortProbe]: ...
+
+
 # --------------------------------------------------------------------------
 # Pacing and retries
 # --------------------------------------------------------------------------
@@ -371,6 +412,34 @@ class RetryPolicy(Protocol):
         retry_after_minutes: int,
     ) -> datetime | None:
         """The time the lead is due again, or None when it is done for good."""
+        ...
+
+
+# --------------------------------------------------------------------------
+# Metrics
+# --------------------------------------------------------------------------
+
+
+@runtime_checkable
+class MetricsExporter(Protocol):
+    """Exposes one process's metrics. Constructed as ``factory(context=PluginContext)``.
+
+    The web app (or, for ``serve --role engine``, a metrics-only server) starts it,
+    hands it the process's engine when there is one, and serves ``render()`` at
+    ``GET /metrics``. Counting comes from the event hooks; live state (calls in
+    flight, health) is read from the engine when the metrics are rendered.
+    """
+
+    async def start(self) -> None: ...
+
+    async def close(self) -> None: ...
+
+    def attach_engine(self, engine: Any) -> None:
+        """The engine of this process (``opendialer.core.engine.engine.Engine``)."""
+        ...
+
+    async def render(self, accept: str) -> tuple[bytes, str]:
+        """The metrics for a scrape whose ``Accept`` header is ``accept``: body, content type."""
         ...
 
 

@@ -119,6 +119,20 @@ def register_retry_policies() -> dict[str, Any]:
 
 
 @hookspec
+def register_metrics_exporters() -> dict[str, Any]:
+    """Metrics exporters, keyed by name (``"prometheus"``).
+
+    Each factory is called as ``factory(context=PluginContext)`` and returns a
+    :class:`~opendialer.core.contracts.MetricsExporter`; the web app serves its
+    ``render()`` at ``GET /metrics`` (``"prometheus"`` when installed, else the
+    first by name). One exporter per process: the web app and the engine of
+    ``serve --role all`` share it.
+
+    :return: ``{name: factory}``
+    """
+
+
+@hookspec
 def register_commands(app: typer.Typer) -> None:
     """Add commands to the ``opendialer`` CLI.
 
@@ -174,4 +188,36 @@ def campaign_state_changed(
     :param old_state: ``"STARTED"`` or ``"STOPPED"``.
     :param new_state: ``"STARTED"`` or ``"STOPPED"``.
     :param reason: who or what changed it, e.g. ``"user:alice"``, ``"schedule ended"``.
+    """
+
+
+# ==========================================================================
+# Hot-path event hooks — called synchronously where dialing happens.
+#
+# Unlike the hooks above these are not awaited: an implementation must be a
+# quick synchronous function (count something, put it on a queue). If it
+# returns an awaitable anyway, that is run as a background task so it can
+# never delay a call. Exceptions are logged with the plugin's name.
+# ==========================================================================
+
+
+@hookspec
+def call_originated(call_id: str, campaign_id: int, attempt: int, node: str) -> None:
+    """The engine is handing a call to the platform now (its record is stored, in flight).
+
+    :param call_id: the call's id (``call_record.call_id``).
+    :param campaign_id: the campaign it dials for.
+    :param attempt: the lead's attempt number (1-based).
+    :param node: the engine node placing it.
+    """
+
+
+@hookspec
+def dnc_checked(service: str, result: str, seconds: float) -> None:
+    """The engine asked a Do-Not-Call service about a number.
+
+    :param service: the service's name as configured (``dnc_service.name``).
+    :param result: ``"callable"``, ``"blocked"`` or ``"unavailable"`` (no trustworthy
+        answer: the engine dials nothing).
+    :param seconds: how long the provider took to answer (wall clock).
     """

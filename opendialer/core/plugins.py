@@ -10,6 +10,7 @@ hook, or takes an argument its hook does not offer is recorded in
 from __future__ import annotations
 
 import asyncio
+import functools
 import importlib
 import importlib.metadata
 import inspect
@@ -39,6 +40,7 @@ REGISTRATION_HOOKS = {
     "platforms": "register_platforms",
     "pacing_modes": "register_pacing_modes",
     "retry_policies": "register_retry_policies",
+    "metrics_exporters": "register_metrics_exporters",
 }
 
 
@@ -223,12 +225,39 @@ class PluginManager:
             except Exception:
                 log.exception("plugin_hook_error plugin=%s hook=%s", impl.plugin_name, hook_name)
 
+    def notify_now(self, hook_name: str, **kwargs: Any) -> None:
+        """Call a hot-path event hook synchronously; never raise, never wait.
+
+        An implementation that returns an awaitable gets it run as a background
+        task: the caller (the engine, about to dial) must not be delayed by it."""
+        for impl in getattr(self._pm.hook, hook_name).get_hookimpls():
+            try:
+                result = impl.function(*[kwargs[a] for a in impl.argnames])
+                if inspect.isawaitable(result):
+                    task = asyncio.ensure_future(result)
+                    _background.add(task)
+                    task.add_done_callback(
+                        functools.partial(_background_done, plugin=impl.plugin_name, hook=hook_name)
+                    )
+            except Exception:
+                log.exception("plugin_hook_error plugin=%s hook=%s", impl.plugin_name, hook_name)
+
     def call_register_commands(self, app: object) -> None:
         for impl in self._pm.hook.register_commands.get_hookimpls():
             try:
                 impl.function(*[{"app": app}[a] for a in impl.argnames])
             except Exception as exc:
                 self._fail(impl.plugin_name, self._source_of(impl.plugin_name), exc)
+
+
+#: Tasks of hot-path hooks that returned an awaitable (kept so they are not collected).
+_background: set[asyncio.Future[Any]] = set()
+
+
+def _background_done(task: asyncio.Future[Any], *, plugin: str, hook: str) -> None:
+    _background.discard(task)
+    if not task.cancelled() and task.exception() is not None:
+        log.error("plugin_hook_error plugin=%s hook=%s", plugin, hook, exc_info=task.exception())
 
 
 def disabled_from_env() -> frozenset[str]:

@@ -16,4 +16,5 @@ BUILTIN_PLUGINS: tuple[str, ...] = (
     "opendialer.plugins.route_ivr",
     "opendialer.plugins.platform_sip",
     "opendialer.plugins.platform_sim",
+    "opendialer.plugins.metrics_prometheus",
 )

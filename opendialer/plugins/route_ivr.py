@@ -6,6 +6,12 @@ not yet ended, and calls transferred to the IVR that are still up. A
 transferred call is held until :meth:`IvrRoutingTarget.transferred_call_ended`
 is called for it or, when that signal never comes, for ``hold_timeout_ms``.
 
+With several engine nodes (PostgreSQL) the holds are shared rows
+(:mod:`opendialer.core.services.routing_reservations`): the other nodes' holds
+are subtracted too, and ``claim_slots`` — called by the engine before it
+launches — claims channels atomically in the database, so all the nodes
+together never hold more than ``channels``.
+
 Optionally a ``status_url`` answering JSON with the IVR's own count of free
 channels corrects the local count (the smaller answer wins). When that URL is
 unreachable, late or malformed: with ``status_authoritative`` true, 0 free
@@ -30,6 +36,7 @@ import httpx
 
 from opendialer.core.contracts import Health, RoutingRequest
 from opendialer.core.hookspecs import hookimpl
+from opendialer.core.services.routing_reservations import SharedReservations
 
 log = logging.getLogger("opendialer.route_ivr")
 
@@ -111,6 +118,14 @@ def parse_options(raw: Mapping[str, Any] | None) -> IvrOptions:
                       **durations)  # fmt: skip
 
 
+#: The shared-reservation pool of the IVR channels (the table's ``pool`` column).
+IVR_POOL = "ivr"
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
 @dataclass(slots=True)
 class _Held:
     expires_mono: float
@@ -132,6 +147,9 @@ class IvrRoutingTarget:
         self._status_error = "no answer yet"
         self._client: httpx.AsyncClient | None = None
         self._task: asyncio.Task[None] | None = None
+        self._shared = SharedReservations.for_context(
+            context, IVR_POOL, lambda: [IVR_POOL], lambda: getattr(context, "now", _utcnow)()
+        )
 
     @staticmethod
     def validate_options(options: Mapping[str, Any]) -> dict[str, Any]:
@@ -140,6 +158,8 @@ class IvrRoutingTarget:
 
     async def start(self) -> None:
         o = self.options
+        if self._shared is not None:
+            await self._shared.start()
         if o.status_url is None or self._task is not None:
             return
         verify: ssl.SSLContext | bool = True
@@ -159,6 +179,8 @@ class IvrRoutingTarget:
         if self._client is not None:
             await self._client.aclose()
             self._client = None
+        if self._shared is not None:
+            await self._shared.close()
         self._held.clear()
 
     # -- counting ------------------------------------------------------------
@@ -184,6 +206,8 @@ class IvrRoutingTarget:
         now = time.monotonic()
         self._expire(now)
         local = max(0, self.options.channels - len(self._held))
+        if self._shared is not None:  # minus the other nodes' holds (fair share: see there)
+            local = self._shared.free(IVR_POOL, self.options.channels, len(self._held), None)
         problem = self._status_problem(now)
         if problem:
             if self.options.status_authoritative:
@@ -203,6 +227,24 @@ class IvrRoutingTarget:
     def free_slots(self, request: RoutingRequest) -> int:
         return self._count()[0]
 
+    async def claim_slots(self, request: RoutingRequest, call_ids: list[str]) -> list[str]:
+        """Claim channels for ``call_ids`` across every engine node (see the module doc)."""
+        if self._shared is None:  # one node: free_slots already counted every hold
+            return call_ids
+        if self._count()[0] <= 0:
+            return []
+        timeout = self.options.reservation_timeout_ms / 1000
+        granted = await self._shared.claim(
+            IVR_POOL,
+            request.campaign_id,
+            call_ids,
+            capacity=self.options.channels,
+            hold_s=timeout,
+        )
+        for call_id in granted:  # held at once, before the engine's reserve()
+            self._held[call_id] = _Held(time.monotonic() + timeout)
+        return granted
+
     def reserve(self, request: RoutingRequest, call_id: str) -> None:
         timeout = self.options.reservation_timeout_ms / 1000
         self._held[call_id] = _Held(time.monotonic() + timeout)
@@ -213,7 +255,11 @@ class IvrRoutingTarget:
             return
         if not transferred:
             del self._held[call_id]
+            if self._shared is not None:
+                self._shared.released(call_id)
             return
+        if self._shared is not None:
+            self._shared.transferred(call_id, keep_s=self.options.hold_timeout_ms / 1000)
         held.transferred = True  # the caller is on an IVR channel now
         held.transferred_mono = time.monotonic()
         held.expires_mono = time.monotonic() + self.options.hold_timeout_ms / 1000
@@ -221,6 +267,8 @@ class IvrRoutingTarget:
     def transferred_call_ended(self, call_id: str) -> None:
         """The call transferred to the IVR hung up: its channel is free again."""
         self._held.pop(call_id, None)
+        if self._shared is not None:
+            self._shared.released(call_id)
 
     # -- status URL ----------------------------------------------------------
 
@@ -269,6 +317,7 @@ class IvrRoutingTarget:
             "launched": sum(1 for h in self._held.values() if not h.transferred),
             "transferred_up": sum(1 for h in self._held.values() if h.transferred),
             "expired_total": self._expired_total,
+            "shared": self._shared.status() if self._shared is not None else None,
             "status_url": self.options.status_url,
             "status_authoritative": self.options.status_authoritative,
             "reported_free": self._reported_free,

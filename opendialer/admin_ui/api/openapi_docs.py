@@ -12,6 +12,7 @@ attributes; the schema itself is still generated lazily on the first
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import msgspec
 from litestar import Litestar
@@ -22,12 +23,17 @@ from litestar.openapi.spec import OpenAPIMediaType, OpenAPIType, Operation, Requ
 
 class ErrorBody(msgspec.Struct, omit_defaults=True):
     """Every error of the API: a stable code, a sentence a person can act on, and
-    where the problem is (a body/query field, or a line of an uploaded file)."""
+    where the problem is (a body/query field, or a line of an uploaded file).
+    A 422 from a service's field validation also lists EVERY field in error under
+    ``errors`` as ``{"field", "detail"}`` items (the first is ``detail``/``field``); a
+    lead upload's 422 lists its rejected lines there instead (``line``, ``field``,
+    ``reason``)."""
 
     error: str
     detail: str
     field: str | None = None
     line: int | None = None
+    errors: list[dict[str, Any]] | None = None
 
 
 _DESCRIPTIONS = {

@@ -19,7 +19,17 @@ from litestar.di import Provide
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 
-from opendialer.admin_ui.pages import campaigns, dnc, groups, leads, login, schedules, system, users
+from opendialer.admin_ui.pages import (
+    campaigns,
+    dnc,
+    groups,
+    leads,
+    login,
+    platform,
+    schedules,
+    system,
+    users,
+)
 from opendialer.admin_ui.pages.common import PAGE_EXCEPTION_HANDLERS
 from opendialer.admin_ui.pages.session import provide_ui
 
@@ -49,6 +59,7 @@ def _page_router() -> Router:
         *leads.ROUTES,
         *dnc.ROUTES,
         *system.ROUTES,
+        *platform.ROUTES,
     ]
     return Router(
         path="/",

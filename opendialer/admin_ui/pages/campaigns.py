@@ -41,6 +41,17 @@ TEXT_FIELDS = (
     "queue",
 )
 
+#: Every field of the modal; a service error on another one shows above the form.
+FORM_FIELDS = (
+    *TEXT_FIELDS,
+    *INT_FIELDS,
+    "group_id",
+    "dnc_service_id",
+    "weekdays",
+    "type",
+    "amd_enabled",
+)
+
 
 @lru_cache(maxsize=1)
 def time_zones() -> list[str]:
@@ -172,7 +183,8 @@ async def create_campaign(request: Request[Any, Any, Any], ui: UI) -> Response[A
     try:
         await campaigns.create_campaign(actor, values)
     except ServiceError as exc:
-        return await _modal(ui, actor, values, errors_of(exc, ui.t), editing=False)
+        errors = errors_of(exc, ui.t, FORM_FIELDS)
+        return await _modal(ui, actor, values, errors, editing=False)
     return done(request, "/campaigns", "campaign_created")
 
 
@@ -202,9 +214,8 @@ async def update_campaign(
     try:
         await campaigns.update_campaign(actor, campaign_id, values)
     except ServiceError as exc:
-        return await _modal(
-            ui, actor, {**values, "id": campaign_id}, errors_of(exc, ui.t), editing=True
-        )
+        errors = errors_of(exc, ui.t, FORM_FIELDS)
+        return await _modal(ui, actor, {**values, "id": campaign_id}, errors, editing=True)
     return done(request, "/campaigns", "campaign_updated")
 
 

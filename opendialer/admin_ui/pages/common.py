@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from typing import Any
 
 from litestar import Request, Response
@@ -10,7 +11,7 @@ from litestar.datastructures import Cookie
 from litestar.exceptions import HTTPException
 from litestar.response import Redirect, Template
 
-from opendialer.admin_ui.i18n import N_, Translator, translate_error, translator
+from opendialer.admin_ui.i18n import N_, Translator, translate_detail, translate_error, translator
 from opendialer.admin_ui.pages.session import (
     FLASH_COOKIE,
     LANGUAGE_COOKIE,
@@ -18,7 +19,7 @@ from opendialer.admin_ui.pages.session import (
     LoginRequired,
     login_url,
 )
-from opendialer.core.services.errors import ServiceError
+from opendialer.core.services.errors import ServiceError, field_errors
 
 log = logging.getLogger(__name__)
 
@@ -40,10 +41,23 @@ def int_list(form: Any, name: str) -> list[int]:
     return out
 
 
-def errors_of(exc: ServiceError, t: Translator) -> dict[str, str]:
-    """``{field: message}`` for a form; errors without a field go to ``_form``."""
-    key = exc.field or "_form"
-    return {key: translate_error(exc, t)}
+def errors_of(
+    exc: ServiceError, t: Translator, fields: Iterable[str] | None = None
+) -> dict[str, str]:
+    """``{field: message}`` for a form: EVERY error the service found (``FieldErrors``),
+    each in the user's language, to show next to its field. Errors without a field go
+    to ``_form``, and so do those on a field the form does not show when ``fields``
+    names the form's fields (nothing is dropped)."""
+    shown = None if fields is None else set(fields)
+    errors: dict[str, str] = {}
+    for field, detail in field_errors(exc):
+        key = field if field and (shown is None or field in shown) else "_form"
+        message = translate_detail(detail, exc.code, t)
+        if key not in errors:
+            errors[key] = message
+        elif key == "_form" and message not in errors[key]:
+            errors[key] = f"{errors[key]} {message}"
+    return errors
 
 
 def done(request: Request[Any, Any, Any], location: str, flash: str = "") -> Response[Any]:

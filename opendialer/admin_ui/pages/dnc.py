@@ -20,7 +20,8 @@ from opendialer.core.services.errors import ServiceError
 
 #: National lists run to tens of millions of numbers.
 MAX_DNC_UPLOAD_BYTES = 1024 * 1024 * 1024
-SERVICE_FIELDS = ("name", "url", "timeout_ms")
+#: Every field of the external-service modal.
+SERVICE_FIELDS = ("name", "url", "timeout_ms", "insecure")
 
 
 async def list_services(ui: UI) -> list[dict[str, Any]]:
@@ -98,7 +99,7 @@ async def create_service(request: Request[Any, Any, Any], ui: UI) -> Response[An
     try:
         await dnc_services.create_service(actor, {**values, "kind": "http"})
     except ServiceError as exc:
-        return _service_modal(ui, values, errors_of(exc, ui.t), editing=False)
+        return _service_modal(ui, values, errors_of(exc, ui.t, SERVICE_FIELDS), editing=False)
     return done(request, "/dnc", "dnc_saved")
 
 
@@ -124,7 +125,9 @@ async def update_service(
     try:
         await dnc_services.update_service(actor, service_id, values)
     except ServiceError as exc:
-        return _service_modal(ui, {**values, "id": service_id}, errors_of(exc, ui.t), editing=True)
+        return _service_modal(
+            ui, {**values, "id": service_id}, errors_of(exc, ui.t, SERVICE_FIELDS), editing=True
+        )
     return done(request, "/dnc", "dnc_saved")
 
 

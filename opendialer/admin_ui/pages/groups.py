@@ -13,6 +13,9 @@ from opendialer.core.domain import Role
 from opendialer.core.services import groups
 from opendialer.core.services.errors import ServiceError
 
+#: Every field of the modal.
+FORM_FIELDS = ("name", "description", "enabled")
+
 
 def _modal(ui: UI, group: dict[str, Any], errors: dict[str, str], *, editing: bool) -> Template:
     assert ui.actor is not None
@@ -53,7 +56,7 @@ async def create_group(request: Request[Any, Any, Any], ui: UI) -> Response[Any]
     try:
         await groups.create_group(actor, values)
     except ServiceError as exc:
-        return _modal(ui, values, errors_of(exc, ui.t), editing=False)
+        return _modal(ui, values, errors_of(exc, ui.t, FORM_FIELDS), editing=False)
     return done(request, "/groups", "group_created")
 
 
@@ -74,7 +77,7 @@ async def update_group(
         await groups.update_group(actor, group_id, values)
     except ServiceError as exc:
         shown = {**await groups.get_group(actor, group_id), **values}
-        return _modal(ui, shown, errors_of(exc, ui.t), editing=True)
+        return _modal(ui, shown, errors_of(exc, ui.t, FORM_FIELDS), editing=True)
     return done(request, "/groups", "group_updated")
 
 

@@ -38,6 +38,8 @@ LEAD_STATUS_LABELS = {
 #: How often the summary refreshes itself while the campaign runs.
 SUMMARY_POLL_S = 5
 MODES = ("add", "edit-all")
+#: Every field of the schedule modal ("edit-all" has no date).
+FORM_FIELDS = ("date", "start_time", "end_time")
 
 
 def _mode(mode: str) -> str:
@@ -99,7 +101,7 @@ async def schedule_submit(
     mode = _mode(mode)
     campaign = await campaigns.get_campaign(actor, campaign_id)
     form = await request.form()
-    values = {name: text(form, name) for name in ("date", "start_time", "end_time")}
+    values = {name: text(form, name) for name in FORM_FIELDS}
     try:
         if mode == "add":
             await schedules.add_schedule(actor, campaign_id, values)
@@ -107,7 +109,7 @@ async def schedule_submit(
             values.pop("date")
             await schedules.edit_all(actor, campaign_id, values)
     except ServiceError as exc:
-        return _schedule_modal(ui, campaign, values, errors_of(exc, ui.t), mode)
+        return _schedule_modal(ui, campaign, values, errors_of(exc, ui.t, FORM_FIELDS), mode)
     location = f"/campaigns/{campaign_id}/schedules"
     return done(request, location, "schedule_added" if mode == "add" else "schedules_updated")
 

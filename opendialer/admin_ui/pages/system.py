@@ -1,11 +1,10 @@
-"""System → Diagnostics: download the dialer's logs, and a short health panel."""
+"""System → Diagnostics: the health checks of ``opendialer doctor`` (``core/health``),
+refreshed by htmx, and the dialer's logs as a zip."""
 
 from __future__ import annotations
 
 import asyncio
-import importlib
 import tempfile
-import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -16,18 +15,8 @@ from litestar.response import Template
 
 from opendialer.admin_ui.i18n import N_
 from opendialer.admin_ui.pages.session import UI
-from opendialer.core import logs
-from opendialer.core.plugins import get_plugin_manager
+from opendialer.core import health, logs
 from opendialer.core.services.errors import PermissionDenied
-
-
-@dataclass(frozen=True, slots=True)
-class Check:
-    """One line of the health panel."""
-
-    name: str
-    ok: bool | None  # None: not available in this installation
-    detail: str
 
 
 def log_files() -> list[Path]:
@@ -41,68 +30,65 @@ def build_logs_zip() -> bytes:
         return logs.export_zip(Path(work) / "logs.zip").read_bytes()
 
 
-async def _database_check(ui: UI) -> Check:
-    from opendialer.core.storage import current
-
-    started = time.perf_counter()
-    try:
-        database = current()
-        await database.engine.run_ddl("SELECT 1")
-    except Exception as exc:  # the panel reports any failure; it must not fail itself
-        return Check(ui._("Database"), False, f"{type(exc).__name__}: {exc}")
-    took_ms = (time.perf_counter() - started) * 1000
-    return Check(
-        ui._("Database"),
-        True,
-        ui._("%(dialect)s reachable (%(ms)s ms): %(url)s")
-        % {"dialect": database.dialect, "ms": f"{took_ms:.1f}", "url": database.describe()},
-    )
-
-
-async def _optional_check(ui: UI, label: str, module: str, function: str) -> Check:
-    """A check some other part of the dialer provides, once it exists."""
-    try:
-        provider = getattr(importlib.import_module(module), function)
-    except (ImportError, AttributeError):
-        return Check(label, None, ui._("not available in this installation yet"))
-    try:
-        result = provider()
-        if asyncio.iscoroutine(result):
-            result = await asyncio.wait_for(result, timeout=5)
-    except Exception as exc:  # a failing probe is a red line, not a broken page
-        return Check(label, False, f"{type(exc).__name__}: {exc}")
-    if isinstance(result, dict):
-        return Check(label, bool(result.get("ok")), str(result.get("detail", "")))
-    return Check(label, bool(result), "")
+#: Check id → its title on the page (the doctor's lines, translated).
+TITLES = {
+    "database": N_("Database"),
+    "migrations": N_("Migrations"),
+    "plugins": N_("Plugins loaded"),
+    "sip": N_("SIP registrations"),
+    "dnc": N_("Do-Not-Call services"),
+    "contact_center": N_("Contact center"),
+    "tls": N_("TLS certificates"),
+    "clock": N_("Clock sync"),
+}
+#: Fixed subjects the checks name (ports, services and targets keep their own names).
+SUBJECTS = {
+    "this node": N_("this node"),
+    "database server": N_("database server"),
+    "web server": N_("web server"),
+    "SIP CA": N_("SIP CA"),
+    "server": N_("server"),
+}
+#: Every network exchange of a check is bounded by this; the panel answers in seconds.
+CHECK_TIMEOUT_S = 3.0
+REFRESH_S = 30
 
 
-async def health(ui: UI) -> list[Check]:
-    manager = get_plugin_manager()
-    plugins = manager.plugins()
-    failures = manager.failures
-    plugin_detail = ", ".join(f"{p.name} {p.version}" for p in plugins) or "—"
-    checks = [
-        await _database_check(ui),
-        Check(
-            ui._("Plugins loaded"),
-            not failures,
-            ui._("%(n)s loaded: %(names)s") % {"n": len(plugins), "names": plugin_detail},
-        ),
+@dataclass(frozen=True, slots=True)
+class Line:
+    """One row of the health panel."""
+
+    title: str
+    subject: str
+    status: str  # ok | warn | fail
+    message: str  # English, like the doctor's (it names files, hosts and commands)
+
+
+def _subject(ui: UI, result: health.CheckResult) -> str:
+    subject = result.subject
+    if subject in SUBJECTS:
+        return ui._(SUBJECTS[subject])
+    if result.check == "sip" and subject.startswith("port "):
+        return ui._("port %(user)s", user=subject[len("port ") :])
+    return subject
+
+
+async def health_lines(ui: UI) -> list[Line]:
+    """The same checks as ``opendialer doctor``, on this process's database."""
+    options = health.DoctorOptions(timeout_s=CHECK_TIMEOUT_S)
+    results = await health.run_checks(ui.request.app.state.db, options)
+    return [
+        Line(ui._(TITLES.get(r.check, r.check)), _subject(ui, r), r.status.value, r.message)
+        for r in results
     ]
-    checks.extend(
-        Check(ui._("Plugin failed: %(name)s") % {"name": f.name}, False, f.error) for f in failures
-    )
-    for label, module, function in PROBES:
-        checks.append(await _optional_check(ui, ui._(label), module, function))
-    return checks
 
 
-#: (label, module, function): probes the SIP, DNC and routing parts expose.
-PROBES: list[tuple[str, str, str]] = [
-    (N_("SIP registrations"), "opendialer.core.services.platform_config", "health"),
-    (N_("Do-Not-Call services"), "opendialer.core.services.dnc_services", "health"),
-    (N_("Contact center"), "opendialer.core.services.routing", "health"),
-]
+async def _panel_context(ui: UI) -> dict[str, Any]:
+    return {
+        "lines": await health_lines(ui),
+        "checked_at": datetime.now(UTC).strftime("%H:%M:%S"),
+        "refresh_s": REFRESH_S,
+    }
 
 
 def _require_system(ui: UI) -> None:
@@ -115,10 +101,17 @@ async def system_page(ui: UI) -> Template:
     files = await asyncio.to_thread(log_files)
     return ui.render(
         "system/diagnostics.html",
-        checks=await health(ui),
+        **await _panel_context(ui),
         log_dir=str(await asyncio.to_thread(logs.log_dir)),
         log_count=len(files),
     )
+
+
+@get("/system/health")
+async def health_panel(ui: UI) -> Template:
+    """The health panel alone: htmx refreshes it (every REFRESH_S, and on demand)."""
+    _require_system(ui)
+    return ui.render("system/health_panel.html", **await _panel_context(ui))
 
 
 @get("/system/logs.zip")
@@ -134,4 +127,4 @@ async def download_logs(request: Request[Any, Any, Any], ui: UI) -> Response[byt
     )
 
 
-ROUTES: list[Any] = [system_page, download_logs]
+ROUTES: list[Any] = [system_page, health_panel, download_logs]

@@ -10,11 +10,21 @@ from litestar.response import Template
 from opendialer.admin_ui.pages.common import done, errors_of, int_list, text
 from opendialer.admin_ui.pages.session import UI
 from opendialer.core.domain import Role
-from opendialer.core.services import groups, users
+from opendialer.core.services import groups, passwords, users
 from opendialer.core.services.common import Actor, PageRequest
-from opendialer.core.services.errors import ServiceError, ValidationFailed
+from opendialer.core.services.errors import FieldErrors, ServiceError, ValidationFailed
 
 PER_PAGE_CHOICES = (10, 25, 50, 100)
+#: Every field of the user modal.
+FORM_FIELDS = (
+    "username",
+    "password",
+    "password_confirm",
+    "first_name",
+    "last_name",
+    "role",
+    "group_ids",
+)
 
 
 def assignable_roles(actor: Actor) -> list[str]:
@@ -73,10 +83,11 @@ async def new_user(ui: UI) -> Template:
     return await _modal(ui, actor, blank, {}, editing=False)
 
 
-def _check_confirmation(form: Any) -> str:
+def _confirmed_password(form: Any, problems: FieldErrors) -> str:
+    """The password typed; a different confirmation is one more error of the form."""
     password = form.get("password") or ""
     if password != (form.get("password_confirm") or ""):
-        raise ValidationFailed("passwords do not match", field="password_confirm")
+        problems.add(ValidationFailed("passwords do not match", field="password_confirm"))
     return str(password)
 
 
@@ -85,11 +96,13 @@ async def create_user(request: Request[Any, Any, Any], ui: UI) -> Response[Any] 
     actor = ui.require_tab("users")
     form = await request.form()
     values = _form_values(form)
+    problems = FieldErrors()
+    password = _confirmed_password(form, problems)
     try:
-        password = _check_confirmation(form)
-        await users.create_user(actor, {**values, "password": password})
+        await users.create_user(actor, {**values, "password": password}, found=problems)
     except ServiceError as exc:
-        return await _modal(ui, actor, values, errors_of(exc, ui.t), editing=False)
+        errors = errors_of(exc, ui.t, FORM_FIELDS)
+        return await _modal(ui, actor, values, errors, editing=False)
     return done(request, "/users", "user_created")
 
 
@@ -107,19 +120,27 @@ async def update_user(
     form = await request.form()
     values = _form_values(form)
     shown = {**values, "id": user_id}
+    problems = FieldErrors()
     try:
-        password = _check_confirmation(form)
+        password = _confirmed_password(form, problems)
         current = await users.get_user(actor, user_id)
         changes = {k: v for k, v in values.items() if v != current.get(k)}
         if actor.role is Role.MANAGER and "group_ids" in changes:
             # A Manager's picker lists only its groups; keep the user's others.
             changes["group_ids"] = values["group_ids"]
         if password:
-            await users.reset_password(actor, user_id, password)
+            # Every check before any write: the new password with the other fields.
+            users.require_password_resetter(actor)
+            username = values["username"] or current["username"]
+            problems.check(passwords.check_policy, password, username)
         if changes:
-            await users.update_user(actor, user_id, changes)
+            await users.update_user(actor, user_id, changes, found=problems)
+        problems.raise_if_any()
+        if password:
+            await users.reset_password(actor, user_id, password)
     except ServiceError as exc:
-        return await _modal(ui, actor, shown, errors_of(exc, ui.t), editing=True)
+        errors = errors_of(exc, ui.t, FORM_FIELDS)
+        return await _modal(ui, actor, shown, errors, editing=True)
     return done(request, "/users", "user_updated")
 
 
@@ -138,7 +159,7 @@ async def delete_user(
     try:
         await users.delete_user(actor, user_id)
     except ServiceError as exc:
-        return ui.render("users/delete.html", user=user, errors=errors_of(exc, ui.t))
+        return ui.render("users/delete.html", user=user, errors=errors_of(exc, ui.t, ()))
     return done(request, "/users", "user_deleted")
 
 

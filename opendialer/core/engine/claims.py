@@ -38,7 +38,8 @@ class ClaimedLead:
     due_at: datetime
 
 
-def _due(campaign_id: int, now: datetime):  # type: ignore[no-untyped-def]
+def due_condition(campaign_id: int, now: datetime):  # type: ignore[no-untyped-def]
+    """Leads of the campaign due now: a due time passed and no live lease."""
     return (
         (Lead.campaign == campaign_id)
         & Lead.next_attempt_at.is_not_null()
@@ -59,28 +60,41 @@ async def claim_due_leads(
     """Lease up to ``limit`` due leads of the campaign to ``node``, oldest-due first."""
     if limit <= 0:
         return []
+    async with write_transaction(db, urgent=True):
+        return await claim_in_transaction(
+            db, campaign_id=campaign_id, node=node, now=now, limit=limit, lease_s=lease_s
+        )
+
+
+async def claim_in_transaction(
+    db: Database,
+    *,
+    campaign_id: int,
+    node: str,
+    now: datetime,
+    limit: int,
+    lease_s: float,
+) -> list[ClaimedLead]:
+    """The claim's two statements, inside the caller's write transaction."""
     query = (
         Lead.select(Lead.id)
-        .where(_due(campaign_id, now))
+        .where(due_condition(campaign_id, now))
         .order_by(Lead.next_attempt_at, Lead.id)
         .limit(limit)
     )
     if db.is_postgres:
         query = query.lock_rows("UPDATE", skip_locked=True)
-    async with write_transaction(db):
-        ids = [row["id"] for row in await query.run()]
-        if not ids:
-            return []
-        rows = (
-            await Lead.update(
-                {Lead.lease_owner: node, Lead.lease_until: now + timedelta(seconds=lease_s)}
-            )
-            .where(Lead.id.is_in(ids))
-            .returning(
-                Lead.id, Lead.name, Lead.phone, Lead.attempts, Lead.status, Lead.next_attempt_at
-            )
-            .run()
+    ids = [row["id"] for row in await query.run()]
+    if not ids:
+        return []
+    rows = (
+        await Lead.update(
+            {Lead.lease_owner: node, Lead.lease_until: now + timedelta(seconds=lease_s)}
         )
+        .where(Lead.id.is_in(ids))
+        .returning(Lead.id, Lead.name, Lead.phone, Lead.attempts, Lead.status, Lead.next_attempt_at)
+        .run()
+    )
     claimed = [
         ClaimedLead(
             id=r["id"],
@@ -131,4 +145,11 @@ async def arm_new_leads(campaign_id: int, now: datetime) -> int:
     return len(rows)
 
 
-__all__ = ["ClaimedLead", "arm_new_leads", "claim_due_leads", "release_leases"]
+__all__ = [
+    "ClaimedLead",
+    "arm_new_leads",
+    "claim_due_leads",
+    "claim_in_transaction",
+    "due_condition",
+    "release_leases",
+]

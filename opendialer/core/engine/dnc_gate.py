@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -61,7 +62,9 @@ class DncGate:
                 f"DNC service id {service_id} no longer exists: pick another service "
                 "for the campaign"
             )
-        version = (row["kind"], row["url"], row["updated_at"], row["list_version"])
+        # Not list_version: a provider follows its own list (the embedded one applies
+        # appends as deltas); restarting it on every import would reload it whole.
+        version = (row["kind"], row["url"], row["updated_at"])
         if cached and cached.version == version:
             cached.read_at = self._monotonic()
             return cached
@@ -100,6 +103,28 @@ class DncGate:
     async def check(self, service_id: int, number: str) -> DncCheck:
         """The verdict for ``number``; raises :class:`DncUnavailable` rather than guess."""
         loaded = await self._provider(service_id)
+        started = time.perf_counter()  # wall time: the provider's latency, whatever the clock
+        try:
+            check = await self._ask(loaded, number)
+        except DncUnavailable:
+            self._observed(loaded, "unavailable", started)
+            raise
+        self._observed(loaded, check.result, started)
+        return check
+
+    def _observed(self, loaded: _Loaded, result: str, started: float) -> None:
+        self._pm.notify_now(
+            "dnc_checked",
+            service=loaded.config.name,
+            result=result,
+            seconds=time.perf_counter() - started,
+        )
+
+    def providers(self) -> dict[str, DncProvider]:
+        """The started providers, by service name (metrics read their health)."""
+        return {loaded.config.name: loaded.provider for loaded in self._loaded.values()}
+
+    async def _ask(self, loaded: _Loaded, number: str) -> DncCheck:
         try:
             verdict = await loaded.provider.check(number)
         except DncUnavailable:

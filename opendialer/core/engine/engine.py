@@ -37,6 +37,7 @@ from opendialer.core.engine.clock import Clock, RealClock
 from opendialer.core.engine.coordinator import Coordinator
 from opendialer.core.engine.dnc_gate import DncGate
 from opendialer.core.engine.metrics import EngineMetrics
+from opendialer.core.engine.outcome_writer import OutcomeWriter
 from opendialer.core.engine.reconcile import reconcile_node
 from opendialer.core.engine.records import announce
 from opendialer.core.engine.runner import CampaignRunner, verdict_action
@@ -124,8 +125,12 @@ class Engine:
             lease_s,
         )
         self.metrics = EngineMetrics()
+        self.outcomes = OutcomeWriter(db)  # group commit of call outcomes
         self.context = EngineContext(
-            self.clock, {"node_id": node_id, **(settings or {})}, self.wake
+            self.clock,
+            # dead_after_s: routing targets count only the holds of live nodes (heartbeats).
+            {"node_id": node_id, "dead_after_s": dead_after_s, **(settings or {})},
+            self.wake,
         )
         self.coordinator = Coordinator(db, node_id, dead_after_s=dead_after_s)
         self.scheduler = Scheduler(self.pm)
@@ -149,7 +154,6 @@ class Engine:
         self._woken_at: float | None = None
         self._loop_task: asyncio.Task[None] | None = None
         self._probes: dict[int, asyncio.Task[None]] = {}
-        self._last_housekeeping = float("-inf")
         self._last_heartbeat = float("-inf")
         self._last_reconcile = float("-inf")
         self._last_arm = float("-inf")
@@ -213,8 +217,16 @@ class Engine:
             self._woken_at = self.clock.monotonic()
         self._wake_event.set()
 
+    def routing_targets(self) -> dict[str, RoutingTarget]:
+        """The routing targets started so far, by name (metrics read their health)."""
+        return dict(self._routing)
+
     def in_flight_total(self) -> int:
         return sum(len(r.in_flight) for r in self.runners.values())
+
+    def calls_up_total(self) -> int:
+        """Calls of this node still on the platform (not those only storing their outcome)."""
+        return sum(r.calls_up() for r in self.runners.values())
 
     def pending_total(self) -> int:
         return sum(len(r.pending) for r in self.runners.values())
@@ -222,17 +234,35 @@ class Engine:
     # -- the loop --------------------------------------------------------------
 
     async def _loop(self) -> None:
+        # Housekeeping runs beside the pacer, not before it: its writes (heartbeat,
+        # schedule states) may queue behind outcome writes, and a free agent must not
+        # wait for them.
+        keeper = asyncio.create_task(self._housekeeping_loop(), name=f"keeper-{self.node_id}")
+        try:
+            while not self._stopping:
+                try:
+                    await self.pace()
+                except asyncio.CancelledError:
+                    raise
+                except Exception:
+                    log.exception("engine_loop_error node=%s", self.node_id)
+                    await self.clock.sleep(1.0)
+                await self._wait()
+        finally:
+            await asyncio.wait({keeper}, timeout=15)
+            if not keeper.done():
+                keeper.cancel()
+                await asyncio.gather(keeper, return_exceptions=True)
+
+    async def _housekeeping_loop(self) -> None:
         while not self._stopping:
             try:
-                if self.clock.monotonic() - self._last_housekeeping >= self.tick_s:
-                    await self.housekeeping()
-                await self.pace()
+                await self.housekeeping()
             except asyncio.CancelledError:
                 raise
             except Exception:
-                log.exception("engine_loop_error node=%s", self.node_id)
-                await self.clock.sleep(1.0)
-            await self._wait()
+                log.exception("engine_housekeeping_error node=%s", self.node_id)
+            await self.clock.sleep(self.tick_s)
 
     async def _wait(self) -> None:
         if self._wake_event.is_set():
@@ -252,7 +282,6 @@ class Engine:
 
     async def housekeeping(self) -> None:
         mono = self.clock.monotonic()
-        self._last_housekeeping = mono
         now = self.clock.now()
         if mono - self._last_heartbeat >= self.heartbeat_s:
             self._last_heartbeat = mono
@@ -274,6 +303,7 @@ class Engine:
             if runner is None:
                 runner = self.runners[cid] = CampaignRunner(self, cid)
                 await arm_new_leads(cid, now)
+                self.wake()  # a campaign to dial: no need to wait for the next pacing poll
             elif arm_all:
                 await arm_new_leads(cid, now)
             runner.update(entry)

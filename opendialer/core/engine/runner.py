@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
+from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -22,11 +23,13 @@ from opendialer.core.contracts import (
     CallDisposition,
     CallOutcome,
     CallRequest,
+    ClaimsSlots,
     DncUnavailable,
     PacingSnapshot,
     PlatformUnavailable,
     RoutingRequest,
     RoutingTarget,
+    TracksTransferredCalls,
 )
 from opendialer.core.domain import LeadStatus, ScheduleState
 from opendialer.core.engine.claims import ClaimedLead, claim_due_leads, release_leases
@@ -35,12 +38,12 @@ from opendialer.core.engine.records import (
     Attempt,
     DncCheck,
     Finished,
+    Outcome,
     announce,
     cancel_attempt,
-    finish_attempt,
+    claim_and_start_attempts,
     record_dnc_block,
     start_attempt,
-    start_attempts,
 )
 from opendialer.core.engine.scheduler import DialableEntry, set_schedule_reason
 
@@ -72,6 +75,10 @@ class CampaignRunner:
         self.entry: DialableEntry | None = None
         self.in_flight: dict[str, asyncio.Task[None]] = {}
         self.pending: set[str] = set()  # launched, not yet handed to the platform
+        #: Over on the platform, slot released, outcome not yet stored.
+        self.settling: set[str] = set()
+        #: Transferred calls whose end was signalled before ``originate`` returned.
+        self._ended_early: set[str] = set()
         self.throttle_reason = ""
 
     # -- pacing --------------------------------------------------------------
@@ -108,44 +115,77 @@ class CampaignRunner:
         health = routing.health(request)
         free_slots = routing.free_slots(request)
         await self._throttle("" if health.ok else f"routing: {health.detail}")
-        others = engine.in_flight_total() - len(self.in_flight)
+        others = engine.calls_up_total() - self.calls_up()
         snapshot = PacingSnapshot(
             free_slots=free_slots,
             free_ports=max(0, engine.platform.free_ports() - engine.pending_total()),
             global_max=max(0, engine.max_calls - others),
-            in_flight=len(self.in_flight),
+            in_flight=self.calls_up(),
         )
         wanted = engine.pacing.calls_to_launch(snapshot)
         if wanted <= 0:
             return 0
-        leads = await claim_due_leads(
-            engine.db,
-            campaign_id=self.campaign_id,
-            node=engine.node_id,
-            now=now,
-            limit=wanted,
-            lease_s=engine.lease_s,
+        granted: list[str] = []
+        if isinstance(routing, ClaimsSlots):
+            # Several nodes share the slots: launch only the calls whose slot the
+            # target claimed in the database (exact across nodes).
+            granted = await routing.claim_slots(request, [uuid.uuid4().hex for _ in range(wanted)])
+            if not granted:
+                return 0
+            wanted = len(granted)
+        new_call_id: Callable[[], str] = (
+            iter(granted).__next__ if granted else (lambda: uuid.uuid4().hex)
         )
-        call_ids = [uuid.uuid4().hex for _ in leads]
-        started: dict[int, Attempt] | None = None
-        if not self.campaign.get("dnc_service") and leads:
-            # No DNC check to wait for: start every attempt in one transaction.
-            started = await start_attempts(
-                engine.db, leads, node=engine.node_id, call_ids=call_ids, now=now
-            )
-        for lead, call_id in zip(leads, call_ids, strict=True):
-            attempt = None
-            if started is not None:
-                attempt = started.get(lead.id)
-                if attempt is None:
-                    continue  # lease lost to another node between claim and start
+        launches: list[tuple[ClaimedLead, str, Attempt | None]] = []
+        try:
+            if self.campaign.get("dnc_service"):
+                # Each number is checked before its attempt starts (in the call's task).
+                leads = await claim_due_leads(
+                    engine.db,
+                    campaign_id=self.campaign_id,
+                    node=engine.node_id,
+                    now=now,
+                    limit=wanted,
+                    lease_s=engine.lease_s,
+                )
+                launches = [(lead, new_call_id(), None) for lead in leads]
+            else:
+                # Nothing to check: claim and start the whole batch in one transaction,
+                # committed before any INVITE goes out.
+                attempts = await claim_and_start_attempts(
+                    engine.db,
+                    campaign_id=self.campaign_id,
+                    node=engine.node_id,
+                    now=now,
+                    limit=wanted,
+                    new_call_id=new_call_id,
+                )
+                launches = [(a.lead, a.call_id, a) for a in attempts]
+        finally:
+            if granted:  # fewer due leads than slots claimed: give the rest back
+                used = {call_id for _, call_id, _ in launches}
+                for call_id in granted:
+                    if call_id not in used:
+                        routing.release(call_id, False)
+        log.debug(
+            "pace_round campaign=%s wanted=%d launched=%d since_wake_ms=%.1f",
+            self.campaign_id,
+            wanted,
+            len(launches),
+            (engine.clock.monotonic() - woken_at) * 1000,
+        )
+        for lead, call_id, attempt in launches:
             routing.reserve(request, call_id)
             self.pending.add(call_id)
             engine.metrics.launched += 1
             self.in_flight[call_id] = asyncio.create_task(
                 self._call(lead, call_id, routing, woken_at, attempt), name=f"call-{call_id}"
             )
-        return len(leads)
+        return len(launches)
+
+    def calls_up(self) -> int:
+        """Calls launched and not yet over on the platform (outcomes being stored excluded)."""
+        return len(self.in_flight) - len(self.settling)
 
     async def _throttle(self, reason: str) -> None:
         if reason == self.throttle_reason or self.entry is None:
@@ -170,22 +210,53 @@ class CampaignRunner:
             if attempt is None:
                 attempt, finished = await self._check_and_start(lead, call_id)
             if attempt is not None:
-                transferred, finished = await self._dial(attempt, woken_at)
+                transferred, finished = await self._dial(attempt, woken_at, routing)
         except Exception:
             log.exception(
                 "call_failed campaign=%s lead=%s call_id=%s", self.campaign_id, lead.id, call_id
             )
         finally:
-            # Free the slot before the (possibly slow) observers run.
-            self.pending.discard(call_id)
+            if call_id not in self.settling:  # never reached the platform, or it raised
+                self._call_over(call_id, routing, transferred)
+            self.settling.discard(call_id)
+            self._ended_early.discard(call_id)
             self.in_flight.pop(call_id, None)
-            try:
-                routing.release(call_id, transferred)
-            except Exception:
-                log.exception("routing_release_failed call_id=%s", call_id)
-            self.engine.wake()
         if finished is not None:
             await announce(self.engine.pm, finished)
+
+    def _call_over(self, call_id: str, routing: RoutingTarget, transferred: bool) -> None:
+        """The call is over on the platform: free its routing slot and wake the pacer at
+        once — before its outcome is stored, which may queue behind other writes."""
+        self.pending.discard(call_id)
+        self.settling.add(call_id)
+        try:
+            routing.release(call_id, transferred)
+            if transferred and call_id in self._ended_early:
+                self._transferred_ended(call_id, routing)
+        except Exception:
+            log.exception("routing_release_failed call_id=%s", call_id)
+        self.engine.wake()
+
+    def _on_transferred_ended(self, call_id: str, routing: RoutingTarget) -> Callable[[], None]:
+        """The callback a platform calls when a call it transferred has ended (the
+        caller left the agent or the IVR): the routing target frees that slot."""
+
+        def ended() -> None:
+            if call_id in self.in_flight and call_id not in self.settling:
+                self._ended_early.add(call_id)  # before originate returned: on release
+                return
+            try:
+                self._transferred_ended(call_id, routing)
+            except Exception:
+                log.exception("transferred_call_ended_failed call_id=%s", call_id)
+            self.engine.wake()
+
+        return ended
+
+    @staticmethod
+    def _transferred_ended(call_id: str, routing: RoutingTarget) -> None:
+        if isinstance(routing, TracksTransferredCalls):
+            routing.transferred_call_ended(call_id)
 
     async def _check_and_start(
         self, lead: ClaimedLead, call_id: str
@@ -230,7 +301,9 @@ class CampaignRunner:
             )
         return attempt, None
 
-    async def _dial(self, attempt: Attempt, woken_at: float) -> tuple[bool, Finished | None]:
+    async def _dial(
+        self, attempt: Attempt, woken_at: float, routing: RoutingTarget
+    ) -> tuple[bool, Finished | None]:
         """Originate, map the outcome, store it (lead and record in one transaction)."""
         engine = self.engine
         campaign = self.campaign
@@ -245,11 +318,19 @@ class CampaignRunner:
             amd_session=session,
             on_verdict=on_verdict,
             amd_enabled=amd_on,
+            on_transferred_ended=self._on_transferred_ended(call_id, routing),
         )
         self.pending.discard(call_id)
         latency = max(0.0, engine.clock.monotonic() - woken_at)
         engine.metrics.latencies.append(latency)
         engine.metrics.originated += 1
+        engine.pm.notify_now(
+            "call_originated",
+            call_id=call_id,
+            campaign_id=self.campaign_id,
+            attempt=attempt.number,
+            node=engine.node_id,
+        )
         try:
             outcome = await engine.platform.originate(request)
         except PlatformUnavailable as exc:
@@ -267,6 +348,8 @@ class CampaignRunner:
                 ended_at=now,
                 detail=f"platform error: {type(exc).__name__}: {exc}",
             )
+        transferred = outcome.disposition is CallDisposition.TRANSFERRED
+        self._call_over(call_id, routing, transferred)
         status = status_for_outcome(outcome)
         next_at = engine.retry.next_attempt_at(
             status=status,
@@ -280,8 +363,8 @@ class CampaignRunner:
             if delay:
                 await asyncio.sleep(delay)
             try:
-                finished = await finish_attempt(
-                    engine.db, attempt, outcome, status=status, next_attempt_at=next_at
+                finished = await engine.outcomes.finish(
+                    Outcome(attempt, outcome, status=status, next_attempt_at=next_at)
                 )
                 break
             except Exception:
@@ -307,7 +390,7 @@ class CampaignRunner:
             next_at.isoformat() if next_at else "-",
             engine.node_id,
         )
-        return outcome.disposition is CallDisposition.TRANSFERRED, finished
+        return transferred, finished
 
 
 __all__ = ["CampaignRunner", "verdict_action"]

@@ -44,7 +44,7 @@ class EngineConfig:
     dead_after_s: float = 15.0
 
 
-def _json_env(name: str) -> dict[str, Any] | None:
+def json_env(name: str) -> dict[str, Any] | None:
     raw = os.environ.get(name, "").strip()
     if not raw:
         return None
@@ -93,13 +93,13 @@ async def config_from_environment() -> EngineConfig:
             "no communication platform configured: set OPENDIALER_PLATFORM=sim (simulator) "
             "or OPENDIALER_PLATFORM=sip, or run `opendialer serve --role web`"
         )
-    options = _json_env("OPENDIALER_PLATFORM_OPTIONS")
+    options = json_env("OPENDIALER_PLATFORM_OPTIONS")
     if options is None:
         options = dict(stored.get("options") or {})
     max_calls = int(_number_env("OPENDIALER_MAX_CALLS", 100, whole=True))
     dead_after_s = _number_env("OPENDIALER_NODE_DEAD_AFTER_S", 15.0)
     routing = os.environ.get("OPENDIALER_ROUTING", "").strip()
-    routing_options = _json_env("OPENDIALER_ROUTING_OPTIONS")
+    routing_options = json_env("OPENDIALER_ROUTING_OPTIONS")
     if routing_options is None:
         routing_options = await setting_object("engine.routing_options")
     return EngineConfig(

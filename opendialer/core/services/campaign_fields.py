@@ -14,7 +14,7 @@ import phonenumbers
 
 from opendialer.core.domain import WEEKDAYS, CampaignType
 from opendialer.core.services.common import require_bool, require_str
-from opendialer.core.services.errors import ValidationFailed
+from opendialer.core.services.errors import FieldErrors, ValidationFailed
 
 MAX_ATTEMPTS = (1, 100, 5)
 RETRY_AFTER_MINUTES = (1, 1440, 60)
@@ -199,31 +199,7 @@ def _optional_id(data: dict[str, Any], name: str) -> int | None:
     return raw
 
 
-def validate(data: dict[str, Any]) -> dict[str, Any]:
-    """A complete settings dict (API names) → column values, or ValidationFailed.
-
-    ``data`` holds every field: on create the client's body, on update the stored
-    campaign with the client's changes applied.
-    """
-    read_only = sorted(set(data) & {"state", "state_reason"})
-    if read_only:
-        raise ValidationFailed(
-            f"{read_only[0]} is read-only: use POST /api/v1/campaigns/{{id}}/start or /stop",
-            field=read_only[0],
-        )
-    unknown = sorted(set(data) - WRITABLE - READ_ONLY)
-    if unknown:
-        raise ValidationFailed(
-            f"unknown field(s): {', '.join(unknown)}; allowed: {', '.join(sorted(WRITABLE))}",
-            field=unknown[0],
-        )
-    group_id = _optional_id(data, "group_id")
-    if group_id is None:
-        raise ValidationFailed(
-            "group_id is required: the dialer group it belongs to", field="group_id"
-        )
-    start_date = parse_date(data.get("start_date"), "start_date")
-    end_date = parse_date(data.get("end_date"), "end_date")
+def check_date_range(start_date: date, end_date: date) -> None:
     if end_date < start_date:
         raise ValidationFailed(
             f"end_date ({end_date}) is before start_date ({start_date})", field="end_date"
@@ -232,38 +208,98 @@ def validate(data: dict[str, Any]) -> dict[str, Any]:
         raise ValidationFailed(
             f"the date range may span at most {MAX_RANGE_DAYS} days", field="end_date"
         )
-    start_time = parse_time(data.get("start_time"), "start_time")
-    end_time = parse_time(data.get("end_time"), "end_time")
-    check_hours(start_time, end_time)
+
+
+def _group_id(data: dict[str, Any]) -> int:
+    group_id = _optional_id(data, "group_id")
+    if group_id is None:
+        raise ValidationFailed(
+            "group_id is required: the dialer group it belongs to", field="group_id"
+        )
+    return group_id
+
+
+def _type(data: dict[str, Any]) -> str:
     kind = data.get("type", CampaignType.OSCC.value)
     if kind not in {t.value for t in CampaignType}:
         raise ValidationFailed("type must be OSCC or IVR", field="type")
+    return str(kind)
+
+
+def _amd_params(data: dict[str, Any]) -> dict[str, Any]:
     amd_params = data.get("amd_params") or {}
     if not isinstance(amd_params, dict):
         raise ValidationFailed("amd_params must be a JSON object", field="amd_params")
-    caller_id = data.get("caller_id")
-    if caller_id is not None:
-        caller_id = require_str(data, "caller_id", max_length=64) or None
-    return {
-        "name": require_str(data, "name", max_length=100),
-        "description": require_str(data, "description", max_length=2000, required=False),
+    return amd_params
+
+
+def _caller_id(data: dict[str, Any]) -> str | None:
+    if data.get("caller_id") is None:
+        return None
+    return require_str(data, "caller_id", max_length=64) or None
+
+
+def _writable_only(data: dict[str, Any]) -> None:
+    read_only = sorted(set(data) & {"state", "state_reason"})
+    if read_only:
+        raise ValidationFailed(
+            f"{read_only[0]} is read-only: use POST /api/v1/campaigns/{{id}}/start or /stop",
+            field=read_only[0],
+        )
+
+
+def _known_only(data: dict[str, Any]) -> None:
+    unknown = sorted(set(data) - WRITABLE - READ_ONLY)
+    if unknown:
+        raise ValidationFailed(
+            f"unknown field(s): {', '.join(unknown)}; allowed: {', '.join(sorted(WRITABLE))}",
+            field=unknown[0],
+        )
+
+
+def validate(data: dict[str, Any]) -> dict[str, Any]:
+    """A complete settings dict (API names) → column values, or ONE ValidationFailed
+    listing every field in error (``FieldErrors``).
+
+    ``data`` holds every field: on create the client's body, on update the stored
+    campaign with the client's changes applied. A check that compares two fields
+    (end after start) runs only when both are valid on their own.
+    """
+    problems = FieldErrors()
+    check = problems.check
+    check(_writable_only, data)
+    check(_known_only, data)
+    group_id = check(_group_id, data)
+    start_date = check(parse_date, data.get("start_date"), "start_date")
+    end_date = check(parse_date, data.get("end_date"), "end_date")
+    if start_date is not None and end_date is not None:
+        check(check_date_range, start_date, end_date)
+    start_time = check(parse_time, data.get("start_time"), "start_time")
+    end_time = check(parse_time, data.get("end_time"), "end_time")
+    if start_time is not None and end_time is not None:
+        check(check_hours, start_time, end_time)
+    values = {
+        "type": check(_type, data),
+        "amd_params": check(_amd_params, data),
+        "caller_id": check(_caller_id, data),
+        "name": check(require_str, data, "name", max_length=100),
+        "description": check(require_str, data, "description", max_length=2000, required=False),
         "group": group_id,
         "start_date": start_date,
         "end_date": end_date,
         "start_time": start_time,
         "end_time": end_time,
-        "timezone": parse_timezone(data.get("timezone", "UTC")),
-        "weekdays": parse_weekdays(data.get("weekdays", list(WEEKDAYS[:5]))),
-        "pilot_number": require_str(data, "pilot_number", max_length=64),
-        "max_attempts": require_int(data, "max_attempts", MAX_ATTEMPTS),
-        "retry_after_minutes": require_int(data, "retry_after_minutes", RETRY_AFTER_MINUTES),
-        "type": kind,
-        "queue": require_str(data, "queue", max_length=100, required=False),
-        "amd_enabled": require_bool(data, "amd_enabled", True),
-        "dnc_service": _optional_id(data, "dnc_service_id"),
-        "amd_params": amd_params,
-        "default_region": parse_region(data.get("default_region", "US")),
-        "caller_id": caller_id,
-        "no_answer_timeout_s": require_int(data, "no_answer_timeout_s", NO_ANSWER_TIMEOUT_S),
-        "routing_target": parse_routing_target(data.get("routing_target")),
+        "timezone": check(parse_timezone, data.get("timezone", "UTC")),
+        "weekdays": check(parse_weekdays, data.get("weekdays", list(WEEKDAYS[:5]))),
+        "pilot_number": check(require_str, data, "pilot_number", max_length=64),
+        "max_attempts": check(require_int, data, "max_attempts", MAX_ATTEMPTS),
+        "retry_after_minutes": check(require_int, data, "retry_after_minutes", RETRY_AFTER_MINUTES),
+        "queue": check(require_str, data, "queue", max_length=100, required=False),
+        "amd_enabled": check(require_bool, data, "amd_enabled", True),
+        "dnc_service": check(_optional_id, data, "dnc_service_id"),
+        "default_region": check(parse_region, data.get("default_region", "US")),
+        "no_answer_timeout_s": check(require_int, data, "no_answer_timeout_s", NO_ANSWER_TIMEOUT_S),
+        "routing_target": check(parse_routing_target, data.get("routing_target")),
     }
+    problems.raise_if_any()
+    return values

@@ -34,7 +34,13 @@ from opendialer.core.domain import CampaignState, LeadStatus, Role
 from opendialer.core.plugins import get_plugin_manager
 from opendialer.core.services import campaign_fields as fields
 from opendialer.core.services.common import SYSTEM, Actor, PageRequest, page_body
-from opendialer.core.services.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from opendialer.core.services.errors import (
+    Conflict,
+    FieldErrors,
+    NotFound,
+    PermissionDenied,
+    ValidationFailed,
+)
 from opendialer.core.storage.tables import Campaign, DialerGroup, DncService, Lead
 
 CAMPAIGN_ROLES = (Role.CAMPAIGN_ADMIN, Role.CAMPAIGN_SUPERVISOR)
@@ -112,7 +118,7 @@ async def _check_group(actor: Actor, group_id: int) -> None:
         .first()
         .run()
     )
-    if group is None:
+    if group is None:  # checked with the other fields (check_existence); raced away since
         raise ValidationFailed(f"group {group_id} does not exist", field="group_id")
     if not is_system(actor) and group_id not in actor.group_ids:
         raise PermissionDenied(
@@ -128,15 +134,42 @@ async def _check_group(actor: Actor, group_id: int) -> None:
         )
 
 
+def _positive_id(raw: Any) -> int | None:
+    return raw if isinstance(raw, int) and not isinstance(raw, bool) and raw >= 1 else None
+
+
+async def _check_group_exists(raw: Any) -> None:
+    group_id = _positive_id(raw)
+    if group_id is not None and not (
+        await DialerGroup.exists().where(DialerGroup.id == group_id).run()
+    ):
+        raise ValidationFailed(f"group {group_id} does not exist", field="group_id")
+
+
+async def _check_dnc_service_exists(raw: Any) -> None:
+    service_id = _positive_id(raw)
+    if service_id is not None and not (
+        await DncService.exists().where(DncService.id == service_id).run()
+    ):
+        raise ValidationFailed(f"DNC service {service_id} does not exist", field="dnc_service_id")
+
+
+async def validate(data: dict[str, Any]) -> dict[str, Any]:
+    """The settings as column values, or ONE ValidationFailed listing every field in
+    error — the unknown group and DNC service among them (a 422 like any bad value)."""
+    problems = FieldErrors()
+    values = problems.check(fields.validate, data)
+    await problems.check_async(_check_group_exists, data.get("group_id"))
+    await problems.check_async(_check_dnc_service_exists, data.get("dnc_service_id"))
+    problems.raise_if_any()
+    assert values is not None  # fields.validate raised otherwise, and problems with it
+    return values
+
+
 async def _check_references(actor: Actor, values: dict[str, Any], current: dict[str, Any] | None):
+    """The rules after validation: the group's permission (403) and state (409), the name (409)."""
     if current is None or values["group"] != current["group"]:
         await _check_group(actor, values["group"])
-    if values["dnc_service"] is not None and not (
-        await DncService.exists().where(DncService.id == values["dnc_service"]).run()
-    ):
-        raise ValidationFailed(
-            f"DNC service {values['dnc_service']} does not exist", field="dnc_service_id"
-        )
     same_name = Campaign.exists().where(Campaign.name == values["name"])
     if current is not None:
         same_name = same_name.where(Campaign.id != current["id"])
@@ -200,7 +233,7 @@ async def create_campaign(actor: Actor, data: dict[str, Any]) -> dict[str, Any]:
     data = dict(data)
     if "dnc_service_id" not in data:
         data["dnc_service_id"] = await _embedded_dnc_service()
-    values = fields.validate(data)
+    values = await validate(data)
     await _check_references(actor, values, None)
     async with write_transaction():
         row = Campaign(**values)
@@ -221,7 +254,7 @@ async def update_campaign(actor: Actor, campaign_id: int, data: dict[str, Any]) 
     from opendialer.core.services import schedules
 
     current = await load_for_change(actor, campaign_id)
-    values = fields.validate({**_as_input(current), **data})
+    values = await validate({**_as_input(current), **data})
     await _check_references(actor, values, current)
     shaping_changed = any(values[c] != current[c] for c in fields.SCHEDULE_SHAPING_COLUMNS)
     async with write_transaction():

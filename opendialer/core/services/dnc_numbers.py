@@ -3,8 +3,10 @@
 An import is all-or-nothing: the file is parsed first (streamed, in a worker
 thread); any invalid line refuses the whole import with line numbers, unless
 ``skip_invalid`` is set; then one transaction writes the numbers and bumps
-``dnc_service.list_version``, which every node polls to reload its in-memory
-index. A failed import leaves the old list exactly as it was.
+``dnc_service.list_version`` (see :mod:`.dnc_bulk`: rows tagged with the version
+that added them, a snapshot of the whole list, a PostgreSQL NOTIFY), so every
+node updates its in-memory index. A failed import leaves the old list exactly
+as it was.
 
 Who may import: Masters and Campaign Administrators.
 """
@@ -209,5 +211,5 @@ async def list_version(service_id: int) -> int | None:
 
 
 async def read_numbers(service_id: int) -> dnc_bulk.Numbers:
-    """Every number of one list as an ``int64`` array (unsorted), read in bulk."""
+    """Every number of one list as a sorted ``int64`` array, read in bulk."""
     return await dnc_bulk.read_numbers(service_id)

@@ -32,6 +32,7 @@ from opendialer.core.services.common import (
 )
 from opendialer.core.services.errors import (
     Conflict,
+    FieldErrors,
     NotFound,
     PermissionDenied,
     ValidationFailed,
@@ -177,39 +178,56 @@ def _options(value: Any) -> str:
     return text
 
 
+def _kind_of(data: dict[str, Any], merged: dict[str, Any], creating: bool) -> str:
+    if creating and "kind" not in data:
+        raise ValidationFailed(f"kind is required: one of {', '.join(known_kinds())}", field="kind")
+    return _kind(merged.get("kind"))
+
+
+def _no_embedded_field(merged: dict[str, Any], name: str) -> None:
+    if merged.get(name) not in (None, ""):
+        raise ValidationFailed(
+            f"an embedded service has no {name}: its list is imported into the "
+            "dialer (remove the field, or choose kind http)",
+            field=name,
+        )
+
+
 def _validated(data: dict[str, Any], current: dict[str, Any] | None) -> dict[Any, Any]:
     """Column values for a create (``current`` None) or an update (only what changes),
-    validated against the service as it will be after the change."""
-    reject_unknown(data, FIELDS)
+    validated against the service as it will be after the change; ONE ValidationFailed
+    lists every field in error. The url and ca_bundle rules depend on the kind, so they
+    are checked only once the kind is valid."""
+    problems = FieldErrors()
+    check = problems.check
+    check(reject_unknown, data, FIELDS)
     merged = {**(current or {}), **data}
-    kind = _kind(merged.get("kind"))
-    insecure = require_bool(merged, "insecure", False)
+    kind = check(_kind_of, data, merged, current is None)
+    insecure = check(require_bool, merged, "insecure", False)
     values: dict[Any, Any] = {
         DncService.kind: kind,
         DncService.insecure: insecure,
-        DncService.timeout_ms: _timeout_ms(merged.get("timeout_ms", 2000)),
+        DncService.timeout_ms: check(_timeout_ms, merged.get("timeout_ms", 2000)),
     }
     if current is None or "name" in data:
-        values[DncService.name] = require_str(data, "name", max_length=100)
+        values[DncService.name] = check(require_str, data, "name", max_length=100)
+    # An invalid insecure flag is reported above; do not add a guessed "plain http" error.
+    lenient = True if insecure is None else insecure
     if kind == "embedded":
         for name in ("url", "ca_bundle"):
-            if merged.get(name) not in (None, ""):
-                raise ValidationFailed(
-                    f"an embedded service has no {name}: its list is imported into the "
-                    "dialer (remove the field, or choose kind http)",
-                    field=name,
-                )
+            check(_no_embedded_field, merged, name)
         values[DncService.url] = None
         values[DncService.ca_bundle] = None
     elif kind == "http":
-        values[DncService.url] = _url(merged.get("url"), insecure)
-        values[DncService.ca_bundle] = _ca_bundle(merged.get("ca_bundle"))
-    else:  # a plugin's kind: what its url means is the plugin's business
+        values[DncService.url] = check(_url, merged.get("url"), lenient)
+        values[DncService.ca_bundle] = check(_ca_bundle, merged.get("ca_bundle"))
+    elif kind is not None:  # a plugin's kind: what its url means is the plugin's business
         url = merged.get("url")
-        values[DncService.url] = None if url in (None, "") else _url(url, True)
-        values[DncService.ca_bundle] = _ca_bundle(merged.get("ca_bundle"))
+        values[DncService.url] = None if url in (None, "") else check(_url, url, True)
+        values[DncService.ca_bundle] = check(_ca_bundle, merged.get("ca_bundle"))
     if "options" in data or current is None:
-        values[DncService.options] = _options(merged.get("options", {}))
+        values[DncService.options] = check(_options, merged.get("options", {}))
+    problems.raise_if_any()
     return values
 
 
@@ -225,8 +243,6 @@ async def _name_taken(name: str, except_id: int | None = None) -> bool:
 
 async def create_service(actor: Actor, data: dict[str, Any]) -> dict[str, Any]:
     _require(actor, MANAGE_ROLES, "create")
-    if "kind" not in data:
-        raise ValidationFailed(f"kind is required: one of {', '.join(known_kinds())}", field="kind")
     values = _validated(data, None)
     name = values[DncService.name]
     if await _name_taken(name):

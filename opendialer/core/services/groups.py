@@ -16,6 +16,7 @@ from opendialer.core.services.common import (
 )
 from opendialer.core.services.errors import (
     Conflict,
+    FieldErrors,
     MethodNotAllowed,
     NotFound,
     PermissionDenied,
@@ -69,10 +70,12 @@ async def get_group(actor: Actor, group_id: int) -> dict[str, Any]:
 async def create_group(actor: Actor, data: dict[str, Any]) -> dict[str, Any]:
     if actor.role is not Role.MASTER:
         raise PermissionDenied("only a Master creates dialer groups")
-    reject_unknown(data, GROUP_FIELDS)
-    name = require_str(data, "name", max_length=100)
-    description = require_str(data, "description", max_length=2000, required=False)
-    enabled = require_bool(data, "enabled", True)
+    problems = FieldErrors()
+    problems.check(reject_unknown, data, GROUP_FIELDS)
+    name = problems.check(require_str, data, "name", max_length=100)
+    description = problems.check(require_str, data, "description", max_length=2000, required=False)
+    enabled = problems.check(require_bool, data, "enabled", True)
+    problems.raise_if_any()
     if await DialerGroup.exists().where(DialerGroup.name == name).run():
         raise Conflict(f"a group named {name!r} already exists", field="name")
     row = DialerGroup(name=name, description=description, enabled=enabled)
@@ -82,28 +85,31 @@ async def create_group(actor: Actor, data: dict[str, Any]) -> dict[str, Any]:
 
 async def update_group(actor: Actor, group_id: int, data: dict[str, Any]) -> dict[str, Any]:
     """Masters change anything; Managers only enable/disable the groups they manage."""
-    reject_unknown(data, GROUP_FIELDS)
+    problems = FieldErrors()
+    problems.check(reject_unknown, data, GROUP_FIELDS)
     current = await get_group(actor, group_id)  # 404 when out of scope
     if actor.role is Role.MANAGER:
-        if set(data) - {"enabled"}:
+        if set(data) & (GROUP_FIELDS - {"enabled"}):
             raise PermissionDenied("a Manager may only enable or disable its groups", field="name")
     elif actor.role is not Role.MASTER:
         raise PermissionDenied("only a Master or the group's Manager changes a group")
     changes: dict[Any, Any] = {}
     if "name" in data:
-        name = require_str(data, "name", max_length=100)
-        if (
-            name != current["name"]
-            and await DialerGroup.exists().where(DialerGroup.name == name).run()
-        ):
-            raise Conflict(f"a group named {name!r} already exists", field="name")
-        changes[DialerGroup.name] = name
+        changes[DialerGroup.name] = problems.check(require_str, data, "name", max_length=100)
     if "description" in data:
-        changes[DialerGroup.description] = require_str(
-            data, "description", max_length=2000, required=False
+        changes[DialerGroup.description] = problems.check(
+            require_str, data, "description", max_length=2000, required=False
         )
     if "enabled" in data:
-        changes[DialerGroup.enabled] = require_bool(data, "enabled", True)
+        changes[DialerGroup.enabled] = problems.check(require_bool, data, "enabled", True)
+    problems.raise_if_any()
+    name = changes.get(DialerGroup.name)
+    if (
+        name is not None
+        and name != current["name"]
+        and await DialerGroup.exists().where(DialerGroup.name == name).run()
+    ):
+        raise Conflict(f"a group named {name!r} already exists", field="name")
     if changes:
         await DialerGroup.update(changes).where(DialerGroup.id == group_id).run()
     return await get_group(actor, group_id)

@@ -107,97 +107,160 @@ def _server(data: dict[str, Any]) -> str:
     return f"{host}:{int(port)}"
 
 
-def _ports(raw: Any, register: bool, stored: dict[str, str]) -> list[dict[str, str]]:
-    if not isinstance(raw, list):
-        raise ValidationFailed("ports must be a list of {user, auth_user, password}", field="ports")
-    if len(raw) > MAX_PORTS:
-        raise ValidationFailed(f"at most {MAX_PORTS} ports", field="ports")
-    ports: list[dict[str, str]] = []
-    seen: set[str] = set()
-    for index, item in enumerate(raw):
-        where = f"ports[{index}]"
-        if not isinstance(item, dict):
-            raise ValidationFailed(f"{where} must be an object", field=where)
-        unknown = sorted(set(item) - PORT_FIELDS)
-        if unknown:
-            raise ValidationFailed(
+def _port(
+    index: int, item: Any, register: bool, stored: dict[str, str], seen: set[str]
+) -> tuple[dict[str, str] | None, list[ValidationFailed]]:
+    """One port checked field by field: the port as stored, and every problem it has."""
+    where = f"ports[{index}]"
+    if not isinstance(item, dict):
+        return None, [ValidationFailed(f"{where} must be an object", field=where)]
+    unknown = sorted(set(item) - PORT_FIELDS)
+    if unknown:
+        return None, [
+            ValidationFailed(
                 f"{where}: unknown field {unknown[0]!r}; allowed: user, auth_user, password",
                 field=f"{where}.{unknown[0]}",
             )
-        user = item.get("user")
-        if not isinstance(user, str) or not _TOKEN.match(user.strip()) or len(user) > 64:
-            raise ValidationFailed(
+        ]
+    errors: list[ValidationFailed] = []
+    user = item.get("user")
+    if not isinstance(user, str) or not _TOKEN.match(user.strip()) or len(user) > 64:
+        errors.append(
+            ValidationFailed(
                 f"{where}.user must be a SIP user name (letters, digits, - . _; at most 64)",
                 field=f"{where}.user",
             )
-        user = user.strip()
-        if user in seen:
-            raise ValidationFailed(f"{where}.user {user!r} is listed twice", field=f"{where}.user")
-        seen.add(user)
-        auth_user = item.get("auth_user") or user
-        if not isinstance(auth_user, str) or len(auth_user) > 128 or not auth_user.strip():
-            raise ValidationFailed(
-                f"{where}.auth_user must be text of at most 128 characters",
-                field=f"{where}.auth_user",
+        )
+        user = ""
+    user = user.strip()
+    if user and user in seen:
+        errors.append(
+            ValidationFailed(f"{where}.user {user!r} is listed twice", field=f"{where}.user")
+        )
+    seen.add(user)
+    auth_user = item.get("auth_user") or user
+    if not isinstance(auth_user, str) or len(auth_user) > 128 or not auth_user.strip():
+        if user:  # without a user name there is nothing to default to: said once, above
+            errors.append(
+                ValidationFailed(
+                    f"{where}.auth_user must be text of at most 128 characters",
+                    field=f"{where}.auth_user",
+                )
             )
-        password = item.get("password")
-        if password is None or password == "":
-            password = stored.get(user, "")
-        if not isinstance(password, str) or len(password) > 128:
-            raise ValidationFailed(
+        auth_user = ""
+    password = item.get("password")
+    if password is None or password == "":
+        password = stored.get(user, "")
+    if not isinstance(password, str) or len(password) > 128:
+        errors.append(
+            ValidationFailed(
                 f"{where}.password must be text of at most 128 characters",
                 field=f"{where}.password",
             )
-        if register and not password:
-            raise ValidationFailed(
+        )
+    elif register and not password and user:  # an invalid user name is said above
+        errors.append(
+            ValidationFailed(
                 f"{where}.password is required for {user!r}: ports register at the server",
                 field=f"{where}.password",
             )
-        ports.append({"user": user, "auth_user": auth_user.strip(), "password": password})
-    return ports
+        )
+    if errors:
+        return None, errors
+    return {"user": user, "auth_user": auth_user.strip(), "password": password}, []
 
 
-def validate(data: Any, stored_passwords: dict[str, str] | None = None) -> dict[str, Any]:
-    """The configuration as it will be stored (passwords merged), or ValidationFailed."""
+def _ports(
+    raw: Any, register: bool, stored: dict[str, str]
+) -> tuple[list[dict[str, str]], list[ValidationFailed]]:
+    if not isinstance(raw, list):
+        return [], [
+            ValidationFailed("ports must be a list of {user, auth_user, password}", field="ports")
+        ]
+    if len(raw) > MAX_PORTS:
+        return [], [ValidationFailed(f"at most {MAX_PORTS} ports", field="ports")]
+    ports: list[dict[str, str]] = []
+    errors: list[ValidationFailed] = []
+    seen: set[str] = set()
+    for index, item in enumerate(raw):
+        port, problems = _port(index, item, register, stored, seen)
+        errors.extend(problems)
+        if port is not None:
+            ports.append(port)
+    return ports, errors
+
+
+def _collect(errors: list[ValidationFailed], check: Callable[[], Any], fallback: Any) -> Any:
+    """``check()``'s value, or ``fallback`` with its ValidationFailed kept in ``errors``."""
+    try:
+        return check()
+    except ValidationFailed as exc:
+        errors.append(exc)
+        return fallback
+
+
+def check(
+    data: Any, stored_passwords: dict[str, str] | None = None
+) -> tuple[dict[str, Any], list[ValidationFailed]]:
+    """Every problem of ``data`` at once, each naming its field (a form shows them all
+    next to their fields), and the configuration as it would be stored (passwords merged;
+    only meaningful when there is no problem)."""
     if not isinstance(data, dict):
         raise ValidationFailed("the platform configuration must be a JSON object")
     body = {k: v for k, v in data.items() if k not in READ_ONLY}
     reject_unknown(body, FIELDS)
-    server = _server(body)
+    errors: list[ValidationFailed] = []
+    server = _collect(errors, lambda: _server(body), "")
     transport = body.get("transport", DEFAULTS["transport"])
     if transport not in TRANSPORTS:
-        raise ValidationFailed(
-            f"transport must be one of {', '.join(TRANSPORTS)}, got {transport!r}",
-            field="transport",
+        errors.append(
+            ValidationFailed(
+                f"transport must be one of {', '.join(TRANSPORTS)}, got {transport!r}",
+                field="transport",
+            )
         )
     domain = body.get("domain") or server.rpartition(":")[0]
-    if not isinstance(domain, str) or not _HOST.match(domain) or len(domain) > 255:
-        raise ValidationFailed(
-            f"domain must be a host name or address, got {domain!r}", field="domain"
-        )
+    if domain or server:  # no server and no domain: the server's error says it
+        if not isinstance(domain, str) or not _HOST.match(domain) or len(domain) > 255:
+            errors.append(
+                ValidationFailed(
+                    f"domain must be a host name or address, got {domain!r}", field="domain"
+                )
+            )
     register = body.get("register", DEFAULTS["register"])
     if not isinstance(register, bool):
-        raise ValidationFailed("register must be true or false", field="register")
+        errors.append(ValidationFailed("register must be true or false", field="register"))
+        register = True
     caller_id = body.get("caller_id") or ""
     if not isinstance(caller_id, str) or (caller_id and not _CALLER_ID.match(caller_id)):
-        raise ValidationFailed(
-            f"caller_id must be digits with an optional leading +, got {caller_id!r}",
-            field="caller_id",
+        errors.append(
+            ValidationFailed(
+                f"caller_id must be digits with an optional leading +, got {caller_id!r}",
+                field="caller_id",
+            )
         )
-    timeout = _number(body, "no_answer_timeout_s", 1, 600, whole=False)
-    rtp_min = _number(body, "rtp_port_min", 1024, 65534, whole=True)
-    rtp_max = _number(body, "rtp_port_max", 1025, 65535, whole=True)
-    ports = _ports(body.get("ports", []), register, stored_passwords or {})
-    even_ports = len(range(rtp_min + rtp_min % 2, rtp_max + 1, 2))
-    if rtp_min >= rtp_max:
-        raise ValidationFailed("rtp_port_max must be above rtp_port_min", field="rtp_port_max")
-    if even_ports < len(ports):
-        raise ValidationFailed(
-            f"rtp_port_min..rtp_port_max holds {even_ports} RTP ports (even numbers) "
-            f"but {len(ports)} dialer ports may call at once: widen the range",
-            field="rtp_port_max",
-        )
-    return {
+    timeout = _collect(
+        errors, lambda: _number(body, "no_answer_timeout_s", 1, 600, whole=False), None
+    )
+    rtp_min = _collect(errors, lambda: _number(body, "rtp_port_min", 1024, 65534, whole=True), None)
+    rtp_max = _collect(errors, lambda: _number(body, "rtp_port_max", 1025, 65535, whole=True), None)
+    ports, port_errors = _ports(body.get("ports", []), register, stored_passwords or {})
+    errors.extend(port_errors)
+    if rtp_min is not None and rtp_max is not None:
+        even_ports = len(range(rtp_min + rtp_min % 2, rtp_max + 1, 2))
+        if rtp_min >= rtp_max:
+            errors.append(
+                ValidationFailed("rtp_port_max must be above rtp_port_min", field="rtp_port_max")
+            )
+        elif even_ports < len(ports):
+            errors.append(
+                ValidationFailed(
+                    f"rtp_port_min..rtp_port_max holds {even_ports} RTP ports (even numbers) "
+                    f"but {len(ports)} dialer ports may call at once: widen the range",
+                    field="rtp_port_max",
+                )
+            )
+    checked = {
         "server": server,
         "transport": transport,
         "domain": domain,
@@ -208,6 +271,19 @@ def validate(data: Any, stored_passwords: dict[str, str] | None = None) -> dict[
         "rtp_port_min": rtp_min,
         "rtp_port_max": rtp_max,
     }
+    return checked, errors
+
+
+def validate(data: Any, stored_passwords: dict[str, str] | None = None) -> dict[str, Any]:
+    """The configuration as it will be stored (passwords merged), or the first
+    ValidationFailed; when there are more, its ``extra["errors"]`` lists them all."""
+    checked, errors = check(data, stored_passwords)
+    if errors:
+        first = errors[0]
+        if len(errors) > 1:
+            first.extra["errors"] = [{"field": e.field, "detail": e.detail} for e in errors]
+        raise first
+    return checked
 
 
 async def _stored() -> tuple[dict[str, Any], Any] | None:
@@ -283,6 +359,11 @@ def attach(platform: LivePlatform | None) -> None:
     """The engine hands its running platform here so Diagnostics can show it."""
     global _live
     _live = platform
+
+
+def attached() -> bool:
+    """True when the engine's platform runs in this process (its state is known here)."""
+    return _live is not None
 
 
 def registrations() -> list[dict[str, object]]:

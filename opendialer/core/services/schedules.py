@@ -13,7 +13,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -21,7 +21,7 @@ from opendialer.core.domain import WEEKDAYS, ScheduleState
 from opendialer.core.services import campaigns
 from opendialer.core.services.campaign_fields import check_hours, parse_date, parse_time
 from opendialer.core.services.common import Actor, PageRequest, page_body, reject_unknown
-from opendialer.core.services.errors import Conflict, ValidationFailed
+from opendialer.core.services.errors import Conflict, FieldErrors, ValidationFailed
 from opendialer.core.storage.tables import Schedule
 
 INSERT_CHUNK = 500
@@ -115,20 +115,40 @@ async def list_schedules(
     return page_body([schedule_json(r) for r in rows], total, page)
 
 
-async def add_schedule(actor: Actor, campaign_id: int, data: dict[str, Any]) -> dict[str, Any]:
-    """One more execution day; hours default to the campaign's working hours."""
-    campaign = await campaigns.load_for_change(actor, campaign_id)
-    reject_unknown(data, {"date", "start_time", "end_time"})
-    day = parse_date(data.get("date"), "date")
-    start = parse_time(data.get("start_time", campaign["start_time"]), "start_time")
-    end = parse_time(data.get("end_time", campaign["end_time"]), "end_time")
-    check_hours(start, end)
+def _not_past(day: date, campaign: dict[str, Any]) -> None:
     today = today_in(campaign)
     if day < today:
         raise ValidationFailed(
             f"date {day} is in the past (today is {today} in {campaign['timezone']})",
             field="date",
         )
+
+
+def _hours(
+    problems: FieldErrors, data: dict[str, Any], defaults: dict[str, Any] | None
+) -> tuple[time | None, time | None]:
+    """start_time and end_time (``defaults``' when absent), end after start once both are valid."""
+    defaults = defaults or {}
+    start = problems.check(
+        parse_time, data.get("start_time", defaults.get("start_time")), "start_time"
+    )
+    end = problems.check(parse_time, data.get("end_time", defaults.get("end_time")), "end_time")
+    if start is not None and end is not None:
+        problems.check(check_hours, start, end)
+    return start, end
+
+
+async def add_schedule(actor: Actor, campaign_id: int, data: dict[str, Any]) -> dict[str, Any]:
+    """One more execution day; hours default to the campaign's working hours."""
+    campaign = await campaigns.load_for_change(actor, campaign_id)
+    problems = FieldErrors()
+    problems.check(reject_unknown, data, {"date", "start_time", "end_time"})
+    day = problems.check(parse_date, data.get("date"), "date")
+    if day is not None:
+        problems.check(_not_past, day, campaign)
+    start, end = _hours(problems, data, campaign)
+    problems.raise_if_any()
+    assert day is not None and start is not None and end is not None
     async with campaigns.write_transaction():
         if (
             await Schedule.exists()
@@ -157,10 +177,10 @@ async def add_schedule(actor: Actor, campaign_id: int, data: dict[str, Any]) -> 
 async def edit_all(actor: Actor, campaign_id: int, data: dict[str, Any]) -> dict[str, Any]:
     """Set the hours of today's and every later entry; earlier entries are history."""
     campaign = await campaigns.load_for_change(actor, campaign_id)
-    reject_unknown(data, {"start_time", "end_time"})
-    start = parse_time(data.get("start_time"), "start_time")
-    end = parse_time(data.get("end_time"), "end_time")
-    check_hours(start, end)
+    problems = FieldErrors()
+    problems.check(reject_unknown, data, {"start_time", "end_time"})
+    start, end = _hours(problems, data, None)
+    problems.raise_if_any()
     today = today_in(campaign)
     async with campaigns.write_transaction():
         updated = (

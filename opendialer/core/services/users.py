@@ -26,6 +26,7 @@ from opendialer.core.services.common import (
 )
 from opendialer.core.services.errors import (
     Conflict,
+    FieldErrors,
     NotAuthenticated,
     NotFound,
     PermissionDenied,
@@ -200,7 +201,8 @@ async def get_user(actor: Actor, user_id: int) -> dict[str, Any]:
     return user_json(row, group_ids)
 
 
-async def _validate_group_ids(actor: Actor, raw: Any, role: Role) -> list[int]:
+async def _validate_group_ids(actor: Actor, raw: Any, role: Role | None) -> list[int]:
+    """The group ids to store; ``role`` None (itself invalid) skips the role's rules."""
     if raw is None:
         raw = []
     if not isinstance(raw, list) or not all(
@@ -225,6 +227,7 @@ async def _validate_group_ids(actor: Actor, raw: Any, role: Role) -> list[int]:
                 "assign at least one of the groups you manage", field="group_ids"
             )
     if role in (Role.CAMPAIGN_ADMIN, Role.CAMPAIGN_SUPERVISOR, Role.MANAGER) and not ids:
+        assert role is not None
         raise ValidationFailed(f"a {role.value} needs at least one dialer group", field="group_ids")
     if role is Role.MASTER and ids:
         raise ValidationFailed("a Master belongs to no group: it sees them all", field="group_ids")
@@ -249,21 +252,40 @@ def _validate_language(data: dict[str, Any], default: str) -> str:
     return str(language)
 
 
-async def create_user(actor: Actor, data: dict[str, Any]) -> dict[str, Any]:
-    _require_user_admin(actor)
-    reject_unknown(data, CREATE_FIELDS)
-    username = _validate_username(data)
-    role = _role(data.get("role"))
-    if actor.role is Role.MANAGER and role not in MANAGER_MAY_CREATE:
+def _check_new_role(actor: Actor, role: Role, *, creating: bool) -> None:
+    if actor.role is not Role.MANAGER or role in MANAGER_MAY_CREATE:
+        return
+    if creating:
         raise PermissionDenied(
             "a Manager creates Campaign Administrators and Campaign Supervisors only", field="role"
         )
-    group_ids = await _validate_group_ids(actor, data.get("group_ids"), role)
+    raise PermissionDenied(
+        "a Manager assigns the Campaign Administrator or Supervisor role only", field="role"
+    )
+
+
+async def create_user(
+    actor: Actor, data: dict[str, Any], *, found: FieldErrors | None = None
+) -> dict[str, Any]:
+    """Create a user. ``found``: problems the caller already found in its own fields (the
+    admin form's password confirmation), reported with the service's; nothing is
+    written while there are any."""
+    _require_user_admin(actor)
+    problems = found if found is not None else FieldErrors()
+    check = problems.check
+    check(reject_unknown, data, CREATE_FIELDS)
+    username = check(_validate_username, data)
+    role = check(_role, data.get("role"))
+    if role is not None:
+        _check_new_role(actor, role, creating=True)
+    group_ids = await problems.check_async(_validate_group_ids, actor, data.get("group_ids"), role)
     password = data.get("password")
-    passwords.check_policy(password, username)  # type: ignore[arg-type]
-    first_name = require_str(data, "first_name", max_length=100, required=False)
-    last_name = require_str(data, "last_name", max_length=100, required=False)
-    language = _validate_language(data, "en")
+    check(passwords.check_policy, password, username or "")
+    first_name = check(require_str, data, "first_name", max_length=100, required=False)
+    last_name = check(require_str, data, "last_name", max_length=100, required=False)
+    language = check(_validate_language, data, "en")
+    problems.raise_if_any()
+    assert username is not None and role is not None and group_ids is not None
     if await DialerUser.exists().where(DialerUser.username == username).run():
         raise Conflict(f"the user name {username!r} is taken", field="username")
     password_hash = await passwords.hash_password(password)  # type: ignore[arg-type]
@@ -282,51 +304,61 @@ async def create_user(actor: Actor, data: dict[str, Any]) -> dict[str, Any]:
     return await get_user(actor, user.id)
 
 
-async def update_user(actor: Actor, user_id: int, data: dict[str, Any]) -> dict[str, Any]:
+def _no_password(data: dict[str, Any]) -> None:
     if "password" in data:
         raise ValidationFailed(
             "passwords change through POST /api/v1/users/{id}/password", field="password"
         )
-    reject_unknown(data, UPDATE_FIELDS)
+
+
+async def update_user(
+    actor: Actor, user_id: int, data: dict[str, Any], *, found: FieldErrors | None = None
+) -> dict[str, Any]:
+    """Change a user; ``found`` as for :func:`create_user`."""
+    problems = found if found is not None else FieldErrors()
+    check = problems.check
+    check(_no_password, data)
+    check(reject_unknown, {k: v for k, v in data.items() if k != "password"}, UPDATE_FIELDS)
     current = await get_user(actor, user_id)  # scope check: 404 when not visible
     changes: dict[Any, Any] = {}
-    role = Role(current["role"])
+    role: Role | None = Role(current["role"])
     if "role" in data:
-        role = _role(data["role"])
-        if actor.role is Role.MANAGER and role not in MANAGER_MAY_CREATE:
-            raise PermissionDenied(
-                "a Manager assigns the Campaign Administrator or Supervisor role only", field="role"
-            )
-        if user_id == actor.user_id and role is not actor.role:
-            raise Conflict("you cannot change your own role", field="role")
-        changes[DialerUser.role] = role.value
+        role = check(_role, data["role"])
+        if role is not None:
+            _check_new_role(actor, role, creating=False)
+            changes[DialerUser.role] = role.value
+    username = None
     if "username" in data:
-        username = _validate_username(data)
-        if (
-            username != current["username"]
-            and await DialerUser.exists().where(DialerUser.username == username).run()
-        ):
-            raise Conflict(f"the user name {username!r} is taken", field="username")
+        username = check(_validate_username, data)
         changes[DialerUser.username] = username
     for name, column in (
         ("first_name", DialerUser.first_name),
         ("last_name", DialerUser.last_name),
     ):
         if name in data:
-            changes[column] = require_str(data, name, max_length=100, required=False)
+            changes[column] = check(require_str, data, name, max_length=100, required=False)
     if "language" in data:
-        changes[DialerUser.language] = _validate_language(data, current["language"])
+        changes[DialerUser.language] = check(_validate_language, data, current["language"])
 
     new_groups: list[int] | None = None
     if "group_ids" in data or "role" in data:
         requested = data.get("group_ids", current["group_ids"])
-        if actor.role is Role.MANAGER:
+        mine = await problems.check_async(_validate_group_ids, actor, requested, role)
+        if mine is not None and actor.role is Role.MANAGER:
             # A Manager rewrites only its own groups' memberships; others stay.
             kept = [g for g in current["group_ids"] if g not in actor.group_ids]
-            mine = await _validate_group_ids(actor, requested, role)
             new_groups = sorted(set(kept) | set(mine))
         else:
-            new_groups = await _validate_group_ids(actor, requested, role)
+            new_groups = mine
+    problems.raise_if_any()
+    if role is not None and user_id == actor.user_id and role is not actor.role:
+        raise Conflict("you cannot change your own role", field="role")
+    if (
+        username is not None
+        and username != current["username"]
+        and await DialerUser.exists().where(DialerUser.username == username).run()
+    ):
+        raise Conflict(f"the user name {username!r} is taken", field="username")
 
     async with DialerUser._meta.db.transaction():
         if changes:
@@ -354,9 +386,13 @@ async def delete_user(actor: Actor, user_id: int) -> None:
     await DialerUser.delete().where(DialerUser.id == user_id).run()
 
 
-async def reset_password(actor: Actor, user_id: int, password: Any) -> None:
+def require_password_resetter(actor: Actor) -> None:
     if actor.role is not Role.MASTER:
         raise PermissionDenied("only a Master resets passwords")
+
+
+async def reset_password(actor: Actor, user_id: int, password: Any) -> None:
+    require_password_resetter(actor)
     current = await get_user(actor, user_id)
     passwords.check_policy(password, current["username"])
     password_hash = await passwords.hash_password(password)

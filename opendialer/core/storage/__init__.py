@@ -16,9 +16,9 @@ os.environ.setdefault("PICCOLO_CONF", "opendialer.core.storage.piccolo_conf")
 from piccolo.apps.migrations.tables import Migration
 from piccolo.engine.base import Engine
 from piccolo.engine.postgres import PostgresEngine
-from piccolo.engine.sqlite import SQLiteEngine
 
 from opendialer.core.storage import piccolo_conf
+from opendialer.core.storage.sqlite_pool import PooledSQLiteEngine
 from opendialer.core.storage.tables import ALL_TABLES
 
 
@@ -39,6 +39,8 @@ class Database:
     async def close(self) -> None:
         if isinstance(self.engine, PostgresEngine):
             await self.engine.close_connection_pool()
+        elif isinstance(self.engine, PooledSQLiteEngine):
+            await self.engine.close_pool()
 
     def describe(self) -> str:
         """The URL without its password, for logs and the CLI."""
@@ -64,8 +66,10 @@ def engine_for(url: str) -> tuple[Engine, str]:
             )
         if path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        # timeout: wait for the write lock instead of failing at once under concurrent writers.
-        return SQLiteEngine(path=path, timeout=30), "sqlite"
+        # timeout: wait for the write lock (busy_timeout) instead of failing at once under
+        # concurrent writers. Pooled: Piccolo's own engine opens a connection (and a
+        # thread) per query, which a burst of a few hundred calls cannot afford.
+        return PooledSQLiteEngine(path=path, timeout=30), "sqlite"
     if scheme in ("postgresql", "postgres", "postgresql+asyncpg"):
         dsn = url.replace("postgresql+asyncpg://", "postgresql://", 1)
         return PostgresEngine(config={"dsn": dsn}, log_queries=False), "postgres"

@@ -85,6 +85,9 @@ class DncService(Table, tablename="dnc_service"):
     options = JSON(default="{}")
     #: Bumped on every change of the list; nodes reload when it moves.
     list_version = BigInt(default=0)
+    #: The list version of the last replace: a node older than it reloads everything
+    #: (after an append it reads only the numbers ``added_in`` since its version).
+    replaced_in = BigInt(default=0)
     created_at = Timestamptz(default=TimestamptzNow())
     updated_at = Timestamptz(default=TimestamptzNow())
 
@@ -93,6 +96,11 @@ class DncNumber(Table, tablename="dnc_number"):
     id: Serial  # added by Piccolo; declared for type checkers
     service = ForeignKey(references=DncService, on_delete=OnDelete.cascade, null=False)
     number = BigInt()  # E.164 digits as an integer: compact, and sorts like the digits
+    added_in = BigInt(default=0)  # the list version whose import added it (delta reloads)
+
+
+# ``dnc_snapshot`` (service, part, version, numbers, data): the whole list as sorted
+# int64 bytes, written by imports (``core/services/dnc_bulk.py``); plain SQL only.
 
 
 class Campaign(Table, tablename="campaign"):
@@ -212,6 +220,29 @@ class LoginFailure(Table, tablename="login_failure"):
     at = DoublePrecision()
 
 
+class RoutingReservation(Table, tablename="routing_reservation"):
+    """A routing slot (free agent, IVR channel) held by a call an engine node launched,
+    shared so that every node subtracts every node's holds (migration m0007)."""
+
+    call_id = Varchar(length=64, primary_key=True)
+    #: What the slots belong to: ``oscc:<queue>``, ``ivr``.
+    pool = Varchar(length=300)
+    node = Varchar(length=64)
+    campaign = Integer()
+    created_at = Timestamptz(default=TimestamptzNow())
+    expires_at = Timestamptz(default=TimestamptzNow())
+    transferred_at = Timestamptz(null=True, default=None)
+
+
+class RoutingWaiter(Table, tablename="routing_waiter"):
+    """A node refused routing slots it wanted, until ``until`` (migration m0007):
+    while it waits, the other nodes keep to a fair share of the pool."""
+
+    pool = Varchar(length=300, primary_key=True)  # (pool, node) in the migration
+    node = Varchar(length=64)
+    until = Timestamptz(default=TimestamptzNow())
+
+
 ALL_TABLES: list[type[Table]] = [
     DialerGroup,
     DialerUser,
@@ -226,4 +257,6 @@ ALL_TABLES: list[type[Table]] = [
     Setting,
     EngineNode,
     LoginFailure,
+    RoutingReservation,
+    RoutingWaiter,
 ]

@@ -1,12 +1,19 @@
 """The embedded Do-Not-Call provider: the list in the database, held in memory.
 
-``start()`` reads the whole list in bulk into a :class:`NumberIndex` (sorted
-``int64``; 10 million numbers = 80 MB); a background task then polls the
-service's ``list_version`` (one indexed single-row query, every
-``poll_interval_s``, default 1 s) and reloads when it moved — so an import on
-any node, or from the CLI, is seen by every node within a couple of seconds.
-Lookups never touch the database. A reload builds the new index beside the old
-one and swaps the reference: lookups in between answer from the old list.
+``start()`` reads the whole list (snapshot parts + the rows added since, see
+:mod:`opendialer.core.services.dnc_bulk`) into a :class:`NumberIndex` (sorted
+``int64``; 10 million numbers = 80 MB). Lookups never touch the database.
+
+Changes reach every node two ways: on PostgreSQL a ``LISTEN`` connection wakes
+the provider as soon as an import commits (anywhere: another node, the CLI);
+on both backends a poll of ``list_version`` every ``poll_interval_s`` (default
+1 s; one indexed single-row query) catches what a notification missed — they
+are lost while the listening connection is down, so after it is restored the
+provider also looks once. An append is applied as a delta (only the numbers
+added since this node's version are read and merged in); a replace reloads the
+whole list. The new index is built beside the old one and the reference is
+swapped in one step, together with its version: a lookup sees the old list or
+the new one, never a mix.
 """
 
 from __future__ import annotations
@@ -15,6 +22,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -22,17 +30,50 @@ import numpy as np
 import numpy.typing as npt
 
 from opendialer.core.contracts import DncServiceConfig, DncUnavailable, DncVerdict, Health
-from opendialer.core.services import dnc_numbers
+from opendialer.core.services import dnc_bulk, dnc_numbers
 from opendialer.core.services.dnc_csv import normalise_e164
 from opendialer.plugins.dnc_embedded.index import NumberIndex
 
 log = logging.getLogger(__name__)
 
 DEFAULT_POLL_INTERVAL_S = 1.0
+#: Pause before listening again after the connection was lost or refused.
+RELISTEN_AFTER_S = 1.0
+
+
+@dataclass(frozen=True)
+class ListLoad:
+    """How the list last changed in memory (Diagnostics, ``bench/dnc.py``)."""
+
+    kind: str  # "full" (start, replace) or "delta" (append)
+    version: int
+    numbers_read: int
+    read_s: float  # waiting for the database
+    parse_s: float  # database bytes → int64 arrays
+    index_s: float  # sort / merge into the index
+    at: datetime
+
+    @property
+    def total_s(self) -> float:
+        return self.read_s + self.parse_s + self.index_s
+
+
+class _ServiceDeleted(DncUnavailable):
+    pass
+
+
+def _build_index(read: dnc_bulk.ListRead) -> NumberIndex:
+    """The index of a whole-list read, sorted in place in the array it arrived in."""
+    if read.combined is None:
+        return NumberIndex(read.base, assume_sorted_unique=True).merged(read.added)
+    # Snapshot then the rows added since: two sorted runs, merged by timsort in linear
+    # time. Without a snapshot the rows come in no order: an ordinary sort.
+    return NumberIndex.adopt(read.combined, sorted_runs=read.base.size > 0)
 
 
 class EmbeddedDncProvider:
-    """Kind ``"embedded"``. Options: ``poll_interval_s`` (float, default 1.0)."""
+    """Kind ``"embedded"``. Options: ``poll_interval_s`` (number > 0, default 1.0),
+    ``listen`` (PostgreSQL change notifications, default true)."""
 
     def __init__(self, config: DncServiceConfig, context: Any = None) -> None:
         self.config = config
@@ -42,64 +83,134 @@ class EmbeddedDncProvider:
             raise ValueError(
                 f"DNC service {config.name!r}: option poll_interval_s must be a number > 0"
             )
+        listen = config.options.get("listen", True)
+        if not isinstance(listen, bool):
+            raise ValueError(f"DNC service {config.name!r}: option listen must be true or false")
         self.poll_interval_s = float(interval)
+        self.listen = listen
+        self.last_load: ListLoad | None = None
         self._index: NumberIndex | None = None
         self._version: int | None = None
-        self._loaded_at: datetime | None = None
-        self._load_seconds = 0.0
         self._problem = ""
         self._problem_since: datetime | None = None
-        self._poller: asyncio.Task[None] | None = None
+        self._changed = asyncio.Event()
+        self._refresh_lock = asyncio.Lock()
+        self._listener: dnc_bulk.ChangeListener | None = None
+        self._tasks: list[asyncio.Task[None]] = []
 
     # -- lifecycle ---------------------------------------------------------
 
     async def start(self) -> None:
         await self.reload()
-        self._poller = asyncio.create_task(self._poll(), name=f"dnc-poll-{self.config.id}")
+        name = f"dnc-{self.config.id}"
+        self._tasks.append(asyncio.create_task(self._watch(), name=f"{name}-watch"))
+        if self.listen:
+            self._tasks.append(asyncio.create_task(self._keep_listening(), name=f"{name}-listen"))
 
     async def close(self) -> None:
-        if self._poller is not None:
-            self._poller.cancel()
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError):
-                await self._poller
-            self._poller = None
+                await task
+        self._tasks.clear()
+        if self._listener is not None:
+            await self._listener.close()
+            self._listener = None
 
     async def reload(self) -> None:
-        """Read the list again (the version first: a change in between reloads once more)."""
+        """Read the whole list again and swap it in."""
+        async with self._refresh_lock:
+            await self._load(since=None)
+
+    async def refresh(self) -> None:
+        """Bring the index up to the database's list version: the added numbers after
+        appends, the whole list after a replace; nothing when the version has not moved."""
+        async with self._refresh_lock:
+            version = await dnc_numbers.list_version(self.config.id)
+            if version is None:
+                self._index = None  # fail closed: a deleted list answers nothing
+                raise _ServiceDeleted("the service was deleted")
+            if version != self._version or self._index is None:
+                await self._load(since=self._version if self._index is not None else None)
+
+    async def _load(self, *, since: int | None) -> None:
+        read = await dnc_bulk.read_list(self.config.id, since=since)
+        if read is None:
+            self._index = None
+            raise _ServiceDeleted(f"DNC service {self.config.name!r} no longer exists")
         started = time.perf_counter()
-        version = await dnc_numbers.list_version(self.config.id)
-        if version is None:
-            raise DncUnavailable(f"DNC service {self.config.name!r} no longer exists")
-        numbers = await dnc_numbers.read_numbers(self.config.id)
-        index = await asyncio.to_thread(NumberIndex.adopt, numbers)
-        del numbers
-        self._index, self._version = index, version
-        self._loaded_at = datetime.now(UTC)
-        self._load_seconds = time.perf_counter() - started
+        current = self._index
+        if read.delta and current is not None:
+            index = await asyncio.to_thread(current.merged, read.added)
+        else:
+            index = await asyncio.to_thread(_build_index, read)
+        load = ListLoad(
+            kind="delta" if read.delta else "full",
+            version=read.version,
+            numbers_read=int(read.base.size + read.added.size),
+            read_s=read.read_s,
+            parse_s=read.parse_s,
+            index_s=time.perf_counter() - started,
+            at=datetime.now(UTC),
+        )
+        del read
+        # One step with no await in between: lookups see (old list, old version) or
+        # (new list, new version).
+        self._index, self._version, self.last_load = index, load.version, load
         log.info(
-            "dnc_list_loaded service=%s numbers=%d version=%d seconds=%.2f",
+            "dnc_list_loaded service=%s kind=%s numbers=%d read=%d version=%d seconds=%.2f",
             self.config.name,
+            load.kind,
             len(index),
-            version,
-            self._load_seconds,
+            load.numbers_read,
+            load.version,
+            load.total_s,
         )
 
-    async def _poll(self) -> None:
+    async def _watch(self) -> None:
+        """Refresh when notified, and every ``poll_interval_s`` in any case."""
         while True:
-            await asyncio.sleep(self.poll_interval_s)
+            # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow a
+            # cancellation that races its timeout, and close() would wait forever.
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self.poll_interval_s):
+                    await self._changed.wait()
+            self._changed.clear()
             try:
-                version = await dnc_numbers.list_version(self.config.id)
-                if version is None:
-                    self._set_problem("the service was deleted")
-                    self._index = None  # fail closed: a deleted list answers nothing
-                elif version != self._version:
-                    await self.reload()
-                    self._set_problem("")
-                else:
-                    self._set_problem("")
+                await self.refresh()
+            except _ServiceDeleted:
+                self._set_problem("the service was deleted")
             except Exception as exc:  # keep serving the loaded list; say why it may be stale
                 self._set_problem(f"cannot check the list for changes: {type(exc).__name__}")
-                log.warning("dnc_poll_failed service=%s error=%r", self.config.name, exc)
+                log.warning("dnc_refresh_failed service=%s error=%r", self.config.name, exc)
+            else:
+                self._set_problem("")
+
+    def _on_change(self, service_id: int, version: int) -> None:
+        if service_id == self.config.id and version != self._version:
+            self._changed.set()
+
+    async def _keep_listening(self) -> None:
+        """Hold a LISTEN connection (PostgreSQL); open it again whenever it is lost."""
+        while True:
+            try:
+                listener = await dnc_bulk.listen_for_changes(self._on_change)
+            except Exception as exc:
+                log.warning("dnc_listen_failed service=%s error=%r", self.config.name, exc)
+                await asyncio.sleep(RELISTEN_AFTER_S)
+                continue
+            if listener is None:
+                return  # this backend has no notifications: polling alone
+            self._listener = listener
+            self._changed.set()  # what changed while nobody listened: look once
+            try:
+                await listener.wait_lost()
+            finally:
+                self._listener = None
+                await listener.close()
+            log.warning("dnc_listen_lost service=%s", self.config.name)
+            await asyncio.sleep(RELISTEN_AFTER_S)
 
     def _set_problem(self, problem: str) -> None:
         if problem and not self._problem:
@@ -112,20 +223,32 @@ class EmbeddedDncProvider:
     def list_version(self) -> int | None:
         return self._version
 
+    @property
+    def listening(self) -> bool:
+        """Is a change-notification connection up right now?"""
+        return self._listener is not None
+
+    @property
+    def listener_backend_pid(self) -> int | None:
+        """The PostgreSQL backend of the LISTEN connection (operators: pg_stat_activity)."""
+        return self._listener.backend_pid if self._listener is not None else None
+
     def __len__(self) -> int:
         return len(self._index) if self._index is not None else 0
 
     def is_listed(self, number: int) -> bool:
         """Is ``number`` (E.164 digits as an int) on the list? Raises if not loaded."""
-        if self._index is None:
+        index = self._index
+        if index is None:
             raise DncUnavailable(f"DNC service {self.config.name!r}: list not loaded")
-        return number in self._index
+        return number in index
 
     def are_listed(self, numbers: npt.ArrayLike) -> npt.NDArray[np.bool_]:
-        """Vectorised :meth:`is_listed` for a batch of numbers."""
-        if self._index is None:
+        """Vectorised :meth:`is_listed` for a batch of numbers (one index for all of them)."""
+        index = self._index
+        if index is None:
             raise DncUnavailable(f"DNC service {self.config.name!r}: list not loaded")
-        return self._index.contains_many(numbers)
+        return index.contains_many(numbers)
 
     async def check(self, number: str) -> DncVerdict:
         try:
@@ -139,12 +262,15 @@ class EmbeddedDncProvider:
         )
 
     def health(self) -> Health:
-        if self._index is None:
+        load = self.last_load
+        if self._index is None or load is None:
             return Health(ok=False, detail="list not loaded")
+        changes = "notified and polled" if self.listening else "polled"
         detail = (
             f"{len(self._index)} numbers, list version {self._version}, "
-            f"loaded {self._loaded_at:%Y-%m-%d %H:%M:%S} UTC in {self._load_seconds:.1f} s"
+            f"{load.kind} load at {load.at:%Y-%m-%d %H:%M:%S} UTC in {load.total_s:.1f} s; "
+            f"changes {changes} (every {self.poll_interval_s:g} s)"
         )
         if self._problem:
             return Health(ok=False, detail=f"{self._problem}; {detail}", since=self._problem_since)
-        return Health(ok=True, detail=detail, since=self._loaded_at)
+        return Health(ok=True, detail=detail, since=load.at)

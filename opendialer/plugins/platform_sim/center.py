@@ -2,15 +2,23 @@
 
 One center per name, shared in the process by the simulator platform (which
 hands transferred calls to agents) and the ``sim`` routing target (which
-counts free agents for pacing).
+counts free agents for pacing). For an IVR campaign the "agents" are the IVR's
+sessions: ``agents`` None (unlimited) lets the ``ivr`` routing target's channel
+count be the only limit, and ``busy`` / ``peak_busy`` show how many transferred
+calls were up at once. When a handle time ends, the transferred call's
+``on_end`` callback runs (the engine frees the routing slot) and then
+``on_free`` (the engine's pacer wakes).
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import random
 from collections.abc import Callable
 from typing import Any
+
+log = logging.getLogger("opendialer.platform_sim")
 
 
 class ContactCenter:
@@ -19,6 +27,7 @@ class ContactCenter:
         self.agents: int | None = None  # None: unlimited (no contact center modelled)
         self.handle_s: tuple[float, float] = (5.0, 15.0)
         self.busy = 0
+        self.peak_busy = 0  # the most transferred calls up at once
         self.handled = 0
         self.sleep: Callable[[float], Any] = asyncio.sleep
         self.on_free: Callable[[], None] | None = None
@@ -45,24 +54,31 @@ class ContactCenter:
             return 1_000_000
         return max(0, self.agents - self.busy)
 
-    def take_agent(self) -> bool:
-        """A transferred call reaches an agent, busy for a handle time; False if none is free."""
+    def take_agent(self, on_end: Callable[[], None] | None = None) -> bool:
+        """A transferred call reaches an agent, busy for a handle time; False if none is free.
+
+        ``on_end`` runs when the call ends (the handle time is over)."""
         if self.free_agents() <= 0:
             return False
         self.busy += 1
-        task = asyncio.create_task(self._handle(self.rng.uniform(*self.handle_s)))
+        self.peak_busy = max(self.peak_busy, self.busy)
+        task = asyncio.create_task(self._handle(self.rng.uniform(*self.handle_s), on_end))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         return True
 
-    async def _handle(self, seconds: float) -> None:
+    async def _handle(self, seconds: float, on_end: Callable[[], None] | None) -> None:
         try:
             await self.sleep(seconds)
         finally:
             self.busy -= 1
             self.handled += 1
-            if self.on_free is not None:
-                self.on_free()
+            for callback in (on_end, self.on_free):
+                if callback is not None:
+                    try:
+                        callback()
+                    except Exception:
+                        log.exception("sim_center_callback_failed center=%s", self.name)
 
     async def close(self) -> None:
         for task in list(self._tasks):

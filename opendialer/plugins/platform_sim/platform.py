@@ -15,8 +15,10 @@ Options (all optional):
 ``ring_s`` ([1, 6]) / ``no_answer_s`` (campaign's timeout)
     ring time range before an answer or a final response.
 ``agents`` (None: unlimited) / ``handle_s`` ([5, 15]) / ``center`` ("default")
-    the contact center behind the pilot number: a transferred call takes a free
-    agent for a handle time; with none free the transfer fails (486).
+    the contact center (or IVR) behind the pilot number: a transferred call takes
+    a free agent for a handle time; with none free the transfer fails (486).
+    When the handle time ends the call's ``on_transferred_ended`` is called, so a
+    routing target that counts transferred calls still up (``ivr``) frees them.
 ``time_scale`` (1.0)
     multiplies every simulated wait (0: no waiting at all, for tests and benches).
 ``chunk_ms`` (20)
@@ -236,7 +238,7 @@ class SimPlatform:
                 amd=decision,
                 detail=f"AMD {decision.label.value}; far end was a {truth} (sim)",
             )
-        if not self.center.take_agent():
+        if not self.center.take_agent(on_end=request.on_transferred_ended):
             return CallOutcome(
                 CallDisposition.TRANSFER_FAILED,
                 port,

@@ -52,7 +52,9 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def offer_sdp(host: str, rtp_port: int, session: int, version: int) -> str:
+def offer_sdp(
+    host: str, rtp_port: int, session: int, version: int, direction: str = "sendrecv"
+) -> str:
     return (
         "v=0\r\n"
         f"o=opendialer {session} {version} IN IP4 {host}\r\n"
@@ -65,12 +67,36 @@ def offer_sdp(host: str, rtp_port: int, session: int, version: int) -> str:
         "a=rtpmap:101 telephone-event/8000\r\n"
         "a=fmtp:101 0-15\r\n"
         "a=ptime:20\r\n"
-        "a=sendrecv\r\n"
+        f"a={direction}\r\n"
     )
 
 
-def answer_media(body: str) -> tuple[tuple[str, int], int] | None:
-    """(far end RTP address, G.711 payload type) from an SDP answer, or None."""
+DIRECTIONS = ("sendrecv", "sendonly", "recvonly", "inactive")
+#: The direction we answer to the far end's offered one (RFC 3264 §6.1).
+ANSWER_DIRECTION = {
+    "sendrecv": "sendrecv",
+    "sendonly": "recvonly",
+    "recvonly": "sendonly",
+    "inactive": "inactive",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class RemoteMedia:
+    """The far end's audio from its SDP: where to send, which codec, whether it listens."""
+
+    address: tuple[str, int]
+    payload_type: int
+    direction: str = "sendrecv"
+
+    @property
+    def receives(self) -> bool:
+        """False on hold (``sendonly``/``inactive``, or the old ``c=0.0.0.0`` form)."""
+        return self.direction in ("sendrecv", "recvonly") and self.address[0] != "0.0.0.0"
+
+
+def answer_media(body: str) -> RemoteMedia | None:
+    """The far end's RTP address, G.711 payload type and direction from its SDP, or None."""
     try:
         sdp = parse_sdp(body)
     except Exception:
@@ -79,9 +105,12 @@ def answer_media(body: str) -> tuple[tuple[str, int], int] | None:
     audio = sdp.audio
     if address is None or audio is None or address[1] == 0:
         return None
+    direction = next((d for d in DIRECTIONS if d in audio.attributes), None) or next(
+        (d for d in DIRECTIONS if d in sdp.attributes), "sendrecv"
+    )
     for fmt in audio.formats:
         if fmt in ("0", "8"):
-            return address, int(fmt)
+            return RemoteMedia(address, int(fmt), direction)
     return None
 
 
@@ -162,10 +191,17 @@ class SipCall:
         invite.text = self._sdp()
         return invite
 
-    def _sdp(self) -> str:
+    def _sdp(self, direction: str = "sendrecv") -> str:
         return offer_sdp(
-            self.endpoint.advertised_host, self.rtp.port, self._sdp_session, self._sdp_version
+            self.endpoint.advertised_host,
+            self.rtp.port,
+            self._sdp_session,
+            self._sdp_version,
+            direction,
         )
+
+    def _use_media(self, media: RemoteMedia) -> None:
+        self.rtp.expect(media.address, media.payload_type, media.receives)
 
     def _cancel_request(self, invite: SipRequest) -> SipRequest:
         cancel = SipRequest(method="CANCEL", uri=invite.uri)
@@ -261,7 +297,9 @@ class SipCall:
         if response.body and "sdp" in (response.content_type or "").lower():
             media = answer_media(response.text)
             if media is not None:
-                self.rtp.expect(*media)
+                self._use_media(media)
+                if self.setup.tunables.rtp_send == "early":
+                    self.rtp.start_sending()
 
     def _confirm(self, response: SipResponse) -> None:
         to = response.to_addr
@@ -277,7 +315,9 @@ class SipCall:
         self.endpoint.send_message(self.ack)
         media = answer_media(response.text) if response.body else None
         if media is not None:
-            self.rtp.expect(*media)
+            self._use_media(media)
+        if self.setup.tunables.rtp_send != "off":
+            self.rtp.start_sending()  # to the answer's address, or the early media one
 
     async def _answered(self, response: SipResponse) -> CallOutcome:
         decision: AmdDecision | None = None
@@ -341,6 +381,8 @@ class SipCall:
             return AmdDecision(AmdLabel.NOTSURE, 0.0, f"detector error: {exc!r}")
 
     async def _transfer(self, answer: SipResponse, decision: AmdDecision | None) -> CallOutcome:
+        # The far end is about to call the pilot: our silence has done its job.
+        self.rtp.stop_sending()
         refer = self._new_request("REFER", in_dialog=True)
         pilot = f"sip:{self.request.transfer_to}@{self.setup.domain}"
         refer.headers.set_single("Refer-To", f"<{pilot}>")
@@ -402,6 +444,7 @@ class SipCall:
     async def _bye(self) -> None:
         if not self.confirmed or self.ended_by_far_end.is_set():
             return
+        self.rtp.stop_sending()
         bye = self._new_request("BYE", in_dialog=True)
         self.confirmed = False
         await self.endpoint.request(bye).final
@@ -435,6 +478,7 @@ class SipCall:
             self.confirmed = False
             self.ended_by_far_end.set()
             self.rtp.stop_decoding()
+            self.rtp.stop_sending()
         elif method == "NOTIFY":
             reply(make_response(request, 200, "OK"))
             if (request.headers.get_first("event") or "").lower().startswith("refer"):
@@ -444,12 +488,12 @@ class SipCall:
         elif method == "INVITE":  # re-INVITE (hold, session refresh, media change)
             media = answer_media(request.text) if request.body else None
             if media is not None:
-                self.rtp.expect(*media)
+                self._use_media(media)  # a new address or codec takes effect next frame
             ok = make_response(request, 200, "OK")
             ok.headers.set_single("Contact", self.endpoint.contact(self.setup.account.user))
             ok.headers.set_single("Content-Type", "application/sdp")
             self._sdp_version += 1
-            ok.text = self._sdp()
+            ok.text = self._sdp(ANSWER_DIRECTION[media.direction] if media else "sendrecv")
             reply(ok)
         elif method in ("OPTIONS", "INFO", "UPDATE"):
             reply(make_response(request, 200, "OK"))
@@ -494,6 +538,7 @@ class _Ringing:
         if self.cancelled or self.transaction is None or self.transaction.final.done():
             return
         self.cancelled = True
+        self.call.rtp.stop_sending()
         endpoint = self.call.endpoint
         endpoint.request(self.call._cancel_request(self.invite))
         self.transaction.extend_timeout(endpoint.timers.timeout)

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 TRANSPORTS = ("udp", "tcp", "tls")
+RTP_SEND = ("answer", "early", "off")
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,7 +106,17 @@ class Tunables:
     register_backoff_max_s: float = 300.0
     probe_interval_s: float = 5.0  # OPTIONS while the server is considered down
     config_poll_s: float = 5.0
+    # With several engine nodes (a ``port_leases`` option): how often this node renews its
+    # port leases and takes its share after a node joined or died.
+    port_lease_renew_s: float = 2.0
+    # This node's own RTP range, instead of the stored rtp_port_min..max: engine nodes on
+    # one host give each its own slice (both None: the stored range).
+    node_rtp_port_min: int | None = None
+    node_rtp_port_max: int | None = None
     rtp_batch_ms: int = 200
+    # Outbound silence (symmetric RTP): "answer" from the 2xx on, "early" from an early-media
+    # 1xx SDP on, "off" never.
+    rtp_send: str = "answer"
     licensed_ports: int | None = None
     tls_ca_file: str | None = None
     user_agent: str = "OpenDialer"
@@ -113,4 +124,29 @@ class Tunables:
     @classmethod
     def from_options(cls, options: Mapping[str, Any]) -> Tunables:
         known = {name: options[name] for name in cls.__dataclass_fields__ if name in options}
-        return cls(**known)
+        tunables = cls(**known)
+        if tunables.rtp_send not in RTP_SEND:
+            raise ValueError(
+                f"rtp_send must be one of {', '.join(RTP_SEND)}, got {tunables.rtp_send!r}"
+            )
+        if tunables.port_lease_renew_s <= 0:
+            raise ValueError(
+                f"port_lease_renew_s must be more than 0, got {tunables.port_lease_renew_s!r}"
+            )
+        node_range = (tunables.node_rtp_port_min, tunables.node_rtp_port_max)
+        if node_range != (None, None) and not (
+            isinstance(node_range[0], int)
+            and isinstance(node_range[1], int)
+            and 1024 <= node_range[0] < node_range[1] <= 65535
+        ):
+            raise ValueError(
+                "node_rtp_port_min..node_rtp_port_max must both be set, within "
+                f"1024..65535, min below max; got {node_range[0]}..{node_range[1]}"
+            )
+        return tunables
+
+    def rtp_range(self, config: SipConfig) -> tuple[int, int]:
+        """The RTP ports this node binds: its own range if set, else the stored one."""
+        if self.node_rtp_port_min is not None and self.node_rtp_port_max is not None:
+            return self.node_rtp_port_min, self.node_rtp_port_max
+        return config.rtp_port_min, config.rtp_port_max

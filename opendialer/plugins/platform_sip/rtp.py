@@ -1,4 +1,4 @@
-"""RTP receive for answer audio: one asyncio datagram endpoint per call.
+"""RTP for a call: answer audio in, silence out, on one asyncio datagram endpoint per call.
 
 Per packet the only Python work is a header check and a ``bytearray`` append;
 G.711 is decoded with a numpy lookup table once per batch (200 ms by default)
@@ -9,12 +9,21 @@ is what makes a thousand answered calls affordable in one process.
 Packets are accepted only from the address the far end's SDP announced
 (RTP from anywhere else is counted and ignored), only with version 2 and the
 negotiated payload type (telephone-event, comfort noise … are ignored).
+
+Outbound, the call sends 20 ms G.711 silence frames to the far end's SDP
+address from the same socket (symmetric RTP): SBCs and PBXs that latch on the
+first packet, or drop calls that send no media, need it. One
+:class:`RtpTicker` per platform paces every call's stream with a single
+``loop.call_at`` timer — no task or timer per call: per tick the work is one
+header ``struct.pack`` and one ``sendto`` per stream.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import secrets
+import struct
 from collections import deque
 from collections.abc import Callable
 from typing import Any, cast
@@ -27,6 +36,71 @@ from opendialer.plugins.platform_sip import g711
 log = logging.getLogger(__name__)
 
 AudioSink = Callable[[npt.NDArray[np.int16]], None]
+
+FRAME_S = 0.020  # one packet per 20 ms (the a=ptime:20 of our offer)
+SAMPLES_PER_FRAME = 160  # 20 ms at 8 kHz: the RTP timestamp step
+RTP_HEADER = struct.Struct("!BBHII")  # V/P/X/CC, M/PT, sequence, timestamp, SSRC
+#: One frame of silence per codec, encoded with the project's G.711 tables
+#: (µ-law 0xFF, A-law 0xD5).
+SILENCE = {
+    pt: g711.encode(np.zeros(SAMPLES_PER_FRAME, dtype=np.int16), pt)
+    for pt in (g711.PCMU, g711.PCMA)
+}
+
+
+class RtpTicker:
+    """The one 20 ms clock for every call's outbound RTP.
+
+    Ticks at absolute deadlines (``start + k · 20 ms``), so a late tick is
+    followed at once by the next one and the rate holds. When the loop falls
+    more than ``max_lag_frames`` behind (a stall), the ticker skips ahead
+    instead of bursting: the streams' timestamps jump by the skipped frames,
+    their sequence numbers stay contiguous, as RFC 3550 wants. The timer runs
+    only while some stream is sending.
+    """
+
+    def __init__(self, frame_s: float = FRAME_S, max_lag_frames: int = 50) -> None:
+        self.frame_s = frame_s
+        self.max_lag_frames = max_lag_frames
+        self.frame = 0  # frames since the ticker was created: the streams' clock
+        self.skipped_frames = 0
+        self._streams: dict[RtpEndpoint, None] = {}  # an ordered set
+        self._handle: asyncio.TimerHandle | None = None
+        self._next = 0.0
+
+    @property
+    def streams(self) -> int:
+        return len(self._streams)
+
+    @property
+    def running(self) -> bool:
+        return self._handle is not None
+
+    def add(self, endpoint: RtpEndpoint) -> None:
+        self._streams[endpoint] = None
+        if self._handle is None:
+            loop = asyncio.get_running_loop()
+            self._next = loop.time() + self.frame_s
+            self._handle = loop.call_at(self._next, self._tick, loop)
+
+    def discard(self, endpoint: RtpEndpoint) -> None:
+        self._streams.pop(endpoint, None)
+        if not self._streams and self._handle is not None:
+            self._handle.cancel()
+            self._handle = None
+
+    def _tick(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.frame += 1
+        behind = int((loop.time() - self._next) / self.frame_s)
+        if behind > self.max_lag_frames:
+            self.frame += behind
+            self.skipped_frames += behind
+            self._next += behind * self.frame_s
+        frame = self.frame
+        for endpoint in tuple(self._streams):
+            endpoint.send_frame(frame)
+        self._next += self.frame_s
+        self._handle = loop.call_at(self._next, self._tick, loop)
 
 
 class RtpPortAllocator:
@@ -50,14 +124,29 @@ class RtpPortAllocator:
 
 
 class RtpEndpoint(asyncio.DatagramProtocol):
-    """One call's RTP socket. ``expect()`` sets the far end; ``start()`` begins decoding."""
+    """One call's RTP socket. ``expect()`` sets the far end; ``start()`` begins decoding;
+    ``start_sending()`` joins the ticker (silence to the far end until ``stop_sending()``)."""
 
-    def __init__(self, allocator: RtpPortAllocator, port: int, batch_ms: int) -> None:
+    def __init__(
+        self,
+        allocator: RtpPortAllocator,
+        port: int,
+        batch_ms: int,
+        ticker: RtpTicker | None = None,
+    ) -> None:
         self.allocator = allocator
         self.port = port
         self.batch_bytes = 8 * batch_ms  # G.711: 8 bytes per ms
         self.remote: tuple[str, int] | None = None
         self.payload_type = g711.PCMU
+        self.remote_receives = True  # the far end's SDP direction lets us send
+        self.ticker = ticker
+        self.ssrc = secrets.randbits(32)
+        self.sent = 0  # RTP packets sent
+        self._seq0 = secrets.randbits(16)
+        self._ts0 = secrets.randbits(32)
+        self._first_frame: int | None = None
+        self._send_wanted = False
         self.packets = 0
         self.ignored = 0  # wrong source, wrong version or payload type, too short
         self._buffer = bytearray()
@@ -67,7 +156,11 @@ class RtpEndpoint(asyncio.DatagramProtocol):
 
     @classmethod
     async def open(
-        cls, allocator: RtpPortAllocator, host: str, batch_ms: int = 200
+        cls,
+        allocator: RtpPortAllocator,
+        host: str,
+        batch_ms: int = 200,
+        ticker: RtpTicker | None = None,
     ) -> RtpEndpoint | None:
         """Bind the next free port of the range (skipping ports someone else holds)."""
         loop = asyncio.get_running_loop()
@@ -77,7 +170,7 @@ class RtpEndpoint(asyncio.DatagramProtocol):
                 port = allocator.take()
                 if port is None:
                     return None
-                endpoint = cls(allocator, port, batch_ms)
+                endpoint = cls(allocator, port, batch_ms, ticker)
                 try:
                     await loop.create_datagram_endpoint(endpoint._itself, local_addr=(host, port))
                 except OSError:
@@ -95,9 +188,58 @@ class RtpEndpoint(asyncio.DatagramProtocol):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self._transport = cast(asyncio.DatagramTransport, transport)
 
-    def expect(self, remote: tuple[str, int], payload_type: int) -> None:
+    def expect(
+        self, remote: tuple[str, int], payload_type: int, remote_receives: bool = True
+    ) -> None:
+        """The far end's media from its SDP (answer, early media or re-INVITE): received
+        packets are checked against it and sent ones go to it from the next frame on."""
         self.remote = remote
         self.payload_type = payload_type
+        self.remote_receives = remote_receives
+        self._update_sending()
+
+    # ------------------------------------------------------------ sending
+
+    def start_sending(self) -> None:
+        """Send silence to the far end every 20 ms while its SDP lets us (idempotent)."""
+        self._send_wanted = True
+        self._update_sending()
+
+    def stop_sending(self) -> None:
+        self._send_wanted = False
+        self._update_sending()
+
+    @property
+    def sending(self) -> bool:
+        return self._send_wanted and self.remote_receives and not self.closed
+
+    def _update_sending(self) -> None:
+        if self.ticker is None:
+            return
+        if self.sending and self.remote is not None:
+            self.ticker.add(self)
+        else:
+            self.ticker.discard(self)
+
+    def send_frame(self, frame: int) -> None:
+        """One 20 ms silence packet; ``frame`` is the ticker's clock (timestamp = 160/frame)."""
+        transport, remote = self._transport, self.remote
+        if transport is None or remote is None:
+            return
+        marker = 0
+        if self._first_frame is None:
+            self._first_frame = frame
+            marker = 0x80  # first packet of the stream (RFC 3551 §4.1)
+        payload_type = self.payload_type
+        header = RTP_HEADER.pack(
+            0x80,
+            marker | payload_type,
+            (self._seq0 + self.sent) & 0xFFFF,
+            (self._ts0 + SAMPLES_PER_FRAME * (frame - self._first_frame)) & 0xFFFFFFFF,
+            self.ssrc,
+        )
+        transport.sendto(header + SILENCE[payload_type], remote)
+        self.sent += 1
 
     def start(self, sink: AudioSink) -> None:
         self._sink = sink
@@ -149,6 +291,9 @@ class RtpEndpoint(asyncio.DatagramProtocol):
             return
         self.closed = True
         self._sink = None
+        self._send_wanted = False
+        if self.ticker is not None:
+            self.ticker.discard(self)
         if self._transport is not None:
             self._transport.close()
             self._transport = None

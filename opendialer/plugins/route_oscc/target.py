@@ -1,8 +1,16 @@
 """The ``oscc`` routing target: free agents of a campaign's queue, fail safe.
 
 ``free_slots`` = free agents in the cached count − agents our launched calls
-hold, and 0 whenever the answer could be wrong: session not up, no count yet,
-count older than ``stale_after_ms``. ``health`` says which, in words.
+hold − agents the other engine nodes' calls hold, and 0 whenever the answer
+could be wrong: session not up, no count yet, count older than
+``stale_after_ms``. ``health`` says which, in words.
+
+With several engine nodes (PostgreSQL) the holds are shared rows
+(:mod:`opendialer.core.services.routing_reservations`): ``free_slots`` reads
+the other nodes' holds from a snapshot refreshed in the background, and
+``claim_slots`` — called by the engine before it launches — claims agents
+atomically in the database, so N nodes never ring more calls than there are
+free agents.
 """
 
 from __future__ import annotations
@@ -16,6 +24,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from opendialer.core.contracts import Health, RoutingRequest
+from opendialer.core.services.routing_reservations import SharedReservations
 from opendialer.plugins.route_oscc.cache import QueueCache, Reservations
 from opendialer.plugins.route_oscc.codec import load_codec
 from opendialer.plugins.route_oscc.options import OsccOptions, parse_options
@@ -50,6 +59,9 @@ class OsccRoutingTarget:
         self._task: asyncio.Task[None] | None = None
         self._last_reason: dict[str, str] = {}
         self._stale_s = self.options.stale_after_ms / 1000
+        self._shared = SharedReservations.for_context(
+            context, _pool(""), lambda: [_pool(q) for q in self._wanted], self._now
+        )
 
     @staticmethod
     def validate_options(options: Mapping[str, Any]) -> dict[str, Any]:
@@ -78,6 +90,8 @@ class OsccRoutingTarget:
         if self._task is not None:
             return
         await self._transport.open()
+        if self._shared is not None:
+            await self._shared.start()
         self._task = asyncio.create_task(self._session.run(), name="oscc-session")
 
     async def close(self) -> None:
@@ -89,6 +103,8 @@ class OsccRoutingTarget:
             self._task = None
         await self._session.unregister()
         await self._transport.close()
+        if self._shared is not None:
+            await self._shared.close()
         self._reservations.clear()
 
     # -- what the pacer asks -------------------------------------------------
@@ -108,12 +124,36 @@ class OsccRoutingTarget:
             return 0
         count = self._cache.get(queue)
         assert count is not None  # no reason means a fresh count exists
-        return max(0, count.free_agents - self._reservations.held(queue, count, now))
+        own = self._reservations.held(queue, count, now)
+        if self._shared is not None:  # minus the other nodes' holds (fair share: see there)
+            return self._shared.free(_pool(queue), count.free_agents, own, count.fetched_at)
+        return max(0, count.free_agents - own)
 
     def _want(self, queue: str) -> None:
         if queue and queue not in self._wanted:
             self._wanted.add(queue)
             self._session.poll_now.set()  # fetch it at once rather than at the next poll
+
+    async def claim_slots(self, request: RoutingRequest, call_ids: list[str]) -> list[str]:
+        """Claim free agents for ``call_ids`` across every engine node (see the module doc)."""
+        if self._shared is None:  # one node: free_slots already counted every hold
+            return call_ids
+        queue = request.queue
+        now = time.monotonic()
+        count = self._cache.get(queue)
+        if count is None or self._throttle_reason(queue, now):
+            return []
+        granted = await self._shared.claim(
+            _pool(queue),
+            request.campaign_id,
+            call_ids,
+            capacity=count.free_agents,
+            hold_s=self.options.reservation_timeout_ms / 1000,
+            settled_before=count.fetched_at,
+        )
+        for call_id in granted:  # held at once, before the engine's reserve()
+            self._reservations.add(call_id, queue, request.campaign_id, now)
+        return granted
 
     def reserve(self, request: RoutingRequest, call_id: str) -> None:
         self._want(request.queue)
@@ -121,6 +161,12 @@ class OsccRoutingTarget:
 
     def release(self, call_id: str, transferred: bool) -> None:
         self._reservations.release(call_id, transferred, time.monotonic())
+        if self._shared is not None:
+            if transferred:
+                # Every count younger than stale_after_s sees this agent busy by then.
+                self._shared.transferred(call_id, keep_s=self._stale_s)
+            else:
+                self._shared.released(call_id)
 
     def _throttle_reason(self, queue: str, now: float) -> str:
         if not queue:
@@ -168,10 +214,14 @@ class OsccRoutingTarget:
             return Health(False, reason, since)
         assert count is not None
         held = self._reservations.held(request.queue, count, now)
+        others = ""
+        if self._shared is not None:
+            n = self._shared.others(_pool(request.queue), count.fetched_at)
+            others = f"{n} by other engine nodes' calls, "
         return Health(
             True,
             f"queue {request.queue!r}: {count.free_agents} free, {held} held by our calls, "
-            f"data {now - count.fetched_mono:.1f} s old",
+            f"{others}data {now - count.fetched_mono:.1f} s old",
             count.fetched_at,
         )
 
@@ -188,6 +238,11 @@ class OsccRoutingTarget:
             queues[queue] = {
                 "free_agents": count.free_agents if count else None,
                 "held_by_our_calls": self._reservations.held(queue, count, now),
+                "held_by_other_nodes": (
+                    self._shared.others(_pool(queue), count.fetched_at if count else None)
+                    if self._shared is not None
+                    else 0
+                ),
                 "data_age_s": round(now - count.fetched_mono, 3) if count else None,
                 "fetched_at": count.fetched_at.isoformat() if count else None,
                 "stale": count is None or now - count.fetched_mono > self._stale_s,
@@ -217,10 +272,16 @@ class OsccRoutingTarget:
             "reservations": {
                 "held": len(self._reservations),
                 "expired_total": self._reservations.expired_total,
+                "shared": self._shared.status() if self._shared is not None else None,
             },
             "stale_after_s": self._stale_s,
             "options": self.options.redacted(),
         }
+
+
+def _pool(queue: str) -> str:
+    """The shared-reservation pool of a queue (the table's ``pool`` column)."""
+    return f"oscc:{queue}"
 
 
 def _iso(moment: datetime | None) -> str | None:

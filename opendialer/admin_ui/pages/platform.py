@@ -1,0 +1,248 @@
+"""System → Communication platform: the SIP server, transport and dialer ports.
+
+The rules (Master only, write-only passwords, validation naming each field) are
+``core/services/platform_config.py``'s, the same service behind
+``GET/PUT /api/v1/platform``: this page turns the form into that JSON and the
+service's errors — all of them, not only the first — into messages next to
+their fields. A running SIP platform applies a saved change without a restart
+(it polls the service). Adding and removing port rows is a round trip that
+re-renders the form without saving.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from litestar import Request, get, post
+from litestar.response import Template
+
+from opendialer.admin_ui.i18n import N_, Translator, translate_detail
+from opendialer.admin_ui.pages.common import text
+from opendialer.admin_ui.pages.session import UI
+from opendialer.core.services import platform_config
+from opendialer.core.services.errors import ValidationFailed
+
+BLANK_PORT: dict[str, Any] = {"user": "", "auth_user": "", "has_password": False}
+
+#: Registration states of ``SipPlatform.registrations()``, as the page says them.
+REGISTRATION_STATES: dict[str, tuple[str, str]] = {
+    "registered": (N_("registered"), "ok"),
+    "registering": (N_("registering"), "run"),
+    "failed": (N_("failed"), "bad"),
+    "unregistered": (N_("not registered"), "off"),
+    "not_required": (N_("no registration (trunk)"), "off"),
+}
+
+#: The platform service's English details → message ids (first match wins);
+#: anything else falls back to the admin's shared error table.
+PLATFORM_ERRORS: list[tuple[re.Pattern[str], str]] = [
+    (re.compile(p), m)
+    for p, m in [
+        (
+            r"^server is required",
+            N_("Enter the SIP server as host:port, for example 10.0.0.5:5060."),
+        ),
+        (
+            r"^server must be host:port",
+            N_("Enter the SIP server as host:port with a port from 1 to 65535."),
+        ),
+        (r"^transport must be one of", N_("Choose UDP, TCP or TLS.")),
+        (r"^domain must be a host name", N_("Enter a host name or an IP address.")),
+        (
+            r"^caller_id must be digits",
+            N_("Digits only, with an optional leading +."),
+        ),
+        (
+            r"^no_answer_timeout_s must be (a number )?from (?P<low>[\d.]+) to (?P<high>[\d.]+)",
+            N_("Enter a number of seconds from %(low)s to %(high)s."),
+        ),
+        (
+            r"^rtp_port_(min|max) must be (a whole number )?from (?P<low>\d+) to (?P<high>\d+)",
+            N_("Enter a whole number from %(low)s to %(high)s."),
+        ),
+        (r"^rtp_port_max must be above rtp_port_min", N_("Must be above the lowest RTP port.")),
+        (
+            r"holds (?P<n>\d+) RTP ports .* but (?P<ports>\d+) dialer ports",
+            N_("This range holds %(n)s RTP ports but there are %(ports)s dialer ports: widen it."),
+        ),
+        (
+            r"^ports\[\d+\]\.user must be a SIP user name",
+            N_("A SIP user name: letters, digits and - . _ (at most 64)."),
+        ),
+        (r"^ports\[\d+\]\.user '(?P<user>.*)' is listed twice", N_("%(user)s is listed twice.")),
+        (
+            r"^ports\[\d+\]\.auth_user must be text",
+            N_("At most 128 characters."),
+        ),
+        (
+            r"^ports\[\d+\]\.password must be text",
+            N_("At most 128 characters."),
+        ),
+        (
+            r"^ports\[\d+\]\.password is required",
+            N_("A password is required: the ports register at the server."),
+        ),
+        (r"^at most (?P<n>\d+) ports", N_("At most %(n)s ports.")),
+    ]
+]
+
+
+def platform_error(exc: ValidationFailed, t: Translator) -> str:
+    for pattern, message_id in PLATFORM_ERRORS:
+        match = pattern.search(exc.detail)
+        if match:
+            values = {k: v for k, v in match.groupdict().items() if v is not None}
+            return t.gettext(message_id, **values)
+    return translate_detail(exc.detail, exc.code, t)
+
+
+def errors_by_field(exc: ValidationFailed, t: Translator) -> dict[str, str]:
+    """``{field: message}`` for every problem the service found (``_form`` without one)."""
+    found: Any = exc.extra.get("errors") or [{"field": exc.field, "detail": exc.detail}]
+    errors: dict[str, str] = {}
+    for item in found:
+        key = item.get("field") or "_form"
+        problem = ValidationFailed(str(item.get("detail", "")), field=item.get("field"))
+        errors.setdefault(key, platform_error(problem, t))
+    return errors
+
+
+def _number(raw: str) -> Any:
+    """Form text → int or float when it is one; otherwise the text, for the service to refuse."""
+    try:
+        return int(raw)
+    except ValueError:
+        try:
+            return float(raw)
+        except ValueError:
+            return raw
+
+
+def form_config(form: Any) -> dict[str, Any]:
+    """The form as the JSON body of ``PUT /api/v1/platform`` (ports with
+    ``has_password`` for re-display; the service ignores that flag)."""
+    users = form.getall("port_user", [])
+    auth_users = form.getall("port_auth_user", [])
+    passwords = form.getall("port_password", [])
+    had = form.getall("port_has_password", [])
+    ports = []
+    for index, user in enumerate(users):
+        port: dict[str, Any] = {
+            "user": user.strip(),
+            "auth_user": (auth_users[index] if index < len(auth_users) else "").strip(),
+            "has_password": (had[index] if index < len(had) else "") == "1",
+        }
+        password = passwords[index] if index < len(passwords) else ""
+        if password:
+            port["password"] = password
+        ports.append(port)
+    return {
+        "server": text(form, "server"),
+        "transport": text(form, "transport"),
+        "domain": text(form, "domain"),
+        "register": form.get("register") == "1",
+        "ports": ports,
+        "caller_id": text(form, "caller_id"),
+        "no_answer_timeout_s": _number(text(form, "no_answer_timeout_s")),
+        "rtp_port_min": _number(text(form, "rtp_port_min")),
+        "rtp_port_max": _number(text(form, "rtp_port_max")),
+    }
+
+
+def _for_display(config: dict[str, Any]) -> dict[str, Any]:
+    """What the form shows: never a password, only whether one is set."""
+    shown = dict(config)
+    shown["ports"] = [
+        {
+            "user": p.get("user", ""),
+            "auth_user": p.get("auth_user", "") if p.get("auth_user") != p.get("user") else "",
+            "has_password": bool(p.get("has_password")),
+        }
+        for p in config.get("ports", [])
+    ]
+    return shown
+
+
+def registration_rows(ui: UI) -> list[dict[str, str]]:
+    """Per port: the live registration state (the engine runs in this process)."""
+    rows: list[dict[str, str]] = []
+    for row in platform_config.registrations():
+        state = str(row.get("state", ""))
+        label, badge = REGISTRATION_STATES.get(state, (state, "off"))
+        rows.append(
+            {
+                "user": str(row.get("user", "")),
+                "state": state,
+                "label": ui._(label) if state in REGISTRATION_STATES else label,
+                "badge": badge,
+                "detail": str(row.get("detail") or ""),
+                "in_call": ui._("in a call") if row.get("in_call") else "",
+            }
+        )
+    return rows
+
+
+def _render(
+    ui: UI,
+    config: dict[str, Any],
+    *,
+    errors: dict[str, str] | None = None,
+    saved: bool = False,
+    fragment: bool = False,
+) -> Template:
+    # htmx swaps only 2xx answers: a refused save is 200 to htmx, 422 to a plain form post
+    status = 422 if errors and not fragment else 200
+    return ui.render(
+        "system/platform_form.html" if fragment else "system/platform.html",
+        status_code=status,
+        config=_for_display(config),
+        errors=errors or {},
+        saved=saved,
+        transports=platform_config.TRANSPORTS,
+        **_registration_context(ui),
+    )
+
+
+@get("/system/platform")
+async def platform_page(ui: UI) -> Template:
+    actor = ui.require_tab("system")
+    return _render(ui, await platform_config.get_platform_config(actor))
+
+
+@post("/system/platform", status_code=200)
+async def save_platform(request: Request[Any, Any, Any], ui: UI) -> Template:
+    """Save — or, for the add/remove row buttons, re-render the form without saving."""
+    actor = ui.require_tab("system")
+    form = await request.form()
+    config = form_config(form)
+    fragment = request.headers.get("hx-request") == "true"
+    action = text(form, "action") or "save"
+    if action == "add_port":
+        config["ports"].append(dict(BLANK_PORT))
+        return _render(ui, config, fragment=fragment)
+    if action.startswith("remove_port:") and action[12:].isdigit():
+        index = int(action[12:])
+        if index < len(config["ports"]):
+            del config["ports"][index]
+        return _render(ui, config, fragment=fragment)
+    try:
+        stored = await platform_config.update_platform_config(actor, config)
+    except ValidationFailed as exc:
+        return _render(ui, config, errors=errors_by_field(exc, ui.t), fragment=fragment)
+    return _render(ui, stored, saved=True, fragment=fragment)
+
+
+@get("/system/platform/registrations")
+async def registrations_panel(ui: UI) -> Template:
+    """The port table's registration column, polled by the page while it is open."""
+    actor = ui.require_tab("system")
+    await platform_config.get_platform_config(actor)  # Master only, like the configuration
+    return ui.render("system/platform_registrations.html", **_registration_context(ui))
+
+
+def _registration_context(ui: UI) -> dict[str, Any]:
+    return {"registrations": registration_rows(ui), "live": platform_config.attached()}
+
+
+ROUTES: list[Any] = [platform_page, save_platform, registrations_panel]

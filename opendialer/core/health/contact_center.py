@@ -1,0 +1,132 @@
+"""Each configured routing target (the contact-center session, an IVR's status URL).
+
+The check builds the target from the settings the engine would use, starts it,
+waits up to the bound for its health to turn OK (an OSCC session registers, logs
+on and takes its first snapshot), then closes it — unregistering the session.
+Where the engine runs in this process (``serve --role all``,
+:func:`attach_routing_targets`), the targets it started are read instead: the
+page does not open a session of its own every refresh.
+A target offering ``status()`` (``ReportsStatus``) that reports its session
+``down`` ends the wait early: the reason is known.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from opendialer.core.contracts import Health, ReportsStatus
+from opendialer.core.dnc import SystemContext
+from opendialer.core.health.model import CheckResult, DoctorOptions, Status
+from opendialer.core.health.settings_read import routing_options
+from opendialer.core.plugins import get_plugin_manager
+
+FIX = "fix the stored options of routing target {name!r} (setting routing.{name}): "
+FIX_REACH = "check the contact center's URL, TLS trust and credentials, and that it runs"
+
+
+def _session_down(target: Any) -> bool:
+    if not isinstance(target, ReportsStatus):
+        return False
+    session = target.status().get("session")
+    return isinstance(session, dict) and session.get("state") == "down"
+
+
+async def _settled_health(target: Any, timeout_s: float) -> Health:
+    deadline = time.monotonic() + timeout_s
+    health: Health = target.health()
+    while not health.ok and time.monotonic() < deadline and not _session_down(target):
+        await asyncio.sleep(0.05)
+        health = target.health()
+    return health
+
+
+#: The running engine's targets, when it shares this process (``serve --role all``).
+_live_targets: Callable[[], Mapping[str, Any]] | None = None
+
+
+def attach_routing_targets(source: Callable[[], Mapping[str, Any]] | None) -> None:
+    """``serve`` hands over ``engine.routing_targets``: the page then reads the engine's
+    own sessions instead of opening another one every refresh."""
+    global _live_targets
+    _live_targets = source
+
+
+def _live_result(name: str, target: Any) -> CheckResult:
+    health: Health = target.health()
+    if health.ok:
+        detail = f"{health.detail or 'up'} (this node's engine)"
+        return CheckResult("contact_center", Status.OK, detail, subject=name)
+    return CheckResult(
+        "contact_center",
+        Status.FAIL,
+        f"{health.detail or 'not up'} (this node's engine): {FIX_REACH}; dialing for its "
+        "campaigns waits meanwhile",
+        subject=name,
+    )
+
+
+async def _check_one(
+    name: str, target_options: dict[str, Any], options: DoctorOptions
+) -> CheckResult:
+    factory = get_plugin_manager().factories("routing_targets").get(name)
+    if factory is None:
+        return CheckResult(
+            "contact_center",
+            Status.FAIL,
+            f"settings exist for routing target {name!r} but no plugin provides it: "
+            "install or enable its plugin, or delete the settings",
+            subject=name,
+        )
+    try:
+        target = factory(options=target_options, context=SystemContext())
+    except ValueError as exc:
+        fix = FIX.format(name=name) + "the options it refuses"
+        return CheckResult("contact_center", Status.FAIL, f"{exc}: {fix}", subject=name)
+    try:
+        await asyncio.wait_for(target.start(), options.timeout_s)
+        health = await _settled_health(target, options.timeout_s)
+    finally:
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(target.close(), options.timeout_s)
+    if health.ok:
+        return CheckResult("contact_center", Status.OK, health.detail or "up", subject=name)
+    return CheckResult(
+        "contact_center",
+        Status.FAIL,
+        f"{health.detail or 'not up'}: {FIX_REACH}; dialing for its campaigns waits meanwhile",
+        subject=name,
+    )
+
+
+async def check_contact_center(options: DoctorOptions) -> list[CheckResult]:
+    try:
+        configured = await routing_options()
+    except ValueError as exc:
+        return [CheckResult("contact_center", Status.FAIL, f"{exc}: fix the environment variable")]
+    if not configured:
+        return [
+            CheckResult(
+                "contact_center",
+                Status.OK,
+                "no routing target configured (routing.<target> settings): nothing to reach",
+            )
+        ]
+    live = dict(_live_targets()) if _live_targets is not None else {}
+    return list(
+        await asyncio.gather(
+            *(
+                _given(_live_result(name, live[name]))
+                if name in live
+                else _check_one(name, opts, options)
+                for name, opts in sorted(configured.items())
+            )
+        )
+    )
+
+
+async def _given(result: CheckResult) -> CheckResult:
+    return result
