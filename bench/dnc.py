@@ -3,7 +3,11 @@ loopback with 50 concurrent clients, and Redis ``SISMEMBER`` on the same numbers
 
     python bench/dnc.py                 # 1,000,000 numbers, SQLite in a temp folder
     python bench/dnc.py --full          # 10,000,000 numbers (+ load time and RSS)
-    python bench/dnc.py --database-url postgresql://postgres@127.0.0.1:5432/bench
+    python bench/dnc.py --full --database-url postgresql://postgres@127.0.0.1:5432/bench
+
+The load figure is a fresh process starting the embedded provider, split into
+DB read, parse and sort/index, then an append of 1,000 numbers timed from the
+import's commit until that process answers from the merged index.
 
 Prints figures; asserts nothing. Redis is the local one at 127.0.0.1:6379 (keys
 under ``opendialer-bench:<pid>:``, deleted at the end); it is skipped with a note
@@ -24,6 +28,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import figures
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -73,12 +78,24 @@ def bench_in_process(numbers: np.ndarray) -> None:
     print(
         f"in process, batch of 1M (vectorised)  {rate(probes.size, batch)}   {hits.mean():.0%} listed"
     )
+    figures.report(
+        f"in process, batch of 1M, {numbers.size:,} listed",
+        probes.size / batch,
+        "lookups/s",
+        baseline="redis SISMEMBER, pipelines of 1000",
+    )
     singles = [int(p) for p in probes[:200_000]]
     started = time.perf_counter()
     for p in singles:
         _ = p in index
     single = time.perf_counter() - started
     print(f"in process, one at a time             {rate(len(singles), single)}")
+    figures.report(
+        "in process, one at a time",
+        len(singles) / single,
+        "lookups/s",
+        baseline="redis SISMEMBER, one round trip each",
+    )
 
 
 # -- database, load time and RSS (in a child process) --------------------------
@@ -123,24 +140,47 @@ def child_load(url: str) -> None:
 
     from opendialer.core import dnc
     from opendialer.core.services import dnc_numbers
+    from opendialer.core.services.common import SYSTEM
     from opendialer.core.storage import connect
+    from opendialer.plugins.dnc_embedded.provider import EmbeddedDncProvider
 
-    async def body() -> dict[str, float]:
+    async def body() -> dict[str, object]:
         db = await connect(url)
         rss_before = psutil.Process().memory_info().rss
         started = time.perf_counter()
         provider = await dnc.provider_for(await dnc_numbers.find_service())
         seconds = time.perf_counter() - started
         rss_after = psutil.Process().memory_info().rss
-        count = len(provider)  # type: ignore[arg-type]
+        assert isinstance(provider, EmbeddedDncProvider) and provider.last_load is not None
+        full = provider.last_load
+        count = len(provider)
+        # An append of 1,000 numbers while the node runs: from the import's commit to
+        # the node answering from the merged index (notification or poll, then delta).
+        more = "\n".join(str(5599900000000 + i) for i in range(1000)).encode()
+        report = await dnc_numbers.import_numbers(SYSTEM, more, number_format="e164")
+        committed = time.perf_counter()
+        while provider.list_version != report.list_version:
+            if time.perf_counter() - committed > 60:
+                raise RuntimeError("the append was not seen within 60 s")
+            await asyncio.sleep(0.005)
+        seen_s = time.perf_counter() - committed
+        delta = provider.last_load
+        listening = provider.listening
         await dnc.close_all()
         await db.close()
         return {
             "numbers": count,
             "load_s": seconds,
+            "read_s": full.read_s,
+            "parse_s": full.parse_s,
+            "index_s": full.index_s,
             "rss_mb": rss_after / 2**20,
             "rss_growth_mb": (rss_after - rss_before) / 2**20,
             "peak_rss_mb": peak_rss_mb(),
+            "append_seen_s": seen_s,
+            "append_kind": delta.kind if delta else "?",
+            "append_apply_s": delta.total_s if delta else 0.0,
+            "listening": listening,
         }
 
     print(json.dumps(asyncio.run(body())))
@@ -155,6 +195,16 @@ def bench_load(url: str) -> None:
         f"node load of the list (fresh process)  {figures['load_s']:8.2f} s   "
         f"{figures['numbers']:,} numbers; RSS {figures['rss_mb']:.0f} MiB "
         f"(+{figures['rss_growth_mb']:.0f} MiB for the list), peak {figures['peak_rss_mb']:.0f} MiB"
+    )
+    print(
+        f"  of which: DB read {figures['read_s']:.2f} s, parse {figures['parse_s']:.2f} s, "
+        f"sort/index {figures['index_s']:.2f} s (rest: connect, version check, start)"
+    )
+    how = "LISTEN/NOTIFY" if figures["listening"] else "version poll"
+    print(
+        f"append of 1,000 seen by that node      {figures['append_seen_s']:8.2f} s   "
+        f"after the import's commit ({how}; applied as {figures['append_kind']} "
+        f"in {figures['append_apply_s']:.2f} s)"
     )
 
 
@@ -230,6 +280,12 @@ def bench_http(url: str, numbers: np.ndarray, seconds: float) -> None:
             f"POST /donotcall, {CLIENTS} clients, loopback   {rate(done, elapsed)}   "
             f"({done:,} requests, {listed / max(done, 1):.0%} listed; client and server share the CPU)"
         )
+        figures.report(
+            f"POST /donotcall, {CLIENTS} clients, loopback",
+            done / elapsed,
+            "requests/s",
+            baseline=f"redis SISMEMBER, {CLIENTS} asyncio clients",
+        )
     finally:
         server.terminate()
         server.wait(10)
@@ -275,11 +331,13 @@ def bench_redis(numbers: np.ndarray, seconds: float) -> None:
             pipe.execute()
         batch = time.perf_counter() - started
         print(f"redis SISMEMBER, pipelines of 1000    {rate(len(probes), batch)}")
+        figures.report("redis SISMEMBER, pipelines of 1000", len(probes) / batch, "lookups/s")
         started = time.perf_counter()
         for p in probes[:20_000]:
             r.sismember(key, p)
         single = time.perf_counter() - started
         print(f"redis SISMEMBER, one round trip each  {rate(20_000, single)}")
+        figures.report("redis SISMEMBER, one round trip each", 20_000 / single, "lookups/s")
 
         async def concurrent() -> int:
             client = aredis.Redis(host="127.0.0.1", port=6379, max_connections=CLIENTS)
@@ -300,10 +358,12 @@ def bench_redis(numbers: np.ndarray, seconds: float) -> None:
 
         started = time.perf_counter()
         done = asyncio.run(concurrent())
+        elapsed = time.perf_counter() - started
         print(
             f"redis SISMEMBER, {CLIENTS} asyncio clients     "
-            f"{rate(done, time.perf_counter() - started)}   (same load shape as /donotcall)"
+            f"{rate(done, elapsed)}   (same load shape as /donotcall)"
         )
+        figures.report(f"redis SISMEMBER, {CLIENTS} asyncio clients", done / elapsed, "lookups/s")
     finally:
         r.delete(key)
         r.close()

@@ -20,30 +20,20 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
-import secrets
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
-import asyncpg
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from figures import report
+from scratch_db import DEFAULT_ADMIN_URL, bench_campaign, scratch_database
 
-from opendialer.core.services import campaigns, lead_import  # noqa: E402
-from opendialer.core.services.common import SYSTEM  # noqa: E402
-from opendialer.core.services.phones import PhoneNormaliser, normalise_slow  # noqa: E402
-from opendialer.core.storage import connect  # noqa: E402
-from opendialer.core.storage.migrate import migrate  # noqa: E402
-from opendialer.core.storage.tables import DialerGroup  # noqa: E402
-
-
-def with_database(url: str, name: str) -> str:
-    return urlunsplit(urlsplit(url)._replace(path=f"/{name}"))
+from opendialer.core.services import lead_import
+from opendialer.core.services.common import SYSTEM
+from opendialer.core.services.phones import PhoneNormaliser, normalise_slow
 
 
 def write_files(rows: int, folder: Path, campaign_id: int) -> tuple[Path, Path]:
@@ -96,54 +86,26 @@ async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=200_000)
     parser.add_argument("--full", action="store_true", help="1,000,000 rows")
-    parser.add_argument(
-        "--admin-url",
-        default=os.environ.get(
-            "OPENDIALER_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
-        ),
-    )
+    parser.add_argument("--admin-url", default=DEFAULT_ADMIN_URL)
     parser.add_argument("--repeat", type=int, default=1, help="runs of each; the best is kept")
     args = parser.parse_args()
     rows = 1_000_000 if args.full else args.rows
 
-    name = f"opendialer_bench_{os.getpid()}_{secrets.token_hex(3)}"
-    admin = await asyncpg.connect(args.admin_url)
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    url = with_database(args.admin_url, name)
-    db = await connect(url)
-    try:
-        await migrate(db)
-        group = (await DialerGroup.select(DialerGroup.id).first().run())["id"]
-        campaign = await campaigns.create_campaign(
-            SYSTEM,
-            {
-                "name": "bench",
-                "group_id": group,
-                "start_date": "2030-01-07",
-                "end_date": "2030-01-11",
-                "start_time": "09:00",
-                "end_time": "18:00",
-                "pilot_number": "1",
-                "default_region": "BR",
-            },
-        )
+    async with scratch_database(args.admin_url) as (url, db):
+        campaign_id = await bench_campaign()
         with tempfile.TemporaryDirectory() as folder:
-            upload, copy = await asyncio.to_thread(write_files, rows, Path(folder), campaign["id"])
+            upload, copy = await asyncio.to_thread(write_files, rows, Path(folder), campaign_id)
             size_mb = upload.stat().st_size / 1e6
             copy_times, import_times = [], []
-            report: dict = {}
+            summary: dict = {}
             for _ in range(args.repeat):
                 await db.engine.run_ddl("TRUNCATE lead CASCADE")
                 copy_times.append(await asyncio.to_thread(psql_copy, url, copy))
                 await db.engine.run_ddl("TRUNCATE lead CASCADE")
                 started = time.perf_counter()
-                report = await lead_import.import_file(SYSTEM, campaign["id"], upload)
+                summary = await lead_import.import_file(SYSTEM, campaign_id, upload)
                 import_times.append(time.perf_counter() - started)
-            assert report["imported"] == rows, report
-    finally:
-        await db.close()
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
+            assert summary["imported"] == rows, summary
 
     best_copy, best_import = min(copy_times), min(import_times)
     fast_us, slow_us = phone_costs()
@@ -152,6 +114,23 @@ async def main() -> None:
     print(f"lead import (service)     {best_import:.2f} s  ({rows / best_import:,.0f} rows/s)")
     print(f"ratio import / \\copy      {best_import / best_copy:.2f}   (goal <= 2.0)")
     print(f"phone check, fast path    {fast_us:.1f} µs/number (phonenumbers: {slow_us:.1f} µs)")
+    ratio = best_import / best_copy
+    report(
+        f"lead import, {rows:,} rows",
+        best_import,
+        "s",
+        baseline=best_copy,
+        baseline_name="psql \\copy of the clean rows",
+        goal="ratio <= 2.0",
+        met=ratio <= 2.0,
+    )
+    report(
+        "phone check, fast path",
+        fast_us,
+        "µs/number",
+        baseline=slow_us,
+        baseline_name="phonenumbers",
+    )
 
 
 if __name__ == "__main__":

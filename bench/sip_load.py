@@ -34,7 +34,9 @@ import numpy.typing as npt
 import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import figures
 from sip_helpers import call_request, sip_config
 from sipp_far_end import SippUas, audio, ensure_sipp, free_udp_port
 
@@ -47,6 +49,7 @@ from opendialer.core.contracts import (
 from opendialer.plugins.platform_sip import SipPlatform
 
 SIPP_TOLERANT = ["-default_behaviors", "all,-abortunexp"]
+MEDIA_BASELINE = "no detector (3 s of audio)"
 
 
 def amd_factory() -> Any:
@@ -221,7 +224,7 @@ async def media_phase(calls: int, concurrency: int, workdir: Path, make_amd: Any
     """Answered calls streaming audio: CPU per call and per RTP packet, with and without AMD."""
     lines = []
     for name, factory in (
-        ("no detector (3 s of audio)", lambda: DecideAfter(3.0)),
+        (MEDIA_BASELINE, lambda: DecideAfter(3.0)),
         ("amd_numpy", make_amd),
     ):
         uas = SippUas(
@@ -239,6 +242,15 @@ async def media_phase(calls: int, concurrency: int, workdir: Path, make_amd: Any
         packets = platform.stats()["rtp_packets"]
         await platform.close()
         await asyncio.to_thread(uas.wait, 60)
+        figures.report(
+            f"media path CPU per RTP packet, {name}",
+            1e6 * cpu / max(packets, 1),
+            "µs",
+            baseline=None
+            if name == MEDIA_BASELINE
+            else f"media path CPU per RTP packet, {MEDIA_BASELINE}",
+            note=f"{concurrency} calls at once",
+        )
         lines.append(
             f"  {name:28s} {calls} machine calls, {concurrency} at once: CPU {1000 * cpu / calls:5.1f} ms/call,"
             f" {packets / calls:4.0f} RTP packets/call, {1e6 * cpu / max(packets, 1):5.1f} µs CPU per packet"
@@ -265,9 +277,11 @@ async def main() -> None:
     print(f"SIP platform load — {psutil.cpu_count()} CPUs, python {sys.version.split()[0]}")
     print("ramp: 60 % ring 1 s + answer (half human → REFER, half machine → BYE), 40 % busy")
     held = 0
+    last_ok: dict[str, Any] | None = None
     for level in levels:
         row = await ramp_level(level, workdir, make_amd)
-        held = level if row["ok"] else held
+        if row["ok"]:
+            held, last_ok = level, row
         print(
             f"  {level:5d} concurrent (peak {row['peak_in_flight']} in flight)  {row['calls']:5d} calls"
             f"  {'OK  ' if row['ok'] else 'LOST'}"
@@ -281,6 +295,21 @@ async def main() -> None:
             print(f"        {row['detail']}")
             break
     print(f"max sustained concurrent calls with no lost outcome: {held}")
+    figures.report(
+        "max sustained concurrent calls, no lost outcome",
+        held,
+        "calls",
+        goal=">= 1000 (--full ramp)",
+        met=(held >= 1000) if max(levels) >= 1000 else None,
+        note=f"ramp {','.join(map(str, levels))}",
+    )
+    if last_ok is not None:
+        figures.report(
+            f"CPU per call at {last_ok['level']} concurrent",
+            last_ok["cpu_ms_per_call"],
+            "ms",
+            note=f"RSS {last_ok['rss_kib_per_call']:.0f} KiB/call",
+        )
     print("media path (answer audio → decode → detector):")
     print(await media_phase(200 if not args.full else 1000, 100, workdir, make_amd))
     ours, baseline, cpu_ms = await cps_phase(cps_calls, workdir)
@@ -290,6 +319,13 @@ async def main() -> None:
     )
     print(f"calls/s SIPp -sn uac, same UAS, same call shape (-d 200 -l 200): {baseline:.0f}")
     print(f"ratio dialer / SIPp: {ours / baseline:.2f}")
+    figures.report(
+        "calls/s, INVITE→200→ACK→200 ms audio→BYE, 200 in flight",
+        ours,
+        "calls/s",
+        baseline=baseline,
+        baseline_name="SIPp -sn uac, same UAS and call shape",
+    )
 
 
 if __name__ == "__main__":
