@@ -22,7 +22,9 @@ SERVICES = Path(i18n.__file__).resolve().parent.parent / "core" / "services"
 RAISED = {"ValidationFailed", "Conflict", "PermissionDenied", "NotFound"}
 #: Files whose details reach people through another table, tested with it.
 OWN_TABLE = {
-    # The SIP platform page translates its form with pages/platform.py PLATFORM_ERRORS.
+    # Its f-string details are generic (f"{name} must be ..."), so the sampler cannot
+    # build them; their patterns head ERROR_PATTERNS and tests/test_ui_platform_page.py
+    # checks each message on the page.
     "platform_config.py",
 }
 #: A value that reads as a count, a bound or an id gets a number; others a word.

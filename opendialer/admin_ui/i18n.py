@@ -112,6 +112,53 @@ def translator(language: str | None) -> Translator:
 ERROR_PATTERNS: list[tuple[re.Pattern[str], str]] = [
     (re.compile(p), m)
     for p, m in [
+        # System → Communication platform (core/services/platform_config.py); first, as
+        # they are more specific than the generic "<field> is required" ones below.
+        (
+            r"^server is required",
+            N_("Enter the SIP server as host:port, for example 10.0.0.5:5060."),
+        ),
+        (
+            r"^server must be host:port",
+            N_("Enter the SIP server as host:port with a port from 1 to 65535."),
+        ),
+        (r"^transport must be one of", N_("Choose UDP, TCP or TLS.")),
+        (r"^domain must be a host name", N_("Enter a host name or an IP address.")),
+        (
+            r"^caller_id must be digits",
+            N_("Digits only, with an optional leading +."),
+        ),
+        (
+            r"^no_answer_timeout_s must be (a number )?from (?P<low>[\d.]+) to (?P<high>[\d.]+)",
+            N_("Enter a number of seconds from %(low)s to %(high)s."),
+        ),
+        (
+            r"^rtp_port_(min|max) must be (a whole number )?from (?P<low>\d+) to (?P<high>\d+)",
+            N_("Enter a whole number from %(low)s to %(high)s."),
+        ),
+        (r"^rtp_port_max must be above rtp_port_min", N_("Must be above the lowest RTP port.")),
+        (
+            r"holds (?P<n>\d+) RTP ports .* but (?P<ports>\d+) dialer ports",
+            N_("This range holds %(n)s RTP ports but there are %(ports)s dialer ports: widen it."),
+        ),
+        (
+            r"^ports\[\d+\]\.user must be a SIP user name",
+            N_("A SIP user name: letters, digits and - . _ (at most 64)."),
+        ),
+        (r"^ports\[\d+\]\.user '(?P<user>.*)' is listed twice", N_("%(user)s is listed twice.")),
+        (
+            r"^ports\[\d+\]\.auth_user must be text",
+            N_("At most 128 characters."),
+        ),
+        (
+            r"^ports\[\d+\]\.password must be text",
+            N_("At most 128 characters."),
+        ),
+        (
+            r"^ports\[\d+\]\.password is required",
+            N_("A password is required: the ports register at the server."),
+        ),
+        (r"^at most (?P<n>\d+) ports", N_("At most %(n)s ports.")),
         (r"^wrong user name or password$", N_("Wrong user name or password.")),
         (
             r"^your dialer groups are all disabled",

@@ -11,14 +11,13 @@ re-renders the form without saving.
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from litestar import Request, get, post
 from litestar.response import Template
 
-from opendialer.admin_ui.i18n import N_, Translator, translate_detail
-from opendialer.admin_ui.pages.common import text
+from opendialer.admin_ui.i18n import N_
+from opendialer.admin_ui.pages.common import errors_of, text
 from opendialer.admin_ui.pages.session import UI
 from opendialer.core.services import platform_config
 from opendialer.core.services.errors import ValidationFailed
@@ -33,79 +32,6 @@ REGISTRATION_STATES: dict[str, tuple[str, str]] = {
     "unregistered": (N_("not registered"), "off"),
     "not_required": (N_("no registration (trunk)"), "off"),
 }
-
-#: The platform service's English details → message ids (first match wins);
-#: anything else falls back to the admin's shared error table.
-PLATFORM_ERRORS: list[tuple[re.Pattern[str], str]] = [
-    (re.compile(p), m)
-    for p, m in [
-        (
-            r"^server is required",
-            N_("Enter the SIP server as host:port, for example 10.0.0.5:5060."),
-        ),
-        (
-            r"^server must be host:port",
-            N_("Enter the SIP server as host:port with a port from 1 to 65535."),
-        ),
-        (r"^transport must be one of", N_("Choose UDP, TCP or TLS.")),
-        (r"^domain must be a host name", N_("Enter a host name or an IP address.")),
-        (
-            r"^caller_id must be digits",
-            N_("Digits only, with an optional leading +."),
-        ),
-        (
-            r"^no_answer_timeout_s must be (a number )?from (?P<low>[\d.]+) to (?P<high>[\d.]+)",
-            N_("Enter a number of seconds from %(low)s to %(high)s."),
-        ),
-        (
-            r"^rtp_port_(min|max) must be (a whole number )?from (?P<low>\d+) to (?P<high>\d+)",
-            N_("Enter a whole number from %(low)s to %(high)s."),
-        ),
-        (r"^rtp_port_max must be above rtp_port_min", N_("Must be above the lowest RTP port.")),
-        (
-            r"holds (?P<n>\d+) RTP ports .* but (?P<ports>\d+) dialer ports",
-            N_("This range holds %(n)s RTP ports but there are %(ports)s dialer ports: widen it."),
-        ),
-        (
-            r"^ports\[\d+\]\.user must be a SIP user name",
-            N_("A SIP user name: letters, digits and - . _ (at most 64)."),
-        ),
-        (r"^ports\[\d+\]\.user '(?P<user>.*)' is listed twice", N_("%(user)s is listed twice.")),
-        (
-            r"^ports\[\d+\]\.auth_user must be text",
-            N_("At most 128 characters."),
-        ),
-        (
-            r"^ports\[\d+\]\.password must be text",
-            N_("At most 128 characters."),
-        ),
-        (
-            r"^ports\[\d+\]\.password is required",
-            N_("A password is required: the ports register at the server."),
-        ),
-        (r"^at most (?P<n>\d+) ports", N_("At most %(n)s ports.")),
-    ]
-]
-
-
-def platform_error(exc: ValidationFailed, t: Translator) -> str:
-    for pattern, message_id in PLATFORM_ERRORS:
-        match = pattern.search(exc.detail)
-        if match:
-            values = {k: v for k, v in match.groupdict().items() if v is not None}
-            return t.gettext(message_id, **values)
-    return translate_detail(exc.detail, exc.code, t)
-
-
-def errors_by_field(exc: ValidationFailed, t: Translator) -> dict[str, str]:
-    """``{field: message}`` for every problem the service found (``_form`` without one)."""
-    found: Any = exc.extra.get("errors") or [{"field": exc.field, "detail": exc.detail}]
-    errors: dict[str, str] = {}
-    for item in found:
-        key = item.get("field") or "_form"
-        problem = ValidationFailed(str(item.get("detail", "")), field=item.get("field"))
-        errors.setdefault(key, platform_error(problem, t))
-    return errors
 
 
 def _number(raw: str) -> Any:
@@ -229,7 +155,7 @@ async def save_platform(request: Request[Any, Any, Any], ui: UI) -> Template:
     try:
         stored = await platform_config.update_platform_config(actor, config)
     except ValidationFailed as exc:
-        return _render(ui, config, errors=errors_by_field(exc, ui.t), fragment=fragment)
+        return _render(ui, config, errors=errors_of(exc, ui.t), fragment=fragment)
     return _render(ui, stored, saved=True, fragment=fragment)
 
 
