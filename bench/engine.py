@@ -27,25 +27,24 @@ import json
 import os
 import re
 import resource
-import secrets
 import signal
 import subprocess
 import sys
 import tempfile
 import time
-from datetime import UTC, date, datetime, timedelta
-from datetime import time as dtime
+from datetime import date
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import figures
+from scratch_db import finished_calls, seed_started_campaign
 
 from opendialer.core.engine.engine import Engine
 from opendialer.core.engine.metrics import percentile
 from opendialer.core.storage import connect
 from opendialer.core.storage.migrate import migrate
-from opendialer.core.storage.tables import CallRecord, Campaign, DialerGroup, Lead, Schedule
+from opendialer.core.storage.tables import CallRecord
 
 AGENTS = 300
 
@@ -60,53 +59,6 @@ def sim_options(time_scale: float) -> dict[str, object]:
         "time_scale": time_scale,
         "seed": 7,
     }
-
-
-async def seed(n_leads: int) -> int:
-    group = await DialerGroup.select(DialerGroup.id).first().run()
-    today = datetime.now(UTC).date()
-    campaign = Campaign(
-        name=f"bench-{secrets.token_hex(3)}",
-        group=group["id"],
-        start_date=today - timedelta(days=1),
-        end_date=today + timedelta(days=1),
-        start_time=dtime(0),
-        end_time=dtime(23, 59, 59),
-        timezone="UTC",
-        weekdays="mon,tue,wed,thu,fri,sat,sun",
-        pilot_number="7000",
-        max_attempts=1,
-        type="OSCC",
-        amd_enabled=False,
-        routing_target="sim",
-        state="STARTED",
-    )
-    await campaign.save().run()
-    for day in (today - timedelta(days=1), today, today + timedelta(days=1)):
-        await (
-            Schedule(
-                campaign=campaign.id, date=day, start_time=dtime(0), end_time=dtime(23, 59, 59)
-            )
-            .save()
-            .run()
-        )
-    now = datetime.now(UTC)
-    for start in range(0, n_leads, 1000):
-        await Lead.insert(
-            *[
-                Lead(campaign=campaign.id, name=f"L{i}", phone=f"1777{i:07d}", next_attempt_at=now)
-                for i in range(start, min(n_leads, start + 1000))
-            ]
-        ).run()
-    return int(campaign.id)
-
-
-async def finished_calls(campaign_id: int) -> int:
-    return (
-        await CallRecord.count()
-        .where((CallRecord.campaign == campaign_id) & CallRecord.status.is_not_null())
-        .run()
-    )
 
 
 async def wait_done(campaign_id: int, n: int) -> float:
@@ -162,7 +114,7 @@ def report(
 async def in_process(name: str, url: str, n: int, time_scale: float) -> None:
     db = await connect(url, pool_size=20)
     await migrate(db)
-    cid = await seed(n)
+    cid = await seed_started_campaign(n, routing_target="sim", prefix="bench")
     engine = Engine(
         db,
         f"bench-{name}",
@@ -194,7 +146,7 @@ def spawn_engine(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
 async def two_processes(url: str, n: int, time_scale: float, workdir: Path) -> None:
     db = await connect(url, pool_size=5)
     await migrate(db)
-    cid = await seed(n)
+    cid = await seed_started_campaign(n, routing_target="sim", prefix="bench")
     env = dict(os.environ)
     env.update(
         OPENDIALER_DATABASE_URL=url,

@@ -16,6 +16,8 @@ import secrets
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
+from datetime import time as dtime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -28,7 +30,7 @@ from opendialer.core.services import campaigns
 from opendialer.core.services.common import SYSTEM
 from opendialer.core.storage import Database, connect
 from opendialer.core.storage.migrate import migrate
-from opendialer.core.storage.tables import DialerGroup
+from opendialer.core.storage.tables import CallRecord, Campaign, DialerGroup, Lead, Schedule
 
 DEFAULT_ADMIN_URL = os.environ.get(
     "OPENDIALER_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
@@ -81,3 +83,58 @@ async def bench_campaign(**fields: Any) -> int:
         },
     )
     return int(campaign["id"])
+
+
+async def seed_started_campaign(n_leads: int, *, routing_target: str, prefix: str) -> int:
+    """A STARTED campaign dialable all day today (UTC), routed by ``routing_target``,
+    with ``n_leads`` leads due now (names ``<prefix><n>``)."""
+    group = await DialerGroup.select(DialerGroup.id).first().run()
+    today = datetime.now(UTC).date()
+    campaign = Campaign(
+        name=f"{prefix}-{secrets.token_hex(3)}",
+        group=group["id"],
+        start_date=today - timedelta(days=1),
+        end_date=today + timedelta(days=1),
+        start_time=dtime(0),
+        end_time=dtime(23, 59, 59),
+        timezone="UTC",
+        weekdays="mon,tue,wed,thu,fri,sat,sun",
+        pilot_number="7000",
+        max_attempts=1,
+        type="OSCC",
+        amd_enabled=False,
+        routing_target=routing_target,
+        state="STARTED",
+    )
+    await campaign.save().run()
+    for day in (today - timedelta(days=1), today, today + timedelta(days=1)):
+        await (
+            Schedule(
+                campaign=campaign.id, date=day, start_time=dtime(0), end_time=dtime(23, 59, 59)
+            )
+            .save()
+            .run()
+        )
+    now = datetime.now(UTC)
+    for start in range(0, n_leads, 1000):
+        await Lead.insert(
+            *[
+                Lead(
+                    campaign=campaign.id,
+                    name=f"{prefix}{i}",
+                    phone=f"1777{i:07d}",
+                    next_attempt_at=now,
+                )
+                for i in range(start, min(n_leads, start + 1000))
+            ]
+        ).run()
+    return int(campaign.id)
+
+
+async def finished_calls(campaign_id: int) -> int:
+    """Calls of the campaign whose outcome is stored."""
+    return int(
+        await CallRecord.count()
+        .where((CallRecord.campaign == campaign_id) & CallRecord.status.is_not_null())
+        .run()
+    )

@@ -41,14 +41,12 @@ import argparse
 import asyncio
 import math
 import os
-import secrets
 import sys
 import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from datetime import time as dtime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -172,58 +170,6 @@ def leads_needed(calls: int, hold_s: tuple[float, float], seconds: float) -> int
     return int(calls / mean_hold * seconds * 1.5) + calls
 
 
-async def seed_campaign(n_leads: int) -> int:
-    """A STARTED campaign dialable all day today (UTC), routed by ``static``."""
-    from opendialer.core.storage.tables import Campaign, DialerGroup, Lead, Schedule
-
-    group = await DialerGroup.select(DialerGroup.id).first().run()
-    today = datetime.now(UTC).date()
-    campaign = Campaign(
-        name=f"soak-{secrets.token_hex(3)}",
-        group=group["id"],
-        start_date=today - timedelta(days=1),
-        end_date=today + timedelta(days=1),
-        start_time=dtime(0),
-        end_time=dtime(23, 59, 59),
-        timezone="UTC",
-        weekdays="mon,tue,wed,thu,fri,sat,sun",
-        pilot_number="7000",
-        max_attempts=1,
-        type="OSCC",
-        amd_enabled=False,
-        routing_target="static",
-        state="STARTED",
-    )
-    await campaign.save().run()
-    for day in (today - timedelta(days=1), today, today + timedelta(days=1)):
-        await (
-            Schedule(
-                campaign=campaign.id, date=day, start_time=dtime(0), end_time=dtime(23, 59, 59)
-            )
-            .save()
-            .run()
-        )
-    now = datetime.now(UTC)
-    for start in range(0, n_leads, 1000):
-        await Lead.insert(
-            *[
-                Lead(campaign=campaign.id, name=f"S{i}", phone=f"1777{i:07d}", next_attempt_at=now)
-                for i in range(start, min(n_leads, start + 1000))
-            ]
-        ).run()
-    return int(campaign.id)
-
-
-async def finished_calls(campaign_id: int) -> int:
-    from opendialer.core.storage.tables import CallRecord
-
-    return int(
-        await CallRecord.count()
-        .where((CallRecord.campaign == campaign_id) & CallRecord.status.is_not_null())
-        .run()
-    )
-
-
 class SipFarEnd:
     """A SIPp UAS that rings ``ring_ms``, answers, streams a greeting, accepts the REFER."""
 
@@ -257,7 +203,9 @@ async def soak(args: argparse.Namespace, db: Any, workdir: Path) -> list[Sample]
     hold = (float(args.hold_s[0]), float(args.hold_s[1]))
     n_leads = leads_needed(args.calls, hold, seconds)
     started = time.perf_counter()
-    campaign_id = await seed_campaign(n_leads)
+    from scratch_db import finished_calls, seed_started_campaign
+
+    campaign_id = await seed_started_campaign(n_leads, routing_target="static", prefix="soak")
     print(f"seeded {n_leads:,} leads in {time.perf_counter() - started:.1f} s", flush=True)
 
     far_end: SipFarEnd | None = None
