@@ -165,3 +165,19 @@ async def test_schedule_errors_come_together(app_client: ApiClient) -> None:
     )
     assert r.status_code == 422, r.text
     assert fields_in_error(r.json()) == ["date", "end_time"]
+
+
+async def test_a_body_that_is_not_json_is_a_400_saying_where(app_client: ApiClient) -> None:
+    master = await app_client.login_as("master")
+    before = (await master.get("/api/v1/groups")).json()
+    json_header = {"content-type": "application/json"}
+    r = await master.post("/api/v1/groups", content=b'{"name": "x",', headers=json_header)
+    assert r.status_code == 400, r.text
+    assert r.json()["error"] == "bad_request"
+    assert r.json()["detail"].startswith("request body is not valid JSON: "), r.text
+    r = await master.post("/api/v1/groups", content=b"{not json", headers=json_header)
+    assert r.status_code == 400 and "byte 1" in r.json()["detail"], r.text
+    # JSON of the wrong shape is bad input, not an unreadable body.
+    r = await master.post("/api/v1/groups", content=b"[1, 2]", headers=json_header)
+    assert r.status_code == 422 and r.json()["error"] == "validation_failed", r.text
+    assert (await master.get("/api/v1/groups")).json() == before

@@ -6,8 +6,9 @@ import logging
 import re
 from typing import Any
 
+import msgspec
 from litestar import Request, Response
-from litestar.exceptions import HTTPException, ValidationException
+from litestar.exceptions import HTTPException, SerializationException, ValidationException
 
 from opendialer.core.services.errors import ServiceError, TooManyAttempts
 
@@ -64,10 +65,23 @@ def validation_error(request: Request[Any, Any, Any], exc: ValidationException) 
     return Response(content=body, status_code=422)
 
 
+def _unparseable_body(exc: BaseException) -> bool:
+    cause: BaseException | None = exc
+    while cause is not None:
+        if isinstance(cause, SerializationException | msgspec.DecodeError):
+            return True
+        cause = cause.__cause__ or cause.__context__
+    return False
+
+
 def http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
     status = exc.status_code
+    detail = str(exc.detail)
+    if status == 400 and _unparseable_body(exc):
+        # msgspec alone says e.g. "Input data was truncated": say it is about the body
+        detail = f"request body is not valid JSON: {detail}"
     return Response(
-        content={"error": HTTP_CODES.get(status, "error"), "detail": str(exc.detail)},
+        content={"error": HTTP_CODES.get(status, "error"), "detail": detail},
         status_code=status,
         headers=exc.headers or None,
     )
