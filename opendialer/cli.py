@@ -285,7 +285,10 @@ def logs_export(
     destination = Path(output or f"opendialer-logs-{stamp}.zip")
     files = sorted(logs.log_dir().glob(f"{logs.LOG_FILE}*"))
     logs.export_zip(destination)
-    out.print(f"wrote {destination} ({len(files)} log file(s) from {logs.log_dir()})")
+    # soft_wrap: one line whatever the terminal's width (scripts and tests read it)
+    out.print(
+        f"wrote {destination} ({len(files)} log file(s) from {logs.log_dir()})", soft_wrap=True
+    )
 
 
 @app.command("doctor")
