@@ -190,21 +190,45 @@ def bench_load(url: str) -> None:
     child = subprocess.run(
         [sys.executable, __file__, "--child-load", url], capture_output=True, text=True, check=True
     )
-    figures = json.loads(child.stdout.strip().splitlines()[-1])
+    load = json.loads(child.stdout.strip().splitlines()[-1])
     print(
-        f"node load of the list (fresh process)  {figures['load_s']:8.2f} s   "
-        f"{figures['numbers']:,} numbers; RSS {figures['rss_mb']:.0f} MiB "
-        f"(+{figures['rss_growth_mb']:.0f} MiB for the list), peak {figures['peak_rss_mb']:.0f} MiB"
+        f"node load of the list (fresh process)  {load['load_s']:8.2f} s   "
+        f"{load['numbers']:,} numbers; RSS {load['rss_mb']:.0f} MiB "
+        f"(+{load['rss_growth_mb']:.0f} MiB for the list), peak {load['peak_rss_mb']:.0f} MiB"
     )
     print(
-        f"  of which: DB read {figures['read_s']:.2f} s, parse {figures['parse_s']:.2f} s, "
-        f"sort/index {figures['index_s']:.2f} s (rest: connect, version check, start)"
+        f"  of which: DB read {load['read_s']:.2f} s, parse {load['parse_s']:.2f} s, "
+        f"sort/index {load['index_s']:.2f} s (rest: connect, version check, start)"
     )
-    how = "LISTEN/NOTIFY" if figures["listening"] else "version poll"
+    how = "LISTEN/NOTIFY" if load["listening"] else "version poll"
     print(
-        f"append of 1,000 seen by that node      {figures['append_seen_s']:8.2f} s   "
-        f"after the import's commit ({how}; applied as {figures['append_kind']} "
-        f"in {figures['append_apply_s']:.2f} s)"
+        f"append of 1,000 seen by that node      {load['append_seen_s']:8.2f} s   "
+        f"after the import's commit ({how}; applied as {load['append_kind']} "
+        f"in {load['append_apply_s']:.2f} s)"
+    )
+    ten_million = load["numbers"] >= 10_000_000  # the goals are for 10M numbers (--full)
+    size = f"{load['numbers']:,} numbers"
+    figures.report(
+        f"node load of the list, {size}",
+        load["load_s"],
+        "s",
+        goal="< 10 s at 10,000,000",
+        met=load["load_s"] < 10 if ten_million else None,
+    )
+    figures.report(
+        f"RSS for the list, {size}",
+        load["rss_growth_mb"],
+        "MiB",
+        goal="< 300 MB resident at 10,000,000",
+        met=load["rss_mb"] < 300 * 1e6 / 2**20 if ten_million else None,
+        note=f"process RSS {load['rss_mb']:.0f} MiB",
+    )
+    figures.report(
+        "append of 1,000 seen by another node",
+        load["append_seen_s"],
+        "s",
+        goal="within 5 s",
+        met=load["append_seen_s"] <= 5,
     )
 
 

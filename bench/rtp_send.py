@@ -15,9 +15,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import sys
 import time
+from pathlib import Path
 
 import psutil
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import figures
 
 from opendialer.plugins.platform_sip import g711
 from opendialer.plugins.platform_sip.rtp import RtpEndpoint, RtpPortAllocator, RtpTicker
@@ -61,6 +67,12 @@ async def level(streams: int, seconds: float) -> str:
         endpoint.close()
     sink.close()
     ideal = streams * wall / 0.02
+    figures.report(
+        f"outbound RTP, {streams} streams: packets sent / ideal", 100 * packets / ideal, "%"
+    )
+    figures.report(
+        f"outbound RTP, {streams} streams: CPU per call-second", 1e3 * cpu / (streams * wall), "ms"
+    )
     return (
         f"  {streams:5d} streams {wall:4.1f} s: {packets:7d} packets ({100 * packets / ideal:5.1f} %"
         f" of 50/s each), CPU {1e6 * cpu / max(packets, 1):5.1f} µs/packet,"

@@ -67,7 +67,10 @@ BENCHES = [
     Bench("engine"),
     Bench("leads_import"),
     Bench("leads_list"),
+    Bench("metrics_scrape", quick=("--leads", "200000"), full=()),
     Bench("routing"),
+    Bench("routing_shared", quick=(), full=("--rounds", "3000")),
+    Bench("rtp_send", quick=("--streams", "300", "--seconds", "3"), full=()),
     Bench("sip_load"),
 ]
 

@@ -325,6 +325,8 @@ async def main() -> None:
         "calls/s",
         baseline=baseline,
         baseline_name="SIPp -sn uac, same UAS and call shape",
+        goal=">= 100",
+        met=ours >= 100,
     )
 
 

@@ -223,6 +223,24 @@ def test_unknown_bench_name_is_refused() -> None:
     assert [b.name for b in run_all.select("dnc, amd")] == ["dnc", "amd"]
 
 
+def test_every_bench_script_is_in_the_table() -> None:
+    """A new bench/*.py that prints figures must be listed in run_all (or named here)."""
+    not_benches = {
+        "run_all",  # the table itself
+        "soak",  # 30 minutes: run on its own, its figures have their own section
+        "amd_heldout_corpus",  # makes a corpus, measures nothing
+    }
+    scripts = {
+        path.stem
+        for path in (ROOT / "bench").glob("*.py")
+        if 'if __name__ == "__main__"' in path.read_text()
+    }
+    assert scripts - not_benches == {b.name for b in run_all.BENCHES}
+    for bench in run_all.BENCHES:
+        text = (ROOT / "bench" / f"{bench.name}.py").read_text()
+        assert "report(" in text, f"{bench.name} reports no figure to the table"
+
+
 # -- running benches as processes ------------------------------------------------------
 
 
