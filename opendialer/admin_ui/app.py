@@ -114,7 +114,7 @@ def create_app(
     missing = unguarded_api_routes(app)
     if missing:
         raise RuntimeError(
-            "API routes without a permission: add an `actor: Actor` parameter (the service "
-            'decides) or opt={"public": True}: ' + "; ".join(missing)
+            "API routes without a permission: add an `actor: NamedDependency[Actor]` parameter "
+            '(the service decides) or opt={"public": True}: ' + "; ".join(missing)
         )
     return app

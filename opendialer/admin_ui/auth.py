@@ -1,6 +1,6 @@
 """Who is calling: a bearer token (scripts) or a session cookie (browser, CSRF-checked).
 
-Route handlers declare ``actor: Actor`` and get it from :func:`provide_actor`;
+Route handlers declare ``actor: NamedDependency[Actor]`` and get it from :func:`provide_actor`;
 permission rules themselves live in ``core/services``.
 """
 

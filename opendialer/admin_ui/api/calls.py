@@ -7,7 +7,8 @@ from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, get
-from litestar.params import Parameter
+from litestar.di import NamedDependency
+from litestar.params import QueryParameter
 
 from opendialer.admin_ui.api.common import ObjectId
 from opendialer.core.services import calls
@@ -52,16 +53,20 @@ class CallController(Controller):
     @get("/", summary="The call log of a campaign, newest first")
     async def list_calls(
         self,
-        actor: Actor,
+        actor: NamedDependency[Actor],
         campaign_id: ObjectId,
-        page_request: PageRequest,
+        page_request: NamedDependency[PageRequest],
         status: Annotated[
             str | None,
-            Parameter(description="a lead status (SUCCESS, BUSY, …) or IN_PROGRESS", max_length=40),
+            QueryParameter(
+                description="a lead status (SUCCESS, BUSY, …) or IN_PROGRESS", max_length=40
+            ),
         ] = None,
         since: Annotated[
             str | None,
-            Parameter(description="ISO 8601 time; calls created at or after it", max_length=40),
+            QueryParameter(
+                description="ISO 8601 time; calls created at or after it", max_length=40
+            ),
         ] = None,
     ) -> CallPage:
         body = await calls.list_calls(actor, campaign_id, page_request, status=status, since=since)

@@ -12,7 +12,8 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 from litestar import Controller, delete, get, patch, post
-from litestar.params import Parameter
+from litestar.di import NamedDependency
+from litestar.params import JSONBody, QueryParameter
 
 from opendialer.admin_ui.api.common import BodyId, ObjectId, changes
 from opendialer.core.domain import CampaignState, CampaignType
@@ -156,10 +157,10 @@ class CampaignController(Controller):
     @get("/", summary="List the campaigns of your groups")
     async def list_campaigns(
         self,
-        actor: Actor,
-        page_request: PageRequest,
+        actor: NamedDependency[Actor],
+        page_request: NamedDependency[PageRequest],
         wanted: Annotated[
-            CampaignState | None, Parameter(query="state", description="only this state")
+            CampaignState | None, QueryParameter(name="state", description="only this state")
         ] = None,
     ) -> CampaignPage:
         body = await campaigns.list_campaigns(
@@ -168,33 +169,39 @@ class CampaignController(Controller):
         return msgspec.convert(body, CampaignPage)
 
     @post("/", summary="Create a campaign (STOPPED) and its schedules")
-    async def create_campaign(self, actor: Actor, data: CampaignCreate) -> Campaign:
+    async def create_campaign(
+        self, actor: NamedDependency[Actor], data: JSONBody[CampaignCreate]
+    ) -> Campaign:
         return campaign_out(await campaigns.create_campaign(actor, changes(data)))
 
     @get("/{campaign_id:int}", summary="Get a campaign")
-    async def get_campaign(self, actor: Actor, campaign_id: ObjectId) -> Campaign:
+    async def get_campaign(self, actor: NamedDependency[Actor], campaign_id: ObjectId) -> Campaign:
         return campaign_out(await campaigns.get_campaign(actor, campaign_id))
 
     @patch("/{campaign_id:int}", summary="Change a STOPPED campaign")
     async def update_campaign(
-        self, actor: Actor, campaign_id: ObjectId, data: CampaignUpdate
+        self, actor: NamedDependency[Actor], campaign_id: ObjectId, data: JSONBody[CampaignUpdate]
     ) -> Campaign:
         return campaign_out(await campaigns.update_campaign(actor, campaign_id, changes(data)))
 
     @delete("/{campaign_id:int}", status_code=204, summary="Delete a STOPPED campaign")
-    async def delete_campaign(self, actor: Actor, campaign_id: ObjectId) -> None:
+    async def delete_campaign(self, actor: NamedDependency[Actor], campaign_id: ObjectId) -> None:
         await campaigns.delete_campaign(actor, campaign_id)
 
     @post("/{campaign_id:int}/start", status_code=200, summary="Start a campaign")
-    async def start_campaign(self, actor: Actor, campaign_id: ObjectId) -> Campaign:
+    async def start_campaign(
+        self, actor: NamedDependency[Actor], campaign_id: ObjectId
+    ) -> Campaign:
         return campaign_out(await campaigns.start_campaign(actor, campaign_id))
 
     @post("/{campaign_id:int}/stop", status_code=200, summary="Stop a campaign")
-    async def stop_campaign(self, actor: Actor, campaign_id: ObjectId) -> Campaign:
+    async def stop_campaign(self, actor: NamedDependency[Actor], campaign_id: ObjectId) -> Campaign:
         return campaign_out(await campaigns.stop_campaign(actor, campaign_id))
 
     @get("/{campaign_id:int}/summary", summary="A campaign with its leads counted by status")
-    async def summary(self, actor: Actor, campaign_id: ObjectId) -> CampaignSummary:
+    async def summary(
+        self, actor: NamedDependency[Actor], campaign_id: ObjectId
+    ) -> CampaignSummary:
         return msgspec.convert(
             await campaigns.campaign_summary(actor, campaign_id), CampaignSummary
         )

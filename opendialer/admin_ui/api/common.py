@@ -3,8 +3,8 @@
 * ``ObjectId`` — annotate an id path parameter with it (``user_id: ObjectId``): the
   OpenAPI schema says "integer 1..2³¹−1" and larger numbers are a 422, never a
   database overflow.
-* ``page_request: PageRequest`` — declare it in a list handler; the API router
-  provides it from ``?page=&per_page=`` (documented in the schema).
+* ``page_request: NamedDependency[PageRequest]`` — declare it in a list handler; the
+  API router provides it from ``?page=&per_page=`` (documented in the schema).
 * ``changes(body)`` — the fields a client actually sent in a msgspec body whose
   optional fields default to ``msgspec.UNSET`` (PATCH semantics), as the plain dict
   the services validate.
@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import msgspec
-from litestar.params import Parameter
+from litestar.params import PathParameter, QueryParameter
 
 from opendialer.core.services.common import DEFAULT_PER_PAGE, MAX_PER_PAGE, PageRequest
 
@@ -23,15 +23,15 @@ from opendialer.core.services.common import DEFAULT_PER_PAGE, MAX_PER_PAGE, Page
 MAX_ID = 2**31 - 1
 MAX_PAGE = 2**31 - 1
 
-ObjectId = Annotated[int, Parameter(ge=1, le=MAX_ID, description="object id")]
+ObjectId = Annotated[int, PathParameter(ge=1, le=MAX_ID, description="object id")]
 #: An id inside a JSON body (e.g. ``group_ids``).
 BodyId = Annotated[int, msgspec.Meta(ge=1, le=MAX_ID)]
 
 
 def provide_page_request(
-    page: Annotated[int, Parameter(ge=1, le=MAX_PAGE, description="page number, from 1")] = 1,
+    page: Annotated[int, QueryParameter(ge=1, le=MAX_PAGE, description="page number, from 1")] = 1,
     per_page: Annotated[
-        int, Parameter(ge=1, le=MAX_PER_PAGE, description="items per page")
+        int, QueryParameter(ge=1, le=MAX_PER_PAGE, description="items per page")
     ] = DEFAULT_PER_PAGE,
 ) -> PageRequest:
     return PageRequest(page=page, per_page=per_page)

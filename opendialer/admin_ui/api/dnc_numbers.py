@@ -15,7 +15,8 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 from litestar import Controller, Request, post
-from litestar.params import Parameter
+from litestar.di import NamedDependency
+from litestar.params import QueryParameter
 
 from opendialer.admin_ui.api.common import ObjectId
 from opendialer.admin_ui.api.csv_upload import spool_csv
@@ -64,19 +65,19 @@ class DncNumbersController(Controller):
     async def import_numbers(
         self,
         request: Request[Any, Any, Any],
-        actor: Actor,
+        actor: NamedDependency[Actor],
         service_id: ObjectId,
-        replace: Annotated[bool, Parameter(description="replace the list")] = False,
+        replace: Annotated[bool, QueryParameter(description="replace the list")] = False,
         skip_invalid: Annotated[
-            bool, Parameter(description="import the valid lines, report the rest")
+            bool, QueryParameter(description="import the valid lines, report the rest")
         ] = False,
         region: Annotated[
             str | None,
-            Parameter(description="region of national numbers (default: service's, else BR)"),
+            QueryParameter(description="region of national numbers (default: service's, else BR)"),
         ] = None,
         number_format: Annotated[
             Literal["phone", "e164"],
-            Parameter(query="format", description="phone (like leads) or e164 (digits only)"),
+            QueryParameter(name="format", description="phone (like leads) or e164 (digits only)"),
         ] = "phone",
     ) -> NumbersImport:
         # 403/404/422 before the upload is read

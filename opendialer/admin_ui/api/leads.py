@@ -14,7 +14,8 @@ from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, Request, delete, get, patch, post
-from litestar.params import Parameter
+from litestar.di import NamedDependency
+from litestar.params import JSONBody, QueryParameter
 
 from opendialer.admin_ui.api.common import ObjectId, changes
 from opendialer.admin_ui.api.csv_upload import spool_csv
@@ -72,13 +73,15 @@ class LeadController(Controller):
     @get("/", summary="A campaign's leads, by id; filter by status, search by q")
     async def list_leads(
         self,
-        actor: Actor,
+        actor: NamedDependency[Actor],
         campaign_id: ObjectId,
-        page_request: PageRequest,
-        status: Annotated[LeadStatus | None, Parameter(description="only this status")] = None,
+        page_request: NamedDependency[PageRequest],
+        status: Annotated[LeadStatus | None, QueryParameter(description="only this status")] = None,
         q: Annotated[
             str | None,
-            Parameter(description="substring of the name, phone or description", max_length=100),
+            QueryParameter(
+                description="substring of the name, phone or description", max_length=100
+            ),
         ] = None,
     ) -> LeadPage:
         body = await leads.list_leads(
@@ -105,10 +108,10 @@ class LeadController(Controller):
     async def import_leads(
         self,
         request: Request[Any, Any, Any],
-        actor: Actor,
+        actor: NamedDependency[Actor],
         campaign_id: ObjectId,
         skip_invalid: Annotated[
-            bool, Parameter(description="import the valid rows, report the rest")
+            bool, QueryParameter(description="import the valid rows, report the rest")
         ] = False,
     ) -> ImportReport:
         await campaigns.load_for_change(actor, campaign_id)  # 403/404/409 before the upload
@@ -120,18 +123,26 @@ class LeadController(Controller):
         return msgspec.convert(report, ImportReport)
 
     @get("/{lead_id:int}", summary="Get a lead")
-    async def get_lead(self, actor: Actor, campaign_id: ObjectId, lead_id: ObjectId) -> Lead:
+    async def get_lead(
+        self, actor: NamedDependency[Actor], campaign_id: ObjectId, lead_id: ObjectId
+    ) -> Lead:
         return msgspec.convert(await leads.get_lead(actor, campaign_id, lead_id), Lead)
 
     @patch("/{lead_id:int}", summary="Change a lead's name, description or phone")
     async def update_lead(
-        self, actor: Actor, campaign_id: ObjectId, lead_id: ObjectId, data: LeadUpdate
+        self,
+        actor: NamedDependency[Actor],
+        campaign_id: ObjectId,
+        lead_id: ObjectId,
+        data: JSONBody[LeadUpdate],
     ) -> Lead:
         body = await leads.update_lead(actor, campaign_id, lead_id, changes(data))
         return msgspec.convert(body, Lead)
 
     @delete("/{lead_id:int}", status_code=204, summary="Delete a lead")
-    async def delete_lead(self, actor: Actor, campaign_id: ObjectId, lead_id: ObjectId) -> None:
+    async def delete_lead(
+        self, actor: NamedDependency[Actor], campaign_id: ObjectId, lead_id: ObjectId
+    ) -> None:
         await leads.delete_lead(actor, campaign_id, lead_id)
 
 

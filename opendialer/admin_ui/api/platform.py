@@ -12,6 +12,8 @@ from typing import Any
 
 import msgspec
 from litestar import Controller, get, put
+from litestar.di import NamedDependency
+from litestar.params import JSONBody
 
 from opendialer.core.services import platform_config
 from opendialer.core.services.common import Actor
@@ -87,18 +89,20 @@ class PlatformController(Controller):
     tags = ["platform"]
 
     @get("/", summary="The communication platform's configuration (Master; no passwords)")
-    async def get_platform(self, actor: Actor) -> PlatformOut:
+    async def get_platform(self, actor: NamedDependency[Actor]) -> PlatformOut:
         return msgspec.convert(
             await platform_config.get_platform_config(actor), PlatformOut, strict=False
         )
 
     @put("/", summary="Replace the communication platform's configuration (Master)")
-    async def put_platform(self, actor: Actor, data: PlatformIn) -> PlatformOut:
+    async def put_platform(
+        self, actor: NamedDependency[Actor], data: JSONBody[PlatformIn]
+    ) -> PlatformOut:
         body = await platform_config.update_platform_config(actor, _body(data))
         return msgspec.convert(body, PlatformOut, strict=False)
 
     @get("/registrations", summary="Registration state of each dialer port (Master)")
-    async def registrations(self, actor: Actor) -> list[Registration]:
+    async def registrations(self, actor: NamedDependency[Actor]) -> list[Registration]:
         await platform_config.get_platform_config(actor)  # Master only, like the config
         return msgspec.convert(platform_config.registrations(), list[Registration], strict=False)
 

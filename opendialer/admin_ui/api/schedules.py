@@ -12,6 +12,8 @@ from typing import Any
 
 import msgspec
 from litestar import Controller, get, patch, post
+from litestar.di import NamedDependency
+from litestar.params import JSONBody
 
 from opendialer.admin_ui.api.campaigns import Clock
 from opendialer.admin_ui.api.common import ObjectId, changes
@@ -62,21 +64,24 @@ class ScheduleController(Controller):
 
     @get("/", summary="A campaign's schedules, by date")
     async def list_schedules(
-        self, actor: Actor, campaign_id: ObjectId, page_request: PageRequest
+        self,
+        actor: NamedDependency[Actor],
+        campaign_id: ObjectId,
+        page_request: NamedDependency[PageRequest],
     ) -> SchedulePage:
         body = await schedules.list_schedules(actor, campaign_id, page_request)
         return msgspec.convert(body, SchedulePage)
 
     @post("/", summary="Add a schedule for a date that has none")
     async def add_schedule(
-        self, actor: Actor, campaign_id: ObjectId, data: ScheduleCreate
+        self, actor: NamedDependency[Actor], campaign_id: ObjectId, data: JSONBody[ScheduleCreate]
     ) -> Schedule:
         body = await schedules.add_schedule(actor, campaign_id, changes(data))
         return msgspec.convert(body, Schedule)
 
     @patch("/", summary="Edit all schedules: today's and later ones get these hours")
     async def edit_all(
-        self, actor: Actor, campaign_id: ObjectId, data: ScheduleEditAll
+        self, actor: NamedDependency[Actor], campaign_id: ObjectId, data: JSONBody[ScheduleEditAll]
     ) -> EditAllResult:
         body = await schedules.edit_all(actor, campaign_id, changes(data))
         return msgspec.convert(body, EditAllResult)

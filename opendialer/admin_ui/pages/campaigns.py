@@ -8,6 +8,8 @@ from functools import lru_cache
 from typing import Any
 
 from litestar import Request, Response, get, post
+from litestar.di import NamedDependency
+from litestar.params import FromPath, FromQuery
 from litestar.response import Template
 
 from opendialer.admin_ui.i18n import N_
@@ -141,7 +143,9 @@ def run_blocker(campaign: dict[str, Any], group: dict[str, Any] | None, ui: UI) 
 
 
 @get("/campaigns")
-async def campaigns_page(ui: UI, page: int = 1, per_page: int = 10) -> Template:
+async def campaigns_page(
+    ui: NamedDependency[UI], page: FromQuery[int] = 1, per_page: FromQuery[int] = 10
+) -> Template:
     actor = ui.require_tab("campaigns")
     per_page = per_page if per_page in (10, 25, 50, 100) else 10
     request = PageRequest(page=max(page, 1), per_page=per_page)
@@ -167,7 +171,7 @@ async def campaigns_page(ui: UI, page: int = 1, per_page: int = 10) -> Template:
 
 
 @get("/campaigns/new")
-async def new_campaign(ui: UI) -> Template:
+async def new_campaign(ui: NamedDependency[UI]) -> Template:
     actor = ui.require_tab("campaigns")
     campaigns.require_writer(actor)
     blank = blank_campaign()
@@ -177,7 +181,9 @@ async def new_campaign(ui: UI) -> Template:
 
 
 @post("/campaigns", status_code=200)
-async def create_campaign(request: Request[Any, Any, Any], ui: UI) -> Response[Any] | Template:
+async def create_campaign(
+    request: Request[Any, Any, Any], ui: NamedDependency[UI]
+) -> Response[Any] | Template:
     actor = ui.require_tab("campaigns")
     values = campaign_values(await request.form())
     try:
@@ -189,7 +195,7 @@ async def create_campaign(request: Request[Any, Any, Any], ui: UI) -> Response[A
 
 
 @get("/campaigns/{campaign_id:int}/edit")
-async def edit_campaign(ui: UI, campaign_id: int) -> Template:
+async def edit_campaign(ui: NamedDependency[UI], campaign_id: FromPath[int]) -> Template:
     actor = ui.require_tab("campaigns")
     campaign = await campaigns.get_campaign(actor, campaign_id)
     if campaign["state"] == CampaignState.STARTED.value:
@@ -207,7 +213,7 @@ async def edit_campaign(ui: UI, campaign_id: int) -> Template:
 
 @post("/campaigns/{campaign_id:int}", status_code=200)
 async def update_campaign(
-    request: Request[Any, Any, Any], ui: UI, campaign_id: int
+    request: Request[Any, Any, Any], ui: NamedDependency[UI], campaign_id: FromPath[int]
 ) -> Response[Any] | Template:
     actor = ui.require_tab("campaigns")
     values = campaign_values(await request.form())
@@ -239,14 +245,14 @@ async def _change_state(
 
 @post("/campaigns/{campaign_id:int}/start", status_code=200)
 async def start_campaign(
-    request: Request[Any, Any, Any], ui: UI, campaign_id: int
+    request: Request[Any, Any, Any], ui: NamedDependency[UI], campaign_id: FromPath[int]
 ) -> Response[Any] | Template:
     return await _change_state(request, ui, campaign_id, True)
 
 
 @post("/campaigns/{campaign_id:int}/stop", status_code=200)
 async def stop_campaign(
-    request: Request[Any, Any, Any], ui: UI, campaign_id: int
+    request: Request[Any, Any, Any], ui: NamedDependency[UI], campaign_id: FromPath[int]
 ) -> Response[Any] | Template:
     return await _change_state(request, ui, campaign_id, False)
 

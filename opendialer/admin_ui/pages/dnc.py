@@ -8,6 +8,8 @@ from typing import Any
 
 from litestar import Request, Response, get, post
 from litestar.datastructures import UploadFile
+from litestar.di import NamedDependency
+from litestar.params import FromPath
 from litestar.response import Template
 
 from opendialer.admin_ui.i18n import translate_detail, translate_error
@@ -32,7 +34,7 @@ async def list_services(ui: UI) -> list[dict[str, Any]]:
 
 
 @get("/dnc")
-async def dnc_page(ui: UI) -> Template:
+async def dnc_page(ui: NamedDependency[UI]) -> Template:
     actor = ui.require_tab("dnc")
     return ui.render(
         "dnc/list.html",
@@ -42,7 +44,7 @@ async def dnc_page(ui: UI) -> Template:
 
 
 @post("/dnc/upload", status_code=200, request_max_body_size=MAX_DNC_UPLOAD_BYTES)
-async def upload_list(request: Request[Any, Any, Any], ui: UI) -> Template:
+async def upload_list(request: Request[Any, Any, Any], ui: NamedDependency[UI]) -> Template:
     actor = ui.require_tab("dnc")
     form = await request.form()
     upload = form.get("file")
@@ -86,14 +88,16 @@ def _service_modal(
 
 
 @get("/dnc/services/new")
-async def new_service(ui: UI) -> Template:
+async def new_service(ui: NamedDependency[UI]) -> Template:
     ui.require_tab("dnc")
     blank = {"name": "", "url": "https://", "timeout_ms": 2000, "insecure": False}
     return _service_modal(ui, blank, {}, editing=False)
 
 
 @post("/dnc/services", status_code=200)
-async def create_service(request: Request[Any, Any, Any], ui: UI) -> Response[Any] | Template:
+async def create_service(
+    request: Request[Any, Any, Any], ui: NamedDependency[UI]
+) -> Response[Any] | Template:
     actor = ui.require_tab("dnc")
     values = _service_values(await request.form())
     try:
@@ -104,7 +108,7 @@ async def create_service(request: Request[Any, Any, Any], ui: UI) -> Response[An
 
 
 @get("/dnc/services/{service_id:int}/edit")
-async def edit_service(ui: UI, service_id: int) -> Template:
+async def edit_service(ui: NamedDependency[UI], service_id: FromPath[int]) -> Template:
     actor = ui.require_tab("dnc")
     service = await dnc_services.get_service(actor, service_id)
     if service.get("builtin"):
@@ -118,7 +122,7 @@ async def edit_service(ui: UI, service_id: int) -> Template:
 
 @post("/dnc/services/{service_id:int}", status_code=200)
 async def update_service(
-    request: Request[Any, Any, Any], ui: UI, service_id: int
+    request: Request[Any, Any, Any], ui: NamedDependency[UI], service_id: FromPath[int]
 ) -> Response[Any] | Template:
     actor = ui.require_tab("dnc")
     values = _service_values(await request.form())

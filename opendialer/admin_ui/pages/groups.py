@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Request, Response, get, post
+from litestar.di import NamedDependency
+from litestar.params import FromPath
 from litestar.response import Template
 
 from opendialer.admin_ui.pages.common import done, errors_of, text
@@ -37,20 +39,22 @@ def _values(form: Any, *, only_enable: bool) -> dict[str, Any]:
 
 
 @get("/groups")
-async def groups_page(ui: UI) -> Template:
+async def groups_page(ui: NamedDependency[UI]) -> Template:
     actor = ui.require_tab("groups")
     listing = await groups.list_groups(actor)
     return ui.render("groups/list.html", listing=listing, may_create=actor.role is Role.MASTER)
 
 
 @get("/groups/new")
-async def new_group(ui: UI) -> Template:
+async def new_group(ui: NamedDependency[UI]) -> Template:
     ui.require_tab("groups")
     return _modal(ui, {"name": "", "description": "", "enabled": True}, {}, editing=False)
 
 
 @post("/groups", status_code=200)
-async def create_group(request: Request[Any, Any, Any], ui: UI) -> Response[Any] | Template:
+async def create_group(
+    request: Request[Any, Any, Any], ui: NamedDependency[UI]
+) -> Response[Any] | Template:
     actor = ui.require_tab("groups")
     values = _values(await request.form(), only_enable=False)
     try:
@@ -61,14 +65,14 @@ async def create_group(request: Request[Any, Any, Any], ui: UI) -> Response[Any]
 
 
 @get("/groups/{group_id:int}/edit")
-async def edit_group(ui: UI, group_id: int) -> Template:
+async def edit_group(ui: NamedDependency[UI], group_id: FromPath[int]) -> Template:
     actor = ui.require_tab("groups")
     return _modal(ui, await groups.get_group(actor, group_id), {}, editing=True)
 
 
 @post("/groups/{group_id:int}", status_code=200)
 async def update_group(
-    request: Request[Any, Any, Any], ui: UI, group_id: int
+    request: Request[Any, Any, Any], ui: NamedDependency[UI], group_id: FromPath[int]
 ) -> Response[Any] | Template:
     actor = ui.require_tab("groups")
     only_enable = actor.role is Role.MANAGER

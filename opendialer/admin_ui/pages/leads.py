@@ -11,6 +11,8 @@ from urllib.parse import urlsplit
 
 from litestar import Request, Response, get, post
 from litestar.datastructures import UploadFile
+from litestar.di import NamedDependency
+from litestar.params import FromPath, FromQuery
 from litestar.response import Template
 
 from opendialer.admin_ui.i18n import translate_detail, translate_error
@@ -43,7 +45,7 @@ def translated_rows(errors: list[dict[str, Any]], ui: UI) -> list[dict[str, Any]
 
 
 @get("/campaigns/{campaign_id:int}/leads/upload")
-async def upload_page(ui: UI, campaign_id: int) -> Template:
+async def upload_page(ui: NamedDependency[UI], campaign_id: FromPath[int]) -> Template:
     actor = ui.require_tab("campaigns")
     campaign = await campaigns.get_campaign(actor, campaign_id)
     campaigns.require_writer(actor)
@@ -55,7 +57,9 @@ async def upload_page(ui: UI, campaign_id: int) -> Template:
     status_code=200,
     request_max_body_size=MAX_LEAD_UPLOAD_BYTES,
 )
-async def upload_submit(request: Request[Any, Any, Any], ui: UI, campaign_id: int) -> Template:
+async def upload_submit(
+    request: Request[Any, Any, Any], ui: NamedDependency[UI], campaign_id: FromPath[int]
+) -> Template:
     """Answers with the result panel (htmx swaps it under the form)."""
     actor = ui.require_tab("campaigns")
     campaign = await campaigns.get_campaign(actor, campaign_id)
@@ -84,7 +88,12 @@ async def upload_submit(request: Request[Any, Any, Any], ui: UI, campaign_id: in
 
 @get("/campaigns/{campaign_id:int}/leads")
 async def leads_page(
-    ui: UI, campaign_id: int, page: int = 1, per_page: int = 25, q: str = "", status: str = ""
+    ui: NamedDependency[UI],
+    campaign_id: FromPath[int],
+    page: FromQuery[int] = 1,
+    per_page: FromQuery[int] = 25,
+    q: FromQuery[str] = "",
+    status: FromQuery[str] = "",
 ) -> Template:
     actor = ui.require_tab("campaigns")
     campaign = await campaigns.get_campaign(actor, campaign_id)
@@ -124,7 +133,9 @@ def _current_page(request: Request[Any, Any, Any]) -> str:
 
 
 @get("/campaigns/{campaign_id:int}/leads/{lead_id:int}/edit")
-async def edit_lead(ui: UI, campaign_id: int, lead_id: int) -> Template:
+async def edit_lead(
+    ui: NamedDependency[UI], campaign_id: FromPath[int], lead_id: FromPath[int]
+) -> Template:
     actor = ui.require_tab("campaigns")
     campaign = await campaigns.get_campaign(actor, campaign_id)
     campaigns.require_writer(actor)
@@ -134,7 +145,10 @@ async def edit_lead(ui: UI, campaign_id: int, lead_id: int) -> Template:
 
 @post("/campaigns/{campaign_id:int}/leads/{lead_id:int}", status_code=200)
 async def update_lead(
-    request: Request[Any, Any, Any], ui: UI, campaign_id: int, lead_id: int
+    request: Request[Any, Any, Any],
+    ui: NamedDependency[UI],
+    campaign_id: FromPath[int],
+    lead_id: FromPath[int],
 ) -> Response[Any] | Template:
     actor = ui.require_tab("campaigns")
     campaign = await campaigns.get_campaign(actor, campaign_id)

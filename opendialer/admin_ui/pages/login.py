@@ -11,7 +11,8 @@ from typing import Any
 
 from litestar import Request, Response, get, post
 from litestar.datastructures import Cookie
-from litestar.di import Provide
+from litestar.di import NamedDependency, Provide
+from litestar.params import FromQuery
 from litestar.response import Redirect, Template
 
 from opendialer.admin_ui.auth import CSRF_COOKIE, SESSION_COOKIE
@@ -62,7 +63,7 @@ async def start_page(request: Request[Any, Any, Any]) -> Redirect:
 
 
 @get("/login", dependencies=ANONYMOUS)
-async def login_page(ui: UI, next: str = "") -> Template:
+async def login_page(ui: NamedDependency[UI], next: FromQuery[str] = "") -> Template:
     return ui.render("login.html", error="", username="", next=_safe_next(next))
 
 
@@ -74,7 +75,7 @@ async def _authenticate(request: Request[Any, Any, Any], username: str, password
 
 
 @post("/login", dependencies=ANONYMOUS, status_code=200)
-async def login_submit(request: Request[Any, Any, Any], ui: UI) -> Response[Any]:
+async def login_submit(request: Request[Any, Any, Any], ui: NamedDependency[UI]) -> Response[Any]:
     form = await request.form()
     username = text(form, "username")
     password = form.get("password") or ""
@@ -116,7 +117,9 @@ async def logout(request: Request[Any, Any, Any]) -> Redirect:
 
 
 @post("/language", status_code=303)
-async def change_language(request: Request[Any, Any, Any], ui: UI) -> Response[Any]:
+async def change_language(
+    request: Request[Any, Any, Any], ui: NamedDependency[UI]
+) -> Response[Any]:
     """Remember the language for the user (every page, message and error follows it)."""
     form = await request.form()
     language = text(form, "language")

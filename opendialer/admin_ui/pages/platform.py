@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Request, get, post
+from litestar.di import NamedDependency
 from litestar.response import Template
 
 from opendialer.admin_ui.i18n import N_
@@ -131,13 +132,13 @@ def _render(
 
 
 @get("/system/platform")
-async def platform_page(ui: UI) -> Template:
+async def platform_page(ui: NamedDependency[UI]) -> Template:
     actor = ui.require_tab("system")
     return _render(ui, await platform_config.get_platform_config(actor))
 
 
 @post("/system/platform", status_code=200)
-async def save_platform(request: Request[Any, Any, Any], ui: UI) -> Template:
+async def save_platform(request: Request[Any, Any, Any], ui: NamedDependency[UI]) -> Template:
     """Save — or, for the add/remove row buttons, re-render the form without saving."""
     actor = ui.require_tab("system")
     form = await request.form()
@@ -160,7 +161,7 @@ async def save_platform(request: Request[Any, Any, Any], ui: UI) -> Template:
 
 
 @get("/system/platform/registrations")
-async def registrations_panel(ui: UI) -> Template:
+async def registrations_panel(ui: NamedDependency[UI]) -> Template:
     """The port table's registration column, polled by the page while it is open."""
     actor = ui.require_tab("system")
     await platform_config.get_platform_config(actor)  # Master only, like the configuration

@@ -5,7 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Request, Response, get, post
+from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException
+from litestar.params import FromPath, FromQuery
 from litestar.response import Template
 
 from opendialer.admin_ui.i18n import N_
@@ -53,7 +55,12 @@ def _hhmm(value: Any) -> str:
 
 
 @get("/campaigns/{campaign_id:int}/schedules")
-async def schedules_page(ui: UI, campaign_id: int, page: int = 1, per_page: int = 25) -> Template:
+async def schedules_page(
+    ui: NamedDependency[UI],
+    campaign_id: FromPath[int],
+    page: FromQuery[int] = 1,
+    per_page: FromQuery[int] = 25,
+) -> Template:
     actor = ui.require_tab("campaigns")
     campaign = await campaigns.get_campaign(actor, campaign_id)
     per_page = per_page if per_page in (10, 25, 50, 100) else 25
@@ -81,7 +88,9 @@ def _schedule_modal(
 
 
 @get("/campaigns/{campaign_id:int}/schedules/{mode:str}")
-async def schedule_modal(ui: UI, campaign_id: int, mode: str) -> Template:
+async def schedule_modal(
+    ui: NamedDependency[UI], campaign_id: FromPath[int], mode: FromPath[str]
+) -> Template:
     actor = ui.require_tab("campaigns")
     campaign = await campaigns.get_campaign(actor, campaign_id)
     campaigns.require_writer(actor)
@@ -95,7 +104,10 @@ async def schedule_modal(ui: UI, campaign_id: int, mode: str) -> Template:
 
 @post("/campaigns/{campaign_id:int}/schedules/{mode:str}", status_code=200)
 async def schedule_submit(
-    request: Request[Any, Any, Any], ui: UI, campaign_id: int, mode: str
+    request: Request[Any, Any, Any],
+    ui: NamedDependency[UI],
+    campaign_id: FromPath[int],
+    mode: FromPath[str],
 ) -> Response[Any] | Template:
     actor = ui.require_tab("campaigns")
     mode = _mode(mode)
@@ -139,12 +151,12 @@ async def _summary_context(ui: UI, campaign_id: int) -> dict[str, Any]:
 
 
 @get("/campaigns/{campaign_id:int}/summary")
-async def summary_page(ui: UI, campaign_id: int) -> Template:
+async def summary_page(ui: NamedDependency[UI], campaign_id: FromPath[int]) -> Template:
     return ui.render("campaigns/summary.html", **await _summary_context(ui, campaign_id))
 
 
 @get("/campaigns/{campaign_id:int}/summary/panel")
-async def summary_panel(ui: UI, campaign_id: int) -> Template:
+async def summary_panel(ui: NamedDependency[UI], campaign_id: FromPath[int]) -> Template:
     """The part of the summary htmx polls while the campaign runs."""
     return ui.render("campaigns/summary_panel.html", **await _summary_context(ui, campaign_id))
 

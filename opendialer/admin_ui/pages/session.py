@@ -1,6 +1,6 @@
 """Who is looking at a page, in which language, and which tabs they get.
 
-A page handler declares ``ui: UI``; :func:`provide_ui` resolves the browser
+A page handler declares ``ui: NamedDependency[UI]``; :func:`provide_ui` resolves the browser
 session (the same ``od_session`` cookie the JSON API accepts), checks the CSRF
 token on every state-changing request, and raises :class:`LoginRequired` (a
 redirect to the login page) when there is no valid session.

@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Request, Response, get, post
+from litestar.di import NamedDependency
+from litestar.params import FromPath, FromQuery
 from litestar.response import Template
 
 from opendialer.admin_ui.pages.common import done, errors_of, int_list, text
@@ -62,7 +64,9 @@ async def _modal(
 
 
 @get("/users")
-async def users_page(ui: UI, page: int = 1, per_page: int = 10) -> Template:
+async def users_page(
+    ui: NamedDependency[UI], page: FromQuery[int] = 1, per_page: FromQuery[int] = 10
+) -> Template:
     actor = ui.require_tab("users")
     per_page = per_page if per_page in PER_PAGE_CHOICES else 10
     request = PageRequest(page=max(page, 1), per_page=per_page)
@@ -77,7 +81,7 @@ async def users_page(ui: UI, page: int = 1, per_page: int = 10) -> Template:
 
 
 @get("/users/new")
-async def new_user(ui: UI) -> Template:
+async def new_user(ui: NamedDependency[UI]) -> Template:
     actor = ui.require_tab("users")
     blank = {"username": "", "first_name": "", "last_name": "", "role": "", "group_ids": []}
     return await _modal(ui, actor, blank, {}, editing=False)
@@ -92,7 +96,9 @@ def _confirmed_password(form: Any, problems: FieldErrors) -> str:
 
 
 @post("/users", status_code=200)
-async def create_user(request: Request[Any, Any, Any], ui: UI) -> Response[Any] | Template:
+async def create_user(
+    request: Request[Any, Any, Any], ui: NamedDependency[UI]
+) -> Response[Any] | Template:
     actor = ui.require_tab("users")
     form = await request.form()
     values = _form_values(form)
@@ -107,14 +113,14 @@ async def create_user(request: Request[Any, Any, Any], ui: UI) -> Response[Any] 
 
 
 @get("/users/{user_id:int}/edit")
-async def edit_user(ui: UI, user_id: int) -> Template:
+async def edit_user(ui: NamedDependency[UI], user_id: FromPath[int]) -> Template:
     actor = ui.require_tab("users")
     return await _modal(ui, actor, await users.get_user(actor, user_id), {}, editing=True)
 
 
 @post("/users/{user_id:int}", status_code=200)
 async def update_user(
-    request: Request[Any, Any, Any], ui: UI, user_id: int
+    request: Request[Any, Any, Any], ui: NamedDependency[UI], user_id: FromPath[int]
 ) -> Response[Any] | Template:
     actor = ui.require_tab("users")
     form = await request.form()
@@ -145,14 +151,14 @@ async def update_user(
 
 
 @get("/users/{user_id:int}/delete")
-async def confirm_delete(ui: UI, user_id: int) -> Template:
+async def confirm_delete(ui: NamedDependency[UI], user_id: FromPath[int]) -> Template:
     actor = ui.require_tab("users")
     return ui.render("users/delete.html", user=await users.get_user(actor, user_id), errors={})
 
 
 @post("/users/{user_id:int}/delete", status_code=200)
 async def delete_user(
-    request: Request[Any, Any, Any], ui: UI, user_id: int
+    request: Request[Any, Any, Any], ui: NamedDependency[UI], user_id: FromPath[int]
 ) -> Response[Any] | Template:
     actor = ui.require_tab("users")
     user = await users.get_user(actor, user_id)
