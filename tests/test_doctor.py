@@ -68,6 +68,7 @@ async def test_healthy_installation_is_all_ok(
         "dnc: Registry",
         "contact_center: oscc",
         "tls: web server",
+        "tls: DNC Registry ca_bundle",  # the CA the DNC service trusts, stored with it
     ]
     assert "registered" in lines_of(checks, "sip")[0]["message"]
     assert "used by 1 campaign" in lines_of(checks, "dnc")[1]["message"]
@@ -198,14 +199,16 @@ async def test_expired_and_near_expiry_certificates(
 async def test_clock_says_what_it_checked(db: Database, cli_env: dict[str, str]) -> None:
     code, checks, _ = await doctor(cli_env, "--check", "clock")
     node, server = checks
-    assert node["subject"] == "this node" and node["status"] in ("ok", "warn")
+    # this machine's own clock may or may not be synchronised: either is reported, and
+    # only "not synchronised" fails (both forced: tests/test_doctor_faults.py)
+    assert node["subject"] == "this node" and node["status"] in ("ok", "warn", "fail")
     assert "adjtimex" in node["message"] or "timedatectl" in node["message"]
     assert server["subject"] == "database server" and server["status"] == "ok"
     if cli_env["OPENDIALER_DATABASE_URL"].startswith("sqlite"):
         assert "SQLite is a file on this node" in server["message"]
     else:
         assert "the database server (±" in server["message"]
-    assert code == 0
+    assert code == (1 if node["status"] == "fail" else 0)
 
 
 async def test_unreachable_database_fails_fast_and_skips_what_needs_it(

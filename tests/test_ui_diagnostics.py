@@ -67,6 +67,7 @@ async def test_healthy_installation_shows_every_check_ok(
         "Do-Not-Call services — Registry",
         "Contact center — oscc",
         "TLS certificates — web server",
+        "TLS certificates — DNC Registry ca_bundle",  # the CA the DNC service trusts
         "Clock sync — this node",
         "Clock sync — database server",
     }

@@ -22,7 +22,7 @@ from opendialer.core.health.certificates import check_certificates, note_web_cer
 from opendialer.core.health.clock import check_database_skew, check_kernel_clock
 from opendialer.core.health.contact_center import attach_routing_targets, check_contact_center
 from opendialer.core.health.database import check_database, check_migrations, connect_database
-from opendialer.core.health.dnc import START_TIMEOUT_S, check_dnc
+from opendialer.core.health.dnc import check_dnc
 from opendialer.core.health.model import CheckResult, DoctorOptions, Status
 from opendialer.core.health.plugin_load import check_plugins
 from opendialer.core.health.sip import check_sip
@@ -38,7 +38,7 @@ NEEDS_DATABASE = frozenset({"migrations", "sip", "dnc", "contact_center"})
 def _bound(check: str, options: DoctorOptions) -> float:
     """The most a whole check may take (its own exchanges are bounded tighter)."""
     if check == "dnc":
-        return START_TIMEOUT_S + options.timeout_s * 2
+        return options.dnc_start_timeout_s + options.timeout_s * 2
     return options.timeout_s * 5
 
 

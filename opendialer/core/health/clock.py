@@ -25,6 +25,7 @@ SKEW_FAIL_S = 5.0  # a third of the default 15 s after which a silent node count
 TIME_ERROR = 5  # adjtimex(2): "clock not synchronized"
 STA_UNSYNC = 0x0040
 FIX_SYNC = "run an NTP client (chrony, systemd-timesyncd, ntpd) on this node"
+UNSYNCED_RISK = "calling hours, schedules and multi-node lead leases rely on it"
 
 
 class _Timeval(ctypes.Structure):
@@ -109,7 +110,12 @@ async def check_kernel_clock(options: DoctorOptions) -> CheckResult:
     synced, detail = found
     if synced:
         return CheckResult("clock", Status.OK, detail, subject="this node")
-    return CheckResult("clock", Status.WARN, f"{detail}: {FIX_SYNC}", subject="this node")
+    # A failure, not a warning: calling hours and schedules are judged by this clock
+    # (calling outside the permitted hours is a compliance breach), and other nodes
+    # judge its lead leases and heartbeats. An undisciplined clock drifts unseen.
+    return CheckResult(
+        "clock", Status.FAIL, f"{detail}: {UNSYNCED_RISK}; {FIX_SYNC}", subject="this node"
+    )
 
 
 async def check_database_skew(database: Database, options: DoctorOptions) -> CheckResult:

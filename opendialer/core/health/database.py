@@ -50,17 +50,20 @@ async def check_database(database: Database, options: DoctorOptions) -> CheckRes
     )
 
 
-async def migration_ids() -> tuple[list[str], list[str], dict[str, str]]:
+async def migration_ids() -> tuple[list[str], list[str] | None, dict[str, str]]:
     """(known to this code, applied to the database) migration ids, and each known
-    one's module name (``m0003_engine``: what people recognise)."""
+    one's module name (``m0003_engine``: what people recognise). Applied is None when
+    the database has no migration table: never migrated. Read-only: a health check
+    never creates that table (Piccolo's own ``create_migration_table`` would)."""
     manager = BaseMigrationManager()
-    await manager.create_migration_table()
     modules = manager.get_migration_modules(APP_CONFIG.resolved_migrations_folder_path)
     known = manager.get_migration_ids(modules)
-    applied = await Migration.get_migrations_which_ran(app_name=APP_NAME)
+    applied: list[str] | None = None
+    if await Migration.table_exists().run():
+        applied = await Migration.get_migrations_which_ran(app_name=APP_NAME)
     return (
         sorted(known),
-        sorted(applied),
+        None if applied is None else sorted(applied),
         {
             migration_id: module.__name__.rsplit(".", 1)[-1]
             for migration_id, module in modules.items()
@@ -70,6 +73,13 @@ async def migration_ids() -> tuple[list[str], list[str], dict[str, str]]:
 
 async def check_migrations(database: Database, options: DoctorOptions) -> CheckResult:
     known, applied, names = await migration_ids()
+    if applied is None:
+        return CheckResult(
+            "migrations",
+            Status.FAIL,
+            f"not migrated (no migration table; {len(known)} migrations to apply): "
+            "run `opendialer db migrate`",
+        )
     pending = sorted(set(known) - set(applied))
     unknown = sorted(set(applied) - set(known))
     if pending:

@@ -17,8 +17,6 @@ from opendialer.core.storage.tables import Campaign, DncService
 
 #: +1 555 555 0100: reserved for fiction, never a real subscriber.
 PROBE_NUMBER = "15555550100"
-#: Starting an embedded provider loads its whole list (seconds for millions of numbers).
-START_TIMEOUT_S = 60.0
 FIX = (
     "fix the service under Do-Not-Call → Services (URL, CA bundle, timeout) or the service "
     "itself; campaigns using it do not dial meanwhile (DNC_OUT_OF_SERVICE)"
@@ -30,13 +28,20 @@ async def _check_one(row: dict[str, object], options: DoctorOptions) -> CheckRes
     used_by = await Campaign.count().where(Campaign.dnc_service == row["id"]).run()
     bad = Status.FAIL if used_by else Status.WARN  # a broken service nobody uses stops nothing
     unused = "" if used_by else " (no campaign uses it)"
+    # Two bounds, each named in its own message: starting (an embedded list loads for
+    # seconds) and the lookup (one network exchange).
     try:
-        provider = await asyncio.wait_for(dnc.provider_for(row), START_TIMEOUT_S)
+        provider = await asyncio.wait_for(dnc.provider_for(row), options.dnc_start_timeout_s)
+    except TimeoutError:
+        took = f"did not start within {options.dnc_start_timeout_s:g} s"
+        return CheckResult("dnc", bad, f"{took}{unused}: {FIX}", subject=name)
+    except DncUnavailable as exc:
+        return CheckResult("dnc", bad, f"{exc}{unused}: {FIX}", subject=name)
+    try:
         await asyncio.wait_for(provider.check(PROBE_NUMBER), options.timeout_s)
     except TimeoutError:
-        return CheckResult(
-            "dnc", bad, f"no answer within {options.timeout_s:g} s{unused}: {FIX}", subject=name
-        )
+        took = f"no answer to a lookup within {options.timeout_s:g} s"
+        return CheckResult("dnc", bad, f"{took}{unused}: {FIX}", subject=name)
     except DncUnavailable as exc:
         return CheckResult("dnc", bad, f"{exc}{unused}: {FIX}", subject=name)
     health = provider.health()

@@ -48,5 +48,8 @@ class DoctorOptions:
     """How checks run: the bound on every network exchange, extra files to look at."""
 
     timeout_s: float = 5.0
+    #: the bound on starting a DNC provider: an embedded one loads its whole list first
+    #: (seconds for tens of millions of numbers)
+    dnc_start_timeout_s: float = 60.0
     #: the web server's certificate (PEM), when not registered by ``serve`` in this process
     web_certfile: str | None = None
