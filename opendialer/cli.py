@@ -274,21 +274,33 @@ def logs_export(
     output: str = typer.Option(
         "", "--output", "-o", help="Zip file to write (default: ./opendialer-logs-<time>.zip)."
     ),
+    log_dir: str = typer.Option(
+        "",
+        "--log-dir",
+        help="Directory to bundle (default: $OPENDIALER_LOG_DIR, else <data dir>/logs).",
+    ),
 ) -> None:
-    """Bundle every log file (current and rotated) of the data directory into a zip."""
+    """Bundle every process's log files (current and rotated) of the log directory into a
+    zip. Exits 1, writing nothing, when the directory holds no log file."""
     from datetime import UTC, datetime
     from pathlib import Path
 
     from opendialer.core import logs
 
+    directory = Path(log_dir) if log_dir else logs.log_dir()
+    if not directory.is_dir():
+        fail(f"{directory} is not a directory")
+    if not logs.log_files(directory):
+        # An empty zip would look like "nothing happened" to whoever reads it.
+        fail(
+            f"no log file in {directory}: give the directory the processes write to "
+            f"(--log-dir, or ${logs.LOG_DIR_ENV} / $OPENDIALER_DATA_DIR as in their environment)"
+        )
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     destination = Path(output or f"opendialer-logs-{stamp}.zip")
-    files = sorted(logs.log_dir().glob(f"{logs.LOG_FILE}*"))
-    logs.export_zip(destination)
+    files = logs.export_zip(destination, directory)
     # soft_wrap: one line whatever the terminal's width (scripts and tests read it)
-    out.print(
-        f"wrote {destination} ({len(files)} log file(s) from {logs.log_dir()})", soft_wrap=True
-    )
+    out.print(f"wrote {destination} ({len(files)} log file(s) from {directory})", soft_wrap=True)
 
 
 @app.command("doctor")

@@ -230,6 +230,49 @@ async def test_counts_equal_the_call_records(db: Database, monkeypatch: pytest.M
             assert not re.fullmatch(r"1555\d+", label_value), labels
 
 
+async def test_a_call_the_platform_refuses_is_counted_as_refused(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No free port after all: the attempt is undone (no record) and counted as refused,
+    so originated = outcomes + refused; the lead is dialed on a later round."""
+    from opendialer.core.contracts import PlatformUnavailable
+
+    clock = FakeClock(utc(2026, 3, 2, 10, 0))
+    cid = await make_campaign()
+    await add_schedule(cid, date(2026, 3, 2))
+    await add_leads(cid, [f"1555200000{i}" for i in range(4)])
+    engine = make_engine(db, clock, mix={"busy": 1}, slots=4)
+    await engine.start(run_loop=False)
+    originate = engine.platform.originate
+    refusals = [PlatformUnavailable("no free port (test)")] * 2
+
+    async def refuse_twice(request: Any) -> Any:
+        if refusals:
+            raise refusals.pop()
+        return await originate(request)
+
+    monkeypatch.setattr(engine.platform, "originate", refuse_twice)
+    try:
+        async with scraped_app(db, engine, monkeypatch) as client:
+            await run_round(engine)
+            first = await records(cid)
+            _, samples = await scrape(client)
+            assert len(first) == 2  # two refused: undone, no record
+            assert value(samples, "opendialer_calls_originated_total", campaign=str(cid)) == 4
+            assert value(samples, "opendialer_calls_refused_total", campaign=str(cid)) == 2
+            await run_round(engine)  # the refused leads are still due: dialed now
+            _, samples = await scrape(client)
+    finally:
+        await engine.stop()
+    calls = await records(cid)
+    assert len(calls) == 4
+    originated = value(samples, "opendialer_calls_originated_total", campaign=str(cid))
+    refused = value(samples, "opendialer_calls_refused_total", campaign=str(cid))
+    assert (originated, refused) == (len(calls) + 2, 2)
+    snapshot = engine.metrics.snapshot()
+    assert (snapshot["originated"], snapshot["refused"]) == (len(calls) + 2, 2)
+
+
 async def test_dnc_health_and_schedule_follow_a_service_that_goes_down(
     db: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:

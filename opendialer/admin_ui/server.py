@@ -99,7 +99,7 @@ async def serve_forever(
     MetricsAccess.from_env()
     served = role != "engine" or metrics_port is not None
     exporter = build_exporter() if served else None
-    logs.configure()  # rotating JSON files in the data directory + console
+    logs.configure(role=role)  # rotating JSON file per role and node + console
     if exporter is not None:
         await exporter.start()
     try:

@@ -213,6 +213,21 @@ def call_originated(call_id: str, campaign_id: int, attempt: int, node: str) -> 
 
 
 @hookspec
+def call_refused(call_id: str, campaign_id: int, node: str, reason: str) -> None:
+    """The platform refused a call just handed to it, before sending anything.
+
+    Follows :func:`call_originated` for the same ``call_id``. Nothing was dialed (no
+    free port, platform down): the attempt is undone — no call record — and the lead
+    is dialed on a later round, under a new ``call_id``.
+
+    :param call_id: the refused call's id.
+    :param campaign_id: the campaign it was for.
+    :param node: the engine node that handed it over.
+    :param reason: the platform's reason, for logs.
+    """
+
+
+@hookspec
 def dnc_checked(service: str, result: str, seconds: float) -> None:
     """The engine asked a Do-Not-Call service about a number.
 

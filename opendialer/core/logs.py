@@ -4,9 +4,12 @@ Code logs an *event name* as the message and the facts as ``extra``::
 
     log.info("call_outcome", extra={"campaign": 3, "lead": 91, "status": "BUSY"})
 
-Files rotate in ``<data dir>/logs/`` and are always JSON (machines read them);
+Each process writes its own rotating file, named after its role and node
+(``opendialer-engine-dialer-1.log``, ``.1``, ``.2`` …), in one log directory
+(``$OPENDIALER_LOG_DIR``, else ``<data dir>/logs``) that the web and engine
+processes of a machine may share. Files are always JSON (machines read them);
 the console is key=value unless ``OPENDIALER_LOG_FORMAT=json``. The Diagnostics
-page and ``opendialer logs export`` bundle the files into a zip.
+page and ``opendialer logs export`` bundle every process's files into a zip.
 """
 
 from __future__ import annotations
@@ -15,6 +18,8 @@ import json
 import logging
 import logging.handlers
 import os
+import re
+import socket
 import sys
 import zipfile
 from datetime import UTC, datetime
@@ -22,17 +27,31 @@ from pathlib import Path
 from typing import Any
 
 from opendialer.core import config
+from opendialer.core.services.errors import ServiceError
 
-LOG_FILE = "opendialer.log"
+#: The file of a process that did not say its role (``opendialer-<node>.log``) and,
+#: before 0.x, of every process (``opendialer.log``) share this prefix.
+PREFIX = "opendialer"
 MAX_BYTES = 10 * 1024 * 1024
 BACKUPS = 9
+LOG_DIR_ENV = "OPENDIALER_LOG_DIR"
 FORMAT_ENV = "OPENDIALER_LOG_FORMAT"
 LEVEL_ENV = "OPENDIALER_LOG_LEVEL"
+NODE_ENV = "OPENDIALER_NODE_ID"
+FORMATS = ("kv", "json")
+LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+#: A current or rotated log file of any process: opendialer[-role-node].log[.N]
+_LOG_FILE = re.compile(rf"^{PREFIX}(-[A-Za-z0-9._-]+)?\.log(\.\d+)?$")
 
 #: Attributes every LogRecord has; anything else on a record came from ``extra``.
 _STANDARD = set(vars(logging.makeLogRecord({}))) | {"message", "asctime", "taskName"}
 #: Never written, whatever a caller passes in ``extra``.
 _SECRET_KEYS = frozenset({"password", "auth_password", "token", "secret", "authorization"})
+
+
+class LogConfigError(ServiceError):
+    """A log setting of the environment is wrong. A ServiceError so that every CLI
+    command (``serve``, ``demo``) prints it as one line, not a traceback."""
 
 
 def _fields(record: logging.LogRecord) -> dict[str, Any]:
@@ -66,7 +85,7 @@ class KeyValueFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         parts = [_timestamp(record), record.levelname, record.name, record.getMessage()]
         for key, value in _fields(record).items():
-            text = str(value)
+            text = "-" if value is None else str(value)  # None: the fact does not apply
             parts.append(f"{key}={json.dumps(text) if (' ' in text or not text) else text}")
         line = " ".join(parts)
         if record.exc_info:
@@ -90,15 +109,53 @@ class _CurrentStderr(logging.StreamHandler):  # type: ignore[type-arg]
 
 
 def log_dir() -> Path:
-    path = config.data_dir() / "logs"
+    """``$OPENDIALER_LOG_DIR``, else ``<data dir>/logs`` (created on first use)."""
+    raw = os.environ.get(LOG_DIR_ENV, "").strip()
+    path = Path(raw) if raw else config.data_dir() / "logs"
     path.mkdir(parents=True, exist_ok=True)
     return path
 
 
-def configure(*, level: str | None = None, console_format: str | None = None) -> Path:
-    """Console + rotating JSON files. Idempotent; returns the log directory."""
-    level = (level or os.environ.get(LEVEL_ENV) or "INFO").upper()
-    console_format = console_format or os.environ.get(FORMAT_ENV) or "kv"
+def log_file_name(role: str | None = None, node: str | None = None) -> str:
+    """``opendialer-<role>-<node>.log``: one file per process in a shared directory.
+
+    ``node``: ``$OPENDIALER_NODE_ID``, else the host name."""
+    node = node or os.environ.get(NODE_ENV, "").strip() or socket.gethostname()
+    parts = [PREFIX, *(p for p in (role, node) if p)]
+    # A node id is free text: keep the name one safe path component.
+    return re.sub(r"[^A-Za-z0-9._-]", "_", "-".join(parts)) + ".log"
+
+
+def log_files(directory: Path | None = None) -> list[Path]:
+    """Every process's current and rotated log files (file I/O: not on the event loop)."""
+    directory = directory or log_dir()
+    return sorted(p for p in directory.iterdir() if p.is_file() and _LOG_FILE.match(p.name))
+
+
+def _setting(value: str | None, env: str, default: str, allowed: tuple[str, ...]) -> str:
+    raw = (value or os.environ.get(env, "") or default).strip()
+    for choice in allowed:
+        if raw.lower() == choice.lower():
+            return choice
+    raise LogConfigError(f"{env}={raw!r} is not one of {', '.join(allowed)}")
+
+
+def configure(
+    *,
+    role: str | None = None,
+    node: str | None = None,
+    level: str | None = None,
+    console_format: str | None = None,
+    max_bytes: int = MAX_BYTES,
+    backups: int = BACKUPS,
+) -> Path:
+    """Console + this process's rotating JSON file. Idempotent; returns the file.
+
+    ``role`` (``web``, ``engine``, ``all``, ``demo``) and ``node`` name the file so
+    that processes sharing the log directory never rotate each other's file."""
+    level = _setting(level, LEVEL_ENV, "INFO", LEVELS)
+    console_format = _setting(console_format, FORMAT_ENV, "kv", FORMATS)
+    path = log_dir() / log_file_name(role, node)
     root = logging.getLogger()
     for handler in list(root.handlers):
         if getattr(handler, "_opendialer", False):
@@ -106,9 +163,8 @@ def configure(*, level: str | None = None, console_format: str | None = None) ->
             handler.close()
     console = _CurrentStderr()
     console.setFormatter(JsonFormatter() if console_format == "json" else KeyValueFormatter())
-    directory = log_dir()
     files = logging.handlers.RotatingFileHandler(
-        directory / LOG_FILE, maxBytes=MAX_BYTES, backupCount=BACKUPS, encoding="utf-8"
+        path, maxBytes=max_bytes, backupCount=backups, encoding="utf-8"
     )
     files.setFormatter(JsonFormatter())
     for handler in (console, files):
@@ -118,14 +174,15 @@ def configure(*, level: str | None = None, console_format: str | None = None) ->
     # Piccolo announces every engine start at INFO; that is noise for operators.
     logging.getLogger("piccolo").setLevel(logging.WARNING)
     logging.getLogger("httpx").setLevel(logging.WARNING)
-    return directory
+    return path
 
 
-def export_zip(destination: Path) -> Path:
-    """Bundle every log file (current and rotated) into ``destination`` (a .zip)."""
-    directory = log_dir()
+def export_zip(destination: Path, directory: Path | None = None) -> list[Path]:
+    """Bundle every process's log files (current and rotated) into ``destination``
+    (a .zip, under ``logs/``); the files bundled."""
+    files = log_files(directory)
     destination.parent.mkdir(parents=True, exist_ok=True)
     with zipfile.ZipFile(destination, "w", compression=zipfile.ZIP_DEFLATED) as bundle:
-        for path in sorted(directory.glob(f"{LOG_FILE}*")):
+        for path in files:
             bundle.write(path, arcname=f"logs/{path.name}")
-    return destination
+    return files

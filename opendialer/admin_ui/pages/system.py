@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from litestar import Request, Response, get
+from litestar.di import NamedDependency
 from litestar.response import Template
 
 from opendialer.admin_ui.i18n import N_
@@ -20,14 +21,17 @@ from opendialer.core.services.errors import PermissionDenied
 
 
 def log_files() -> list[Path]:
-    """The current and rotated log files (file I/O: call it in a worker thread)."""
-    return sorted(logs.log_dir().glob(f"{logs.LOG_FILE}*"))
+    """Every process's current and rotated log files in the log directory (the web and
+    engine units share it): file I/O, call it in a worker thread."""
+    return logs.log_files()
 
 
 def build_logs_zip() -> bytes:
     """The zip ``opendialer logs export`` writes, as bytes (runs in a worker thread)."""
     with tempfile.TemporaryDirectory(prefix="opendialer-logs-") as work:
-        return logs.export_zip(Path(work) / "logs.zip").read_bytes()
+        target = Path(work) / "logs.zip"
+        logs.export_zip(target)
+        return target.read_bytes()
 
 
 #: Check id → its title on the page (the doctor's lines, translated).
@@ -96,7 +100,7 @@ def _require_system(ui: UI) -> None:
 
 
 @get("/system")
-async def system_page(ui: UI) -> Template:
+async def system_page(ui: NamedDependency[UI]) -> Template:
     _require_system(ui)
     files = await asyncio.to_thread(log_files)
     return ui.render(
@@ -108,14 +112,16 @@ async def system_page(ui: UI) -> Template:
 
 
 @get("/system/health")
-async def health_panel(ui: UI) -> Template:
+async def health_panel(ui: NamedDependency[UI]) -> Template:
     """The health panel alone: htmx refreshes it (every REFRESH_S, and on demand)."""
     _require_system(ui)
     return ui.render("system/health_panel.html", **await _panel_context(ui))
 
 
 @get("/system/logs.zip")
-async def download_logs(request: Request[Any, Any, Any], ui: UI) -> Response[bytes]:
+async def download_logs(
+    request: Request[Any, Any, Any], ui: NamedDependency[UI]
+) -> Response[bytes]:
     if not ui.may_see("system"):
         raise PermissionDenied("only a Master downloads the dialer's logs")
     content = await asyncio.to_thread(build_logs_zip)

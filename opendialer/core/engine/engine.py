@@ -39,7 +39,7 @@ from opendialer.core.engine.dnc_gate import DncGate
 from opendialer.core.engine.metrics import EngineMetrics
 from opendialer.core.engine.outcome_writer import OutcomeWriter
 from opendialer.core.engine.reconcile import reconcile_node
-from opendialer.core.engine.records import announce
+from opendialer.core.engine.records import announce, log_call_outcome
 from opendialer.core.engine.runner import CampaignRunner, verdict_action
 from opendialer.core.engine.scheduler import (
     DialableEntry,
@@ -466,6 +466,13 @@ class Engine:
         )
         for finished in result.closed:
             await announce(self.pm, finished)
+        if result.closed:  # their call_outcome lines, like every other attempt's
+            due = {f.record_id: f.next_attempt_at for f in result.closed}
+            ids = list(due)
+            for start in range(0, len(ids), 500):  # bounded IN lists (SQLite's variable cap)
+                chunk = ids[start : start + 500]
+                for row in await CallRecord.select().where(CallRecord.id.is_in(chunk)).run():
+                    log_call_outcome(row, next_attempt_at=due[row["id"]])
         if result.closed or result.leases_released:
             log.warning(
                 "node_reconciled node=%s unknown_calls=%d leases_released=%d",

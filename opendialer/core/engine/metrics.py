@@ -21,6 +21,8 @@ class EngineMetrics:
 
     launched: int = 0
     originated: int = 0
+    #: handed to the platform but refused before anything was sent (undone, dialed later)
+    refused: int = 0
     outcomes: Counter[str] = field(default_factory=Counter)
     #: Seconds from "capacity seen free" (an agent freed, a call ended, a pacing tick) to
     #: the platform's originate call, one sample per call (the last 100,000).
@@ -33,6 +35,7 @@ class EngineMetrics:
         return {
             "launched": self.launched,
             "originated": self.originated,
+            "refused": self.refused,
             "outcomes": dict(self.outcomes),
             "latency_p50_ms": None if p50 is None else round(p50 * 1000, 2),
             "latency_p99_ms": None if p99 is None else round(p99 * 1000, 2),

@@ -8,13 +8,14 @@
    with status DO_NOT_CALL, the lead DO_NOT_CALL for good, no call placed.
 
 Event hooks run after the commit (:func:`announce`), so an observer never sees
-something the database does not hold.
+something the database does not hold. :func:`log_call_outcome` writes the one
+``call_outcome`` log line of each attempt from the same column values.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -28,6 +29,8 @@ from opendialer.core.storage import Database
 from opendialer.core.storage.tables import CallRecord, Lead
 
 log = logging.getLogger(__name__)
+#: The logger of per-call lines (``call_outcome``), whoever closes the call.
+calls_log = logging.getLogger("opendialer.engine.calls")
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +40,8 @@ class DncCheck:
     service: str
     checked_at: datetime
     blocked: bool
+    #: How long the check took (wall time, ms), for the log line; not stored.
+    elapsed_ms: float | None = None
 
     @property
     def result(self) -> str:
@@ -51,6 +56,7 @@ class Attempt:
     number: int  # the lead's attempt number (1-based)
     node: str
     created_at: datetime
+    dnc: DncCheck | None = None  # the check that let it through (None: not checked)
 
 
 @dataclass(slots=True)
@@ -128,6 +134,7 @@ async def start_attempt(
         number=number,
         node=node,
         created_at=now,
+        dnc=dnc,
     )
 
 
@@ -171,6 +178,24 @@ async def finish_attempts(db: Database, outcomes: list[Outcome]) -> list[Finishe
         ]
 
 
+def closing_columns(outcome: CallOutcome, status: LeadStatus) -> dict[str, Any]:
+    """The call record's columns an outcome sets, by name (stored and logged alike)."""
+    amd = outcome.amd
+    return {
+        "port": outcome.port,
+        "answered_at": outcome.answered_at,
+        "ended_at": outcome.ended_at,
+        "sip_code": outcome.sip_code,
+        "disposition": outcome.disposition.value,
+        "amd_verdict": amd.label.value if amd else None,
+        "amd_decision_ms": amd.decision_ms if amd else None,
+        "amd_reasons": amd.reasons if amd else "",
+        "transfer_result": None if outcome.transfer_code is None else f"{outcome.transfer_code}",
+        "status": status.value,
+        "detail": outcome.detail or outcome.sip_reason,
+    }
+
+
 async def _finish_in_transaction(
     attempt: Attempt,
     outcome: CallOutcome,
@@ -178,26 +203,9 @@ async def _finish_in_transaction(
     status: LeadStatus,
     next_attempt_at: datetime | None,
 ) -> Finished | None:
-    amd = outcome.amd
-    transfer = None
-    if outcome.transfer_code is not None:
-        transfer = f"{outcome.transfer_code}"
+    columns = closing_columns(outcome, status)
     closed = (
-        await CallRecord.update(
-            {
-                CallRecord.port: outcome.port,
-                CallRecord.answered_at: outcome.answered_at,
-                CallRecord.ended_at: outcome.ended_at,
-                CallRecord.sip_code: outcome.sip_code,
-                CallRecord.disposition: outcome.disposition.value,
-                CallRecord.amd_verdict: amd.label.value if amd else None,
-                CallRecord.amd_decision_ms: amd.decision_ms if amd else None,
-                CallRecord.amd_reasons: amd.reasons if amd else "",
-                CallRecord.transfer_result: transfer,
-                CallRecord.status: status.value,
-                CallRecord.detail: outcome.detail or outcome.sip_reason,
-            }
-        )
+        await CallRecord.update({getattr(CallRecord, name): v for name, v in columns.items()})
         .where((CallRecord.id == attempt.record_id) & CallRecord.status.is_null())
         .returning(*CallRecord.all_columns())
         .run()
@@ -233,6 +241,7 @@ async def record_dnc_block(
     db: Database, lead: ClaimedLead, *, node: str, call_id: str, dnc: DncCheck
 ) -> Finished | None:
     """The number may not be called: record it, close the lead, place no call."""
+    detail = f"on the Do-Not-Call list of {dnc.service}; no call placed"
     async with write_transaction(db):
         rows = (
             await Lead.update(
@@ -271,7 +280,7 @@ async def record_dnc_block(
                     dnc_service=dnc.service,
                     dnc_checked_at=dnc.checked_at,
                     dnc_result=dnc.result,
-                    detail=f"on the Do-Not-Call list of {dnc.service}; no call placed",
+                    detail=detail,
                 )
             )
             .returning(CallRecord.id)
@@ -283,6 +292,62 @@ async def record_dnc_block(
         old_status=lead.status,
         new_status=LeadStatus.DO_NOT_CALL.value,
         next_attempt_at=None,
+        extra={"attempt": rows[0]["attempts"], "detail": detail},
+    )
+
+
+def _ms(start: datetime | None, end: datetime | None) -> int | None:
+    if start is None or end is None:
+        return None
+    return round((end - start).total_seconds() * 1000)
+
+
+def _rounded(value: float | None, digits: int = 0) -> float | int | None:
+    if value is None:
+        return None
+    return round(value, digits) if digits else round(value)
+
+
+def log_call_outcome(
+    row: Mapping[str, Any],
+    *,
+    dnc_ms: float | None = None,
+    originate_latency_ms: float | None = None,
+    next_attempt_at: datetime | None = None,
+) -> None:
+    """The ``call_outcome`` line: one per attempt — placed, blocked by the DNC check,
+    or closed by crash reconciliation — its fields named after the call record's
+    columns (``row``: the record as stored, or the same names). A fact that does
+    not apply is None (``null`` in JSON, ``-`` on the console).
+
+    ``ring_ms``: from the attempt's start to the answer (to the end if unanswered);
+    ``talk_ms``: answer to end; ``duration_ms``: start to end."""
+    start, answered, ended = row.get("created_at"), row.get("answered_at"), row.get("ended_at")
+    calls_log.info(
+        "call_outcome",
+        extra={
+            "campaign": row["campaign"],
+            "lead": row["lead"],
+            "attempt": row["attempt"],
+            "call_id": row["call_id"],
+            "node": row["node"],
+            "status": row["status"],
+            "disposition": row.get("disposition") or None,
+            "port": row.get("port") or None,
+            "sip_code": row.get("sip_code"),
+            "amd_verdict": row.get("amd_verdict"),
+            "amd_decision_ms": _rounded(row.get("amd_decision_ms")),
+            "dnc_service": row.get("dnc_service"),
+            # Stored NULL when the campaign has no DNC service: nothing was checked.
+            "dnc_result": row.get("dnc_result") or "skipped",
+            "dnc_ms": _rounded(dnc_ms, 2),
+            "originate_latency_ms": _rounded(originate_latency_ms, 1),
+            "ring_ms": _ms(start, answered or ended),
+            "talk_ms": _ms(answered, ended),
+            "duration_ms": _ms(start, ended),
+            "next_attempt_at": next_attempt_at.isoformat() if next_attempt_at else None,
+            "detail": row.get("detail") or None,
+        },
     )
 
 
@@ -330,7 +395,9 @@ __all__ = [
     "announce",
     "cancel_attempt",
     "claim_and_start_attempts",
+    "closing_columns",
     "finish_attempt",
+    "log_call_outcome",
     "record_dnc_block",
     "start_attempt",
 ]

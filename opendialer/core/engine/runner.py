@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 import uuid
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -42,6 +44,8 @@ from opendialer.core.engine.records import (
     announce,
     cancel_attempt,
     claim_and_start_attempts,
+    closing_columns,
+    log_call_outcome,
     record_dnc_block,
     start_attempt,
 )
@@ -266,27 +270,33 @@ class CampaignRunner:
         campaign = self.campaign
         dnc: DncCheck | None = None
         if campaign.get("dnc_service"):
+            started = time.perf_counter()  # wall time, whatever the engine's clock
             try:
                 dnc = await engine.dnc.check(campaign["dnc_service"], lead.phone)
             except DncUnavailable as exc:
                 await release_leases([lead.id], node=engine.node_id)
                 await engine.dnc_out_of_service(self, str(exc))
                 return None, None
+            dnc = replace(dnc, elapsed_ms=(time.perf_counter() - started) * 1000)
             if dnc.blocked:
                 finished = await record_dnc_block(
                     engine.db, lead, node=engine.node_id, call_id=call_id, dnc=dnc
                 )
                 if finished is not None:
                     engine.metrics.outcomes[LeadStatus.DO_NOT_CALL.value] += 1
-                    log.info(
-                        "call_outcome campaign=%s lead=%s attempt=%s call_id=%s status=DO_NOT_CALL "
-                        "disposition=dnc_blocked dnc_service=%r node=%s",
-                        self.campaign_id,
-                        lead.id,
-                        lead.attempts + 1,
-                        call_id,
-                        dnc.service,
-                        engine.node_id,
+                    log_call_outcome(
+                        {
+                            "campaign": self.campaign_id,
+                            "lead": lead.id,
+                            "call_id": call_id,
+                            "node": engine.node_id,
+                            "status": LeadStatus.DO_NOT_CALL.value,
+                            "disposition": "dnc_blocked",
+                            "dnc_service": dnc.service,
+                            "dnc_result": dnc.result,
+                            **finished.extra,  # attempt, detail
+                        },
+                        dnc_ms=dnc.elapsed_ms,
                     )
                 return None, finished
         if not self.dialing:  # the schedule closed or DNC failed while we checked
@@ -323,6 +333,8 @@ class CampaignRunner:
         self.pending.discard(call_id)
         latency = max(0.0, engine.clock.monotonic() - woken_at)
         engine.metrics.latencies.append(latency)
+        # Counted at hand-over (originate returns only when the call is over); a
+        # refusal below is counted apart, so originated = outcomes + refused + in flight.
         engine.metrics.originated += 1
         engine.pm.notify_now(
             "call_originated",
@@ -334,8 +346,18 @@ class CampaignRunner:
         try:
             outcome = await engine.platform.originate(request)
         except PlatformUnavailable as exc:
+            # Nothing was sent: the attempt is undone and the lead dialed later.
+            engine.metrics.refused += 1
+            engine.pm.notify_now(
+                "call_refused",
+                call_id=call_id,
+                campaign_id=self.campaign_id,
+                node=engine.node_id,
+                reason=str(exc),
+            )
             log.warning(
-                "platform_unavailable campaign=%s lead=%s: %s", self.campaign_id, lead.id, exc
+                "platform_unavailable",
+                extra={"campaign": self.campaign_id, "lead": lead.id, "detail": str(exc)},
             )
             await cancel_attempt(engine.db, attempt, due_at=lead.due_at)
             return False, None
@@ -370,25 +392,22 @@ class CampaignRunner:
             except Exception:
                 log.exception("finish_attempt_failed call_id=%s (retrying)", call_id)
         engine.metrics.outcomes[status.value] += 1
-        amd = outcome.amd
-        log.info(
-            "call_outcome campaign=%s lead=%s attempt=%s call_id=%s status=%s disposition=%s "
-            "sip=%s amd=%s amd_ms=%s port=%s duration_ms=%d originate_latency_ms=%.1f "
-            "next_attempt_at=%s node=%s",
-            self.campaign_id,
-            lead.id,
-            attempt.number,
-            call_id,
-            status.value,
-            outcome.disposition.value,
-            outcome.sip_code if outcome.sip_code is not None else "-",
-            amd.label.value if amd else "-",
-            f"{amd.decision_ms:.0f}" if amd else "-",
-            outcome.port or "-",
-            (outcome.ended_at - outcome.created_at).total_seconds() * 1000,
-            latency * 1000,
-            next_at.isoformat() if next_at else "-",
-            engine.node_id,
+        dnc = attempt.dnc
+        log_call_outcome(
+            {
+                "campaign": self.campaign_id,
+                "lead": lead.id,
+                "attempt": attempt.number,
+                "call_id": call_id,
+                "node": engine.node_id,
+                "created_at": outcome.created_at,
+                "dnc_service": dnc.service if dnc else None,
+                "dnc_result": dnc.result if dnc else None,
+                **closing_columns(outcome, status),
+            },
+            dnc_ms=dnc.elapsed_ms if dnc else None,
+            originate_latency_ms=latency * 1000,
+            next_attempt_at=next_at,
         )
         return transferred, finished
 

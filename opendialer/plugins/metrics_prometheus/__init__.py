@@ -27,6 +27,12 @@ def call_originated(campaign_id: int) -> None:
 
 
 @hookimpl
+def call_refused(campaign_id: int) -> None:
+    for exporter in LIVE_EXPORTERS:
+        exporter.call_refused(campaign_id)
+
+
+@hookimpl
 def call_finished(call: dict[str, Any]) -> None:
     for exporter in LIVE_EXPORTERS:
         exporter.call_finished(call)

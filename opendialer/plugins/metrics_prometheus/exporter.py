@@ -90,7 +90,15 @@ class PrometheusExporter:
         self.registry = CollectorRegistry(auto_describe=True)
         self.calls_originated = Counter(
             PREFIX + "calls_originated",
-            "Calls handed to the platform by this process, per campaign.",
+            "Calls handed to the platform by this process, per campaign (a call it then "
+            "refuses is counted again in calls_refused).",
+            ["campaign"],
+            registry=self.registry,
+        )
+        self.calls_refused = Counter(
+            PREFIX + "calls_refused",
+            "Calls the platform refused before sending anything (no free port, platform "
+            "down), per campaign: undone, the lead is dialed later.",
             ["campaign"],
             registry=self.registry,
         )
@@ -152,6 +160,9 @@ class PrometheusExporter:
 
     def call_originated(self, campaign_id: int) -> None:
         self.calls_originated.labels(campaign=str(campaign_id)).inc()
+
+    def call_refused(self, campaign_id: int) -> None:
+        self.calls_refused.labels(campaign=str(campaign_id)).inc()
 
     def call_finished(self, call: dict[str, Any]) -> None:
         campaign = str(call.get("campaign_id"))
