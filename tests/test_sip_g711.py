@@ -10,7 +10,7 @@ import numpy as np
 from sip_helpers import eventually
 
 from opendialer.plugins.platform_sip import g711
-from opendialer.plugins.platform_sip.rtp import RtpEndpoint, RtpPortAllocator
+from opendialer.plugins.platform_sip.rtp import MAX_RTP_DATAGRAM, RtpEndpoint, RtpPortAllocator
 
 SEG_END = [0xFF, 0x1FF, 0x3FF, 0x7FF, 0xFFF, 0x1FFF, 0x3FFF, 0x7FFF]
 
@@ -140,3 +140,24 @@ async def test_rtp_endpoint_decodes_only_announced_g711_in_batches() -> None:
     endpoint.close()
     endpoint.close()  # idempotent
     assert allocator.free == allocator.size
+
+
+async def test_rtp_endpoint_ignores_datagrams_longer_than_any_rtp_we_negotiate() -> None:
+    # The socket is read with a small buffer (not asyncio's 256 KiB: heap fragmentation
+    # at 15,000 packets a second), so a longer datagram arrives cut short: it is ignored,
+    # never decoded as audio.
+    allocator = RtpPortAllocator(41200, 41300)
+    endpoint = await RtpEndpoint.open(allocator, "127.0.0.1", batch_ms=20)
+    assert endpoint is not None
+    batches: list[np.ndarray] = []
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as far:
+        far.bind(("127.0.0.1", 0))
+        endpoint.expect(far.getsockname(), g711.PCMU)
+        endpoint.start(batches.append)
+        target = ("127.0.0.1", endpoint.port)
+        far.sendto(packet(b"\x7f" * (MAX_RTP_DATAGRAM + 500)), target)  # cut to the buffer
+        far.sendto(packet(b"\x7f" * (MAX_RTP_DATAGRAM - 12)), target)  # the largest accepted
+        await eventually(lambda: endpoint.ignored + endpoint.packets == 2, within=5)
+        assert endpoint.ignored == 1 and endpoint.packets == 1
+        assert [len(batch) for batch in batches] == [MAX_RTP_DATAGRAM - 12]
+    endpoint.close()

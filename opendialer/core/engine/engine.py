@@ -49,6 +49,7 @@ from opendialer.core.engine.scheduler import (
     set_schedule_state,
 )
 from opendialer.core.engine.settings import setting_object
+from opendialer.core.memory import pin_mmap_threshold
 from opendialer.core.plugins import PluginManager, get_plugin_manager
 from opendialer.core.storage import Database
 from opendialer.core.storage.tables import CallRecord, Lead
@@ -170,6 +171,7 @@ class Engine:
 
     async def start(self, *, run_loop: bool = True) -> None:
         now = self.clock.now()
+        pin_mmap_threshold()  # keeps asyncio's 256 KiB reads out of the C heap (core/memory.py)
         await self.platform.start()
         await self.coordinator.join(now)
         # A previous life of this node may have died mid-call (kill -9): close its attempts.

@@ -8,7 +8,9 @@ is what makes a thousand answered calls affordable in one process.
 
 Packets are accepted only from the address the far end's SDP announced
 (RTP from anywhere else is counted and ignored), only with version 2 and the
-negotiated payload type (telephone-event, comfort noise … are ignored).
+negotiated payload type (telephone-event, comfort noise … are ignored), and
+only up to ``MAX_RTP_DATAGRAM`` bytes: the socket is read with a small buffer,
+not asyncio's 256 KiB one (``RTP_RECEIVE_BYTES``).
 
 Outbound, the call sends 20 ms G.711 silence frames to the far end's SDP
 address from the same socket (symmetric RTP): SBCs and PBXs that latch on the
@@ -40,6 +42,16 @@ AudioSink = Callable[[npt.NDArray[np.int16]], None]
 FRAME_S = 0.020  # one packet per 20 ms (the a=ptime:20 of our offer)
 SAMPLES_PER_FRAME = 160  # 20 ms at 8 kHz: the RTP timestamp step
 RTP_HEADER = struct.Struct("!BBHII")  # V/P/X/CC, M/PT, sequence, timestamp, SSRC
+#: The largest RTP datagram accepted. A G.711 packet is 172 bytes at 20 ms and
+#: 492 at 60 ms; anything over an Ethernet MTU is not media we negotiated.
+MAX_RTP_DATAGRAM = 2048
+#: What the socket is read with: one byte more than the largest accepted datagram,
+#: so a longer one (cut to this size by the kernel) shows as too long and is ignored.
+#: asyncio's datagram transport otherwise reads every datagram into a fresh 256 KiB
+#: bytes object (``max_size``) and shrinks it, 15,000 times a second at 300 calls:
+#: churn that fragmented the C heap, or with the mmap threshold pinned
+#: (``core/memory.py``) 15,000 mmap/munmap pairs (docs/performance.md, "Soak").
+RTP_RECEIVE_BYTES = MAX_RTP_DATAGRAM + 1
 #: One frame of silence per codec, encoded with the project's G.711 tables
 #: (µ-law 0xFF, A-law 0xD5).
 SILENCE = {
@@ -187,6 +199,11 @@ class RtpEndpoint(asyncio.DatagramProtocol):
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self._transport = cast(asyncio.DatagramTransport, transport)
+        # The selector and proactor transports read ``self.max_size`` bytes per
+        # datagram (a class attribute, 256 KiB): a small per-instance value makes
+        # each packet a small allocation (see RTP_RECEIVE_BYTES). Other loops keep theirs.
+        if hasattr(transport, "max_size"):
+            transport.max_size = RTP_RECEIVE_BYTES  # type: ignore[attr-defined]
 
     def expect(
         self, remote: tuple[str, int], payload_type: int, remote_receives: bool = True
@@ -251,7 +268,7 @@ class RtpEndpoint(asyncio.DatagramProtocol):
     def datagram_received(self, data: bytes, addr: Any) -> None:
         if self._sink is None:
             return
-        if (addr[0], addr[1]) != self.remote or len(data) < 12:
+        if (addr[0], addr[1]) != self.remote or not 12 <= len(data) <= MAX_RTP_DATAGRAM:
             self.ignored += 1
             return
         first = data[0]
