@@ -3,6 +3,7 @@ production; a free port here), with a certificate made by ``trustme``."""
 
 from __future__ import annotations
 
+import ssl
 from pathlib import Path
 
 import httpx
@@ -24,13 +25,15 @@ def test_serve_speaks_https_with_the_given_certificate(
     process, base = start_server(db_url, tmp_path, certfile=str(certfile), keyfile=str(keyfile))
     try:
         assert base.startswith("https://")
-        r = httpx.get(f"{base}/login", verify=str(cafile))
+        r = httpx.get(f"{base}/login", verify=ssl.create_default_context(cafile=str(cafile)))
         assert r.status_code == 200 and "SUBMIT" in r.text
         assert r.headers["strict-transport-security"].startswith("max-age=")
         assert "script-src 'self'" in r.headers["content-security-policy"]
         # Cookies set over HTTPS are Secure.
         r = httpx.post(
-            f"{base}/login", data={"username": "nobody", "password": "x"}, verify=str(cafile)
+            f"{base}/login",
+            data={"username": "nobody", "password": "x"},
+            verify=ssl.create_default_context(cafile=str(cafile)),
         )
         assert r.status_code == 401
         # Plain HTTP on the TLS port is refused, not answered in clear.

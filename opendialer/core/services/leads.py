@@ -82,7 +82,12 @@ def _search(q: str) -> Any:
     """A case-insensitive substring match on name, phone or description."""
     needle = q.strip().replace("%", "").replace("_", "")
     pattern = f"%{needle}%"
-    condition = Lead.name.ilike(pattern) | Lead.description.ilike(pattern)
+    if Lead._meta.db.engine_type == "sqlite":
+        # SQLite has no ILIKE; its LIKE already ignores case (ASCII), which is what
+        # Piccolo would fall back to, with a warning on every search
+        condition = Lead.name.like(pattern) | Lead.description.like(pattern)
+    else:
+        condition = Lead.name.ilike(pattern) | Lead.description.ilike(pattern)
     digits = "".join(ch for ch in needle if ch.isdigit())
     if digits and len(digits) >= len(needle.replace(" ", "").replace("-", "").lstrip("+")):
         condition = condition | Lead.phone.like(f"%{digits}%")
