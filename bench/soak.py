@@ -118,11 +118,21 @@ def trend(
 
 
 class LoopLagProbe:
-    """Sleeps ``step_s`` again and again; records how late each wake-up is."""
+    """Sleeps ``step_s`` again and again; records how late each wake-up is and, every
+    ``TASKS_EVERY`` wake-ups, how many asyncio tasks there are.
+
+    Tasks are averaged over the sample's window, not read once per sample: calls
+    that start and end in waves (SIPp rings every call a fixed time) make an
+    instant reading depend on where it falls in the wave, and the beat between
+    the wave and the sampling period tilted the fitted line.
+    """
+
+    TASKS_EVERY = 20  # once a second at 50 ms steps
 
     def __init__(self, step_s: float = 0.05) -> None:
         self.step_s = step_s
         self.lags_ms: list[float] = []
+        self.task_counts: list[int] = []
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
@@ -130,10 +140,14 @@ class LoopLagProbe:
 
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()
+        wakeups = 0
         while True:
             before = loop.time()
             await asyncio.sleep(self.step_s)
             self.lags_ms.append(max(0.0, (loop.time() - before - self.step_s) * 1000))
+            wakeups += 1
+            if wakeups % self.TASKS_EVERY == 0:
+                self.task_counts.append(len(asyncio.all_tasks()))
 
     def take(self) -> tuple[float, float]:
         """Mean and max lag since the last call (ms)."""
@@ -141,6 +155,11 @@ class LoopLagProbe:
         if not lags:
             return 0.0, 0.0
         return sum(lags) / len(lags), max(lags)
+
+    def take_tasks(self) -> float:
+        """Mean number of asyncio tasks since the last call (now, if none was counted)."""
+        counts, self.task_counts = self.task_counts, []
+        return sum(counts) / len(counts) if counts else float(len(asyncio.all_tasks()))
 
     async def stop(self) -> None:
         if self._task is not None:
@@ -153,7 +172,7 @@ class Sample:
     t_s: float
     rss_mib: float
     open_fds: int
-    asyncio_tasks: int
+    asyncio_tasks: float  # mean over the sample's window
     loop_lag_ms: float
     loop_lag_max_ms: float
     in_flight: int  # calls on the platform
@@ -252,7 +271,7 @@ async def soak(args: argparse.Namespace, db: Any, workdir: Path) -> list[Sample]
                 t_s=time.perf_counter() - t0,
                 rss_mib=process.memory_info().rss / 2**20,
                 open_fds=process.num_fds(),
-                asyncio_tasks=len(asyncio.all_tasks()),
+                asyncio_tasks=probe.take_tasks(),
                 loop_lag_ms=lag_mean,
                 loop_lag_max_ms=lag_max,
                 in_flight=engine.in_flight_total() - settling(engine),
@@ -262,7 +281,7 @@ async def soak(args: argparse.Namespace, db: Any, workdir: Path) -> list[Sample]
             samples.append(sample)
             print(
                 f"{sample.t_s:6.0f}  {sample.rss_mib:9.1f}  {sample.open_fds:4d}  "
-                f"{sample.asyncio_tasks:5d}  {sample.loop_lag_ms:7.2f} / {sample.loop_lag_max_ms:7.1f}"
+                f"{sample.asyncio_tasks:5.0f}  {sample.loop_lag_ms:7.2f} / {sample.loop_lag_max_ms:7.1f}"
                 f"  {sample.in_flight:9d}  {sample.settling:8d}  {sample.finished:9,d}",
                 flush=True,
             )
