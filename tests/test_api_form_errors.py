@@ -10,21 +10,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from api_client import PASSWORD, ApiClient
-
-START = date.today() + timedelta(days=7)
-
-
-def campaign_body(group_id: int, **extra: Any) -> dict[str, Any]:
-    return {
-        "name": "Black Friday",
-        "group_id": group_id,
-        "start_date": START.isoformat(),
-        "end_date": (START + timedelta(days=13)).isoformat(),
-        "start_time": "09:00",
-        "end_time": "17:30",
-        "pilot_number": "4000",
-        **extra,
-    }
+from test_api_campaigns import START, campaign_body
 
 
 def fields_in_error(body: dict[str, Any]) -> list[str]:

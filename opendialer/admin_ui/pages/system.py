@@ -20,12 +20,6 @@ from opendialer.core import health, logs
 from opendialer.core.services.errors import PermissionDenied
 
 
-def log_files() -> list[Path]:
-    """Every process's current and rotated log files in the log directory (the web and
-    engine units share it): file I/O, call it in a worker thread."""
-    return logs.log_files()
-
-
 def build_logs_zip() -> bytes:
     """The zip ``opendialer logs export`` writes, as bytes (runs in a worker thread)."""
     with tempfile.TemporaryDirectory(prefix="opendialer-logs-") as work:
@@ -102,7 +96,7 @@ def _require_system(ui: UI) -> None:
 @get("/system")
 async def system_page(ui: NamedDependency[UI]) -> Template:
     _require_system(ui)
-    files = await asyncio.to_thread(log_files)
+    files = await asyncio.to_thread(logs.log_files)
     return ui.render(
         "system/diagnostics.html",
         **await _panel_context(ui),

@@ -18,8 +18,10 @@ in-flight attempts are found through their open call records instead.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from opendialer.core.domain import LeadStatus
 from opendialer.core.engine.transactions import write_transaction
@@ -36,6 +38,19 @@ class ClaimedLead:
     attempts: int  # before this attempt
     status: str
     due_at: datetime
+
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any], campaign_id: int) -> ClaimedLead:
+        """From a lead row with id, name, phone, attempts, status and next_attempt_at."""
+        return cls(
+            id=row["id"],
+            campaign_id=campaign_id,
+            name=row["name"],
+            phone=row["phone"],
+            attempts=row["attempts"],
+            status=row["status"],
+            due_at=row["next_attempt_at"],
+        )
 
 
 def due_condition(campaign_id: int, now: datetime):  # type: ignore[no-untyped-def]
@@ -95,18 +110,7 @@ async def claim_in_transaction(
         .returning(Lead.id, Lead.name, Lead.phone, Lead.attempts, Lead.status, Lead.next_attempt_at)
         .run()
     )
-    claimed = [
-        ClaimedLead(
-            id=r["id"],
-            campaign_id=campaign_id,
-            name=r["name"],
-            phone=r["phone"],
-            attempts=r["attempts"],
-            status=r["status"],
-            due_at=r["next_attempt_at"],
-        )
-        for r in rows
-    ]
+    claimed = [ClaimedLead.from_row(r, campaign_id) for r in rows]
     claimed.sort(key=lambda c: (c.due_at, c.id))
     return claimed
 

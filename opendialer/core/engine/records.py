@@ -460,15 +460,7 @@ async def claim_and_start_attempts(
             return []
         by_id = {
             r["id"]: (
-                ClaimedLead(
-                    id=r["id"],
-                    campaign_id=campaign_id,
-                    name=r["name"],
-                    phone=r["phone"],
-                    attempts=r["attempts"],
-                    status=r["status"],
-                    due_at=r["next_attempt_at"],
-                ),
+                ClaimedLead.from_row(r, campaign_id),
                 new_call_id(),
             )
             for r in due
