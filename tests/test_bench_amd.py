@@ -1,0 +1,93 @@
+"""``bench/amd.py`` as a developer runs it, on a four-clip corpus written at test time.
+
+The shared corpus is too big for the suite; these clips make each figure the
+bench prints predictable: a live "Hello?", a live long greeting that starts
+late (still talking when a 5 s cap ends the analysis), a recorded greeting and
+a recorded greeting with a beep.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from amd_fixtures import synth as s
+
+from opendialer.plugins.amd_numpy.wavio import write_wav
+
+ROOT = Path(__file__).resolve().parent.parent
+COLUMNS = ["file", "label", "duration_s", "speech_onset_s", "greeting_end_s", "speech_end_s"]
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    d = tmp_path_factory.mktemp("amd_corpus")
+    g = s.rng(60)
+    # (label, audio, onset s, end of first utterance s)
+    clips = [
+        ("HUMAN", s.human(g, onset=0.6, hello=0.5), 0.6, 1.1),
+        ("HUMAN", s.human(g, onset=2.2, hello=2.8, after=2.5), 2.2, 5.0),
+        ("MACHINE", s.machine(g, greeting=6.0), 0.4, 6.6),
+        (
+            "MACHINE",
+            s.join(s.machine(g, greeting=3.0)[: -s.RATE], s.tone(1000, 0.5), s.silence(1, g)),
+            0.4,
+            3.6,
+        ),
+    ]
+    with open(d / "labels.csv", "w", newline="", encoding="utf-8") as f:
+        out = csv.writer(f)
+        out.writerow(COLUMNS)
+        for i, (label, audio, onset, end) in enumerate(clips):
+            name = f"clip_{i}.wav"
+            write_wav(d / name, audio)
+            out.writerow([name, label, len(audio) / s.RATE, onset, end, end])
+    return d
+
+
+def bench(*args: str | Path) -> str:
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "amd.py"), *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=ROOT,
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def test_bench_prints_every_detector_and_the_cap_bounds(corpus: Path) -> None:
+    out = bench(corpus)
+    # the late long greeting ends after 5 s - 0.55 s: no detector can release it in time
+    assert "cap 5 s: 1 humans are still in their first utterance 4.45 s after answer" in out
+    assert "at most  75.0% HUMAN+MACHINE accuracy" in out
+    for name in ("numpy (default parameters)", "numpy preset fast", "numpy preset accurate"):
+        assert f"=== {name}" in out
+    assert "=== app_amd re-implementation" in out
+    defaults = out.split("=== numpy (default parameters)")[1].split("===")[0]
+    assert "accuracy HUMAN+MACHINE 100.0%" in defaults
+    fast = out.split("=== numpy preset fast")[1].split("===")[0]
+    assert "accuracy HUMAN+MACHINE  75.0%" in fast  # the late talker ends NOTSURE at 5 s
+
+
+def test_cap_sweep_prints_every_parameter_pair_and_the_best(corpus: Path) -> None:
+    out = bench(corpus, "--cap-sweep", "5000")
+    rows = [
+        line.split() for line in out.splitlines() if re.match(r"\s+\d{4}\s+\d+\s+[\d.]+%", line)
+    ]
+    assert len(rows) == 6 * 3
+    assert {(int(r[0]), int(r[1])) for r in rows} == {
+        (greeting, silence)
+        for greeting in (3000, 3200, 3400, 3600, 3800, 4000)
+        for silence in (600, 800, 1000)
+    }
+    for row in rows:
+        # the late talker is never released by 5 s: NOTSURE (or hung up on), never HUMAN
+        assert float(row[2].rstrip("%")) <= 75.0
+        assert row[-1] == "no"
+    assert "best with human->machine <= 3 %:" in out
