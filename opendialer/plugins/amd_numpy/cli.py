@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import typer
+
+from opendialer.core.contracts import AmdDecision
 
 from .detector import NumpyAmdSession
 from .params import parse_params
@@ -100,13 +101,38 @@ def analyze_command(
         raise typer.Exit(1)
 
 
+LIVE_EVERY_S = 0.1  # the detector works in 100 ms blocks: show each one
+
+
+def live_line(seconds: float, session: NumpyAmdSession, decision: AmdDecision | None) -> str:
+    """One line of ``amd listen``: where the detector stands after ``seconds`` of audio."""
+    at = f"{seconds:6.2f} s"
+    if decision is not None:  # the analysis is over: the levels would be stale
+        when = decision.decision_ms / 1000
+        return f"{at}  {decision.label.value} at {when:.2f} s ({decision.reasons})"
+    trace = session.trace
+    levels = ""
+    if trace is not None and trace.energy_db:
+        levels = (
+            f"{'speech' if trace.speech[-1] else 'quiet '}  energy {trace.energy_db[-1]:5.1f} dB"
+            f"  threshold {trace.threshold_db[-1]:5.1f}  floor {trace.floor_db[-1]:5.1f}  "
+        )
+    return f"{at}  {levels}listening: {session.describe()}"
+
+
 @amd_app.command("listen")
 def listen_command(
     file: Path = typer.Argument(..., help="A WAV file to play."),
     param: list[str] = typer.Option([], "--param", help="NAME=VALUE (ours or app_amd's name)."),
     preset: str | None = typer.Option(None, "--preset", help="fast | accurate"),
 ) -> None:
-    """Play FILE while showing the detector's state live (needs the 'audio' extra)."""
+    """Play FILE while showing the detector's state live (needs the 'audio' extra).
+
+    Every 100 ms of audio: speech or quiet, the 120 ms energy against the
+    threshold and the noise floor and the greeting so far; once the detector
+    has decided (a tone decides at once), the verdict and its reasons. On a
+    terminal the line updates in place; piped, each update is a line of its own.
+    """
     values = _params_or_exit(preset, param)
     try:
         import pyaudio  # type: ignore[import-not-found]
@@ -121,26 +147,31 @@ def listen_command(
     session = NumpyAmdSession(parse_params(values), sample_rate=rate, trace=True)
     pcm = np.clip(samples, -32768, 32767).astype(np.int16)
     audio = pyaudio.PyAudio()
-    stream = audio.open(format=pyaudio.paInt16, channels=1, rate=rate, output=True)
+    try:
+        stream = audio.open(format=pyaudio.paInt16, channels=1, rate=rate, output=True)
+    except OSError as exc:  # no sound card, or the default device refuses the format
+        audio.terminate()
+        _err(f"{file}: cannot open an audio output device ({exc})")
+        raise typer.Exit(1) from None
+    in_place = sys.stdout.isatty()
     chunk = max(1, rate // 50)  # 20 ms, like RTP
+    every = max(chunk, round(rate * LIVE_EVERY_S))
     try:
         for start in range(0, len(pcm), chunk):
             piece = pcm[start : start + chunk]
             stream.write(piece.tobytes())
             decision = session.feed(piece)
-            trace = session.trace
-            state = "speech" if trace and trace.speech and trace.speech[-1] else "quiet "
-            floor = trace.floor_db[-1] if trace and trace.floor_db else 0.0
-            verdict = f"{decision.label.value} ({decision.reasons})" if decision else "…"
-            sys.stdout.write(
-                f"\r{(start + len(piece)) / rate:6.2f} s  {state}  floor {floor:5.1f} dB  {verdict}"
-            )
-            sys.stdout.flush()
+            end = start + len(piece)
+            if end % every < chunk or end == len(pcm):
+                line = live_line(end / rate, session, decision)
+                sys.stdout.write(f"\r{line}\x1b[K" if in_place else f"{line}\n")
+                sys.stdout.flush()
         final = session.finish()
-        sys.stdout.write(f"\nverdict: {final.label.value} at {final.decision_ms / 1000:.2f} s")
-        sys.stdout.write(f" ({final.reasons})\n")
+        sys.stdout.write("\n" if in_place else "")
+        sys.stdout.write(
+            f"verdict: {final.label.value} at {final.decision_ms / 1000:.2f} s ({final.reasons})\n"
+        )
     finally:
         stream.stop_stream()
         stream.close()
         audio.terminate()
-        time.sleep(0)

@@ -131,6 +131,12 @@ class NumpyAmdSession:
     def decision(self) -> AmdDecision | None:
         return self._decision
 
+    def describe(self) -> str:
+        """The state so far in the verdicts' words (``initial_silence=… greeting=… …``)."""
+        if self._decision is not None:
+            return self._decision.reasons
+        return self._why(self._frame - 1)
+
     def feed(self, pcm: npt.NDArray[np.int16]) -> AmdDecision | None:
         if self._decision is not None:
             return self._decision

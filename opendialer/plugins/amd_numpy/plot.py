@@ -32,6 +32,22 @@ def draw(
     session: NumpyAmdSession,
     decision: AmdDecision,
 ) -> None:
+    """Write :func:`figure` of the analysis to ``out`` (PNG, 1100 x 500 pixels)."""
+    import matplotlib.pyplot as plt
+
+    fig = figure(samples, rate, session, decision)
+    fig.savefig(out, dpi=100)
+    plt.close(fig)
+
+
+def figure(
+    samples: npt.NDArray[np.float64],
+    rate: int,
+    session: NumpyAmdSession,
+    decision: AmdDecision,
+) -> Any:
+    """Waveform above; 120 ms energy, noise floor and threshold below; speech
+    segments green, tones orange (labelled), the decision point a red line."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -66,5 +82,4 @@ def draw(
     ax_energy.set_xlabel("seconds since answer")
     ax_energy.legend(loc="lower right", fontsize=8)
     fig.tight_layout()
-    fig.savefig(out, dpi=100)
-    plt.close(fig)
+    return fig
