@@ -25,6 +25,7 @@ from opendialer.core.engine.outcomes import DISPOSITION_STATUS, SIP_CODE_STATUS,
 from opendialer.core.hookspecs import hookimpl
 from opendialer.core.plugins import PluginManager
 from opendialer.core.storage import Database
+from opendialer.plugins.platform_sim.clips import load_clips
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "outcomes.md"
 
@@ -143,3 +144,43 @@ async def test_amd_on_without_any_strategy_uses_the_simulators_verdict(db: Datab
     calls = {c["phone"]: c for c in await records(cid)}
     assert (calls["15550951"]["amd_verdict"], calls["15550951"]["status"]) == ("HUMAN", "SUCCESS")
     assert (calls["15550952"]["amd_verdict"], calls["15550952"]["status"]) == ("MACHINE", "AMD")
+
+
+async def test_the_product_detector_decides_the_simulators_calls(db: Database) -> None:
+    """AMD on with no strategy named: the engine picks ``numpy``, the built-in detector,
+    and the simulator streams it its recorded hellos and voicemail greetings. Each call's
+    verdict, time and reasons are those of the detector run on the whole clip."""
+    pm = PluginManager().load_all()
+    strategy = pm.factories("amd_strategies")["numpy"](context=None)
+    offline: dict[str, set[tuple[str, float, str]]] = {}
+    for kind, clips in load_clips().items():
+        for pcm in clips:
+            session = strategy.new_session({}, sample_rate=8000)
+            d = session.feed(pcm) or session.finish()
+            offline.setdefault(kind, set()).add((d.label.value, d.decision_ms, d.reasons))
+    assert {label for label, _, _ in offline["human"]} == {"HUMAN"}
+    assert {label for label, _, _ in offline["machine"]} == {"MACHINE"}
+
+    clock = FakeClock(utc(2026, 3, 2, 10, 0))
+    cid = await make_campaign(amd_enabled=True)
+    await add_schedule(cid, date(2026, 3, 2))
+    humans = [f"1555092{i}" for i in range(8)]
+    machines = [f"1555093{i}" for i in range(8)]
+    await add_leads(cid, humans + machines)
+    script = {n: ["human"] for n in humans} | {n: ["machine"] for n in machines}
+    engine = make_engine(db, clock, pm=pm, script=script, slots=20)
+    await engine.start(run_loop=False)
+    try:
+        await run_round(engine)
+    finally:
+        await engine.stop()
+    calls = {c["phone"]: c for c in await records(cid)}
+    for kind, numbers, outcome in (
+        ("human", humans, ("SUCCESS", "transferred")),
+        ("machine", machines, ("AMD", "amd_hangup")),
+    ):
+        for number in numbers:
+            call = calls[number]
+            verdict = (call["amd_verdict"], call["amd_decision_ms"], call["amd_reasons"])
+            assert verdict in offline[kind], call
+            assert (call["status"], call["disposition"]) == outcome, call
