@@ -57,15 +57,44 @@ def test_long_greeting_is_machine_before_it_ends() -> None:
     assert d.decision_ms < 6000
 
 
-@pytest.mark.parametrize("freq", [500, 1000, 1400, 2000])
-def test_beep_after_a_short_greeting_is_machine(freq: int) -> None:
+@pytest.mark.parametrize(
+    ("freq", "seconds"),
+    # the range is 300-2500 Hz and 0.1-1.5 s; 1004 Hz for 0.3 s has a SIT
+    # segment's pitch and length, and alone it is a beep
+    [(300, 0.1), (500, 0.5), (1000, 0.5), (1004, 0.3), (1400, 0.5), (2000, 0.5), (2500, 1.5)],
+)
+def test_beep_after_a_short_greeting_is_machine(freq: int, seconds: float) -> None:
     g = s.rng(freq)
     x = s.join(
-        s.silence(0.4, g), s.speech(1.2, g), s.silence(0.3, g), s.tone(freq, 0.5), s.silence(2, g)
+        s.silence(0.4, g),
+        s.speech(1.2, g),
+        s.silence(0.3, g),
+        s.tone(freq, seconds),
+        s.silence(2, g),
     )
     d = run(x)
     assert d.label is AmdLabel.MACHINE
-    assert f"beep {freq} Hz at 1.9" in d.reasons
+    assert d.reasons == f"beep {freq} Hz at 1.90 s"
+
+
+def test_a_pure_harmonic_held_inside_a_word_is_not_a_beep() -> None:
+    g = s.rng(12)
+    hello = s.join(s.speech(0.3, g), s.tone(450, 0.1, level_dbfs=-21.0), s.speech(0.3, g))
+    d = run(s.join(s.silence(0.5, g), hello, s.silence(3, g)))
+    assert d.label is AmdLabel.HUMAN, d
+    assert "greeting=0.7" in d.reasons
+
+
+def test_sit_tones_are_machine_before_the_announcement() -> None:
+    g = s.rng(13)
+    sit = s.join(
+        *(s.tone(hz, sec) for hz, sec in ((913.8, 0.274), (1370.6, 0.274), (1776.7, 0.38)))
+    )
+    x = s.join(s.silence(0.3, g), sit, s.silence(0.2, g), s.speech(3.0, g), s.silence(2, g))
+    d = run(x)
+    assert d.label is AmdLabel.MACHINE
+    assert d.reasons == "SIT tone 914 Hz at 0.30 s"
+    assert d.decision_ms < 1200  # decided on the second segment, not by the greeting
 
 
 def test_beep_with_harmonics_and_double_beep_are_machine() -> None:

@@ -321,7 +321,7 @@ class NumpyAmdSession:
                     return AmdLabel.MACHINE, self._why(t, f"words={self._words}")
                 silence = t - self._speech_last
                 need = self._after if span <= self._short else self._long_after
-                if silence >= need and self._word_start < 0 and not self.tones.open:
+                if silence >= need and self._word_start < 0 and not self.tones.pending:
                     return AmdLabel.HUMAN, self._why(t)
             elif not self._activity and t + 1 >= self._initial_silence:
                 return AmdLabel.SILENCE, f"initial_silence={_s(t + 1)} (no speech, no tone)"

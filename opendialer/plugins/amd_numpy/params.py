@@ -128,12 +128,14 @@ SPECS: dict[str, Spec] = {
         integer=False,
     ),
     "beep_min_ms": Spec(
-        120,
+        90,
         30,
         2000,
         "ms",
-        "Shortest single tone that counts as a beep (two tones of 60 ms or more at the "
-        "same pitch within 400 ms are a double beep).",
+        "Shortest single tone that counts as a beep: 100 ms beeps measure 90-110 ms on "
+        "10 ms frames. One under 120 ms must have quiet on both sides (a vowel inside a "
+        "word can hold a pure harmonic that long). Two tones of 60 ms or more at the "
+        "same pitch within 400 ms are a double beep.",
     ),
     "beep_max_ms": Spec(1600, 100, 5000, "ms", "Longest tone that counts as a beep."),
     "beep_min_hz": Spec(300, 100, 4000, "Hz", "Lowest beep frequency."),
