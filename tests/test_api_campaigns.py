@@ -81,7 +81,7 @@ async def test_every_field_round_trips_and_patch_changes_only_what_is_sent(
         queue="sales",
         amd_enabled=False,
         dnc_service_id=None,
-        amd_params={"max_greeting_ms": 1500},
+        amd_params={"preset": "accurate", "greeting_ms": 4200, "on_notsure": "hangup"},
         default_region="BR",
         caller_id="551130000000",
         no_answer_timeout_s=45,
@@ -133,6 +133,35 @@ async def test_bad_fields_are_422_naming_the_field(
     assert r.json()["error"] == "validation_failed"
     assert field in r.json().get("field", "") + r.json()["detail"]
     assert (await admin.get("/api/v1/campaigns")).json()["total"] == 0
+
+
+@pytest.mark.parametrize(
+    "amd_params, detail",
+    [
+        ({"on_machine": "drop"}, "amd_params.on_machine: 'drop' is not an action"),
+        ({"on_notsure": "HANGUP"}, "amd_params.on_notsure: 'HANGUP' is not an action"),
+        ({"preset": "slow"}, "amd_params.preset: 'slow' is not a preset of the numpy strategy"),
+        ({"strategy": "crystal_ball"}, "amd_params.strategy: 'crystal_ball' is not an installed"),
+        ({"greeting_ms": 1}, "amd_params: AMD parameter greeting_ms: 1 is out of range"),
+        ({"greting_ms": 3000}, "amd_params: unknown AMD parameter 'greting_ms'"),
+        ({"preset": "fast", "totalAnalysisTime": "soon"}, "totalAnalysisTime"),
+    ],
+)
+async def test_bad_amd_params_are_422_naming_the_key_and_nothing_is_saved(
+    app_client: ApiClient, amd_params: dict[str, Any], detail: str
+) -> None:
+    admin, group = await admin_and_group(app_client)
+    r = await admin.post("/api/v1/campaigns", json=campaign_body(group, amd_params=amd_params))
+    assert r.status_code == 422, r.text
+    assert r.json()["field"] == "amd_params" and detail in r.json()["detail"], r.json()
+    assert (await admin.get("/api/v1/campaigns")).json()["total"] == 0
+    good = {"preset": "fast", "on_silence": "transfer"}
+    r = await admin.post("/api/v1/campaigns", json=campaign_body(group, amd_params=good))
+    assert r.status_code == 201, r.text
+    r = await admin.patch(f"/api/v1/campaigns/{r.json()['id']}", json={"amd_params": amd_params})
+    assert r.status_code == 422 and r.json()["field"] == "amd_params", r.text
+    (stored,) = (await admin.get("/api/v1/campaigns")).json()["items"]
+    assert stored["amd_params"] == good
 
 
 async def test_unknown_group_and_dnc_service_are_422(app_client: ApiClient) -> None:

@@ -184,3 +184,57 @@ async def test_the_product_detector_decides_the_simulators_calls(db: Database) -
             verdict = (call["amd_verdict"], call["amd_decision_ms"], call["amd_reasons"])
             assert verdict in offline[kind], call
             assert (call["status"], call["disposition"]) == outcome, call
+
+
+async def test_what_each_verdict_does_is_the_campaigns_setting(db: Database) -> None:
+    """``on_machine: transfer`` sends machines to the pilot like people (status SUCCESS);
+    the other campaign keeps the defaults (MACHINE hangs up, status AMD)."""
+    pm = PluginManager().load_all()
+    clock = FakeClock(utc(2026, 3, 2, 10, 0))
+    day = date(2026, 3, 2)
+    keeps = await make_campaign(name="Defaults", amd_enabled=True)
+    transfers = await make_campaign(
+        name="Machines to agents",
+        amd_enabled=True,
+        amd_params={"on_machine": "transfer", "preset": "fast"},
+    )
+    script = {}
+    for cid, prefix in ((keeps, "1555094"), (transfers, "1555095")):
+        await add_schedule(cid, day)
+        numbers = [f"{prefix}{i}" for i in range(4)]
+        await add_leads(cid, numbers)
+        script |= {n: ["machine"] for n in numbers}
+    engine = make_engine(db, clock, pm=pm, script=script, slots=20)
+    await engine.start(run_loop=False)
+    try:
+        await run_round(engine)
+    finally:
+        await engine.stop()
+    for cid, outcome in ((keeps, ("AMD", "amd_hangup")), (transfers, ("SUCCESS", "transferred"))):
+        calls = await records(cid)
+        assert len(calls) == 4
+        for call in calls:
+            assert call["amd_verdict"] == "MACHINE", call
+            assert (call["status"], call["disposition"]) == outcome, call
+
+
+def test_verdict_actions_default_to_the_product_guide() -> None:
+    from opendialer.core.amd_settings import verdict_actions
+    from opendialer.core.contracts import CallAction as Act
+
+    assert verdict_actions({}) == {
+        AmdLabel.HUMAN: Act.TRANSFER,
+        AmdLabel.MACHINE: Act.HANGUP,
+        AmdLabel.FAX: Act.HANGUP,
+        AmdLabel.SILENCE: Act.HANGUP,
+        AmdLabel.NOTSURE: Act.TRANSFER,
+    }
+    flipped = verdict_actions(
+        {"on_machine": "transfer", "on_fax": "transfer", "on_silence": "transfer"}
+        | {"on_notsure": "hangup"}
+    )
+    assert flipped[AmdLabel.HUMAN] is Act.TRANSFER  # a person is never hung up on by setting
+    assert [flipped[x] for x in (AmdLabel.MACHINE, AmdLabel.FAX, AmdLabel.SILENCE)] == [
+        Act.TRANSFER
+    ] * 3
+    assert flipped[AmdLabel.NOTSURE] is Act.HANGUP

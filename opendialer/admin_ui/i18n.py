@@ -112,6 +112,36 @@ def translator(language: str | None) -> Translator:
 ERROR_PATTERNS: list[tuple[re.Pattern[str], str]] = [
     (re.compile(p), m)
     for p, m in [
+        # A campaign's AMD settings (core/amd_settings.py and the strategy's checks):
+        # first, as their details list parameter names that generic patterns would match.
+        (r"^amd_params\.on_\w+: .* is not an action", N_("Choose hang up or transfer.")),
+        (
+            r"^amd_params\.preset: .* \(presets: (?P<presets>.*)\)$",
+            N_("Choose one of the presets: %(presets)s."),
+        ),
+        (
+            r"^amd_params\.strategy: .* \(installed: (?P<installed>.*)\)$",
+            N_("Choose an installed AMD strategy: %(installed)s."),
+        ),
+        (
+            r"^amd_params: AMD parameter (?P<name>\S+)(?: \(\w+\))?: .* is out of range "
+            r"\[(?P<low>[^,]+), (?P<high>[^\]]+)\]",
+            N_("%(name)s: enter a value from %(low)s to %(high)s."),
+        ),
+        (
+            r"^amd_params: AMD parameter (?P<name>\S+)(?: \(\w+\))?: .* must be a whole number",
+            N_("%(name)s: enter a whole number."),
+        ),
+        (
+            r"^amd_params: AMD parameter (?P<name>\S+)(?: \(\w+\))?: .* is not a number",
+            N_("%(name)s: enter a number."),
+        ),
+        (
+            r"^amd_params: unknown AMD parameter '(?P<name>[^']*)'",
+            N_("%(name)s is not an AMD parameter (the names are in docs/amd.md)."),
+        ),
+        (r"^amd_params must be a JSON object", N_("The AMD settings must be a JSON object.")),
+        (r"^amd_params: (?P<detail>.+)", N_("AMD settings: %(detail)s")),
         # System → Communication platform (core/services/platform_config.py); first, as
         # they are more specific than the generic "<field> is required" ones below.
         (

@@ -13,6 +13,7 @@ from litestar.params import FromPath, FromQuery
 from litestar.response import Template
 
 from opendialer.admin_ui.i18n import N_
+from opendialer.admin_ui.pages import campaign_amd
 from opendialer.admin_ui.pages.common import done, errors_of, text
 from opendialer.admin_ui.pages.session import UI
 from opendialer.core.domain import WEEKDAYS, CampaignState, Role
@@ -52,6 +53,7 @@ FORM_FIELDS = (
     "weekdays",
     "type",
     "amd_enabled",
+    *campaign_amd.FIELDS,
 )
 
 
@@ -83,6 +85,7 @@ def blank_campaign() -> dict[str, Any]:
         "type": "OSCC",
         "queue": "",
         "amd_enabled": True,
+        "amd_params": {},
         "dnc_service_id": None,
     }
 
@@ -101,7 +104,12 @@ def campaign_values(form: Any) -> dict[str, Any]:
     values["weekdays"] = [d for d in form.getall("weekdays", []) if d in WEEKDAYS]
     values["type"] = text(form, "type") or "OSCC"
     values["amd_enabled"] = form.get("amd_enabled") == "1"
+    values["amd_params"] = campaign_amd.from_form(form)
     return values
+
+
+def form_errors(exc: ServiceError, ui: UI) -> dict[str, str]:
+    return campaign_amd.place_errors(exc, errors_of(exc, ui.t, FORM_FIELDS))
 
 
 def shown(campaign: dict[str, Any]) -> dict[str, Any]:
@@ -128,6 +136,8 @@ async def _modal(
         dnc_services=await dnc_choices(actor),
         zones=time_zones(),
         weekday_labels=WEEKDAY_LABELS,
+        amd=campaign_amd.form_view(campaign.get("amd_params") or {}),
+        action_labels=campaign_amd.ACTION_LABELS,
     )
 
 
@@ -189,7 +199,7 @@ async def create_campaign(
     try:
         await campaigns.create_campaign(actor, values)
     except ServiceError as exc:
-        errors = errors_of(exc, ui.t, FORM_FIELDS)
+        errors = form_errors(exc, ui)
         return await _modal(ui, actor, values, errors, editing=False)
     return done(request, "/campaigns", "campaign_created")
 
@@ -220,7 +230,7 @@ async def update_campaign(
     try:
         await campaigns.update_campaign(actor, campaign_id, values)
     except ServiceError as exc:
-        errors = errors_of(exc, ui.t, FORM_FIELDS)
+        errors = form_errors(exc, ui)
         return await _modal(ui, actor, {**values, "id": campaign_id}, errors, editing=True)
     return done(request, "/campaigns", "campaign_updated")
 

@@ -22,6 +22,7 @@ import logging
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from opendialer.core import amd_settings
 from opendialer.core.contracts import (
     AmdSession,
     AmdStrategy,
@@ -57,8 +58,6 @@ from opendialer.core.storage.tables import CallRecord, Lead
 log = logging.getLogger("opendialer.engine")
 
 DEFAULT_ROUTING_BY_TYPE = {"OSCC": "oscc", "IVR": "ivr"}
-#: Keys of a campaign's ``amd_params`` the engine reads; the rest go to the strategy.
-ENGINE_AMD_KEYS = ("strategy", "preset", "on_notsure")
 
 
 class EngineContext:
@@ -361,16 +360,13 @@ class Engine:
                 params = json.loads(params or "{}")
             except ValueError:
                 params = {}
-        on_verdict = verdict_action(str(params.get("on_notsure", "transfer")))
+        on_verdict = verdict_action(params)
         if not campaign.get("amd_enabled"):
             return None, False, on_verdict
         strategy = self._amd_strategy(params.get("strategy"))
         if strategy is None:
             return None, True, on_verdict
-        tunables = {k: v for k, v in params.items() if k not in ENGINE_AMD_KEYS}
-        preset = params.get("preset")
-        if preset:
-            tunables = {**dict(strategy.presets().get(preset, {})), **tunables}
+        tunables = amd_settings.tunables(params, strategy)
         try:
             return strategy.new_session(tunables, sample_rate=8000), True, on_verdict
         except ValueError as exc:
@@ -383,9 +379,7 @@ class Engine:
         if self._amd_looked and not wanted:
             return self._amd
         factories = self.pm.factories("amd_strategies")
-        name = wanted or self._amd_name
-        if not name:
-            name = "numpy" if "numpy" in factories else next(iter(sorted(factories)), None)
+        name = amd_settings.strategy_name(factories, wanted, self._amd_name)
         factory = factories.get(name) if name else None
         strategy = factory(context=self.context) if factory is not None else None
         if not wanted:

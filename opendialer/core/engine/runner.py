@@ -13,14 +13,14 @@ import asyncio
 import logging
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from opendialer.core import amd_settings
 from opendialer.core.contracts import (
     AmdDecision,
-    AmdLabel,
     CallAction,
     CallDisposition,
     CallOutcome,
@@ -56,17 +56,14 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("opendialer.engine.calls")
 
-#: AMD verdicts that end the call instead of transferring it.
-HANG_UP_ON = frozenset({AmdLabel.MACHINE, AmdLabel.FAX, AmdLabel.SILENCE})
 
+def verdict_action(amd_params: Mapping[str, Any]) -> Any:
+    """The campaign's verdict → action (``on_machine`` ... ``on_notsure``, core/amd_settings)."""
+    actions = amd_settings.verdict_actions(amd_params)
 
-def verdict_action(on_notsure: str) -> Any:
     def decide(decision: AmdDecision) -> CallAction:
-        if decision.label in HANG_UP_ON:
-            return CallAction.HANGUP
-        if decision.label is AmdLabel.NOTSURE and on_notsure == "hangup":
-            return CallAction.HANGUP
-        return CallAction.TRANSFER  # a person may be there: never drop them on a guess
+        # an unknown label: a person may be there, never drop them on a guess
+        return actions.get(decision.label, CallAction.TRANSFER)
 
     return decide
 

@@ -227,10 +227,15 @@ def _type(data: dict[str, Any]) -> str:
 
 
 def _amd_params(data: dict[str, Any]) -> dict[str, Any]:
-    amd_params = data.get("amd_params") or {}
-    if not isinstance(amd_params, dict):
-        raise ValidationFailed("amd_params must be a JSON object", field="amd_params")
-    return amd_params
+    """Checked by core/amd_settings against the installed AMD strategies."""
+    from opendialer.core import amd_settings
+    from opendialer.core.plugins import get_plugin_manager
+
+    try:
+        factories = get_plugin_manager().factories("amd_strategies")
+        return amd_settings.check(data.get("amd_params") or {}, factories)
+    except ValueError as exc:
+        raise ValidationFailed(str(exc), field="amd_params") from None
 
 
 def _caller_id(data: dict[str, Any]) -> str | None:

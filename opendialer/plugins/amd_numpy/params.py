@@ -197,21 +197,23 @@ class AmdParams:
         return replace(self, **changes)
 
 
-def _coerce(name: str, value: Any) -> float:
+def _coerce(name: str, value: Any, given: str = "") -> float:
+    """``value`` as the parameter's number; ValueError naming it as the caller wrote it."""
     spec = SPECS[name]
+    shown = f"{given} ({name})" if given and given != name else name
     if isinstance(value, bool):
         value = int(value)
     try:
         number = float(value)
     except (TypeError, ValueError):
-        raise ValueError(f"AMD parameter {name}: {value!r} is not a number") from None
+        raise ValueError(f"AMD parameter {shown}: {value!r} is not a number") from None
     if number != number or not spec.low <= number <= spec.high:
         raise ValueError(
-            f"AMD parameter {name}: {value!r} is out of range "
+            f"AMD parameter {shown}: {value!r} is out of range "
             f"[{spec.low:g}, {spec.high:g}] {spec.unit}"
         )
     if spec.integer and number != int(number):
-        raise ValueError(f"AMD parameter {name}: {value!r} must be a whole number")
+        raise ValueError(f"AMD parameter {shown}: {value!r} must be a whole number")
     return number
 
 
@@ -223,7 +225,7 @@ def parse_params(values: Mapping[str, Any] | None = None) -> AmdParams:
         if name not in SPECS:
             valid = ", ".join(sorted(SPECS)) + "; app_amd names: " + ", ".join(sorted(ALIASES))
             raise ValueError(f"unknown AMD parameter {key!r}; valid: {valid}")
-        chosen[name] = _coerce(name, value)
+        chosen[name] = _coerce(name, value, key)
     params = AmdParams(**chosen)
     if params.beep_min_hz >= params.beep_max_hz:
         raise ValueError("AMD parameters: beep_min_hz must be below beep_max_hz")

@@ -1,0 +1,92 @@
+"""A campaign's ``amd_params``: the AMD strategy, its preset, what each verdict does
+and the strategy's own parameters — read by the engine, checked when a campaign is
+saved, so a mistake is a 422 naming the key, not a call that ignores it.
+
+Keys the engine reads itself (:data:`ENGINE_KEYS`):
+
+* ``strategy`` — a registered AMD strategy (default: ``numpy`` when installed);
+* ``preset`` — one of the strategy's presets (``fast``, ``accurate``);
+* ``on_machine``, ``on_fax``, ``on_silence``, ``on_notsure`` — ``hangup`` or
+  ``transfer``: what that verdict does. A HUMAN verdict always transfers.
+
+Every other key is the strategy's parameter (ours or app_amd's name), on top of
+the preset's values.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from opendialer.core.contracts import AmdLabel, AmdStrategy, CallAction
+
+#: What each verdict does unless the campaign says otherwise (the product guide's defaults).
+VERDICT_SETTINGS: dict[str, tuple[AmdLabel, CallAction]] = {
+    "on_machine": (AmdLabel.MACHINE, CallAction.HANGUP),
+    "on_fax": (AmdLabel.FAX, CallAction.HANGUP),
+    "on_silence": (AmdLabel.SILENCE, CallAction.HANGUP),
+    "on_notsure": (AmdLabel.NOTSURE, CallAction.TRANSFER),
+}
+ENGINE_KEYS = ("strategy", "preset", *VERDICT_SETTINGS)
+ACTIONS = tuple(a.value for a in CallAction)
+
+
+def strategy_name(factories: Mapping[str, Any], wanted: Any, default: str | None = None) -> Any:
+    """The strategy a campaign uses: its own, else ``default``, else ``numpy``, else the
+    first installed (None when none is)."""
+    name = wanted or default
+    if not name:
+        name = "numpy" if "numpy" in factories else next(iter(sorted(factories)), None)
+    return name
+
+
+def verdict_actions(params: Mapping[str, Any]) -> dict[AmdLabel, CallAction]:
+    """Verdict → action for a campaign's ``amd_params`` (checked ones: see :func:`check`)."""
+    actions = {AmdLabel.HUMAN: CallAction.TRANSFER}
+    for key, (label, default) in VERDICT_SETTINGS.items():
+        value = params.get(key)
+        actions[label] = CallAction(value) if value in ACTIONS else default
+    return actions
+
+
+def tunables(params: Mapping[str, Any], strategy: AmdStrategy) -> dict[str, Any]:
+    """The strategy's parameters: its preset's values, the campaign's on top."""
+    chosen = {k: v for k, v in params.items() if k not in ENGINE_KEYS}
+    preset = params.get("preset")
+    if preset:
+        chosen = {**dict(strategy.presets().get(preset, {})), **chosen}
+    return chosen
+
+
+def check(params: Any, factories: Mapping[str, Any]) -> dict[str, Any]:
+    """``params`` if the engine and the strategy accept it; ValueError naming the key."""
+    if not isinstance(params, dict):
+        raise ValueError("amd_params must be a JSON object")
+    for key, _ in VERDICT_SETTINGS.items():
+        if key in params and params[key] not in ACTIONS:
+            raise ValueError(
+                f"amd_params.{key}: {params[key]!r} is not an action; use hangup or transfer"
+            )
+    wanted = params.get("strategy")
+    if wanted is not None and (not isinstance(wanted, str) or wanted not in factories):
+        installed = ", ".join(sorted(factories)) or "none"
+        raise ValueError(
+            f"amd_params.strategy: {wanted!r} is not an installed AMD strategy "
+            f"(installed: {installed})"
+        )
+    name = strategy_name(factories, wanted)
+    if name is None:  # no strategy installed: nothing can check its parameters
+        return params
+    strategy: AmdStrategy = factories[name](context=None)
+    preset = params.get("preset")
+    presets = strategy.presets()
+    if preset is not None and preset not in presets:
+        raise ValueError(
+            f"amd_params.preset: {preset!r} is not a preset of the {name} strategy "
+            f"(presets: {', '.join(sorted(presets)) or 'none'})"
+        )
+    try:
+        strategy.new_session(tunables(params, strategy))
+    except ValueError as exc:
+        raise ValueError(f"amd_params: {exc}") from None
+    return params
