@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from engine_support import (
@@ -102,27 +103,46 @@ class EnergyPlugin:
         return {"energy_test": EnergyStrategy}
 
 
-async def test_simulator_plays_its_clips_to_the_campaign_amd(db: Database) -> None:
-    pm = PluginManager().load_all()
-    pm.register(EnergyPlugin(), name="energy_test")
-    clock = FakeClock(utc(2026, 3, 2, 10, 0))
-    cid = await make_campaign(amd_enabled=True, amd_params={"strategy": "energy_test"})
-    await add_schedule(cid, date(2026, 3, 2))
-    humans = [f"1555090{i}" for i in range(6)]
-    machines = [f"1555091{i}" for i in range(6)]
-    await add_leads(cid, humans + machines)
-    script = {n: ["human"] for n in humans} | {n: ["machine"] for n in machines}
-    engine = make_engine(db, clock, pm=pm, script=script, slots=20)
+DAY = date(2026, 3, 2)
+
+
+async def amd_campaign(
+    prefix: str, answers: dict[str, int], **settings: Any
+) -> tuple[int, dict[str, list[str]], dict[str, list[str]]]:
+    """A campaign with AMD on and, per simulator answer ("human", "machine"), that many
+    leads: ``(id, numbers by answer, the simulator's script for them)``."""
+    cid = await make_campaign(amd_enabled=True, **settings)
+    await add_schedule(cid, DAY)
+    numbers = {
+        answer: [f"{prefix}{k}{i}" for i in range(count)]
+        for k, (answer, count) in enumerate(answers.items())
+    }
+    await add_leads(cid, [n for listed in numbers.values() for n in listed])
+    script = {n: [answer] for answer, listed in numbers.items() for n in listed}
+    return cid, numbers, script
+
+
+async def dial_one_round(db: Database, pm: PluginManager, script: dict[str, list[str]]) -> None:
+    engine = make_engine(db, FakeClock(utc(2026, 3, 2, 10, 0)), pm=pm, script=script, slots=20)
     await engine.start(run_loop=False)
     try:
         await run_round(engine)
     finally:
         await engine.stop()
+
+
+async def test_simulator_plays_its_clips_to_the_campaign_amd(db: Database) -> None:
+    pm = PluginManager().load_all()
+    pm.register(EnergyPlugin(), name="energy_test")
+    cid, numbers, script = await amd_campaign(
+        "155509", {"human": 6, "machine": 6}, amd_params={"strategy": "energy_test"}
+    )
+    await dial_one_round(db, pm, script)
     calls = {c["phone"]: c for c in await records(cid)}
-    for number in humans:
+    for number in numbers["human"]:
         assert (calls[number]["amd_verdict"], calls[number]["status"]) == ("HUMAN", "SUCCESS")
         assert 500 < calls[number]["amd_decision_ms"] < 3500
-    for number in machines:
+    for number in numbers["machine"]:
         assert (calls[number]["amd_verdict"], calls[number]["status"]) == ("MACHINE", "AMD")
         assert calls[number]["disposition"] == "amd_hangup"
         assert calls[number]["amd_decision_ms"] >= 2000
@@ -131,19 +151,12 @@ async def test_simulator_plays_its_clips_to_the_campaign_amd(db: Database) -> No
 async def test_amd_on_without_any_strategy_uses_the_simulators_verdict(db: Database) -> None:
     pm = PluginManager(disabled=frozenset({"amd_numpy"})).load_all()
     assert pm.factories("amd_strategies") == {}
-    clock = FakeClock(utc(2026, 3, 2, 10, 0))
-    cid = await make_campaign(amd_enabled=True)
-    await add_schedule(cid, date(2026, 3, 2))
-    await add_leads(cid, ["15550951", "15550952"])
-    engine = make_engine(db, clock, pm=pm, script={"15550951": ["human"], "15550952": ["machine"]})
-    await engine.start(run_loop=False)
-    try:
-        await run_round(engine)
-    finally:
-        await engine.stop()
+    cid, numbers, script = await amd_campaign("155095", {"human": 1, "machine": 1})
+    await dial_one_round(db, pm, script)
     calls = {c["phone"]: c for c in await records(cid)}
-    assert (calls["15550951"]["amd_verdict"], calls["15550951"]["status"]) == ("HUMAN", "SUCCESS")
-    assert (calls["15550952"]["amd_verdict"], calls["15550952"]["status"]) == ("MACHINE", "AMD")
+    (human,), (machine,) = numbers["human"], numbers["machine"]
+    assert (calls[human]["amd_verdict"], calls[human]["status"]) == ("HUMAN", "SUCCESS")
+    assert (calls[machine]["amd_verdict"], calls[machine]["status"]) == ("MACHINE", "AMD")
 
 
 async def test_the_product_detector_decides_the_simulators_calls(db: Database) -> None:
@@ -161,25 +174,14 @@ async def test_the_product_detector_decides_the_simulators_calls(db: Database) -
     assert {label for label, _, _ in offline["human"]} == {"HUMAN"}
     assert {label for label, _, _ in offline["machine"]} == {"MACHINE"}
 
-    clock = FakeClock(utc(2026, 3, 2, 10, 0))
-    cid = await make_campaign(amd_enabled=True)
-    await add_schedule(cid, date(2026, 3, 2))
-    humans = [f"1555092{i}" for i in range(8)]
-    machines = [f"1555093{i}" for i in range(8)]
-    await add_leads(cid, humans + machines)
-    script = {n: ["human"] for n in humans} | {n: ["machine"] for n in machines}
-    engine = make_engine(db, clock, pm=pm, script=script, slots=20)
-    await engine.start(run_loop=False)
-    try:
-        await run_round(engine)
-    finally:
-        await engine.stop()
+    cid, numbers, script = await amd_campaign("155092", {"human": 8, "machine": 8})
+    await dial_one_round(db, pm, script)
     calls = {c["phone"]: c for c in await records(cid)}
-    for kind, numbers, outcome in (
-        ("human", humans, ("SUCCESS", "transferred")),
-        ("machine", machines, ("AMD", "amd_hangup")),
+    for kind, outcome in (
+        ("human", ("SUCCESS", "transferred")),
+        ("machine", ("AMD", "amd_hangup")),
     ):
-        for number in numbers:
+        for number in numbers[kind]:
             call = calls[number]
             verdict = (call["amd_verdict"], call["amd_decision_ms"], call["amd_reasons"])
             assert verdict in offline[kind], call
@@ -190,26 +192,14 @@ async def test_what_each_verdict_does_is_the_campaigns_setting(db: Database) -> 
     """``on_machine: transfer`` sends machines to the pilot like people (status SUCCESS);
     the other campaign keeps the defaults (MACHINE hangs up, status AMD)."""
     pm = PluginManager().load_all()
-    clock = FakeClock(utc(2026, 3, 2, 10, 0))
-    day = date(2026, 3, 2)
-    keeps = await make_campaign(name="Defaults", amd_enabled=True)
-    transfers = await make_campaign(
+    keeps, _, script = await amd_campaign("155094", {"machine": 4}, name="Defaults")
+    transfers, _, more = await amd_campaign(
+        "155096",
+        {"machine": 4},
         name="Machines to agents",
-        amd_enabled=True,
         amd_params={"on_machine": "transfer", "preset": "fast"},
     )
-    script = {}
-    for cid, prefix in ((keeps, "1555094"), (transfers, "1555095")):
-        await add_schedule(cid, day)
-        numbers = [f"{prefix}{i}" for i in range(4)]
-        await add_leads(cid, numbers)
-        script |= {n: ["machine"] for n in numbers}
-    engine = make_engine(db, clock, pm=pm, script=script, slots=20)
-    await engine.start(run_loop=False)
-    try:
-        await run_round(engine)
-    finally:
-        await engine.stop()
+    await dial_one_round(db, pm, script | more)
     for cid, outcome in ((keeps, ("AMD", "amd_hangup")), (transfers, ("SUCCESS", "transferred"))):
         calls = await records(cid)
         assert len(calls) == 4

@@ -237,7 +237,7 @@ FORMS = {
 }
 RAW_INPUT = re.compile(r"<(?:input|select|textarea)\b(?![^>]*type=\"hidden\")[^>]*\bname=\"(\w+)\"")
 #: Macros that draw a field with its error (macros.html).
-WITH_ERROR = re.compile(r"\b(?:text_input|group_picker)\(\s*\"(\w+)\"|group_picker\(")
+WITH_ERROR = re.compile(r"\b(?:text_input|choice_select|group_picker)\(\s*\"(\w+)\"|group_picker\(")
 FIELD_ERROR = re.compile(r"field_error\(errors, \"(\w+)\"\)")
 
 

@@ -10,13 +10,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from opendialer.admin_ui.i18n import N_
 from opendialer.admin_ui.pages.common import text
 from opendialer.core import amd_settings
 from opendialer.core.plugins import get_plugin_manager
 from opendialer.core.services.errors import ServiceError, field_errors
 
-ACTION_LABELS = {"hangup": N_("Hang up"), "transfer": N_("Transfer")}
 #: The form's AMD inputs: ``amd_params`` is the NAME=VALUE text.
 FIELDS = ("amd_preset", *(f"amd_{key}" for key in amd_settings.VERDICT_SETTINGS), "amd_params")
 SHOWN_APART = ("preset", *amd_settings.VERDICT_SETTINGS)
@@ -33,14 +31,18 @@ def presets(amd_params: dict[str, Any]) -> list[str]:
 
 def form_view(amd_params: dict[str, Any]) -> dict[str, Any]:
     """What the form shows: the preset, each verdict's action, the other keys as lines."""
+    preset = amd_params.get("preset") or ""
+    choices = presets(amd_params)
+    if preset and preset not in choices:  # kept as it is, for the service to name
+        choices.append(preset)
     return {
-        "preset": amd_params.get("preset") or "",
+        "preset": preset,
+        "preset_options": [(name, name) for name in choices],
         "actions": {
             key: amd_params.get(key, default.value)
             for key, (_, default) in amd_settings.VERDICT_SETTINGS.items()
         },
         "lines": "\n".join(f"{k}={v}" for k, v in amd_params.items() if k not in SHOWN_APART),
-        "presets": presets(amd_params),
     }
 
 

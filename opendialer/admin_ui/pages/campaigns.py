@@ -137,7 +137,6 @@ async def _modal(
         zones=time_zones(),
         weekday_labels=WEEKDAY_LABELS,
         amd=campaign_amd.form_view(campaign.get("amd_params") or {}),
-        action_labels=campaign_amd.ACTION_LABELS,
     )
 
 
