@@ -35,6 +35,36 @@ def test_silence_after_answer_is_silence() -> None:
     assert "initial_silence=3.50s" in d.reasons
 
 
+def test_fax_tone_from_the_first_sample_is_fax() -> None:
+    """A tone from the first frame must not become the noise floor it is judged against."""
+    g = s.rng(14)
+    d = run(s.join(s.tone(2100, 3.0), s.silence(1, g)))
+    assert d.label is AmdLabel.FAX and d.reasons == "fax CED 2100 Hz at 0.00 s"
+
+
+def test_fax_tones_are_heard_whatever_the_beep_band() -> None:
+    g = s.rng(15)
+    ced = s.join(s.silence(0.3, g), s.tone(2100, 3.0), s.silence(1, g))
+    assert run(ced, {"beep_max_hz": 2000}).label is AmdLabel.FAX
+    cng = s.join(s.silence(0.5, g), s.tone(1100, 0.5), s.silence(3, g))
+    assert run(cng, {"beep_min_hz": 1200}).label is AmdLabel.FAX
+    # ... and a tone outside the band that is not a fax tone is no beep
+    outside = s.join(s.silence(0.4, g), s.speech(1.2, g), s.silence(0.3, g), s.tone(2400, 0.5))
+    d = run(s.join(outside, s.silence(2, g)), {"beep_max_hz": 2000})
+    assert d.label is AmdLabel.HUMAN, d
+
+
+def test_maximum_number_of_words_says_so_once() -> None:
+    g = s.rng(16)
+    words = s.join(
+        s.silence(0.4, g), *[s.join(s.speech(0.3, g), s.silence(0.2, g)) for _ in range(4)]
+    )
+    d = run(s.join(words, s.silence(2, g)), {"maximumNumberOfWords": 3})
+    assert d.label is AmdLabel.MACHINE
+    assert d.reasons.endswith("words=3 > maximum_number_of_words"), d.reasons
+    assert d.reasons.count("words=") == 1
+
+
 @pytest.mark.parametrize("noise", ["white", "pink"])
 def test_steady_noise_alone_is_silence(noise: str) -> None:
     x = getattr(s, noise)(6.0, s.rng(2), -40.0)

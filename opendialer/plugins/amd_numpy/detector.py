@@ -23,7 +23,7 @@ from opendialer.core.contracts import AmdDecision, AmdLabel
 from .features import FRAME, FRAME_S, HOP_TAIL, POWER_EPS, block_features
 from .params import AmdParams
 from .resample import TARGET_RATE, StreamResampler
-from .tones import ToneTracker, ToneVerdict
+from .tones import CANDIDATE_PURITY, ToneTracker, ToneVerdict
 
 BLOCK_FRAMES = 10  # 100 ms: numpy call overhead per block is what costs; latency stays low
 BLOCK = BLOCK_FRAMES * FRAME
@@ -92,6 +92,8 @@ class NumpyAmdSession:
         self._max_words = int(p.maximum_number_of_words)
         self._max_word = p.maximum_word_length_ms * ms
         self._abs_power = (p.silence_threshold * 1.25) ** 2  # mean |x| -> RMS (Gaussian-ish)
+        self._abs_db = 10.0 * math.log10(max(self._abs_power, POWER_EPS))
+        self._line_heard = False  # a frame that is not a tone (silence, noise, speech)
         self._margin = p.speech_margin_db
         self.tones = ToneTracker(p)
 
@@ -220,8 +222,13 @@ class NumpyAmdSession:
             self._floor = min(self._block_min, min(self._mins)) if self._mins else self._block_min
 
             # -- tones (beeps, SIT, fax) -----------------------------------------
+            if not self._line_heard and not lost and purity[i] < CANDIDATE_PURITY:
+                self._line_heard = True
+            # A tone from the first frame (CED at answer) would be its own floor: until
+            # something else is heard, the absolute threshold stands in for the floor.
+            tone_floor = self._floor if self._line_heard else min(self._floor, self._abs_db)
             tone = self.tones.frame(
-                t, None if lost else 10.0 * math.log10(pw), hz[i], fund[i], purity[i], self._floor
+                t, None if lost else 10.0 * math.log10(pw), hz[i], fund[i], purity[i], tone_floor
             )
             if self.tones.holding:
                 speech = False  # a tone being tracked is not speech
@@ -318,7 +325,7 @@ class NumpyAmdSession:
                 if span > self._greeting:
                     return AmdLabel.MACHINE, self._why(t, "> greeting_ms")
                 if self._max_words and self._words >= self._max_words:
-                    return AmdLabel.MACHINE, self._why(t, f"words={self._words}")
+                    return AmdLabel.MACHINE, self._why(t, "> maximum_number_of_words")
                 silence = t - self._speech_last
                 need = self._after if span <= self._short else self._long_after
                 if silence >= need and self._word_start < 0 and not self.tones.pending:

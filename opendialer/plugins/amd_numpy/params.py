@@ -138,8 +138,16 @@ SPECS: dict[str, Spec] = {
         "same pitch within 400 ms are a double beep.",
     ),
     "beep_max_ms": Spec(1600, 100, 5000, "ms", "Longest tone that counts as a beep."),
-    "beep_min_hz": Spec(300, 100, 4000, "Hz", "Lowest beep frequency."),
-    "beep_max_hz": Spec(2600, 100, 4000, "Hz", "Highest beep frequency."),
+    "beep_min_hz": Spec(
+        300,
+        100,
+        4000,
+        "Hz",
+        "Lowest beep frequency (fax CNG 1100 Hz and CED 2100 Hz are heard whatever the band).",
+    ),
+    "beep_max_hz": Spec(
+        2600, 100, 4000, "Hz", "Highest beep frequency (fax tones are heard whatever the band)."
+    ),
     "tone_purity": Spec(
         0.85,
         0.3,

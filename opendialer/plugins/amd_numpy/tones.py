@@ -45,6 +45,11 @@ ISOLATION_SKIP = 2  # ... not counting the 2 frames next to it (the FFT window s
 ISOLATION_BEFORE = 6  # ... looking this many frames before it
 
 
+def _fax_pitch(hz: float) -> bool:
+    """CNG or CED: tracked whatever the beep band is (``beep_min_hz``/``beep_max_hz``)."""
+    return abs(hz - CNG_HZ) <= FAX_TOL_HZ or abs(hz - CED_HZ) <= FAX_TOL_HZ
+
+
 def _spread(freqs: list[float]) -> float:
     """10th-90th percentile range: a phase reversal's odd frame does not count."""
     if len(freqs) < 10:
@@ -76,6 +81,7 @@ class ToneTracker:
         self._max_frames = params.beep_max_ms * ms
         self._lo, self._hi = params.beep_min_hz, params.beep_max_hz
         self._purity = params.tone_purity
+        self._fax = bool(params.fax_detection)
         self.open = False
         self._start = self._last = self._n = 0
         self._hz = 0.0
@@ -99,6 +105,9 @@ class ToneTracker:
             and _spread(self._freqs) <= MAX_FREQ_SPREAD * self._hz
         )
 
+    def _in_beep_band(self, hz: float) -> bool:
+        return 0.97 * self._lo <= hz <= 1.03 * self._hi
+
     @property
     def pending(self) -> bool:
         """A tone is being tracked or waits for its judgement (a SIT's next segment)."""
@@ -111,7 +120,7 @@ class ToneTracker:
             level_db is not None
             and purity >= CANDIDATE_PURITY
             and level_db > floor + MIN_LEVEL_OVER_FLOOR_DB
-            and 0.97 * self._lo <= hz <= 1.03 * self._hi
+            and (self._in_beep_band(hz) or (self._fax and _fax_pitch(hz)))
         )
         verdict = self._track(t, tonal, level_db, hz, fund, purity)
         self._recent.append(-200.0 if level_db is None else level_db)
@@ -236,6 +245,8 @@ class ToneTracker:
             kind = "cng"  # (a piece of) a 0.5 s CNG burst; a fax if nobody spoke before
         elif abs(hz - CED_HZ) <= FAX_TOL_HZ:
             kind = "ced"  # (a piece of) CED broken up by noise; a fax if nobody spoke before
+        elif not self._in_beep_band(hz):
+            return None  # tracked as a possible fax tone, outside the beep band
         elif is_double:
             kind = "double"
         elif any(abs(hz - f) <= 0.02 * f for f in SIT_HZ) and 15 <= length <= 45:
