@@ -193,7 +193,13 @@ def report(
             f"  humans released after speech_end: median {np.median(released):.2f} s  "
             f"p95 {np.percentile(released, 95):.2f} s  ({len(released)} released)"
         )
-    print(f"  CPU per second of audio: {cpu / max(audio_s, 1e-9):.5f} s")
+    # The detector stops at its verdict: per second of the clips (as the corpus's own
+    # evaluate.py counts) and per second it actually analysed, up to the verdict.
+    analysed_s = sum(min(m / 1000, float(r["duration_s"])) for m, r in zip(ms, rows, strict=True))
+    print(
+        f"  CPU per second of audio: {cpu / max(audio_s, 1e-9):.5f} s"
+        f" (per second analysed, up to the verdict: {cpu / max(analysed_s, 1e-9):.5f} s)"
+    )
     short = name.split(",")[0]  # "app_amd re-implementation" is the baseline of the others
     base = None if short.startswith("app_amd") else "app_amd re-implementation"
     recall = {
@@ -218,6 +224,13 @@ def report(
             released_median is not None and released_median <= 0.7,
         ),
         ("CPU per second of audio", cpu_per_s, "s", "<= 0.003 s", cpu_per_s <= 0.003),
+        (
+            "CPU per second analysed (up to the verdict)",
+            cpu / max(analysed_s, 1e-9),
+            "s",
+            "<= 0.003 s",
+            cpu / max(analysed_s, 1e-9) <= 0.003,
+        ),
     ]
     judged = short.startswith("numpy (default")
     for what, value, unit, goal, met in rows_out:

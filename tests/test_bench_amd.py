@@ -71,6 +71,11 @@ def test_bench_prints_every_detector_and_the_cap_bounds(corpus: Path) -> None:
     assert "=== app_amd re-implementation" in out
     defaults = out.split("=== numpy (default parameters)")[1].split("===")[0]
     assert "accuracy HUMAN+MACHINE 100.0%" in defaults
+    cpu = re.search(
+        r"CPU per second of audio: ([\d.]+) s \(per second analysed, up to the verdict: ([\d.]+) s\)",
+        defaults,
+    )
+    assert cpu and float(cpu.group(2)) > float(cpu.group(1)) > 0  # it stops at its verdict
     fast = out.split("=== numpy preset fast")[1].split("===")[0]
     assert "accuracy HUMAN+MACHINE  75.0%" in fast  # the late talker ends NOTSURE at 5 s
 

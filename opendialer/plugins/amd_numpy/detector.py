@@ -97,7 +97,10 @@ class NumpyAmdSession:
         self._margin = p.speech_margin_db
         self.tones = ToneTracker(p)
 
-        self._pending = np.zeros(0)
+        #: audio not yet processed: pieces kept apart until a block is complete (the
+        #: platform feeds 20 ms at a time; concatenating each one would cost more)
+        self._pieces: list[npt.NDArray[np.float64]] = []
+        self._queued = 0
         self._tail = np.zeros(HOP_TAIL)
         self._frame = 0  # frames processed
         self._decision: AmdDecision | None = None
@@ -116,6 +119,7 @@ class NumpyAmdSession:
         self._word_excess = 0.0
         self._block_min = 1e9
         self._mins: deque[float] = deque(maxlen=FLOOR_WINDOW_BLOCKS)
+        self._mins_low = 1e9  # min(self._mins)
         self._recent: list[float] = []  # last SMOOTH frame powers (lost = digital silence)
         self._was_speech = False
         # words and greeting
@@ -145,22 +149,33 @@ class NumpyAmdSession:
         x = np.asarray(pcm, dtype=np.float64).ravel()
         if self._resampler is not None:
             x = self._resampler.process(x)
-        self._pending = np.concatenate([self._pending, x]) if len(self._pending) else x
-        usable = (len(self._pending) // BLOCK) * BLOCK
+        self._pieces.append(x)
+        self._queued += len(x)
+        if self._queued < BLOCK:
+            return None
+        pending = self._take_pending()
+        usable = (len(pending) // BLOCK) * BLOCK
         start = 0
         while start < usable and self._decision is None:
-            self._process(self._pending[start : start + BLOCK], BLOCK_FRAMES)
+            self._process(pending[start : start + BLOCK], BLOCK_FRAMES)
             start += BLOCK
-        self._pending = self._pending[start:] if self._decision is None else np.zeros(0)
+        if self._decision is None and start < len(pending):
+            self._pieces, self._queued = [pending[start:]], len(pending) - start
         return self._decision
+
+    def _take_pending(self) -> npt.NDArray[np.float64]:
+        pieces = self._pieces
+        pending = pieces[0] if len(pieces) == 1 else np.concatenate(pieces)
+        self._pieces, self._queued = [], 0
+        return pending
 
     def finish(self) -> AmdDecision:
         if self._decision is not None:
             return self._decision
-        whole = (len(self._pending) // FRAME) * FRAME
+        pending = self._take_pending() if self._pieces else np.zeros(0)
+        whole = (len(pending) // FRAME) * FRAME
         if whole:
-            self._process(self._pending[:whole], whole // FRAME)
-            self._pending = self._pending[whole:]
+            self._process(pending[:whole], whole // FRAME)
         if self._decision is None:
             self._decision = self._end_of_audio()
         return self._decision
@@ -218,8 +233,9 @@ class NumpyAmdSession:
                 self._block_min = es
             if t % FLOOR_CHUNK == FLOOR_CHUNK - 1:
                 self._mins.append(self._block_min)
+                self._mins_low = min(self._mins)  # once per chunk, not per frame
                 self._block_min = 1e9
-            self._floor = min(self._block_min, min(self._mins)) if self._mins else self._block_min
+            self._floor = min(self._block_min, self._mins_low)
 
             # -- tones (beeps, SIT, fax) -----------------------------------------
             if not self._line_heard and not lost and purity[i] < CANDIDATE_PURITY:

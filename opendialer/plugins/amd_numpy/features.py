@@ -88,14 +88,12 @@ def block_features(tail: npt.NDArray[np.float64], block: npt.NDArray[np.float64]
     offset = np.clip(0.5 * (lmr[:, 0] - lmr[:, 2]) / denom, -0.5, 0.5)
     peak_hz = (k + offset) * BIN_HZ
 
-    # main-lobe sums (bins c-2..c+2) from one cumulative sum, for f, 2f and 3f
-    cum = np.concatenate((np.zeros((n, 3)), np.cumsum(spec, axis=1), np.zeros((n, 2))), axis=1)
-    cum[:, -2:] = cum[:, -3:-2]
+    # main-lobe sums (bins c-2..c+2) for f, 2f and 3f: one gather of 3 x 5 bins per frame
     centres = np.rint(peak_hz[:, None] * _MULTIPLES / BIN_HZ).astype(np.intp)
     centres[:, 0] = k
     valid = centres < _BAND.stop
-    centres[~valid] = 0
-    lobes = cum[rows[:, None], centres + 5] - cum[rows[:, None], centres]
+    centres[~valid] = _TONE.start  # any bin: the lobe is zeroed below
+    lobes = spec[rows[:, None, None], centres[:, :, None] + _LOBE].sum(axis=2)
     lobes[~valid] = 0.0
     fundamental = lobes[:, 0]
     harmonics = np.minimum(lobes[:, 1] + lobes[:, 2], fundamental)
@@ -110,4 +108,5 @@ def block_features(tail: npt.NDArray[np.float64], block: npt.NDArray[np.float64]
 
 
 _NEIGHBOURS = np.array([-1, 0, 1])
+_LOBE = np.arange(-2, 3)
 _MULTIPLES = np.array([1.0, 2.0, 3.0])
