@@ -56,7 +56,7 @@ def report(
         "baseline": baseline if isinstance(baseline, str) else _number(baseline),
         "baseline_name": baseline_name,
         "goal": goal,
-        "met": met,
+        "met": None if met is None else bool(met),  # numpy comparisons give numpy.bool_
         "note": note,
     }
     with open(path, "a", encoding="utf-8") as out:

@@ -9,6 +9,8 @@ a recorded greeting with a beep.
 from __future__ import annotations
 
 import csv
+import json
+import os
 import re
 import subprocess
 import sys
@@ -49,20 +51,25 @@ def corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return d
 
 
-def bench(*args: str | Path) -> str:
+def bench(*args: str | Path, figures_file: Path | None = None) -> str:
+    env = dict(os.environ)
+    if figures_file is not None:  # as bench/run_all.py runs it
+        env["OPENDIALER_BENCH_FIGURES"] = str(figures_file)
     done = subprocess.run(
         [sys.executable, str(ROOT / "bench" / "amd.py"), *map(str, args)],
         capture_output=True,
         text=True,
         timeout=300,
         cwd=ROOT,
+        env=env,
     )
     assert done.returncode == 0, done.stderr
     return done.stdout
 
 
-def test_bench_prints_every_detector_and_the_cap_bounds(corpus: Path) -> None:
-    out = bench(corpus)
+def test_bench_prints_every_detector_and_the_cap_bounds(corpus: Path, tmp_path: Path) -> None:
+    figures_file = tmp_path / "figures.jsonl"
+    out = bench(corpus, figures_file=figures_file)
     # the late long greeting ends after 5 s - 0.55 s: no detector can release it in time
     assert "cap 5 s: 1 humans are still in their first utterance 4.45 s after answer" in out
     assert "at most  75.0% HUMAN+MACHINE accuracy" in out
@@ -78,6 +85,16 @@ def test_bench_prints_every_detector_and_the_cap_bounds(corpus: Path) -> None:
     assert cpu and float(cpu.group(2)) > float(cpu.group(1)) > 0  # it stops at its verdict
     fast = out.split("=== numpy preset fast")[1].split("===")[0]
     assert "accuracy HUMAN+MACHINE  75.0%" in fast  # the late talker ends NOTSURE at 5 s
+
+    # run_all's table gets every figure, the defaults judged against the goals
+    reported = {f["name"]: f for f in map(json.loads, figures_file.read_text().splitlines())}
+    judged = {n: f for n, f in reported.items() if n.startswith("numpy (default parameters)")}
+    assert len(judged) == 8 and all(f["goal"] for f in judged.values())
+    accuracy = judged["numpy (default parameters): accuracy HUMAN+MACHINE"]
+    assert accuracy["value"] == 100.0 and accuracy["met"] is True
+    cpu = judged["numpy (default parameters): CPU per second analysed (up to the verdict)"]
+    assert isinstance(cpu["met"], bool) and cpu["value"] > 0
+    assert "app_amd re-implementation: accuracy HUMAN+MACHINE" in reported
 
 
 def test_cap_sweep_prints_every_parameter_pair_and_the_best(corpus: Path) -> None:
