@@ -141,6 +141,7 @@ async def test_bad_fields_are_422_naming_the_field(
         ({"on_machine": "drop"}, "amd_params.on_machine: 'drop' is not an action"),
         ({"on_notsure": "HANGUP"}, "amd_params.on_notsure: 'HANGUP' is not an action"),
         ({"preset": "slow"}, "amd_params.preset: 'slow' is not a preset of the numpy strategy"),
+        ({"preset": ["fast"]}, "amd_params.preset: ['fast'] is not a preset"),
         ({"strategy": "crystal_ball"}, "amd_params.strategy: 'crystal_ball' is not an installed"),
         ({"greeting_ms": 1}, "amd_params: AMD parameter greeting_ms: 1 is out of range"),
         ({"greting_ms": 3000}, "amd_params: unknown AMD parameter 'greting_ms'"),

@@ -53,7 +53,7 @@ def tunables(params: Mapping[str, Any], strategy: AmdStrategy) -> dict[str, Any]
     """The strategy's parameters: its preset's values, the campaign's on top."""
     chosen = {k: v for k, v in params.items() if k not in ENGINE_KEYS}
     preset = params.get("preset")
-    if preset:
+    if preset and isinstance(preset, str):
         chosen = {**dict(strategy.presets().get(preset, {})), **chosen}
     return chosen
 
@@ -62,7 +62,7 @@ def check(params: Any, factories: Mapping[str, Any]) -> dict[str, Any]:
     """``params`` if the engine and the strategy accept it; ValueError naming the key."""
     if not isinstance(params, dict):
         raise ValueError("amd_params must be a JSON object")
-    for key, _ in VERDICT_SETTINGS.items():
+    for key in VERDICT_SETTINGS:
         if key in params and params[key] not in ACTIONS:
             raise ValueError(
                 f"amd_params.{key}: {params[key]!r} is not an action; use hangup or transfer"
@@ -80,7 +80,7 @@ def check(params: Any, factories: Mapping[str, Any]) -> dict[str, Any]:
     strategy: AmdStrategy = factories[name](context=None)
     preset = params.get("preset")
     presets = strategy.presets()
-    if preset is not None and preset not in presets:
+    if preset is not None and (not isinstance(preset, str) or preset not in presets):
         raise ValueError(
             f"amd_params.preset: {preset!r} is not a preset of the {name} strategy "
             f"(presets: {', '.join(sorted(presets)) or 'none'})"
