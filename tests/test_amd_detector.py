@@ -66,6 +66,18 @@ def test_maximum_number_of_words_says_so_once() -> None:
 
 
 @pytest.mark.parametrize("noise", ["white", "pink"])
+@pytest.mark.parametrize("level", [-50.0, -40.0, -30.0])
+def test_a_sudden_rise_of_line_noise_is_not_a_greeting(noise: str, level: float) -> None:
+    """Nobody speaks; the line's noise jumps 15-35 dB after 1 s. The floor needs its
+    2.5 s window to catch up; what passed for one long word meanwhile is the line."""
+    g = s.rng(17)
+    x = s.join(s.silence(1, g), getattr(s, noise)(7, g, level))
+    d = run(x)
+    assert d.label is AmdLabel.SILENCE, d
+    assert d.decision_ms < 4000
+
+
+@pytest.mark.parametrize("noise", ["white", "pink"])
 def test_steady_noise_alone_is_silence(noise: str) -> None:
     x = getattr(s, noise)(6.0, s.rng(2), -40.0)
     assert run(x).label is AmdLabel.SILENCE

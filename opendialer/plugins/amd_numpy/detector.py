@@ -44,6 +44,12 @@ SPEECH_REL_DB = 15.0  # frames this far below the callee's speech peak are backg
 SPEECH_REF_DECAY_DB = 0.02  # per frame: the peak forgets 2 dB a second
 GREETING_BEFORE_FAX_FRAMES = 100  # a tone after 1 s of greeting is a beep, not a fax
 WORD_EXCESS_DB = 3.0  # a word's loudest 120 ms clears the threshold by this: noise blips do not
+# A "word" as long as the floor's window, half of it within MEDIAN_EXCESS_DB of the
+# threshold once the floor has caught up and none of it LINE_RISE_PEAK_DB over, is a
+# rise of the line's noise (a voice's syllables stand well above), not a greeting
+LINE_RISE_FRAMES = 200
+MEDIAN_EXCESS_DB = 1.5
+LINE_RISE_PEAK_DB = 6.0
 RESTART_DB = 10.0  # a word this much louder than all before restarts the greeting
 # ... and so does speech 6 dB louder than anything in the greeting 150 ms or more
 # before it, once the greeting is 300 ms old: the background becomes at least the
@@ -333,7 +339,7 @@ class NumpyAmdSession:
                 self._word_frames = []
                 self._word_start = -1
             if self._greeting_words and self._word_start < 0:
-                self._forget_background_words(threshold + WORD_EXCESS_DB)
+                self._forget_background_words(threshold)
 
             # -- decisions ---------------------------------------------------------
             if self._greeting_start >= 0:
@@ -369,13 +375,25 @@ class NumpyAmdSession:
         self._greeting_max = -100.0
         self._lagged.clear()
 
-    def _forget_background_words(self, credible_db: float) -> None:
-        """Drop the greeting's first words if, now that the background is better known,
-        they are no louder than it (babble taken for a voice); they teach the background."""
+    def _forget_background_words(self, threshold: float) -> None:
+        """Drop the greeting's first words if, now that the line is better known, they
+        are no louder than it; they teach the background."""
+
+        def background(word: tuple[int, int, float, list[float]]) -> bool:
+            peak, levels = word[2], word[3]
+            if peak < threshold + WORD_EXCESS_DB:
+                return True  # babble taken for a voice
+            return (  # a rise of the line's noise that the floor has caught up with
+                word[1] - word[0] + 1 >= LINE_RISE_FRAMES
+                and peak < threshold + LINE_RISE_PEAK_DB
+                and bool(levels)
+                and sorted(levels)[len(levels) // 2] < threshold + MEDIAN_EXCESS_DB
+            )
+
         words = self._greeting_words
-        if words[0][2] >= credible_db:
+        if not background(words[0]):
             return
-        while words and words[0][2] < credible_db:
+        while words and background(words[0]):
             for level in words.pop(0)[3]:
                 self._learn_background(level)
         if words:
