@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 from collections import deque
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -59,6 +60,31 @@ RESTART_LAG = 15
 RESTART_MIN_FRAMES = 30
 RESTART_BG_BELOW_DB = 6.0
 RESTART_MAX_OLD_DB = 20.0  # ... if the old greeting peaked this close to the floor
+
+
+class GreetingWord(NamedTuple):
+    """A finished word of the greeting (frames), with its levels' median taken once."""
+
+    start: int
+    last: int
+    peak_db: float
+    levels: list[float]  # its frames' 120 ms energies (dB), to teach the background
+    median_db: float  # of ``levels``; +inf when there are none
+
+    @classmethod
+    def of(cls, start: int, last: int, peak_db: float, levels: list[float]) -> GreetingWord:
+        median = sorted(levels)[len(levels) // 2] if levels else math.inf
+        return cls(start, last, peak_db, levels, median)
+
+    def is_line(self, threshold: float) -> bool:
+        """No louder than the line, now that it is better known."""
+        if self.peak_db < threshold + WORD_EXCESS_DB:
+            return True  # babble taken for a voice
+        return (  # a rise of the line's noise that the floor has caught up with
+            self.last - self.start + 1 >= LINE_RISE_FRAMES
+            and self.peak_db < threshold + LINE_RISE_PEAK_DB
+            and self.median_db < threshold + MEDIAN_EXCESS_DB
+        )
 
 
 @dataclass
@@ -116,7 +142,7 @@ class NumpyAmdSession:
         self._bg_hi = BG_UNKNOWN  # the background's 90th percentile energy (dB)
         self._word_frames: list[float] = []  # the current word's frame energies (dB)
         #: finished words of the greeting: (start, last frame, peak dB, frame energies)
-        self._greeting_words: list[tuple[int, int, float, list[float]]] = []
+        self._greeting_words: list[GreetingWord] = []
         self._tone_seen = False
         self._greeting_max = -100.0  # loudest 120 ms of the greeting, RESTART_LAG frames ago
         self._lagged: deque[float] = deque()  # confirmed speech energies of the last frames
@@ -302,7 +328,7 @@ class NumpyAmdSession:
                         # the earlier "speech" was background (babble); start over
                         self._greeting_start = self._word_start
                         for word in self._greeting_words:
-                            for level in word[3]:
+                            for level in word.levels:
                                 self._learn_background(level)
                         self._greeting_words.clear()
                         self._words = 1
@@ -331,7 +357,9 @@ class NumpyAmdSession:
             elif self._word_start >= 0 and t - self._word_last > self._between:
                 if self._word_confirmed:
                     self._greeting_words.append(
-                        (self._word_start, self._word_last, self._word_peak, self._word_frames)
+                        GreetingWord.of(
+                            self._word_start, self._word_last, self._word_peak, self._word_frames
+                        )
                     )
                 else:
                     for level in self._word_frames:  # not a word: it was the line
@@ -376,30 +404,18 @@ class NumpyAmdSession:
         self._lagged.clear()
 
     def _forget_background_words(self, threshold: float) -> None:
-        """Drop the greeting's first words if, now that the line is better known, they
-        are no louder than it; they teach the background."""
-
-        def background(word: tuple[int, int, float, list[float]]) -> bool:
-            peak, levels = word[2], word[3]
-            if peak < threshold + WORD_EXCESS_DB:
-                return True  # babble taken for a voice
-            return (  # a rise of the line's noise that the floor has caught up with
-                word[1] - word[0] + 1 >= LINE_RISE_FRAMES
-                and peak < threshold + LINE_RISE_PEAK_DB
-                and bool(levels)
-                and sorted(levels)[len(levels) // 2] < threshold + MEDIAN_EXCESS_DB
-            )
-
+        """Drop the greeting's first words while they are the line
+        (:meth:`GreetingWord.is_line`); they teach the background."""
         words = self._greeting_words
-        if not background(words[0]):
+        if not words[0].is_line(threshold):
             return
-        while words and background(words[0]):
-            for level in words.pop(0)[3]:
+        while words and words[0].is_line(threshold):
+            for level in words.pop(0).levels:
                 self._learn_background(level)
         if words:
-            self._greeting_start = words[0][0]
+            self._greeting_start = words[0].start
             self._words = len(words)
-            self._speech_ref = self._greeting_max = max(w[2] for w in words)
+            self._speech_ref = self._greeting_max = max(w.peak_db for w in words)
         else:
             self._greeting_start = self._speech_last = -1
             self._words = 0
