@@ -100,6 +100,18 @@ SWEEP_GREETING_MS = (3000, 3200, 3400, 3600, 3800, 4000)
 SWEEP_LONG_SILENCE_MS = (600, 800, 1000)
 
 
+def hm_rates(truth: list[str], labels: list[str]) -> tuple[float, float, float]:
+    """Accuracy over the HUMAN and MACHINE clips, human->machine and machine->human rates."""
+    humans = [i for i, t in enumerate(truth) if t == "HUMAN"]
+    machines = [i for i, t in enumerate(truth) if t == "MACHINE"]
+    right = sum(labels[i] == truth[i] for i in humans + machines)
+    return (
+        right / max(1, len(humans) + len(machines)),
+        sum(labels[i] == "MACHINE" for i in humans) / max(1, len(humans)),
+        sum(labels[i] == "HUMAN" for i in machines) / max(1, len(machines)),
+    )
+
+
 def cap_sweep(rows: list[dict[str, str]], clips: list[tuple[np.ndarray, int]], cap_ms: int) -> None:
     """Every (greeting_ms, long_greeting_silence_ms) pair with the cap ``cap_ms``."""
     truth = [r["label"] for r in rows]
@@ -120,11 +132,7 @@ def cap_sweep(rows: list[dict[str, str]], clips: list[tuple[np.ndarray, int]], c
             }
             detect = numpy_detector(values, 0)
             labels = [detect(x, rate)[0] for x, rate in clips]
-            acc = sum(labels[i] == truth[i] for i in humans + machines) / max(
-                1, len(humans) + len(machines)
-            )
-            h2m = sum(labels[i] == "MACHINE" for i in humans) / max(1, len(humans))
-            m2h = sum(labels[i] == "HUMAN" for i in machines) / max(1, len(machines))
+            acc, h2m, m2h = hm_rates(truth, labels)
             h_ns = sum(labels[i] == "NOTSURE" for i in humans)
             m_ns = sum(labels[i] == "NOTSURE" for i in machines)
             met = acc >= 0.93 and h2m <= 0.03 and m2h <= 0.08
@@ -166,13 +174,10 @@ def report(
             continue
         rec = conf[(t, t)] / total
         print(f"  {t:<23}" + "".join(f"{conf[(t, p)]:>9}" for p in PRED) + f"{pct(rec):>9}")
-    hm = [i for i in range(n) if truth[i] in ("HUMAN", "MACHINE")]
     humans = [i for i in range(n) if truth[i] == "HUMAN"]
     machines = [i for i in range(n) if truth[i] == "MACHINE"]
-    acc_hm = sum(labels[i] == truth[i] for i in hm) / max(1, len(hm))
+    acc_hm, h2m, m2h = hm_rates(truth, labels)
     acc = sum(labels[i] == truth[i] for i in range(n)) / max(1, n)
-    h2m = sum(labels[i] == "MACHINE" for i in humans) / max(1, len(humans))
-    m2h = sum(labels[i] == "HUMAN" for i in machines) / max(1, len(machines))
     print(f"  accuracy HUMAN+MACHINE {pct(acc_hm)}   all four classes {pct(acc)}")
     print(
         f"  human->machine {pct(h2m)} ({len(humans)} humans)   machine->human {pct(m2h)}"
@@ -253,14 +258,10 @@ def report(
         print(f"  by {by}:")
         for key in sorted(groups):
             idx = groups[key]
-            hm_idx = [i for i in idx if truth[i] in ("HUMAN", "MACHINE")]
-            ok = sum(labels[i] == truth[i] for i in hm_idx) / max(1, len(hm_idx))
-            hh = [i for i in hm_idx if truth[i] == "HUMAN"]
-            mm = [i for i in hm_idx if truth[i] == "MACHINE"]
+            ok, h2m, m2h = hm_rates([truth[i] for i in idx], [labels[i] for i in idx])
             print(
                 f"    {key or '-':<22} n={len(idx):4d}  H+M acc {pct(ok)}  "
-                f"h->m {pct(sum(labels[i] == 'MACHINE' for i in hh) / max(1, len(hh)))}  "
-                f"m->h {pct(sum(labels[i] == 'HUMAN' for i in mm) / max(1, len(mm)))}"
+                f"h->m {pct(h2m)}  m->h {pct(m2h)}"
             )
 
 
