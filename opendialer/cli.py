@@ -364,7 +364,8 @@ def serve(
     role: str = typer.Option(
         "all",
         help="all: web + dialing engine; web: no engine; engine: no web server "
-        "(the platform comes from $OPENDIALER_PLATFORM, see docs/engine.md).",
+        "(the engine uses the platform chosen under System → Communication platform, "
+        "or $OPENDIALER_PLATFORM when set; see docs/engine.md).",
     ),
     metrics_port: int | None = typer.Option(
         None,

@@ -24,4 +24,11 @@ ROWS = [
         },
     ),
     Row("GET", "/api/v1/platform/registrations", MASTER_ONLY_READ),
+    Row("GET", "/api/v1/platform/choice", MASTER_ONLY_READ),
+    Row(
+        "PUT",
+        "/api/v1/platform/choice",
+        MASTER_ONLY_READ,
+        body=lambda w, role, scope, params: {"name": "sim"},
+    ),
 ]

@@ -145,6 +145,10 @@ ERROR_PATTERNS: list[tuple[re.Pattern[str], str]] = [
         # System → Communication platform (core/services/platform_config.py); first, as
         # they are more specific than the generic "<field> is required" ones below.
         (
+            r"^name must be one of the installed platforms \((?P<names>[^)]*)\)",
+            N_("Choose one of the installed platforms: %(names)s."),
+        ),
+        (
             r"^server is required",
             N_("Enter the SIP server as host:port, for example 10.0.0.5:5060."),
         ),

@@ -19,6 +19,7 @@ from opendialer.admin_ui.app import create_app
 from opendialer.admin_ui.metrics import MetricsAccess, build_exporter, metrics_only_app
 from opendialer.core import config, health, logs
 from opendialer.core.contracts import MetricsExporter
+from opendialer.core.engine.chosen_platform import ChosenPlatform
 from opendialer.core.engine.engine import Engine
 from opendialer.core.engine.settings import (
     EngineConfig,
@@ -31,13 +32,13 @@ ROLES = ("all", "web", "engine")
 log = logging.getLogger("opendialer.server")
 
 
-async def start_engine(db: Database, engine_config: EngineConfig | None) -> Engine:
+def _node_options(db: Database, cfg: EngineConfig, name: str, options: Any) -> dict[str, Any]:
+    """A platform's options plus what this node adds to them."""
     from opendialer.core.services import platform_config
     from opendialer.core.services.port_leases import PortLeases
 
-    cfg = engine_config or await config_from_environment()
-    options = dict(cfg.platform_options)
-    if cfg.platform == "sip":
+    options = dict(options or {})
+    if name == "sip":
         # The SIP platform reads (and follows changes of) the Master's stored configuration
         # — none saved yet: it starts "not configured" and comes up when one is saved —
         # and dials only the ports this node leases (PostgreSQL: shared between nodes).
@@ -46,12 +47,29 @@ async def start_engine(db: Database, engine_config: EngineConfig | None) -> Engi
             "port_leases",
             PortLeases(db, cfg.node_id, lease_s=cfg.dead_after_s, dead_after_s=cfg.dead_after_s),
         )
+    return options
+
+
+async def start_engine(db: Database, engine_config: EngineConfig | None) -> Engine:
+    from opendialer.core.services import platform_choice, platform_config
+
+    cfg = engine_config or await config_from_environment()
+    platform: str | ChosenPlatform = cfg.platform
+    if not cfg.platform:
+        # No platform fixed by OPENDIALER_PLATFORM: follow the Master's choice while the
+        # engine runs (System → Communication platform; core/engine/chosen_platform.py).
+        # OPENDIALER_PLATFORM_OPTIONS, when set, wins over the options stored with it.
+        def build(name: str, stored: Any) -> Any:
+            options = _node_options(db, cfg, name, cfg.platform_options or stored)
+            return engine.build_platform(name, options)
+
+        platform = ChosenPlatform(build, platform_choice.load)
     try:
         engine = Engine(
             db,
             cfg.node_id,
-            platform=cfg.platform,
-            platform_options=options,
+            platform=platform,
+            platform_options=_node_options(db, cfg, cfg.platform, cfg.platform_options),
             routing_options=cfg.routing_options,
             routing_by_type=cfg.routing_by_type,
             max_calls=cfg.max_calls,

@@ -15,7 +15,7 @@ from litestar import Controller, get, put
 from litestar.di import NamedDependency
 from litestar.params import JSONBody
 
-from opendialer.core.services import platform_config
+from opendialer.core.services import platform_choice, platform_config
 from opendialer.core.services.common import Actor
 
 
@@ -76,6 +76,27 @@ class Registration(msgspec.Struct):
     failures: int = 0
 
 
+class PlatformChoiceIn(msgspec.Struct, forbid_unknown_fields=True):
+    """The platform the dialing engine uses: one of ``available``."""
+
+    name: str
+    # read-only fields of the GET body, ignored
+    available: list[str] | None = None
+    environment: str | None = None
+    effective: str | None = None
+
+
+class PlatformChoiceOut(msgspec.Struct):
+    #: The stored choice (None: none yet — started campaigns do not dial).
+    name: str | None
+    #: The platforms the installed plugins offer (``sip``, ``sim``, …).
+    available: list[str]
+    #: ``OPENDIALER_PLATFORM`` on the node that answered: it overrides the choice there.
+    environment: str | None
+    #: What an engine on that node runs.
+    effective: str | None
+
+
 def _body(data: PlatformIn) -> dict[str, Any]:
     body = msgspec.to_builtins(data)
     body["ports"] = [{k: v for k, v in p.items() if v is not None} for p in body["ports"]]
@@ -100,6 +121,20 @@ class PlatformController(Controller):
     ) -> PlatformOut:
         body = await platform_config.update_platform_config(actor, _body(data))
         return msgspec.convert(body, PlatformOut, strict=False)
+
+    @get("/choice", summary="Which platform the dialing engine uses (Master)")
+    async def get_choice(self, actor: NamedDependency[Actor]) -> PlatformChoiceOut:
+        return msgspec.convert(await platform_choice.get(actor), PlatformChoiceOut)
+
+    @put(
+        "/choice",
+        summary="Choose the platform the dialing engine uses (Master); running engines "
+        "switch within seconds, calls in progress end on the platform they started on",
+    )
+    async def put_choice(
+        self, actor: NamedDependency[Actor], data: JSONBody[PlatformChoiceIn]
+    ) -> PlatformChoiceOut:
+        return msgspec.convert(await platform_choice.put(actor, data.name), PlatformChoiceOut)
 
     @get("/registrations", summary="Registration state of each dialer port (Master)")
     async def registrations(self, actor: NamedDependency[Actor]) -> list[Registration]:

@@ -1,4 +1,6 @@
-"""System → Communication platform: the SIP server, transport and dialer ports.
+"""System → Communication platform: which platform the engine uses (SIP server or the
+simulator: ``core/services/platform_choice.py``), and the SIP server, transport and
+dialer ports.
 
 The rules (Master only, write-only passwords, validation naming each field) are
 ``core/services/platform_config.py``'s, the same service behind
@@ -20,7 +22,7 @@ from litestar.response import Template
 from opendialer.admin_ui.i18n import N_
 from opendialer.admin_ui.pages.common import errors_of, text
 from opendialer.admin_ui.pages.session import UI
-from opendialer.core.services import platform_config
+from opendialer.core.services import platform_choice, platform_config
 from opendialer.core.services.errors import ValidationFailed
 
 BLANK_PORT: dict[str, Any] = {"user": "", "auth_user": "", "has_password": False}
@@ -33,6 +35,38 @@ REGISTRATION_STATES: dict[str, tuple[str, str]] = {
     "unregistered": (N_("not registered"), "off"),
     "not_required": (N_("no registration (trunk)"), "off"),
 }
+
+
+#: How the page names the platforms the built-in plugins register; a third party's
+#: platform is shown by its registered name.
+PLATFORM_LABELS: dict[str, tuple[str, str]] = {
+    "sip": (
+        N_("SIP server"),
+        N_("Real calls through your SIP server or SBC (e.g. OpenScape Voice), configured below."),
+    ),
+    "sim": (
+        N_("Simulator"),
+        N_(
+            "No real calls: simulated answers, machines, busy lines and agents, to try "
+            "campaigns and train admins. Nobody is called."
+        ),
+    ),
+}
+
+
+def choice_context(ui: UI, choice: dict[str, Any]) -> dict[str, Any]:
+    """The "Platform in use" card: every installed platform with its label."""
+    options = []
+    for name in choice["available"]:
+        label, hint = PLATFORM_LABELS.get(name, (name, ""))
+        options.append(
+            {
+                "name": name,
+                "label": ui._(label) if name in PLATFORM_LABELS else label,
+                "hint": ui._(hint) if hint else "",
+            }
+        )
+    return {"choice": choice, "platform_options": options}
 
 
 def _number(raw: str) -> Any:
@@ -117,6 +151,7 @@ def _render(
     errors: dict[str, str] | None = None,
     saved: bool = False,
     fragment: bool = False,
+    choice: dict[str, Any] | None = None,
 ) -> Template:
     # htmx swaps only 2xx answers: a refused save is 200 to htmx, 422 to a plain form post
     status = 422 if errors and not fragment else 200
@@ -128,13 +163,52 @@ def _render(
         saved=saved,
         transports=platform_config.TRANSPORTS,
         **_registration_context(ui),
+        **(choice_context(ui, choice) if choice is not None else {}),
     )
 
 
 @get("/system/platform")
 async def platform_page(ui: NamedDependency[UI]) -> Template:
     actor = ui.require_tab("system")
-    return _render(ui, await platform_config.get_platform_config(actor))
+    return _render(
+        ui,
+        await platform_config.get_platform_config(actor),
+        choice=await platform_choice.get(actor),
+    )
+
+
+@post("/system/platform/choice", status_code=200)
+async def save_choice(request: Request[Any, Any, Any], ui: NamedDependency[UI]) -> Template:
+    """The "Platform in use" card: store the choice; running engines follow it."""
+    actor = ui.require_tab("system")
+    form = await request.form()
+    errors: dict[str, str] = {}
+    saved = False
+    try:
+        choice = await platform_choice.put(actor, text(form, "platform"))
+        saved = True
+    except ValidationFailed as exc:
+        errors = errors_of(exc, ui.t)
+        choice = await platform_choice.get(actor)
+    if request.headers.get("hx-request") == "true":
+        return ui.render(
+            "system/platform_choice.html",
+            choice_errors=errors,
+            choice_saved=saved,
+            **choice_context(ui, choice),
+        )
+    return ui.render(
+        "system/platform.html",
+        status_code=422 if errors else 200,
+        config=_for_display(await platform_config.get_platform_config(actor)),
+        errors={},
+        saved=False,
+        transports=platform_config.TRANSPORTS,
+        choice_errors=errors,
+        choice_saved=saved,
+        **_registration_context(ui),
+        **choice_context(ui, choice),
+    )
 
 
 @post("/system/platform", status_code=200)
@@ -147,17 +221,21 @@ async def save_platform(request: Request[Any, Any, Any], ui: NamedDependency[UI]
     action = text(form, "action") or "save"
     if action == "add_port":
         config["ports"].append(dict(BLANK_PORT))
-        return _render(ui, config, fragment=fragment)
+        choice = None if fragment else await platform_choice.get(actor)
+        return _render(ui, config, fragment=fragment, choice=choice)
     if action.startswith("remove_port:") and action[12:].isdigit():
         index = int(action[12:])
         if index < len(config["ports"]):
             del config["ports"][index]
-        return _render(ui, config, fragment=fragment)
+        choice = None if fragment else await platform_choice.get(actor)
+        return _render(ui, config, fragment=fragment, choice=choice)
     try:
         stored = await platform_config.update_platform_config(actor, config)
     except ValidationFailed as exc:
-        return _render(ui, config, errors=errors_of(exc, ui.t), fragment=fragment)
-    return _render(ui, stored, saved=True, fragment=fragment)
+        choice = None if fragment else await platform_choice.get(actor)
+        return _render(ui, config, errors=errors_of(exc, ui.t), fragment=fragment, choice=choice)
+    choice = None if fragment else await platform_choice.get(actor)
+    return _render(ui, stored, saved=True, fragment=fragment, choice=choice)
 
 
 @get("/system/platform/registrations")
@@ -172,4 +250,4 @@ def _registration_context(ui: UI) -> dict[str, Any]:
     return {"registrations": registration_rows(ui), "live": platform_config.attached()}
 
 
-ROUTES: list[Any] = [platform_page, save_platform, registrations_panel]
+ROUTES: list[Any] = [platform_page, save_choice, save_platform, registrations_panel]

@@ -166,6 +166,11 @@ class Engine:
             raise ValueError(f"no {kind[:-1].replace('_', ' ')} named {name!r}; installed: {known}")
         return factory(context=self.context, **kwargs)
 
+    def build_platform(self, name: str, options: Mapping[str, Any]) -> Platform:
+        """A platform plugin built with this engine's context (not started)."""
+        platform: Platform = self._build("platforms", name, options=options)
+        return platform
+
     # -- life cycle ------------------------------------------------------------
 
     async def start(self, *, run_loop: bool = True) -> None:

@@ -1,8 +1,10 @@
 """How ``opendialer serve`` builds its engine: environment first, then ``setting`` rows.
 
 ==============================  =====================================================
-``OPENDIALER_PLATFORM``         ``sim`` or ``sip`` (any registered platform); else the
+``OPENDIALER_PLATFORM``         ``sim`` or ``sip`` (any registered platform) fixes this
+                                node's platform; unset, the engine follows the
                                 ``engine.platform`` setting ``{"name": ..., "options": {...}}``
+                                that a Master chooses in System → Communication platform
 ``OPENDIALER_PLATFORM_OPTIONS`` JSON object of platform options (overrides the setting's)
 ``OPENDIALER_NODE_ID``          this node's name (default: host name + ``-engine``);
                                 keep it stable across restarts so a restart reconciles
@@ -35,7 +37,7 @@ class EngineConfigError(ValueError):
 
 @dataclass
 class EngineConfig:
-    platform: str
+    platform: str  # "" = follow the stored choice (core/engine/chosen_platform.py)
     platform_options: dict[str, Any] = field(default_factory=dict)
     node_id: str = ""
     max_calls: int = 100
@@ -86,13 +88,12 @@ async def setting_object(key: str) -> dict[str, Any]:
 
 
 async def config_from_environment() -> EngineConfig:
-    stored = await setting_object("engine.platform")
-    platform = os.environ.get("OPENDIALER_PLATFORM", "").strip() or str(stored.get("name") or "")
-    if not platform:
-        raise EngineConfigError(
-            "no communication platform configured: set OPENDIALER_PLATFORM=sim (simulator) "
-            "or OPENDIALER_PLATFORM=sip, or run `opendialer serve --role web`"
-        )
+    # Empty: no fixed platform — the engine follows the Master's choice (the
+    # ``engine.platform`` setting, System → Communication platform) while it runs.
+    platform = os.environ.get("OPENDIALER_PLATFORM", "").strip()
+    stored = await setting_object("engine.platform") if platform else {}
+    if stored.get("name") != platform:
+        stored = {}  # options saved for another platform are not this one's
     options = json_env("OPENDIALER_PLATFORM_OPTIONS")
     if options is None:
         options = dict(stored.get("options") or {})

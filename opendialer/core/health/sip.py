@@ -74,8 +74,9 @@ async def check_sip(options: DoctorOptions) -> list[CheckResult]:
             CheckResult(
                 "sip",
                 Status.WARN,
-                "no communication platform chosen: set OPENDIALER_PLATFORM=sip (and "
-                f"{CONFIGURE}) or =sim for the simulator; `serve --role web` needs none",
+                "no communication platform chosen: started campaigns do not dial until a "
+                "Master chooses the SIP server or the simulator under System → "
+                "Communication platform (or PUT /api/v1/platform/choice)",
             )
         ]
     if not config.get("ports"):

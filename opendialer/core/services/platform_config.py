@@ -378,7 +378,9 @@ async def health() -> dict[str, Any]:
         rows = _live.registrations()
         registered = sum(1 for r in rows if r.get("state") == "registered")
         failed = [f"{r['user']}: {r.get('detail')}" for r in rows if r.get("state") == "failed"]
-        detail = f"{state.detail}; {registered} of {len(rows)} registered"
+        detail = state.detail
+        if rows:  # a platform with ports (SIP); the simulator has none
+            detail += f"; {registered} of {len(rows)} registered"
         if failed:
             detail += "; failing: " + ", ".join(failed[:5])
         return {"ok": bool(state.ok), "detail": detail}
