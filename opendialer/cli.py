@@ -40,6 +40,11 @@ leads_app = typer.Typer(help="Campaign leads: import CSV lists.", no_args_is_hel
 app.add_typer(leads_app, name="leads")
 logs_app = typer.Typer(help="The dialer's log files.", no_args_is_help=True)
 app.add_typer(logs_app, name="logs")
+platform_app = typer.Typer(
+    help="The communication platform the engine uses (SIP server or simulator).",
+    no_args_is_help=True,
+)
+app.add_typer(platform_app, name="platform")
 
 out = Console()
 err = Console(stderr=True)
@@ -262,6 +267,48 @@ def leads_import(
         )
         if report["errors_total"]:
             print_rows(report["errors"], report["errors_total"])
+
+    run(body)
+
+
+# -- platform --------------------------------------------------------------
+
+
+@platform_app.command("show")
+def platform_show() -> None:
+    """Which platform the engine uses, and which ones are installed."""
+    from opendialer.core.services import platform_choice
+    from opendialer.core.services.common import SYSTEM
+
+    async def body() -> None:
+        db = await open_database()
+        try:
+            choice = await platform_choice.get(SYSTEM)
+        finally:
+            await db.close()
+        out.print(f"chosen: {choice['name'] or 'none (started campaigns do not dial)'}")
+        out.print(f"installed: {', '.join(choice['available'])}")
+        if choice["environment"]:
+            out.print(f"this node: OPENDIALER_PLATFORM={choice['environment']} overrides it")
+
+    run(body)
+
+
+@platform_app.command("choose")
+def platform_choose(
+    name: str = typer.Argument(..., help="sip (your SIP server) or sim (the simulator)."),
+) -> None:
+    """Choose the platform every engine node uses; running engines switch within seconds."""
+    from opendialer.core.services import platform_choice
+    from opendialer.core.services.common import SYSTEM
+
+    async def body() -> None:
+        db = await open_database()
+        try:
+            choice = await platform_choice.put(SYSTEM, name)
+        finally:
+            await db.close()
+        out.print(f"platform: {choice['name']} (running engines switch within a few seconds)")
 
     run(body)
 

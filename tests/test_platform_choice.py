@@ -250,3 +250,23 @@ async def test_a_platform_that_cannot_start_says_why() -> None:
         assert "System → Communication platform" in health.detail
     finally:
         await chosen.close()
+
+
+# -- the CLI -------------------------------------------------------------------
+
+
+async def test_an_operator_chooses_the_platform_from_the_cli(
+    db: Database, cli_env: dict[str, str]
+) -> None:
+    from helpers import run_cli
+
+    shown = run_cli("platform", "show", env=cli_env)
+    assert shown.returncode == 0, shown.stderr
+    assert "chosen: none" in shown.stdout and "sim" in shown.stdout
+    bad = run_cli("platform", "choose", "asterisk", env=cli_env)
+    assert bad.returncode == 1
+    assert "installed platforms" in bad.stderr and "(name)" in bad.stderr
+    chosen = run_cli("platform", "choose", "sim", env=cli_env)
+    assert chosen.returncode == 0, chosen.stderr
+    assert (await platform_choice.load()).name == "sim"
+    assert "chosen: sim" in run_cli("platform", "show", env=cli_env).stdout
