@@ -85,6 +85,25 @@ async def setting_object(key: str) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
+async def setting_with_stamp(key: str) -> tuple[dict[str, Any], Any]:
+    """A ``setting`` row's JSON object value and its ``updated_at`` (({}, None) when absent)."""
+    row = (
+        await Setting.select(Setting.value, Setting.updated_at)
+        .where(Setting.key == key)
+        .first()
+        .run()
+    )
+    if row is None:
+        return {}, None
+    value = row["value"]
+    if isinstance(value, str):
+        try:
+            value = json.loads(value or "{}")
+        except ValueError:
+            value = {}
+    return (value if isinstance(value, dict) else {}), row["updated_at"]
+
+
 async def config_from_environment() -> EngineConfig:
     stored = await setting_object("engine.platform")
     platform = os.environ.get("OPENDIALER_PLATFORM", "").strip() or str(stored.get("name") or "")
@@ -114,4 +133,10 @@ async def config_from_environment() -> EngineConfig:
     )
 
 
-__all__ = ["EngineConfig", "EngineConfigError", "config_from_environment", "setting_object"]
+__all__ = [
+    "EngineConfig",
+    "EngineConfigError",
+    "config_from_environment",
+    "setting_object",
+    "setting_with_stamp",
+]
