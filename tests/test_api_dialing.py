@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from api_client import PASSWORD, ApiClient
+from test_ui_form_errors import shown_errors
 from test_ui_pages import browser_session, htmx
 
 from opendialer.core.services import users
@@ -197,3 +198,32 @@ async def test_start_refusal_is_shown_in_the_users_language(app_client: ApiClien
     r = await page.post(f"/campaigns/{cid}/start", headers=htmx(page))
     assert "A campanha &#39;Vazia&#39; não tem mais leads para ligar" in r.text, r.text
     assert (await admin.get(f"/api/v1/campaigns/{cid}")).json()["state"] == "STOPPED"
+
+
+async def test_the_form_names_the_weekdays_of_a_range_with_no_schedule_day(
+    app_client: ApiClient,
+) -> None:
+    group = await app_client.group()
+    await app_client.user("campaign_admin", [group], username="held-form")
+    await users.set_language(await users.authenticate("held-form", PASSWORD), "pt_BR")
+    page = await browser_session(app_client, "held-form")
+    form = {
+        "name": "Fim de semana",
+        "group_id": str(group),
+        "start_date": "2030-03-04",  # Monday
+        "end_date": "2030-03-08",  # Friday
+        "start_time": "09:00",
+        "end_time": "17:00",
+        "timezone": "America/Sao_Paulo",
+        "weekdays": ["sat", "sun"],
+        "pilot_number": "4000",
+        "max_attempts": "5",
+        "retry_after_minutes": "60",
+        "type": "OSCC",
+    }
+    r = await page.post("/campaigns", data=form, headers=htmx(page))
+    assert shown_errors(r.text) == {
+        "weekdays": "Nenhum dia de 2030-03-04 a 2030-03-08 cai nos dias da semana "
+        "selecionados: selecione outro dia da semana ou amplie as datas."
+    }
+    assert await Campaign.count().run() == 0
