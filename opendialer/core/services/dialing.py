@@ -140,7 +140,8 @@ async def _one(campaign: Mapping[str, Any], now: datetime) -> DialingState:
     try:
         today = local_date(now, tz)
     except TimeZoneError:
-        return DialingState(False, NO_SCHEDULE_LEFT, {}, f"/campaigns/{cid}/schedules")
+        path = f"/campaigns/{cid}/schedules"
+        return DialingState(False, NO_SCHEDULE_LEFT, {}, path, Role.CAMPAIGN_ADMIN)
     entries = (
         await Schedule.select()
         .where((Schedule.campaign == cid) & (Schedule.date >= today))
