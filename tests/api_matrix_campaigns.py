@@ -37,8 +37,13 @@ async def campaign_target(world: World, role: str, scope: str) -> dict[str, Any]
     return {"campaign_id": created["id"]}
 
 
+async def startable_campaign_target(world: World, role: str, scope: str) -> dict[str, Any]:
+    """A fresh STOPPED campaign with a lead to call (Start refuses one without)."""
+    return await lead_target(world, role, scope)
+
+
 async def started_campaign_target(world: World, role: str, scope: str) -> dict[str, Any]:
-    params = await campaign_target(world, role, scope)
+    params = await startable_campaign_target(world, role, scope)
     await campaigns.start_campaign(SYSTEM, params["campaign_id"])
     return params
 
@@ -83,7 +88,12 @@ ROWS: list[Row] = [
         body=lambda w, role, scope, params: {"queue": "renamed"},
     ),
     Row("DELETE", "/api/v1/campaigns/{campaign_id}", _write(204), target=campaign_target),
-    Row("POST", "/api/v1/campaigns/{campaign_id}/start", _write(200), target=campaign_target),
+    Row(
+        "POST",
+        "/api/v1/campaigns/{campaign_id}/start",
+        _write(200),
+        target=startable_campaign_target,
+    ),
     Row(
         "POST", "/api/v1/campaigns/{campaign_id}/stop", _write(200), target=started_campaign_target
     ),

@@ -31,6 +31,15 @@ def campaign_body(group_id: int, name: str = "Black Friday", **extra: Any) -> di
     return body
 
 
+async def give_leads(admin: Any, cid: int, count: int = 1) -> None:
+    """Leads to call: Start refuses a campaign with none."""
+    csv_text = "".join(f"Lead {n},+1 202 555 02{n:02d}\n" for n in range(count))
+    r = await admin.post(
+        f"/api/v1/campaigns/{cid}/leads", content=csv_text, headers={"Content-Type": "text/csv"}
+    )
+    assert r.status_code == 201, r.text
+
+
 async def admin_and_group(app_client: ApiClient) -> tuple[Any, int]:
     group = await app_client.group()
     return await app_client.login_as("campaign_admin", [group]), group
@@ -248,6 +257,7 @@ async def test_masters_and_managers_have_no_campaign_access(
 async def test_settings_change_only_while_stopped(app_client: ApiClient) -> None:
     admin, group = await admin_and_group(app_client)
     cid = (await admin.post("/api/v1/campaigns", json=campaign_body(group))).json()["id"]
+    await give_leads(admin, cid)
     r = await admin.post(f"/api/v1/campaigns/{cid}/start")
     assert r.status_code == 200 and r.json()["state"] == "STARTED", r.text
     r = await admin.patch(f"/api/v1/campaigns/{cid}", json={"queue": "late"})
@@ -271,6 +281,8 @@ async def test_disabled_group_rules(app_client: ApiClient) -> None:
     running = (await admin.post("/api/v1/campaigns", json=campaign_body(g1, "Running"))).json()
     stopped = (await admin.post("/api/v1/campaigns", json=campaign_body(g1, "Stopped"))).json()
     elsewhere = (await admin.post("/api/v1/campaigns", json=campaign_body(g2, "Elsewhere"))).json()
+    await give_leads(admin, running["id"])
+    await give_leads(admin, stopped["id"])
     assert (await admin.post(f"/api/v1/campaigns/{running['id']}/start")).status_code == 200
     r = await master.patch(f"/api/v1/groups/{g1}", json={"enabled": False})
     assert r.status_code == 200, r.text
@@ -292,6 +304,7 @@ async def test_disabled_group_rules(app_client: ApiClient) -> None:
 async def test_start_and_stop_tell_plugins(app_client: ApiClient) -> None:
     admin, group = await admin_and_group(app_client)
     cid = (await admin.post("/api/v1/campaigns", json=campaign_body(group))).json()["id"]
+    await give_leads(admin, cid)
     seen: list[tuple[str, str, str, str]] = []
 
     class Recorder:
@@ -348,7 +361,8 @@ async def test_list_is_paginated_and_filtered_by_state(app_client: ApiClient) ->
     for n in range(3):
         body = campaign_body(group, f"C{n}")
         ids.append((await admin.post("/api/v1/campaigns", json=body)).json()["id"])
-    await admin.post(f"/api/v1/campaigns/{ids[1]}/start")
+    await give_leads(admin, ids[1])
+    assert (await admin.post(f"/api/v1/campaigns/{ids[1]}/start")).status_code == 200
     page = (await admin.get("/api/v1/campaigns", params={"page": 2, "per_page": 2})).json()
     assert page["total"] == 3 and [c["name"] for c in page["items"]] == ["C2"]
     assert (page["page"], page["per_page"]) == (2, 2)

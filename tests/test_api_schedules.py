@@ -153,6 +153,12 @@ async def test_schedules_change_only_while_stopped(app_client: ApiClient) -> Non
     admin, cid = await setup(
         app_client, start_date="2030-01-07", end_date="2030-01-11", weekdays=["mon"]
     )
+    r = await admin.post(
+        f"/api/v1/campaigns/{cid}/leads",
+        content="Ann,+1 202 555 0143\n",
+        headers={"Content-Type": "text/csv"},
+    )
+    assert r.status_code == 201, r.text
     assert (await admin.post(f"/api/v1/campaigns/{cid}/start")).status_code == 200
     url = f"/api/v1/campaigns/{cid}/schedules"
     r = await admin.post(url, json={"date": "2030-01-08"})

@@ -21,6 +21,7 @@ from ui_browser import browser, chromium_executable, live_server, tab  # noqa: F
 from opendialer.core.services import groups, users
 from opendialer.core.services.common import SYSTEM
 from opendialer.core.storage import Database
+from opendialer.core.storage.tables import Lead
 
 pytestmark = pytest.mark.browser
 
@@ -274,6 +275,20 @@ async def test_run_button_of_a_disabled_group_is_disabled_with_the_reason(
             "pilot_number": "4000",
         },
     )
+    running = await campaigns.create_campaign(
+        SYSTEM,
+        {
+            "name": "Finishing",
+            "group_id": closed,
+            "start_date": "2030-01-01",
+            "end_date": "2030-01-10",
+            "start_time": "09:00",
+            "end_time": "17:00",
+            "pilot_number": "4000",
+        },
+    )
+    await Lead(campaign=running["id"], name="Ann", phone="+12025550143").save().run()
+    await campaigns.start_campaign(SYSTEM, running["id"])
     await groups.update_group(SYSTEM, closed, {"enabled": False})
     await log_in(tab, "cadmin")
     button = tab.locator("tr[data-campaign=Dormant] button.run-stop")
@@ -282,6 +297,18 @@ async def test_run_button_of_a_disabled_group_is_disabled_with_the_reason(
     await expect(reason).to_have_attribute(
         "title", "The dialer group Closed is disabled: its stopped campaigns cannot start."
     )
+    # Its STARTED campaign runs to its end, says so, and can still be stopped.
+    note = tab.locator("tr[data-campaign=Finishing] .group-note")
+    await expect(note).to_have_text(
+        "Group disabled: this campaign runs to its end; it cannot be restarted."
+    )
+    await expect(tab.locator("tr[data-campaign=Finishing] button.btn-stop")).to_be_enabled()
+    # Re-enabled: the note goes, Stop stays.
+    await groups.update_group(SYSTEM, closed, {"enabled": True})
+    await tab.reload()
+    await expect(tab.locator("tr[data-campaign=Finishing] .campaign-state")).to_be_visible()
+    await expect(tab.locator("tr[data-campaign=Finishing] .group-note")).to_have_count(0)
+    await expect(tab.locator("tr[data-campaign=Finishing] button.btn-stop")).to_be_enabled()
 
 
 async def test_supervisor_views_but_cannot_change(tab: Page, db: Database) -> None:

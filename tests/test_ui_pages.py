@@ -16,6 +16,7 @@ from api_client import PASSWORD, ApiClient
 
 from opendialer.core.services import campaigns, users
 from opendialer.core.services.common import SYSTEM
+from opendialer.core.storage.tables import Lead
 
 INLINE_SCRIPT = re.compile(r"<script(?![^>]*\bsrc=)[^>]*>", re.I)
 INLINE_STYLE = re.compile(r"\sstyle=|<style[\s>]", re.I)
@@ -251,6 +252,7 @@ async def test_summary_panel_is_polled_only_while_running(app_client: ApiClient)
     path = f"/campaigns/{campaign['id']}/summary"
     stopped = await ana.get(path)
     assert "hx-trigger" not in stopped.text and "<svg" in stopped.text
+    await Lead(campaign=campaign["id"], name="Ann", phone="+12025550143").save().run()
     await campaigns.start_campaign(SYSTEM, campaign["id"])
     running = await ana.get(path)
     assert 'hx-trigger="every 5s"' in running.text

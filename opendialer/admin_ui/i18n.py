@@ -351,6 +351,28 @@ ERROR_PATTERNS: list[tuple[re.Pattern[str], str]] = [
             r"^.*(while|is) STARTED",
             N_("Stop the campaign first: a started campaign cannot be changed."),
         ),
+        # Start refuses what can never dial; a range with no schedule day is refused at save.
+        (
+            r"^campaign (?P<name>.+) has no schedule day left",
+            N_(
+                "The campaign %(name)s has no schedule day left (today or later): "
+                "add a schedule or change its dates, then start it."
+            ),
+        ),
+        (
+            r"^campaign (?P<name>.+) has no lead left to call",
+            N_(
+                "The campaign %(name)s has no lead left to call (none not called or "
+                "waiting for a retry): upload leads, then start it."
+            ),
+        ),
+        (
+            r"^no day from (?P<start>\S+) to (?P<end>\S+) falls on the selected weekdays",
+            N_(
+                "No day from %(start)s to %(end)s falls on the selected weekdays: "
+                "select another weekday or widen the dates."
+            ),
+        ),
         (r"^.*group .*is disabled", N_("This dialer group is disabled.")),
         (r"^.*(not a valid|invalid) phone", N_("This is not a valid phone number.")),
         (r"^.*time zone", N_("Choose a valid time zone (for example America/Sao_Paulo).")),

@@ -16,8 +16,10 @@ from litestar.di import NamedDependency
 from litestar.params import JSONBody, QueryParameter
 
 from opendialer.admin_ui.api.common import BodyId, ObjectId, changes
+from opendialer.admin_ui.held_text import held_reason_body
+from opendialer.admin_ui.i18n import translator
 from opendialer.core.domain import CampaignState, CampaignType
-from opendialer.core.services import campaigns
+from opendialer.core.services import campaigns, dialing
 from opendialer.core.services.common import Actor, PageRequest
 
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
@@ -41,6 +43,19 @@ RoutingTarget = Annotated[
     msgspec.Meta(max_length=32, description="a registered routing target; null: by type"),
 ]
 Zone = Annotated[str, msgspec.Meta(max_length=64, examples=["America/Sao_Paulo"])]
+
+
+class HeldReason(msgspec.Struct):
+    """Why a STARTED campaign is not dialing now (docs/api.md lists the codes)."""
+
+    code: Annotated[str, msgspec.Meta(examples=["routing_not_configured"])]
+    #: The reason in the caller's language (its user's language setting).
+    detail: str
+    #: True for a wait (next run later today, leads waiting for their retry), not a fault.
+    waiting: bool
+    params: dict[str, str]
+    #: The page where it is fixed (e.g. /system/ivr), or null.
+    fix_path: str | None
 
 
 class Campaign(msgspec.Struct):
@@ -68,6 +83,9 @@ class Campaign(msgspec.Struct):
     routing_target: str | None
     state: CampaignState
     state_reason: str
+    #: STARTED and dialing now (core/services/dialing.py decides).
+    dialing: bool = False
+    held_reason: HeldReason | None = None
 
 
 class CampaignPage(msgspec.Struct):
@@ -90,7 +108,7 @@ class LeadCounts(msgspec.Struct):
     UNKNOWN: int
 
 
-class CampaignSummary(Campaign):
+class CampaignSummary(Campaign, kw_only=True):
     leads: LeadCounts
 
 
@@ -146,8 +164,22 @@ class CampaignUpdate(msgspec.Struct, forbid_unknown_fields=True):
     routing_target: RoutingTarget | msgspec.UnsetType | None = msgspec.UNSET
 
 
-def campaign_out(body: dict[str, Any]) -> Campaign:
-    return msgspec.convert(body, Campaign)
+async def with_dialing(actor: Actor, bodies: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Campaign bodies with ``dialing`` and ``held_reason`` in the caller's language."""
+    states = await dialing.dialing_states(bodies)
+    t = translator(actor.language)
+    return [
+        {
+            **b,
+            "dialing": states[b["id"]].dialing,
+            "held_reason": held_reason_body(states[b["id"]], t),
+        }
+        for b in bodies
+    ]
+
+
+async def campaign_out(actor: Actor, body: dict[str, Any]) -> Campaign:
+    return msgspec.convert((await with_dialing(actor, [body]))[0], Campaign)
 
 
 class CampaignController(Controller):
@@ -166,23 +198,26 @@ class CampaignController(Controller):
         body = await campaigns.list_campaigns(
             actor, page_request, wanted.value if wanted is not None else None
         )
+        body["items"] = await with_dialing(actor, body["items"])
         return msgspec.convert(body, CampaignPage)
 
     @post("/", summary="Create a campaign (STOPPED) and its schedules")
     async def create_campaign(
         self, actor: NamedDependency[Actor], data: JSONBody[CampaignCreate]
     ) -> Campaign:
-        return campaign_out(await campaigns.create_campaign(actor, changes(data)))
+        return await campaign_out(actor, await campaigns.create_campaign(actor, changes(data)))
 
     @get("/{campaign_id:int}", summary="Get a campaign")
     async def get_campaign(self, actor: NamedDependency[Actor], campaign_id: ObjectId) -> Campaign:
-        return campaign_out(await campaigns.get_campaign(actor, campaign_id))
+        return await campaign_out(actor, await campaigns.get_campaign(actor, campaign_id))
 
     @patch("/{campaign_id:int}", summary="Change a STOPPED campaign")
     async def update_campaign(
         self, actor: NamedDependency[Actor], campaign_id: ObjectId, data: JSONBody[CampaignUpdate]
     ) -> Campaign:
-        return campaign_out(await campaigns.update_campaign(actor, campaign_id, changes(data)))
+        return await campaign_out(
+            actor, await campaigns.update_campaign(actor, campaign_id, changes(data))
+        )
 
     @delete("/{campaign_id:int}", status_code=204, summary="Delete a STOPPED campaign")
     async def delete_campaign(self, actor: NamedDependency[Actor], campaign_id: ObjectId) -> None:
@@ -192,19 +227,18 @@ class CampaignController(Controller):
     async def start_campaign(
         self, actor: NamedDependency[Actor], campaign_id: ObjectId
     ) -> Campaign:
-        return campaign_out(await campaigns.start_campaign(actor, campaign_id))
+        return await campaign_out(actor, await campaigns.start_campaign(actor, campaign_id))
 
     @post("/{campaign_id:int}/stop", status_code=200, summary="Stop a campaign")
     async def stop_campaign(self, actor: NamedDependency[Actor], campaign_id: ObjectId) -> Campaign:
-        return campaign_out(await campaigns.stop_campaign(actor, campaign_id))
+        return await campaign_out(actor, await campaigns.stop_campaign(actor, campaign_id))
 
     @get("/{campaign_id:int}/summary", summary="A campaign with its leads counted by status")
     async def summary(
         self, actor: NamedDependency[Actor], campaign_id: ObjectId
     ) -> CampaignSummary:
-        return msgspec.convert(
-            await campaigns.campaign_summary(actor, campaign_id), CampaignSummary
-        )
+        body = await campaigns.campaign_summary(actor, campaign_id)
+        return msgspec.convert((await with_dialing(actor, [body]))[0], CampaignSummary)
 
 
 ROUTES: list[Any] = [CampaignController]

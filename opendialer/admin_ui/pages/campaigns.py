@@ -12,12 +12,13 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery
 from litestar.response import Template
 
+from opendialer.admin_ui.held_text import held_view
 from opendialer.admin_ui.i18n import N_
 from opendialer.admin_ui.pages import campaign_amd
 from opendialer.admin_ui.pages.common import done, errors_of, text
 from opendialer.admin_ui.pages.session import UI
 from opendialer.core.domain import WEEKDAYS, CampaignState, Role
-from opendialer.core.services import campaigns, dnc_services, groups
+from opendialer.core.services import campaigns, dialing, dnc_services, groups
 from opendialer.core.services.common import MAX_PER_PAGE, Actor, PageRequest
 from opendialer.core.services.errors import Conflict, ServiceError
 
@@ -160,11 +161,13 @@ async def campaigns_page(
     request = PageRequest(page=max(page, 1), per_page=per_page)
     listing = await campaigns.list_campaigns(actor, request)
     group_rows = {g["id"]: g for g in (await groups.list_groups(actor))["items"]}
+    states = await dialing.dialing_states(listing["items"])
     rows = [
         {
             **c,
             "group": group_rows.get(c["group_id"]),
             "blocked": run_blocker(c, group_rows.get(c["group_id"]), ui),
+            "dialing_view": held_view(states[c["id"]], ui.t, actor.role),
         }
         for c in listing["items"]
     ]

@@ -10,13 +10,14 @@ from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery
 from litestar.response import Template
 
+from opendialer.admin_ui.held_text import held_view
 from opendialer.admin_ui.i18n import N_
 from opendialer.admin_ui.pages.campaigns import STATE_LABELS
 from opendialer.admin_ui.pages.chart import STATUS_COLOURS, bar_chart
 from opendialer.admin_ui.pages.common import done, errors_of, text
 from opendialer.admin_ui.pages.session import UI
 from opendialer.core.domain import LeadStatus, Role
-from opendialer.core.services import campaigns, groups, schedules
+from opendialer.core.services import campaigns, dialing, groups, schedules
 from opendialer.core.services.common import PageRequest
 from opendialer.core.services.errors import ServiceError
 
@@ -76,6 +77,8 @@ async def schedules_page(
         may_change=actor.role is Role.CAMPAIGN_ADMIN and campaign["state"] == "STOPPED",
         is_admin=actor.role is Role.CAMPAIGN_ADMIN,
         state_labels=SCHEDULE_STATE_LABELS,
+        campaign_state_labels=STATE_LABELS,
+        dialing_view=held_view(await dialing.dialing_state(campaign), ui.t, actor.role),
     )
 
 
@@ -144,6 +147,7 @@ async def _summary_context(ui: UI, campaign_id: int) -> dict[str, Any]:
         "group": group_rows.get(summary["group_id"]),
         "hhmm": _hhmm,
         "live": summary["state"] == "STARTED",
+        "dialing_view": held_view(await dialing.dialing_state(summary), ui.t, actor.role),
         "poll_s": SUMMARY_POLL_S,
         "status_labels": LEAD_STATUS_LABELS,
         "state_labels": STATE_LABELS,

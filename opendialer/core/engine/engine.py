@@ -22,7 +22,7 @@ import logging
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from opendialer.core import amd_settings
+from opendialer.core import amd_settings, held
 from opendialer.core.contracts import (
     AmdSession,
     AmdStrategy,
@@ -49,7 +49,8 @@ from opendialer.core.engine.scheduler import (
     set_schedule_reason,
     set_schedule_state,
 )
-from opendialer.core.engine.settings import setting_object
+from opendialer.core.engine.settings import setting_with_stamp
+from opendialer.core.held import Hold, hold
 from opendialer.core.memory import pin_mmap_threshold
 from opendialer.core.plugins import PluginManager, get_plugin_manager
 from opendialer.core.storage import Database
@@ -58,6 +59,9 @@ from opendialer.core.storage.tables import CallRecord, Lead
 log = logging.getLogger("opendialer.engine")
 
 DEFAULT_ROUTING_BY_TYPE = {"OSCC": "oscc", "IVR": "ivr"}
+#: How often a started routing target's stored options are compared with the
+#: database, and a target that failed to start is tried again (seconds).
+ROUTING_RECHECK_S = 2.0
 
 
 class EngineContext:
@@ -140,6 +144,12 @@ class Engine:
         self._routing_options = {k: dict(v) for k, v in (routing_options or {}).items()}
         self._routing: dict[str, RoutingTarget] = {}
         self._routing_missing: set[str] = set()
+        #: Per target: when its stored options were last read, their updated_at, and
+        #: why it failed to start (tried again every ROUTING_RECHECK_S).
+        self._routing_checked: dict[str, float] = {}
+        self._routing_stamp: dict[str, Any] = {}
+        self._routing_failed: dict[str, Hold] = {}
+        self._retired: list[RoutingTarget] = []
         self._amd_name = amd_strategy
         self._amd: AmdStrategy | None = None
         self._amd_looked = False
@@ -204,7 +214,7 @@ class Engine:
             await asyncio.gather(*late, return_exceptions=True)
         await self.platform.close()
         await self._reconcile(self.node_id, "engine stopped before the call ended")
-        for target in self._routing.values():
+        for target in [*self._routing.values(), *self._retired]:
             await target.close()
         await self.dnc.close()
         await self.coordinator.leave()
@@ -315,6 +325,7 @@ class Engine:
             runner.update(entry)
             if self.coordinator.is_leader and entry.state == ScheduleState.DNC_OUT_OF_SERVICE.value:
                 self._probe_dnc(runner)
+        await self._close_retired()
         for cid, runner in list(self.runners.items()):
             if cid not in seen:
                 runner.update(None)
@@ -333,28 +344,77 @@ class Engine:
 
     # -- routing, AMD ----------------------------------------------------------
 
-    async def routing_for(self, campaign: Mapping[str, Any]) -> tuple[RoutingTarget | None, str]:
-        name = campaign.get("routing_target") or self.routing_by_type.get(campaign["type"], "")
+    def routing_name(self, campaign: Mapping[str, Any]) -> str:
+        """The routing target a campaign uses: its own, else the one for its type."""
+        return str(campaign.get("routing_target") or self.routing_by_type.get(campaign["type"], ""))
+
+    async def routing_for(
+        self, campaign: Mapping[str, Any]
+    ) -> tuple[RoutingTarget | None, Hold | None]:
+        """The campaign's started routing target, or why there is none.
+
+        A target built from the Master's stored options (``routing.<name>``) is
+        rebuilt when those options change (the setting row's ``updated_at``, read
+        at most every :data:`ROUTING_RECHECK_S`); one that failed to start is tried
+        again at that pace too, so configuring it makes its campaigns dial without
+        a restart."""
+        name = self.routing_name(campaign)
+        mono = self.clock.monotonic()
         target = self._routing.get(name)
-        if target is not None:
-            return target, ""
+        recheck = mono - self._routing_checked.get(name, float("-inf")) >= ROUTING_RECHECK_S
+        if target is not None and (name in self._routing_options or not recheck):
+            return target, None
+        if target is None and not recheck and name in self._routing_failed:
+            return None, self._routing_failed[name]
         factory = self.pm.factories("routing_targets").get(name)
         if factory is None:
-            why = f"routing target {name!r} is not installed (see `opendialer plugins list`)"
+            why = hold(held.ROUTING_NOT_INSTALLED, target=name)
             if name not in self._routing_missing:
                 self._routing_missing.add(name)
-                log.error("routing_missing campaign=%s %s", campaign["id"], why)
+                log.error(
+                    "routing_missing campaign=%s routing target %r is not installed "
+                    "(see `opendialer plugins list`)",
+                    campaign["id"],
+                    name,
+                )
             return None, why
+        self._routing_checked[name] = mono
         options = self._routing_options.get(name)
+        stamp: Any = None
         if options is None:  # the Master's stored options (routing settings service)
-            options = await setting_object(f"routing.{name}")
+            options, stamp = await setting_with_stamp(f"routing.{name}")
+            if target is not None and stamp == self._routing_stamp.get(name):
+                return target, None
         try:
-            target = factory(options=options, context=self.context)
-            await target.start()
+            fresh = factory(options=options, context=self.context)
+            await fresh.start()
         except Exception as exc:
-            return None, f"routing target {name!r} failed to start: {type(exc).__name__}: {exc}"
-        self._routing[name] = target
-        return target, ""
+            code = held.ROUTING_FAILED if options else held.ROUTING_NOT_CONFIGURED
+            why = hold(code, target=name, detail=f"{type(exc).__name__}: {exc}")
+            if target is not None:  # the new options fail: keep dialing with the old ones
+                log.error("routing_reload_failed target=%s %s", name, why.english())
+                self._routing_stamp[name] = stamp
+                return target, None
+            self._routing_failed[name] = why
+            return None, why
+        self._routing_failed.pop(name, None)
+        self._routing_stamp[name] = stamp
+        self._routing[name] = fresh
+        if target is not None:
+            log.info("routing_reloaded target=%s (its stored options changed)", name)
+            self._retired.append(target)
+        return fresh, None
+
+    async def _close_retired(self) -> None:
+        """Close routing targets replaced by a reload once no call of this node is up."""
+        if not self._retired or self.in_flight_total():
+            return
+        retired, self._retired = self._retired, []
+        for target in retired:
+            try:
+                await target.close()
+            except Exception:
+                log.exception("routing_close_failed")
 
     def amd_for(self, campaign: Mapping[str, Any]) -> tuple[AmdSession | None, bool, Any]:
         params = campaign.get("amd_params") or {}
@@ -401,7 +461,7 @@ class Engine:
         entry = runner.entry
         if entry is None:
             return
-        text = f"DNC service unavailable: {reason}"
+        text = hold(held.DNC_OUT_OF_SERVICE, detail=reason).encode()
         if await set_schedule_state(
             entry.schedule_id,
             expect=ScheduleState.RUNNING.value,
@@ -447,7 +507,7 @@ class Engine:
             try:
                 await self.dnc.check(service_id, lead["phone"])
             except DncUnavailable as exc:
-                text = f"DNC service unavailable: {exc}"
+                text = hold(held.DNC_OUT_OF_SERVICE, detail=str(exc)).encode()
                 if text != entry.reason:
                     await set_schedule_reason(entry.schedule_id, text)
                 return

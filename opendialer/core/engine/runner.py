@@ -18,7 +18,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from opendialer.core import amd_settings
+from opendialer.core import amd_settings, held
 from opendialer.core.contracts import (
     AmdDecision,
     CallAction,
@@ -50,6 +50,7 @@ from opendialer.core.engine.records import (
     start_attempt,
 )
 from opendialer.core.engine.scheduler import DialableEntry, set_schedule_reason
+from opendialer.core.held import Hold, hold
 
 if TYPE_CHECKING:
     from opendialer.core.engine.engine import Engine
@@ -115,7 +116,16 @@ class CampaignRunner:
         request = self.routing_request()
         health = routing.health(request)
         free_slots = routing.free_slots(request)
-        await self._throttle("" if health.ok else f"routing: {health.detail}")
+        platform = engine.platform.health()
+        if not health.ok:
+            why = hold(
+                held.ROUTING_UNHEALTHY,
+                target=engine.routing_name(self.campaign),
+                detail=health.detail,
+            )
+        elif not platform.ok:
+            why = hold(held.PLATFORM_DOWN, detail=platform.detail)
+        await self._throttle(why)
         others = engine.calls_up_total() - self.calls_up()
         snapshot = PacingSnapshot(
             free_slots=free_slots,
@@ -188,13 +198,23 @@ class CampaignRunner:
         """Calls launched and not yet over on the platform (outcomes being stored excluded)."""
         return len(self.in_flight) - len(self.settling)
 
-    async def _throttle(self, reason: str) -> None:
+    async def _throttle(self, why: Hold | None) -> None:
+        """Store why the campaign is held (a code, core/held.py) in today's schedule
+        row, or clear it; the web reads it from there (core/services/dialing.py)."""
+        reason = why.encode() if why is not None else ""
         if reason == self.throttle_reason or self.entry is None:
             return
         self.throttle_reason = reason
         await set_schedule_reason(self.entry.schedule_id, reason)
-        if reason:
-            log.warning("dialing_held campaign=%s reason=%r", self.campaign_id, reason)
+        if why is not None:
+            log.warning(
+                "dialing_held campaign=%s code=%s reason=%r",
+                self.campaign_id,
+                why.code,
+                why.english(),
+            )
+        else:
+            log.info("dialing_resumed campaign=%s", self.campaign_id)
 
     # -- one call ------------------------------------------------------------
 

@@ -87,6 +87,25 @@ async def setting_object(key: str) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
+async def setting_with_stamp(key: str) -> tuple[dict[str, Any], Any]:
+    """A ``setting`` row's JSON object value and its ``updated_at`` (({}, None) when absent)."""
+    row = (
+        await Setting.select(Setting.value, Setting.updated_at)
+        .where(Setting.key == key)
+        .first()
+        .run()
+    )
+    if row is None:
+        return {}, None
+    value = row["value"]
+    if isinstance(value, str):
+        try:
+            value = json.loads(value or "{}")
+        except ValueError:
+            value = {}
+    return (value if isinstance(value, dict) else {}), row["updated_at"]
+
+
 async def config_from_environment() -> EngineConfig:
     # Empty: no fixed platform — the engine follows the Master's choice (the
     # ``engine.platform`` setting, System → Communication platform) while it runs.
@@ -115,4 +134,10 @@ async def config_from_environment() -> EngineConfig:
     )
 
 
-__all__ = ["EngineConfig", "EngineConfigError", "config_from_environment", "setting_object"]
+__all__ = [
+    "EngineConfig",
+    "EngineConfigError",
+    "config_from_environment",
+    "setting_object",
+    "setting_with_stamp",
+]

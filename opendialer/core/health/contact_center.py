@@ -14,17 +14,26 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from opendialer.core.contracts import Health, ReportsStatus
 from opendialer.core.dnc import SystemContext
+from opendialer.core.domain import CampaignState
+from opendialer.core.engine.engine import DEFAULT_ROUTING_BY_TYPE
 from opendialer.core.health.model import CheckResult, DoctorOptions, Status
 from opendialer.core.health.settings_read import routing_options
 from opendialer.core.plugins import get_plugin_manager
+from opendialer.core.storage.tables import Campaign
 
 FIX = "fix the stored options of routing target {name!r} (setting routing.{name}): "
+#: Where a Master configures a routing target (the System pages).
+FIX_PAGE = {
+    "ivr": "System → IVR (/system/ivr)",
+    "*": "System → Contact center (/system/contact-center)",
+}
 FIX_REACH = "check the contact center's URL, TLS trust and credentials, and that it runs"
 
 
@@ -102,30 +111,97 @@ async def _check_one(
     )
 
 
+async def needed_targets() -> dict[str, list[str]]:
+    """The routing target each STARTED campaign dials through → those campaigns' names
+    (its own target, else by type: ``OPENDIALER_ROUTING`` or OSCC → oscc, IVR → ivr)."""
+    forced = os.environ.get("OPENDIALER_ROUTING", "").strip()
+    rows = (
+        await Campaign.select(Campaign.name, Campaign.type, Campaign.routing_target)
+        .where(Campaign.state == CampaignState.STARTED.value)
+        .order_by(Campaign.name)
+        .run()
+    )
+    needed: dict[str, list[str]] = {}
+    for row in rows:
+        name = row["routing_target"] or forced or DEFAULT_ROUTING_BY_TYPE.get(row["type"], "")
+        needed.setdefault(name, []).append(row["name"])
+    return needed
+
+
+def _for_campaigns(result: CheckResult, names: list[str]) -> CheckResult:
+    """A failing target's result, naming the started campaigns it holds."""
+    if result.status is not Status.FAIL or not names:
+        return result
+    detail = f"{result.message}; started campaign(s) not dialing: {', '.join(names)}"
+    return CheckResult(result.check, result.status, detail, subject=result.subject)
+
+
+def _unconfigured(name: str, names: list[str]) -> CheckResult | None:
+    """FAIL when a started campaign needs target ``name`` and it has no options it can
+    start with (None: it builds without options, check it like a configured one)."""
+    where = f"a Master sets it at {FIX_PAGE.get(name, FIX_PAGE['*'])}"
+    campaigns = ", ".join(names)
+    factory = get_plugin_manager().factories("routing_targets").get(name)
+    if factory is None:
+        return CheckResult(
+            "contact_center",
+            Status.FAIL,
+            f"routing target {name!r} is not installed but started campaign(s) {campaigns} "
+            "dial through it: install its plugin or change the campaigns' type",
+            subject=name,
+        )
+    try:
+        factory(options={}, context=SystemContext())
+    except Exception as exc:
+        return CheckResult(
+            "contact_center",
+            Status.FAIL,
+            f"routing target {name!r} is not configured ({exc}) and started campaign(s) "
+            f"{campaigns} are not dialing: {where}",
+            subject=name,
+        )
+    return None
+
+
 async def check_contact_center(options: DoctorOptions) -> list[CheckResult]:
     try:
         configured = await routing_options()
     except ValueError as exc:
         return [CheckResult("contact_center", Status.FAIL, f"{exc}: fix the environment variable")]
-    if not configured:
+    needed = await needed_targets()
+    results: list[CheckResult] = []
+    to_check = dict(configured)
+    for name, names in sorted(needed.items()):
+        if name in configured:
+            continue
+        failure = _unconfigured(name, names)
+        if failure is not None:
+            results.append(failure)
+        else:
+            to_check[name] = {}
+    if not to_check and not results:
         return [
             CheckResult(
                 "contact_center",
                 Status.OK,
-                "no routing target configured (routing.<target> settings): nothing to reach",
+                "no routing target configured (routing.<target> settings) and no started "
+                "campaign needs one: nothing to reach",
             )
         ]
     live = dict(_live_targets()) if _live_targets is not None else {}
-    return list(
-        await asyncio.gather(
-            *(
-                _given(_live_result(name, live[name]))
-                if name in live
-                else _check_one(name, opts, options)
-                for name, opts in sorted(configured.items())
-            )
+    checked = await asyncio.gather(
+        *(
+            _given(_live_result(name, live[name]))
+            if name in live
+            else _check_one(name, opts, options)
+            for name, opts in sorted(to_check.items())
         )
     )
+    results.extend(
+        _for_campaigns(r, needed.get(name, []))
+        for r, name in zip(checked, sorted(to_check), strict=True)
+    )
+    return results
 
 
 async def _given(result: CheckResult) -> CheckResult:

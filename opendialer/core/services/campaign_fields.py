@@ -7,7 +7,7 @@ CLI's message tell a person what to fix.
 from __future__ import annotations
 
 import zoneinfo
-from datetime import date, time
+from datetime import date, time, timedelta
 from typing import Any
 
 import phonenumbers
@@ -306,5 +306,22 @@ def validate(data: dict[str, Any]) -> dict[str, Any]:
         "no_answer_timeout_s": check(require_int, data, "no_answer_timeout_s", NO_ANSWER_TIMEOUT_S),
         "routing_target": check(parse_routing_target, data.get("routing_target")),
     }
+    if start_date is not None and end_date is not None and values["weekdays"]:
+        check(check_some_day, start_date, end_date, str(values["weekdays"]))
     problems.raise_if_any()
     return values
+
+
+def check_some_day(start_date: date, end_date: date, weekdays: str) -> None:
+    """At least one date of the range falls on a selected weekday (else no schedule day)."""
+    selected = {WEEKDAYS.index(d) for d in weekdays.split(",") if d}
+    span = min((end_date - start_date).days + 1, 7)
+    if span <= 0:
+        return
+    if not any((start_date + timedelta(days=i)).weekday() in selected for i in range(span)):
+        raise ValidationFailed(
+            f"no day from {start_date} to {end_date} falls on the selected weekdays "
+            f"({weekdays.replace(',', ', ')}): the campaign would have no schedule day; "
+            "select another weekday or widen start_date/end_date",
+            field="weekdays",
+        )

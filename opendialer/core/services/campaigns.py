@@ -30,7 +30,8 @@ from typing import Any
 from piccolo.engine.sqlite import SQLiteEngine, TransactionType
 from piccolo.query.functions.aggregate import Count
 
-from opendialer.core.domain import CampaignState, LeadStatus, Role
+from opendialer.core.domain import CampaignState, LeadStatus, Role, ScheduleState
+from opendialer.core.engine.window import TimeZoneError, local_date, window_for
 from opendialer.core.plugins import get_plugin_manager
 from opendialer.core.services import campaign_fields as fields
 from opendialer.core.services.common import SYSTEM, Actor, PageRequest, page_body
@@ -41,7 +42,7 @@ from opendialer.core.services.errors import (
     PermissionDenied,
     ValidationFailed,
 )
-from opendialer.core.storage.tables import Campaign, DialerGroup, DncService, Lead
+from opendialer.core.storage.tables import Campaign, DialerGroup, DncService, Lead, Schedule
 
 CAMPAIGN_ROLES = (Role.CAMPAIGN_ADMIN, Role.CAMPAIGN_SUPERVISOR)
 
@@ -307,6 +308,7 @@ async def _set_state(
                 "campaigns cannot start; ask a Master or the group's Manager to enable it",
                 code="group_disabled",
             )
+        await _require_dialable(row)
     why = reason or f"user:{actor.username}"
     changed = (
         await Campaign.update(
@@ -331,6 +333,49 @@ async def _set_state(
         reason=why,
     )
     return campaign
+
+
+async def _require_dialable(row: dict[str, Any]) -> None:
+    """Start refuses what can never dial: no schedule day left, no lead left to call."""
+    now = datetime.now(UTC)
+    try:
+        today = local_date(now, row["timezone"])
+    except TimeZoneError:
+        today = now.date()
+    entries = (
+        await Schedule.select(Schedule.date, Schedule.start_time, Schedule.end_time)
+        .where(
+            (Schedule.campaign == row["id"])
+            & (Schedule.date >= today)
+            & (Schedule.state != ScheduleState.FINISHED.value)
+        )
+        .order_by(Schedule.date)
+        .limit(2)
+        .run()
+    )
+    ahead = [
+        e
+        for e in entries
+        if e["date"] > today
+        or now < window_for(e["date"], e["start_time"], e["end_time"], row["timezone"]).closes
+    ]
+    if not ahead:
+        raise Conflict(
+            f"campaign {row['name']!r} has no schedule day left (today or later): "
+            f"add a schedule or change its dates (/campaigns/{row['id']}/schedules), "
+            "then start it",
+            code="no_schedule_left",
+        )
+    callable_now = (Lead.campaign == row["id"]) & (
+        Lead.next_attempt_at.is_not_null()
+        | ((Lead.status == LeadStatus.NOT_CALLED.value) & (Lead.attempts == 0))
+    )
+    if not await Lead.exists().where(callable_now).run():
+        raise Conflict(
+            f"campaign {row['name']!r} has no lead left to call (none NOT_CALLED or waiting "
+            f"for a retry): upload leads (/campaigns/{row['id']}/leads/upload), then start it",
+            code="no_leads",
+        )
 
 
 async def start_campaign(actor: Actor, campaign_id: int) -> dict[str, Any]:

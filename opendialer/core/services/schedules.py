@@ -17,6 +17,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from opendialer.core import held
 from opendialer.core.domain import WEEKDAYS, ScheduleState
 from opendialer.core.services import campaigns
 from opendialer.core.services.campaign_fields import check_hours, parse_date, parse_time
@@ -49,7 +50,8 @@ def schedule_json(row: dict[str, Any]) -> dict[str, Any]:
         "start_time": row["start_time"],
         "end_time": row["end_time"],
         "state": row["state"],
-        "reason": row["reason"],
+        # why the engine holds dialing that day, in English (core/held.py stores a code)
+        "reason": held.english(row["reason"]),
     }
 
 

@@ -1,0 +1,103 @@
+"""Why a STARTED campaign is not dialing: a code and its parameters, never a sentence.
+
+The engine stores the reason it holds a campaign in today's schedule row
+(``schedule.reason``) as ``{"code": ..., "params": {...}}`` JSON, so the web
+can say it in each viewer's language (admin_ui/held_text.py) and API clients
+can act on the code. :func:`decode` also reads the English sentences stored
+before codes existed (code ``engine``, the sentence as ``detail``).
+
+=========================  ==========================================================
+code                       meaning (params)
+=========================  ==========================================================
+``routing_not_installed``  no plugin provides the campaign's routing target (target)
+``routing_not_configured`` the target has no stored options and cannot start
+                           without them (target, detail)
+``routing_failed``         the target's stored options did not start it (target, detail)
+``routing_unhealthy``      the target started but is not up now (target, detail)
+``platform_down``          the communication platform reports itself down (detail)
+``dnc_out_of_service``     the campaign's DNC service does not answer (detail)
+``engine``                 a sentence stored before codes existed (detail)
+=========================  ==========================================================
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+ROUTING_NOT_INSTALLED = "routing_not_installed"
+ROUTING_NOT_CONFIGURED = "routing_not_configured"
+ROUTING_FAILED = "routing_failed"
+ROUTING_UNHEALTHY = "routing_unhealthy"
+PLATFORM_DOWN = "platform_down"
+DNC_OUT_OF_SERVICE = "dnc_out_of_service"
+LEGACY = "engine"
+
+ENGINE_CODES = frozenset(
+    {
+        ROUTING_NOT_INSTALLED,
+        ROUTING_NOT_CONFIGURED,
+        ROUTING_FAILED,
+        ROUTING_UNHEALTHY,
+        PLATFORM_DOWN,
+        DNC_OUT_OF_SERVICE,
+    }
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Hold:
+    """A reason, as the engine stores it."""
+
+    code: str
+    params: dict[str, str] = field(default_factory=dict)
+
+    def encode(self) -> str:
+        return json.dumps(
+            {"code": self.code, "params": self.params}, sort_keys=True, ensure_ascii=False
+        )
+
+    def english(self) -> str:
+        """One line for logs and the schedule API's ``reason``."""
+        target = self.params.get("target", "")
+        detail = self.params.get("detail", "")
+        head = {
+            ROUTING_NOT_INSTALLED: f"routing target {target!r} is not installed",
+            ROUTING_NOT_CONFIGURED: f"routing target {target!r} is not configured",
+            ROUTING_FAILED: f"routing target {target!r} failed to start",
+            ROUTING_UNHEALTHY: f"routing target {target!r} is not up",
+            PLATFORM_DOWN: "communication platform down",
+            DNC_OUT_OF_SERVICE: "DNC service unavailable",
+        }.get(self.code, "")
+        if not head:
+            return detail
+        return f"{head}: {detail}" if detail else head
+
+
+def hold(code: str, **params: Any) -> Hold:
+    return Hold(code, {k: str(v) for k, v in params.items() if v is not None})
+
+
+def decode(text: str | None) -> Hold | None:
+    """The stored reason (None when empty)."""
+    if not text:
+        return None
+    if text.startswith("{"):
+        try:
+            value = json.loads(text)
+        except ValueError:
+            value = None
+        if isinstance(value, dict) and isinstance(value.get("code"), str):
+            params = value.get("params")
+            return hold(value["code"], **(params if isinstance(params, dict) else {}))
+    return hold(LEGACY, detail=text)
+
+
+def english(text: str | None) -> str:
+    """A stored reason as one English line ('' when empty)."""
+    found = decode(text)
+    return found.english() if found is not None else ""
+
+
+__all__ = ["ENGINE_CODES", "Hold", "decode", "english", "hold"]
