@@ -147,3 +147,47 @@ async def test_a_disabled_groups_started_campaign_keeps_dialing_and_says_so(
         assert seen.group_disabled and seen.code in (None, dialing.NO_LEADS_DUE)
     finally:
         await engine.stop()
+
+
+async def test_no_platform_chosen_holds_the_campaign_until_a_master_chooses(
+    db: Database,
+) -> None:
+    from opendialer.core.engine.chosen_platform import ChosenPlatform
+    from opendialer.core.services import platform_choice
+
+    clock = FakeClock(utc(2026, 3, 2, 10, 0))
+    cid = await make_campaign()
+    entry = await add_schedule(cid, MONDAY)
+    await add_leads(cid, ["15550201"])
+    sim_options = {"time_scale": 0, "seed": 1, "mix": {"busy": 1}, "ports": 4}
+    engine = Engine(
+        db,
+        f"held-{uuid.uuid4().hex[:6]}",
+        clock,
+        ChosenPlatform(
+            lambda name, options: engine.build_platform(name, {**sim_options, **options}),
+            platform_choice.load,
+            sleep=clock.sleep,
+            poll_s=3600,  # the test refreshes by hand
+        ),
+        routing_options={"static": {"slots": 2}},
+        plugin_manager=PluginManager().load_all(),
+    )
+    await engine.start(run_loop=False)
+    try:
+        await engine.tick()
+        stored = held.decode((await schedule_state(entry))[1])
+        assert stored is not None and stored.code == held.PLATFORM_NOT_CHOSEN
+        seen = await state_of(cid, clock)
+        assert not seen.dialing and seen.code == held.PLATFORM_NOT_CHOSEN
+        assert (seen.fix_path, seen.fix_role) == ("/system/platform", Role.MASTER)
+        assert await records(cid) == []
+
+        await platform_choice.put(MASTER, "sim")
+        await engine.platform.refresh()  # type: ignore[attr-defined]
+        await engine.tick()
+        await engine.drain()
+        assert (await schedule_state(entry))[1] == ""
+        assert len(await records(cid)) == 1
+    finally:
+        await engine.stop()

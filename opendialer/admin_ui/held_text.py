@@ -43,6 +43,7 @@ HELD_TEXT: dict[str, str | tuple[str, str]] = {
         N_("Started — not dialing: the IVR is not up: %(detail)s"),
         N_("Started — not dialing: the contact center (%(target)s) is not up: %(detail)s"),
     ),
+    held.PLATFORM_NOT_CHOSEN: N_("Started — not dialing: no communication platform is chosen yet"),
     held.PLATFORM_DOWN: N_("Started — not dialing: the communication platform is down: %(detail)s"),
     held.DNC_OUT_OF_SERVICE: N_(
         "Started — not dialing: the DNC service does not answer: %(detail)s"

@@ -14,6 +14,8 @@ code                       meaning (params)
                            without them (target, detail)
 ``routing_failed``         the target's stored options did not start it (target, detail)
 ``routing_unhealthy``      the target started but is not up now (target, detail)
+``platform_not_chosen``    no communication platform chosen yet (System → Communication
+                           platform; ``core/engine/chosen_platform.py``)
 ``platform_down``          the communication platform reports itself down (detail)
 ``dnc_out_of_service``     the campaign's DNC service does not answer (detail)
 ``engine``                 a sentence stored before codes existed (detail)
@@ -30,6 +32,7 @@ ROUTING_NOT_INSTALLED = "routing_not_installed"
 ROUTING_NOT_CONFIGURED = "routing_not_configured"
 ROUTING_FAILED = "routing_failed"
 ROUTING_UNHEALTHY = "routing_unhealthy"
+PLATFORM_NOT_CHOSEN = "platform_not_chosen"
 PLATFORM_DOWN = "platform_down"
 DNC_OUT_OF_SERVICE = "dnc_out_of_service"
 LEGACY = "engine"
@@ -40,6 +43,7 @@ ENGINE_CODES = frozenset(
         ROUTING_NOT_CONFIGURED,
         ROUTING_FAILED,
         ROUTING_UNHEALTHY,
+        PLATFORM_NOT_CHOSEN,
         PLATFORM_DOWN,
         DNC_OUT_OF_SERVICE,
     }
@@ -67,6 +71,7 @@ class Hold:
             ROUTING_NOT_CONFIGURED: f"routing target {target!r} is not configured",
             ROUTING_FAILED: f"routing target {target!r} failed to start",
             ROUTING_UNHEALTHY: f"routing target {target!r} is not up",
+            PLATFORM_NOT_CHOSEN: "no communication platform chosen",
             PLATFORM_DOWN: "communication platform down",
             DNC_OUT_OF_SERVICE: "DNC service unavailable",
         }.get(self.code, "")

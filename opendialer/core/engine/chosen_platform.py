@@ -61,6 +61,7 @@ class ChosenPlatform:
         self.current_name = ""
         self._stamp: str | None = None
         self._problem = f"no communication platform chosen: choose one in {WHERE}"
+        self._nothing_chosen = True
         self._calls: dict[int, int] = {}  # id(platform) → calls in progress on it
         self._retiring: list[Platform] = []
         self._follower: asyncio.Task[None] | None = None
@@ -87,6 +88,7 @@ class ChosenPlatform:
         old, self.current, self.current_name = self.current, None, ""
         if old is not None:
             self._retire(old)
+        self._nothing_chosen = not choice.name
         if not choice.name:
             self._problem = f"no communication platform chosen: choose one in {WHERE}"
             return
@@ -146,6 +148,12 @@ class ChosenPlatform:
                 log.exception("platform_close_failed")
         self._retiring.clear()
         self.current, self.current_name = None, ""
+
+    @property
+    def nothing_chosen(self) -> bool:
+        """No platform is chosen at all (not one that failed to start): the campaign
+        pages say so as ``platform_not_chosen``."""
+        return self.current is None and self._nothing_chosen
 
     def free_ports(self) -> int:
         return self.current.free_ports() if self.current is not None else 0

@@ -123,6 +123,8 @@ class CampaignRunner:
                 target=engine.routing_name(self.campaign),
                 detail=health.detail,
             )
+        elif not platform.ok and getattr(engine.platform, "nothing_chosen", False):
+            why = hold(held.PLATFORM_NOT_CHOSEN)  # a new install: a Master must choose one
         elif not platform.ok:
             why = hold(held.PLATFORM_DOWN, detail=platform.detail)
         await self._throttle(why)

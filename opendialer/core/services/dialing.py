@@ -89,9 +89,10 @@ def _engine_hold(campaign: Mapping[str, Any], entry: Mapping[str, Any]) -> Diali
         found = held.hold(held.DNC_OUT_OF_SERVICE, detail=detail)
     if found is None:
         return None
-    if found.code in held.ENGINE_CODES - {held.DNC_OUT_OF_SERVICE, held.PLATFORM_DOWN}:
+    platform_codes = {held.PLATFORM_DOWN, held.PLATFORM_NOT_CHOSEN}
+    if found.code in held.ENGINE_CODES - {held.DNC_OUT_OF_SERVICE, *platform_codes}:
         path, role = routing_fix_path(found.params.get("target", "")), Role.MASTER
-    elif found.code == held.PLATFORM_DOWN:
+    elif found.code in platform_codes:
         path, role = "/system/platform", Role.MASTER
     elif found.code == held.DNC_OUT_OF_SERVICE:
         path, role = "/dnc", Role.CAMPAIGN_ADMIN
