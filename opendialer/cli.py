@@ -40,13 +40,18 @@ leads_app = typer.Typer(help="Campaign leads: import CSV lists.", no_args_is_hel
 app.add_typer(leads_app, name="leads")
 logs_app = typer.Typer(help="The dialer's log files.", no_args_is_help=True)
 app.add_typer(logs_app, name="logs")
+routing_app = typer.Typer(
+    help="Routing targets: the contact center (oscc) and the IVR (ivr).", no_args_is_help=True
+)
+app.add_typer(routing_app, name="routing")
 
 out = Console()
 err = Console(stderr=True)
 
 
 def fail(message: str, code: int = 1) -> None:
-    err.print(f"[bold red]error:[/] {message}", highlight=False)
+    # soft_wrap: one line however long (scripts and logs read errors line by line)
+    err.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
     raise typer.Exit(code)
 
 
@@ -264,6 +269,125 @@ def leads_import(
             print_rows(report["errors"], report["errors_total"])
 
     run(body)
+
+
+# -- routing targets ---------------------------------------------------------
+
+
+def _option_value(key: str, raw: str) -> Any:
+    """``raw`` as JSON when it parses (30, true, ["a"], {"logon": ...}), else the text;
+    a secret stays text (a password of digits is not a number)."""
+    from opendialer.core.services.routing_config import is_secret
+
+    if is_secret(key.rpartition(".")[2]):
+        return raw
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return raw
+
+
+def _print_routing(view: dict[str, Any]) -> None:
+    name = view["target"]
+    if not view["configured"]:
+        out.print(
+            f"{name}: not configured yet (opendialer routing set {name} KEY=VALUE ...)",
+            highlight=False,
+            soft_wrap=True,
+        )
+        return
+    out.print(f"{name}: configured, updated {view['updated_at']}", highlight=False, soft_wrap=True)
+    for key, value in sorted(view["options"].items()):
+        if key.startswith("has_"):
+            out.print(
+                f"  {key[4:]} = {'(set)' if value else '(not set)'}",
+                highlight=False,
+                soft_wrap=True,
+            )
+        else:
+            out.print(f"  {key} = {json.dumps(value)}", highlight=False, soft_wrap=True)
+
+
+@routing_app.command("show")
+def routing_show(
+    target: str | None = typer.Argument(None, help="oscc, ivr, ... (default: every target)."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON (the API's shape)."),
+) -> None:
+    """Show the routing targets' options; secrets only as set / not set."""
+    from opendialer.core.services import routing_config
+    from opendialer.core.services.common import SYSTEM
+
+    async def body() -> Any:
+        db = await open_database()
+        try:
+            if target is None:
+                return await routing_config.list_all(SYSTEM)
+            return await routing_config.get(SYSTEM, target)
+        finally:
+            await db.close()
+
+    shown = run(body)
+    if as_json:
+        print(json.dumps(shown, indent=2))
+        return
+    for view in shown if isinstance(shown, list) else [shown]:
+        _print_routing(view)
+
+
+@routing_app.command("set")
+def routing_set(
+    target: str = typer.Argument(..., help="The routing target: oscc, ivr, ..."),
+    assignments: list[str] = typer.Argument(
+        None,
+        help="KEY=VALUE ...: VALUE is JSON when it parses, else text; paths.logon=... "
+        "sets one entry of a mapping option.",
+    ),
+    unset: list[str] = typer.Option(
+        [], "--unset", help="Remove an option (back to its default); a secret is cleared."
+    ),
+) -> None:
+    """Change some options of a routing target, keeping the others (and its secrets)."""
+    from opendialer.core.services import routing_config
+    from opendialer.core.services.common import SYSTEM
+
+    changes: list[tuple[str, Any]] = []
+    for item in assignments or []:
+        key, sep, raw = item.partition("=")
+        if not sep or not key.strip():
+            fail(f"{item!r}: give KEY=VALUE, e.g. channels=30")
+        changes.append((key.strip(), _option_value(key.strip(), raw)))
+    if not changes and not unset:
+        fail("nothing to set: give KEY=VALUE ... or --unset KEY")
+
+    async def body() -> dict[str, Any]:
+        db = await open_database()
+        try:
+            current = await routing_config.get(SYSTEM, target)
+            options = {
+                k: v for k, v in current["options"].items() if not k.startswith("has_")
+            }  # stored secrets are kept by put() when left out
+            for key, value in changes:
+                head, dot, tail = key.partition(".")
+                if dot:
+                    nested = options.get(head)
+                    options[head] = {**(nested if isinstance(nested, dict) else {}), tail: value}
+                else:
+                    options[key] = value
+            for key in unset:
+                head, dot, tail = key.partition(".")
+                if routing_config.is_secret(key):
+                    options[key] = None
+                elif dot and isinstance(options.get(head), dict):
+                    options[head] = {k: v for k, v in options[head].items() if k != tail}
+                else:
+                    options.pop(key, None)
+            return await routing_config.put(SYSTEM, target, options)
+        finally:
+            await db.close()
+
+    saved = run(body)
+    out.print(f"saved routing.{target}", highlight=False, soft_wrap=True)
+    _print_routing(saved)
 
 
 # -- serving ---------------------------------------------------------------

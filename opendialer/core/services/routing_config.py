@@ -10,8 +10,19 @@ by a Master, and shared by every campaign of that type::
 
 Options are checked by the target's own ``validate_options`` (or by building
 the target without starting it) before they are stored, so a typo is refused
-with the option's name. Secrets (``password``, ``*secret*``, ``*token*``) leave
-this module masked; writing the mask back keeps the stored value.
+with the option's name.
+
+Secrets (``password``, ``*secret*``, ``*token*``) are write-only, as on the
+communication platform: a view never carries them, only ``has_<name>`` (true
+when one is stored). A ``put`` that leaves a secret out, gives it blank, or
+gives the old mask ``"********"`` keeps the stored value; ``null`` clears it
+(stored empty).
+A ``has_<name>`` key in a ``put`` is ignored, so a view can be written back.
+
+The engine reads these rows when it first starts a target (the first campaign
+of that type it runs); a target it already runs keeps its options until the
+engine restarts. ``OPENDIALER_ROUTING_OPTIONS`` or the ``engine.routing_options``
+setting override a target's row wholesale (:func:`overridden_by`).
 """
 
 from __future__ import annotations
@@ -29,13 +40,46 @@ PREFIX = "routing."
 MASK = "********"
 
 
-def _is_secret(option: str) -> bool:
+def is_secret(option: str) -> bool:
+    """Whether an option is write-only (``password``, ``*secret*``, ``*token*``)."""
     name = option.lower()
     return "password" in name or "secret" in name or "token" in name
 
 
-def _masked(options: dict[str, Any]) -> dict[str, Any]:
-    return {k: (MASK if _is_secret(k) and v else v) for k, v in options.items()}
+def _shown(options: dict[str, Any]) -> dict[str, Any]:
+    """The options as anyone may see them: no secret, ``has_<name>`` in its place."""
+    shown = {k: v for k, v in options.items() if not is_secret(k)}
+    shown.update({f"has_{k}": bool(v) for k, v in options.items() if is_secret(k)})
+    return shown
+
+
+def _merge_secrets(options: dict[str, Any], previous: dict[str, Any]) -> dict[str, Any]:
+    """``options`` with the stored secrets kept where the caller left them out, blank
+    or masked; ``None`` clears one. ``has_<secret>`` flags (of a view) are dropped."""
+    merged = {
+        k: v
+        for k, v in options.items()
+        if not (k.startswith("has_") and is_secret(k[4:]) and isinstance(v, bool | None))
+    }
+    for key, value in list(merged.items()):
+        if not is_secret(key):
+            continue
+        if value is None:
+            merged[key] = ""  # stored empty, so the view says has_<key>: false
+        elif value == MASK and key not in previous:
+            raise ValidationFailed(
+                f"{key}: give the value itself; nothing is stored to keep",
+                field=f"options.{key}",
+            )
+        elif value in ("", MASK):
+            if key in previous:
+                merged[key] = previous[key]
+            else:
+                del merged[key]
+    for key, value in previous.items():
+        if is_secret(key) and key not in options:
+            merged[key] = value
+    return merged
 
 
 def _require_master(actor: Actor) -> None:
@@ -101,36 +145,41 @@ async def load_all_options() -> dict[str, dict[str, Any]]:
 
 
 async def get(actor: Actor, target: str) -> dict[str, Any]:
+    """The target's options as an admin sees them (no secrets); ``configured`` false
+    and no options when none are stored yet."""
     _require_master(actor)
     _factory(target)
     stored = await _stored(target)
     if stored is None:
-        raise NotFound(f"routing target {target!r} is not configured", field="target")
+        return _blank(target)
     return _view(target, stored["options"], stored["updated_at"])
 
 
 async def list_all(actor: Actor) -> list[dict[str, Any]]:
+    """Every installed target, configured or not, and every stored one (a row of a
+    target whose plugin is gone stays visible, so it can be deleted); by name."""
     _require_master(actor)
     rows = await Setting.select(Setting.key, Setting.value, Setting.updated_at).where(
         Setting.key.like(PREFIX + "%")
-    ).order_by(Setting.key).run()  # fmt: skip
-    return [_view(r["key"][len(PREFIX) :], _decode(r["value"]), r["updated_at"]) for r in rows]
+    ).run()  # fmt: skip
+    views = {
+        r["key"][len(PREFIX) :]: _view(
+            r["key"][len(PREFIX) :], _decode(r["value"]), r["updated_at"]
+        )
+        for r in rows
+    }
+    for target in installed():
+        views.setdefault(target, _blank(target))
+    return [views[name] for name in sorted(views)]
 
 
 async def put(actor: Actor, target: str, options: Any) -> dict[str, Any]:
-    """Check and store ``target``'s options (replacing them whole); Master only."""
+    """Check and store ``target``'s options (replacing them whole, secrets kept unless
+    given or cleared with ``None``); Master only."""
     _require_master(actor)
+    _factory(target)
     if isinstance(options, dict):
-        previous = (await load_options(target)) or {}
-        options = dict(options)
-        for key, value in options.items():
-            if _is_secret(key) and value == MASK:
-                if key not in previous:
-                    raise ValidationFailed(
-                        f"{key}: give the value itself; nothing is stored to keep",
-                        field=f"options.{key}",
-                    )
-                options[key] = previous[key]
+        options = _merge_secrets(options, (await load_options(target)) or {})
     checked = validate(target, options)
     now = datetime.now(UTC)
     await Setting.insert(
@@ -149,4 +198,41 @@ async def delete(actor: Actor, target: str) -> None:
 
 
 def _view(target: str, options: dict[str, Any], updated_at: Any) -> dict[str, Any]:
-    return {"target": target, "options": _masked(options), "updated_at": jsonable(updated_at)}
+    return {
+        "target": target,
+        "configured": True,
+        "options": _shown(options),
+        "updated_at": jsonable(updated_at),
+    }
+
+
+def _blank(target: str) -> dict[str, Any]:
+    return {"target": target, "configured": False, "options": {}, "updated_at": None}
+
+
+def installed() -> list[str]:
+    """The routing targets the installed plugins offer, by name."""
+    return sorted(get_plugin_manager().factories("routing_targets"))
+
+
+async def configured_targets() -> set[str]:
+    """The targets with stored options — only their names, so any signed-in page may
+    say "not configured yet" without seeing the options."""
+    rows = await Setting.select(Setting.key).where(Setting.key.like(PREFIX + "%")).run()
+    return {r["key"][len(PREFIX) :] for r in rows}
+
+
+async def overridden_by(target: str) -> str | None:
+    """What makes the engine ignore ``routing.<target>`` (``None``: nothing): the
+    ``OPENDIALER_ROUTING_OPTIONS`` variable of this process, or the
+    ``engine.routing_options`` setting, when either names the target."""
+    from opendialer.core.engine.settings import json_env, setting_object
+
+    try:
+        override = json_env("OPENDIALER_ROUTING_OPTIONS")
+    except ValueError:
+        return "OPENDIALER_ROUTING_OPTIONS"
+    if override is not None:
+        return "OPENDIALER_ROUTING_OPTIONS" if isinstance(override.get(target), dict) else None
+    stored = await setting_object("engine.routing_options")
+    return "engine.routing_options" if isinstance(stored.get(target), dict) else None
