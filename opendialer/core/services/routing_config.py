@@ -236,3 +236,77 @@ async def overridden_by(target: str) -> str | None:
         return "OPENDIALER_ROUTING_OPTIONS" if isinstance(override.get(target), dict) else None
     stored = await setting_object("engine.routing_options")
     return "engine.routing_options" if isinstance(stored.get(target), dict) else None
+
+
+async def test_connection(
+    actor: Actor, target: str, options: Any, timeout_s: float = 5.0
+) -> dict[str, Any]:
+    """Build ``target`` from ``options`` (stored secrets merged in, as :func:`put`
+    would), start it, wait up to ``timeout_s`` for its health to turn OK (an OSCC
+    session registers, logs on and takes its first snapshot), close it; nothing is
+    stored. ``{"ok": bool, "detail": str}`` — the target's own words."""
+    import asyncio
+    import contextlib
+    import time
+
+    from opendialer.core.dnc import SystemContext
+
+    _require_master(actor)
+    factory = _factory(target)
+    if isinstance(options, dict):
+        options = _merge_secrets(options, (await load_options(target)) or {})
+    checked = validate(target, options)
+    try:
+        built = factory(options=checked, context=SystemContext())
+    except Exception as exc:  # a plugin may refuse more when it builds than it validates
+        return {"ok": False, "detail": f"{type(exc).__name__}: {exc}"}
+    try:
+        await asyncio.wait_for(built.start(), timeout_s)
+        deadline = time.monotonic() + timeout_s
+        health = built.health()
+        while not health.ok and time.monotonic() < deadline and not _down(built):
+            await asyncio.sleep(0.05)
+            health = built.health()
+    except TimeoutError:
+        return {"ok": False, "detail": f"no answer within {timeout_s:g} s"}
+    except Exception as exc:  # the target's own failure is the answer, not a crash
+        return {"ok": False, "detail": f"{type(exc).__name__}: {exc}"}
+    finally:
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(built.close(), timeout_s)
+    return {"ok": bool(health.ok), "detail": str(health.detail or ("up" if health.ok else ""))}
+
+
+def _down(target: Any) -> bool:
+    """A target that says its session is down has its reason: stop waiting."""
+    status = getattr(target, "status", None)
+    session = status().get("session") if callable(status) else None
+    return isinstance(session, dict) and session.get("state") == "down"
+
+
+def target_of(campaign_type: str, routing_target: str | None = None) -> str:
+    """The routing target a campaign of ``campaign_type`` uses: its own
+    ``routing_target``, else the engine's default by type (OSCC → oscc, IVR → ivr)."""
+    from opendialer.core.engine.engine import DEFAULT_ROUTING_BY_TYPE
+
+    return routing_target or DEFAULT_ROUTING_BY_TYPE.get(campaign_type, "")
+
+
+async def unconfigured_types(routing_target: str | None = None) -> dict[str, str]:
+    """``{campaign type: target}`` of the types whose target has nothing configured
+    (no stored options and no engine override): campaigns of those types wait."""
+    configured = await configured_targets()
+    missing: dict[str, str] = {}
+    for kind in ("OSCC", "IVR"):
+        target = target_of(kind, routing_target)
+        if target not in configured and await overridden_by(target) is None:
+            missing[kind] = target
+    return missing
+
+
+async def watched_queues() -> list[str]:
+    """The contact center's queues named in ``routing.oscc`` (option ``queues``):
+    the campaign form offers them. Names only; no other option leaves."""
+    options = await load_options("oscc") or {}
+    queues = options.get("queues")
+    return [q for q in queues if isinstance(q, str)] if isinstance(queues, list) else []
