@@ -334,53 +334,70 @@ def routing_show(
         _print_routing(view)
 
 
-@routing_app.command("set")
-def routing_set(
-    target: str = typer.Argument(..., help="The routing target: oscc, ivr, ..."),
-    assignments: list[str] = typer.Argument(
-        None,
-        help="KEY=VALUE ...: VALUE is JSON when it parses, else text; paths.logon=... "
-        "sets one entry of a mapping option.",
-    ),
-    unset: list[str] = typer.Option(
-        [], "--unset", help="Remove an option (back to its default); a secret is cleared."
-    ),
-) -> None:
-    """Change some options of a routing target, keeping the others (and its secrets)."""
-    from opendialer.core.services import routing_config
-    from opendialer.core.services.common import SYSTEM
+ASSIGNMENTS_HELP = (
+    "KEY=VALUE ...: VALUE is JSON when it parses, else text; paths.logon=... sets one "
+    "entry of a mapping option."
+)
+UNSET_HELP = "Remove an option (back to its default); a secret is cleared."
 
+
+def _changes(assignments: list[str] | None) -> list[tuple[str, Any]]:
     changes: list[tuple[str, Any]] = []
     for item in assignments or []:
         key, sep, raw = item.partition("=")
         if not sep or not key.strip():
             fail(f"{item!r}: give KEY=VALUE, e.g. channels=30")
         changes.append((key.strip(), _option_value(key.strip(), raw)))
+    return changes
+
+
+async def _changed_options(
+    target: str, changes: list[tuple[str, Any]], unset: list[str]
+) -> dict[str, Any]:
+    """The stored options of ``target`` with ``changes`` and ``unset`` applied; stored
+    secrets are left out (``put`` and ``test_connection`` keep them), a cleared one
+    is None."""
+    from opendialer.core.services import routing_config
+    from opendialer.core.services.common import SYSTEM
+
+    current = await routing_config.get(SYSTEM, target)
+    options = {k: v for k, v in current["options"].items() if not k.startswith("has_")}
+    for key, value in changes:
+        head, dot, tail = key.partition(".")
+        if dot:
+            nested = options.get(head)
+            options[head] = {**(nested if isinstance(nested, dict) else {}), tail: value}
+        else:
+            options[key] = value
+    for key in unset:
+        head, dot, tail = key.partition(".")
+        if routing_config.is_secret(key):
+            options[key] = None
+        elif dot and isinstance(options.get(head), dict):
+            options[head] = {k: v for k, v in options[head].items() if k != tail}
+        else:
+            options.pop(key, None)
+    return options
+
+
+@routing_app.command("set")
+def routing_set(
+    target: str = typer.Argument(..., help="The routing target: oscc, ivr, ..."),
+    assignments: list[str] = typer.Argument(None, help=ASSIGNMENTS_HELP),
+    unset: list[str] = typer.Option([], "--unset", help=UNSET_HELP),
+) -> None:
+    """Change some options of a routing target, keeping the others (and its secrets)."""
+    from opendialer.core.services import routing_config
+    from opendialer.core.services.common import SYSTEM
+
+    changes = _changes(assignments)
     if not changes and not unset:
         fail("nothing to set: give KEY=VALUE ... or --unset KEY")
 
     async def body() -> dict[str, Any]:
         db = await open_database()
         try:
-            current = await routing_config.get(SYSTEM, target)
-            options = {
-                k: v for k, v in current["options"].items() if not k.startswith("has_")
-            }  # stored secrets are kept by put() when left out
-            for key, value in changes:
-                head, dot, tail = key.partition(".")
-                if dot:
-                    nested = options.get(head)
-                    options[head] = {**(nested if isinstance(nested, dict) else {}), tail: value}
-                else:
-                    options[key] = value
-            for key in unset:
-                head, dot, tail = key.partition(".")
-                if routing_config.is_secret(key):
-                    options[key] = None
-                elif dot and isinstance(options.get(head), dict):
-                    options[head] = {k: v for k, v in options[head].items() if k != tail}
-                else:
-                    options.pop(key, None)
+            options = await _changed_options(target, changes, unset)
             return await routing_config.put(SYSTEM, target, options)
         finally:
             await db.close()
@@ -388,6 +405,34 @@ def routing_set(
     saved = run(body)
     out.print(f"saved routing.{target}", highlight=False, soft_wrap=True)
     _print_routing(saved)
+
+
+@routing_app.command("test")
+def routing_test(
+    target: str = typer.Argument(..., help="The routing target: oscc, ivr, ..."),
+    assignments: list[str] = typer.Argument(None, help=ASSIGNMENTS_HELP),
+    unset: list[str] = typer.Option([], "--unset", help=UNSET_HELP),
+    timeout: float = typer.Option(5.0, "--timeout", help="Seconds to wait for it to come up."),
+) -> None:
+    """Try the stored options (changed by KEY=VALUE, not saved): build and start the
+    target, wait until it is up, close it. Exit 1 when it does not come up."""
+    from opendialer.core.services import routing_config
+    from opendialer.core.services.common import SYSTEM
+
+    changes = _changes(assignments)
+
+    async def body() -> dict[str, Any]:
+        db = await open_database()
+        try:
+            options = await _changed_options(target, changes, unset)
+            return await routing_config.test_connection(SYSTEM, target, options, timeout)
+        finally:
+            await db.close()
+
+    result = run(body)
+    if not result["ok"]:
+        fail(f"{target}: {result['detail']}")
+    out.print(f"{target}: works: {result['detail']}", highlight=False, soft_wrap=True)
 
 
 # -- serving ---------------------------------------------------------------

@@ -33,4 +33,11 @@ ROWS = [
         body=lambda w, role, scope, params: {"options": {"channels": 30}},
     ),
     Row("DELETE", "/api/v1/routing/{target}", MASTER_ONLY_DELETE, target=configured_ivr),
+    Row(
+        "POST",
+        "/api/v1/routing/{target}/test",
+        MASTER_ONLY,
+        target=configured_ivr,
+        body=lambda w, role, scope, params: {"options": {"channels": 3}},
+    ),
 ]

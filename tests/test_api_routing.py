@@ -8,6 +8,8 @@ from __future__ import annotations
 import pytest
 from api_client import ApiClient
 
+from opendialer.contrib.cc_simulator.model import ContactCenter
+from opendialer.contrib.cc_simulator.server import SimulatorServer
 from opendialer.core.services import routing_config
 from opendialer.core.services.common import SYSTEM
 
@@ -122,3 +124,30 @@ async def test_other_roles_are_refused(app_client: ApiClient, role: str) -> None
         assert answer.status_code == 403, answer.text
         assert "s3cret-pw" not in answer.text
     assert await routing_config.load_options("oscc") == OSCC
+
+
+async def test_options_are_tried_against_the_simulator_without_storing(
+    app_client: ApiClient,
+) -> None:
+    center = ContactCenter(session_timeout_s=5)
+    center.set_queue("sales", agents=2, free=1)
+    server = SimulatorServer(center)
+    await server.start()
+    try:
+        master = await app_client.login_as("master")
+        fast = {"connect_timeout_ms": 1000, "request_timeout_ms": 1000}
+        r = await master.post(
+            "/api/v1/routing/oscc/test", json={"options": {"base_url": server.url, **fast}}
+        )
+        assert r.status_code == 200, r.text
+        assert r.json()["ok"] is True and "session up" in r.json()["detail"]
+        assert await routing_config.load_options("oscc") is None
+        r = await master.post("/api/v1/routing/oscc/test", json={"options": {"username": "x"}})
+        assert r.status_code == 422 and r.json()["field"] == "options.base_url"
+    finally:
+        await server.stop()
+    r = await master.post(
+        "/api/v1/routing/oscc/test", json={"options": {"base_url": server.url, **fast}}
+    )
+    assert r.status_code == 200 and r.json()["ok"] is False
+    assert "cannot connect" in r.json()["detail"]

@@ -4,11 +4,15 @@ errors one line naming the option, exit 1)."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 from helpers import run_cli
 
+from opendialer.contrib.cc_simulator.model import ContactCenter
+from opendialer.contrib.cc_simulator.server import SimulatorServer
 from opendialer.core.services import routing_config
+from opendialer.core.services.common import SYSTEM
 from opendialer.core.storage import Database
 
 
@@ -76,3 +80,29 @@ async def test_the_password_is_kept_never_printed_and_cleared(
     assert cleared.returncode == 0, cleared.stderr
     assert "password = (not set)" in cleared.stdout
     assert (await routing_config.load_options("oscc") or {})["password"] == ""
+
+
+async def test_routing_test_tries_the_stored_options(db: Database, cli_env: dict[str, str]) -> None:
+    center = ContactCenter(session_timeout_s=5)
+    center.set_queue("sales", agents=2, free=1)
+    server = SimulatorServer(center)
+    await server.start()
+    try:
+        await routing_config.put(
+            SYSTEM, "oscc", {"base_url": "https://nowhere.invalid/rest", "connect_timeout_ms": 500}
+        )
+        # the simulator answers in this event loop: the child runs in a thread meanwhile
+        works = await asyncio.to_thread(
+            run_cli, "routing", "test", "oscc", f"base_url={server.url}", env=cli_env
+        )
+        assert works.returncode == 0, works.stderr
+        assert "oscc: works: contact center session up" in works.stdout
+        stored = await routing_config.load_options("oscc")
+        assert stored is not None and stored["base_url"] == "https://nowhere.invalid/rest"
+    finally:
+        await server.stop()
+    fails = await asyncio.to_thread(
+        run_cli, "routing", "test", "oscc", f"base_url={server.url}", "--timeout", "2",
+        env=cli_env,
+    )  # fmt: skip
+    assert fails.returncode == 1 and "cannot connect" in fails.stderr, fails.stderr

@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Annotated, Any
 
 import msgspec
-from litestar import Controller, delete, get, put
+from litestar import Controller, delete, get, post, put
 from litestar.di import NamedDependency
 from litestar.params import JSONBody, Parameter
 
@@ -44,6 +44,13 @@ class RoutingIn(msgspec.Struct, forbid_unknown_fields=True):
     updated_at: datetime | None = None
 
 
+class ConnectionTest(msgspec.Struct):
+    """Whether the target came up with these options, in the target's own words."""
+
+    ok: bool
+    detail: str
+
+
 def _out(view: dict[str, Any]) -> RoutingOut:
     return msgspec.convert(view, RoutingOut, strict=False)
 
@@ -68,6 +75,17 @@ class RoutingController(Controller):
         self, actor: NamedDependency[Actor], target: Target, data: JSONBody[RoutingIn]
     ) -> RoutingOut:
         return _out(await routing_config.put(actor, target, data.options))
+
+    @post(
+        "/{target:str}/test",
+        status_code=200,
+        summary="Try options without storing them: build, start and close the target (Master)",
+    )
+    async def test_target(
+        self, actor: NamedDependency[Actor], target: Target, data: JSONBody[RoutingIn]
+    ) -> ConnectionTest:
+        result = await routing_config.test_connection(actor, target, data.options)
+        return msgspec.convert(result, ConnectionTest)
 
     @delete(
         "/{target:str}",
