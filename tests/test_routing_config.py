@@ -114,3 +114,22 @@ async def test_unknown_target_list_and_delete(db: Database) -> None:
     assert await routing_config.load_options("ivr") is None
     with pytest.raises(NotFound):
         await routing_config.delete(SYSTEM, "ivr")
+
+
+async def test_every_refused_option_is_reported_at_once(db: Database) -> None:
+    with pytest.raises(ValidationFailed) as info:
+        await routing_config.put(
+            SYSTEM,
+            "oscc",
+            {"poll_interval_ms": "1s", "paths": {"logon": "LOGIN", "events": "POST /ev"},
+             "events": "yes"},
+        )  # fmt: skip
+    assert info.value.field == "options.base_url"  # the first, as before
+    listed = [e["field"] for e in info.value.extra["errors"]]
+    assert listed == [
+        "options.base_url",  # required and missing: a stand-in checks the others
+        "options.poll_interval_ms",
+        "options.events",
+        "options.paths.logon",
+    ]
+    assert await routing_config.load_options("oscc") is None

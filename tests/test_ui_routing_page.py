@@ -245,3 +245,19 @@ async def test_an_engine_override_is_said_on_the_page(
     assert 'id="routing-overridden"' in r.text and "OPENDIALER_ROUTING_OPTIONS" in r.text
     r = await client.get("/system/contact-center")  # the override names only the IVR
     assert 'id="routing-overridden"' not in r.text
+
+
+async def test_every_mistake_is_marked_at_once(app_client: ApiClient) -> None:
+    client = await browser(app_client, "master")
+    data = {
+        "csrf_token": client.cookies["od_csrf"],
+        "channels": "many",
+        "hold_timeout_ms": "1",
+        "status_url": "ivr.local/free",
+    }
+    r = await client.post("/system/ivr", data=data)
+    assert r.status_code == 422
+    errors = field_errors(r.text)
+    assert set(errors) == {"channels", "hold_timeout_ms", "status_url"}, errors
+    assert "3 fields need attention." in r.text
+    assert await routing_config.load_options("ivr") is None

@@ -27,13 +27,19 @@ setting override a target's row wholesale (:func:`overridden_by`).
 
 from __future__ import annotations
 
+import copy
 import json
 from datetime import UTC, datetime
 from typing import Any
 
 from opendialer.core.plugins import get_plugin_manager
 from opendialer.core.services.common import Actor, jsonable
-from opendialer.core.services.errors import NotFound, PermissionDenied, ValidationFailed
+from opendialer.core.services.errors import (
+    FieldErrors,
+    NotFound,
+    PermissionDenied,
+    ValidationFailed,
+)
 from opendialer.core.storage.tables import Setting
 
 PREFIX = "routing."
@@ -111,22 +117,83 @@ async def _stored(target: str) -> dict[str, Any] | None:
     )
 
 
+#: At most this many refused options are reported at once.
+MAX_ERRORS = 20
+
+
+def _check(factory: Any, options: dict[str, Any]) -> dict[str, Any]:
+    check = getattr(factory, "validate_options", None)
+    if callable(check):
+        return dict(check(options))
+    factory(options=options, context=None)  # built, never started: nothing connects
+    return dict(options)
+
+
+def _drop(options: dict[str, Any], option: str) -> bool:
+    """Remove ``option`` (``paths.logon``: one entry of a mapping) so the next check
+    sees its default; False when it is not there (a required option is missing)."""
+    if option in options:
+        del options[option]
+        return True
+    head, dot, tail = option.partition(".")
+    nested = options.get(head)
+    if dot and isinstance(nested, dict) and tail in nested:
+        options[head] = {k: v for k, v in nested.items() if k != tail}
+        return True
+    return False
+
+
 def validate(target: str, options: Any) -> dict[str, Any]:
-    """The options as they will be stored, or ValidationFailed naming the bad option."""
+    """The options as they will be stored, or ValidationFailed naming the bad option.
+
+    A target's check stops at its first refusal, so the refused option is taken out
+    (its default then applies) and the rest checked again: a person who made three
+    mistakes learns all three (``extra["errors"]``, as :class:`FieldErrors` does),
+    until one that cannot be taken out (a required option missing)."""
     factory = _factory(target)
     if not isinstance(options, dict):
         raise ValidationFailed("options must be a JSON object", field="options")
-    try:
-        check = getattr(factory, "validate_options", None)
-        if callable(check):
-            return dict(check(options))
-        factory(options=options, context=None)  # built, never started: nothing connects
-        return dict(options)
-    except ValueError as exc:
-        option = getattr(exc, "option", None)
-        raise ValidationFailed(
-            str(exc), field=f"options.{option}" if option else "options"
-        ) from None
+    errors = FieldErrors()
+    trial = copy.deepcopy(options)
+    seen: set[str] = set()
+    stood_in: set[str] = set()
+    checked: dict[str, Any] = {}
+    while len(seen) < MAX_ERRORS:
+        try:
+            checked = _check(factory, trial)
+            break
+        except ValueError as exc:
+            option = getattr(exc, "option", None)
+            field = f"options.{option}" if option else "options"
+            if field not in seen:
+                seen.add(field)
+                errors.add(ValidationFailed(str(exc), field=field))
+                if option and _drop(trial, str(option)):
+                    continue
+            # A required option (refused again once dropped): a stand-in value lets
+            # the check go on to the other options; it is never stored.
+            if not option or option in stood_in or not _stand_in(factory, trial, option):
+                break
+            stood_in.add(option)
+    errors.raise_if_any()
+    return checked
+
+
+#: Values tried in place of a missing required option, only to check the others.
+STAND_INS: tuple[Any, ...] = (1, "https://example.invalid")
+
+
+def _stand_in(factory: Any, trial: dict[str, Any], option: str) -> bool:
+    for value in STAND_INS:
+        trial[option] = value
+        try:
+            _check(factory, trial)
+            return True
+        except ValueError as exc:
+            if getattr(exc, "option", None) != option:
+                return True
+    trial.pop(option, None)
+    return False
 
 
 async def load_options(target: str) -> dict[str, Any] | None:
