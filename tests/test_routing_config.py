@@ -1,5 +1,5 @@
 """Routing-target settings (``setting`` rows ``routing.<target>``): Master-only,
-validated by the target's own option checks, secrets masked. Both backends."""
+validated by the target's own option checks, secrets write-only. Both backends."""
 
 from __future__ import annotations
 
@@ -22,19 +22,27 @@ ADMIN = Actor(user_id=7, username="ann", role=Role.CAMPAIGN_ADMIN, group_ids=fro
               enabled_group_ids=frozenset({1}))  # fmt: skip
 
 
-async def test_master_stores_options_and_secrets_leave_masked(db: Database) -> None:
+async def test_master_stores_options_and_secrets_never_leave(db: Database) -> None:
     view = await routing_config.put(SYSTEM, "oscc", OSCC)
-    assert view["target"] == "oscc"
-    assert view["options"]["password"] == routing_config.MASK
+    assert view["target"] == "oscc" and view["configured"] is True
+    assert "password" not in view["options"] and view["options"]["has_password"] is True
     assert view["options"]["base_url"] == OSCC["base_url"]
-    assert (await routing_config.get(SYSTEM, "oscc"))["options"]["password"] == routing_config.MASK
+    got = await routing_config.get(SYSTEM, "oscc")
+    assert "password" not in got["options"] and got["options"]["has_password"] is True
     assert await routing_config.load_options("oscc") == OSCC  # the engine gets the real one
-    # Saving the form back with the mask keeps the stored password.
+    # Saving the view back (has_password, no password) keeps the stored password.
     await routing_config.put(SYSTEM, "oscc", {**view["options"], "keepalive_interval_ms": 8000})
     stored = await routing_config.load_options("oscc")
     assert stored is not None
     assert stored["password"] == "s3cret-pw" and stored["keepalive_interval_ms"] == 8000
     assert await Setting.count().where(Setting.key == "routing.oscc").run() == 1
+    # Old callers wrote the mask back: it still keeps the value.
+    await routing_config.put(SYSTEM, "oscc", {**OSCC, "password": routing_config.MASK})
+    assert (await routing_config.load_options("oscc") or {})["password"] == "s3cret-pw"
+    # None clears it.
+    cleared = await routing_config.put(SYSTEM, "oscc", {**OSCC, "password": None})
+    assert cleared["options"]["has_password"] is False
+    assert (await routing_config.load_options("oscc") or {})["password"] == ""
 
 
 async def test_only_a_master_reads_or_writes(db: Database) -> None:
@@ -84,14 +92,20 @@ async def test_mask_without_a_stored_secret_is_refused(db: Database) -> None:
 async def test_unknown_target_list_and_delete(db: Database) -> None:
     with pytest.raises(NotFound, match=r"installed: .*oscc"):
         await routing_config.put(SYSTEM, "carrier-pigeon", {})
-    with pytest.raises(NotFound, match="not configured"):
-        await routing_config.get(SYSTEM, "oscc")
+    blank = await routing_config.get(SYSTEM, "oscc")
+    assert blank == {"target": "oscc", "configured": False, "options": {}, "updated_at": None}
+    assert [v["configured"] for v in await routing_config.list_all(SYSTEM)] == [False] * len(
+        routing_config.installed()
+    )
     await routing_config.put(SYSTEM, "oscc", OSCC)
     await routing_config.put(SYSTEM, "ivr", {"channels": 12, "hold_timeout_ms": 600000})
-    listed = await routing_config.list_all(SYSTEM)
-    assert [v["target"] for v in listed] == ["ivr", "oscc"]
-    assert listed[1]["options"]["password"] == routing_config.MASK
-    assert listed[0]["updated_at"]
+    listed = {v["target"]: v for v in await routing_config.list_all(SYSTEM)}
+    assert {"ivr", "oscc", "static"} <= set(listed)
+    assert listed["static"]["configured"] is False
+    assert listed["oscc"]["options"]["has_password"] is True
+    assert "password" not in listed["oscc"]["options"]
+    assert listed["ivr"]["updated_at"]
+    assert await routing_config.configured_targets() == {"ivr", "oscc"}
     assert await routing_config.load_all_options() == {
         "ivr": {"channels": 12, "hold_timeout_ms": 600000},
         "oscc": OSCC,
@@ -100,3 +114,22 @@ async def test_unknown_target_list_and_delete(db: Database) -> None:
     assert await routing_config.load_options("ivr") is None
     with pytest.raises(NotFound):
         await routing_config.delete(SYSTEM, "ivr")
+
+
+async def test_every_refused_option_is_reported_at_once(db: Database) -> None:
+    with pytest.raises(ValidationFailed) as info:
+        await routing_config.put(
+            SYSTEM,
+            "oscc",
+            {"poll_interval_ms": "1s", "paths": {"logon": "LOGIN", "events": "POST /ev"},
+             "events": "yes"},
+        )  # fmt: skip
+    assert info.value.field == "options.base_url"  # the first, as before
+    listed = [e["field"] for e in info.value.extra["errors"]]
+    assert listed == [
+        "options.base_url",  # required and missing: a stand-in checks the others
+        "options.poll_interval_ms",
+        "options.events",
+        "options.paths.logon",
+    ]
+    assert await routing_config.load_options("oscc") is None

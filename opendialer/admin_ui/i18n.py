@@ -112,6 +112,81 @@ def translator(language: str | None) -> Translator:
 ERROR_PATTERNS: list[tuple[re.Pattern[str], str]] = [
     (re.compile(p), m)
     for p, m in [
+        # Routing targets' options (plugins/route_oscc/options.py, plugins/route_ivr.py),
+        # shown at the option's field on System → Contact center / IVR: first, as their
+        # details quote option names that generic patterns would match.
+        (
+            r"^route_\w+: option '(?P<name>[^']*)' is not known",
+            N_("%(name)s is not an option of this routing target."),
+        ),
+        (
+            r"^route_oscc: option 'base_url' is required",
+            N_("Enter the SDK's URL, e.g. https://oscc.example:9443/rest."),
+        ),
+        (
+            r"^route_\w+: option '\w+' must be an http:// or https:// URL",
+            N_("Enter an http:// or https:// URL with a host name."),
+        ),
+        (r"^route_oscc: option 'base_url' has a bad port", N_("The URL's port is not valid.")),
+        (
+            r"^route_\w+: option '[^']*' must be a whole number of milliseconds >= (?P<n>\d+)",
+            N_("Enter a whole number of milliseconds, at least %(n)s."),
+        ),
+        (
+            r"^route_oscc: option 'ca_bundle' names .*which is not a readable file",
+            N_("There is no readable file at this path on the dialer's server."),
+        ),
+        (
+            r"^route_oscc: option 'backoff_max_ms' must be >= backoff_initial_ms",
+            N_("Must be at least the first retry wait."),
+        ),
+        (
+            r"^route_oscc: option 'stale_after_ms' .*must be longer than poll_interval_ms",
+            N_("Must be longer than the poll interval, or every count would be stale."),
+        ),
+        (r"^route_\w+: option '[^']*' must be true or false", N_("Choose yes or no.")),
+        (
+            r"^route_oscc: option 'queues' must be a list of queue names",
+            N_("Enter queue names separated by commas."),
+        ),
+        (
+            r"^route_oscc: option '(paths|fields)' must be a mapping",
+            N_("Expected a JSON object of names and values."),
+        ),
+        (
+            r"^route_oscc: option 'paths\.(?P<name>[^']*)' is not an operation",
+            N_("%(name)s is not an operation of the contact center's protocol."),
+        ),
+        (
+            r"^route_oscc: option 'paths\.[^']*' must look like 'POST /path'",
+            N_("Enter a method and a path, e.g. POST /logon (methods GET, POST, PUT)."),
+        ),
+        (
+            r"^route_oscc: option 'fields\.(?P<name>[^']*)' is not a field",
+            N_("%(name)s is not a field of the contact center's protocol."),
+        ),
+        (
+            r"^route_\w+: option '(fields\.[^']*|status_field)' must be a",
+            N_("Enter a field name."),
+        ),
+        (r"^route_oscc: option '[^']*' must be a string", N_("Enter text.")),
+        (
+            r"^route_oscc: option 'codec' must be one of",
+            N_("Enter json, or package.module:Class of a codec plugin."),
+        ),
+        (
+            r"^route_oscc: option 'codec' .*(could not be loaded|lacks content_type)",
+            N_("This codec cannot be loaded: check the package.module:Class name."),
+        ),
+        (
+            r"^route_ivr: option 'channels' is required",
+            N_("Enter the number of IVR channels (a whole number, 0 or more)."),
+        ),
+        (
+            r"^route_ivr: option 'status_authoritative' is true but no status_url",
+            N_("Enter a status URL first, or untick this option."),
+        ),
+        (r"^route_ivr: option 'ca_bundle' must be a file path", N_("Enter a file path.")),
         # A campaign's AMD settings (core/amd_settings.py and the strategy's checks):
         # first, as their details list parameter names that generic patterns would match.
         (r"^amd_params\.on_\w+: .* is not an action", N_("Choose hang up or transfer.")),

@@ -16,6 +16,7 @@ def api_routes() -> list[Any]:
         groups,
         leads,
         platform,
+        routing,
         schedules,
         users,
     )
@@ -32,6 +33,7 @@ def api_routes() -> list[Any]:
         leads,
         calls,
         platform,
+        routing,
     )
     for module in modules:
         routes.extend(module.ROUTES)

@@ -26,6 +26,7 @@ from opendialer.admin_ui.pages import (
     leads,
     login,
     platform,
+    routing,
     schedules,
     system,
     users,
@@ -60,6 +61,7 @@ def _page_router() -> Router:
         *dnc.ROUTES,
         *system.ROUTES,
         *platform.ROUTES,
+        *routing.ROUTES,
     ]
     return Router(
         path="/",

@@ -18,7 +18,7 @@ from opendialer.admin_ui.pages import campaign_amd
 from opendialer.admin_ui.pages.common import done, errors_of, text
 from opendialer.admin_ui.pages.session import UI
 from opendialer.core.domain import WEEKDAYS, CampaignState, Role
-from opendialer.core.services import campaigns, dialing, dnc_services, groups
+from opendialer.core.services import campaigns, dialing, dnc_services, groups, routing_config
 from opendialer.core.services.common import MAX_PER_PAGE, Actor, PageRequest
 from opendialer.core.services.errors import Conflict, ServiceError
 
@@ -138,7 +138,32 @@ async def _modal(
         zones=time_zones(),
         weekday_labels=WEEKDAY_LABELS,
         amd=campaign_amd.form_view(campaign.get("amd_params") or {}),
+        **await routing_context(actor, campaign),
     )
+
+
+#: Where a Master configures each routing target (admin_ui/pages/routing.py).
+ROUTING_PAGES = {"oscc": "/system/contact-center", "ivr": "/system/ivr"}
+
+
+async def routing_context(actor: Actor, campaign: dict[str, Any]) -> dict[str, Any]:
+    """The queue suggestions (the contact center's watched queues and the queues of
+    the viewer's campaigns) and, per campaign type whose routing target is not
+    configured, a note; the form shows the one of the chosen type."""
+    notes = [
+        {"type": kind, "target": target, "path": ROUTING_PAGES.get(target, "")}
+        for kind, target in (
+            await routing_config.unconfigured_types(campaign.get("routing_target"))
+        ).items()
+    ]
+    listing = await campaigns.list_campaigns(actor, PageRequest(page=1, per_page=MAX_PER_PAGE))
+    queues = set(await routing_config.watched_queues())
+    queues.update(str(c["queue"]) for c in listing["items"] if c.get("queue"))
+    return {
+        "routing_notes": notes,
+        "queue_choices": sorted(queues),
+        "may_configure_routing": actor.is_master,
+    }
 
 
 def run_blocker(campaign: dict[str, Any], group: dict[str, Any] | None, ui: UI) -> str:
