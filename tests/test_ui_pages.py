@@ -337,7 +337,7 @@ async def test_add_a_schedule_day_and_edit_all(app_client: ApiClient) -> None:
             "name": "Spring",
             "group_id": group,
             "start_date": "2030-01-07",
-            "end_date": "2030-01-08",
+            "end_date": "2030-01-12",
             "start_time": "09:00",
             "end_time": "17:00",
             "weekdays": ["mon", "tue"],
