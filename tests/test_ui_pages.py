@@ -112,6 +112,8 @@ async def test_security_headers_and_no_inline_code(app_client: ApiClient) -> Non
         (ana, f"{one}/summary"),
         (ana, f"{one}/leads"),
         (ana, f"{one}/leads/upload"),
+        (ana, f"{one}/calls"),
+        (ana, f"{one}/delete"),
         (boss, "/dnc/services/new"),
     ]
     for client, path in pages:
