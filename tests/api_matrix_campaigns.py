@@ -1,4 +1,5 @@
-"""Permission-matrix rows of the campaign routes (campaigns, schedules, leads, calls).
+"""Permission-matrix rows of the campaign routes (campaigns, schedules and schedule days,
+leads, calls).
 
 Campaign Administrators do everything on their groups' campaigns; Campaign
 Supervisors read them (403 on changes); another group's campaign is a 404 for both;
@@ -28,6 +29,7 @@ def _campaign_body(world: World, scope: str) -> dict[str, Any]:
         "start_time": "09:00",
         "end_time": "18:00",
         "pilot_number": "4000",
+        "weekdays": ["mon", "tue", "wed", "thu"],  # Friday 2030-01-11 stays free
     }
 
 
@@ -40,6 +42,11 @@ async def campaign_target(world: World, role: str, scope: str) -> dict[str, Any]
 async def startable_campaign_target(world: World, role: str, scope: str) -> dict[str, Any]:
     """A fresh STOPPED campaign with a lead to call (Start refuses one without)."""
     return await lead_target(world, role, scope)
+
+
+async def schedule_target(world: World, role: str, scope: str) -> dict[str, Any]:
+    """A fresh campaign and one of its days, by date."""
+    return {**await campaign_target(world, role, scope), "day": "2030-01-08"}
 
 
 async def started_campaign_target(world: World, role: str, scope: str) -> dict[str, Any]:
@@ -104,7 +111,7 @@ ROWS: list[Row] = [
         "/api/v1/campaigns/{campaign_id}/schedules",
         _write(201),
         target=campaign_target,
-        body=lambda w, role, scope, params: {"date": "2030-01-12"},
+        body=lambda w, role, scope, params: {"date": "2030-01-11"},
     ),
     Row(
         "PATCH",
@@ -112,6 +119,20 @@ ROWS: list[Row] = [
         _write(200),
         target=campaign_target,
         body=lambda w, role, scope, params: {"start_time": "08:00", "end_time": "12:00"},
+    ),
+    Row("GET", "/api/v1/campaigns/{campaign_id}/schedules/{day}", READ, target=schedule_target),
+    Row(
+        "PATCH",
+        "/api/v1/campaigns/{campaign_id}/schedules/{day}",
+        _write(200),
+        target=schedule_target,
+        body=lambda w, role, scope, params: {"start_time": "08:00", "end_time": "12:00"},
+    ),
+    Row(
+        "DELETE",
+        "/api/v1/campaigns/{campaign_id}/schedules/{day}",
+        _write(204),
+        target=schedule_target,
     ),
     Row("GET", "/api/v1/campaigns/{campaign_id}/leads", READ, target=campaign_target),
     Row(

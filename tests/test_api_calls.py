@@ -1,5 +1,6 @@
 """/api/v1/campaigns/{id}/calls over HTTP: the call log (records made here directly in
-the database, as the engine would), newest first, by status and time, by role."""
+the database, as the engine would), newest first, by status, time and number, with the
+lead's name, by role."""
 
 from __future__ import annotations
 
@@ -38,14 +39,21 @@ async def setup(app_client: ApiClient) -> tuple[Any, int, int]:
     return admin, cid, group
 
 
-async def record(cid: int, lead_id: int, n: int, status: str | None, **extra: Any) -> None:
+async def record(
+    cid: int,
+    lead_id: int,
+    n: int,
+    status: str | None,
+    phone: str = "12025550143",
+    **extra: Any,
+) -> None:
     await (
         CallRecord(
             campaign=cid,
             lead=lead_id,
             attempt=n,
             call_id=f"call-{cid}-{lead_id}-{n}",
-            phone="12025550143",
+            phone=phone,
             created_at=T0 + timedelta(minutes=n),
             status=status,
             **extra,
@@ -78,6 +86,7 @@ async def test_call_log_newest_first_with_filters(app_client: ApiClient) -> None
     assert success | {"id": 0} == {
         "id": 0,
         "lead_id": lead,
+        "lead_name": "Ana",
         "attempt": 2,
         "call_id": f"call-{cid}-{lead}-2",
         "node": "",
@@ -110,9 +119,28 @@ async def test_call_log_newest_first_with_filters(app_client: ApiClient) -> None
     assert page["total"] == 3 and [c["attempt"] for c in page["items"]] == [1]
 
 
+async def test_call_log_by_number_with_the_lead_name(app_client: ApiClient) -> None:
+    admin, cid, _ = await setup(app_client)
+    ana, bia = [r["id"] for r in await Lead.select(Lead.id).order_by(Lead.id).run()]
+    await record(cid, ana, 1, "BUSY")
+    await record(cid, bia, 2, "SUCCESS", phone="12025550144")
+    url = f"/api/v1/campaigns/{cid}/calls"
+    for query in ("12025550144", "+1 (202) 555-0144", "0144"):
+        body = (await admin.get(url, params={"phone": query})).json()
+        assert [(c["lead_name"], c["phone"]) for c in body["items"]] == [("Bia", "12025550144")], (
+            query
+        )
+    body = (await admin.get(url, params={"phone": "202555014"})).json()
+    assert [c["lead_name"] for c in body["items"]] == ["Bia", "Ana"] and body["total"] == 2
+    body = (await admin.get(url, params={"phone": "0144", "status": "BUSY"})).json()
+    assert body["total"] == 0
+
+
 async def test_bad_filters_are_422(app_client: ApiClient) -> None:
     admin, cid, _ = await setup(app_client)
     url = f"/api/v1/campaigns/{cid}/calls"
+    r = await admin.get(url, params={"phone": "abc"})
+    assert r.status_code == 422 and r.json()["field"] == "phone", r.text
     r = await admin.get(url, params={"status": "LOST"})
     assert r.status_code == 422 and r.json()["field"] == "status", r.text
     r = await admin.get(url, params={"since": "yesterday"})

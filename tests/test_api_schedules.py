@@ -51,7 +51,7 @@ async def test_one_schedule_per_selected_weekday_in_range(app_client: ApiClient)
 
 async def test_add_schedule_allows_one_per_date(app_client: ApiClient) -> None:
     admin, cid = await setup(
-        app_client, start_date="2030-01-07", end_date="2030-01-11", weekdays=["mon"]
+        app_client, start_date="2030-01-07", end_date="2030-01-13", weekdays=["mon"]
     )
     url = f"/api/v1/campaigns/{cid}/schedules"
     r = await admin.post(
@@ -76,6 +76,8 @@ async def test_add_schedule_allows_one_per_date(app_client: ApiClient) -> None:
     assert r.status_code == 201 and r.json()["end_time"] == "18:00:00", r.text
     r = await admin.post(url, json={"date": "2000-01-03"})
     assert r.status_code == 422 and r.json()["field"] == "date", r.text
+    r = await admin.post(url, json={"date": "2030-01-14"})  # after the campaign's end date
+    assert r.status_code == 422 and "2030-01-14 is outside" in r.json()["detail"], r.text
     r = await admin.post(
         url, json={"date": "2030-01-09", "start_time": "12:00", "end_time": "11:00"}
     )

@@ -199,7 +199,7 @@ async def test_campaign_administrator_runs_a_campaign(
     await tab.fill("#f-q", "Bruno")
     await tab.click("#lead-search")
     await expect(tab.locator("#leads-table tbody tr")).to_have_count(1)
-    await tab.locator("#leads-table tr[data-phone='5541981021120'] button").click()
+    await tab.locator("#leads-table tr[data-phone='5541981021120'] button.edit-lead").click()
     await tab.fill("#f-phone", "12")
     await tab.click("#save-lead")
     await expect(tab.locator("#err-phone")).to_contain_text("Invalid phone number")

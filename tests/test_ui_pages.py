@@ -113,6 +113,8 @@ async def test_security_headers_and_no_inline_code(app_client: ApiClient) -> Non
         (ana, f"{one}/summary"),
         (ana, f"{one}/leads"),
         (ana, f"{one}/leads/upload"),
+        (ana, f"{one}/calls"),
+        (ana, f"{one}/delete"),
         (boss, "/dnc/services/new"),
     ]
     for client, path in pages:
@@ -339,7 +341,7 @@ async def test_add_a_schedule_day_and_edit_all(app_client: ApiClient) -> None:
             "name": "Spring",
             "group_id": group,
             "start_date": "2030-01-07",
-            "end_date": "2030-01-08",
+            "end_date": "2030-01-12",
             "start_time": "09:00",
             "end_time": "17:00",
             "weekdays": ["mon", "tue"],

@@ -593,6 +593,41 @@ ERROR_PATTERNS: list[tuple[re.Pattern[str], str]] = [
             N_("The campaign already has a schedule on %(day)s: edit that one instead."),
         ),
         (
+            r"^the schedule of (?P<day>\S+) is in the past \(today is (?P<today>\S+) "
+            r"in (?P<zone>[^)]+)\)",
+            N_(
+                "The schedule of %(day)s is in the past (today is %(today)s in %(zone)s): "
+                "past schedules do not change."
+            ),
+        ),
+        (
+            r"^the schedule of (?P<day>\S+) has run",
+            N_(
+                "The schedule of %(day)s has already run: it keeps its date and cannot be "
+                "deleted; only its hours may change."
+            ),
+        ),
+        (
+            r"^date (?P<day>\S+) is outside the campaign's date range (?P<start>\S+) "
+            r"to (?P<end>\S+):",
+            N_(
+                "%(day)s is outside the campaign's dates (%(start)s to %(end)s): choose a "
+                "date inside them, or widen the campaign's dates first."
+            ),
+        ),
+        (
+            r"^(?P<day>\S+) already has a schedule in campaign",
+            N_("%(day)s already has a schedule: choose a free date (one schedule per day)."),
+        ),
+        (
+            r"^campaign \S+ has no schedule (?P<key>\S+) \(give its id or its date\)",
+            N_("This campaign has no schedule %(key)s."),
+        ),
+        (
+            r"^phone: .* has no digits",
+            N_("Enter the phone number, or some of its digits."),
+        ),
+        (
             r"^only a Master or a Manager manages dialer users",
             N_("Only a Master or a Manager manages dialer users."),
         ),

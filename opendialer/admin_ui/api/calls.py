@@ -18,6 +18,7 @@ from opendialer.core.services.common import Actor, PageRequest
 class CallRecord(msgspec.Struct):
     id: int
     lead_id: int
+    lead_name: str
     attempt: int
     call_id: str
     node: str
@@ -68,8 +69,17 @@ class CallController(Controller):
                 description="ISO 8601 time; calls created at or after it", max_length=40
             ),
         ] = None,
+        phone: Annotated[
+            str | None,
+            QueryParameter(
+                description="digits of the called number (calls whose number contains them)",
+                max_length=40,
+            ),
+        ] = None,
     ) -> CallPage:
-        body = await calls.list_calls(actor, campaign_id, page_request, status=status, since=since)
+        body = await calls.list_calls(
+            actor, campaign_id, page_request, status=status, since=since, phone=phone
+        )
         return msgspec.convert(body, CallPage)
 
 

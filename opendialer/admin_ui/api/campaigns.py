@@ -108,8 +108,19 @@ class LeadCounts(msgspec.Struct):
     UNKNOWN: int
 
 
+class ScheduleDay(msgspec.Struct):
+    id: int
+    date: date
+    start_time: time
+    end_time: time
+    state: str
+    reason: str
+
+
 class CampaignSummary(Campaign, kw_only=True):
     leads: LeadCounts
+    #: Today's schedule in the campaign's zone, else the next one; null when none is left.
+    next_schedule: ScheduleDay | None
 
 
 class CampaignCreate(msgspec.Struct, forbid_unknown_fields=True):

@@ -20,6 +20,7 @@ from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 
 from opendialer.admin_ui.pages import (
+    calls,
     campaigns,
     dnc,
     groups,
@@ -58,6 +59,7 @@ def _page_router() -> Router:
         *campaigns.ROUTES,
         *schedules.ROUTES,
         *leads.ROUTES,
+        *calls.ROUTES,
         *dnc.ROUTES,
         *system.ROUTES,
         *platform.ROUTES,

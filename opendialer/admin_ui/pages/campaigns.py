@@ -294,6 +294,40 @@ async def stop_campaign(
     return await _change_state(request, ui, campaign_id, False)
 
 
+def _delete_modal(ui: UI, impact: dict[str, Any], errors: dict[str, str]) -> Template:
+    return ui.render("campaigns/campaign_delete.html", impact=impact, errors=errors)
+
+
+@get("/campaigns/{campaign_id:int}/delete")
+async def confirm_delete(ui: NamedDependency[UI], campaign_id: FromPath[int]) -> Template:
+    """The confirmation, saying what goes with the campaign (a STARTED one: why not)."""
+    actor = ui.require_tab("campaigns")
+    campaign = await campaigns.get_campaign(actor, campaign_id)
+    if campaign["state"] == CampaignState.STARTED.value:
+        return ui.render(
+            "partials/error_modal.html",
+            title=ui._("Delete campaign"),
+            message=ui._(
+                "The campaign %(name)s is running: stop it before deleting it.",
+                name=campaign["name"],
+            ),
+        )
+    return _delete_modal(ui, await campaigns.deletion_preview(actor, campaign_id), {})
+
+
+@post("/campaigns/{campaign_id:int}/delete", status_code=200)
+async def delete_campaign(
+    request: Request[Any, Any, Any], ui: NamedDependency[UI], campaign_id: FromPath[int]
+) -> Response[Any] | Template:
+    actor = ui.require_tab("campaigns")
+    impact = await campaigns.deletion_preview(actor, campaign_id)
+    try:
+        await campaigns.delete_campaign(actor, campaign_id)
+    except ServiceError as exc:
+        return _delete_modal(ui, impact, errors_of(exc, ui.t, ()))
+    return done(request, "/campaigns", "campaign_deleted")
+
+
 ROUTES: list[Any] = [
     campaigns_page,
     new_campaign,
@@ -302,4 +336,6 @@ ROUTES: list[Any] = [
     update_campaign,
     start_campaign,
     stop_campaign,
+    confirm_delete,
+    delete_campaign,
 ]

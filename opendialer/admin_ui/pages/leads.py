@@ -160,8 +160,62 @@ async def update_lead(
     except ServiceError as exc:
         shown = {**values, "id": lead_id}
         return _lead_modal(ui, campaign, shown, errors_of(exc, ui.t), back)
-    target = back if back.startswith(f"/campaigns/{campaign_id}/leads") else ""
+    target = _back_to_leads(campaign_id, back)
     return done(request, target or f"/campaigns/{campaign_id}/leads", "lead_updated")
 
 
-ROUTES: list[Any] = [upload_page, upload_submit, leads_page, edit_lead, update_lead]
+def _back_to_leads(campaign_id: int, back: str) -> str:
+    return back if back.startswith(f"/campaigns/{campaign_id}/leads") else ""
+
+
+@get("/campaigns/{campaign_id:int}/leads/{lead_id:int}/delete")
+async def confirm_delete_lead(
+    ui: NamedDependency[UI], campaign_id: FromPath[int], lead_id: FromPath[int]
+) -> Template:
+    """The confirmation, saying which lead and how many call records go."""
+    actor = ui.require_tab("campaigns")
+    campaign = await campaigns.get_campaign(actor, campaign_id)
+    lead = await leads.deletion_preview(actor, campaign_id, lead_id)
+    return ui.render(
+        "campaigns/lead_delete.html",
+        campaign=campaign,
+        lead=lead,
+        errors={},
+        back=_current_page(ui.request),
+    )
+
+
+@post("/campaigns/{campaign_id:int}/leads/{lead_id:int}/delete", status_code=200)
+async def delete_lead(
+    request: Request[Any, Any, Any],
+    ui: NamedDependency[UI],
+    campaign_id: FromPath[int],
+    lead_id: FromPath[int],
+) -> Response[Any] | Template:
+    actor = ui.require_tab("campaigns")
+    campaign = await campaigns.get_campaign(actor, campaign_id)
+    lead = await leads.deletion_preview(actor, campaign_id, lead_id)
+    back = text(await request.form(), "back")
+    try:
+        await leads.delete_lead(actor, campaign_id, lead_id)
+    except ServiceError as exc:
+        return ui.render(
+            "campaigns/lead_delete.html",
+            campaign=campaign,
+            lead=lead,
+            errors=errors_of(exc, ui.t, ()),
+            back=back,
+        )
+    target = _back_to_leads(campaign_id, back) or f"/campaigns/{campaign_id}/leads"
+    return done(request, target, "lead_deleted")
+
+
+ROUTES: list[Any] = [
+    upload_page,
+    upload_submit,
+    leads_page,
+    edit_lead,
+    update_lead,
+    confirm_delete_lead,
+    delete_lead,
+]

@@ -1,8 +1,10 @@
-"""A campaign's schedule (Edit all schedules, Add new schedule) and its live summary."""
+"""A campaign's schedule (Edit all schedules, Add new schedule, edit or delete one day)
+and its live summary."""
 
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
 from litestar import Request, Response, get, post
 from litestar.di import NamedDependency
@@ -79,6 +81,8 @@ async def schedules_page(
         state_labels=SCHEDULE_STATE_LABELS,
         campaign_state_labels=STATE_LABELS,
         dialing_view=held_view(await dialing.dialing_state(campaign), ui.t, actor.role),
+        today=schedules.today_in(campaign),
+        has_run=schedules.HAS_RUN,
     )
 
 
@@ -129,6 +133,115 @@ async def schedule_submit(
     return done(request, location, "schedule_added" if mode == "add" else "schedules_updated")
 
 
+def _back(request: Request[Any, Any, Any], campaign_id: int, sent: str = "") -> str:
+    """The schedules page (with its paging) the modal was opened from."""
+    base = f"/campaigns/{campaign_id}/schedules"
+    if not sent:
+        parts = urlsplit(request.headers.get("hx-current-url", ""))
+        sent = parts.path + (f"?{parts.query}" if parts.query else "")
+    parts = urlsplit(sent)
+    same_page = not parts.scheme and not parts.netloc and parts.path == base
+    return sent if same_page else base
+
+
+def _day_modal(
+    ui: UI,
+    campaign: dict[str, Any],
+    entry: dict[str, Any],
+    values: dict[str, Any],
+    errors: dict[str, str],
+    back: str,
+) -> Template:
+    return ui.render(
+        "campaigns/schedule_form.html",
+        campaign=campaign,
+        entry=entry,
+        values=values,
+        errors=errors,
+        mode="edit",
+        back=back,
+    )
+
+
+@get("/campaigns/{campaign_id:int}/schedules/{schedule_id:int}/edit")
+async def edit_day(
+    ui: NamedDependency[UI], campaign_id: FromPath[int], schedule_id: FromPath[int]
+) -> Template:
+    actor = ui.require_tab("campaigns")
+    campaign = await campaigns.get_campaign(actor, campaign_id)
+    campaigns.require_writer(actor)
+    entry = await schedules.get_schedule(actor, campaign_id, schedule_id)
+    values = {
+        "date": entry["date"].isoformat(),
+        "start_time": _hhmm(entry["start_time"]),
+        "end_time": _hhmm(entry["end_time"]),
+    }
+    return _day_modal(ui, campaign, entry, values, {}, _back(ui.request, campaign_id))
+
+
+@post("/campaigns/{campaign_id:int}/schedules/{schedule_id:int}/edit", status_code=200)
+async def update_day(
+    request: Request[Any, Any, Any],
+    ui: NamedDependency[UI],
+    campaign_id: FromPath[int],
+    schedule_id: FromPath[int],
+) -> Response[Any] | Template:
+    actor = ui.require_tab("campaigns")
+    campaign = await campaigns.get_campaign(actor, campaign_id)
+    entry = await schedules.get_schedule(actor, campaign_id, schedule_id)
+    form = await request.form()
+    values = {name: text(form, name) for name in FORM_FIELDS}
+    back = _back(request, campaign_id, text(form, "back"))
+    try:
+        await schedules.update_schedule(actor, campaign_id, schedule_id, values)
+    except ServiceError as exc:
+        errors = errors_of(exc, ui.t, FORM_FIELDS)
+        return _day_modal(ui, campaign, entry, values, errors, back)
+    return done(request, back, "schedule_updated")
+
+
+def _delete_modal(
+    ui: UI, campaign: dict[str, Any], entry: dict[str, Any], errors: dict[str, str], back: str
+) -> Template:
+    return ui.render(
+        "campaigns/schedule_delete.html",
+        campaign=campaign,
+        entry=entry,
+        errors=errors,
+        back=back,
+        hhmm=_hhmm,
+    )
+
+
+@get("/campaigns/{campaign_id:int}/schedules/{schedule_id:int}/delete")
+async def confirm_delete_day(
+    ui: NamedDependency[UI], campaign_id: FromPath[int], schedule_id: FromPath[int]
+) -> Template:
+    actor = ui.require_tab("campaigns")
+    campaign = await campaigns.get_campaign(actor, campaign_id)
+    campaigns.require_writer(actor)
+    entry = await schedules.get_schedule(actor, campaign_id, schedule_id)
+    return _delete_modal(ui, campaign, entry, {}, _back(ui.request, campaign_id))
+
+
+@post("/campaigns/{campaign_id:int}/schedules/{schedule_id:int}/delete", status_code=200)
+async def delete_day(
+    request: Request[Any, Any, Any],
+    ui: NamedDependency[UI],
+    campaign_id: FromPath[int],
+    schedule_id: FromPath[int],
+) -> Response[Any] | Template:
+    actor = ui.require_tab("campaigns")
+    campaign = await campaigns.get_campaign(actor, campaign_id)
+    entry = await schedules.get_schedule(actor, campaign_id, schedule_id)
+    back = _back(request, campaign_id, text(await request.form(), "back"))
+    try:
+        await schedules.delete_schedule(actor, campaign_id, schedule_id)
+    except ServiceError as exc:
+        return _delete_modal(ui, campaign, entry, errors_of(exc, ui.t, ()), back)
+    return done(request, back, "schedule_deleted")
+
+
 async def _summary_context(ui: UI, campaign_id: int) -> dict[str, Any]:
     actor = ui.require_tab("campaigns")
     summary = await campaigns.campaign_summary(actor, campaign_id)
@@ -144,6 +257,8 @@ async def _summary_context(ui: UI, campaign_id: int) -> dict[str, Any]:
         "counts": counts,
         "statuses": statuses,
         "chart": chart,
+        "day": summary["next_schedule"],
+        "today": schedules.today_in(summary),
         "group": group_rows.get(summary["group_id"]),
         "hhmm": _hhmm,
         "live": summary["state"] == "STARTED",
@@ -165,4 +280,14 @@ async def summary_panel(ui: NamedDependency[UI], campaign_id: FromPath[int]) -> 
     return ui.render("campaigns/summary_panel.html", **await _summary_context(ui, campaign_id))
 
 
-ROUTES: list[Any] = [schedules_page, schedule_modal, schedule_submit, summary_page, summary_panel]
+ROUTES: list[Any] = [
+    schedules_page,
+    schedule_modal,
+    schedule_submit,
+    edit_day,
+    update_day,
+    confirm_delete_day,
+    delete_day,
+    summary_page,
+    summary_panel,
+]

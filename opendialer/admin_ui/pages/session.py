@@ -69,9 +69,13 @@ FLASH_MESSAGES: dict[str, str] = {
     "campaign_updated": N_("Campaign updated."),
     "campaign_started": N_("Campaign started."),
     "campaign_stopped": N_("Campaign stopped."),
+    "campaign_deleted": N_("Campaign deleted."),
     "schedules_updated": N_("Schedules updated."),
     "schedule_added": N_("Schedule added."),
+    "schedule_updated": N_("Schedule updated."),
+    "schedule_deleted": N_("Schedule deleted."),
     "lead_updated": N_("Lead updated."),
+    "lead_deleted": N_("Lead deleted."),
     "dnc_saved": N_("Do-Not-Call service saved."),
     "language_changed": N_("Language changed."),
 }

@@ -19,6 +19,7 @@ def call_json(row: dict[str, Any]) -> dict[str, Any]:
     return {
         "id": row["id"],
         "lead_id": row["lead"],
+        "lead_name": row.get("lead_name") or "",
         "attempt": row["attempt"],
         "call_id": row["call_id"],
         "node": row["node"],
@@ -65,8 +66,10 @@ async def list_calls(
     *,
     status: str | None = None,
     since: str | datetime | None = None,
+    phone: str | None = None,
 ) -> dict[str, Any]:
-    """Call records of a campaign, newest first; ``since`` keeps those created at or after it."""
+    """Call records of a campaign, newest first; ``since`` keeps those created at or after
+    it, ``phone`` those whose number contains these digits (other characters ignored)."""
     page = page or PageRequest()
     await campaigns.load(actor, campaign_id)
     where: Any = CallRecord.campaign == campaign_id
@@ -82,8 +85,18 @@ async def list_calls(
             )
     if (start := parse_since(since)) is not None:
         where = where & (CallRecord.created_at >= start)
+    if phone and phone.strip():
+        digits = "".join(c for c in phone if c.isdigit())
+        if not digits:
+            raise ValidationFailed(
+                f"phone: {phone!r} has no digits; give the number or a part of it",
+                field="phone",
+            )
+        where = where & CallRecord.phone.like(f"%{digits}%")
     rows = (
-        await CallRecord.select()
+        await CallRecord.select(
+            *CallRecord.all_columns(), CallRecord.lead.name.as_alias("lead_name")
+        )
         .where(where)
         .order_by(CallRecord.created_at, ascending=False)
         .order_by(CallRecord.id, ascending=False)

@@ -42,7 +42,14 @@ from opendialer.core.services.errors import (
     PermissionDenied,
     ValidationFailed,
 )
-from opendialer.core.storage.tables import Campaign, DialerGroup, DncService, Lead, Schedule
+from opendialer.core.storage.tables import (
+    CallRecord,
+    Campaign,
+    DialerGroup,
+    DncService,
+    Lead,
+    Schedule,
+)
 
 CAMPAIGN_ROLES = (Role.CAMPAIGN_ADMIN, Role.CAMPAIGN_SUPERVISOR)
 
@@ -274,6 +281,19 @@ async def update_campaign(actor: Actor, campaign_id: int, data: dict[str, Any]) 
     return await get_campaign(actor, campaign_id)
 
 
+async def deletion_preview(actor: Actor, campaign_id: int) -> dict[str, Any]:
+    """What deleting the campaign takes with it (for the confirmation): its name and how
+    many leads, schedules and call records it has. Same checks as the delete itself."""
+    row = await load_for_change(actor, campaign_id)
+    return {
+        "id": campaign_id,
+        "name": row["name"],
+        "leads": await Lead.count().where(Lead.campaign == campaign_id).run(),
+        "schedules": await Schedule.count().where(Schedule.campaign == campaign_id).run(),
+        "calls": await CallRecord.count().where(CallRecord.campaign == campaign_id).run(),
+    }
+
+
 async def delete_campaign(actor: Actor, campaign_id: int) -> None:
     await load_for_change(actor, campaign_id)
     async with write_transaction():
@@ -394,7 +414,10 @@ def lead_counts(rows: Iterable[dict[str, Any]]) -> dict[str, int]:
 
 
 async def campaign_summary(actor: Actor, campaign_id: int) -> dict[str, Any]:
-    """The campaign's settings and state, with its leads counted by status."""
+    """The campaign's settings and state, with its leads counted by status and the
+    schedule it runs on today (or next): ``next_schedule``, None when none is left."""
+    from opendialer.core.services import schedules
+
     campaign = await get_campaign(actor, campaign_id)
     rows = (
         await Lead.select(Lead.status, Count(alias="count"))
@@ -402,4 +425,8 @@ async def campaign_summary(actor: Actor, campaign_id: int) -> dict[str, Any]:
         .group_by(Lead.status)
         .run()
     )
-    return {**campaign, "leads": lead_counts(rows)}
+    return {
+        **campaign,
+        "leads": lead_counts(rows),
+        "next_schedule": await schedules.current_or_next(campaign),
+    }

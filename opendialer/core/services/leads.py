@@ -20,12 +20,13 @@ from opendialer.core.services.errors import Conflict, NotFound, ValidationFailed
 from opendialer.core.services.lead_import import InvalidCsv, import_file
 from opendialer.core.services.leads_csv import DESCRIPTION_MAX, NAME_MAX, NotCsv
 from opendialer.core.services.phones import PhoneNormaliser
-from opendialer.core.storage.tables import Lead
+from opendialer.core.storage.tables import CallRecord, Lead
 
 __all__ = [
     "InvalidCsv",
     "NotCsv",
     "delete_lead",
+    "deletion_preview",
     "get_lead",
     "import_file",
     "lead_json",
@@ -203,6 +204,15 @@ async def update_lead(
         await Lead.update(changes).where(Lead.id == lead_id).run()
         await _touch(campaign_id)
     return lead_json(await _row(campaign_id, lead_id))
+
+
+async def deletion_preview(actor: Actor, campaign_id: int, lead_id: int) -> dict[str, Any]:
+    """The lead deleting it would remove, with how many call records go with it (for the
+    confirmation). Same checks as the delete itself."""
+    await campaigns.load_for_change(actor, campaign_id)
+    lead = lead_json(await _row(campaign_id, lead_id))
+    calls = await CallRecord.count().where(CallRecord.lead == lead_id).run()
+    return {**lead, "calls": calls}
 
 
 async def delete_lead(actor: Actor, campaign_id: int, lead_id: int) -> None:

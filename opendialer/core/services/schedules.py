@@ -7,6 +7,11 @@
   ran (RUNNING, FINISHED, DNC_OUT_OF_SERVICE) are history and stay.
 * "Add schedule" adds one entry for a date that has none (409 otherwise), today or later.
 * "Edit all" sets the hours of today's and every later entry; past ones stay.
+* One entry (by id or by date) can be edited (its hours, or moved to another date) or
+  deleted, if it is today's or a later one; an entry that has run (RUNNING, FINISHED,
+  DNC_OUT_OF_SERVICE) keeps its date: only its hours may change.
+* A new or moved entry's date must be today or later, inside the campaign's date range,
+  and free (one entry per date); its start is before its end.
 
 "Today" is the date in the campaign's IANA time zone.
 """
@@ -22,7 +27,7 @@ from opendialer.core.domain import WEEKDAYS, ScheduleState
 from opendialer.core.services import campaigns
 from opendialer.core.services.campaign_fields import check_hours, parse_date, parse_time
 from opendialer.core.services.common import Actor, PageRequest, page_body, reject_unknown
-from opendialer.core.services.errors import Conflict, FieldErrors, ValidationFailed
+from opendialer.core.services.errors import Conflict, FieldErrors, NotFound, ValidationFailed
 from opendialer.core.storage.tables import Schedule
 
 INSERT_CHUNK = 500
@@ -126,6 +131,22 @@ def _not_past(day: date, campaign: dict[str, Any]) -> None:
         )
 
 
+def _in_range(day: date, campaign: dict[str, Any]) -> None:
+    if not campaign["start_date"] <= day <= campaign["end_date"]:
+        raise ValidationFailed(
+            f"date {day} is outside the campaign's date range "
+            f"{campaign['start_date']} to {campaign['end_date']}: "
+            "choose a date inside it, or widen the range first",
+            field="date",
+        )
+
+
+def _new_date(day: date, campaign: dict[str, Any]) -> None:
+    """A date a schedule is added on or moved to: today or later, in the date range."""
+    _not_past(day, campaign)
+    _in_range(day, campaign)
+
+
 def _hours(
     problems: FieldErrors, data: dict[str, Any], defaults: dict[str, Any] | None
 ) -> tuple[time | None, time | None]:
@@ -147,7 +168,7 @@ async def add_schedule(actor: Actor, campaign_id: int, data: dict[str, Any]) -> 
     problems.check(reject_unknown, data, {"date", "start_time", "end_time"})
     day = problems.check(parse_date, data.get("date"), "date")
     if day is not None:
-        problems.check(_not_past, day, campaign)
+        problems.check(_new_date, day, campaign)
     start, end = _hours(problems, data, campaign)
     problems.raise_if_any()
     assert day is not None and start is not None and end is not None
@@ -192,3 +213,122 @@ async def edit_all(actor: Actor, campaign_id: int, data: dict[str, Any]) -> dict
             .run()
         )
     return {"updated": len(updated), "from_date": today, "start_time": start, "end_time": end}
+
+
+#: States of an entry that has run: its date is history (it keeps it).
+HAS_RUN = (
+    ScheduleState.RUNNING.value,
+    ScheduleState.FINISHED.value,
+    ScheduleState.DNC_OUT_OF_SERVICE.value,
+)
+
+
+async def _entry(campaign_id: int, key: int | str | date) -> dict[str, Any]:
+    """The campaign's entry with this id, or on this date (``YYYY-MM-DD``)."""
+    where: Any
+    if isinstance(key, int) or (isinstance(key, str) and key.isdigit()):
+        # Ids are 32-bit (SERIAL): a larger one names no schedule.
+        where = Schedule.id == int(key) if 0 < int(key) < 2**31 else Schedule.id.is_null()
+    else:
+        day = key if isinstance(key, date) else parse_date(key, "date")
+        where = Schedule.date == day
+    row = await Schedule.select().where((Schedule.campaign == campaign_id) & where).first().run()
+    if row is None:
+        raise NotFound(f"campaign {campaign_id} has no schedule {key} (give its id or its date)")
+    return row
+
+
+async def get_schedule(actor: Actor, campaign_id: int, key: int | str | date) -> dict[str, Any]:
+    await campaigns.load(actor, campaign_id)
+    return schedule_json(await _entry(campaign_id, key))
+
+
+def _changeable(entry: dict[str, Any], campaign: dict[str, Any]) -> None:
+    """Only today's and later entries change; past days are history."""
+    today = today_in(campaign)
+    if entry["date"] < today:
+        raise Conflict(
+            f"the schedule of {entry['date']} is in the past (today is {today} in "
+            f"{campaign['timezone']}): past schedules are history and do not change",
+            field="date",
+            code="schedule_past",
+        )
+
+
+def _keeps_its_date(entry: dict[str, Any], verb: str) -> None:
+    if entry["state"] in HAS_RUN:
+        raise Conflict(
+            f"the schedule of {entry['date']} has run ({entry['state']}): it cannot be {verb}; "
+            "only its hours may change",
+            field="date",
+            code="schedule_has_run",
+        )
+
+
+async def update_schedule(
+    actor: Actor, campaign_id: int, key: int | str | date, data: dict[str, Any]
+) -> dict[str, Any]:
+    """Change one entry's hours, or move it to another free date in the campaign's range."""
+    campaign = await campaigns.load_for_change(actor, campaign_id)
+    entry = await _entry(campaign_id, key)
+    _changeable(entry, campaign)
+    problems = FieldErrors()
+    problems.check(reject_unknown, data, {"date", "start_time", "end_time"})
+    day = entry["date"]
+    if "date" in data:
+        day = problems.check(parse_date, data["date"], "date")
+        if day is not None and day != entry["date"]:
+            problems.check(_new_date, day, campaign)
+    start, end = _hours(problems, data, entry)
+    problems.raise_if_any()
+    assert day is not None and start is not None and end is not None
+    if day != entry["date"]:
+        _keeps_its_date(entry, "moved")
+    async with campaigns.write_transaction():
+        if day != entry["date"] and (
+            await Schedule.exists()
+            .where(
+                (Schedule.campaign == campaign_id)
+                & (Schedule.date == day)
+                & (Schedule.id != entry["id"])
+            )
+            .run()
+        ):
+            raise Conflict(
+                f"{day} already has a schedule in campaign {campaign['name']!r}: "
+                "choose a free date (one schedule per date)",
+                field="date",
+                code="schedule_exists",
+            )
+        await (
+            Schedule.update(
+                {Schedule.date: day, Schedule.start_time: start, Schedule.end_time: end}
+            )
+            .where(Schedule.id == entry["id"])
+            .run()
+        )
+    return schedule_json(await _entry(campaign_id, entry["id"]))
+
+
+async def delete_schedule(actor: Actor, campaign_id: int, key: int | str | date) -> dict[str, Any]:
+    """Delete one of today's or a later entry that has not run; returns what was deleted."""
+    campaign = await campaigns.load_for_change(actor, campaign_id)
+    entry = await _entry(campaign_id, key)
+    _changeable(entry, campaign)
+    _keeps_its_date(entry, "deleted")
+    async with campaigns.write_transaction():
+        await Schedule.delete().where(Schedule.id == entry["id"]).run()
+    return schedule_json(entry)
+
+
+async def current_or_next(campaign: dict[str, Any]) -> dict[str, Any] | None:
+    """Today's entry (in the campaign's zone), else the next one; None when none is left.
+    ``campaign`` is a campaign as ``campaigns.get_campaign`` gives it."""
+    row = (
+        await Schedule.select()
+        .where((Schedule.campaign == campaign["id"]) & (Schedule.date >= today_in(campaign)))
+        .order_by(Schedule.date)
+        .first()
+        .run()
+    )
+    return None if row is None else schedule_json(row)
