@@ -10,6 +10,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from api_client import ApiClient
+from engine_support import add_leads
 from test_api_schedules import all_schedules, zone_whose_date_is_not_utcs
 
 from opendialer.core.storage.tables import Schedule
@@ -154,6 +155,7 @@ async def test_days_change_only_while_stopped_and_by_the_campaign_admin(
     assert (await supervisor.get(url)).status_code == 200
     assert (await supervisor.patch(url, json={"start_time": "10:00"})).status_code == 403
     assert (await supervisor.delete(url)).status_code == 403
+    await add_leads(cid, ["5541983015031"])  # Start refuses a campaign with nothing to call
     assert (await admin.post(f"/api/v1/campaigns/{cid}/start")).status_code == 200
     r = await admin.patch(url, json={"start_time": "10:00"})
     assert r.status_code == 409 and "stop it first" in r.json()["detail"], r.text
