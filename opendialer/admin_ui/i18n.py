@@ -159,6 +159,10 @@ ERROR_PATTERNS: list[tuple[re.Pattern[str], str]] = [
             N_("Digits only, with an optional leading +."),
         ),
         (
+            r"^pilot_number must be digits, \* and #",
+            N_("Digits, * and # only, with an optional leading +."),
+        ),
+        (
             r"^no_answer_timeout_s must be (a number )?from (?P<low>[\d.]+) to (?P<high>[\d.]+)",
             N_("Enter a number of seconds from %(low)s to %(high)s."),
         ),
@@ -261,9 +265,38 @@ ERROR_PATTERNS: list[tuple[re.Pattern[str], str]] = [
             N_("The description is longer than %(n)s characters."),
         ),
         (r"^empty phone number$", N_("The phone number is empty.")),
+        # core/services/phones.py: a number's shape (leads, lead edits, DNC lines)
+        (r"^invalid phone number .*: it is empty", N_("The phone number is empty.")),
         (
-            r"^invalid phone number (?P<phone>.*) \(default region (?P<region>\w+)\)",
-            N_("Invalid phone number %(phone)s (default region %(region)s)."),
+            r"^invalid phone number (?P<phone>.*): only digits",
+            N_(
+                "Invalid phone number %(phone)s: use only digits, an optional leading + "
+                "and the separators ( ) - . and space."
+            ),
+        ),
+        (
+            r"^invalid phone number (?P<phone>.*): it has (?P<n>\d+) digits; "
+            r"a phone number has (?P<low>\d+) to (?P<high>\d+)",
+            N_(
+                "Invalid phone number %(phone)s: it has %(n)s digits; a phone number has "
+                "%(low)s to %(high)s."
+            ),
+        ),
+        (
+            r"^invalid phone number (?P<phone>.*): it is longer than (?P<n>\d+) characters",
+            N_("Invalid phone number %(phone)s: it is longer than %(n)s characters."),
+        ),
+        (
+            r"^invalid phone number (?P<phone>.*): it would have (?P<n>\d+) digits with its "
+            r"country code (?P<cc>\+\d+)",
+            N_(
+                "Invalid phone number %(phone)s: with its country code %(cc)s it would have "
+                "%(n)s digits, more than a phone number has."
+            ),
+        ),
+        (
+            r"^invalid phone number (?P<phone>'.*?'): ",
+            N_("Invalid phone number %(phone)s."),
         ),
         (
             r"^duplicate: (?P<phone>\S+) is already a lead of this campaign",
