@@ -176,14 +176,13 @@ ERROR_PATTERNS: list[tuple[re.Pattern[str], str]] = [
             N_("This range holds %(n)s RTP ports but there are %(ports)s dialer ports: widen it."),
         ),
         (
-            r"^ports\[\d+\]\.user must be a SIP user name",
-            N_("A SIP user name: letters, digits and - . _ (at most 64)."),
+            r"^ports\[\d+\]\.(auth_)?user must be a SIP user name \([^;]*; at most (?P<n>\d+)\)",
+            N_(
+                "A SIP user name: letters, digits and - . _ + ! ~ * & = $ , only; no spaces, "
+                "quotes, ; or @ (at most %(n)s)."
+            ),
         ),
         (r"^ports\[\d+\]\.user '(?P<user>.*)' is listed twice", N_("%(user)s is listed twice.")),
-        (
-            r"^ports\[\d+\]\.auth_user must be text",
-            N_("At most 128 characters."),
-        ),
         (
             r"^ports\[\d+\]\.password must be text",
             N_("At most 128 characters."),
