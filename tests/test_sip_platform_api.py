@@ -97,3 +97,12 @@ async def test_only_a_master(db: Any) -> None:
         assert (await client.get("/api/v1/platform")).status_code == 403
         assert (await client.put("/api/v1/platform", json=BODY)).status_code == 403
         assert (await client.get("/api/v1/platform/registrations")).status_code == 403
+
+
+async def test_the_default_caller_id_follows_the_campaigns_rule(master: httpx.AsyncClient) -> None:
+    r = await master.put("/api/v1/platform", json={**BODY, "caller_id": "+55 (41) 3301-5000"})
+    assert r.status_code == 200 and r.json()["caller_id"] == "+554133015000", r.text
+    for bad in ("4000\r\nX-Evil: 1", "4000>;x=<sip:1@evil", "4000@evil.example"):
+        r = await master.put("/api/v1/platform", json={**BODY, "caller_id": bad})
+        assert (r.status_code, r.json()["field"]) == (422, "caller_id"), r.text
+    assert (await master.get("/api/v1/platform")).json()["caller_id"] == "+554133015000"

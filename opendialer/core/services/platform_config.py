@@ -7,7 +7,8 @@ JSON fields (``GET/PUT /api/v1/platform``)::
     domain               SIP domain for Request-URIs, From, Refer-To (default: server host)
     register             true: every port REGISTERs; false: trunk  (default true)
     ports                [{"user", "auth_user", "password"}] — the dialer ports
-    caller_id            default caller ID (digits, optional leading +)
+    caller_id            default caller ID (digits, optional leading +; ( ) - . and
+                         spaces removed, as a campaign's caller_id)
     no_answer_timeout_s  default ring time before CANCEL            (default 30)
     rtp_port_min/max     UDP range for answer audio      (default 20000..29999)
 
@@ -28,7 +29,7 @@ from typing import Any, Protocol
 
 from opendialer.core.services.common import Actor, jsonable, reject_unknown
 from opendialer.core.services.errors import PermissionDenied, ValidationFailed
-from opendialer.core.services.phones import SIP_USER_NAME
+from opendialer.core.services.phones import SIP_USER_NAME, dial_string
 from opendialer.core.storage.tables import Setting
 
 KEY = "platform.sip"
@@ -53,7 +54,6 @@ MAX_PORTS = 5000
 _TOKEN = SIP_USER_NAME
 SIP_USER_CHARS = "letters, digits and - . _ + ! ~ * & = $ ,"
 _HOST = re.compile(r"^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)$")
-_CALLER_ID = re.compile(r"^\+?[0-9]{1,32}$")
 
 DEFAULTS: dict[str, Any] = {
     "server": "",
@@ -241,7 +241,9 @@ def check(
         errors.append(ValidationFailed("register must be true or false", field="register"))
         register = True
     caller_id = body.get("caller_id") or ""
-    if not isinstance(caller_id, str) or (caller_id and not _CALLER_ID.match(caller_id)):
+    # the campaign's caller ID rule (core/services/phones.py): separators removed
+    compact = dial_string(caller_id) if isinstance(caller_id, str) and caller_id else ""
+    if not isinstance(caller_id, str) or (caller_id and compact is None):
         errors.append(
             ValidationFailed(
                 f"caller_id must be digits with an optional leading +, got {caller_id!r}",
@@ -275,7 +277,7 @@ def check(
         "domain": domain,
         "register": register,
         "ports": ports,
-        "caller_id": caller_id,
+        "caller_id": compact or "",
         "no_answer_timeout_s": timeout,
         "rtp_port_min": rtp_min,
         "rtp_port_max": rtp_max,
