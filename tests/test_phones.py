@@ -395,3 +395,21 @@ async def test_dnc_lists_follow_the_same_rule(app_client: ApiClient) -> None:
     assert r.status_code == 422, r.text
     assert r.json()["line"] == 2 and r.json()["invalid"][0]["text"] == "5541810211xx"
     assert "only digits" in r.json()["invalid"][0]["reason"]
+
+
+async def test_the_dnc_upload_page_names_the_bad_number_in_the_users_language(
+    app_client: ApiClient,
+) -> None:
+    group = await app_client.group()
+    await app_client.user("campaign_admin", [group], username="dora")
+    client = await browser_session(app_client, "dora", "pt_BR")
+    r = await client.post(
+        "/dnc/upload",
+        files={"file": ("dnc.csv", b"554181021119\r5541810211xx\r", "text/csv")},
+        data={"mode": "append"},
+        headers=htmx(client),
+    )
+    assert r.status_code == 200, r.text
+    assert "Número de telefone inválido '5541810211xx': use apenas dígitos" in html.unescape(
+        r.text
+    ), r.text

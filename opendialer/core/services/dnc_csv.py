@@ -29,7 +29,7 @@ import numpy.typing as npt
 import phonenumbers
 
 from opendialer.core.services.leads_csv import with_line_ends
-from opendialer.core.services.phones import InvalidPhone, PhoneNormaliser
+from opendialer.core.services.phones import InvalidPhone, PhoneNormaliser, problem
 
 NumberFormat = Literal["phone", "e164"]
 NUMBER_FORMATS: tuple[str, ...] = ("phone", "e164")
@@ -175,7 +175,7 @@ class _LineParser:
             else:
                 self.pending.append(int(self.like_leads(text).digits))
         except InvalidPhone as exc:
-            _invalid(self.result, line_no, text, f"not a phone number: {exc}")
+            _invalid(self.result, line_no, text, problem(text, exc))  # as a lead's
             return
         except ValueError as exc:
             _invalid(self.result, line_no, text, str(exc))
