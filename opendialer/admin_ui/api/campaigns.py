@@ -23,6 +23,7 @@ from opendialer.core.services.common import Actor, PageRequest
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 Name = Annotated[str, msgspec.Meta(max_length=100)]
 Text = Annotated[str, msgspec.Meta(max_length=2000)]
+Short = Annotated[str, msgspec.Meta(max_length=64)]
 Clock = Annotated[
     str,
     msgspec.Meta(
