@@ -227,6 +227,7 @@ def leads_import(
 
     from opendialer.core.services import campaigns, leads
     from opendialer.core.services.common import SYSTEM
+    from opendialer.core.services.lead_import import unassigned_warning
 
     if not file.is_file():
         fail(f"{file}: no such file")
@@ -272,6 +273,8 @@ def leads_import(
         )
         if report["errors_total"]:
             print_rows(report["errors"], report["errors_total"])
+        if report["unassigned"]:
+            err.print(f"warning: {unassigned_warning(report)}", highlight=False)
 
     run(body)
 

@@ -58,6 +58,9 @@ async def test_import_then_list_search_filter_and_paginate(app_client: ApiClient
         "header": True,
         "errors": [],
         "errors_total": 0,
+        "region": "BR",
+        "unassigned": 0,
+        "unassigned_lines": [],
     }
     listed = (await admin.get(f"/api/v1/campaigns/{cid}/leads")).json()
     assert listed["total"] == 4

@@ -6,8 +6,10 @@ wrong place, lost requests (RFC 3261 Timers A and E) and a dead server."""
 from __future__ import annotations
 
 import asyncio
+import re
 import socket
 from collections.abc import AsyncIterator, Callable
+from dataclasses import replace
 
 import pytest
 from aiosipua import SipRequest
@@ -18,6 +20,7 @@ from opendialer.core.contracts import AmdLabel, CallDisposition, PlatformUnavail
 from opendialer.core.domain import LeadStatus
 from opendialer.core.engine.outcomes import status_for_outcome
 from opendialer.plugins.platform_sip import SipPlatform
+from opendialer.plugins.platform_sip.config import SipConfig
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -217,3 +220,44 @@ async def test_licensed_port_count_caps_calls(far_end) -> None:
         assert platform.free_ports() == 2
     finally:
         await platform.close()
+
+
+@pytest.mark.parametrize(
+    ("changes", "named"),
+    [
+        ({"transfer_to": "evil@evil.example>;x=<sip:4000"}, "pilot number"),
+        ({"caller_id": "4000\r\nP-Asserted-Identity: <sip:1@evil>"}, "caller_id"),
+        ({"number": "5551234;user=phone?X=1"}, "number"),
+    ],
+)
+async def test_values_a_sip_header_cannot_carry_never_reach_the_wire(
+    far_end, changes: dict[str, str], named: str
+) -> None:
+    """Rows stored before the services checked pilot numbers and caller IDs: the
+    call is refused with the reason, and no INVITE (nor REFER) is sent."""
+    uas = await far_end(rtp=HUMAN)
+    request = replace(call_request(amd=EnergyAmd()), **changes)
+    async with running_platform(sip_config(uas.address), **FAST) as platform:
+        outcome = await platform.originate(request)
+        assert platform.free_ports() == 4  # the port went back
+    assert outcome.disposition is CallDisposition.PLATFORM_ERROR, outcome
+    assert "refused to dial" in (outcome.detail or "") and named in (outcome.detail or "")
+    assert uas.count("INVITE") == 0  # refused before anything was sent
+
+
+@pytest.mark.parametrize(
+    ("port", "field"),
+    [
+        ({"user": "3001", "auth_user": 'x", realm="evil'}, "ports[0].auth_user"),
+        ({"user": "3001@evil.example"}, "ports[0].user"),
+    ],
+)
+def test_stored_port_names_a_header_cannot_carry_are_refused(
+    port: dict[str, str], field: str
+) -> None:
+    config = sip_config("127.0.0.1:5060")
+    config["ports"] = [{**port, "password": "secret"}]
+    with pytest.raises(ValueError, match=re.escape(field) + ".*cannot go into a SIP header"):
+        SipConfig.from_mapping(config)
+    with pytest.raises(ValueError, match=r"caller_id .*cannot go into a SIP header"):
+        SipConfig.from_mapping(sip_config("127.0.0.1:5060", caller_id="1>;evil"))

@@ -152,7 +152,12 @@ INVALID = [
     ({"rtp_port_max": "30002"}, "rtp_port_max", "holds 2 RTP ports but there are 3"),
     ({"port_user": ["30 01", "3002"]}, "ports-0-user", "A SIP user name"),
     ({"port_user": ["3001", "3001"]}, "ports-1-user", "3001 is listed twice."),
-    ({"port_auth_user": ["", "a" * 129]}, "ports-1-auth_user", "At most 128 characters."),
+    ({"port_auth_user": ["", "a" * 129]}, "ports-1-auth_user", "(at most 128)."),
+    # what a SIP header or a digest username="…" cannot carry (issue 15)
+    ({"port_auth_user": ["", 'x", realm="evil']}, "ports-1-auth_user", "A SIP user name"),
+    ({"port_auth_user": ["dialer@evil.example", ""]}, "ports-0-auth_user", "A SIP user name"),
+    ({"port_auth_user": ["", "a\r\nX-Evil: 1"]}, "ports-1-auth_user", "A SIP user name"),
+    ({"port_user": ["3001;lr", "3002"]}, "ports-0-user", "A SIP user name"),
     ({"port_password": [SECRET, ""]}, "ports-1-password", "A password is required"),
 ]
 

@@ -238,6 +238,10 @@ ERROR_PATTERNS: list[tuple[re.Pattern[str], str]] = [
             N_("Digits only, with an optional leading +."),
         ),
         (
+            r"^pilot_number must be digits, \* and #",
+            N_("Digits, * and # only, with an optional leading +."),
+        ),
+        (
             r"^no_answer_timeout_s must be (a number )?from (?P<low>[\d.]+) to (?P<high>[\d.]+)",
             N_("Enter a number of seconds from %(low)s to %(high)s."),
         ),
@@ -251,14 +255,13 @@ ERROR_PATTERNS: list[tuple[re.Pattern[str], str]] = [
             N_("This range holds %(n)s RTP ports but there are %(ports)s dialer ports: widen it."),
         ),
         (
-            r"^ports\[\d+\]\.user must be a SIP user name",
-            N_("A SIP user name: letters, digits and - . _ (at most 64)."),
+            r"^ports\[\d+\]\.(auth_)?user must be a SIP user name \([^;]*; at most (?P<n>\d+)\)",
+            N_(
+                "A SIP user name: letters, digits and - . _ + ! ~ * & = $ , only; no spaces, "
+                "quotes, ; or @ (at most %(n)s)."
+            ),
         ),
         (r"^ports\[\d+\]\.user '(?P<user>.*)' is listed twice", N_("%(user)s is listed twice.")),
-        (
-            r"^ports\[\d+\]\.auth_user must be text",
-            N_("At most 128 characters."),
-        ),
         (
             r"^ports\[\d+\]\.password must be text",
             N_("At most 128 characters."),
@@ -340,9 +343,38 @@ ERROR_PATTERNS: list[tuple[re.Pattern[str], str]] = [
             N_("The description is longer than %(n)s characters."),
         ),
         (r"^empty phone number$", N_("The phone number is empty.")),
+        # core/services/phones.py: a number's shape (leads, lead edits, DNC lines)
+        (r"^invalid phone number .*: it is empty", N_("The phone number is empty.")),
         (
-            r"^invalid phone number (?P<phone>.*) \(default region (?P<region>\w+)\)",
-            N_("Invalid phone number %(phone)s (default region %(region)s)."),
+            r"^invalid phone number (?P<phone>.*): only digits",
+            N_(
+                "Invalid phone number %(phone)s: use only digits, an optional leading + "
+                "and the separators ( ) - . and space."
+            ),
+        ),
+        (
+            r"^invalid phone number (?P<phone>.*): it has (?P<n>\d+) digits; "
+            r"a phone number has (?P<low>\d+) to (?P<high>\d+)",
+            N_(
+                "Invalid phone number %(phone)s: it has %(n)s digits; a phone number has "
+                "%(low)s to %(high)s."
+            ),
+        ),
+        (
+            r"^invalid phone number (?P<phone>.*): it is longer than (?P<n>\d+) characters",
+            N_("Invalid phone number %(phone)s: it is longer than %(n)s characters."),
+        ),
+        (
+            r"^invalid phone number (?P<phone>.*): it would have (?P<n>\d+) digits with its "
+            r"country code (?P<cc>\+\d+)",
+            N_(
+                "Invalid phone number %(phone)s: with its country code %(cc)s it would have "
+                "%(n)s digits, more than a phone number has."
+            ),
+        ),
+        (
+            r"^invalid phone number (?P<phone>'.*?'): ",
+            N_("Invalid phone number %(phone)s."),
         ),
         (
             r"^duplicate: (?P<phone>\S+) is already a lead of this campaign",

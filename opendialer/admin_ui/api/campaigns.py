@@ -37,7 +37,31 @@ Clock = Annotated[
 MaxAttempts = Annotated[int, msgspec.Meta(ge=1, le=100)]
 RetryMinutes = Annotated[int, msgspec.Meta(ge=1, le=1440)]
 NoAnswerSeconds = Annotated[int, msgspec.Meta(ge=5, le=300)]
-Region = Annotated[str, msgspec.Meta(min_length=2, max_length=2, examples=["BR"])]
+Region = Annotated[
+    str,
+    msgspec.Meta(
+        min_length=2,
+        max_length=2,
+        examples=["BR"],
+        description="region of numbers without country code; null: the time zone's country",
+    ),
+]
+Pilot = Annotated[
+    str,
+    msgspec.Meta(
+        max_length=64,
+        examples=["4000"],
+        description="digits, * and # with an optional leading +; separators ( ) - . removed",
+    ),
+]
+CallerId = Annotated[
+    str,
+    msgspec.Meta(
+        max_length=64,
+        examples=["+554133334444"],
+        description="digits with an optional leading +; separators ( ) - . removed",
+    ),
+]
 RoutingTarget = Annotated[
     str,
     msgspec.Meta(max_length=32, description="a registered routing target; null: by type"),
@@ -130,7 +154,7 @@ class CampaignCreate(msgspec.Struct, forbid_unknown_fields=True):
     end_date: date
     start_time: Clock
     end_time: Clock
-    pilot_number: Short
+    pilot_number: Pilot
     description: Text = ""
     timezone: Zone = "UTC"
     weekdays: list[Weekday] = msgspec.field(
@@ -143,8 +167,8 @@ class CampaignCreate(msgspec.Struct, forbid_unknown_fields=True):
     amd_enabled: bool = True
     dnc_service_id: BodyId | msgspec.UnsetType | None = msgspec.UNSET
     amd_params: dict[str, Any] = msgspec.field(default_factory=dict)
-    default_region: Region = "US"
-    caller_id: Short | None = None
+    default_region: Region | None = None
+    caller_id: CallerId | None = None
     no_answer_timeout_s: NoAnswerSeconds = 30
     routing_target: RoutingTarget | None = None
 
@@ -158,7 +182,7 @@ class CampaignUpdate(msgspec.Struct, forbid_unknown_fields=True):
     end_date: date | msgspec.UnsetType = msgspec.UNSET
     start_time: Clock | msgspec.UnsetType = msgspec.UNSET
     end_time: Clock | msgspec.UnsetType = msgspec.UNSET
-    pilot_number: Short | msgspec.UnsetType = msgspec.UNSET
+    pilot_number: Pilot | msgspec.UnsetType = msgspec.UNSET
     description: Text | msgspec.UnsetType = msgspec.UNSET
     timezone: Zone | msgspec.UnsetType = msgspec.UNSET
     weekdays: list[Weekday] | msgspec.UnsetType = msgspec.UNSET
@@ -169,8 +193,8 @@ class CampaignUpdate(msgspec.Struct, forbid_unknown_fields=True):
     amd_enabled: bool | msgspec.UnsetType = msgspec.UNSET
     dnc_service_id: BodyId | msgspec.UnsetType | None = msgspec.UNSET
     amd_params: dict[str, Any] | msgspec.UnsetType = msgspec.UNSET
-    default_region: Region | msgspec.UnsetType = msgspec.UNSET
-    caller_id: Short | msgspec.UnsetType | None = msgspec.UNSET
+    default_region: Region | msgspec.UnsetType | None = msgspec.UNSET
+    caller_id: CallerId | msgspec.UnsetType | None = msgspec.UNSET
     no_answer_timeout_s: NoAnswerSeconds | msgspec.UnsetType = msgspec.UNSET
     routing_target: RoutingTarget | msgspec.UnsetType | None = msgspec.UNSET
 

@@ -64,6 +64,9 @@ class ImportReport(msgspec.Struct):
     header: bool
     errors: list[RowProblem]
     errors_total: int
+    region: str
+    unassigned: int
+    unassigned_lines: list[int]
 
 
 class LeadController(Controller):

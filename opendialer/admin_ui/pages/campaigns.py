@@ -43,6 +43,7 @@ TEXT_FIELDS = (
     "timezone",
     "pilot_number",
     "queue",
+    "default_region",
 )
 
 #: Every field of the modal; a service error on another one shows above the form.
@@ -56,6 +57,19 @@ FORM_FIELDS = (
     "amd_enabled",
     *campaign_amd.FIELDS,
 )
+
+
+@lru_cache(maxsize=8)
+def region_choices(language: str) -> list[tuple[str, str]]:
+    """(code, country name in ``language``) of every phone region, by name."""
+    import babel
+    import phonenumbers
+
+    names = babel.Locale.parse(language).territories
+    return sorted(
+        ((code, names.get(code, code)) for code in phonenumbers.SUPPORTED_REGIONS),
+        key=lambda item: item[1].casefold(),
+    )
 
 
 @lru_cache(maxsize=1)
@@ -79,6 +93,7 @@ def blank_campaign() -> dict[str, Any]:
         "start_time": "09:00",
         "end_time": "18:00",
         "timezone": "UTC",
+        "default_region": "",
         "weekdays": list(WEEKDAYS[:5]),
         "pilot_number": "",
         "max_attempts": 5,
@@ -136,6 +151,7 @@ async def _modal(
         groups=(await groups.list_groups(actor))["items"],
         dnc_services=await dnc_choices(actor),
         zones=time_zones(),
+        regions=region_choices(ui.t.language),
         weekday_labels=WEEKDAY_LABELS,
         amd=campaign_amd.form_view(campaign.get("amd_params") or {}),
         **await routing_context(actor, campaign),

@@ -6,8 +6,11 @@ CLI's message tell a person what to fix.
 
 from __future__ import annotations
 
+import importlib.resources
 import zoneinfo
 from datetime import date, time, timedelta
+from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 import phonenumbers
@@ -15,6 +18,7 @@ import phonenumbers
 from opendialer.core.domain import WEEKDAYS, CampaignType
 from opendialer.core.services.common import require_bool, require_str
 from opendialer.core.services.errors import FieldErrors, ValidationFailed
+from opendialer.core.services.phones import dial_string
 
 MAX_ATTEMPTS = (1, 100, 5)
 RETRY_AFTER_MINUTES = (1, 1440, 60)
@@ -163,6 +167,53 @@ def parse_weekdays(raw: Any) -> str:
     return ",".join(d for d in WEEKDAYS if d in days)
 
 
+#: The region of a campaign whose zone has no country (UTC, Etc/GMT+3…).
+FALLBACK_REGION = "US"
+
+
+def _zone_tables() -> list[str]:
+    """zone1970.tab and zone.tab: the tzdata package's, else the system's."""
+    texts = []
+    for name in ("zone.tab", "zone1970.tab"):
+        try:
+            texts.append((importlib.resources.files("tzdata.zoneinfo") / name).read_text())
+            continue
+        except (ModuleNotFoundError, OSError):
+            pass
+        for folder in zoneinfo.TZPATH:
+            path = Path(folder) / name
+            if path.is_file():
+                texts.append(path.read_text())
+                break
+    return texts
+
+
+@lru_cache(maxsize=1)
+def zone_countries() -> dict[str, str]:
+    """IANA zone → its country's two-letter code, from the IANA tables (zone.tab has
+    one country a zone; zone1970.tab, read second, fills zones it lacks with the
+    first of its countries)."""
+    countries: dict[str, str] = {}
+    for text in _zone_tables():
+        for line in text.splitlines():
+            if line.startswith("#") or not line.strip():
+                continue
+            codes, _, zone = line.split("\t")[:3]
+            countries.setdefault(zone, codes.split(",")[0])
+    return countries
+
+
+def region_for_zone(zone: str | None) -> str:
+    """The phone region of a campaign in ``zone``: its country, else ``FALLBACK_REGION``."""
+    region = zone_countries().get(zone or "")
+    return region if region in phonenumbers.SUPPORTED_REGIONS else FALLBACK_REGION
+
+
+def region_of(campaign: dict[str, Any]) -> str:
+    """A stored campaign's region (rows written without one take their zone's country)."""
+    return campaign.get("default_region") or region_for_zone(campaign.get("timezone"))
+
+
 def parse_region(raw: Any) -> str:
     region = raw.strip().upper() if isinstance(raw, str) else ""
     if region not in phonenumbers.SUPPORTED_REGIONS:
@@ -238,10 +289,44 @@ def _amd_params(data: dict[str, Any]) -> dict[str, Any]:
         raise ValidationFailed(str(exc), field="amd_params") from None
 
 
+#: How a pilot number / caller ID may be written (they go into SIP headers).
+DIAL_STRING_RULE = "(separators ( ) - . and spaces are removed; at most 32)"
+
+
 def _caller_id(data: dict[str, Any]) -> str | None:
     if data.get("caller_id") is None:
         return None
-    return require_str(data, "caller_id", max_length=64) or None
+    raw = require_str(data, "caller_id", max_length=64)
+    if not raw.strip():
+        return None
+    value = dial_string(raw)
+    if value is None:
+        raise ValidationFailed(
+            f"caller_id must be digits with an optional leading + {DIAL_STRING_RULE}, got {raw!r}",
+            field="caller_id",
+        )
+    return value
+
+
+def _pilot_number(data: dict[str, Any]) -> str:
+    raw = require_str(data, "pilot_number", max_length=64)
+    value = dial_string(raw, keys=True)
+    if value is None:
+        raise ValidationFailed(
+            f"pilot_number must be digits, * and # with an optional leading + "
+            f"{DIAL_STRING_RULE}, got {raw!r}",
+            field="pilot_number",
+        )
+    return value
+
+
+def _default_region(data: dict[str, Any]) -> str:
+    """The region sent, or (none sent, or empty) the country of the campaign's zone."""
+    raw = data.get("default_region")
+    if raw is None or (isinstance(raw, str) and not raw.strip()):
+        zone = data.get("timezone")
+        return region_for_zone(zone.strip() if isinstance(zone, str) else None)
+    return parse_region(raw)
 
 
 def _writable_only(data: dict[str, Any]) -> None:
@@ -296,13 +381,13 @@ def validate(data: dict[str, Any]) -> dict[str, Any]:
         "end_time": end_time,
         "timezone": check(parse_timezone, data.get("timezone", "UTC")),
         "weekdays": check(parse_weekdays, data.get("weekdays", list(WEEKDAYS[:5]))),
-        "pilot_number": check(require_str, data, "pilot_number", max_length=64),
+        "pilot_number": check(_pilot_number, data),
         "max_attempts": check(require_int, data, "max_attempts", MAX_ATTEMPTS),
         "retry_after_minutes": check(require_int, data, "retry_after_minutes", RETRY_AFTER_MINUTES),
         "queue": check(require_str, data, "queue", max_length=100, required=False),
         "amd_enabled": check(require_bool, data, "amd_enabled", True),
         "dnc_service": check(_optional_id, data, "dnc_service_id"),
-        "default_region": check(parse_region, data.get("default_region", "US")),
+        "default_region": check(_default_region, data),
         "no_answer_timeout_s": check(require_int, data, "no_answer_timeout_s", NO_ANSWER_TIMEOUT_S),
         "routing_target": check(parse_routing_target, data.get("routing_target")),
     }

@@ -4,16 +4,15 @@ The file is read line by line (a 10-million-line file is never held whole);
 numbers come out as one ``int64`` array of E.164 digits. Two formats:
 
 * ``"phone"`` (default): each line is normalised exactly like a lead's phone
-  (:class:`~opendialer.core.services.phones.PhoneNormaliser`: phonenumbers'
-  decision, with its fast path) — national numbers take the given region's
-  country code, so ``(41) 98102-1119`` with region ``BR`` becomes
-  ``5541981021119``. Where leads demand a *valid* number, a DNC list also
-  keeps numbers phonenumbers only calls *possible* (right length; e.g. old
-  numbering plans): blocking one number too many is safe, losing one is not.
+  (:class:`~opendialer.core.services.phones.PhoneNormaliser`: checked for its
+  shape only, stored as the digits that will be dialed) — national numbers take
+  the given region's country code, so ``(41) 98102-1119`` with region ``BR``
+  becomes ``5541981021119``, the number a lead written the same way gets.
 * ``"e164"``: each line must already be E.164 digits (optional ``+``). About
   ten times faster; meant for national registry files and machine exports.
 
-An optional header line (line 1 with no digits) and blank lines are skipped.
+An optional header line (line 1 with no digits) and blank lines are skipped. Lines
+may end in LF, CRLF or (old Mac exports) a lone CR.
 A line may carry more CSV columns (``number,comment``): the first one counts.
 """
 
@@ -29,7 +28,8 @@ import numpy as np
 import numpy.typing as npt
 import phonenumbers
 
-from opendialer.core.services.phones import PhoneNormaliser
+from opendialer.core.services.leads_csv import with_line_ends
+from opendialer.core.services.phones import InvalidPhone, PhoneNormaliser, problem
 
 NumberFormat = Literal["phone", "e164"]
 NUMBER_FORMATS: tuple[str, ...] = ("phone", "e164")
@@ -61,17 +61,6 @@ class ParsedList:
     lines: int = 0
     invalid_count: int = 0
     invalid: list[InvalidLine] = field(default_factory=list)
-
-
-def normalise_phone(text: str, region: str) -> int:
-    """E.164 digits of ``text`` as an integer, or ``ValueError`` saying why."""
-    try:
-        parsed = phonenumbers.parse(text, region)
-    except phonenumbers.NumberParseException as exc:
-        raise ValueError(f"not a phone number ({exc._msg})") from None
-    if not phonenumbers.is_possible_number(parsed):
-        raise ValueError(f"not a possible phone number (length) for region {region}")
-    return int(phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)[1:])
 
 
 def normalise_e164(text: str) -> int:
@@ -124,6 +113,7 @@ def _parse_stream(
     number_format: NumberFormat,
     progress: Progress | None,
 ) -> ParsedList:
+    stream = with_line_ends(stream)  # old-Mac CR-only files too
     result = ParsedList(numbers=np.empty(0, dtype=np.int64))
     chunks: list[npt.NDArray[np.int64]] = []
     one_line = _LineParser(region, number_format, result)
@@ -183,8 +173,10 @@ class _LineParser:
             if self.number_format == "e164":
                 self.pending.append(normalise_e164(text))
             else:
-                as_lead = self.like_leads(text)
-                self.pending.append(int(as_lead) if as_lead else normalise_phone(text, self.region))
+                self.pending.append(int(self.like_leads(text).digits))
+        except InvalidPhone as exc:
+            _invalid(self.result, line_no, text, problem(text, exc))  # as a lead's
+            return
         except ValueError as exc:
             _invalid(self.result, line_no, text, str(exc))
             return

@@ -12,6 +12,10 @@ How a file goes in (one database transaction):
    is already a lead of the campaign. Only then are duplicates looked for, in SQL
    (a window function for repeats within the file, a join for existing leads),
    to report each with its line.
+
+Numbers are checked for their shape only (:mod:`.phones`); those phonenumbers'
+metadata calls unassigned are imported and counted in the report (``unassigned``,
+``unassigned_lines``), a warning.
 4. Any invalid row and no ``skip_invalid``: roll back, report every problem
    (the first 1,000, and the total). With ``skip_invalid``: insert the rest.
 
@@ -32,7 +36,7 @@ import asyncpg
 
 from opendialer.core.domain import CampaignState, LeadStatus
 from opendialer.core.services import campaigns
-from opendialer.core.services.campaign_fields import parse_region
+from opendialer.core.services.campaign_fields import parse_region, region_of
 from opendialer.core.services.common import Actor
 from opendialer.core.services.errors import ValidationFailed
 from opendialer.core.services.leads_csv import (
@@ -42,6 +46,7 @@ from opendialer.core.services.leads_csv import (
     ReadReport,
     RowError,
     check_is_text,
+    with_line_ends,
 )
 
 BATCH_ROWS = 5000
@@ -193,9 +198,10 @@ async def _read_in_thread(
 
     def produce() -> None:
         try:
-            with path.open("rb") as stream:
-                check_is_text(stream.read(SNIFF_BYTES))
-                stream.seek(0)
+            with path.open("rb") as raw:
+                head = raw.read(SNIFF_BYTES)
+                check_is_text(head)
+                stream = with_line_ends(raw, head)
                 reader = LeadCsvReader(stream, region, on_bytes=on_bytes)
                 report_out.append(reader.report)
                 for batch in reader.batches(BATCH_ROWS):
@@ -223,7 +229,9 @@ async def _read_in_thread(
             await asyncio.sleep(0.005)
 
 
-def _result(report: ReadReport, errors: list[RowError], total: int, imported: int) -> dict:
+def _result(
+    report: ReadReport, errors: list[RowError], total: int, imported: int, region: str
+) -> dict:
     return {
         "imported": imported,
         "rejected": total,
@@ -231,7 +239,23 @@ def _result(report: ReadReport, errors: list[RowError], total: int, imported: in
         "header": report.header,
         "errors": [e.as_dict() for e in errors],
         "errors_total": total,
+        # a warning, never a refusal: see core/services/phones.py
+        "region": region,
+        "unassigned": report.unassigned,
+        "unassigned_lines": report.unassigned_lines,
     }
+
+
+def unassigned_warning(report: dict[str, Any]) -> str:
+    """``2 numbers look unassigned in BR: lines 3, 7`` (the first lines only)."""
+    count, lines = report["unassigned"], report["unassigned_lines"]
+    listed = ", ".join(str(n) for n in lines) + (", …" if count > len(lines) else "")
+    noun = "number looks" if count == 1 else "numbers look"
+    word = "line" if count == 1 else "lines"
+    return (
+        f"{count} {noun} unassigned in {report['region']}: {word} {listed} "
+        "(imported; phonenumbers' numbering plan does not know them)"
+    )
 
 
 async def import_file(
@@ -251,7 +275,7 @@ async def import_file(
     for numbers written without a country code.
     """
     campaign = await campaigns.load_for_change(actor, campaign_id)
-    region = parse_region(region) if region is not None else campaign["default_region"]
+    region = parse_region(region) if region is not None else region_of(campaign)
     now = datetime.now(UTC)
     reports: list[ReadReport] = []
     engine = campaigns.Campaign._meta.db
@@ -295,11 +319,11 @@ async def import_file(
                     f"with skip_invalid (API ?skip_invalid=true, CLI --skip-invalid) to load "
                     f"the {report.valid_rows - duplicate_total} valid row(s)",
                     line=errors[0].line,
-                    extra=_result(report, errors, total, 0),
+                    extra=_result(report, errors, total, 0, region),
                 )
             if not inserted:
                 await stage.insert_valid(campaign_id, now)
             imported = report.valid_rows - duplicate_total
         finally:
             await stage.drop()
-    return _result(report, errors, total, imported)
+    return _result(report, errors, total, imported, region)

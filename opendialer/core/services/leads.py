@@ -12,14 +12,17 @@ from collections import OrderedDict
 from datetime import UTC, datetime
 from typing import Any
 
+from piccolo.columns.combination import WhereRaw
+
 from opendialer.core.domain import LeadStatus
 from opendialer.core.services import campaigns
+from opendialer.core.services.campaign_fields import region_of
 from opendialer.core.services.common import Actor, PageRequest, page_body, reject_unknown
 from opendialer.core.services.common import require_str as _require_str
 from opendialer.core.services.errors import Conflict, NotFound, ValidationFailed
 from opendialer.core.services.lead_import import InvalidCsv, import_file
 from opendialer.core.services.leads_csv import DESCRIPTION_MAX, NAME_MAX, NotCsv
-from opendialer.core.services.phones import PhoneNormaliser
+from opendialer.core.services.phones import InvalidPhone, PhoneNormaliser, shape
 from opendialer.core.storage.tables import CallRecord, Lead
 
 __all__ = [
@@ -79,16 +82,26 @@ def parse_status(status: str | None) -> str | None:
     return status
 
 
+def _like(column: Any, pattern: str, *, postgres: bool) -> Any:
+    """``column [I]LIKE pattern`` with ``\\`` escaping ``%``, ``_`` and itself.
+
+    PostgreSQL's LIKE escapes with a backslash already (and its trigram indexes
+    serve the plain form); SQLite has no escape character unless told. SQLite has no
+    ILIKE either; its LIKE already ignores case (ASCII)."""
+    if postgres:
+        return column.ilike(pattern)
+    return WhereRaw(f"{column._meta.db_column_name} LIKE {{}} ESCAPE '\\'", pattern)
+
+
 def _search(q: str) -> Any:
-    """A case-insensitive substring match on name, phone or description."""
-    needle = q.strip().replace("%", "").replace("_", "")
-    pattern = f"%{needle}%"
-    if Lead._meta.db.engine_type == "sqlite":
-        # SQLite has no ILIKE; its LIKE already ignores case (ASCII), which is what
-        # Piccolo would fall back to, with a warning on every search
-        condition = Lead.name.like(pattern) | Lead.description.like(pattern)
-    else:
-        condition = Lead.name.ilike(pattern) | Lead.description.ilike(pattern)
+    """A case-insensitive substring match on name, phone or description; ``%`` and ``_``
+    match themselves."""
+    needle = q.strip()
+    pattern = "%" + needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    postgres = Lead._meta.db.engine_type != "sqlite"
+    condition = _like(Lead.name, pattern, postgres=postgres) | _like(
+        Lead.description, pattern, postgres=postgres
+    )
     digits = "".join(ch for ch in needle if ch.isdigit())
     if digits and len(digits) >= len(needle.replace(" ", "").replace("-", "").lstrip("+")):
         condition = condition | Lead.phone.like(f"%{digits}%")
@@ -181,12 +194,18 @@ async def update_lead(
         )
     if "phone" in data:
         raw = _require_str(data, "phone", max_length=40)
-        phone = PhoneNormaliser(campaign["default_region"])(raw)
-        if phone is None:
+        region = region_of(campaign)
+        try:
+            _, digits = shape(raw)
+            # The stored digits sent back (the edit form shows them) are the same number,
+            # whatever the region would make of them as written.
+            same = digits == current["phone"]
+            phone = current["phone"] if same else PhoneNormaliser(region)(raw).digits
+        except InvalidPhone as exc:
             raise ValidationFailed(
-                f"invalid phone number {raw!r} (default region {campaign['default_region']})",
+                f"invalid phone number {raw.strip()!r}: {exc} (default region {region})",
                 field="phone",
-            )
+            ) from None
         if phone != current["phone"]:
             other = (
                 await Lead.select(Lead.id)

@@ -17,15 +17,18 @@ thread, so a million rows never parse on the event loop.
 from __future__ import annotations
 
 import csv
+import io
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from opendialer.core.services.errors import ServiceError
-from opendialer.core.services.phones import PhoneNormaliser
+from opendialer.core.services.phones import InvalidPhone, PhoneNormaliser, problem
 
 MAX_ERRORS = 1000
+#: Lines of numbers that look unassigned, named in the report (the rest are counted).
+MAX_UNASSIGNED_LINES = 100
 NAME_MAX = 200
 DESCRIPTION_MAX = 2000
 SNIFF_BYTES = 64 * 1024
@@ -75,6 +78,9 @@ class ReadReport:
     errors: list[RowError] = field(default_factory=list)
     fast_path: int = 0
     slow_path: int = 0
+    #: Imported anyway: phonenumbers' metadata calls these numbers unassigned.
+    unassigned: int = 0
+    unassigned_lines: list[int] = field(default_factory=list)
 
     def add(self, error: RowError) -> None:
         self.invalid_rows += 1
@@ -95,6 +101,38 @@ def check_is_text(head: bytes) -> None:
         )
 
 
+class _Prefixed(io.RawIOBase):
+    """``head`` then the rest of ``stream``; with ``cr_only``, every CR read as LF."""
+
+    def __init__(self, stream: BinaryIO, head: bytes, cr_only: bool) -> None:
+        self._stream = stream
+        self._pending = head
+        self._cr_only = cr_only
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        data = self._pending or self._stream.read(len(buffer))
+        self._pending = data[len(buffer) :]
+        data = data[: len(buffer)]
+        if self._cr_only:
+            data = data.replace(b"\r", b"\n")
+        buffer[: len(data)] = data
+        return len(data)
+
+
+def with_line_ends(stream: BinaryIO, head: bytes = b"") -> BinaryIO:
+    """``stream`` (of which ``head`` was already read) with lines ending in LF.
+
+    Files from old Mac spreadsheets end their lines with a lone CR: when the first
+    64 KiB hold a CR and no LF, every CR is read as LF (CRLF and LF files are read
+    as they are; the CSV reader and the DNC parser take either)."""
+    head += stream.read(max(0, SNIFF_BYTES - len(head)))
+    cr_only = b"\r" in head and b"\n" not in head
+    return io.BufferedReader(_Prefixed(stream, head, cr_only), buffer_size=1 << 16)  # type: ignore[return-value]
+
+
 def _encoding_problem(raw: bytes) -> str:
     if b"\x00" in raw:
         return "holds NUL bytes: the file is not plain text; re-export it as CSV UTF-8"
@@ -110,13 +148,12 @@ class LeadCsvReader:
     def __init__(
         self,
         stream: BinaryIO,
-        region: str,
+        region: str | None,
         *,
         on_bytes: Callable[[int], None] | None = None,
     ) -> None:
         self._stream = stream
         self._normalise = PhoneNormaliser(region)
-        self._region = region
         self._on_bytes = on_bytes
         self.report = ReadReport()
         self._bad_encoding: dict[int, str] = {}
@@ -225,16 +262,16 @@ class LeadCsvReader:
         if not raw_phone:
             self.report.add(RowError(line, "phone", "empty phone number"))
             return None
-        phone = self._normalise(raw_phone) if len(raw_phone) <= 40 else None
-        if phone is None:
-            self.report.add(
-                RowError(
-                    line,
-                    "phone",
-                    f"invalid phone number {raw_phone[:40]!r} (default region {self._region})",
-                )
-            )
+        try:
+            number = self._normalise(raw_phone)
+        except InvalidPhone as exc:
+            self.report.add(RowError(line, "phone", problem(raw_phone, exc)))
             return None
+        if not number.assigned:
+            self.report.unassigned += 1
+            if len(self.report.unassigned_lines) < MAX_UNASSIGNED_LINES:
+                self.report.unassigned_lines.append(line)
+        phone = number.digits
         self.report.valid_rows += 1
         return (line, name, phone, description)
 

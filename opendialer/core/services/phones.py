@@ -1,28 +1,44 @@
-"""Phone numbers → E.164 digits without ``+`` (``"5541981021119"``), as phonenumbers decides.
+"""One rule for every phone number the dialer stores: leads, DNC lists, their APIs.
+
+A number is checked for its **shape** only — after removing ``( ) - .`` and spaces
+(and a leading ``+``), 6 to 15 digits and nothing else (``5541810211xx`` is an
+error, never converted) — and stored as **the digits that will be dialed**: E.164
+without ``+`` (``"5541981021119"``). A number already carrying a country code
+keeps it (``554183015031``, ``+55 (41) 98301-5031``); a national one gets the
+default region's country code (``(41) 98102-1119`` with ``BR``); national and
+international prefixes (``0``, ``00``, ``0xx41``) are removed as phonenumbers
+parses them. Without a region (or when phonenumbers cannot place the number) the
+digits are stored as written.
+
+Whether phonenumbers' metadata calls the number *valid* (assigned in today's
+numbering plan) is never a reason to refuse it — contact centers dial lists
+written before a plan changed, and the metadata lags the regulators — it is only
+reported: :attr:`PhoneNumber.assigned` is False, and imports count those numbers
+as a warning.
 
 ``phonenumbers.parse`` + ``is_valid_number`` costs ~60 µs a number in pure Python:
 a minute for a million-row lead list. Most lists hold clean digit strings, so
-:class:`PhoneNormaliser` takes a fast path for them that makes *the same decision*
-phonenumbers makes, with the same metadata, ~10 times faster
-(bench/leads_import.py prints both costs):
+:class:`PhoneNormaliser` takes a fast path for them that gives *the same answer*
+phonenumbers gives (digits and assigned or not), with the same metadata, ~10 times
+faster (bench/leads_import.py prints both costs):
 
-* only for digit strings (spaces, ``-``, ``.``, ``(``, ``)`` removed; an optional
-  leading ``+``) in a region whose country code belongs to it first (``BR``, ``US``,
-  ``DE``… — not ``CA``, which shares ``+1`` with ``US`` as a secondary region);
+* only for digit strings (an optional leading ``+``) in a region whose country
+  code belongs to it first (``BR``, ``US``, ``DE``… — not ``CA``, which shares
+  ``+1`` with ``US`` as a secondary region);
 * the number is either the region's national significant number, or its country code
   followed by one, decided exactly as phonenumbers' ``_maybe_extract_country_code``
   does (the general pattern of the region on the whole string and on the rest);
 * any input where phonenumbers could strip an international or national prefix
   (the region's patterns match at its start), or where the national number starts
   with 0, goes to phonenumbers itself;
-* validity is phonenumbers' ``_number_type_helper`` — the general pattern and at
+* "assigned" is phonenumbers' ``_number_type_helper`` — the general pattern and at
   least one number-type pattern, with their possible lengths — precompiled per
   length into one regular expression; for country codes shared by several regions,
   the region is picked as ``region_code_for_number`` picks it.
 
-Everything else (letters, other separators, ``00`` or ``0`` prefixes…) takes the
-slow path: phonenumbers itself. ``tests/test_leads_csv.py`` checks that both paths
-agree on many thousands of generated inputs.
+Everything else (``00`` or ``0`` prefixes, ``+`` with another country code…) takes
+the slow path: phonenumbers itself. ``tests/test_leads_csv.py`` checks that both
+paths agree on many thousands of generated inputs.
 """
 
 from __future__ import annotations
@@ -30,11 +46,64 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import NamedTuple
 
 import phonenumbers
 from phonenumbers import PhoneMetadata
 
+MIN_DIGITS = 6
+MAX_DIGITS = 15
+#: Longest text looked at (a phone column holding a paragraph is refused as such).
+MAX_TEXT = 40
 _SEPARATORS = str.maketrans("", "", " -.()")
+#: Brazil's "0xx41": the trunk prefix 0, xx standing for the carrier the caller picks.
+_CARRIER_PLACEHOLDER = re.compile(r"^0\s*[xX]{2}")
+
+
+#: What a pilot number / caller ID may hold once separators are removed: these go
+#: into SIP headers (Refer-To, From, P-Asserted-Identity) as a URI's user part.
+_DIAL_STRING = re.compile(r"\+?[0-9]{1,32}")
+_DIAL_STRING_KEYS = re.compile(r"\+?[0-9*#]{1,32}")
+#: A SIP user name (dialer port): safe bare in a URI's user part and in a digest
+#: ``username="…"`` — no ; ? / @ : quotes, parentheses, %, spaces or CR/LF.
+SIP_USER_NAME = re.compile(r"^[A-Za-z0-9_.!~*&=+$,-]+$")
+
+
+class InvalidPhone(ValueError):
+    """The text is not a phone number's shape; ``str()`` says why, for a person."""
+
+
+class PhoneNumber(NamedTuple):  # a tuple: made a million times an import
+    digits: str  # what will be dialed: E.164 without "+" when the region is known
+    assigned: bool  # phonenumbers' metadata calls it valid (a warning when not)
+
+
+def shape(raw: str) -> tuple[bool, str]:
+    """``(had a leading +, the digits)`` of ``raw``, or :class:`InvalidPhone` saying why.
+
+    The reason does not repeat the text: callers say ``invalid phone number 'x': why``.
+    """
+    text = raw.strip()
+    if not text:
+        raise InvalidPhone("it is empty")
+    if len(text) > MAX_TEXT:
+        raise InvalidPhone(f"it is longer than {MAX_TEXT} characters")
+    if text[0] == "0" and text[1:2] in ("x", "X", " "):
+        text = _CARRIER_PLACEHOLDER.sub("0", text)
+    compact = text.translate(_SEPARATORS)
+    plus = compact.startswith("+")
+    digits = compact[1:] if plus else compact
+    if not (digits.isascii() and digits.isdigit()):
+        raise InvalidPhone(
+            "only digits, an optional leading + and the separators ( ) - . and space are allowed"
+        )
+    if not MIN_DIGITS <= len(digits) <= MAX_DIGITS:
+        raise InvalidPhone(
+            f"it has {len(digits)} digits; a phone number has {MIN_DIGITS} to {MAX_DIGITS}"
+        )
+    return plus, digits
+
+
 _TYPE_DESCS = (
     "premium_rate",
     "toll_free",
@@ -142,13 +211,8 @@ def _valid_nsn(region: _Region, nsn: str) -> bool:
     return False
 
 
-def _fast(region: _Region, raw: str) -> str | bool | None:
-    """E.164 digits, False (invalid), or None (the fast path cannot decide)."""
-    text = raw.translate(_SEPARATORS)
-    plus = text.startswith("+")
-    digits = text[1:] if plus else text
-    if not digits.isdigit() or not digits.isascii() or not 2 <= len(digits) <= 17:
-        return None
+def _fast(region: _Region, plus: bool, digits: str) -> PhoneNumber | None:
+    """phonenumbers' answer for clean digits, or None (the fast path cannot decide)."""
     cc = region.country_code
     if plus:
         if not digits.startswith(cc):
@@ -173,34 +237,79 @@ def _fast(region: _Region, raw: str) -> str | bool | None:
         return None
     if region.national_prefix is not None and region.national_prefix.match(nsn):
         return None
-    return cc + nsn if _valid_nsn(region, nsn) else False
+    if len(cc) + len(nsn) > MAX_DIGITS:
+        return None
+    return PhoneNumber(cc + nsn, _valid_nsn(region, nsn))
 
 
-def normalise_slow(raw: str, region: str) -> str | None:
-    """phonenumbers' own answer: E.164 digits, or None when the number is not valid."""
+def _slow(plus: bool, digits: str, region: str | None) -> PhoneNumber:
     try:
-        number = phonenumbers.parse(raw, region)
+        number = phonenumbers.parse(("+" if plus else "") + digits, region)
     except phonenumbers.NumberParseException:
-        return None
-    if not phonenumbers.is_valid_number(number):
-        return None
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)[1:]
+        return PhoneNumber(digits, False)  # no country to place it in: dialed as written
+    dialed = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)[1:]
+    if len(dialed) > MAX_DIGITS:
+        raise InvalidPhone(
+            f"it would have {len(dialed)} digits with its country code "
+            f"+{number.country_code}; a phone number has at most {MAX_DIGITS}"
+        )
+    return PhoneNumber(dialed, phonenumbers.is_valid_number(number))
+
+
+def normalise_slow(raw: str, region: str | None) -> PhoneNumber:
+    """The rule with phonenumbers itself deciding (the reference the fast path matches)."""
+    plus, digits = shape(raw)
+    return _slow(plus, digits, region)
+
+
+def normalise(raw: str, region: str | None) -> PhoneNumber:
+    """One number (a form field, an API body); :class:`InvalidPhone` when not a number."""
+    return PhoneNormaliser(region)(raw)
+
+
+def problem(raw: str, exc: InvalidPhone) -> str:
+    """The message for a person: ``invalid phone number '41 9810-11xx': why``."""
+    return f"invalid phone number {raw.strip()[:MAX_TEXT]!r}: {exc}"
 
 
 class PhoneNormaliser:
-    """Normalise many numbers of one default region; counts which path decided."""
+    """Normalise many numbers of one default region; counts which path decided.
 
-    def __init__(self, region: str) -> None:
-        self.region = region
-        self._fast_region = _region(region)
+    ``region`` None (or one phonenumbers does not know): numbers without ``+`` are
+    kept as written.
+    """
+
+    def __init__(self, region: str | None) -> None:
+        known = region is not None and region in phonenumbers.SUPPORTED_REGIONS
+        self.region = region if known else None
+        self._fast_region = _region(region) if known and region is not None else None
         self.fast = 0
         self.slow = 0
 
-    def __call__(self, raw: str) -> str | None:
+    def __call__(self, raw: str) -> PhoneNumber:
+        """The number to store, or :class:`InvalidPhone` saying why it is not one."""
+        plus, digits = shape(raw)
         if self._fast_region is not None:
-            result = _fast(self._fast_region, raw)
+            result = _fast(self._fast_region, plus, digits)
             if result is not None:
                 self.fast += 1
-                return result if isinstance(result, str) else None
+                return result
         self.slow += 1
-        return normalise_slow(raw, self.region)
+        return _slow(plus, digits, self.region)
+
+
+def dial_string(raw: str, *, keys: bool = False) -> str | None:
+    """A pilot number (``keys``: ``*`` and ``#`` allowed) or caller ID, compact; None
+    when it is not one.
+
+    Separators ``( ) - .`` and spaces are removed; what remains must be digits with an
+    optional leading ``+`` (and ``*``/``#`` with ``keys``), 1 to 32 of them — so no
+    CR/LF, ``<>``, ``;``, ``@``, ``?``… can reach a SIP header.
+    """
+    compact = raw.strip().translate(_SEPARATORS)
+    return compact if is_dial_string(compact, keys=keys) else None
+
+
+def is_dial_string(value: str, *, keys: bool = False) -> bool:
+    """Whether a stored value may go on the wire as it is (the SIP plugin checks)."""
+    return (_DIAL_STRING_KEYS if keys else _DIAL_STRING).fullmatch(value) is not None

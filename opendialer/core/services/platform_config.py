@@ -7,7 +7,8 @@ JSON fields (``GET/PUT /api/v1/platform``)::
     domain               SIP domain for Request-URIs, From, Refer-To (default: server host)
     register             true: every port REGISTERs; false: trunk  (default true)
     ports                [{"user", "auth_user", "password"}] — the dialer ports
-    caller_id            default caller ID (digits, optional leading +)
+    caller_id            default caller ID (digits, optional leading +; ( ) - . and
+                         spaces removed, as a campaign's caller_id)
     no_answer_timeout_s  default ring time before CANCEL            (default 30)
     rtp_port_min/max     UDP range for answer audio      (default 20000..29999)
 
@@ -28,6 +29,7 @@ from typing import Any, Protocol
 
 from opendialer.core.services.common import Actor, jsonable, reject_unknown
 from opendialer.core.services.errors import PermissionDenied, ValidationFailed
+from opendialer.core.services.phones import SIP_USER_NAME, dial_string
 from opendialer.core.storage.tables import Setting
 
 KEY = "platform.sip"
@@ -46,9 +48,12 @@ FIELDS = {
 READ_ONLY = {"revision", "updated_at", "configured"}
 PORT_FIELDS = {"user", "auth_user", "password", "has_password"}
 MAX_PORTS = 5000
-_TOKEN = re.compile(r"^[A-Za-z0-9_.!~*'()&=+$,;?/%-]+$")  # RFC 3261 user part, no '@' or ':'
+#: A SIP user name goes into a URI's user part and a digest ``username="…"`` as it is
+#: (core/services/phones.py: no ; ? / @ : quotes, parentheses, %, spaces or CR/LF).
+#: The SIP plugin checks stored values with the same pattern before using them.
+_TOKEN = SIP_USER_NAME
+SIP_USER_CHARS = "letters, digits and - . _ + ! ~ * & = $ ,"
 _HOST = re.compile(r"^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)$")
-_CALLER_ID = re.compile(r"^\+?[0-9]{1,32}$")
 
 DEFAULTS: dict[str, Any] = {
     "server": "",
@@ -127,7 +132,7 @@ def _port(
     if not isinstance(user, str) or not _TOKEN.match(user.strip()) or len(user) > 64:
         errors.append(
             ValidationFailed(
-                f"{where}.user must be a SIP user name (letters, digits, - . _; at most 64)",
+                f"{where}.user must be a SIP user name ({SIP_USER_CHARS}; at most 64)",
                 field=f"{where}.user",
             )
         )
@@ -139,11 +144,15 @@ def _port(
         )
     seen.add(user)
     auth_user = item.get("auth_user") or user
-    if not isinstance(auth_user, str) or len(auth_user) > 128 or not auth_user.strip():
+    if (
+        not isinstance(auth_user, str)
+        or len(auth_user) > 128
+        or not _TOKEN.match(auth_user.strip())
+    ):
         if user:  # without a user name there is nothing to default to: said once, above
             errors.append(
                 ValidationFailed(
-                    f"{where}.auth_user must be text of at most 128 characters",
+                    f"{where}.auth_user must be a SIP user name ({SIP_USER_CHARS}; at most 128)",
                     field=f"{where}.auth_user",
                 )
             )
@@ -232,7 +241,9 @@ def check(
         errors.append(ValidationFailed("register must be true or false", field="register"))
         register = True
     caller_id = body.get("caller_id") or ""
-    if not isinstance(caller_id, str) or (caller_id and not _CALLER_ID.match(caller_id)):
+    # the campaign's caller ID rule (core/services/phones.py): separators removed
+    compact = dial_string(caller_id) if isinstance(caller_id, str) and caller_id else ""
+    if not isinstance(caller_id, str) or (caller_id and compact is None):
         errors.append(
             ValidationFailed(
                 f"caller_id must be digits with an optional leading +, got {caller_id!r}",
@@ -266,7 +277,7 @@ def check(
         "domain": domain,
         "register": register,
         "ports": ports,
-        "caller_id": caller_id,
+        "caller_id": compact or "",
         "no_answer_timeout_s": timeout,
         "rtp_port_min": rtp_min,
         "rtp_port_max": rtp_max,

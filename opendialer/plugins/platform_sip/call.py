@@ -36,6 +36,7 @@ from opendialer.core.contracts import (
     CallOutcome,
     CallRequest,
 )
+from opendialer.core.services.phones import is_dial_string
 from opendialer.plugins.platform_sip.config import SipAccount, Tunables
 from opendialer.plugins.platform_sip.rtp import RtpEndpoint
 from opendialer.plugins.platform_sip.signalling import (
@@ -231,7 +232,29 @@ class SipCall:
                 self.endpoint.timers.t4, self.endpoint.remove_dialog, self.call_id
             )
 
+    def _unsafe(self) -> str:
+        """Why a value of the request cannot go into a SIP header ('' when all can).
+
+        The services refuse such values since they check them (phones.dial_string);
+        rows stored before that, or a plugin's request, are refused here, not sent."""
+        checks = (
+            ("number", self.request.number, False),
+            ("caller_id", self.request.caller_id or "", False),
+            ("pilot number (transfer target)", self.request.transfer_to, True),
+        )
+        for name, value, keys in checks:
+            if value and not is_dial_string(value, keys=keys):
+                return (
+                    f"refused to dial: the {name} {value!r} cannot go into a SIP header "
+                    "(digits with an optional leading + only); fix the campaign"
+                )
+        return ""
+
     async def _run(self) -> CallOutcome:
+        unsafe = self._unsafe()
+        if unsafe:
+            log.error("sip.call_refused call=%s %s", self.request.call_id, unsafe)
+            return self._outcome(CallDisposition.PLATFORM_ERROR, detail=unsafe)
         response, cancelled = await self._invite()
         if response is None:
             if cancelled:

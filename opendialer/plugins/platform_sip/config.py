@@ -12,6 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from opendialer.core.services.phones import SIP_USER_NAME, is_dial_string
+
 TRANSPORTS = ("udp", "tcp", "tls")
 RTP_SEND = ("answer", "early", "off")
 
@@ -60,10 +62,17 @@ class SipConfig:
             user = str(raw.get("user") or "")
             if not user:
                 raise ValueError(f"ports[{index}].user is required")
+            auth_user = str(raw.get("auth_user") or user)
+            for name, value in (("user", user), ("auth_user", auth_user)):
+                if not SIP_USER_NAME.match(value):  # stored before the service checked it
+                    raise ValueError(
+                        f"ports[{index}].{name} {value!r} cannot go into a SIP header: "
+                        "fix it in System → Communication platform"
+                    )
             ports.append(
                 SipAccount(
                     user=user,
-                    auth_user=str(raw.get("auth_user") or user),
+                    auth_user=auth_user,
                     password=str(raw.get("password") or ""),
                 )
             )
@@ -72,6 +81,12 @@ class SipConfig:
         if not 1024 <= rtp_min < rtp_max <= 65535:
             raise ValueError(
                 f"rtp_port_min..rtp_port_max must be 1024..65535, got {rtp_min}..{rtp_max}"
+            )
+        caller_id = str(data.get("caller_id") or "")
+        if caller_id and not is_dial_string(caller_id):
+            raise ValueError(
+                f"caller_id {caller_id!r} cannot go into a SIP header: digits with an "
+                "optional leading + only"
             )
         timeout = float(data.get("no_answer_timeout_s", 30))
         if timeout <= 0:
@@ -83,7 +98,7 @@ class SipConfig:
             domain=str(data.get("domain") or host),
             register=bool(data.get("register", False)),
             ports=tuple(ports),
-            caller_id=str(data.get("caller_id") or ""),
+            caller_id=caller_id,
             no_answer_timeout_s=timeout,
             rtp_port_min=rtp_min,
             rtp_port_max=rtp_max,
