@@ -16,6 +16,7 @@ import opendialer
 from opendialer.admin_ui.api import api_routes
 from opendialer.admin_ui.api.common import provide_page_request
 from opendialer.admin_ui.api.openapi_docs import document_error_responses
+from opendialer.admin_ui.api.schema_pages import SCHEMA_PATH, OfflineSwagger
 from opendialer.admin_ui.auth import provide_actor
 from opendialer.admin_ui.donotcall import DONOTCALL_ROUTES
 from opendialer.admin_ui.errors import EXCEPTION_HANDLERS
@@ -107,7 +108,12 @@ def create_app(
         # Litestar's default config would replace the root handlers with its own.
         logging_config=None,
         openapi_config=OpenAPIConfig(
-            title="OpenDialer", version=opendialer.__version__, path="/schema"
+            title="OpenDialer",
+            version=opendialer.__version__,
+            path=SCHEMA_PATH,
+            # Swagger UI from the app's own files (offline); the JSON schema is added by
+            # Litestar. No viewer that loads from a CDN.
+            render_plugins=[OfflineSwagger()],
         ),
     )
     document_error_responses(app, API_PREFIX)
