@@ -33,6 +33,19 @@ def htmx(client: httpx.AsyncClient) -> dict[str, str]:
     return {"HX-Request": "true", "X-CSRF-Token": client.cookies["od_csrf"]}
 
 
+async def test_favicon_is_served_and_linked(app_client: ApiClient) -> None:
+    icon = await app_client.get("/favicon.ico")  # browsers ask for it whatever the page says
+    assert icon.status_code == 200
+    assert icon.headers["content-type"] == "image/x-icon"
+    assert icon.content[:4] == b"\x00\x00\x01\x00"  # an ICO directory
+    assert "max-age" in icon.headers["cache-control"]
+    login = (await app_client.get("/login")).text
+    assert '<link rel="icon" href="/favicon.ico" sizes="any">' in login
+    assert '<link rel="icon" href="/static/favicon.svg" type="image/svg+xml">' in login
+    svg = await app_client.get("/static/favicon.svg")
+    assert svg.status_code == 200 and svg.text.startswith("<svg")
+
+
 async def test_pages_send_strangers_to_the_login_page(app_client: ApiClient) -> None:
     r = await app_client.get("/users")
     assert r.status_code == 303

@@ -7,10 +7,11 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from litestar import Litestar, Router, get
-from litestar.datastructures import State
+from litestar.datastructures import CacheControlHeader, State
 from litestar.di import Provide
 from litestar.handlers import HTTPRouteHandler
 from litestar.openapi import OpenAPIConfig
+from litestar.response import File
 
 import opendialer
 from opendialer.admin_ui.api import api_routes
@@ -26,7 +27,7 @@ from opendialer.admin_ui.metrics import (
     metrics_endpoint,
     metrics_lifespan,
 )
-from opendialer.admin_ui.pages import PAGE_ROUTES, template_config
+from opendialer.admin_ui.pages import PAGE_ROUTES, STATIC_DIR, template_config
 from opendialer.admin_ui.security import add_security_headers
 from opendialer.core import config, dnc
 from opendialer.core.contracts import MetricsExporter
@@ -39,6 +40,19 @@ API_PREFIX = "/api/v1"
 @get("/healthz", sync_to_thread=False, include_in_schema=False)
 def healthz() -> dict[str, str]:
     return {"status": "ok", "version": opendialer.__version__}
+
+
+@get(
+    "/favicon.ico",
+    include_in_schema=False,
+    sync_to_thread=False,
+    cache_control=CacheControlHeader(max_age=86400),
+)
+def favicon() -> File:
+    """Browsers ask for it at the root whatever the page says (pages also link the SVG)."""
+    return File(
+        STATIC_DIR / "favicon.ico", media_type="image/x-icon", content_disposition_type="inline"
+    )
 
 
 def unguarded_api_routes(app: Litestar) -> list[str]:
@@ -95,7 +109,7 @@ def create_app(
         },
     )
     app = Litestar(
-        route_handlers=[healthz, metrics_endpoint, api, *PAGE_ROUTES, *DONOTCALL_ROUTES],
+        route_handlers=[healthz, favicon, metrics_endpoint, api, *PAGE_ROUTES, *DONOTCALL_ROUTES],
         template_config=template_config(),
         lifespan=[lifespan, metrics_lifespan(metrics)],
         exception_handlers=EXCEPTION_HANDLERS,
