@@ -14,7 +14,7 @@ import httpx
 import pytest
 from api_client import PASSWORD, ApiClient
 
-from opendialer.core.services import campaigns, users
+from opendialer.core.services import campaigns, installation, users
 from opendialer.core.services.common import SYSTEM
 
 INLINE_SCRIPT = re.compile(r"<script(?![^>]*\bsrc=)[^>]*>", re.I)
@@ -225,9 +225,12 @@ async def test_diagnostics_and_the_logs_zip(
     app_client: ApiClient, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("OPENDIALER_DATA_DIR", str(tmp_path))
+    monkeypatch.delenv("OPENDIALER_LOG_DIR", raising=False)
+    ours = f"opendialer-{await installation.instance_id()}-all-n1.log"
     (tmp_path / "logs").mkdir()
-    (tmp_path / "logs" / "opendialer.log").write_text("call_finished lead=1\n")
-    (tmp_path / "logs" / "opendialer.log.1").write_text("older\n")
+    (tmp_path / "logs" / ours).write_text("call_finished lead=1\n")
+    (tmp_path / "logs" / f"{ours}.1").write_text("older\n")
+    (tmp_path / "logs" / "opendialer-0123456789ab-all-n1.log").write_text("another install\n")
     (tmp_path / "opendialer.sqlite").write_text("not a log")
     await app_client.user("master", username="boss")
     boss = await browser_session(app_client, "boss")
@@ -238,7 +241,7 @@ async def test_diagnostics_and_the_logs_zip(
     assert r.status_code == 200 and r.headers["content-type"] == "application/zip"
     assert "attachment" in r.headers["content-disposition"]
     names = zipfile.ZipFile(io.BytesIO(r.content)).namelist()
-    assert sorted(names) == ["logs/opendialer.log", "logs/opendialer.log.1"]
+    assert sorted(names) == [f"logs/{ours}", f"logs/{ours}.1"]  # this installation's only
     group = await app_client.group("Sales")
     await app_client.user("campaign_admin", [group], username="ana")
     ana = await browser_session(app_client, "ana")
