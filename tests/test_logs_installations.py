@@ -64,6 +64,7 @@ def test_two_installations_on_one_host_keep_their_logs_apart(tmp_path: Path) -> 
             page = boss.get("/system")
             assert page.status_code == 200
             assert f"1 log file in {shared}." in page.text
+            assert f"Installation {ids['a']}: the zip holds" in page.text
             download = boss.get("/system/logs.zip")
         finally:
             boss.close()

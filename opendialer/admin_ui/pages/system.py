@@ -98,12 +98,14 @@ def _require_system(ui: UI) -> None:
 @get("/system")
 async def system_page(ui: NamedDependency[UI]) -> Template:
     _require_system(ui)
-    files = await asyncio.to_thread(logs.log_files, None, await installation.instance_id())
+    instance = await installation.instance_id()
+    files = await asyncio.to_thread(logs.log_files, None, instance)
     return ui.render(
         "system/diagnostics.html",
         **await _panel_context(ui),
         log_dir=str(await asyncio.to_thread(logs.log_dir)),
         log_count=len(files),
+        installation_id=instance,
     )
 
 
