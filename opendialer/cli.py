@@ -468,6 +468,7 @@ def demo(
     from opendialer.admin_ui.server import serve_forever
     from opendialer.core import logs
     from opendialer.core.demo import DEMO_ENGINE, prepare_demo
+    from opendialer.core.services import installation
 
     explicit = os.environ.get(config.DATABASE_URL_ENV, "").strip()
     directory = config.demo_dir()
@@ -503,6 +504,12 @@ def demo(
         for login in logins:
             out.print(f"  login  {login.username} / {login.password}   ({login.role})")
         out.print("  the demo campaign dials simulated calls now; Ctrl-C stops")
+        if not installation.is_loopback(host):
+            err.print(
+                f"[yellow]warning:[/] the demo listens on {host}: anyone who reaches it can log "
+                "in with the published password above",
+                highlight=False,
+            )
         await serve_forever(
             host=host,
             port=port,

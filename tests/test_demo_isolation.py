@@ -6,6 +6,7 @@ Every command runs in a child process, as an admin would type it."""
 from __future__ import annotations
 
 import html
+import json
 import re
 import socket
 import sqlite3
@@ -153,3 +154,27 @@ def test_serve_on_a_database_never_migrated_says_what_to_do(tmp_path: Path) -> N
     message = " ".join(result.stderr.split())
     assert "has no OpenDialer schema yet: run `opendialer db migrate` first" in message
     assert "Traceback" not in result.stderr
+
+
+async def test_the_running_engines_platform_wins_over_stored_settings(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An engine in this process dialing with the simulator: the SIP line says so, even
+    with OPENDIALER_PLATFORM=sip and a SIP configuration saved (nothing is probed)."""
+    from opendialer.core import health
+    from opendialer.core.services import platform_config
+
+    monkeypatch.setenv("OPENDIALER_PLATFORM", "sip")
+    stored = {"server": "192.0.2.1:5060", "ports": [{"user": "port001", "password": "x"}]}
+    await Setting.insert(Setting(key=platform_config.KEY, value=json.dumps(stored))).run()
+    options = health.DoctorOptions(timeout_s=0.5)
+    before = await health.run_checks(db, options, only=["sip"])
+    assert [r.status for r in before] != [health.Status.OK]  # probes 192.0.2.1: no answer
+    health.note_engine_platform("sim", {})
+    try:
+        results = await health.run_checks(db, options, only=["sip"])
+    finally:
+        health.note_engine_platform(None)
+    assert [(r.status, r.message) for r in results] == [
+        (health.Status.OK, "not in use: the engine's platform is 'sim'")
+    ]

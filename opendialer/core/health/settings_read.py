@@ -20,6 +20,11 @@ def note_engine_platform(name: str | None, options: dict[str, Any] | None = None
     _running = (name, dict(options or {})) if name else None
 
 
+def running_platform() -> str | None:
+    """The platform of the engine running in this process, if one runs here."""
+    return _running[0] if _running is not None else None
+
+
 async def platform_choice() -> tuple[str, dict[str, Any]]:
     """(platform name or "", its options) — the running engine's when it shares this
     process, else ``OPENDIALER_PLATFORM[_OPTIONS]`` or the ``engine.platform`` setting."""
