@@ -270,7 +270,8 @@ def main() -> None:
     try:
         wait_for(base, demo, log)
         os.environ["OPENDIALER_DATA_DIR"] = str(work)
-        ids = asyncio.run(seed(f"sqlite:///{work / 'opendialer.sqlite'}"))
+        # the demo keeps its database in <data dir>/demo (opendialer.core.config.demo_dir)
+        ids = asyncio.run(seed(f"sqlite:///{work / 'demo' / 'opendialer.sqlite'}"))
         photograph(base, args.out, ids, args.wait, work)
     finally:
         demo.terminate()

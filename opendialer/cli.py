@@ -12,7 +12,7 @@ import os
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 import typer
 from rich.console import Console
@@ -54,7 +54,7 @@ out = Console()
 err = Console(stderr=True)
 
 
-def fail(message: str, code: int = 1) -> None:
+def fail(message: str, code: int = 1) -> NoReturn:
     # soft_wrap: one line however long (scripts and logs read errors line by line)
     err.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
     raise typer.Exit(code)
@@ -76,12 +76,14 @@ def run(coro_fn: Callable[[], Awaitable[T]]) -> T:
 
 
 async def open_database(migrate_first: bool = False) -> Any:
+    from opendialer.core.services import installation
     from opendialer.core.storage import connect
     from opendialer.core.storage.migrate import migrate
 
     db = await connect(config.database_url())
     if migrate_first:
         await migrate(db)
+        await installation.instance_id()  # made on first migrate: it names the log files
     return db
 
 
@@ -148,9 +150,12 @@ def db_migrate() -> None:
     from opendialer.core.storage.migrate import migrate
 
     async def body() -> None:
+        from opendialer.core.services import installation
+
         db = await open_database()
         try:
             report = await migrate(db)
+            await installation.instance_id()  # names this installation's log files
         finally:
             await db.close()
         if report.applied:
@@ -498,9 +503,16 @@ def logs_export(
         "--log-dir",
         help="Directory to bundle (default: $OPENDIALER_LOG_DIR, else <data dir>/logs).",
     ),
+    every: bool = typer.Option(
+        False,
+        "--all",
+        help="Every installation's files of the directory, not only those of the "
+        "configured database's installation (no database needed).",
+    ),
 ) -> None:
-    """Bundle every process's log files (current and rotated) of the log directory into a
-    zip. Exits 1, writing nothing, when the directory holds no log file."""
+    """Bundle this installation's log files (every process of it, current and rotated)
+    of the log directory into a zip. The installation is the configured database's.
+    Exits 1, writing nothing, when the directory holds no such file."""
     from datetime import UTC, datetime
     from pathlib import Path
 
@@ -509,17 +521,47 @@ def logs_export(
     directory = Path(log_dir) if log_dir else logs.log_dir()
     if not directory.is_dir():
         fail(f"{directory} is not a directory")
-    if not logs.log_files(directory):
+    instance = None
+    if not every:
+        url = config.database_url()
+        if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).exists():
+            fail(
+                f"no database at {url}: set ${config.DATABASE_URL_ENV} as the processes "
+                "have it, or use --all"
+            )
+        instance = run(_read_instance_id)
+    if not logs.log_files(directory, instance):
         # An empty zip would look like "nothing happened" to whoever reads it.
+        whose = f" of installation {instance}" if instance else ""
         fail(
-            f"no log file in {directory}: give the directory the processes write to "
+            f"no log file{whose} in {directory}: give the directory the processes write to "
             f"(--log-dir, or ${logs.LOG_DIR_ENV} / $OPENDIALER_DATA_DIR as in their environment)"
+            + ("" if every else ", and their $OPENDIALER_DATABASE_URL; --all takes every file")
         )
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     destination = Path(output or f"opendialer-logs-{stamp}.zip")
-    files = logs.export_zip(destination, directory)
+    files = logs.export_zip(destination, directory, instance)
     # soft_wrap: one line whatever the terminal's width (scripts and tests read it)
     out.print(f"wrote {destination} ({len(files)} log file(s) from {directory})", soft_wrap=True)
+
+
+async def _read_instance_id() -> str:
+    """The configured database's installation id, without creating anything."""
+    from opendialer.core.services import installation
+
+    try:
+        db = await open_database()
+    except Exception as exc:  # unreachable server, bad credentials: say so in one line
+        fail(f"cannot open the database to learn the installation: {exc}; or use --all")
+    try:
+        found = await installation.read_instance_id()
+    except Exception as exc:  # no schema yet
+        fail(f"cannot read the installation id from {db.describe()}: {exc}; or use --all")
+    finally:
+        await db.close()
+    if found is None:
+        fail(f"{db.describe()} has no installation id yet (never served): nothing logged; or --all")
+    return str(found)
 
 
 @app.command("doctor")
@@ -591,8 +633,15 @@ def serve(
         help="--role engine only: serve GET /metrics on this port (docs/metrics.md); "
         "the other roles serve it on --port.",
     ),
+    allow_demo_database: bool = typer.Option(
+        False,
+        "--allow-demo-database",
+        help="Serve a database `opendialer demo` seeded (refused otherwise: its password is "
+        "published) — on a loopback --host only, e.g. for a presentation.",
+    ),
 ) -> None:
-    """Start the dialer on the configured database: web server, dialing engine, or both."""
+    """Start the dialer on the configured database: web server, dialing engine, or both.
+    A database seeded by `opendialer demo` is refused (see --allow-demo-database)."""
     from opendialer.admin_ui.metrics import MetricsConfigError
     from opendialer.admin_ui.server import ROLES, serve_forever
     from opendialer.core.engine.settings import EngineConfigError
@@ -613,6 +662,7 @@ def serve(
                 keyfile=keyfile,
                 role=role,
                 metrics_port=metrics_port,
+                demo_database="loopback" if allow_demo_database else "refuse",
             )
         except (EngineConfigError, MetricsConfigError) as exc:
             fail(str(exc))
@@ -624,23 +674,69 @@ def serve(
 def demo(
     host: str = typer.Option("127.0.0.1", help="Address to bind (loopback unless told)."),
     port: int = typer.Option(8080, help="Port."),
+    reset: bool = typer.Option(
+        False, "--reset", help="Delete the demo's directory first: start from an empty database."
+    ),
 ) -> None:
-    """Embedded demo: SQLite, the simulator, a campaign of 200 leads that starts by itself."""
+    """Embedded demo: SQLite, the simulator, a campaign of 200 leads that starts by itself.
+
+    Its database and logs live in <data dir>/demo, apart from the database `serve` uses;
+    `serve` refuses a database the demo seeded. With $OPENDIALER_DATABASE_URL set, the
+    demo runs on that database only when it is empty or a demo one."""
+    import shutil
+
     from opendialer.admin_ui.server import serve_forever
+    from opendialer.core import logs
     from opendialer.core.demo import DEMO_ENGINE, prepare_demo
+    from opendialer.core.services import installation
+
+    explicit = os.environ.get(config.DATABASE_URL_ENV, "").strip()
+    directory = config.demo_dir()
+    if reset:
+        if explicit:
+            fail(
+                f"--reset empties only the demo's own directory ({directory}), and "
+                f"${config.DATABASE_URL_ENV} is set: empty that database yourself, or unset it"
+            )
+        shutil.rmtree(directory, ignore_errors=True)
+        if directory.exists():
+            fail(f"could not delete {directory}: delete it by hand")
+    directory.mkdir(parents=True, exist_ok=True)
+    # Everything in this process (web app, engine, Diagnostics, log files) reads these.
+    if not explicit:
+        os.environ[config.DATABASE_URL_ENV] = f"sqlite:///{directory / 'opendialer.sqlite'}"
+    os.environ[logs.LOG_DIR_ENV] = str(directory / "logs")
 
     async def body() -> None:
         db = await open_database(migrate_first=True)
-        logins = await prepare_demo()
+        try:
+            logins = await prepare_demo()
+        finally:
+            await db.close()
         scheme_host = host if host not in ("0.0.0.0", "::") else "127.0.0.1"
-        out.print(f"[bold green]OpenDialer demo[/] on {db.describe()}")
+        out.print(f"[bold green]OpenDialer demo[/] on {db.describe()}", soft_wrap=True)
+        out.print(
+            f"  Demo data in {directory}; `opendialer demo --reset` starts clean",
+            soft_wrap=True,
+            highlight=False,
+        )
         out.print(f"  open   http://{scheme_host}:{port}/")
         for login in logins:
             out.print(f"  login  {login.username} / {login.password}   ({login.role})")
         out.print("  the demo campaign dials simulated calls now; Ctrl-C stops")
-        await db.close()
+        if not installation.is_loopback(host):
+            err.print(
+                f"[yellow]warning:[/] the demo listens on {host}: anyone who reaches it can log "
+                "in with the published password above",
+                highlight=False,
+            )
         await serve_forever(
-            host=host, port=port, certfile=None, keyfile=None, engine_config=DEMO_ENGINE
+            host=host,
+            port=port,
+            certfile=None,
+            keyfile=None,
+            engine_config=DEMO_ENGINE,
+            demo_database="demo",
         )
 
     run(body)

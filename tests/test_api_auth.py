@@ -349,6 +349,7 @@ async def test_every_answer_carries_the_security_headers(app_client: ApiClient) 
         await app_client.get("/api/v1/groups"),  # 401 from the error handler
         await app_client.get("/no/such/page"),  # 404 outside every route
         await app_client.get("/schema/openapi.json"),
+        await app_client.get("/schema/swagger"),  # the API page too: no inline code
     ):
         assert r.headers["x-frame-options"] == "DENY", r.url
         assert r.headers["x-content-type-options"] == "nosniff"

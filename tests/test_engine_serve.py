@@ -8,9 +8,10 @@ import socket
 import httpx
 import pytest
 from engine_support import engine_process_env, full_day_campaign, start_engine_process, wait_for
-from helpers import run_cli
+from helpers import reset_database, run_cli
 
 from opendialer.core.demo import DEMO_CAMPAIGN, DEMO_LEADS
+from opendialer.core.services import installation
 from opendialer.core.storage import Database
 from opendialer.core.storage.tables import CallRecord, Campaign, EngineNode, Lead
 
@@ -42,13 +43,19 @@ async def test_demo_seeds_a_campaign_that_dials_by_itself(
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=60)
-    output = (tmp_path / "demo.log").read_text()
-    assert f"http://127.0.0.1:{port}/" in output
-    assert "master / opendialer-demo" in output and "demo / opendialer-demo" in output
-    campaign = await Campaign.select().where(Campaign.name == DEMO_CAMPAIGN).first().run()
-    assert campaign["state"] == "STARTED"
-    assert await Lead.count().where(Lead.campaign == campaign["id"]).run() == DEMO_LEADS
-    assert await CallRecord.count().where(CallRecord.status.is_null()).run() == 0  # drained
+    try:
+        output = (tmp_path / "demo.log").read_text()
+        assert f"http://127.0.0.1:{port}/" in output
+        assert "master / opendialer-demo" in output and "demo / opendialer-demo" in output
+        campaign = await Campaign.select().where(Campaign.name == DEMO_CAMPAIGN).first().run()
+        assert campaign["state"] == "STARTED"
+        assert await Lead.count().where(Lead.campaign == campaign["id"]).run() == DEMO_LEADS
+        assert await CallRecord.count().where(CallRecord.status.is_null()).run() == 0  # drained
+        assert await installation.is_demo()  # `serve` refuses this database now
+    finally:
+        # The session's database is shared with servers started later (ui_browser's
+        # live_server): it must not stay a demo database.
+        await reset_database(db)
 
 
 def test_serve_rejects_an_unknown_role(cli_env: dict[str, str]) -> None:

@@ -196,7 +196,7 @@ def test_cli_logs_export_writes_the_zip(tmp_path: Path) -> None:
         logs.LOG_DIR_ENV: str(logs_dir),
     }
     target = tmp_path / "bundle.zip"
-    result = run_cli("logs", "export", "--output", str(target), env=env)
+    result = run_cli("logs", "export", "--all", "--output", str(target), env=env)
     assert result.returncode == 0, result.stderr
     assert "3 log file(s)" in result.stdout
     with zipfile.ZipFile(target) as bundle:
@@ -211,7 +211,7 @@ def test_cli_logs_export_reads_another_directory_when_told(tmp_path: Path) -> No
     env = {**os.environ, "OPENDIALER_DATA_DIR": str(tmp_path / "data")}
     env.pop(logs.LOG_DIR_ENV, None)
     target = tmp_path / "b.zip"
-    result = run_cli("logs", "export", "--log-dir", str(other), "-o", str(target), env=env)
+    result = run_cli("logs", "export", "--all", "--log-dir", str(other), "-o", str(target), env=env)
     assert result.returncode == 0, result.stderr
     assert zipfile.ZipFile(target).namelist() == ["logs/opendialer-engine-n.log"]
 
@@ -220,10 +220,15 @@ def test_cli_logs_export_with_no_log_file_fails_and_says_where_it_looked(tmp_pat
     env = {**os.environ, "OPENDIALER_DATA_DIR": str(tmp_path / "data"), "COLUMNS": "300"}
     env.pop(logs.LOG_DIR_ENV, None)
     target = tmp_path / "empty.zip"
-    result = run_cli("logs", "export", "--output", str(target), env=env)
+    result = run_cli("logs", "export", "--all", "--output", str(target), env=env)
     assert result.returncode == 1
     message = " ".join(result.stderr.split())
     assert f"no log file in {tmp_path / 'data' / 'logs'}" in message
+    assert not target.exists()
+    # without --all it needs the installation, so the database the processes use
+    result = run_cli("logs", "export", "--output", str(target), env=env)
+    assert result.returncode == 1
+    assert "no database at sqlite:///" in " ".join(result.stderr.split())
     assert not target.exists()
 
 

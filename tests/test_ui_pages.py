@@ -14,7 +14,7 @@ import httpx
 import pytest
 from api_client import PASSWORD, ApiClient
 
-from opendialer.core.services import campaigns, users
+from opendialer.core.services import campaigns, installation, users
 from opendialer.core.services.common import SYSTEM
 from opendialer.core.storage.tables import Lead
 
@@ -32,6 +32,19 @@ async def browser_session(app: ApiClient, username: str) -> httpx.AsyncClient:
 
 def htmx(client: httpx.AsyncClient) -> dict[str, str]:
     return {"HX-Request": "true", "X-CSRF-Token": client.cookies["od_csrf"]}
+
+
+async def test_favicon_is_served_and_linked(app_client: ApiClient) -> None:
+    icon = await app_client.get("/favicon.ico")  # browsers ask for it whatever the page says
+    assert icon.status_code == 200
+    assert icon.headers["content-type"] == "image/x-icon"
+    assert icon.content[:4] == b"\x00\x00\x01\x00"  # an ICO directory
+    assert "max-age" in icon.headers["cache-control"]
+    login = (await app_client.get("/login")).text
+    assert '<link rel="icon" href="/favicon.ico" sizes="any">' in login
+    assert '<link rel="icon" href="/static/favicon.svg" type="image/svg+xml">' in login
+    svg = await app_client.get("/static/favicon.svg")
+    assert svg.status_code == 200 and svg.text.startswith("<svg")
 
 
 async def test_pages_send_strangers_to_the_login_page(app_client: ApiClient) -> None:
@@ -215,9 +228,12 @@ async def test_diagnostics_and_the_logs_zip(
     app_client: ApiClient, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("OPENDIALER_DATA_DIR", str(tmp_path))
+    monkeypatch.delenv("OPENDIALER_LOG_DIR", raising=False)
+    ours = f"opendialer-{await installation.instance_id()}-all-n1.log"
     (tmp_path / "logs").mkdir()
-    (tmp_path / "logs" / "opendialer.log").write_text("call_finished lead=1\n")
-    (tmp_path / "logs" / "opendialer.log.1").write_text("older\n")
+    (tmp_path / "logs" / ours).write_text("call_finished lead=1\n")
+    (tmp_path / "logs" / f"{ours}.1").write_text("older\n")
+    (tmp_path / "logs" / "opendialer-0123456789ab-all-n1.log").write_text("another install\n")
     (tmp_path / "opendialer.sqlite").write_text("not a log")
     await app_client.user("master", username="boss")
     boss = await browser_session(app_client, "boss")
@@ -228,7 +244,7 @@ async def test_diagnostics_and_the_logs_zip(
     assert r.status_code == 200 and r.headers["content-type"] == "application/zip"
     assert "attachment" in r.headers["content-disposition"]
     names = zipfile.ZipFile(io.BytesIO(r.content)).namelist()
-    assert sorted(names) == ["logs/opendialer.log", "logs/opendialer.log.1"]
+    assert sorted(names) == [f"logs/{ours}", f"logs/{ours}.1"]  # this installation's only
     group = await app_client.group("Sales")
     await app_client.user("campaign_admin", [group], username="ana")
     ana = await browser_session(app_client, "ana")

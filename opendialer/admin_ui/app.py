@@ -7,15 +7,17 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from litestar import Litestar, Router, get
-from litestar.datastructures import State
+from litestar.datastructures import CacheControlHeader, State
 from litestar.di import Provide
 from litestar.handlers import HTTPRouteHandler
 from litestar.openapi import OpenAPIConfig
+from litestar.response import File
 
 import opendialer
 from opendialer.admin_ui.api import api_routes
 from opendialer.admin_ui.api.common import provide_page_request
 from opendialer.admin_ui.api.openapi_docs import document_error_responses
+from opendialer.admin_ui.api.schema_pages import SCHEMA_PATH, OfflineSwagger
 from opendialer.admin_ui.auth import provide_actor
 from opendialer.admin_ui.donotcall import DONOTCALL_ROUTES
 from opendialer.admin_ui.errors import EXCEPTION_HANDLERS
@@ -25,7 +27,7 @@ from opendialer.admin_ui.metrics import (
     metrics_endpoint,
     metrics_lifespan,
 )
-from opendialer.admin_ui.pages import PAGE_ROUTES, template_config
+from opendialer.admin_ui.pages import PAGE_ROUTES, STATIC_DIR, template_config
 from opendialer.admin_ui.security import add_security_headers
 from opendialer.core import config, dnc
 from opendialer.core.contracts import MetricsExporter
@@ -38,6 +40,19 @@ API_PREFIX = "/api/v1"
 @get("/healthz", sync_to_thread=False, include_in_schema=False)
 def healthz() -> dict[str, str]:
     return {"status": "ok", "version": opendialer.__version__}
+
+
+@get(
+    "/favicon.ico",
+    include_in_schema=False,
+    sync_to_thread=False,
+    cache_control=CacheControlHeader(max_age=86400),
+)
+def favicon() -> File:
+    """Browsers ask for it at the root whatever the page says (pages also link the SVG)."""
+    return File(
+        STATIC_DIR / "favicon.ico", media_type="image/x-icon", content_disposition_type="inline"
+    )
 
 
 def unguarded_api_routes(app: Litestar) -> list[str]:
@@ -94,7 +109,7 @@ def create_app(
         },
     )
     app = Litestar(
-        route_handlers=[healthz, metrics_endpoint, api, *PAGE_ROUTES, *DONOTCALL_ROUTES],
+        route_handlers=[healthz, favicon, metrics_endpoint, api, *PAGE_ROUTES, *DONOTCALL_ROUTES],
         template_config=template_config(),
         lifespan=[lifespan, metrics_lifespan(metrics)],
         exception_handlers=EXCEPTION_HANDLERS,
@@ -107,7 +122,12 @@ def create_app(
         # Litestar's default config would replace the root handlers with its own.
         logging_config=None,
         openapi_config=OpenAPIConfig(
-            title="OpenDialer", version=opendialer.__version__, path="/schema"
+            title="OpenDialer",
+            version=opendialer.__version__,
+            path=SCHEMA_PATH,
+            # Swagger UI from the app's own files (offline); the JSON schema is added by
+            # Litestar. No viewer that loads from a CDN.
+            render_plugins=[OfflineSwagger()],
         ),
     )
     document_error_responses(app, API_PREFIX)

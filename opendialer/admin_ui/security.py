@@ -2,9 +2,9 @@
 404s of unknown paths get them too (``after_request`` hooks do not see those).
 
 The Content-Security-Policy allows no inline script or style: the HTML admin
-loads its JavaScript and CSS from files. The interactive API docs under
-``/schema`` (Swagger/ReDoc pages that load from a CDN and use inline scripts) get
-no CSP; ``/schema/openapi.json`` and everything else get the strict one.
+loads its JavaScript and CSS from files. So does the interactive API page under
+``/schema`` (Swagger UI from the app's own files, ``api/schema_pages.py``): every
+answer gets the one strict policy.
 """
 
 from __future__ import annotations
@@ -23,14 +23,11 @@ COMMON_HEADERS: list[tuple[bytes, bytes]] = [
 CSP = (b"content-security-policy", CONTENT_SECURITY_POLICY.encode())
 HSTS = (b"strict-transport-security", b"max-age=31536000")
 NO_STORE = (b"cache-control", b"no-store")
-DOCS_PREFIX = "/schema"
 
 
 def _extra_headers(scope: Scope) -> list[tuple[bytes, bytes]]:
     path: str = scope.get("path", "")
-    extra = list(COMMON_HEADERS)
-    if not path.startswith(DOCS_PREFIX) or path.endswith((".json", ".yaml")):
-        extra.append(CSP)
+    extra = [*COMMON_HEADERS, CSP]
     if scope.get("scheme") == "https":
         extra.append(HSTS)
     if path.startswith("/api/"):

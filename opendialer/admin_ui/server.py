@@ -26,6 +26,7 @@ from opendialer.core.engine.settings import (
     EngineConfigError,
     config_from_environment,
 )
+from opendialer.core.services import installation
 from opendialer.core.storage import Database, connect
 
 ROLES = ("all", "web", "engine")
@@ -86,6 +87,7 @@ async def start_engine(db: Database, engine_config: EngineConfig | None) -> Engi
     if callable(getattr(engine.platform, "registrations", None)):
         platform_config.attach(engine.platform)  # type: ignore[arg-type]  # System → Diagnostics
     health.attach_routing_targets(engine.routing_targets)  # Diagnostics reads, never reconnects
+    health.note_engine_platform(cfg.platform, dict(cfg.platform_options))  # and judges this one
     return engine
 
 
@@ -107,17 +109,32 @@ async def serve_forever(
     role: str = "all",
     engine_config: EngineConfig | None = None,
     metrics_port: int | None = None,
+    demo_database: str = "refuse",
 ) -> None:
     """``metrics_port``: with ``role="engine"``, serve ``/metrics`` on that port (the web
-    server of the other roles serves it on ``port``)."""
+    server of the other roles serves it on ``port``). ``demo_database``: ``refuse`` a
+    database ``opendialer demo`` seeded, serve it on ``loopback`` only
+    (``serve --allow-demo-database``), or ``demo`` (the demo itself)."""
     if role not in ROLES:
         raise ValueError(f"unknown role {role!r}: use one of {', '.join(ROLES)}")
     # A malformed metrics setting stops the start, not a scrape. One exporter per
     # process: in role "all" the web app serves the engine's metrics.
     MetricsAccess.from_env()
+    logs.check_settings()
+    instance, database = await _installation(host, demo_database)
     served = role != "engine" or metrics_port is not None
     exporter = build_exporter() if served else None
-    logs.configure(role=role)  # rotating JSON file per role and node + console
+    # rotating JSON file per installation, role and node + console
+    path = logs.configure(role=role, instance=instance)
+    log.info(
+        "server_started",
+        extra={
+            "role": role,
+            "installation": instance,
+            "database": database,
+            "log_file": str(path),
+        },
+    )
     if exporter is not None:
         await exporter.start()
     try:
@@ -130,6 +147,26 @@ async def serve_forever(
     finally:
         if exporter is not None:
             await exporter.close()
+
+
+async def _installation(host: str, demo_database: str) -> tuple[str, str]:
+    """This database's installation id (it names the log files) and the database said
+    without its password, once ``serve`` may run on it: a demo database is refused
+    unless ``demo_database`` says otherwise."""
+    from opendialer.core.storage.migrate import migrations_applied
+
+    db = await connect(config.database_url())
+    try:
+        if not await migrations_applied():
+            raise installation.NotMigrated(
+                f"{db.describe()} has no OpenDialer schema yet: run `opendialer db migrate` "
+                "first (a node never migrates by itself)"
+            )
+        if demo_database != "demo":
+            await installation.refuse_demo_database(allow=demo_database == "loopback", host=host)
+        return await installation.instance_id(), db.describe()
+    finally:
+        await db.close()
 
 
 async def _serve_with_engine(
@@ -159,6 +196,7 @@ async def _serve_with_engine(
             await _serve_web(app, host, port, certfile, keyfile)
     finally:
         if engine is not None:
+            health.note_engine_platform(None)
             await engine.stop()
         await db.close()
 

@@ -25,3 +25,9 @@ def database_url() -> str:
     if raw:
         return raw
     return f"sqlite:///{data_dir() / 'opendialer.sqlite'}"
+
+
+def demo_dir() -> Path:
+    """Where ``opendialer demo`` keeps its database and logs: ``<data dir>/demo``, apart
+    from the database ``serve`` uses by default (not created here)."""
+    return data_dir() / "demo"

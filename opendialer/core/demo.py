@@ -10,11 +10,11 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from opendialer.core.domain import DEFAULT_GROUP_NAME, CampaignState, Role
 from opendialer.core.engine.settings import EngineConfig
-from opendialer.core.services import users
+from opendialer.core.services import installation, users
 from opendialer.core.services.common import SYSTEM
 from opendialer.core.storage.tables import Campaign, DialerGroup, DialerUser, Lead, Schedule
 
-DEMO_PASSWORD = "opendialer-demo"
+DEMO_PASSWORD = installation.DEMO_PASSWORD
 DEMO_CAMPAIGN = "Demo campaign"
 DEMO_LEADS = 200
 DEMO_DAYS = 30
@@ -43,12 +43,22 @@ class DemoLogin:
 
 
 async def prepare_demo() -> list[DemoLogin]:
-    """Create the demo logins on a new database; leave an existing one alone."""
+    """Create the demo logins on a new database, and mark it as a demo one (``serve``
+    refuses it); on a database the demo seeded before, start the campaign again.
+
+    A database with users that the demo did not seed is a real installation's: refused
+    with :class:`installation.DemoDatabase`, nothing written."""
     logins = [
         DemoLogin("master", DEMO_PASSWORD, Role.MASTER.value),
         DemoLogin("demo", DEMO_PASSWORD, Role.CAMPAIGN_ADMIN.value),
     ]
     if await DialerUser.count().run():
+        if not await installation.is_demo():
+            raise installation.DemoDatabase(
+                "this database has users that `opendialer demo` did not create: the demo "
+                "never writes into a real installation; unset OPENDIALER_DATABASE_URL to run "
+                "it on its own database"
+            )
         existing = {r["username"] for r in await DialerUser.select(DialerUser.username).run()}
         await prepare_demo_campaign(create=False)
         return [login for login in logins if login.username in existing]
@@ -58,6 +68,7 @@ async def prepare_demo() -> list[DemoLogin]:
         .first()
         .run()
     )
+    await installation.mark_demo()  # first: a half-seeded database is refused by `serve` too
     await users.create_master("master", DEMO_PASSWORD)
     await users.create_user(
         SYSTEM,

@@ -4,12 +4,14 @@ Code logs an *event name* as the message and the facts as ``extra``::
 
     log.info("call_outcome", extra={"campaign": 3, "lead": 91, "status": "BUSY"})
 
-Each process writes its own rotating file, named after its role and node
-(``opendialer-engine-dialer-1.log``, ``.1``, ``.2`` …), in one log directory
-(``$OPENDIALER_LOG_DIR``, else ``<data dir>/logs``) that the web and engine
-processes of a machine may share. Files are always JSON (machines read them);
-the console is key=value unless ``OPENDIALER_LOG_FORMAT=json``. The Diagnostics
-page and ``opendialer logs export`` bundle every process's files into a zip.
+Each process writes its own rotating file, named after its installation, role and
+node (``opendialer-<installation>-engine-dialer-1.log``, ``.1``, ``.2`` …), in one log
+directory (``$OPENDIALER_LOG_DIR``, else ``<data dir>/logs``) that the web and engine
+processes of a machine may share. The installation id is kept in the database
+(``core/services/installation.py``): two installations on one host never write into
+one file, and the Diagnostics page and ``opendialer logs export`` bundle the files of
+their own installation only (every process of it). Files are always JSON (machines
+read them); the console is key=value unless ``OPENDIALER_LOG_FORMAT=json``.
 """
 
 from __future__ import annotations
@@ -116,20 +118,32 @@ def log_dir() -> Path:
     return path
 
 
-def log_file_name(role: str | None = None, node: str | None = None) -> str:
-    """``opendialer-<role>-<node>.log``: one file per process in a shared directory.
+def _safe(text: str) -> str:
+    # A node id is free text: keep the name one safe path component.
+    return re.sub(r"[^A-Za-z0-9._-]", "_", text)
+
+
+def log_file_name(
+    role: str | None = None, node: str | None = None, instance: str | None = None
+) -> str:
+    """``opendialer-<instance>-<role>-<node>.log``: one file per process in a shared
+    directory, never shared by two installations.
 
     ``node``: ``$OPENDIALER_NODE_ID``, else the host name."""
     node = node or os.environ.get(NODE_ENV, "").strip() or socket.gethostname()
-    parts = [PREFIX, *(p for p in (role, node) if p)]
-    # A node id is free text: keep the name one safe path component.
-    return re.sub(r"[^A-Za-z0-9._-]", "_", "-".join(parts)) + ".log"
+    return _safe("-".join([PREFIX, *(p for p in (instance, role, node) if p)])) + ".log"
 
 
-def log_files(directory: Path | None = None) -> list[Path]:
-    """Every process's current and rotated log files (file I/O: not on the event loop)."""
+def log_files(directory: Path | None = None, instance: str | None = None) -> list[Path]:
+    """Every process's current and rotated log files — of installation ``instance`` only
+    when given (file I/O: not on the event loop)."""
     directory = directory or log_dir()
-    return sorted(p for p in directory.iterdir() if p.is_file() and _LOG_FILE.match(p.name))
+    own = f"{PREFIX}-{_safe(instance)}-" if instance else ""
+    return sorted(
+        p
+        for p in directory.iterdir()
+        if p.is_file() and _LOG_FILE.match(p.name) and p.name.startswith(own)
+    )
 
 
 def _setting(value: str | None, env: str, default: str, allowed: tuple[str, ...]) -> str:
@@ -140,10 +154,18 @@ def _setting(value: str | None, env: str, default: str, allowed: tuple[str, ...]
     raise LogConfigError(f"{env}={raw!r} is not one of {', '.join(allowed)}")
 
 
+def check_settings() -> None:
+    """Raise :class:`LogConfigError` for a bad ``$OPENDIALER_LOG_FORMAT`` / ``_LEVEL``
+    (``serve`` checks them before it opens the database)."""
+    _setting(None, LEVEL_ENV, "INFO", LEVELS)
+    _setting(None, FORMAT_ENV, "kv", FORMATS)
+
+
 def configure(
     *,
     role: str | None = None,
     node: str | None = None,
+    instance: str | None = None,
     level: str | None = None,
     console_format: str | None = None,
     max_bytes: int = MAX_BYTES,
@@ -151,11 +173,12 @@ def configure(
 ) -> Path:
     """Console + this process's rotating JSON file. Idempotent; returns the file.
 
-    ``role`` (``web``, ``engine``, ``all``, ``demo``) and ``node`` name the file so
-    that processes sharing the log directory never rotate each other's file."""
+    ``instance`` (the installation id), ``role`` (``web``, ``engine``, ``all``) and
+    ``node`` name the file so that processes sharing the log directory never rotate
+    each other's file."""
     level = _setting(level, LEVEL_ENV, "INFO", LEVELS)
     console_format = _setting(console_format, FORMAT_ENV, "kv", FORMATS)
-    path = log_dir() / log_file_name(role, node)
+    path = log_dir() / log_file_name(role, node, instance)
     root = logging.getLogger()
     for handler in list(root.handlers):
         if getattr(handler, "_opendialer", False):
@@ -177,10 +200,13 @@ def configure(
     return path
 
 
-def export_zip(destination: Path, directory: Path | None = None) -> list[Path]:
-    """Bundle every process's log files (current and rotated) into ``destination``
-    (a .zip, under ``logs/``); the files bundled."""
-    files = log_files(directory)
+def export_zip(
+    destination: Path, directory: Path | None = None, instance: str | None = None
+) -> list[Path]:
+    """Bundle every process's log files (current and rotated) — of installation
+    ``instance`` only when given — into ``destination`` (a .zip, under ``logs/``); the
+    files bundled."""
+    files = log_files(directory, instance)
     destination.parent.mkdir(parents=True, exist_ok=True)
     with zipfile.ZipFile(destination, "w", compression=zipfile.ZIP_DEFLATED) as bundle:
         for path in files:

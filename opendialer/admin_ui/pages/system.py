@@ -17,14 +17,16 @@ from litestar.response import Template
 from opendialer.admin_ui.i18n import N_
 from opendialer.admin_ui.pages.session import UI
 from opendialer.core import health, logs
+from opendialer.core.services import installation
 from opendialer.core.services.errors import PermissionDenied
 
 
-def build_logs_zip() -> bytes:
-    """The zip ``opendialer logs export`` writes, as bytes (runs in a worker thread)."""
+def build_logs_zip(instance: str) -> bytes:
+    """The zip ``opendialer logs export`` writes — this installation's files only — as
+    bytes (runs in a worker thread)."""
     with tempfile.TemporaryDirectory(prefix="opendialer-logs-") as work:
         target = Path(work) / "logs.zip"
-        logs.export_zip(target)
+        logs.export_zip(target, instance=instance)
         return target.read_bytes()
 
 
@@ -96,12 +98,14 @@ def _require_system(ui: UI) -> None:
 @get("/system")
 async def system_page(ui: NamedDependency[UI]) -> Template:
     _require_system(ui)
-    files = await asyncio.to_thread(logs.log_files)
+    instance = await installation.instance_id()
+    files = await asyncio.to_thread(logs.log_files, None, instance)
     return ui.render(
         "system/diagnostics.html",
         **await _panel_context(ui),
         log_dir=str(await asyncio.to_thread(logs.log_dir)),
         log_count=len(files),
+        installation_id=instance,
     )
 
 
@@ -118,7 +122,7 @@ async def download_logs(
 ) -> Response[bytes]:
     if not ui.may_see("system"):
         raise PermissionDenied("only a Master downloads the dialer's logs")
-    content = await asyncio.to_thread(build_logs_zip)
+    content = await asyncio.to_thread(build_logs_zip, await installation.instance_id())
     stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
     return Response(
         content,

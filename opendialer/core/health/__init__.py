@@ -25,6 +25,7 @@ from opendialer.core.health.database import check_database, check_migrations, co
 from opendialer.core.health.dnc import check_dnc
 from opendialer.core.health.model import CheckResult, DoctorOptions, Status
 from opendialer.core.health.plugin_load import check_plugins
+from opendialer.core.health.settings_read import note_engine_platform
 from opendialer.core.health.sip import check_sip
 from opendialer.core.storage import Database
 
@@ -155,6 +156,7 @@ __all__ = [
     "Status",
     "attach_routing_targets",
     "connect_database",
+    "note_engine_platform",
     "note_web_certificate",
     "run_checks",
     "worst",

@@ -14,7 +14,7 @@ from typing import Any
 
 from opendialer.core.contracts import ProbesServer
 from opendialer.core.health.model import CheckResult, DoctorOptions, Status
-from opendialer.core.health.settings_read import platform_choice
+from opendialer.core.health.settings_read import platform_choice, running_platform
 from opendialer.core.plugins import get_plugin_manager
 from opendialer.core.services import platform_config
 
@@ -56,6 +56,9 @@ async def check_sip(options: DoctorOptions) -> list[CheckResult]:
     live = platform_config.registrations()
     if live:
         return _live_results(live)
+    running = running_platform()
+    if running and running != "sip":  # e.g. the demo's simulator, whatever is stored
+        return [CheckResult("sip", Status.OK, f"not in use: the engine's platform is {running!r}")]
     config = await platform_config.load_platform_config()
     try:
         platform, platform_options = await platform_choice()

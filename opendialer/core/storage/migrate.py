@@ -37,6 +37,15 @@ async def _status() -> tuple[list[str], list[str]]:
     return known, ran
 
 
+async def migrations_applied() -> bool:
+    """Whether any migration ran on the bound database (read-only: a missing migration
+    table means none, and is not created)."""
+    try:
+        return bool(await Migration.get_migrations_which_ran(app_name=APP_NAME))
+    except Exception:  # no migration table: a database OpenDialer never migrated
+        return False
+
+
 async def pending_migrations(db: Database) -> list[str]:
     known, ran = await _status()
     return sorted(set(known) - set(ran))
