@@ -69,19 +69,29 @@ def free_port() -> int:
 
 
 def start_server(
-    database_url: str, data_dir: Path, *, certfile: str | None = None, keyfile: str | None = None
+    database_url: str,
+    data_dir: Path,
+    *,
+    certfile: str | None = None,
+    keyfile: str | None = None,
+    role: str = "web",
+    env_extra: dict[str, str] | None = None,
 ) -> tuple[subprocess.Popen[bytes], str]:
-    """``opendialer serve`` in a child process; returns it and its base URL once it answers."""
+    """``opendialer serve`` in a child process; returns it and its base URL once it answers.
+    ``role="all"`` runs the dialing engine too (its platform: the one a Master chooses,
+    unless ``env_extra`` sets ``OPENDIALER_PLATFORM``)."""
     port = free_port()
     env = {**os.environ, "OPENDIALER_DATABASE_URL": database_url}
+    env.pop("OPENDIALER_PLATFORM", None)
     env["OPENDIALER_DATA_DIR"] = str(data_dir)
+    env.update(env_extra or {})
     command = [
         sys.executable,
         "-m",
         "opendialer.cli",
         "serve",
         "--role",
-        "web",
+        role,
         "--port",
         str(port),
     ]
