@@ -304,6 +304,10 @@ ERROR_PATTERNS: list[tuple[re.Pattern[str], str]] = [
             N_("The address is plain http://: use https://, or tick the test-only option."),
         ),
         (
+            r"^url has \S+ as its password, but no password is stored",
+            N_("The address has *** as its password, but none is stored: type the password."),
+        ),
+        (
             r"^(url must|an http service needs its url)",
             N_("Enter a full URL starting with https://."),
         ),
