@@ -141,8 +141,8 @@ async def revoke_by_id(actor: Actor, token_id: int) -> None:
     if row is None:
         raise NotFound(f"token {token_id} does not exist")
     if row["user"] != actor.user_id and not actor.is_master:
-        # Someone else's token is out of scope: answer as if it did not exist.
-        raise NotFound(f"token {token_id} does not exist or is not yours")
+        # Someone else's token is out of scope: answer exactly as if it did not exist.
+        raise NotFound(f"token {token_id} does not exist")
     await (
         ApiToken.update({ApiToken.revoked_at: datetime.now(UTC)})
         .where(ApiToken.id == token_id)

@@ -59,10 +59,10 @@ async def list_groups(actor: Actor, page: PageRequest | None = None) -> dict[str
 
 async def get_group(actor: Actor, group_id: int) -> dict[str, Any]:
     visible = _visible_ids(actor)
-    if visible is not None and group_id not in visible:
-        raise NotFound(f"group {group_id} does not exist or is not yours")
-    row = await DialerGroup.select().where(DialerGroup.id == group_id).first().run()
-    if row is None:
+    row = None
+    if visible is None or group_id in visible:
+        row = await DialerGroup.select().where(DialerGroup.id == group_id).first().run()
+    if row is None:  # another's group is answered exactly as a missing one
         raise NotFound(f"group {group_id} does not exist")
     return group_json(row)
 
