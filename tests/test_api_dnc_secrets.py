@@ -12,7 +12,9 @@ from api_client import ApiClient
 from test_ui_pages import browser_session, htmx
 
 from opendialer.core import dnc
+from opendialer.core.contracts import DncServiceConfig, DncUnavailable
 from opendialer.plugins.dnc_http.provider import HttpDncProvider
+from opendialer.testing import FakeDncServer
 
 SECRETS = ("s3cret-pw", "k-123456", "Bearer tok-789", "sess=abc")
 SERVICE = {
@@ -145,6 +147,15 @@ async def test_the_dnc_page_and_its_form_mask_them(app_client: ApiClient, role: 
     assert 'id="url-password-hint"' in form.text
     value = re.search(r'name="url"[^>]*value="([^"]*)"', form.text)
     assert value and value.group(1) == "https://robot:***@dnc.example:8443/check?x=1"
+    # A form sent back with an error never echoes a password typed into the url.
+    r = await browser.post(
+        f"/dnc/services/{sid}",
+        data={"name": "R", "url": "https://robot:s3cret-pw@dnc.example/c", "timeout_ms": "1"},
+        headers=htmx(browser),
+    )
+    assert 'id="err-timeout_ms"' in r.text and 'id="url-password-dropped"' in r.text
+    assert_no_secret(r.text)
+    assert 'value="https://robot@dnc.example/c"' in r.text
     # Saving the form as shown keeps the stored password.
     r = await browser.post(
         f"/dnc/services/{sid}",
@@ -156,3 +167,42 @@ async def test_the_dnc_page_and_its_form_mask_them(app_client: ApiClient, role: 
         assert (await real_config(sid)).config.url == SERVICE["url"]
     finally:
         await dnc.close_all()
+
+
+async def test_provider_messages_and_diagnostics_never_show_them(app_client: ApiClient) -> None:
+    """Health details, failure reasons (they reach the schedule, Diagnostics and the
+    logs) and the Diagnostics page show the url's password as *** too."""
+    with FakeDncServer(blocked={"554181021119"}) as server:
+        url = server.url.replace("https://", "https://robot:s3cret-pw@")
+        config = DncServiceConfig(
+            id=7,
+            name="Registry",
+            kind="http",
+            url=url,
+            ca_bundle=server.ca_pem,
+            timeout_ms=300,
+            options={"retries": 0, "headers": {"X-Api-Key": "k-123456"}},
+        )
+        assert config.shown_url == url.replace("s3cret-pw", "***")
+        provider = HttpDncProvider(config)
+        await provider.start()
+        try:
+            assert (await provider.check("554181021119")).do_not_call is True
+            assert "robot:***@" in provider.health().detail
+            server.mode = "error"
+            with pytest.raises(DncUnavailable) as failed:
+                await provider.check("554181021119")
+            assert_no_secret(str(failed.value) + provider.health().detail)
+        finally:
+            await provider.close()
+    with pytest.raises(ValueError) as refused:
+        HttpDncProvider(DncServiceConfig(id=8, name="X", kind="http", url="ftp://a:s3cret-pw@h/"))
+    assert_no_secret(str(refused.value))
+    # Diagnostics checks every service, this one unreachable.
+    master = await app_client.login_as("master", username="boss-diag")
+    unreachable = {**SERVICE, "url": "https://robot:s3cret-pw@127.0.0.1:1/check"}
+    assert (await master.post("/api/v1/dnc-services", json=unreachable)).status_code == 201
+    browser = await browser_session(app_client, "boss-diag")
+    page = await browser.get("/system/health", headers=htmx(browser))
+    assert page.status_code == 200 and "Registry" in page.text, page.text
+    assert_no_secret(page.text)

@@ -27,6 +27,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
+from opendialer.core.contracts import masked_url
 from opendialer.core.domain import Role
 from opendialer.core.plugins import get_plugin_manager
 from opendialer.core.services.common import (
@@ -86,14 +87,8 @@ def _url_parts(url: str) -> tuple[str | None, str | None, str]:
     return user, (password if colon else None), host
 
 
-def mask_url(url: str | None) -> str | None:
-    """The url with its password (if any) shown as ``***`` — for every display."""
-    if not url:
-        return url
-    user, password, host = _url_parts(url)
-    if not password:
-        return url
-    return urlsplit(url)._replace(netloc=_netloc(user, URL_MASK, host)).geturl()
+#: The url with its password (if any) shown as ``***`` — for every display.
+mask_url = masked_url
 
 
 def _options_of(row: dict[str, Any]) -> dict[str, Any]:
