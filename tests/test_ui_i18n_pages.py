@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from html.parser import HTMLParser
 from typing import Any
 
@@ -25,6 +26,8 @@ from litestar.handlers import HTTPRouteHandler
 
 from opendialer.admin_ui import i18n
 from opendialer.admin_ui.pages.session import LANGUAGE_COOKIE
+from opendialer.core.domain import LeadStatus
+from opendialer.core.storage.tables import CallRecord, Lead
 
 WORD = re.compile(r"[A-Za-zÀ-ÿ]+")
 PLACEHOLDER = re.compile(r"%\(\w+\)[sd]|\{[^}]*\}")
@@ -36,16 +39,20 @@ VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "met
 NOT_PAGES = ("/api/", "/schema", "/static", "/metrics", "/healthz", "/donotcall", ".zip")
 ROLES = ("master", "manager", "campaign_admin", "campaign_supervisor")
 #: The seeded data's own words (names people typed) are not the product's text.
+#: One lead per status (and a call record each), so every status name is shown.
+LEAD_NAMES = ("Ana Souza", "Bruno Lima", "Carla Dias", "Davi Rocha", "Eva Nunes")
+LEAD_NAMES += ("Fábio Reis", "Gil Sá", "Hugo Melo", "Iara Luz")
+LEADS_CSV = "name,phone\n" + "".join(
+    f"{name},(41) 98102-11{10 + i}\n" for i, name in enumerate(LEAD_NAMES)
+)
 SEEDED = (
     "Grupo Sul",
     "Cobrança Sul",
     "Renovação",
     "Clientes da região",
-    "Ana Souza",
-    "Bruno Lima",
+    *LEAD_NAMES,
     "Lista Nacional",
 )
-LEADS_CSV = "name,phone\nAna Souza,(41) 98102-1119\nBruno Lima,+55 11 91234-5678\n"
 
 
 def _catalogue(language: str) -> dict[str, str]:
@@ -185,6 +192,7 @@ async def seed(app: ApiClient) -> dict[str, Any]:
         ids["campaign_id"] = cid
     leads = (await admin.get(f"/api/v1/campaigns/{ids['campaign_id']}/leads")).json()
     ids["lead_id"] = leads["items"][0]["id"]
+    await _dialled(ids["campaign_id"], [lead["id"] for lead in leads["items"]])
     master = await app.login_as("master", username="raiz")
     r = await master.post(
         "/api/v1/dnc-services",
@@ -194,6 +202,35 @@ async def seed(app: ApiClient) -> dict[str, Any]:
     ids["user_id"] = (await app.user("campaign_supervisor", [group], username="maria"))["id"]
     ids["mode"] = "edit-all"
     return ids
+
+
+async def _dialled(campaign_id: int, lead_ids: list[int]) -> None:
+    """What the engine leaves behind: each lead in another status, with a call record
+    (the engine's own tables, as tests/test_api_calls.py seeds them)."""
+    assert len(lead_ids) >= len(LeadStatus)
+    started = datetime(2030, 1, 7, 12, 0, tzinfo=UTC)
+    for n, (lead_id, status) in enumerate(zip(lead_ids, LeadStatus, strict=False)):
+        await (
+            Lead.update({Lead.status: status.value, Lead.attempts: 1})
+            .where(Lead.id == lead_id)
+            .run()
+        )
+        await (
+            CallRecord(
+                campaign=campaign_id,
+                lead=lead_id,
+                attempt=1,
+                call_id=f"i18n-{campaign_id}-{lead_id}",
+                phone="554198102111",
+                created_at=started + timedelta(minutes=n),
+                ended_at=started + timedelta(minutes=n, seconds=30),
+                sip_code=200 if status is LeadStatus.SUCCESS else 486,
+                amd_verdict="MACHINE" if status is LeadStatus.AMD else "HUMAN",
+                status=status.value,
+            )
+            .save()
+            .run()
+        )
 
 
 def page_paths(app: Any, ids: dict[str, Any]) -> list[str]:
@@ -242,5 +279,11 @@ async def test_no_english_on_any_page(app_client: ApiClient, language: str) -> N
                 reached[role] = reached.get(role, 0) + 1
                 shown = untranslated(r.text, english, codes, data)
                 found += [f"{role} {path}: {w}" for w in shown]
+    # The log-in page, before anyone logs in.
+    stranger = app_client.client()
+    stranger.cookies.set(LANGUAGE_COOKIE, language)
+    page = await stranger.get("/login")
+    assert page.status_code == 200
+    found += [f"anonymous /login: {w}" for w in untranslated(page.text, english, codes, data)]
     assert all(reached.get(role, 0) >= 3 for role in ROLES), reached
     assert not found, "\n".join(sorted(set(found)))
