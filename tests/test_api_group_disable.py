@@ -32,9 +32,9 @@ async def test_re_enabling_a_group_does_not_revive_its_tokens_and_sessions(
     r = await boss.patch(f"/api/v1/groups/{a}", json={"enabled": False})
     assert r.status_code == 200 and r.json()["enabled"] is False, r.text
     for client in (token, cookie, supervisor_cookie):
-        r = await client.get("/api/v1/auth/me")
-        assert r.status_code == 401, r.text
-        assert r.json()["error"] == "not_authenticated"
+        r = await client.get("/api/v1/auth/me")  # the reason, while it holds
+        assert r.status_code == 403, r.text
+        assert r.json()["error"] == "no_enabled_group"
     assert await _status(other) == 200  # group b still lets this one work
     assert await _status(boss) == 200  # the one who disabled it stays logged in
 
@@ -62,6 +62,8 @@ async def test_a_still_disabled_login_is_refused_and_other_groups_keep_tokens(
     assert (await master.patch(f"/api/v1/groups/{b}", json={"enabled": False})).status_code == 200
     assert await _status(token) == 200
     assert (await master.patch(f"/api/v1/groups/{a}", json={"enabled": False})).status_code == 200
-    assert await _status(token) == 401
+    assert await _status(token) == 403  # no_enabled_group: the reason, while it holds
+    # Enabling the other group lets the user log in again, not this token back in.
     assert (await master.patch(f"/api/v1/groups/{b}", json={"enabled": True})).status_code == 200
     assert await _status(token) == 401
+    assert await _status(await app_client.bearer(member["username"])) == 200
