@@ -3,8 +3,9 @@
 msgspec (Litestar's parser) and the standard ``json`` module recurse once per level:
 ``'[' * 100000`` raises ``RecursionError`` (measured: msgspec 0.23 at 998 levels,
 ``json`` at 995, with Python's default recursion limit of 1,000; fewer when the stack
-is already deep) — a 500 and a traceback per request on any route, log-in included. No body of this API nests deeper than a handful of
-levels (DNC service ``options`` are the deepest), so a body nesting deeper than
+is already deep) — a 500 and a traceback per request on any route, log-in included.
+No body of this API nests deeper than a handful of levels (DNC service ``options``
+are the deepest), so a body nesting deeper than
 ``MAX_JSON_DEPTH`` is refused like any unparseable body: 400 ``bad_request``,
 ``request body is not valid JSON: …`` (``admin_ui/errors.py``).
 
