@@ -206,3 +206,38 @@ async def test_provider_messages_and_diagnostics_never_show_them(app_client: Api
     page = await browser.get("/system/health", headers=htmx(browser))
     assert page.status_code == 200 and "Registry" in page.text, page.text
     assert_no_secret(page.text)
+
+
+async def test_stored_credentials_never_follow_the_url_elsewhere(app_client: ApiClient) -> None:
+    """A Campaign Administrator manages services but must not get their secrets by
+    pointing the service at a host of their own: ``***`` and blank headers keep stored
+    values only at the address they were given for."""
+    admin = await app_client.login_as("campaign_admin", [await app_client.group()])
+    sid = (await admin.post("/api/v1/dnc-services", json=SERVICE)).json()["id"]
+    read = (await admin.get(f"/api/v1/dnc-services/{sid}")).json()
+    elsewhere = "https://robot:***@evil.example:8443/check?x=1"
+    attempts = [
+        {"url": elsewhere},  # the url password would follow
+        {"url": "https://robot:***@dnc.example:9999/check"},  # another port
+        {"url": "https://other:***@dnc.example:8443/check?x=1"},  # another user
+        {"url": "https://evil.example/check"},  # the stored headers would follow
+        {"url": "https://evil.example/check", "options": read["options"]},
+    ]
+    for body in attempts:
+        r = await admin.patch(f"/api/v1/dnc-services/{sid}", json=body)
+        assert r.status_code == 422, (body, r.text)
+        assert r.json()["field"] in ("url", "options"), r.text
+    try:
+        provider = await real_config(sid)
+        assert provider.config.url == SERVICE["url"]  # nothing was written
+        assert provider.headers == SERVICE["options"]["headers"]  # type: ignore[index]
+    finally:
+        await dnc.close_all()
+    # Moving with the values typed again is fine.
+    moved = {
+        "url": "https://robot:n3w-pw@new.example/check",
+        "options": {"headers": {"X-Api-Key": "k-new"}},
+    }
+    r = await admin.patch(f"/api/v1/dnc-services/{sid}", json=moved)
+    assert r.status_code == 200, r.text
+    assert r.json()["secret_headers"] == ["X-Api-Key"]

@@ -240,34 +240,69 @@ def _options(value: Any) -> str:
     return text
 
 
+def _origin(url: Any) -> tuple[str, str, int | None] | None:
+    """(scheme, host, port) — where a stored credential may be sent."""
+    if not isinstance(url, str) or not url.strip():
+        return None
+    try:
+        parts = urlsplit(url.strip())
+        return parts.scheme.lower(), (parts.hostname or "").lower(), parts.port
+    except ValueError:
+        return None
+
+
 def _keep_url_password(value: Any, stored_url: str | None) -> Any:
-    """A url sent back with the ``***`` mask as its password keeps the stored one."""
+    """A url sent back with the ``***`` mask as its password keeps the stored one — for
+    the same user at the same address only: a stored password is never sent elsewhere."""
     if not isinstance(value, str) or not value.strip():
         return value
     user, password, host = _url_parts(value.strip())
     if password != URL_MASK:
         return value
-    _, stored_password, _ = _url_parts(stored_url) if stored_url else (None, None, "")
-    if not stored_password:
+    stored_user, stored_password, _ = _url_parts(stored_url) if stored_url else (None, None, "")
+    if not stored_password or stored_user != user or _origin(value) != _origin(stored_url):
         raise ValidationFailed(
-            f"url has {URL_MASK} as its password, but no password is stored: "
-            "type the password, or remove it from the url",
+            f"url has {URL_MASK} as its password, but no password is stored for this user "
+            "at this address: type the password, or remove it from the url",
             field="url",
         )
     parts = urlsplit(value.strip())
     return parts._replace(netloc=_netloc(user, stored_password, host)).geturl()
 
 
-def _keep_secret_headers(value: Any, stored: dict[str, Any]) -> Any:
-    """Sensitive headers sent back blank keep their stored values; left out, they go."""
+def _address_changed(names: list[str]) -> ValidationFailed:
+    return ValidationFailed(
+        f"options.headers {', '.join(sorted(names))}: the service's address changed, so "
+        "type their values again (a stored value is only sent to the address it was "
+        "given for)",
+        field="options",
+    )
+
+
+def _keep_secret_headers(value: Any, stored: dict[str, Any], same_address: bool) -> Any:
+    """Sensitive headers sent back blank keep their stored values (when the address
+    stays the same); left out, they go."""
     if not isinstance(value, dict) or not isinstance(value.get("headers"), dict):
         return value
     kept = {str(k).lower(): v for k, v in _secret_headers(stored).items()}
-    headers = {
-        k: kept.get(str(k).lower(), v) if is_secret_header(str(k)) and v in (None, "") else v
+    blank = [
+        str(k)
         for k, v in value["headers"].items()
+        if is_secret_header(str(k)) and v in (None, "") and str(k).lower() in kept
+    ]
+    if blank and not same_address:
+        raise _address_changed(blank)
+    headers = {
+        k: kept[str(k).lower()] if str(k) in blank else v for k, v in value["headers"].items()
     }
     return {**value, "headers": headers}
+
+
+def _stored_headers_stay_home(current: dict[str, Any]) -> None:
+    """The url moves to another address while options (and their stored secrets) stay."""
+    secrets = _secret_headers(_options_of(current))
+    if secrets:
+        raise _address_changed(list(secrets))
 
 
 def _kind_of(data: dict[str, Any], merged: dict[str, Any], creating: bool) -> str:
@@ -294,14 +329,21 @@ def _validated(data: dict[str, Any], current: dict[str, Any] | None) -> dict[Any
     check = problems.check
     check(reject_unknown, data, FIELDS)
     data = dict(data)
+    stored_url = (current or {}).get("url")
+    same_address = "url" not in data or _origin(data["url"]) == _origin(stored_url)
     if "url" in data:
-        url = check(_keep_url_password, data["url"], (current or {}).get("url"))
+        url = check(_keep_url_password, data["url"], stored_url)
         if url is None and data["url"] is not None:  # reported: check the rest as stored
             del data["url"]
         else:
             data["url"] = url
     if "options" in data:
-        data["options"] = _keep_secret_headers(data["options"], _options_of(current or {}))
+        options = check(
+            _keep_secret_headers, data["options"], _options_of(current or {}), same_address
+        )
+        data["options"] = options if options is not None else {}
+    elif current is not None and not same_address:
+        check(_stored_headers_stay_home, current)
     merged = {**(current or {}), **data}
     kind = check(_kind_of, data, merged, current is None)
     insecure = check(require_bool, merged, "insecure", False)
