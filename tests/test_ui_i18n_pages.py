@@ -193,6 +193,8 @@ async def seed(app: ApiClient) -> dict[str, Any]:
     leads = (await admin.get(f"/api/v1/campaigns/{ids['campaign_id']}/leads")).json()
     ids["lead_id"] = leads["items"][0]["id"]
     await _dialled(ids["campaign_id"], [lead["id"] for lead in leads["items"]])
+    days = (await admin.get(f"/api/v1/campaigns/{ids['campaign_id']}/schedules")).json()
+    ids["schedule_id"] = days["items"][0]["id"]
     master = await app.login_as("master", username="raiz")
     r = await master.post(
         "/api/v1/dnc-services",
@@ -241,6 +243,9 @@ def page_paths(app: Any, ids: dict[str, Any]) -> list[str]:
                 continue
             if any(part in route.path for part in NOT_PAGES) or route.path == "/login":
                 continue
+            names = re.findall(r"\{(\w+)(?::\w+)?\}", route.path)
+            missing = [n for n in names if n not in ids]
+            assert not missing, f"{route.path}: seed() gives no {missing} (add one to check it)"
             path = re.sub(r"\{(\w+)(:\w+)?\}", lambda m: str(ids[m.group(1)]), route.path)
             paths.add(path)
     return sorted(paths)
