@@ -31,8 +31,13 @@ from opendialer.core.storage.tables import CallRecord, Lead
 
 WORD = re.compile(r"[A-Za-zÀ-ÿ]+")
 PLACEHOLDER = re.compile(r"%\(\w+\)[sd]|\{[^}]*\}")
-#: Not text: addresses, paths and IANA zone names (America/Sao_Paulo), JSON examples.
-NOT_TEXT = re.compile(r"\S+://\S+|\S+@\S+\.\S+|\S*\w/\w\S*|\{[^{}]*\}")
+#: Not text: addresses, paths and IANA zone names (America/Sao_Paulo), JSON examples,
+#: HTTP requests (POST /events) and lower-case identifiers (free_agents). Upper-case
+#: codes (NOT_CALLED) stay: a status shown as its code is untranslated.
+NOT_TEXT = re.compile(
+    r"\S+://\S+|\S+@\S+\.\S+|\S*\w/\w\S*|\{[^{}]*\}"
+    r"|\b(?:GET|POST|PUT|PATCH|DELETE) /\S*|\b[a-z][a-z0-9]*(?:_[a-z0-9]+)+\b"
+)
 SHOWN_ATTRIBUTES = ("title", "placeholder", "aria-label", "alt")
 VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "wbr"}
 #: Not pages: machine answers and downloads.
@@ -107,8 +112,10 @@ def english_words(language: str) -> set[str]:
 
 class ShownText(HTMLParser):
     """The text a person sees: text nodes and a few attributes — not scripts, styles,
-    ``<code>``, nor an element that declares its content English (``lang="en"``: the
-    operator's diagnostics, which ``opendialer doctor`` prints the same)."""
+    ``<code>``, an element that declares its content English (``lang="en"``: the
+    operator's diagnostics, which ``opendialer doctor`` prints the same) or not to be
+    translated (HTML's ``translate="no"``: identifiers, such as a field name shown as
+    an input's default)."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -116,7 +123,11 @@ class ShownText(HTMLParser):
         self._open: list[bool] = []  # per open element: is its content skipped?
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        skipped = tag in ("script", "style", "template", "code", "pre") or ("lang", "en") in attrs
+        skipped = (
+            tag in ("script", "style", "template", "code", "pre")
+            or ("lang", "en") in attrs
+            or ("translate", "no") in attrs
+        )
         if tag not in VOID:
             self._open.append(skipped or any(self._open))
         if skipped or any(self._open):
@@ -126,7 +137,7 @@ class ShownText(HTMLParser):
                 self.parts.append(value)
 
     def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if not any(self._open):
+        if not any(self._open) and ("translate", "no") not in attrs:
             for name, value in attrs:
                 if name in SHOWN_ATTRIBUTES and value:
                     self.parts.append(value)
