@@ -21,6 +21,7 @@ from opendialer.admin_ui.api.schema_pages import SCHEMA_PATH, OfflineSwagger
 from opendialer.admin_ui.auth import provide_actor
 from opendialer.admin_ui.donotcall import DONOTCALL_ROUTES
 from opendialer.admin_ui.errors import EXCEPTION_HANDLERS
+from opendialer.admin_ui.json_nesting import refuse_deep_json
 from opendialer.admin_ui.metrics import (
     ACCESS_KEY,
     MetricsAccess,
@@ -113,6 +114,7 @@ def create_app(
         template_config=template_config(),
         lifespan=[lifespan, metrics_lifespan(metrics)],
         exception_handlers=EXCEPTION_HANDLERS,
+        before_request=refuse_deep_json,
         before_send=[add_security_headers],
         state=State(
             {"login_throttle": LoginThrottle.from_env(), ACCESS_KEY: MetricsAccess.from_env()}

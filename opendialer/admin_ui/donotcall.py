@@ -21,6 +21,7 @@ from typing import Any
 
 from litestar import Litestar, Request, Response, post
 
+from opendialer.admin_ui.json_nesting import nesting_error, too_deep
 from opendialer.core import dnc
 from opendialer.core.contracts import DncProvider, DncUnavailable
 from opendialer.core.services import dnc_numbers
@@ -50,6 +51,8 @@ async def _embedded_provider(app: Litestar) -> DncProvider:
 def _number_of(raw: bytes) -> str | Response[Any]:
     if len(raw) > MAX_BODY_BYTES:
         return _bad_request("malformed_body", f"body larger than {MAX_BODY_BYTES} bytes")
+    if too_deep(raw):
+        return _bad_request("malformed_body", f"body is not JSON: {nesting_error()}")
     try:
         body = json.loads(raw)
     except (ValueError, UnicodeDecodeError) as exc:

@@ -415,6 +415,17 @@ ERROR_PATTERNS: list[tuple[re.Pattern[str], str]] = [
             N_("The address is plain http://: use https://, or tick the test-only option."),
         ),
         (
+            r"^options\.headers (?P<names>.+?): the service's address changed",
+            N_(
+                "The service's address changed: type the values of %(names)s again "
+                "(a stored value is only sent to the address it was given for)."
+            ),
+        ),
+        (
+            r"^url has \S+ as its password, but no password is stored",
+            N_("The address has *** as its password, but none is stored: type the password."),
+        ),
+        (
             r"^(url must|an http service needs its url)",
             N_("Enter a full URL starting with https://."),
         ),

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from typing import Any, Protocol, runtime_checkable
+from urllib.parse import urlsplit
 
 import numpy as np
 import numpy.typing as npt
@@ -75,6 +76,24 @@ class DncServiceConfig:
     options: Mapping[str, Any] = field(default_factory=dict)
     #: When the row was last edited; a provider built from an older row is replaced.
     updated_at: datetime | None = None
+
+    @property
+    def shown_url(self) -> str | None:
+        """``url`` as messages, health details and logs may show it: a password in it
+        reads ``***`` (``https://user:***@host/``). Connect with ``url``."""
+        return masked_url(self.url)
+
+
+def masked_url(url: str | None) -> str | None:
+    """``url`` with the password of its ``user:password@`` part (if any) shown as ``***``."""
+    if not url:
+        return url
+    parts = urlsplit(url)
+    userinfo, at, host = parts.netloc.rpartition("@")
+    user, colon, password = userinfo.partition(":")
+    if not (at and colon and password):
+        return url
+    return parts._replace(netloc=f"{user}:***@{host}").geturl()
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,14 +23,20 @@ CaBundle = Annotated[str, msgspec.Meta(max_length=dnc_services.MAX_CA_BUNDLE)]
 
 
 class DncServiceOut(msgspec.Struct):
+    """Credentials are write-only: a password in ``url`` reads as ``***``
+    (``has_url_password``), sensitive ``options.headers`` values read blank (their names
+    in ``secret_headers``). Send them back unchanged to keep them."""
+
     id: int
     name: str
     kind: str
     url: str | None
+    has_url_password: bool
     ca_bundle: str | None
     timeout_ms: int
     insecure: bool
     options: dict[str, Any]
+    secret_headers: list[str]
     builtin: bool
     list_version: int
     created_at: datetime

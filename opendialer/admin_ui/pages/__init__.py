@@ -19,6 +19,7 @@ from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 
+from opendialer.admin_ui.i18n import N_
 from opendialer.admin_ui.pages import (
     calls,
     campaigns,
@@ -38,6 +39,8 @@ from opendialer.admin_ui.pages.session import provide_ui
 PACKAGE_DIR = Path(__file__).resolve().parent.parent
 TEMPLATE_DIR = PACKAGE_DIR / "templates"
 STATIC_DIR = PACKAGE_DIR / "static"
+#: Texts of the rows the product itself seeds (migration m0002), shown translated.
+SEEDED_TEXTS = frozenset({N_("Created at installation")})
 
 
 def template_config() -> TemplateConfig[JinjaTemplateEngine]:
@@ -48,6 +51,9 @@ def template_config() -> TemplateConfig[JinjaTemplateEngine]:
         trim_blocks=True,
         lstrip_blocks=True,
     )
+    # Shown on several pages: weekday names and the texts of the rows the product seeds.
+    environment.globals["weekday_labels"] = campaigns.WEEKDAY_LABELS
+    environment.globals["seeded_texts"] = SEEDED_TEXTS
     return TemplateConfig(instance=JinjaTemplateEngine.from_environment(environment))
 
 

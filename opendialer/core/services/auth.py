@@ -72,7 +72,13 @@ async def resolve(token: str, kind: str) -> Actor:
         .run()
     )
     now = datetime.now(UTC)
-    if row is None or row["revoked_at"] is not None:
+    if row is None:
+        raise NotAuthenticated("this token is unknown or was revoked: log in again")
+    if row["revoked_at"] is not None:
+        # Disabling a user's last group revokes its tokens; while the groups stay
+        # disabled, say that (403 no_enabled_group) rather than only "revoked".
+        if row["expires_at"] > now:
+            ensure_may_log_in(await actor_for(row["user"]))
         raise NotAuthenticated("this token is unknown or was revoked: log in again")
     if row["expires_at"] <= now:
         raise NotAuthenticated("this token has expired: log in again")
@@ -141,8 +147,8 @@ async def revoke_by_id(actor: Actor, token_id: int) -> None:
     if row is None:
         raise NotFound(f"token {token_id} does not exist")
     if row["user"] != actor.user_id and not actor.is_master:
-        # Someone else's token is out of scope: answer as if it did not exist.
-        raise NotFound(f"token {token_id} does not exist or is not yours")
+        # Someone else's token is out of scope: answer exactly as if it did not exist.
+        raise NotFound(f"token {token_id} does not exist")
     await (
         ApiToken.update({ApiToken.revoked_at: datetime.now(UTC)})
         .where(ApiToken.id == token_id)

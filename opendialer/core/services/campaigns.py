@@ -98,7 +98,8 @@ async def load(actor: Actor, campaign_id: int) -> dict[str, Any]:
         .run()
     )
     if row is None or (groups is not None and row["group"] not in groups):
-        raise NotFound(f"campaign {campaign_id} does not exist or is not in your groups")
+        # Another group's campaign is answered exactly as a missing one.
+        raise NotFound(f"campaign {campaign_id} does not exist")
     return row
 
 

@@ -9,6 +9,14 @@ Services are shared by every group — a national list is the same for all.
 The built-in Embedded Service is part of the product: PATCH and DELETE on it are
 refused with 409 ``builtin_service``. A service that a campaign uses cannot be
 deleted (409 ``service_in_use``): move the campaigns to another service first.
+
+Credentials are write-only, like the SIP port passwords: a password in the url
+(``https://user:pass@host/``) is read back as ``***`` with ``has_url_password``, and a
+url sent back with ``***`` keeps the stored password (a url without one clears it);
+the values of sensitive ``options.headers`` (Authorization, X-Api-Key, any name with
+key/token/secret/password/auth in it) are read back blank, named in
+``secret_headers``, and a blank value sent back keeps the stored one (leaving the
+header out clears it). Providers read the table, so they get the real values.
 """
 
 from __future__ import annotations
@@ -19,6 +27,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
+from opendialer.core.contracts import masked_url
 from opendialer.core.domain import Role
 from opendialer.core.plugins import get_plugin_manager
 from opendialer.core.services.common import (
@@ -47,29 +56,77 @@ FIELDS = {"name", "kind", "url", "ca_bundle", "timeout_ms", "insecure", "options
 TIMEOUT_MS_RANGE = (50, 60_000)
 MAX_CA_BUNDLE = 200_000
 MAX_OPTIONS_JSON = 10_000
+#: What a stored url password reads as; sent back, it keeps the stored password.
+URL_MASK = "***"
+#: A header whose lower-cased name contains one of these carries a credential.
+SECRET_HEADER_WORDS = ("key", "token", "secret", "password", "passwd", "auth", "cookie")
 
 
 def known_kinds() -> list[str]:
     return sorted(BUILTIN_KINDS | set(get_plugin_manager().factories("dnc_providers")))
 
 
-def service_json(row: dict[str, Any]) -> dict[str, Any]:
+def is_secret_header(name: str) -> bool:
+    lowered = name.lower()
+    return any(word in lowered for word in SECRET_HEADER_WORDS)
+
+
+def _netloc(user: str | None, password: str | None, host: str) -> str:
+    if user is None and password is None:
+        return host
+    return f"{user or ''}:{password}@{host}" if password is not None else f"{user}@{host}"
+
+
+def _url_parts(url: str) -> tuple[str | None, str | None, str]:
+    """(user, password, host[:port]) of a url's authority, as written."""
+    netloc = urlsplit(url).netloc
+    userinfo, at, host = netloc.rpartition("@")
+    if not at:
+        return None, None, netloc
+    user, colon, password = userinfo.partition(":")
+    return user, (password if colon else None), host
+
+
+#: The url with its password (if any) shown as ``***`` — for every display.
+mask_url = masked_url
+
+
+def _options_of(row: dict[str, Any]) -> dict[str, Any]:
     options = row.get("options") or {}
     if isinstance(options, str):
         try:
             options = json.loads(options or "{}")
         except ValueError:
             options = {}
+    return options if isinstance(options, dict) else {}
+
+
+def _secret_headers(options: dict[str, Any]) -> dict[str, Any]:
+    headers = options.get("headers")
+    if not isinstance(headers, dict):
+        return {}
+    return {k: v for k, v in headers.items() if is_secret_header(str(k)) and v not in (None, "")}
+
+
+def service_json(row: dict[str, Any]) -> dict[str, Any]:
+    """A service as every reader sees it: credentials masked (see the module's doc)."""
+    options = _options_of(row)
+    secrets = _secret_headers(options)
+    if secrets:
+        options = {**options, "headers": {**options["headers"], **dict.fromkeys(secrets, "")}}
+    _, password, _ = _url_parts(row["url"]) if row["url"] else (None, None, "")
     return jsonable(
         {
             "id": row["id"],
             "name": row["name"],
             "kind": row["kind"],
-            "url": row["url"],
+            "url": mask_url(row["url"]),
+            "has_url_password": bool(password),
             "ca_bundle": row["ca_bundle"],
             "timeout_ms": row["timeout_ms"],
             "insecure": bool(row["insecure"]),
-            "options": options if isinstance(options, dict) else {},
+            "options": options,
+            "secret_headers": sorted(secrets),
             "builtin": bool(row["builtin"]),
             "list_version": row["list_version"],
             "created_at": row["created_at"],
@@ -101,12 +158,17 @@ async def list_services(actor: Actor, page: PageRequest | None = None) -> dict[s
     return page_body([service_json(r) for r in rows], total, page)
 
 
-async def get_service(actor: Actor, service_id: int) -> dict[str, Any]:
-    _require(actor, READ_ROLES, "see")
+async def _stored(service_id: int) -> dict[str, Any]:
+    """The row with its real credentials — never for display."""
     row = await DncService.select().where(DncService.id == service_id).first().run()
     if row is None:
         raise NotFound(f"DNC service {service_id} does not exist")
-    return service_json(row)
+    return dict(row)
+
+
+async def get_service(actor: Actor, service_id: int) -> dict[str, Any]:
+    _require(actor, READ_ROLES, "see")
+    return service_json(await _stored(service_id))
 
 
 # -- validation ------------------------------------------------------------
@@ -178,6 +240,71 @@ def _options(value: Any) -> str:
     return text
 
 
+def _origin(url: Any) -> tuple[str, str, int | None] | None:
+    """(scheme, host, port) — where a stored credential may be sent."""
+    if not isinstance(url, str) or not url.strip():
+        return None
+    try:
+        parts = urlsplit(url.strip())
+        return parts.scheme.lower(), (parts.hostname or "").lower(), parts.port
+    except ValueError:
+        return None
+
+
+def _keep_url_password(value: Any, stored_url: str | None) -> Any:
+    """A url sent back with the ``***`` mask as its password keeps the stored one — for
+    the same user at the same address only: a stored password is never sent elsewhere."""
+    if not isinstance(value, str) or not value.strip():
+        return value
+    user, password, host = _url_parts(value.strip())
+    if password != URL_MASK:
+        return value
+    stored_user, stored_password, _ = _url_parts(stored_url) if stored_url else (None, None, "")
+    if not stored_password or stored_user != user or _origin(value) != _origin(stored_url):
+        raise ValidationFailed(
+            f"url has {URL_MASK} as its password, but no password is stored for this user "
+            "at this address: type the password, or remove it from the url",
+            field="url",
+        )
+    parts = urlsplit(value.strip())
+    return parts._replace(netloc=_netloc(user, stored_password, host)).geturl()
+
+
+def _address_changed(names: list[str]) -> ValidationFailed:
+    return ValidationFailed(
+        f"options.headers {', '.join(sorted(names))}: the service's address changed, so "
+        "type their values again (a stored value is only sent to the address it was "
+        "given for)",
+        field="options",
+    )
+
+
+def _keep_secret_headers(value: Any, stored: dict[str, Any], same_address: bool) -> Any:
+    """Sensitive headers sent back blank keep their stored values (when the address
+    stays the same); left out, they go."""
+    if not isinstance(value, dict) or not isinstance(value.get("headers"), dict):
+        return value
+    kept = {str(k).lower(): v for k, v in _secret_headers(stored).items()}
+    blank = [
+        str(k)
+        for k, v in value["headers"].items()
+        if is_secret_header(str(k)) and v in (None, "") and str(k).lower() in kept
+    ]
+    if blank and not same_address:
+        raise _address_changed(blank)
+    headers = {
+        k: kept[str(k).lower()] if str(k) in blank else v for k, v in value["headers"].items()
+    }
+    return {**value, "headers": headers}
+
+
+def _stored_headers_stay_home(current: dict[str, Any]) -> None:
+    """The url moves to another address while options (and their stored secrets) stay."""
+    secrets = _secret_headers(_options_of(current))
+    if secrets:
+        raise _address_changed(list(secrets))
+
+
 def _kind_of(data: dict[str, Any], merged: dict[str, Any], creating: bool) -> str:
     if creating and "kind" not in data:
         raise ValidationFailed(f"kind is required: one of {', '.join(known_kinds())}", field="kind")
@@ -201,6 +328,22 @@ def _validated(data: dict[str, Any], current: dict[str, Any] | None) -> dict[Any
     problems = FieldErrors()
     check = problems.check
     check(reject_unknown, data, FIELDS)
+    data = dict(data)
+    stored_url = (current or {}).get("url")
+    same_address = "url" not in data or _origin(data["url"]) == _origin(stored_url)
+    if "url" in data:
+        url = check(_keep_url_password, data["url"], stored_url)
+        if url is None and data["url"] is not None:  # reported: check the rest as stored
+            del data["url"]
+        else:
+            data["url"] = url
+    if "options" in data:
+        options = check(
+            _keep_secret_headers, data["options"], _options_of(current or {}), same_address
+        )
+        data["options"] = options if options is not None else {}
+    elif current is not None and not same_address:
+        check(_stored_headers_stay_home, current)
     merged = {**(current or {}), **data}
     kind = check(_kind_of, data, merged, current is None)
     insecure = check(require_bool, merged, "insecure", False)
@@ -263,7 +406,7 @@ def _refuse_builtin(current: dict[str, Any], what: str) -> None:
 
 async def update_service(actor: Actor, service_id: int, data: dict[str, Any]) -> dict[str, Any]:
     _require(actor, MANAGE_ROLES, "change")
-    current = await get_service(actor, service_id)
+    current = await _stored(service_id)
     _refuse_builtin(current, "changed")
     values = _validated(data, current)
     name = values.get(DncService.name)

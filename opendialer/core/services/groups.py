@@ -3,6 +3,7 @@ never deleted (the product guide: groups are disabled, not removed)."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from opendialer.core.domain import Role
@@ -21,7 +22,10 @@ from opendialer.core.services.errors import (
     NotFound,
     PermissionDenied,
 )
-from opendialer.core.storage.tables import DialerGroup
+from opendialer.core.storage.tables import ApiToken, DialerGroup, UserGroup
+
+#: Roles that cannot work without an enabled group (Managers and Masters can).
+GROUP_BOUND_ROLES = (Role.CAMPAIGN_ADMIN.value, Role.CAMPAIGN_SUPERVISOR.value)
 
 GROUP_FIELDS = {"name", "description", "enabled"}
 
@@ -59,10 +63,10 @@ async def list_groups(actor: Actor, page: PageRequest | None = None) -> dict[str
 
 async def get_group(actor: Actor, group_id: int) -> dict[str, Any]:
     visible = _visible_ids(actor)
-    if visible is not None and group_id not in visible:
-        raise NotFound(f"group {group_id} does not exist or is not yours")
-    row = await DialerGroup.select().where(DialerGroup.id == group_id).first().run()
-    if row is None:
+    row = None
+    if visible is None or group_id in visible:
+        row = await DialerGroup.select().where(DialerGroup.id == group_id).first().run()
+    if row is None:  # another's group is answered exactly as a missing one
         raise NotFound(f"group {group_id} does not exist")
     return group_json(row)
 
@@ -111,8 +115,42 @@ async def update_group(actor: Actor, group_id: int, data: dict[str, Any]) -> dic
     ):
         raise Conflict(f"a group named {name!r} already exists", field="name")
     if changes:
-        await DialerGroup.update(changes).where(DialerGroup.id == group_id).run()
+        async with DialerGroup._meta.db.transaction():
+            await DialerGroup.update(changes).where(DialerGroup.id == group_id).run()
+            if current["enabled"] and changes.get(DialerGroup.enabled) is False:
+                await _end_access_through(group_id)
     return await get_group(actor, group_id)
+
+
+async def _end_access_through(group_id: int) -> None:
+    """A group was just disabled: the sessions and API tokens of the Campaign
+    Administrators and Supervisors who have no other enabled group end for good
+    (revoked, not merely refused), so enabling the group again revives none of them."""
+    members = [
+        r["user"]
+        for r in await UserGroup.select(UserGroup.user)
+        .where(UserGroup.group == group_id, UserGroup.user.role.is_in(list(GROUP_BOUND_ROLES)))
+        .run()
+    ]
+    if not members:
+        return
+    still = {
+        r["user"]
+        for r in await UserGroup.select(UserGroup.user)
+        .where(
+            UserGroup.user.is_in(members),
+            UserGroup.group != group_id,
+            UserGroup.group.enabled == True,  # noqa: E712 (SQL, not Python)
+        )
+        .run()
+    }
+    ended = [u for u in members if u not in still]
+    if ended:
+        await (
+            ApiToken.update({ApiToken.revoked_at: datetime.now(UTC)})
+            .where(ApiToken.user.is_in(ended), ApiToken.revoked_at.is_null())
+            .run()
+        )
 
 
 def delete_group(actor: Actor, group_id: int) -> None:

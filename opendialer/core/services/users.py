@@ -197,7 +197,8 @@ async def get_user(actor: Actor, user_id: int) -> dict[str, Any]:
         raise NotFound(f"user {user_id} does not exist")
     group_ids = (await _groups_of([user_id]))[user_id]
     if not _in_scope(actor, row["role"], group_ids):
-        raise NotFound(f"user {user_id} does not exist or is not in your groups")
+        # Out of scope is answered exactly as missing: the 404 must not confirm the id.
+        raise NotFound(f"user {user_id} does not exist")
     return user_json(row, group_ids)
 
 

@@ -74,11 +74,11 @@ class HttpDncProvider:
         scheme = urlsplit(config.url).scheme.lower()
         if scheme == "http" and not config.insecure:
             raise ValueError(
-                f"{where}: {config.url} is plain HTTP; use https://, or mark the service "
+                f"{where}: {config.shown_url} is plain HTTP; use https://, or mark the service "
                 "insecure if it really runs without TLS (numbers then travel in clear text)"
             )
         if scheme not in ("http", "https"):
-            raise ValueError(f"{where}: url must start with https:// (got {config.url!r})")
+            raise ValueError(f"{where}: url must start with https:// (got {config.shown_url!r})")
         options = config.options
         try:
             self.retries = _int_option(options, "retries", 2, 0, 10)
@@ -154,14 +154,23 @@ class HttpDncProvider:
                     service=self.config.name,
                     checked_at=self._now(),
                 )
-            self.breaker.record_failure(failure.reason)
+            self.breaker.record_failure(self._hidden(failure.reason))
             settled = True
         finally:
             if not settled:
                 self.breaker.abandon()
         self._failing_since = self._failing_since or self._now()
         tries = f" (after {attempts} attempts)" if attempts > 1 else ""
-        raise DncUnavailable(f"{where}: {failure.reason}{tries}")
+        raise DncUnavailable(f"{where}: {self._hidden(failure.reason)}{tries}")
+
+    def _hidden(self, text: str) -> str:
+        """``text`` (an httpx error may quote the url) without the url's password or the
+        values of the configured headers: reasons reach pages, Diagnostics and logs."""
+        secrets = [urlsplit(self.config.url or "").password or "", *self.headers.values()]
+        for secret in secrets:
+            if len(secret) >= 3:
+                text = text.replace(secret, "***")
+        return text
 
     async def _ask(self, number: str) -> bool:
         assert self._client is not None
@@ -200,7 +209,7 @@ class HttpDncProvider:
     def health(self) -> Health:
         state = self.breaker.state
         if state is BreakerState.CLOSED and not self.breaker.last_failure:
-            return Health(ok=True, detail=f"answering ({self.config.url})")
+            return Health(ok=True, detail=f"answering ({self.config.shown_url})")
         return Health(
             ok=False,
             detail=f"circuit {state}: {self.breaker.last_failure}",
