@@ -128,7 +128,7 @@ class Journey:
             # The contact center is not configured yet: the form says so, and who fixes it.
             await expect(p.locator("#routing-note-oscc")).to_be_visible()
         await p.check("#f-amd_enabled")
-        await p.select_option("#f-dnc_service_id", label="Embedded Service")
+        await p.select_option("#f-dnc_service_id", label=self.t("Embedded Service"))
         await p.click("#save-campaign")
         await self.flash("Campaign created.")
 
