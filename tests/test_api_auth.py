@@ -128,6 +128,14 @@ async def test_wrong_password_and_unknown_user_get_the_same_401(app_client: ApiC
     assert wrong.json() == unknown.json()
 
 
+async def test_a_user_name_with_a_nul_byte_is_a_plain_401(app_client: ApiClient) -> None:
+    """PostgreSQL text cannot hold NUL: the log-in throttle counted it and answered 500."""
+    for route in ("/api/v1/auth/login", "/api/v1/auth/token"):
+        r = await app_client.post(route, json={"username": "ad\u0000min", "password": PASSWORD})
+        assert r.status_code == 401, r.text
+        assert r.json()["error"] == "not_authenticated", r.text
+
+
 async def test_login_body_is_validated(app_client: ApiClient) -> None:
     r = await app_client.post("/api/v1/auth/login", json={"username": "x"})
     assert r.status_code == 422 and r.json()["field"] == "password", r.text

@@ -78,7 +78,13 @@ class LoginThrottle:
 
     def _keys(self, username: str, address: str) -> list[tuple[str, int, str]]:
         return [
-            (f"user:{username.casefold()}"[:320], self.per_user, "this user name"),
+            # PostgreSQL text cannot hold NUL: a name with one (never a user's) is
+            # counted under a stand-in character instead of failing the insert (500).
+            (
+                f"user:{username.casefold()}"[:320].replace("\x00", "\ufffd"),
+                self.per_user,
+                "this user name",
+            ),
             (f"address:{address}"[:320], self.per_address, "your address"),
         ]
 
