@@ -10,6 +10,7 @@ from api_client import PASSWORD, ApiClient
 from test_ui_form_errors import shown_errors
 from test_ui_pages import browser_session, htmx
 
+from opendialer.admin_ui.dates import local_day
 from opendialer.core.services import users
 from opendialer.core.storage.tables import Campaign, EngineNode, Lead, Schedule
 
@@ -141,14 +142,15 @@ async def test_campaign_and_summary_say_whether_it_dials_and_why_not(
     reason = got["held_reason"]
     assert got["dialing"] is False and reason["code"] == "waiting_next_run" and reason["waiting"]
     assert reason["params"] == {"date": START.isoformat(), "time": "09:00"}
-    assert reason["detail"] == f"Started — waiting: next run {START.isoformat()} 09:00"
+    # the date as the caller's language writes it; params keep ISO 8601 for programs
+    assert reason["detail"] == f"Started — waiting: next run {local_day(START, 'en')} 09:00"
     assert reason["fix_path"] == f"/campaigns/{cid}/schedules"
 
     # The same in the caller's language.
     await users.set_language(await users.authenticate(username, PASSWORD), "pt_BR")
     got = (await admin.get(f"/api/v1/campaigns/{cid}")).json()
     assert got["held_reason"]["detail"] == (
-        f"Iniciada — aguardando: próxima execução em {START.isoformat()} às 09:00"
+        f"Iniciada — aguardando: próxima execução em {START:%d/%m/%Y} às 09:00"
     )
     await EngineNode.delete(force=True).run()
 
@@ -183,7 +185,7 @@ async def test_pages_show_the_held_state_in_the_viewers_language(app_client: Api
         EngineNode(node_id="web-test-engine", heartbeat_at=datetime.now(UTC))
     ).run()
     page = (await ana.get("/campaigns")).text
-    assert f"Started — waiting: next run {START.isoformat()} 09:00" in page
+    assert f"Started — waiting: next run {local_day(START, 'en')} 09:00" in page
     assert f'<a class="held-fix" href="/campaigns/{cid}/schedules">Schedule</a>' in page
     await EngineNode.delete(force=True).run()
 

@@ -286,7 +286,7 @@ async def test_summary_shows_the_real_hours(app_client: ApiClient) -> None:
     sam = await browser_session(app_client, "sam")
     page = (await sam.get(f"/campaigns/{campaign['id']}/summary")).text
     tomorrow = today + timedelta(days=1)
-    assert f'id="summary-schedule">Próximo: {tomorrow}, 09:00 – 17:00<' in page
+    assert f'id="summary-schedule">Próximo: {tomorrow:%d/%m/%Y}, 09:00 – 17:00<' in page
 
 
 # -- deleting a campaign and a lead -----------------------------------------------

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from opendialer.admin_ui.dates import local_day
 from opendialer.admin_ui.i18n import N_, Translator
 from opendialer.core import held
 from opendialer.core.domain import Role
@@ -76,6 +77,8 @@ def held_detail(state: DialingState, t: Translator) -> str:
     entry = HELD_TEXT.get(state.code, HELD_TEXT[held.LEGACY])
     params: dict[str, Any] = {"detail": "", "target": "", "date": "", "time": ""}
     params.update(state.params)
+    if params["date"]:
+        params["date"] = local_day(params["date"], t.language)
     if isinstance(entry, tuple):
         first = params["target"] == "ivr" if "target" in state.params else "today" in params
         message = entry[0] if first else entry[1]

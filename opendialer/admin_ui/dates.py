@@ -1,0 +1,38 @@
+"""Dates as the viewer's language writes them (07/12/2026 in pt_BR and es, Dec 7, 2026
+in en), for the pages; the API keeps ISO 8601."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from babel.dates import format_date
+from jinja2 import pass_context
+
+#: Babel's locale names for the UI's languages.
+BABEL_LOCALES = {"en": "en_US", "pt_BR": "pt_BR", "es": "es"}
+
+
+def local_day(value: Any, language: str) -> str:
+    """A date (or its ISO text, as SQLite returns it) in ``language``; anything else as is."""
+    if isinstance(value, str):
+        try:
+            value = date.fromisoformat(value[:10])
+        except ValueError:
+            return value
+    if isinstance(value, datetime):
+        value = value.date()
+    if not isinstance(value, date):
+        return "" if value is None else str(value)
+    locale = BABEL_LOCALES.get(language, "en_US")
+    # en: "Dec 7, 2026"; pt_BR and es: "07/12/2026" (babel's short Spanish form has a
+    # two-digit year, which contact centers do not write)
+    return format_date(value, "medium" if locale == "en_US" else "dd/MM/y", locale=locale)
+
+
+@pass_context
+def day_filter(context: Any, value: Any) -> str:
+    """Jinja ``{{ d|day }}``: the template's viewer language comes from its ``ui``."""
+    ui = context.get("ui")
+    language = getattr(getattr(ui, "t", None), "language", "en")
+    return local_day(value, language)
