@@ -25,7 +25,7 @@ from opendialer.core.storage.tables import Campaign, Setting
 pytestmark = pytest.mark.timeout(240)
 
 ROW = re.compile(
-    r'<tr class="health-(\w+)">\s*<td>(.*?)</td>\s*<td>.*?</td>\s*<td class="muted">(.*?)</td>',
+    r'<tr class="health-(\w+)">\s*<td>(.*?)</td>\s*<td>.*?</td>\s*<td class="muted"[^>]*>(.*?)</td>',
     re.S,
 )
 
@@ -67,6 +67,21 @@ def test_demo_diagnostics_judge_the_simulator_it_dials_with(demo: tuple[Running,
     }
     assert rows["SIP registrations"] == ("ok", "not in use: the engine's platform is 'sim'")
     assert "no communication platform chosen" not in page.text
+
+
+def test_demo_platform_page_says_the_simulator_is_in_use(demo: tuple[Running, Path]) -> None:
+    """The demo dials with the simulator because it is the stored choice: the page that
+    changes it shows it chosen, not "no platform chosen"."""
+    running, _ = demo
+    master = log_in(running.base, "master", DEMO_PASSWORD)
+    try:
+        page = master.get("/system/platform")
+        choice = master.get("/api/v1/platform/choice")
+    finally:
+        master.close()
+    assert 'id="platform-sim" checked' in page.text
+    assert 'id="platform-none"' not in page.text
+    assert choice.json()["name"] == "sim"
 
 
 def test_serve_refuses_the_demo_database_and_reset_starts_clean(tmp_path: Path) -> None:

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from opendialer.core.domain import DEFAULT_GROUP_NAME, CampaignState, Role
 from opendialer.core.engine.settings import EngineConfig
-from opendialer.core.services import installation, users
+from opendialer.core.services import installation, platform_choice, users
 from opendialer.core.services.common import SYSTEM
 from opendialer.core.storage.tables import Campaign, DialerGroup, DialerUser, Lead, Schedule
 
@@ -19,20 +19,19 @@ DEMO_CAMPAIGN = "Demo campaign"
 DEMO_LEADS = 200
 DEMO_DAYS = 30
 
-#: The engine of ``opendialer demo``: the simulator with a small contact center, so
-#: calls, AMD verdicts, retries and summary counts move within seconds.
-DEMO_ENGINE = EngineConfig(
-    platform="sim",
-    platform_options={
-        "ports": 12,
-        "agents": 6,
-        "handle_s": [6, 15],
-        "ring_s": [1, 5],
-        "no_answer_s": 8,
-    },
-    node_id="demo",
-    max_calls=12,
-)
+#: The simulator of ``opendialer demo``, with a small contact center, so calls, AMD
+#: verdicts, retries and summary counts move within seconds. The demo stores it as the
+#: platform choice (System → Communication platform shows it, and a change there
+#: applies to the demo as to any installation).
+DEMO_SIMULATOR = {
+    "ports": 12,
+    "agents": 6,
+    "handle_s": [6, 15],
+    "ring_s": [1, 5],
+    "no_answer_s": 8,
+}
+#: The engine of ``opendialer demo``: it follows the stored platform choice.
+DEMO_ENGINE = EngineConfig(platform="", node_id="demo", max_calls=12)
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +39,13 @@ class DemoLogin:
     username: str
     password: str
     role: str
+
+
+async def _choose_simulator() -> None:
+    """The simulator as the platform, unless a choice was made (a demo database made
+    before choices existed has none; one where the Master chose keeps theirs)."""
+    if not (await platform_choice.load()).name:
+        await platform_choice.store("sim", dict(DEMO_SIMULATOR))
 
 
 async def prepare_demo() -> list[DemoLogin]:
@@ -60,6 +66,7 @@ async def prepare_demo() -> list[DemoLogin]:
                 "it on its own database"
             )
         existing = {r["username"] for r in await DialerUser.select(DialerUser.username).run()}
+        await _choose_simulator()
         await prepare_demo_campaign(create=False)
         return [login for login in logins if login.username in existing]
     group = (
@@ -69,6 +76,7 @@ async def prepare_demo() -> list[DemoLogin]:
         .run()
     )
     await installation.mark_demo()  # first: a half-seeded database is refused by `serve` too
+    await _choose_simulator()
     await users.create_master("master", DEMO_PASSWORD)
     await users.create_user(
         SYSTEM,

@@ -109,10 +109,15 @@ async def put(actor: Actor, name: Any) -> dict[str, Any]:
         )
     name = name.strip()
     current = await load()
-    value = {"name": name, "options": current.options if current.name == name else {}}
+    await store(name, current.options if current.name == name else {})
+    return _view(await load())
+
+
+async def store(name: str, options: dict[str, Any]) -> None:
+    """Write the choice (no permission check: ``put`` and ``opendialer demo`` call it)."""
+    value = {"name": name, "options": options}
     await Setting.insert(
         Setting(key=KEY, value=json.dumps(value), updated_at=datetime.now(UTC))
     ).on_conflict(
         target=Setting.key, action="DO UPDATE", values=[Setting.value, Setting.updated_at]
     ).run()  # fmt: skip
-    return _view(await load())
