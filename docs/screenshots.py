@@ -19,7 +19,9 @@ import subprocess
 import sys
 import tempfile
 import time
+from datetime import datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import httpx
 from playwright.sync_api import Page, sync_playwright
@@ -60,7 +62,7 @@ def free_port() -> int:
 
 async def seed(database_url: str) -> dict[str, int]:
     """Users, groups and campaigns beside the demo's, as an admin would make them."""
-    from opendialer.core.services import campaigns, groups, platform_config, users
+    from opendialer.core.services import campaigns, groups, leads, platform_config, users
     from opendialer.core.services.common import SYSTEM, PageRequest
     from opendialer.core.storage import connect
 
@@ -119,6 +121,29 @@ async def seed(database_url: str) -> dict[str, int]:
                 "queue": "",
             },
         )
+        # Started today with the contact center not configured: the list says why it
+        # does not dial (the demo campaign beside it dials on the simulator).
+        today = datetime.now(ZoneInfo("America/Sao_Paulo")).date()
+        renewals = await campaigns.create_campaign(
+            SYSTEM,
+            {
+                **base,
+                "name": "Insurance renewals",
+                "description": "Car insurance, due this month",
+                "group_id": default,
+                "start_date": today.isoformat(),
+                "end_date": (today + timedelta(days=20)).isoformat(),
+                "start_time": "00:00",
+                "end_time": "23:59",
+                "weekdays": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"],
+                "pilot_number": "554183022950",
+                "queue": "Default Voice Queue",
+            },
+        )
+        guide_csv = Path(tempfile.mkdtemp(prefix="opendialer-shots-")) / "guide.csv"
+        guide_csv.write_text("María Rodríguez, 554183015031\nJuan Pérez, 554183015023\n")
+        await leads.import_file(SYSTEM, renewals["id"], guide_csv)
+        await campaigns.start_campaign(SYSTEM, renewals["id"])
         await groups.update_group(SYSTEM, retention, {"enabled": False})
         await platform_config.update_platform_config(
             SYSTEM,
@@ -200,6 +225,13 @@ def photograph(base: str, out: Path, ids: dict[str, int], wait_s: float, work: P
         page.click("#save-platform")
         page.wait_for_selector("#err-ports-3-user")
         shoot(page, out, "platform", full=True)
+        page.goto(f"{base}/system/ivr")
+        page.fill("#f-channels", "30")
+        page.click("#save-routing")
+        page.wait_for_selector("#routing-saved")
+        shoot(page, out, "system-ivr", full=True)
+        page.goto(f"{base}/system/contact-center")
+        shoot(page, out, "system-contact-center")
 
         log_in(page, base, "demo")
         time.sleep(max(0.0, wait_s))  # the demo campaign dials meanwhile
@@ -235,6 +267,9 @@ def photograph(base: str, out: Path, ids: dict[str, int], wait_s: float, work: P
         page.locator("tr[data-campaign='Demo campaign'] a").first.click()
         page.wait_for_selector("svg.chart")
         shoot(page, out, "summary", full=True)
+        page.click(".subtabs a:has-text('Call log')")
+        page.wait_for_selector("#calls-table tbody tr[data-call]")
+        shoot(page, out, "call-log")
 
         page.click("button[name=language][value=pt_BR]")
         page.goto(f"{base}/campaigns")

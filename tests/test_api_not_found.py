@@ -109,6 +109,16 @@ def api_requests(w: World) -> list[tuple[str, str, int, str, Any]]:
             {"start_time": "10:00", "end_time": "17:00"},
         ),
         ("campaign_supervisor", "GET", fc, "/api/v1/campaigns/{id}/calls", None),
+        # One schedule day of another group's campaign (the routes of issue 15 §3).
+        ("campaign_supervisor", "GET", fc, "/api/v1/campaigns/{id}/schedules/2030-01-08", None),
+        (
+            "campaign_admin",
+            "PATCH",
+            fc,
+            "/api/v1/campaigns/{id}/schedules/2030-01-08",
+            {"start_time": "10:00"},
+        ),
+        ("campaign_admin", "DELETE", fc, "/api/v1/campaigns/{id}/schedules/2030-01-08", None),
         # A lead of another campaign, through a campaign of one's own.
         ("campaign_admin", "GET", lead, f"/api/v1/campaigns/{w.own_campaign}/leads/{{id}}", None),
         (
@@ -168,6 +178,9 @@ async def test_api_answers_foreign_objects_as_missing_ones(app_client: ApiClient
                 "/campaigns/{id}/schedules",
                 "/campaigns/{id}/summary",
                 "/campaigns/{id}/summary/panel",
+                "/campaigns/{id}/calls",
+                "/campaigns/{id}/delete",
+                "/campaigns/{id}/schedules/add",
             ],
         ),
     ],
@@ -187,8 +200,12 @@ async def test_pages_answer_foreign_objects_as_missing_ones(
         status, body = await _same_answer(browser, "GET", path, oid, None, htmx(browser))
         assert status == 200 and b"Not found" in body, path
     if role == "campaign_admin":
-        lead_path = f"/campaigns/{w.own_campaign}/leads/{{id}}/edit"
-        assert (await _same_answer(browser, "GET", lead_path, w.foreign_lead, None))[0] == 404
+        for lead_path in (
+            f"/campaigns/{w.own_campaign}/leads/{{id}}/edit",
+            f"/campaigns/{w.own_campaign}/leads/{{id}}/delete",
+        ):
+            status, _ = await _same_answer(browser, "GET", lead_path, w.foreign_lead, None)
+            assert status == 404, lead_path
         for action in ("start", "stop"):
             status, body = await _same_answer(
                 browser,
