@@ -81,6 +81,7 @@ FLASH_MESSAGES: dict[str, str] = {
     "lead_updated": N_("Lead updated."),
     "lead_deleted": N_("Lead deleted."),
     "dnc_saved": N_("Do-Not-Call service saved."),
+    "dnc_deleted": N_("Do-Not-Call service deleted."),
     "language_changed": N_("Language changed."),
 }
 
