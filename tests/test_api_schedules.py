@@ -236,3 +236,11 @@ async def test_new_working_hours_reach_today_and_later_days_that_have_not_run(
     assert r.status_code == 200, r.text
     days = {s["date"]: s["start_time"] for s in await all_schedules(admin, cid)}
     assert days[(today + timedelta(days=2)).isoformat()] == "08:00:00"
+
+
+async def test_openapi_says_what_a_campaign_patch_does_to_the_schedule(
+    app_client: ApiClient,
+) -> None:
+    schema = (await app_client.client().get("/schema/openapi.json")).json()
+    operation = schema["paths"]["/api/v1/campaigns/{campaign_id}"]["patch"]
+    assert "today's and later schedule days that have not run" in operation["description"]
