@@ -189,3 +189,58 @@ async def test_supervisor_reads_schedules_but_cannot_change_them(app_client: Api
     assert (await supervisor.post(url, json={"date": "2030-01-08"})).status_code == 403
     r = await supervisor.patch(url, json={"start_time": "07:00", "end_time": "08:00"})
     assert r.status_code == 403
+
+
+async def test_new_working_hours_reach_today_and_later_days_that_have_not_run(
+    app_client: ApiClient,
+) -> None:
+    """PATCH of the campaign's hours: today's and later NOT_RUNNING days take them (in
+    the campaign's zone); past days and a day that ran keep theirs; new days get them."""
+    zone, today = zone_whose_date_is_not_utcs()
+    admin, cid = await setup(
+        app_client,
+        start_date=(today - timedelta(days=2)).isoformat(),
+        end_date=(today + timedelta(days=4)).isoformat(),
+        timezone=zone,
+        weekdays=["mon", "tue", "wed", "thu", "fri", "sat", "sun"],
+    )
+    ran = today + timedelta(days=1)
+    await (
+        Schedule.update({Schedule.state: "FINISHED"})
+        .where((Schedule.campaign == cid) & (Schedule.date == ran))
+        .run()
+    )
+    r = await admin.patch(
+        f"/api/v1/campaigns/{cid}",
+        json={
+            "start_time": "10:00",
+            "end_time": "16:30",
+            "end_date": (today + timedelta(days=5)).isoformat(),
+        },
+    )
+    assert r.status_code == 200, r.text
+    days = {s["date"]: (s["start_time"], s["end_time"]) for s in await all_schedules(admin, cid)}
+    for offset in range(-2, 6):
+        day = today + timedelta(days=offset)
+        old = offset < 0 or day == ran
+        expected = ("09:00:00", "18:00:00") if old else ("10:00:00", "16:30:00")
+        assert days[day.isoformat()] == expected, day
+    summary = (await admin.get(f"/api/v1/campaigns/{cid}/summary")).json()
+    assert summary["next_schedule"]["start_time"] == "10:00:00"
+    # A PATCH that leaves the hours alone leaves the days' own hours alone.
+    await admin.patch(
+        f"/api/v1/campaigns/{cid}/schedules/{(today + timedelta(days=2)).isoformat()}",
+        json={"start_time": "08:00"},
+    )
+    r = await admin.patch(f"/api/v1/campaigns/{cid}", json={"description": "x"})
+    assert r.status_code == 200, r.text
+    days = {s["date"]: s["start_time"] for s in await all_schedules(admin, cid)}
+    assert days[(today + timedelta(days=2)).isoformat()] == "08:00:00"
+
+
+async def test_openapi_says_what_a_campaign_patch_does_to_the_schedule(
+    app_client: ApiClient,
+) -> None:
+    schema = (await app_client.client().get("/schema/openapi.json")).json()
+    operation = schema["paths"]["/api/v1/campaigns/{campaign_id}"]["patch"]
+    assert "today's and later schedule days that have not run" in operation["description"]

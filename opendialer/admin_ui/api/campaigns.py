@@ -246,7 +246,16 @@ class CampaignController(Controller):
     async def get_campaign(self, actor: NamedDependency[Actor], campaign_id: ObjectId) -> Campaign:
         return await campaign_out(actor, await campaigns.get_campaign(actor, campaign_id))
 
-    @patch("/{campaign_id:int}", summary="Change a STOPPED campaign")
+    @patch(
+        "/{campaign_id:int}",
+        summary="Change a STOPPED campaign",
+        description=(
+            "Only the fields sent change. New working hours (start_time, end_time) go to "
+            "today's and later schedule days that have not run, in the same transaction; "
+            "a new date range, weekdays or time zone regenerates the days from today on. "
+            "Past days and days that ran keep theirs."
+        ),
+    )
     async def update_campaign(
         self, actor: NamedDependency[Actor], campaign_id: ObjectId, data: JSONBody[CampaignUpdate]
     ) -> Campaign:

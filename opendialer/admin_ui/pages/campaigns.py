@@ -271,11 +271,14 @@ async def update_campaign(
     actor = ui.require_tab("campaigns")
     values = campaign_values(await request.form())
     try:
-        await campaigns.update_campaign(actor, campaign_id, values)
+        before = await campaigns.get_campaign(actor, campaign_id)
+        after = await campaigns.update_campaign(actor, campaign_id, values)
     except ServiceError as exc:
         errors = form_errors(exc, ui)
         return await _modal(ui, actor, {**values, "id": campaign_id}, errors, editing=True)
-    return done(request, "/campaigns", "campaign_updated")
+    hours = ("start_time", "end_time")
+    moved = any(before[k] != after[k] for k in hours)
+    return done(request, "/campaigns", "campaign_hours_updated" if moved else "campaign_updated")
 
 
 async def _change_state(

@@ -1,5 +1,5 @@
 """Do-Not-Call: the services (Embedded Service first, not editable), loading the
-embedded list from a file, and adding/editing external services."""
+embedded list from a file, and adding/editing/deleting external services."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from opendialer.admin_ui.pages.leads import _save_upload
 from opendialer.admin_ui.pages.session import UI
 from opendialer.core.services import dnc_numbers, dnc_services
 from opendialer.core.services.common import MAX_PER_PAGE, PageRequest
-from opendialer.core.services.errors import ServiceError
+from opendialer.core.services.errors import Conflict, ServiceError
 
 #: National lists run to tens of millions of numbers.
 MAX_DNC_UPLOAD_BYTES = 1024 * 1024 * 1024
@@ -150,6 +150,38 @@ async def update_service(
     return done(request, "/dnc", "dnc_saved")
 
 
+@get("/dnc/services/{service_id:int}/delete")
+async def confirm_delete_service(ui: NamedDependency[UI], service_id: FromPath[int]) -> Template:
+    """The confirmation: the service's name, or why it cannot go (the Embedded Service;
+    campaigns that use it, named)."""
+    actor = ui.require_tab("dnc")
+    try:
+        impact = await dnc_services.deletion_preview(actor, service_id)
+    except Conflict as exc:
+        return ui.render(
+            "partials/error_modal.html",
+            title=ui._("Delete Do-Not-Call service"),
+            message=translate_error(exc, ui.t),
+        )
+    return ui.render("dnc/delete.html", impact=impact)
+
+
+@post("/dnc/services/{service_id:int}/delete", status_code=200)
+async def delete_service(
+    request: Request[Any, Any, Any], ui: NamedDependency[UI], service_id: FromPath[int]
+) -> Response[Any] | Template:
+    actor = ui.require_tab("dnc")
+    try:
+        await dnc_services.delete_service(actor, service_id)
+    except Conflict as exc:
+        return ui.render(
+            "partials/error_modal.html",
+            title=ui._("Delete Do-Not-Call service"),
+            message=translate_error(exc, ui.t),
+        )
+    return done(request, "/dnc", "dnc_deleted")
+
+
 ROUTES: list[Any] = [
     dnc_page,
     upload_list,
@@ -157,4 +189,6 @@ ROUTES: list[Any] = [
     create_service,
     edit_service,
     update_service,
+    confirm_delete_service,
+    delete_service,
 ]

@@ -67,6 +67,10 @@ FLASH_MESSAGES: dict[str, str] = {
     "group_updated": N_("Group updated."),
     "campaign_created": N_("Campaign created."),
     "campaign_updated": N_("Campaign updated."),
+    "campaign_hours_updated": N_(
+        "Campaign updated. Today's and later schedule days that have not run yet now use "
+        "the new working hours; past days and days that ran keep theirs."
+    ),
     "campaign_started": N_("Campaign started."),
     "campaign_stopped": N_("Campaign stopped."),
     "campaign_deleted": N_("Campaign deleted."),
@@ -77,6 +81,7 @@ FLASH_MESSAGES: dict[str, str] = {
     "lead_updated": N_("Lead updated."),
     "lead_deleted": N_("Lead deleted."),
     "dnc_saved": N_("Do-Not-Call service saved."),
+    "dnc_deleted": N_("Do-Not-Call service deleted."),
     "language_changed": N_("Language changed."),
 }
 

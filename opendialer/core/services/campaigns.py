@@ -260,12 +260,16 @@ def _as_input(row: dict[str, Any]) -> dict[str, Any]:
 
 
 async def update_campaign(actor: Actor, campaign_id: int, data: dict[str, Any]) -> dict[str, Any]:
+    """Change a STOPPED campaign's settings. A new date range, weekdays or zone
+    regenerates the schedule from today on; new working hours go to today's and later
+    days that have not run (``schedules.follow_working_hours``): one transaction."""
     from opendialer.core.services import schedules
 
     current = await load_for_change(actor, campaign_id)
     values = await validate({**_as_input(current), **data})
     await _check_references(actor, values, current)
     shaping_changed = any(values[c] != current[c] for c in fields.SCHEDULE_SHAPING_COLUMNS)
+    hours_changed = any(values[c] != current[c] for c in ("start_time", "end_time"))
     async with write_transaction():
         changes = {getattr(Campaign, k): v for k, v in values.items()}
         changes[Campaign.updated_at] = datetime.now(UTC)
@@ -279,6 +283,8 @@ async def update_campaign(actor: Actor, campaign_id: int, data: dict[str, Any]) 
             require_stopped({**current, "state": CampaignState.STARTED.value})
         if shaping_changed:
             await schedules.generate(campaign_id, values, keep_before=schedules.today_in(values))
+        if hours_changed:
+            await schedules.follow_working_hours(campaign_id, values)
     return await get_campaign(actor, campaign_id)
 
 

@@ -430,6 +430,17 @@ async def _campaigns_using(actor: Actor, service_id: int) -> tuple[int, list[str
     return len(rows), visible
 
 
+async def deletion_preview(actor: Actor, service_id: int) -> dict[str, Any]:
+    """What deleting the service means, for the confirmation: its name, how many
+    campaigns use it (then the delete is refused) and the names of those the actor
+    sees. Same checks as the delete itself (403, 404, 409 ``builtin_service``)."""
+    _require(actor, MANAGE_ROLES, "delete")
+    current = await get_service(actor, service_id)
+    _refuse_builtin(current, "deleted")
+    count, names = await _campaigns_using(actor, service_id)
+    return {"id": service_id, "name": current["name"], "campaigns": count, "names": names}
+
+
 async def delete_service(actor: Actor, service_id: int) -> None:
     _require(actor, MANAGE_ROLES, "delete")
     current = await get_service(actor, service_id)

@@ -5,6 +5,8 @@
   entries from today on: NOT_RUNNING entries on dates no longer wanted go, missing
   dates are added with the campaign's working hours; past entries and entries that
   ran (RUNNING, FINISHED, DNC_OUT_OF_SERVICE) are history and stay.
+* A change of the campaign's working hours sets the hours of today's and later
+  entries that have not run (NOT_RUNNING); past entries and entries that ran keep theirs.
 * "Add schedule" adds one entry for a date that has none (409 otherwise), today or later.
 * "Edit all" sets the hours of today's and every later entry; past ones stay.
 * One entry (by id or by date) can be edited (its hours, or moved to another date) or
@@ -102,6 +104,25 @@ async def generate(campaign_id: int, values: dict[str, Any], *, keep_before: dat
             .run()
         )
     await _insert(campaign_id, [d for d in wanted if d not in existing], values)
+
+
+async def follow_working_hours(campaign_id: int, values: dict[str, Any]) -> int:
+    """The campaign's working hours changed: today's and later entries that have not
+    run (NOT_RUNNING) take them; past entries and entries that ran keep theirs. Runs
+    inside the caller's transaction; returns how many entries changed."""
+    updated = (
+        await Schedule.update(
+            {Schedule.start_time: values["start_time"], Schedule.end_time: values["end_time"]}
+        )
+        .where(
+            (Schedule.campaign == campaign_id)
+            & (Schedule.date >= today_in(values))
+            & (Schedule.state == ScheduleState.NOT_RUNNING.value)
+        )
+        .returning(Schedule.id)
+        .run()
+    )
+    return len(updated)
 
 
 async def list_schedules(
