@@ -413,3 +413,56 @@ async def test_the_dnc_upload_page_names_the_bad_number_in_the_users_language(
     assert "Número de telefone inválido '5541810211xx': use apenas dígitos" in html.unescape(
         r.text
     ), r.text
+
+
+#: Numbers written without "+" in a campaign whose region they cannot belong to.
+INTERNATIONAL_WITHOUT_PLUS = [
+    ("US", "554183015031", "554183015031"),  # the guide's María: BR, not +1 554183015031
+    ("US", "55 41 98102-1119", "5541981021119"),  # 13 digits: BR mobile
+    ("US", "525512345678", "525512345678"),  # MX
+    ("US", "351 912 345 678", "351912345678"),  # PT
+    ("BR", "351912345678", "351912345678"),  # PT, 12 digits not starting 55
+    ("PT", "12125551234", "12125551234"),  # US: 1 + 10 digits
+    ("MX", "5541981021119", "5541981021119"),  # BR
+    # genuine national numbers are never read as international
+    ("US", "(41) 98102-1119", "141981021119"),  # a parenthesised area code is national
+    ("US", "2025550143", "12025550143"),
+    ("US", "1 202 555 0144", "12025550144"),
+    ("BR", "(41) 98102-1119", "5541981021119"),
+    ("BR", "12125551234", "5512125551234"),  # 11 digits: a BR number (area code 12)
+    ("BR", "554183015031", "554183015031"),
+    ("PT", "912345678", "351912345678"),
+    ("MX", "5512345678", "525512345678"),
+    ("US", "441234", "1441234"),  # too short for the region: never read as +44
+]
+
+
+async def test_a_number_with_a_country_code_but_no_plus_keeps_its_country(
+    app_client: ApiClient,
+) -> None:
+    admin, _, group = await guide_campaign(app_client)
+    stored: dict[str, list[tuple[str, str]]] = {}
+    for region in sorted({region for region, _, _ in INTERNATIONAL_WITHOUT_PLUS}):
+        cases = [(raw, d) for r, raw, d in INTERNATIONAL_WITHOUT_PLUS if r == region]
+        r = await admin.post(
+            "/api/v1/campaigns",
+            json={
+                **GUIDE_CAMPAIGN,
+                "name": f"Region {region}",
+                "group_id": group,
+                "default_region": region,
+            },
+        )
+        assert r.status_code == 201, r.text
+        cid = r.json()["id"]
+        text = "".join(f'Lead {n},"{raw}"\n' for n, (raw, _) in enumerate(cases))
+        r = await upload(admin, cid, text)
+        assert r.status_code == 201, r.text
+        stored[region] = [
+            (raw, p) for (raw, _), (_, p) in zip(cases, await leads_of(admin, cid), strict=True)
+        ]
+    expected = {
+        region: [(raw, d) for r, raw, d in INTERNATIONAL_WITHOUT_PLUS if r == region]
+        for region in stored
+    }
+    assert stored == expected
