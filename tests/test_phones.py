@@ -305,6 +305,27 @@ async def test_changing_only_the_name_of_a_lead_saves_through_the_form(
     assert r.status_code == 200 and r.json()["phone"] == "554133015031", r.text
 
 
+async def test_the_edit_form_shows_the_number_as_the_lead_list_does(
+    app_client: ApiClient,
+) -> None:
+    admin, cid, _ = await guide_campaign(app_client)
+    assert (await upload(admin, cid, "Ana,(41) 98102-1119\n")).status_code == 201
+    client = await browser_session(app_client, admin.user["username"])
+    listed = re.findall(r"<td>([^<]*)</td>", (await client.get(f"/campaigns/{cid}/leads")).text)
+    lead = (await admin.get(f"/api/v1/campaigns/{cid}/leads")).json()["items"][0]
+    page = (await client.get(f"/campaigns/{cid}/leads/{lead['id']}/edit")).text
+    shown = re.search(r'name="phone"[^>]*value="([^"]*)"', page) or re.search(
+        r'value="([^"]*)"[^>]*name="phone"', page
+    )
+    assert shown is not None, page
+    assert html.unescape(shown.group(1)) == "+5541981021119"
+    assert "+5541981021119" in listed
+    # an error keeps what was typed
+    data = {"name": "", "phone": "(41) 98102-1119", "description": ""}
+    r = await client.post(f"/campaigns/{cid}/leads/{lead['id']}", data=data, headers=htmx(client))
+    assert 'value="(41) 98102-1119"' in r.text and "name" in shown_errors(r.text), r.text[:800]
+
+
 async def test_search_takes_percent_and_underscore_literally(app_client: ApiClient) -> None:
     admin, cid, _ = await guide_campaign(app_client)
     text = (
