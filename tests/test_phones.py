@@ -105,9 +105,16 @@ async def test_the_guide_csv_imports_through_the_api(
 
 
 WARNINGS = {
-    "en": "2 numbers look unassigned in BR: lines 1, 3.",
-    "pt_BR": "2 números parecem não atribuídos em BR: linhas 1, 3.",
-    "es": "2 números parecen no asignados en BR: líneas 1, 3.",
+    "en": "2 numbers look unassigned in BR: lines 1, 3. They were imported anyway. The "
+    "dialer's list of phone number ranges in use does not include them, but that list is "
+    "often out of date: check them if calls to them fail.",
+    "pt_BR": "2 números parecem não atribuídos em BR: linhas 1, 3. Eles foram importados "
+    "mesmo assim. A lista de faixas de números em uso que o discador conhece não os "
+    "inclui, mas essa lista costuma estar desatualizada: confira-os se as chamadas para "
+    "eles falharem.",
+    "es": "2 números parecen no asignados en BR: líneas 1, 3. Se importaron de todos modos. "
+    "La lista de rangos de números en uso que conoce el marcador no los incluye, pero esa "
+    "lista suele estar desactualizada: revíselos si las llamadas a ellos fallan.",
 }
 
 
@@ -126,7 +133,7 @@ async def test_the_guide_csv_imports_through_the_upload_page(
     assert 'id="upload-ok"' in r.text and 'id="upload-error"' not in r.text, r.text
     warning = re.search(r'id="upload-unassigned">([^<]*)</div>', r.text)
     assert warning is not None, r.text
-    assert html.unescape(warning.group(1)).startswith(WARNINGS[language])
+    assert html.unescape(warning.group(1)) == WARNINGS[language]  # no library's name
     assert len(await leads_of(admin, cid)) == 2
 
 
@@ -139,7 +146,8 @@ async def test_the_guide_csv_imports_through_the_cli(
     r = await asyncio.to_thread(run_cli, "leads", "import", "OSCC V12R0", str(path), env=cli_env)
     assert r.returncode == 0, r.stderr
     assert "imported 2 lead(s) into 'OSCC V12R0'" in r.stdout
-    assert "warning: 2 numbers look unassigned in BR: lines 1, 3" in r.stderr
+    assert "warning: 2 numbers look unassigned in BR: lines 1, 3 (imported anyway" in r.stderr
+    assert "phonenumbers" not in r.stderr
     assert [p for _, p in await leads_of(admin, cid)] == ["554183015031", "554183015023"]
 
 
@@ -297,6 +305,27 @@ async def test_changing_only_the_name_of_a_lead_saves_through_the_form(
     assert r.status_code == 200 and r.json()["phone"] == "554133015031", r.text
 
 
+async def test_the_edit_form_shows_the_number_as_the_lead_list_does(
+    app_client: ApiClient,
+) -> None:
+    admin, cid, _ = await guide_campaign(app_client)
+    assert (await upload(admin, cid, "Ana,(41) 98102-1119\n")).status_code == 201
+    client = await browser_session(app_client, admin.user["username"])
+    listed = re.findall(r"<td>([^<]*)</td>", (await client.get(f"/campaigns/{cid}/leads")).text)
+    lead = (await admin.get(f"/api/v1/campaigns/{cid}/leads")).json()["items"][0]
+    page = (await client.get(f"/campaigns/{cid}/leads/{lead['id']}/edit")).text
+    shown = re.search(r'name="phone"[^>]*value="([^"]*)"', page) or re.search(
+        r'value="([^"]*)"[^>]*name="phone"', page
+    )
+    assert shown is not None, page
+    assert html.unescape(shown.group(1)) == "+5541981021119"
+    assert "+5541981021119" in listed
+    # an error keeps what was typed
+    data = {"name": "", "phone": "(41) 98102-1119", "description": ""}
+    r = await client.post(f"/campaigns/{cid}/leads/{lead['id']}", data=data, headers=htmx(client))
+    assert 'value="(41) 98102-1119"' in r.text and "name" in shown_errors(r.text), r.text[:800]
+
+
 async def test_search_takes_percent_and_underscore_literally(app_client: ApiClient) -> None:
     admin, cid, _ = await guide_campaign(app_client)
     text = (
@@ -413,3 +442,56 @@ async def test_the_dnc_upload_page_names_the_bad_number_in_the_users_language(
     assert "Número de telefone inválido '5541810211xx': use apenas dígitos" in html.unescape(
         r.text
     ), r.text
+
+
+#: Numbers written without "+" in a campaign whose region they cannot belong to.
+INTERNATIONAL_WITHOUT_PLUS = [
+    ("US", "554183015031", "554183015031"),  # the guide's María: BR, not +1 554183015031
+    ("US", "55 41 98102-1119", "5541981021119"),  # 13 digits: BR mobile
+    ("US", "525512345678", "525512345678"),  # MX
+    ("US", "351 912 345 678", "351912345678"),  # PT
+    ("BR", "351912345678", "351912345678"),  # PT, 12 digits not starting 55
+    ("PT", "12125551234", "12125551234"),  # US: 1 + 10 digits
+    ("MX", "5541981021119", "5541981021119"),  # BR
+    # genuine national numbers are never read as international
+    ("US", "(41) 98102-1119", "141981021119"),  # a parenthesised area code is national
+    ("US", "2025550143", "12025550143"),
+    ("US", "1 202 555 0144", "12025550144"),
+    ("BR", "(41) 98102-1119", "5541981021119"),
+    ("BR", "12125551234", "5512125551234"),  # 11 digits: a BR number (area code 12)
+    ("BR", "554183015031", "554183015031"),
+    ("PT", "912345678", "351912345678"),
+    ("MX", "5512345678", "525512345678"),
+    ("US", "441234", "1441234"),  # too short for the region: never read as +44
+]
+
+
+async def test_a_number_with_a_country_code_but_no_plus_keeps_its_country(
+    app_client: ApiClient,
+) -> None:
+    admin, _, group = await guide_campaign(app_client)
+    stored: dict[str, list[tuple[str, str]]] = {}
+    for region in sorted({region for region, _, _ in INTERNATIONAL_WITHOUT_PLUS}):
+        cases = [(raw, d) for r, raw, d in INTERNATIONAL_WITHOUT_PLUS if r == region]
+        r = await admin.post(
+            "/api/v1/campaigns",
+            json={
+                **GUIDE_CAMPAIGN,
+                "name": f"Region {region}",
+                "group_id": group,
+                "default_region": region,
+            },
+        )
+        assert r.status_code == 201, r.text
+        cid = r.json()["id"]
+        text = "".join(f'Lead {n},"{raw}"\n' for n, (raw, _) in enumerate(cases))
+        r = await upload(admin, cid, text)
+        assert r.status_code == 201, r.text
+        stored[region] = [
+            (raw, p) for (raw, _), (_, p) in zip(cases, await leads_of(admin, cid), strict=True)
+        ]
+    expected = {
+        region: [(raw, d) for r, raw, d in INTERNATIONAL_WITHOUT_PLUS if r == region]
+        for region in stored
+    }
+    assert stored == expected

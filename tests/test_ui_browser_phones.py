@@ -75,7 +75,7 @@ async def test_the_guide_campaign_and_lead_list_from_the_web_ui(
     await tab.click("#upload-report a")
     await expect(tab.locator("#leads-table tbody tr")).to_have_count(2)
     await tab.locator("#leads-table tr[data-phone='554183015031'] button.edit-lead").click()
-    await expect(tab.locator("#f-phone")).to_have_value("554183015031")
+    await expect(tab.locator("#f-phone")).to_have_value("+554183015031")
     await tab.fill("#f-name", "María R. Rodríguez")
     await tab.click("#save-lead")
     await expect(tab.locator(".flash")).to_have_text("Lead updated.")

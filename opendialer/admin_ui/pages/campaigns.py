@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import zoneinfo
+import unicodedata
 from datetime import date, time
 from functools import lru_cache
 from typing import Any
@@ -18,7 +18,14 @@ from opendialer.admin_ui.pages import campaign_amd
 from opendialer.admin_ui.pages.common import done, errors_of, text
 from opendialer.admin_ui.pages.session import UI
 from opendialer.core.domain import WEEKDAYS, CampaignState, Role
-from opendialer.core.services import campaigns, dialing, dnc_services, groups, routing_config
+from opendialer.core.services import (
+    campaign_fields,
+    campaigns,
+    dialing,
+    dnc_services,
+    groups,
+    routing_config,
+)
 from opendialer.core.services.common import MAX_PER_PAGE, Actor, PageRequest
 from opendialer.core.services.errors import Conflict, ServiceError
 
@@ -68,13 +75,21 @@ def region_choices(language: str) -> list[tuple[str, str]]:
     names = babel.Locale.parse(language).territories
     return sorted(
         ((code, names.get(code, code)) for code in phonenumbers.SUPPORTED_REGIONS),
-        key=lambda item: item[1].casefold(),
+        key=lambda item: (_folded(item[1]), item[1]),
     )
+
+
+def _folded(name: str) -> str:
+    """``Arábia Saudita`` → ``arabia saudita``: accents and case do not move a name."""
+    return "".join(
+        c for c in unicodedata.normalize("NFKD", name) if not unicodedata.combining(c)
+    ).casefold()
 
 
 @lru_cache(maxsize=1)
 def time_zones() -> list[str]:
-    return sorted(zoneinfo.available_timezones())
+    """The zones a campaign may have (places and UTC, not ``Factory`` or ``localtime``)."""
+    return sorted(campaign_fields.ZONES)
 
 
 async def dnc_choices(actor: Actor) -> list[dict[str, Any]]:
@@ -228,6 +243,10 @@ async def new_campaign(ui: NamedDependency[UI]) -> Template:
     actor = ui.require_tab("campaigns")
     campaigns.require_writer(actor)
     blank = blank_campaign()
+    recent = await campaigns.recent_timezone(actor)
+    # None: the form takes the browser's zone (app.js), UTC when it has none listed.
+    blank["timezone"] = recent or "UTC"
+    blank["browser_zone"] = recent is None
     enabled = sorted(actor.enabled_group_ids)
     blank["group_id"] = enabled[0] if len(enabled) == 1 else None
     return await _modal(ui, actor, blank, {}, editing=False)

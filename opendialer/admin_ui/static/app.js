@@ -46,6 +46,20 @@
     if (event.target.matches && event.target.matches("dialog.modal")) event.target.remove();
   }, true);
 
+  // A new campaign's time zone: the browser's, when the server has none better
+  // (data-browser-zone) and the list has it.
+  function preselectBrowserZone(root) {
+    root.querySelectorAll("select[data-browser-zone]").forEach(function (select) {
+      select.removeAttribute("data-browser-zone");
+      let zone = "";
+      try { zone = Intl.DateTimeFormat().resolvedOptions().timeZone || ""; } catch (e) { return; }
+      const option = Array.from(select.options).find((o) => o.value === zone);
+      if (option) select.value = zone;
+    });
+  }
+  document.addEventListener("htmx:afterSwap", function (event) { preselectBrowserZone(event.detail.target); });
+  document.addEventListener("DOMContentLoaded", function () { preselectBrowserZone(document); });
+
   // Selects marked data-autosubmit submit their form on change (items per page, filters).
   document.addEventListener("change", function (event) {
     if (event.target.matches("[data-autosubmit]")) event.target.form.requestSubmit();

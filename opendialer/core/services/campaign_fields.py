@@ -56,7 +56,9 @@ SCHEDULE_SHAPING_COLUMNS = ("start_date", "end_date", "weekdays", "timezone")
 
 
 #: Read once at import (it lists the tzdata files), never on the event loop.
-ZONES = frozenset(zoneinfo.available_timezones())
+#: IANA names that are no place: "Factory" (a placeholder zone) and the system's aliases.
+NOT_PLACES = frozenset({"Factory", "localtime", "posixrules", "posix", "right"})
+ZONES = frozenset(zoneinfo.available_timezones()) - NOT_PLACES
 
 
 def campaign_json(row: dict[str, Any]) -> dict[str, Any]:

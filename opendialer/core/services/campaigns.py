@@ -233,6 +233,20 @@ async def list_campaigns(
     return page_body([fields.campaign_json(r) for r in rows], await count.run(), page)
 
 
+async def recent_timezone(actor: Actor) -> str | None:
+    """The time zone of the campaign made last in the groups ``actor`` sees (the new
+    campaign form's default), or None when there is none."""
+    groups = visible_groups(actor)
+    query = Campaign.select(Campaign.timezone).order_by(Campaign.id, ascending=False)
+    if groups is not None:
+        if not groups:
+            return None
+        query = query.where(Campaign.group.is_in(sorted(groups)))
+    row = await query.first().run()
+    zone = row["timezone"] if row is not None else None
+    return zone if zone in fields.ZONES else None
+
+
 async def create_campaign(actor: Actor, data: dict[str, Any]) -> dict[str, Any]:
     """Create a STOPPED campaign and its schedules (every date in range on a selected day)."""
     from opendialer.core.services import schedules

@@ -254,7 +254,8 @@ def unassigned_warning(report: dict[str, Any]) -> str:
     word = "line" if count == 1 else "lines"
     return (
         f"{count} {noun} unassigned in {report['region']}: {word} {listed} "
-        "(imported; phonenumbers' numbering plan does not know them)"
+        "(imported anyway; the dialer's list of phone number ranges in use does not "
+        "include them, but that list is often out of date: check them if calls fail)"
     )
 
 

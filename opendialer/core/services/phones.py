@@ -10,6 +10,14 @@ international prefixes (``0``, ``00``, ``0xx41``) are removed as phonenumbers
 parses them. Without a region (or when phonenumbers cannot place the number) the
 digits are stored as written.
 
+A number written without ``+`` that cannot be a number of the default region
+because of its length (longer than any of its national numbers, or of a length its
+plan has none of) but is a possible number read as international (``+`` and the
+digits: it starts with a country code) is stored as that international number:
+``554183015031`` with ``US`` is ``+55 41 8301-5031``, not ``+1 554183015031``. A
+number written with a parenthesised area code (``(41) 98102-1119``) is national
+and never read so; neither is a number too short for the region.
+
 Whether phonenumbers' metadata calls the number *valid* (assigned in today's
 numbering plan) is never a reason to refuse it — contact centers dial lists
 written before a plan changed, and the metadata lags the regulators — it is only
@@ -161,6 +169,7 @@ class _Region:
     country_code: str
     general: re.Pattern[str]
     max_length: int
+    possible_lengths: frozenset[int]  # the general pattern's, local-only ones included
     international_prefix: re.Pattern[str] | None
     national_prefix: re.Pattern[str] | None
     checks: tuple[_RegionCheck, ...]  # every region sharing the country code, in order
@@ -188,6 +197,8 @@ def _region(code: str) -> _Region | None:
         country_code=str(md.country_code),
         general=re.compile(general.national_number_pattern),
         max_length=max(general.possible_length),
+        possible_lengths=frozenset(general.possible_length)
+        | frozenset(general.possible_length_local_only or ()),
         international_prefix=re.compile(md.international_prefix)
         if md.international_prefix
         else None,
@@ -235,6 +246,8 @@ def _fast(region: _Region, plus: bool, digits: str) -> PhoneNumber | None:
                 return None
     if not nsn or nsn[0] == "0" or len(nsn) < 2:
         return None
+    if not plus and len(nsn) not in region.possible_lengths:
+        return None  # perhaps an international number written without "+": _slow reads it
     if region.national_prefix is not None and region.national_prefix.match(nsn):
         return None
     if len(cc) + len(nsn) > MAX_DIGITS:
@@ -242,11 +255,31 @@ def _fast(region: _Region, plus: bool, digits: str) -> PhoneNumber | None:
     return PhoneNumber(cc + nsn, _valid_nsn(region, nsn))
 
 
-def _slow(plus: bool, digits: str, region: str | None) -> PhoneNumber:
+_NOT_OF_THE_REGION = (
+    phonenumbers.ValidationResult.TOO_LONG,
+    phonenumbers.ValidationResult.INVALID_LENGTH,
+)
+
+
+def _international(number: phonenumbers.PhoneNumber, digits: str) -> phonenumbers.PhoneNumber:
+    """``digits`` read as ``+digits`` when ``number`` (read in the default region)
+    cannot be one of the region for its length and the international reading can be."""
+    if phonenumbers.is_possible_number_with_reason(number) not in _NOT_OF_THE_REGION:
+        return number
+    try:
+        international = phonenumbers.parse("+" + digits, None)
+    except phonenumbers.NumberParseException:
+        return number
+    return international if phonenumbers.is_possible_number(international) else number
+
+
+def _slow(plus: bool, digits: str, region: str | None, national: bool = False) -> PhoneNumber:
     try:
         number = phonenumbers.parse(("+" if plus else "") + digits, region)
     except phonenumbers.NumberParseException:
         return PhoneNumber(digits, False)  # no country to place it in: dialed as written
+    if not plus and not national and region is not None:
+        number = _international(number, digits)
     dialed = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)[1:]
     if len(dialed) > MAX_DIGITS:
         raise InvalidPhone(
@@ -259,7 +292,12 @@ def _slow(plus: bool, digits: str, region: str | None) -> PhoneNumber:
 def normalise_slow(raw: str, region: str | None) -> PhoneNumber:
     """The rule with phonenumbers itself deciding (the reference the fast path matches)."""
     plus, digits = shape(raw)
-    return _slow(plus, digits, region)
+    return _slow(plus, digits, region, _written_national(raw))
+
+
+def _written_national(raw: str) -> bool:
+    """``(41) 98102-1119``: a parenthesised area code, a national number."""
+    return raw.lstrip().startswith("(")
 
 
 def normalise(raw: str, region: str | None) -> PhoneNumber:
@@ -295,7 +333,7 @@ class PhoneNormaliser:
                 self.fast += 1
                 return result
         self.slow += 1
-        return _slow(plus, digits, self.region)
+        return _slow(plus, digits, self.region, _written_national(raw))
 
 
 def dial_string(raw: str, *, keys: bool = False) -> str | None:
