@@ -261,3 +261,42 @@ async def test_every_mistake_is_marked_at_once(app_client: ApiClient) -> None:
     assert set(errors) == {"channels", "hold_timeout_ms", "status_url"}, errors
     assert "3 fields need attention." in r.text
     assert await routing_config.load_options("ivr") is None
+
+
+async def test_remove_needs_the_confirmation_step(app_client: ApiClient) -> None:
+    """Enter in a field submits the form with its first submit button: that is Save,
+    and Remove is no submit button. A delete the confirmation did not send
+    (``confirm=1``) removes nothing, whatever the client did."""
+    await routing_config.put(SYSTEM, "ivr", {"channels": 30})
+    client = await browser(app_client, "master")
+    page = (await client.get("/system/ivr")).text
+    form = page[page.index('<form method="post" action="/system/ivr"') :]
+    form = form[: form.index("</form>")]
+    submits = re.findall(r'<button type="submit"[^>]*>', form)
+    assert submits and 'id="save-routing"' in submits[0], submits
+    remove = re.search(r'<button [^>]*id="delete-routing"[^>]*>', form)
+    assert remove and 'type="button"' in remove.group(0) and "hx-confirm=" in remove.group(0)
+    assert "&#34;confirm&#34;: &#34;1&#34;" in remove.group(0) or '"confirm": "1"' in (
+        remove.group(0)
+    )
+    csrf = client.cookies["od_csrf"]
+    r = await client.post("/system/ivr", data={"csrf_token": csrf, "channels": "40",
+                                               "action": "delete"})  # fmt: skip
+    assert r.status_code == 422, r.text
+    assert "Nothing was removed: the removal was not confirmed." in r.text
+    assert 'id="routing-removed"' not in r.text
+    assert await routing_config.load_options("ivr") == {"channels": 30}
+    r = await client.post("/system/ivr", data={"csrf_token": csrf, "channels": "40",
+                                               "action": "delete", "confirm": "1"})  # fmt: skip
+    assert r.status_code == 200, r.text
+    assert 'id="routing-removed"' in r.text
+    assert await routing_config.load_options("ivr") is None
+
+
+async def test_unconfirmed_remove_is_said_in_portuguese(app_client: ApiClient) -> None:
+    await routing_config.put(SYSTEM, "ivr", {"channels": 30})
+    client = await browser(app_client, "master", language="pt_BR")
+    data = {"csrf_token": client.cookies["od_csrf"], "action": "delete"}
+    r = await client.post("/system/ivr", data=data)
+    assert "Nada foi removido: a remoção não foi confirmada." in r.text
+    assert await routing_config.load_options("ivr") == {"channels": 30}

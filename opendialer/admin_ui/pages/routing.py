@@ -149,6 +149,7 @@ IVR = TargetPage(
 )  # fmt: skip
 
 PAGES = {page.target: page for page in (OSCC, IVR)}
+UNCONFIRMED = N_("Nothing was removed: the removal was not confirmed.")
 
 
 def _whole(raw: str) -> Any:
@@ -320,6 +321,11 @@ async def _save(request: Request[Any, Any, Any], ui: UI, target: str) -> Templat
             result = await routing_config.test_connection(actor, target, options)
             return await _render(ui, page, options=options, test=result, fragment=fragment)
         if action == "delete":
+            if text(form, "confirm") != "1":
+                # Only the Remove button's confirmation step sends confirm=1: no other
+                # submission (Enter in a field, a stray button) removes the settings.
+                refused = {"_form": ui._(UNCONFIRMED)}
+                return await _render(ui, page, options=options, errors=refused, fragment=fragment)
             await routing_config.delete(actor, target)
             return await _render(ui, page, removed=True, fragment=fragment)
         stored = await routing_config.put(actor, target, options)
