@@ -138,3 +138,26 @@ async def test_enter_in_a_field_saves_and_only_the_confirmed_remove_removes(
     await tab.click("#delete-routing")
     await expect(tab.locator("#routing-removed")).to_be_visible()
     assert await routing_config.load_options("oscc") is None
+
+
+async def test_a_typed_password_is_kept_by_test_connection(tab: Page, db: Database) -> None:
+    """Test connection does not lose the password just typed: Save afterwards
+    stores it."""
+    await users.create_user(
+        SYSTEM, {"username": "boss", "password": PASSWORD, "role": "master", "group_ids": []}
+    )
+    await log_in(tab, "boss")
+    base: str = tab.base_url  # type: ignore[attr-defined]
+    await tab.goto(f"{base}/system/contact-center")
+    await tab.fill("#f-base_url", "http://127.0.0.1:9/rest")
+    await tab.fill("#f-username", "dialer")
+    await tab.fill("#f-password", "typed-pw")
+    await tab.fill("#f-connect_timeout_ms", "200")
+    await tab.fill("#f-request_timeout_ms", "300")
+    await tab.click("#test-routing")
+    await expect(tab.locator("#routing-test")).to_contain_text("Connection failed")
+    await expect(tab.locator("#f-password")).to_have_value("typed-pw")
+    await tab.click("#save-routing")
+    await expect(tab.locator("#routing-saved")).to_be_visible()
+    assert (await routing_config.load_options("oscc") or {}).get("password") == "typed-pw"
+    await expect(tab.locator("#f-password")).to_have_value("")  # stored: never shown again

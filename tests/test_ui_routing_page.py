@@ -300,3 +300,30 @@ async def test_unconfirmed_remove_is_said_in_portuguese(app_client: ApiClient) -
     r = await client.post("/system/ivr", data=data)
     assert "Nada foi removido: a remoção não foi confirmada." in r.text
     assert await routing_config.load_options("ivr") == {"channels": 30}
+
+
+async def test_a_typed_password_survives_a_test_and_a_refusal(app_client: ApiClient) -> None:
+    """The password typed in this request is the user's own input: after Test
+    connection or a refused save it is still in its field, so the next Save stores
+    it. A stored password never comes back."""
+    client = await browser(app_client, "master")
+    fast = {"connect_timeout_ms": "200", "request_timeout_ms": "300"}
+    form = oscc_form(client, base_url="http://127.0.0.1:9/rest", **fast)
+    r = await client.post("/system/contact-center", data={**form, "action": "test"})
+    assert r.status_code == 200, r.text
+    assert 'id="routing-test" data-ok="false"' in r.text
+    assert f'name="password" id="f-password" value="{SECRET}"' in r.text
+    assert await routing_config.load_options("oscc") is None
+    r = await client.post("/system/contact-center", data={**form, "stale_after_ms": "100"})
+    assert r.status_code == 422
+    assert f'name="password" id="f-password" value="{SECRET}"' in r.text
+    # what the browser posts next: the form as re-rendered, password included
+    typed = re.search(r'name="password" id="f-password" value="([^"]*)"', r.text)
+    assert typed
+    r = await client.post("/system/contact-center", data={**form, "password": typed.group(1)})
+    assert r.status_code == 200, r.text
+    assert (await routing_config.load_options("oscc") or {})["password"] == SECRET
+    # once stored, it is not shown again
+    assert SECRET not in r.text
+    assert SECRET not in (await client.get("/system/contact-center")).text
+

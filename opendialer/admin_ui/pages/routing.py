@@ -188,14 +188,17 @@ def form_options(page: TargetPage, form: Any) -> dict[str, Any]:
     return options
 
 
-def _shown(page: TargetPage, options: dict[str, Any]) -> dict[str, Any]:
-    """Each field's text as the form shows it (secrets never: ``has_<name>`` only)."""
+def _shown(page: TargetPage, options: dict[str, Any], *, posted: bool = False) -> dict[str, Any]:
+    """Each field's text as the form shows it. A stored secret never comes back
+    (``has_<name>`` only); a secret typed in this request (``posted``: ``options`` is
+    the form, after a test or a refusal) is the user's own input and stays in its
+    field, so the next Save stores it."""
     values: dict[str, Any] = {}
     for spec in page.fields():
         head, dot, tail = spec.name.partition(".")
         value = options.get(head, {}).get(tail) if dot else options.get(spec.name)
         if spec.kind == "secret":
-            values[spec.name] = ""
+            values[spec.name] = value if posted and isinstance(value, str) else ""
             values[f"has_{spec.name}"] = bool(options.get(f"has_{spec.name}"))
         elif spec.kind == "list" and isinstance(value, list):
             values[spec.name] = ", ".join(str(v) for v in value)
@@ -293,7 +296,7 @@ async def _render(
         "system/routing_form.html" if fragment else "system/routing.html",
         status_code=status,
         page=page,
-        values=_shown(page, shown),
+        values=_shown(page, shown, posted=options is not None),
         configured=view["configured"],
         updated_at=view["updated_at"],
         effect=effect(page, view["options"], ui) if view["configured"] else [],
