@@ -327,3 +327,28 @@ async def test_a_typed_password_survives_a_test_and_a_refusal(app_client: ApiCli
     assert SECRET not in r.text
     assert SECRET not in (await client.get("/system/contact-center")).text
 
+
+@pytest.mark.parametrize(
+    "language, words",
+    [("en", "Enter at most 5000 IVR channels."),
+     ("pt_BR", "Informe no máximo 5000 canais da URA."),
+     ("es", "Introduzca como máximo 5000 canales del IVR.")],
+)  # fmt: skip
+async def test_absurd_channels_are_refused_at_the_field(
+    app_client: ApiClient, language: str, words: str
+) -> None:
+    client = await browser(app_client, "master", language=language)
+    csrf = client.cookies["od_csrf"]
+    r = await client.post(
+        "/system/ivr", data={"csrf_token": csrf, "channels": "99999999999999999999"}
+    )
+    assert r.status_code == 422, r.text
+    assert field_errors(r.text) == {"channels": words}
+    assert await routing_config.load_options("ivr") is None
+    r = await client.post(
+        "/system/ivr", data={"csrf_token": csrf, "channels": "30", "hold_timeout_ms": "9" * 20}
+    )
+    assert r.status_code == 422, r.text
+    assert list(field_errors(r.text)) == ["hold_timeout_ms"]
+    assert "86400000" in field_errors(r.text)["hold_timeout_ms"]
+    assert await routing_config.load_options("ivr") is None
