@@ -147,15 +147,18 @@ async def test_the_dnc_page_and_its_form_mask_them(app_client: ApiClient, role: 
     assert 'id="url-password-hint"' in form.text
     value = re.search(r'name="url"[^>]*value="([^"]*)"', form.text)
     assert value and value.group(1) == "https://robot:***@dnc.example:8443/check?x=1"
-    # A form sent back with an error never echoes a password typed into the url.
+    # A form sent back with an error keeps a password typed into the url in this very
+    # post (the user's own input: blanking it made the next Save clear the stored
+    # one); the stored password is not in it.
+    typed = "https://robot:n3w-typed-pw@dnc.example/c"
     r = await browser.post(
         f"/dnc/services/{sid}",
-        data={"name": "R", "url": "https://robot:s3cret-pw@dnc.example/c", "timeout_ms": "1"},
+        data={"name": "R", "url": typed, "timeout_ms": "1"},
         headers=htmx(browser),
     )
-    assert 'id="err-timeout_ms"' in r.text and 'id="url-password-dropped"' in r.text
+    assert 'id="err-timeout_ms"' in r.text
     assert_no_secret(r.text)
-    assert 'value="https://robot@dnc.example/c"' in r.text
+    assert f'value="{typed}"' in r.text
     # Saving the form as shown keeps the stored password.
     r = await browser.post(
         f"/dnc/services/{sid}",
@@ -241,3 +244,35 @@ async def test_stored_credentials_never_follow_the_url_elsewhere(app_client: Api
     r = await admin.patch(f"/api/v1/dnc-services/{sid}", json=moved)
     assert r.status_code == 200, r.text
     assert r.json()["secret_headers"] == ["X-Api-Key"]
+
+
+async def test_a_password_typed_in_the_url_survives_a_refused_save(
+    app_client: ApiClient,
+) -> None:
+    """Add external service with a password in the address and a bad timeout: the
+    refused form keeps the address as typed, so Save after fixing the timeout stores
+    the password (it used to be blanked, and the service was saved without it)."""
+    master = await app_client.user("master")
+    browser = await browser_session(app_client, master["username"])
+    typed = "https://robot:n3w-typed-pw@dnc.example/c"
+    r = await browser.post(
+        "/dnc/services",
+        data={"name": "Typed", "url": typed, "timeout_ms": "1"},
+        headers=htmx(browser),
+    )
+    assert 'id="err-timeout_ms"' in r.text
+    shown = re.search(r'name="url"[^>]*value="([^"]*)"', r.text)
+    assert shown and shown.group(1) == typed
+    r = await browser.post(
+        "/dnc/services",
+        data={"name": "Typed", "url": shown.group(1), "timeout_ms": "1500"},
+        headers=htmx(browser),
+    )
+    assert r.headers.get("HX-Redirect") == "/dnc", r.text
+    api = await app_client.login_as("master")
+    sid = next(s["id"] for s in (await api.get("/api/v1/dnc-services")).json()["items"]
+               if s["name"] == "Typed")  # fmt: skip
+    try:
+        assert (await real_config(sid)).config.url == typed
+    finally:
+        await dnc.close_all()

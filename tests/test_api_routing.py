@@ -86,6 +86,21 @@ async def test_secrets_are_write_only(app_client: ApiClient) -> None:
         ("ivr", {}, "options.channels", "'channels' is required"),
         ("ivr", {"channels": "thirty"}, "options.channels", "whole number >= 0"),
         ("ivr", {"channels": 4, "status_url": "ftp://x"}, "options.status_url", "http"),
+        # absurd numbers are refused, not stored (a node carries at most 300 calls)
+        ("ivr", {"channels": 5001}, "options.channels", "at most 5000"),
+        ("ivr", {"channels": 99999999999999999999}, "options.channels", "at most 5000"),
+        (
+            "ivr",
+            {"channels": 4, "hold_timeout_ms": 10**20},
+            "options.hold_timeout_ms",
+            "at most 86400000 milliseconds",
+        ),
+        (
+            "oscc",
+            {**OSCC, "poll_interval_ms": 86400001},
+            "options.poll_interval_ms",
+            "at most 86400000 milliseconds",
+        ),
         ("oscc", {**OSCC, "poll_interval_ms": "1s"}, "options.poll_interval_ms", "milliseconds"),
         ("oscc", {"username": "x"}, "options.base_url", "is required"),
         ("oscc", {**OSCC, "colour": "red"}, "options.colour", "is not known"),

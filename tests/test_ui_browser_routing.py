@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 from api_client import PASSWORD
-from playwright.async_api import Page, expect
+from playwright.async_api import Dialog, Page, expect
 from ui_browser import browser, chromium_executable, live_server, tab  # noqa: F401
 
 from opendialer.core.services import groups, routing_config, users
@@ -92,3 +92,72 @@ async def test_master_configures_the_ivr_and_the_campaign_form_follows(
     await tab.click("#add-campaign")
     await tab.check("input[name=type][value=IVR]")
     await expect(tab.locator("#routing-note-ivr")).to_have_count(0)
+
+
+async def test_enter_in_a_field_saves_and_only_the_confirmed_remove_removes(
+    tab: Page, db: Database
+) -> None:
+    """Enter in a text field submits with the form's first submit button: on System →
+    IVR and System → Contact center that is Save, never Remove settings. Remove
+    asks first; dismissing the question removes nothing."""
+    await users.create_user(
+        SYSTEM, {"username": "boss", "password": PASSWORD, "role": "master", "group_ids": []}
+    )
+    await routing_config.put(SYSTEM, "ivr", {"channels": 30})
+    await routing_config.put(SYSTEM, "oscc", {"base_url": "https://oscc.example/rest"})
+    await log_in(tab, "boss")
+    base: str = tab.base_url  # type: ignore[attr-defined]
+
+    await tab.goto(f"{base}/system/ivr")
+    await expect(tab.locator("#delete-routing")).to_be_visible()
+    await tab.fill("#f-channels", "40")
+    await tab.press("#f-channels", "Enter")
+    await expect(tab.locator("#routing-saved")).to_be_visible()
+    await expect(tab.locator("#routing-removed")).to_have_count(0)
+    assert await routing_config.load_options("ivr") == {"channels": 40}
+
+    await tab.goto(f"{base}/system/contact-center")
+    await tab.fill("#f-username", "dialer")
+    await tab.press("#f-username", "Enter")
+    await expect(tab.locator("#routing-saved")).to_be_visible()
+    assert await routing_config.load_options("oscc") == {
+        "base_url": "https://oscc.example/rest",
+        "username": "dialer",
+    }
+
+    # Remove settings: dismissing the question keeps them, accepting removes them.
+    answers = ["dismiss", "accept"]
+
+    async def answer(dialog: Dialog) -> None:
+        await (dialog.dismiss() if answers.pop(0) == "dismiss" else dialog.accept())
+
+    tab.on("dialog", answer)
+    await tab.click("#delete-routing")
+    await expect(tab.locator("#routing-removed")).to_have_count(0)
+    assert await routing_config.load_options("oscc") is not None
+    await tab.click("#delete-routing")
+    await expect(tab.locator("#routing-removed")).to_be_visible()
+    assert await routing_config.load_options("oscc") is None
+
+
+async def test_a_typed_password_is_kept_by_test_connection(tab: Page, db: Database) -> None:
+    """Test connection does not lose the password just typed: Save afterwards
+    stores it."""
+    await users.create_user(
+        SYSTEM, {"username": "boss", "password": PASSWORD, "role": "master", "group_ids": []}
+    )
+    await log_in(tab, "boss")
+    base: str = tab.base_url  # type: ignore[attr-defined]
+    await tab.goto(f"{base}/system/contact-center")
+    await tab.fill("#f-base_url", "http://127.0.0.1:9/rest")
+    await tab.fill("#f-username", "dialer")
+    await tab.fill("#f-password", "typed-pw")
+    await tab.fill("#f-connect_timeout_ms", "200")
+    await tab.fill("#f-request_timeout_ms", "300")
+    await tab.click("#test-routing")
+    await expect(tab.locator("#routing-test")).to_contain_text("Connection failed")
+    await expect(tab.locator("#f-password")).to_have_value("typed-pw")
+    await tab.click("#save-routing")
+    await expect(tab.locator("#routing-saved")).to_be_visible()
+    assert (await routing_config.load_options("oscc") or {}).get("password") == "typed-pw"
+    await expect(tab.locator("#f-password")).to_have_value("")  # stored: never shown again

@@ -188,3 +188,18 @@ async def test_a_node_running_the_engine_shows_its_own_contact_center_session(
     finally:
         health.attach_routing_targets(None)
         await target.close()
+
+
+@pytest.mark.parametrize("lang, title", [("en", "IVR"), ("pt_BR", "URA"), ("es", "IVR")])
+async def test_the_ivr_check_is_titled_ivr(app_client: ApiClient, lang: str, title: str) -> None:
+    """The IVR is its own System page, not a contact center: its check reads "IVR"
+    (in the viewer's language), not "Contact center — ivr"."""
+    from opendialer.core.services import routing_config
+    from opendialer.core.services.common import SYSTEM
+
+    await routing_config.put(SYSTEM, "ivr", {"channels": 30})
+    boss = await master(app_client, lang=lang)
+    found = rows((await boss.get("/system/health")).text)
+    assert title in found, found
+    assert found[title][0] == "ok" and "30 IVR channels free" in found[title][1]
+    assert not [name for name in found if name.endswith("ivr")], found

@@ -177,7 +177,8 @@ async def test_an_invalid_field_is_refused_next_to_it(
     errors = field_errors(r.text)
     assert list(errors) == [field], errors
     assert message in errors[field]
-    assert SECRET not in r.text
+    # a password typed in this post stays in its field (the user's own input)
+    assert f'id="f-port-0-password" value="{SECRET}"' in r.text
     assert await platform_config.load_platform_config() is None  # nothing saved
 
 
@@ -205,8 +206,9 @@ async def test_all_errors_are_shown_at_once(app_client: ApiClient) -> None:
         "ports-1-user",
     }
     assert "7 fields need attention." in r.text
-    assert OTHER_SECRET not in r.text  # typed passwords are not echoed back
-    assert 'value="bad user"' in r.text  # everything else is kept for correction
+    # what was typed is kept for correction, the password typed in this post too
+    assert f'id="f-port-1-password" value="{OTHER_SECRET}"' in r.text
+    assert 'value="bad user"' in r.text
     assert r.text.lstrip().startswith("<form")  # the fragment, not a whole page
     # the API says the same, first error plus the full list
     api = await app_client.login((await app_client.user("master"))["username"])
@@ -233,13 +235,33 @@ async def test_rows_are_added_and_removed_without_saving(app_client: ApiClient) 
     )
     assert added.status_code == 200
     assert 'id="f-port-2-user" value=""' in added.text
-    assert SECRET not in added.text
+    # the passwords typed but not saved yet stay in their rows
+    assert f'id="f-port-0-password" value="{SECRET}"' in added.text
+    assert f'id="f-port-1-password" value="{OTHER_SECRET}"' in added.text
+    assert 'id="f-port-2-password" value=""' in added.text
     removed = await client.post(
         "/system/platform", data={**form(client), "action": "remove_port:0"}, headers=htmx(client)
     )
     assert 'id="f-port-0-user" value="3002"' in removed.text
+    assert f'id="f-port-0-password" value="{OTHER_SECRET}"' in removed.text
     assert 'id="f-port-1-user"' not in removed.text
     assert await platform_config.load_platform_config() is None
+
+
+async def test_a_typed_port_password_survives_a_refused_save(app_client: ApiClient) -> None:
+    """Type the passwords, make a mistake elsewhere, fix it, Save: the passwords
+    are stored (the refused form kept them); a stored one is never shown."""
+    client = await browser(app_client, "master")
+    r = await client.post("/system/platform", data=form(client, server="nope"))
+    assert r.status_code == 422
+    typed = re.findall(r'name="port_password" id="f-port-\d-password" value="([^"]*)"', r.text)
+    assert typed == [SECRET, OTHER_SECRET]
+    r = await client.post("/system/platform", data=form(client, port_password=typed))
+    assert r.status_code == 200, r.text
+    stored = await platform_config.load_platform_config() or {}
+    assert [p["password"] for p in stored["ports"]] == [SECRET, OTHER_SECRET]
+    assert SECRET not in r.text and OTHER_SECRET not in r.text
+    assert SECRET not in (await client.get("/system/platform")).text
 
 
 @pytest.mark.parametrize("role", ["manager", "campaign_admin", "campaign_supervisor"])

@@ -261,3 +261,94 @@ async def test_every_mistake_is_marked_at_once(app_client: ApiClient) -> None:
     assert set(errors) == {"channels", "hold_timeout_ms", "status_url"}, errors
     assert "3 fields need attention." in r.text
     assert await routing_config.load_options("ivr") is None
+
+
+async def test_remove_needs_the_confirmation_step(app_client: ApiClient) -> None:
+    """Enter in a field submits the form with its first submit button: that is Save,
+    and Remove is no submit button. A delete the confirmation did not send
+    (``confirm=1``) removes nothing, whatever the client did."""
+    await routing_config.put(SYSTEM, "ivr", {"channels": 30})
+    client = await browser(app_client, "master")
+    page = (await client.get("/system/ivr")).text
+    form = page[page.index('<form method="post" action="/system/ivr"') :]
+    form = form[: form.index("</form>")]
+    submits = re.findall(r'<button type="submit"[^>]*>', form)
+    assert submits and 'id="save-routing"' in submits[0], submits
+    remove = re.search(r'<button [^>]*id="delete-routing"[^>]*>', form)
+    assert remove and 'type="button"' in remove.group(0) and "hx-confirm=" in remove.group(0)
+    assert "&#34;confirm&#34;: &#34;1&#34;" in remove.group(0) or '"confirm": "1"' in (
+        remove.group(0)
+    )
+    csrf = client.cookies["od_csrf"]
+    r = await client.post("/system/ivr", data={"csrf_token": csrf, "channels": "40",
+                                               "action": "delete"})  # fmt: skip
+    assert r.status_code == 422, r.text
+    assert "Nothing was removed: the removal was not confirmed." in r.text
+    assert 'id="routing-removed"' not in r.text
+    assert await routing_config.load_options("ivr") == {"channels": 30}
+    r = await client.post("/system/ivr", data={"csrf_token": csrf, "channels": "40",
+                                               "action": "delete", "confirm": "1"})  # fmt: skip
+    assert r.status_code == 200, r.text
+    assert 'id="routing-removed"' in r.text
+    assert await routing_config.load_options("ivr") is None
+
+
+async def test_unconfirmed_remove_is_said_in_portuguese(app_client: ApiClient) -> None:
+    await routing_config.put(SYSTEM, "ivr", {"channels": 30})
+    client = await browser(app_client, "master", language="pt_BR")
+    data = {"csrf_token": client.cookies["od_csrf"], "action": "delete"}
+    r = await client.post("/system/ivr", data=data)
+    assert "Nada foi removido: a remoção não foi confirmada." in r.text
+    assert await routing_config.load_options("ivr") == {"channels": 30}
+
+
+async def test_a_typed_password_survives_a_test_and_a_refusal(app_client: ApiClient) -> None:
+    """The password typed in this request is the user's own input: after Test
+    connection or a refused save it is still in its field, so the next Save stores
+    it. A stored password never comes back."""
+    client = await browser(app_client, "master")
+    fast = {"connect_timeout_ms": "200", "request_timeout_ms": "300"}
+    form = oscc_form(client, base_url="http://127.0.0.1:9/rest", **fast)
+    r = await client.post("/system/contact-center", data={**form, "action": "test"})
+    assert r.status_code == 200, r.text
+    assert 'id="routing-test" data-ok="false"' in r.text
+    assert f'name="password" id="f-password" value="{SECRET}"' in r.text
+    assert await routing_config.load_options("oscc") is None
+    r = await client.post("/system/contact-center", data={**form, "stale_after_ms": "100"})
+    assert r.status_code == 422
+    assert f'name="password" id="f-password" value="{SECRET}"' in r.text
+    # what the browser posts next: the form as re-rendered, password included
+    typed = re.search(r'name="password" id="f-password" value="([^"]*)"', r.text)
+    assert typed
+    r = await client.post("/system/contact-center", data={**form, "password": typed.group(1)})
+    assert r.status_code == 200, r.text
+    assert (await routing_config.load_options("oscc") or {})["password"] == SECRET
+    # once stored, it is not shown again
+    assert SECRET not in r.text
+    assert SECRET not in (await client.get("/system/contact-center")).text
+
+
+@pytest.mark.parametrize(
+    "language, words",
+    [("en", "Enter at most 5000 IVR channels."),
+     ("pt_BR", "Informe no máximo 5000 canais da URA."),
+     ("es", "Introduzca como máximo 5000 canales del IVR.")],
+)  # fmt: skip
+async def test_absurd_channels_are_refused_at_the_field(
+    app_client: ApiClient, language: str, words: str
+) -> None:
+    client = await browser(app_client, "master", language=language)
+    csrf = client.cookies["od_csrf"]
+    r = await client.post(
+        "/system/ivr", data={"csrf_token": csrf, "channels": "99999999999999999999"}
+    )
+    assert r.status_code == 422, r.text
+    assert field_errors(r.text) == {"channels": words}
+    assert await routing_config.load_options("ivr") is None
+    r = await client.post(
+        "/system/ivr", data={"csrf_token": csrf, "channels": "30", "hold_timeout_ms": "9" * 20}
+    )
+    assert r.status_code == 422, r.text
+    assert list(field_errors(r.text)) == ["hold_timeout_ms"]
+    assert "86400000" in field_errors(r.text)["hold_timeout_ms"]
+    assert await routing_config.load_options("ivr") is None

@@ -133,6 +133,14 @@ ERROR_PATTERNS: list[tuple[re.Pattern[str], str]] = [
             N_("Enter a whole number of milliseconds, at least %(n)s."),
         ),
         (
+            r"^route_\w+: option '[^']*' must be at most (?P<n>\d+) milliseconds",
+            N_("Enter at most %(n)s milliseconds (one day)."),
+        ),
+        (
+            r"^route_ivr: option 'channels' must be at most (?P<n>\d+)",
+            N_("Enter at most %(n)s IVR channels."),
+        ),
+        (
             r"^route_oscc: option 'ca_bundle' names .*which is not a readable file",
             N_("There is no readable file at this path on the dialer's server."),
         ),

@@ -47,6 +47,11 @@ _DURATIONS = {  # name: (minimum, default)
     "status_timeout_ms": (10, 1_000),
     "status_stale_after_ms": (50, 10_000),
 }
+#: Upper bounds: a dialer node carries at most 300 parallel calls, so more channels
+#: than this is a typing mistake, not an IVR; no duration of these options is
+#: longer than a day (larger values overflow the engine's timers).
+MAX_CHANNELS = 5_000
+MAX_DURATION_MS = 86_400_000
 ALLOWED = {
     "channels",
     "status_url",
@@ -87,12 +92,18 @@ def parse_options(raw: Mapping[str, Any] | None) -> IvrOptions:
     channels = raw.get("channels")
     if not isinstance(channels, int) or isinstance(channels, bool) or channels < 0:
         raise IvrOptionError("channels", f"is required: a whole number >= 0, got {channels!r}")
+    if channels > MAX_CHANNELS:
+        raise IvrOptionError("channels", f"must be at most {MAX_CHANNELS}, got {channels!r}")
     durations: dict[str, int] = {}
     for name, (minimum, default) in _DURATIONS.items():
         value = raw.get(name, default)
         if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
             raise IvrOptionError(
                 name, f"must be a whole number of milliseconds >= {minimum}, got {value!r}"
+            )
+        if value > MAX_DURATION_MS:
+            raise IvrOptionError(
+                name, f"must be at most {MAX_DURATION_MS} milliseconds (a day), got {value!r}"
             )
         durations[name] = value
     url = raw.get("status_url")

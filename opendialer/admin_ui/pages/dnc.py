@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 from typing import Any
-from urllib.parse import urlsplit
 
 from litestar import Request, Response, get, post
 from litestar.datastructures import UploadFile
@@ -88,20 +87,6 @@ def _service_modal(
     return ui.render("dnc/form.html", service=service, errors=errors, editing=editing)
 
 
-def _retyped(values: dict[str, Any]) -> dict[str, Any]:
-    """The form as typed, for showing it again after an error — without a password
-    typed into the url (never echoed, like every password field); ``***`` stays."""
-    url = values.get("url") or ""
-    shown = dnc_services.mask_url(url)
-    if shown == url or dnc_services.URL_MASK + "@" in url:
-        return values
-    parts = urlsplit(url)
-    host = parts.netloc.rpartition("@")[2]
-    user = parts.netloc.rpartition("@")[0].partition(":")[0]
-    bare = parts._replace(netloc=f"{user}@{host}" if user else host).geturl()
-    return {**values, "url": bare, "password_dropped": True}
-
-
 @get("/dnc/services/new")
 async def new_service(ui: NamedDependency[UI]) -> Template:
     ui.require_tab("dnc")
@@ -119,7 +104,7 @@ async def create_service(
         await dnc_services.create_service(actor, {**values, "kind": "http"})
     except ServiceError as exc:
         errors = errors_of(exc, ui.t, SERVICE_FIELDS)
-        return _service_modal(ui, _retyped(values), errors, editing=False)
+        return _service_modal(ui, values, errors, editing=False)  # as typed
     return done(request, "/dnc", "dnc_saved")
 
 
@@ -146,7 +131,7 @@ async def update_service(
         await dnc_services.update_service(actor, service_id, values)
     except ServiceError as exc:
         errors = errors_of(exc, ui.t, SERVICE_FIELDS)
-        return _service_modal(ui, {**_retyped(values), "id": service_id}, errors, editing=True)
+        return _service_modal(ui, {**values, "id": service_id}, errors, editing=True)
     return done(request, "/dnc", "dnc_saved")
 
 

@@ -111,14 +111,18 @@ def form_config(form: Any) -> dict[str, Any]:
     }
 
 
-def _for_display(config: dict[str, Any]) -> dict[str, Any]:
-    """What the form shows: never a password, only whether one is set."""
+def _for_display(config: dict[str, Any], *, posted: bool = False) -> dict[str, Any]:
+    """What the form shows: never a stored password, only whether one is set. A
+    password typed in this request (``posted``: ``config`` is the form, re-rendered
+    after adding/removing a row or a refusal) is the user's own input and stays in
+    its field, so the next Save stores it."""
     shown = dict(config)
     shown["ports"] = [
         {
             "user": p.get("user", ""),
             "auth_user": p.get("auth_user", "") if p.get("auth_user") != p.get("user") else "",
             "has_password": bool(p.get("has_password")),
+            "password": (p.get("password") or "") if posted else "",
         }
         for p in config.get("ports", [])
     ]
@@ -152,13 +156,14 @@ def _render(
     saved: bool = False,
     fragment: bool = False,
     choice: dict[str, Any] | None = None,
+    posted: bool = False,
 ) -> Template:
     # htmx swaps only 2xx answers: a refused save is 200 to htmx, 422 to a plain form post
     status = 422 if errors and not fragment else 200
     return ui.render(
         "system/platform_form.html" if fragment else "system/platform.html",
         status_code=status,
-        config=_for_display(config),
+        config=_for_display(config, posted=posted),
         errors=errors or {},
         saved=saved,
         transports=platform_config.TRANSPORTS,
@@ -222,18 +227,19 @@ async def save_platform(request: Request[Any, Any, Any], ui: NamedDependency[UI]
     if action == "add_port":
         config["ports"].append(dict(BLANK_PORT))
         choice = None if fragment else await platform_choice.get(actor)
-        return _render(ui, config, fragment=fragment, choice=choice)
+        return _render(ui, config, fragment=fragment, choice=choice, posted=True)
     if action.startswith("remove_port:") and action[12:].isdigit():
         index = int(action[12:])
         if index < len(config["ports"]):
             del config["ports"][index]
         choice = None if fragment else await platform_choice.get(actor)
-        return _render(ui, config, fragment=fragment, choice=choice)
+        return _render(ui, config, fragment=fragment, choice=choice, posted=True)
     try:
         stored = await platform_config.update_platform_config(actor, config)
     except ValidationFailed as exc:
         choice = None if fragment else await platform_choice.get(actor)
-        return _render(ui, config, errors=errors_of(exc, ui.t), fragment=fragment, choice=choice)
+        errors = errors_of(exc, ui.t)
+        return _render(ui, config, errors=errors, fragment=fragment, choice=choice, posted=True)
     choice = None if fragment else await platform_choice.get(actor)
     return _render(ui, stored, saved=True, fragment=fragment, choice=choice)
 

@@ -149,6 +149,7 @@ IVR = TargetPage(
 )  # fmt: skip
 
 PAGES = {page.target: page for page in (OSCC, IVR)}
+UNCONFIRMED = N_("Nothing was removed: the removal was not confirmed.")
 
 
 def _whole(raw: str) -> Any:
@@ -187,14 +188,17 @@ def form_options(page: TargetPage, form: Any) -> dict[str, Any]:
     return options
 
 
-def _shown(page: TargetPage, options: dict[str, Any]) -> dict[str, Any]:
-    """Each field's text as the form shows it (secrets never: ``has_<name>`` only)."""
+def _shown(page: TargetPage, options: dict[str, Any], *, posted: bool = False) -> dict[str, Any]:
+    """Each field's text as the form shows it. A stored secret never comes back
+    (``has_<name>`` only); a secret typed in this request (``posted``: ``options`` is
+    the form, after a test or a refusal) is the user's own input and stays in its
+    field, so the next Save stores it."""
     values: dict[str, Any] = {}
     for spec in page.fields():
         head, dot, tail = spec.name.partition(".")
         value = options.get(head, {}).get(tail) if dot else options.get(spec.name)
         if spec.kind == "secret":
-            values[spec.name] = ""
+            values[spec.name] = value if posted and isinstance(value, str) else ""
             values[f"has_{spec.name}"] = bool(options.get(f"has_{spec.name}"))
         elif spec.kind == "list" and isinstance(value, list):
             values[spec.name] = ", ".join(str(v) for v in value)
@@ -292,7 +296,7 @@ async def _render(
         "system/routing_form.html" if fragment else "system/routing.html",
         status_code=status,
         page=page,
-        values=_shown(page, shown),
+        values=_shown(page, shown, posted=options is not None),
         configured=view["configured"],
         updated_at=view["updated_at"],
         effect=effect(page, view["options"], ui) if view["configured"] else [],
@@ -320,6 +324,11 @@ async def _save(request: Request[Any, Any, Any], ui: UI, target: str) -> Templat
             result = await routing_config.test_connection(actor, target, options)
             return await _render(ui, page, options=options, test=result, fragment=fragment)
         if action == "delete":
+            if text(form, "confirm") != "1":
+                # Only the Remove button's confirmation step sends confirm=1: no other
+                # submission (Enter in a field, a stray button) removes the settings.
+                refused = {"_form": ui._(UNCONFIRMED)}
+                return await _render(ui, page, options=options, errors=refused, fragment=fragment)
             await routing_config.delete(actor, target)
             return await _render(ui, page, removed=True, fragment=fragment)
         stored = await routing_config.put(actor, target, options)

@@ -73,14 +73,22 @@ def _subject(ui: UI, result: health.CheckResult) -> str:
     return subject
 
 
+#: Routing targets whose check is titled by the target itself, as the System tab's
+#: page of that target is ("IVR", not "Contact center — ivr").
+TARGET_TITLES = {"ivr": N_("IVR")}
+
+
+def _line(ui: UI, r: health.CheckResult) -> Line:
+    if r.check == "contact_center" and r.subject in TARGET_TITLES:
+        return Line(ui._(TARGET_TITLES[r.subject]), "", r.status.value, r.message)
+    return Line(ui._(TITLES.get(r.check, r.check)), _subject(ui, r), r.status.value, r.message)
+
+
 async def health_lines(ui: UI) -> list[Line]:
     """The same checks as ``opendialer doctor``, on this process's database."""
     options = health.DoctorOptions(timeout_s=CHECK_TIMEOUT_S)
     results = await health.run_checks(ui.request.app.state.db, options)
-    return [
-        Line(ui._(TITLES.get(r.check, r.check)), _subject(ui, r), r.status.value, r.message)
-        for r in results
-    ]
+    return [_line(ui, r) for r in results]
 
 
 async def _panel_context(ui: UI) -> dict[str, Any]:

@@ -182,10 +182,18 @@ def _base_url(value: Any) -> str:
     return value.strip().rstrip("/")
 
 
+#: No duration option is longer than a day (larger values overflow the timers).
+MAX_DURATION_MS = 86_400_000
+
+
 def _duration(name: str, value: Any, minimum: int) -> int:
     if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
         raise OsccOptionError(
             name, f"must be a whole number of milliseconds >= {minimum}, got {value!r}"
+        )
+    if value > MAX_DURATION_MS:
+        raise OsccOptionError(
+            name, f"must be at most {MAX_DURATION_MS} milliseconds (a day), got {value!r}"
         )
     return value
 
