@@ -1,0 +1,95 @@
+"""The QA pass over the campaign pages (issue 15): labels that name the real tabs,
+no English left on Portuguese/Spanish pages, what a Supervisor is told, and a long
+description that does not widen the campaign list. SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import re
+
+from api_client import PASSWORD, ApiClient
+from test_api_dialing import body, give_leads
+from test_ui_pages import browser_session, htmx
+
+from opendialer.admin_ui.held_text import FIX_PLACES
+from opendialer.admin_ui.i18n import translator
+from opendialer.core.services import users
+
+SUBTAB = re.compile(r'<a href="(/system[^"]*)" id="subtab-[^"]*"[^>]*>([^<]+)</a>')
+
+
+async def speaks(username: str, language: str) -> None:
+    await users.set_language(await users.authenticate(username, PASSWORD), language)
+
+
+async def test_where_to_fix_names_the_system_sub_tabs_as_they_are_shown(
+    app_client: ApiClient,
+) -> None:
+    await app_client.user("master", username="root-xc")
+    for language in ("en", "pt_BR", "es"):
+        await speaks("root-xc", language)
+        master = await browser_session(app_client, "root-xc")
+        page = (await master.get("/system")).text
+        shown = dict(SUBTAB.findall(page))
+        assert set(shown) == {
+            "/system",
+            "/system/platform",
+            "/system/contact-center",
+            "/system/ivr",
+        }
+        system = translator(language).gettext("System")
+        for path, label in shown.items():
+            assert translator(language).gettext(FIX_PLACES[path]) == f"{system} → {label}", (
+                language,
+                path,
+            )
+    assert translator("pt_BR").gettext(FIX_PLACES["/system/contact-center"]) == (
+        "Sistema → Central de atendimento"
+    )
+
+
+async def test_a_tab_the_role_does_not_see_is_named_in_the_viewers_language(
+    app_client: ApiClient,
+) -> None:
+    group = await app_client.group()
+    await app_client.user("campaign_supervisor", [group], username="sup-xc")
+    expected = {
+        "en": "The Do-Not-Call pages are not available to your role.",
+        "pt_BR": "As páginas de Não ligar não estão disponíveis para o seu perfil.",
+        "es": "Las páginas de No llamar no están disponibles para su rol.",
+    }
+    for language, sentence in expected.items():
+        await speaks("sup-xc", language)
+        sup = await browser_session(app_client, "sup-xc")
+        r = await sup.get("/dnc")
+        assert r.status_code == 403
+        assert sentence in r.text, language
+        assert "dnc pages" not in r.text
+
+
+async def test_a_supervisor_is_not_allowed_to_edit_even_a_running_campaign(
+    app_client: ApiClient,
+) -> None:
+    group = await app_client.group()
+    created = await app_client.user("campaign_admin", [group], username="adm-xc")
+    await app_client.user("campaign_supervisor", [group], username="watch-xc")
+    admin = await app_client.bearer(created["username"])
+    cid = (await admin.post("/api/v1/campaigns", json=body(group, "Running"))).json()["id"]
+    await give_leads(admin, cid)
+    assert (await admin.post(f"/api/v1/campaigns/{cid}/start")).status_code == 200
+
+    watcher = await browser_session(app_client, "watch-xc")
+    for path in (f"/campaigns/{cid}/edit", f"/campaigns/{cid}/delete"):
+        r = await watcher.get(path)
+        assert r.status_code == 403, path
+        assert "Not allowed" in r.text and "stop it before" not in r.text, path
+        r = await watcher.get(path, headers=htmx(watcher))
+        assert "Not allowed" in r.text and "stop it before" not in r.text, path
+    # The API and the page's POST say the same.
+    api = await app_client.bearer("watch-xc")
+    r = await api.patch(f"/api/v1/campaigns/{cid}", json={"description": "x"})
+    assert r.status_code == 403, r.text
+    r = await watcher.post(f"/campaigns/{cid}", data={"name": "x"}, headers=htmx(watcher))
+    assert "stop it first" not in r.text and "stop it before" not in r.text
+    # The Campaign Administrator is still told to stop it first.
+    ana = await browser_session(app_client, "adm-xc")
+    assert "stop it before changing its settings" in (await ana.get(f"/campaigns/{cid}/edit")).text
