@@ -93,3 +93,23 @@ async def test_a_supervisor_is_not_allowed_to_edit_even_a_running_campaign(
     # The Campaign Administrator is still told to stop it first.
     ana = await browser_session(app_client, "adm-xc")
     assert "stop it before changing its settings" in (await ana.get(f"/campaigns/{cid}/edit")).text
+
+
+LONG = "x" * 1999  # a description without a single space
+
+
+async def test_a_long_description_is_shortened_in_the_list_and_cells_wrap(
+    app_client: ApiClient,
+) -> None:
+    group = await app_client.group()
+    created = await app_client.user("campaign_admin", [group], username="long-xc")
+    admin = await app_client.bearer(created["username"])
+    r = await admin.post("/api/v1/campaigns", json=body(group, "Long", description=LONG))
+    assert r.status_code == 201, r.text
+    page = (await browser_session(app_client, "long-xc")).get("/campaigns")
+    text = (await page).text
+    cell = re.search(r'<td class="desc" title="(x+)">(x+)…</td>', text)
+    assert cell is not None
+    assert cell.group(1) == LONG and len(cell.group(2)) + 1 == 120  # with the ellipsis
+    css = (await app_client.get("/static/app.css")).text
+    assert re.search(r"\.grid td \{ overflow-wrap: anywhere; \}", css)
