@@ -12,7 +12,8 @@ from test_ui_pages import browser_session, htmx
 
 from opendialer.admin_ui.held_text import FIX_PLACES
 from opendialer.admin_ui.i18n import translator
-from opendialer.core.services import users
+from opendialer.core.services import groups, users
+from opendialer.core.services.common import SYSTEM
 
 SUBTAB = re.compile(r'<a href="(/system[^"]*)" id="subtab-[^"]*"[^>]*>([^<]+)</a>')
 
@@ -113,3 +114,61 @@ async def test_a_long_description_is_shortened_in_the_list_and_cells_wrap(
     assert cell.group(1) == LONG and len(cell.group(2)) + 1 == 120  # with the ellipsis
     css = (await app_client.get("/static/app.css")).text
     assert re.search(r"\.grid td \{ overflow-wrap: anywhere; \}", css)
+
+
+def dd(page: str, key: str) -> str:
+    found = re.search(rf'<dd id="summary-{key}">(.*?)</dd>', page, re.S)
+    assert found is not None, key
+    return re.sub(r"<[^>]+>", "", found.group(1)).strip()
+
+
+async def test_the_summary_shows_the_campaigns_settings_to_every_role(
+    app_client: ApiClient,
+) -> None:
+    group = await app_client.group("Cobrança")
+    await groups.update_group(SYSTEM, group, {"description": "Equipe de cobrança de SP"})
+    created = await app_client.user("campaign_admin", [group], username="sum-adm")
+    await app_client.user("campaign_supervisor", [group], username="sum-sup")
+    admin = await app_client.bearer(created["username"])
+    settings = body(
+        group,
+        "Renovações",
+        description="Clientes com contrato vencendo",
+        pilot_number="4321",
+        max_attempts=5,
+        retry_after_minutes=45,
+        amd_enabled=True,
+        queue="fila-sp",
+    )
+    cid = (await admin.post("/api/v1/campaigns", json=settings)).json()["id"]
+    off = body(group, "Sem AMD", amd_enabled=False)
+    quiet = (await admin.post("/api/v1/campaigns", json=off)).json()["id"]
+    shown = {
+        ("sum-adm", "en"): ("45 minutes", "AMD on · AMD preset: Defaults", "Embedded Service"),
+        ("sum-sup", "pt_BR"): (
+            "45 minutos",
+            "AMD ligado · Perfil de AMD: Valores padrão",
+            "Serviço Embutido",
+        ),
+        ("sum-sup", "es"): ("45 minutos", "AMD activado", "Servicio"),
+    }
+    for (username, language), (retry, amd, dnc) in shown.items():
+        await speaks(username, language)
+        viewer = await browser_session(app_client, username)
+        for path in (f"/campaigns/{cid}/summary", f"/campaigns/{cid}/summary/panel"):
+            page = (await viewer.get(path)).text
+            assert dd(page, "description") == "Clientes com contrato vencendo"
+            assert dd(page, "type") == "OSCC"
+            assert dd(page, "queue") == "fila-sp"
+            assert dd(page, "pilot") == "4321"
+            assert dd(page, "max-attempts") == "5"
+            assert dd(page, "retry") == retry
+            assert dd(page, "amd").startswith(amd), dd(page, "amd")
+            assert dd(page, "dnc").startswith(dnc), dd(page, "dnc")
+            assert dd(page, "group") == "Cobrança — Equipe de cobrança de SP"
+        page = (await viewer.get(f"/campaigns/{quiet}/summary")).text
+        assert (
+            dd(page, "amd")
+            == {"en": "AMD off", "pt_BR": "AMD desligado", "es": "AMD desactivado"}[language]
+        )
+        assert dd(page, "description") == "—"
