@@ -172,3 +172,36 @@ async def test_the_summary_shows_the_campaigns_settings_to_every_role(
             == {"en": "AMD off", "pt_BR": "AMD desligado", "es": "AMD desactivado"}[language]
         )
         assert dd(page, "description") == "—"
+
+
+BAD_CSV = "Ana,+55 11 98888 0001\n,+55 11 98888 0002\nBia,\nonly-one-column\n"
+
+
+async def test_the_upload_report_names_the_columns_in_the_viewers_language(
+    app_client: ApiClient,
+) -> None:
+    group = await app_client.group()
+    created = await app_client.user("campaign_admin", [group], username="up-xc")
+    admin = await app_client.bearer(created["username"])
+    cid = (await admin.post("/api/v1/campaigns", json=body(group, "Upload"))).json()["id"]
+    labels = {
+        "en": {"2": "Name", "3": "Phone", "4": "Whole line"},
+        "pt_BR": {"2": "Nome", "3": "Telefone", "4": "Linha inteira"},
+        "es": {"2": "Nombre", "3": "Teléfono", "4": "Línea completa"},
+    }
+    for language, expected in labels.items():
+        await speaks("up-xc", language)
+        client = await browser_session(app_client, "up-xc")
+        r = await client.post(
+            f"/campaigns/{cid}/leads/upload",
+            files={"file": ("leads.csv", BAD_CSV.encode(), "text/csv")},
+            headers=htmx(client),
+        )
+        assert r.status_code == 200, r.text
+        cells = dict(
+            re.findall(
+                r'<tr data-line="(\d+)"><td class="num">\d+</td><td data-field="\w+">([^<]*)</td>',
+                r.text,
+            )
+        )
+        assert cells == expected, (language, r.text)
