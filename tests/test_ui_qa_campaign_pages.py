@@ -4,7 +4,9 @@ description that does not widen the campaign list. SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import html
 import re
+from datetime import UTC, datetime, timedelta
 
 from api_client import PASSWORD, ApiClient
 from test_api_dialing import body, give_leads
@@ -12,8 +14,10 @@ from test_ui_pages import browser_session, htmx
 
 from opendialer.admin_ui.held_text import FIX_PLACES
 from opendialer.admin_ui.i18n import translator
-from opendialer.core.services import groups, users
+from opendialer.core import held
+from opendialer.core.services import campaigns, groups, users
 from opendialer.core.services.common import SYSTEM
+from opendialer.core.storage.tables import Campaign, EngineNode, Schedule
 
 SUBTAB = re.compile(r'<a href="(/system[^"]*)" id="subtab-[^"]*"[^>]*>([^<]+)</a>')
 
@@ -205,3 +209,58 @@ async def test_the_upload_report_names_the_columns_in_the_viewers_language(
             )
         )
         assert cells == expected, (language, r.text)
+
+
+DIAGNOSTIC = "contact center session down since 01:53:20: cannot connect to <oscc.example>"
+
+
+async def test_a_routing_targets_diagnostic_stays_marked_english_in_the_held_state(
+    app_client: ApiClient,
+) -> None:
+    group = await app_client.group()
+    await app_client.user("campaign_supervisor", [group], username="diag-xc")
+    today = datetime.now(UTC).date()
+    campaign = await campaigns.create_campaign(
+        SYSTEM,
+        {
+            "name": "Held",
+            "group_id": group,
+            "start_date": today.isoformat(),
+            "end_date": (today + timedelta(days=1)).isoformat(),
+            "start_time": "00:00",
+            "end_time": "23:59",
+            "timezone": "UTC",
+            "weekdays": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"],
+            "pilot_number": "4000",
+        },
+    )
+    cid = campaign["id"]
+    await Campaign.update({Campaign.state: "STARTED"}).where(Campaign.id == cid).run()
+    reason = held.hold(held.ROUTING_UNHEALTHY, target="oscc", detail=DIAGNOSTIC).encode()
+    await (
+        Schedule.update({Schedule.reason: reason})
+        .where((Schedule.campaign == cid) & (Schedule.date == today))
+        .run()
+    )
+    await EngineNode.insert(EngineNode(node_id="xc-engine", heartbeat_at=datetime.now(UTC))).run()
+    try:
+        marked = '<span lang="en">' + html.escape(DIAGNOSTIC, quote=False) + "</span>"
+        sentences = {
+            "en": "Started — not dialing: the contact center (oscc) is not up: ",
+            "pt_BR": "Iniciada — sem discar: a central de atendimento (oscc) não está no ar: ",
+            "es": "Iniciada — sin marcar: el centro de contacto (oscc) no está disponible: ",
+        }
+        for language in ("en", "pt_BR", "es"):
+            await speaks("diag-xc", language)
+            viewer = await browser_session(app_client, "diag-xc")
+            for path in ("/campaigns", f"/campaigns/{cid}/summary"):
+                page = (await viewer.get(path)).text
+                assert 'data-held="routing_unhealthy"' in page, (language, path)
+                assert marked in page, (language, path)
+                assert sentences[language] + marked in page, (language, path)
+        # The API keeps the plain sentence.
+        api = await app_client.bearer("diag-xc")
+        got = (await api.get(f"/api/v1/campaigns/{cid}")).json()["held_reason"]["detail"]
+        assert got.endswith(DIAGNOSTIC) and "<span" not in got
+    finally:
+        await EngineNode.delete().where(EngineNode.node_id == "xc-engine").run()
