@@ -264,3 +264,27 @@ async def test_a_routing_targets_diagnostic_stays_marked_english_in_the_held_sta
         assert got.endswith(DIAGNOSTIC) and "<span" not in got
     finally:
         await EngineNode.delete().where(EngineNode.node_id == "xc-engine").run()
+
+
+async def test_spanish_pages_use_the_product_guides_terms(app_client: ApiClient) -> None:
+    group = await app_client.group()
+    created = await app_client.user("campaign_admin", [group], username="es-xc")
+    admin = await app_client.bearer(created["username"])
+    cid = (await admin.post("/api/v1/campaigns", json=body(group, "Guía"))).json()["id"]
+    await speaks("es-xc", "es")
+    client = await browser_session(app_client, "es-xc")
+    listing = (await client.get("/campaigns")).text
+    for entry in (
+        "Editar campaña",
+        "Ver/editar programa",
+        "Cargar clientes potenciales",
+        "Ver/editar clientes potenciales",
+        "Ver resumen",
+    ):
+        assert f">{entry}<" in listing, entry
+    for path in ("/campaigns", f"/campaigns/{cid}/summary", f"/campaigns/{cid}/schedules"):
+        page = (await client.get(path)).text
+        words = re.sub(r"<[^>]+>", " ", page).replace("Horario laboral", "")
+        assert not re.search(r"\b(?:[Cc]ontactos?|[Hh]orarios?|[Ss]ubir)\b", words), path
+    head = (await client.get(f"/campaigns/{cid}/leads")).text
+    assert ">Programa<" in head and ">Clientes potenciales<" in head
