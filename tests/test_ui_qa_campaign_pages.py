@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 from api_client import PASSWORD, ApiClient
 from test_api_dialing import body, give_leads
+from test_ui_campaign_log import dialed_campaign, people, rows
 from test_ui_pages import browser_session, htmx
 
 from opendialer.admin_ui.held_text import FIX_PLACES
@@ -17,6 +18,7 @@ from opendialer.admin_ui.i18n import translator
 from opendialer.core import held
 from opendialer.core.services import campaigns, groups, users
 from opendialer.core.services.common import SYSTEM
+from opendialer.core.storage import Database
 from opendialer.core.storage.tables import Campaign, EngineNode, Schedule
 
 SUBTAB = re.compile(r'<a href="(/system[^"]*)" id="subtab-[^"]*"[^>]*>([^<]+)</a>')
@@ -288,3 +290,42 @@ async def test_spanish_pages_use_the_product_guides_terms(app_client: ApiClient)
         assert not re.search(r"\b(?:[Cc]ontactos?|[Hh]orarios?|[Ss]ubir)\b", words), path
     head = (await client.get(f"/campaigns/{cid}/leads")).text
     assert ">Programa<" in head and ">Clientes potenciales<" in head
+
+
+DETAIL_CELL = re.compile(r'<div class="muted small call-detail"([^>]*)>([^<]*)</div>')
+
+
+async def test_the_call_logs_outcome_details_are_in_the_viewers_language(
+    app_client: ApiClient, db: Database
+) -> None:
+    group = await people(app_client)
+    campaign = await dialed_campaign(db, group)
+    expected = {
+        "pt_BR": (
+            "do outro lado estava uma pessoa (simulador).",
+            "O AMD indicou Máquina; do outro lado estava uma máquina (simulador).",
+        ),
+        "es": (
+            "al otro lado había una persona (simulador).",
+            "El AMD indicó Contestador; al otro lado había una máquina (simulador).",
+        ),
+        "en": (
+            "the far end was a person (simulator).",
+            "AMD said Machine; the far end was a machine (simulator).",
+        ),
+    }
+    for language, (transferred, machine) in expected.items():
+        await speaks("sam", language)
+        sam = await browser_session(app_client, "sam")
+        page = (await sam.get(f"/campaigns/{campaign['id']}/calls")).text
+        table = rows(page, "calls-table")
+        person = next(r for r in table if "Ana Souza" in r)
+        attributes, text = DETAIL_CELL.search(person).groups()  # type: ignore[union-attr]
+        assert html.unescape(text).endswith(transferred), (language, text)
+        raw = re.search(r'title="([^"]*)"', attributes)
+        assert raw is not None and raw.group(1).endswith("far end was a human (sim)")
+        answering = next(r for r in table if "Bia Lima" in r)
+        assert html.unescape(DETAIL_CELL.search(answering).group(2)) == machine  # type: ignore[union-attr]
+        shown = re.sub(r'(?:title|data-detail)="[^"]*"', "", page)
+        assert "(sim)" not in shown, language
+        assert language == "en" or "far end was" not in shown, language
