@@ -9,14 +9,23 @@ import re
 from datetime import UTC, datetime, timedelta
 
 from api_client import PASSWORD, ApiClient
+from engine_support import make_engine, run_round
 from test_api_dialing import body, give_leads
-from test_ui_campaign_log import dialed_campaign, people, rows
+from test_ui_campaign_log import (
+    DIALED_AT,
+    HUMAN,
+    dialed_campaign,
+    import_leads,
+    people,
+    rows,
+)
 from test_ui_pages import browser_session, htmx
 
 from opendialer.admin_ui.held_text import FIX_PLACES
 from opendialer.admin_ui.i18n import translator
 from opendialer.core import held
-from opendialer.core.services import campaigns, groups, users
+from opendialer.core.engine.clock import FakeClock
+from opendialer.core.services import campaigns, dnc_numbers, groups, users
 from opendialer.core.services.common import SYSTEM
 from opendialer.core.storage import Database
 from opendialer.core.storage.tables import Campaign, EngineNode, Schedule
@@ -329,3 +338,50 @@ async def test_the_call_logs_outcome_details_are_in_the_viewers_language(
         shown = re.sub(r'(?:title|data-detail)="[^"]*"', "", page)
         assert "(sim)" not in shown, language
         assert language == "en" or "far end was" not in shown, language
+
+
+async def test_a_do_not_call_block_is_explained_in_the_viewers_language(
+    app_client: ApiClient, db: Database
+) -> None:
+    group = await people(app_client)
+    campaign = await campaigns.create_campaign(
+        SYSTEM,
+        {
+            "name": "Blocked",
+            "group_id": group,
+            "start_date": "2030-01-07",
+            "end_date": "2030-01-08",
+            "start_time": "09:00",
+            "end_time": "17:00",
+            "timezone": "America/Sao_Paulo",
+            "weekdays": ["mon", "tue"],
+            "pilot_number": "4000",
+            "default_region": "BR",
+            "routing_target": "static",
+        },
+    )
+    await dnc_numbers.import_numbers(SYSTEM, f"{HUMAN}\n".encode())
+    await import_leads(campaign["id"], [f"Ana Souza,+{HUMAN}"])
+    await campaigns.start_campaign(SYSTEM, campaign["id"])
+    engine = make_engine(db, FakeClock(DIALED_AT), script={HUMAN: ["human"]}, slots=2)
+    await engine.start(run_loop=False)
+    try:
+        await run_round(engine)
+    finally:
+        await engine.stop()
+    await campaigns.stop_campaign(SYSTEM, campaign["id"])
+    expected = {
+        "en": "On the Do-Not-Call list of Embedded Service; no call placed.",
+        "pt_BR": "Na lista Não ligar de Serviço Embutido; nenhuma chamada feita.",
+        "es": "En la lista No llamar de Servicio Integrado; no se hizo ninguna llamada.",
+    }
+    for language, sentence in expected.items():
+        await speaks("sam", language)
+        sam = await browser_session(app_client, "sam")
+        page = (await sam.get(f"/campaigns/{campaign['id']}/calls")).text
+        found = DETAIL_CELL.search(page)
+        assert found is not None, page
+        assert html.unescape(found.group(2)) == sentence, language
+        assert 'title="on the Do-Not-Call list of Embedded Service; no call placed"' in found.group(
+            1
+        )
