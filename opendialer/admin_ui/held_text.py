@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from markupsafe import Markup, escape
+
 from opendialer.admin_ui.dates import local_day
 from opendialer.admin_ui.i18n import N_, Translator
 from opendialer.core import held
@@ -70,8 +72,12 @@ GROUP_DISABLED = N_("Group disabled: this campaign runs to its end; it cannot be
 DIALING = N_("Started — dialing")
 
 
-def held_detail(state: DialingState, t: Translator) -> str:
-    """The sentence for a STARTED campaign's state ('' when it is STOPPED)."""
+def held_detail(state: DialingState, t: Translator, *, markup: bool = False) -> str:
+    """The sentence for a STARTED campaign's state ('' when it is STOPPED).
+
+    With ``markup`` (the HTML pages) the values are escaped and the embedded
+    ``detail`` — the operator's diagnostic, in the engine's English — is marked
+    ``<span lang="en">``, as Diagnostics marks its messages."""
     if state.code is None:
         return t.gettext(DIALING) if state.dialing else ""
     entry = HELD_TEXT.get(state.code, HELD_TEXT[held.LEGACY])
@@ -84,6 +90,10 @@ def held_detail(state: DialingState, t: Translator) -> str:
         message = entry[0] if first else entry[1]
     else:
         message = entry
+    if markup:
+        if params["detail"]:
+            params["detail"] = Markup('<span lang="en">{}</span>').format(params["detail"])
+        return Markup(escape(t.gettext(message))) % params
     return t.gettext(message, **params)
 
 
@@ -105,7 +115,7 @@ def held_view(state: DialingState, t: Translator, role: Role | None) -> dict[str
     if place and not may_fix and state.fix_role is not None:
         ask = t.gettext(ASK_ROLE[state.fix_role], place=place)
     return {
-        "text": held_detail(state, t),
+        "text": held_detail(state, t, markup=True),
         "dialing": state.dialing,
         "code": state.code,
         "css": "run" if state.dialing else ("off" if state.waiting else "bad"),

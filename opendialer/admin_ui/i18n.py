@@ -112,6 +112,27 @@ def translator(language: str | None) -> Translator:
 ERROR_PATTERNS: list[tuple[re.Pattern[str], str]] = [
     (re.compile(p), m)
     for p, m in [
+        # A tab the role does not see (admin_ui/pages/session.py require_tab), by its label.
+        (
+            r"^the Dialer Users pages are not available to your role",
+            N_("The Dialer Users pages are not available to your role."),
+        ),
+        (
+            r"^the Dialer Groups pages are not available to your role",
+            N_("The Dialer Groups pages are not available to your role."),
+        ),
+        (
+            r"^the Campaign Management pages are not available to your role",
+            N_("The Campaign Management pages are not available to your role."),
+        ),
+        (
+            r"^the Do-Not-Call pages are not available to your role",
+            N_("The Do-Not-Call pages are not available to your role."),
+        ),
+        (
+            r"^the System pages are not available to your role",
+            N_("The System pages are not available to your role."),
+        ),
         # Routing targets' options (plugins/route_oscc/options.py, plugins/route_ivr.py),
         # shown at the option's field on System → Contact center / IVR: first, as their
         # details quote option names that generic patterns would match.

@@ -270,6 +270,7 @@ async def create_campaign(
 async def edit_campaign(ui: NamedDependency[UI], campaign_id: FromPath[int]) -> Template:
     actor = ui.require_tab("campaigns")
     campaign = await campaigns.get_campaign(actor, campaign_id)
+    campaigns.require_writer(actor)  # "Not allowed" before "stop it first"
     if campaign["state"] == CampaignState.STARTED.value:
         return ui.render(
             "partials/error_modal.html",
@@ -279,7 +280,6 @@ async def edit_campaign(ui: NamedDependency[UI], campaign_id: FromPath[int]) -> 
                 name=campaign["name"],
             ),
         )
-    campaigns.require_writer(actor)
     return await _modal(ui, actor, campaign, {}, editing=True)
 
 
@@ -341,6 +341,7 @@ async def confirm_delete(ui: NamedDependency[UI], campaign_id: FromPath[int]) ->
     """The confirmation, saying what goes with the campaign (a STARTED one: why not)."""
     actor = ui.require_tab("campaigns")
     campaign = await campaigns.get_campaign(actor, campaign_id)
+    campaigns.require_writer(actor)
     if campaign["state"] == CampaignState.STARTED.value:
         return ui.render(
             "partials/error_modal.html",

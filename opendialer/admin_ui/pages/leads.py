@@ -15,7 +15,7 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery
 from litestar.response import Template
 
-from opendialer.admin_ui.i18n import translate_detail, translate_error
+from opendialer.admin_ui.i18n import N_, translate_detail, translate_error
 from opendialer.admin_ui.pages.common import done, errors_of, text
 from opendialer.admin_ui.pages.schedules import LEAD_STATUS_LABELS
 from opendialer.admin_ui.pages.session import UI
@@ -37,11 +37,28 @@ def _save_upload(upload: UploadFile) -> Path:
     return Path(handle.name)
 
 
+#: The CSV columns a row error names (core/services/leads_csv.py), as the page shows them.
+FIELD_LABELS: dict[str, str] = {
+    "name": N_("Name"),
+    "phone": N_("Phone"),
+    "description": N_("Description"),
+    "row": N_("Whole line"),
+}
+
+
 def translated_rows(errors: list[dict[str, Any]], ui: UI) -> list[dict[str, Any]]:
-    return [
-        {**e, "reason": translate_detail(str(e.get("reason", "")), "validation_failed", ui.t)}
-        for e in errors
-    ]
+    rows = []
+    for e in errors:
+        field = str(e.get("field", ""))
+        label = FIELD_LABELS.get(field)
+        rows.append(
+            {
+                **e,
+                "field_label": ui._(label) if label else field,
+                "reason": translate_detail(str(e.get("reason", "")), "validation_failed", ui.t),
+            }
+        )
+    return rows
 
 
 @get("/campaigns/{campaign_id:int}/leads/upload")

@@ -19,7 +19,7 @@ from opendialer.admin_ui.pages.chart import STATUS_COLOURS, bar_chart
 from opendialer.admin_ui.pages.common import done, errors_of, text
 from opendialer.admin_ui.pages.session import UI
 from opendialer.core.domain import LeadStatus, Role
-from opendialer.core.services import campaigns, dialing, groups, schedules
+from opendialer.core.services import campaigns, dialing, dnc_services, groups, schedules
 from opendialer.core.services.common import PageRequest
 from opendialer.core.services.errors import ServiceError
 
@@ -252,8 +252,13 @@ async def _summary_context(ui: UI, campaign_id: int) -> dict[str, Any]:
         [(ui._(LEAD_STATUS_LABELS[s]), counts.get(s, 0), STATUS_COLOURS[s]) for s in statuses],
         title=ui._("Leads per status"),
     )
+    dnc_service = None
+    if summary.get("dnc_service_id") is not None:
+        dnc_service = await dnc_services.get_service(actor, summary["dnc_service_id"])
     return {
         "campaign": summary,
+        "amd_preset": (summary.get("amd_params") or {}).get("preset") or "",
+        "dnc_service": dnc_service,
         "counts": counts,
         "statuses": statuses,
         "chart": chart,

@@ -118,7 +118,7 @@ class UI:
         if self.actor is None:
             raise LoginRequired
         if not self.may_see(tab):
-            raise PermissionDenied(f"the {tab} pages are not available to your role")
+            raise PermissionDenied(f"the {TABS[tab].label} pages are not available to your role")
         return self.actor
 
     def _(self, message: str, **values: Any) -> str:
