@@ -50,6 +50,6 @@ async def test_diagnostics_names_the_started_campaigns_an_unconfigured_ivr_holds
     await make_campaign(name="Night survey", type="IVR", routing_target=None, queue="")
     boss = await master(app_client)
     page = (await boss.get("/system")).text
-    status, message = rows(page)["Contact center — ivr"]
+    status, message = rows(page)["IVR"]
     assert status == "fail", message
     assert "Night survey" in html.unescape(message) and "/system/ivr" in message

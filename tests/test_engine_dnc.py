@@ -3,6 +3,9 @@ stops dialing (fail closed) until it answers again."""
 
 from __future__ import annotations
 
+import asyncio
+from datetime import UTC, datetime
+
 from engine_support import (
     DncCampaign,
     dnc_campaign,
@@ -125,3 +128,50 @@ async def test_unknown_provider_kind_fails_closed_and_says_why(db: Database) -> 
     assert state == "DNC_OUT_OF_SERVICE"
     assert "no provider of kind 'not_installed'" in reason
     assert await records(cid) == []
+
+
+class SlowStartProvider(ListProvider):
+    """Counts its builds and starts slowly, as an embedded list loading from the database."""
+
+    built: list[SlowStartProvider] = []
+    closed = 0
+
+    def __init__(self, config, context):
+        super().__init__(config, context)
+        SlowStartProvider.built.append(self)
+
+    async def start(self) -> None:
+        await asyncio.sleep(0.05)
+
+    async def close(self) -> None:
+        SlowStartProvider.closed += 1
+
+
+class SlowStartPlugin:
+    @hookimpl
+    def register_dnc_providers(self):
+        return {"slow_start": SlowStartProvider}
+
+
+async def test_a_burst_of_first_checks_builds_one_provider(db: Database) -> None:
+    """A campaign's first pacing round checks every number at once: the gate builds the
+    service's provider once. It used to build one per check and keep the last, leaving
+    the others running (embedded lists: a LISTEN connection each, on PostgreSQL)."""
+    from opendialer.core.engine.clock import FakeClock
+    from opendialer.core.engine.dnc_gate import DncGate
+    from opendialer.core.engine.engine import EngineContext
+
+    SlowStartProvider.built, SlowStartProvider.closed = [], 0
+    service = DncService(name="Slow list", kind="slow_start")
+    await service.save().run()
+    pm = PluginManager().load_all()
+    assert pm.register(SlowStartPlugin(), name="slow_start_dnc")
+    clock = FakeClock(datetime(2026, 3, 2, 12, tzinfo=UTC))
+    gate = DncGate(pm, EngineContext(clock, {}, lambda: None), clock.monotonic)
+    try:
+        checks = await asyncio.gather(*(gate.check(service.id, f"1555{n:04d}") for n in range(200)))
+        assert len(checks) == 200 and all(c.result == "callable" for c in checks)
+        assert len(SlowStartProvider.built) == 1
+    finally:
+        await gate.close()
+    assert SlowStartProvider.closed == 1

@@ -10,6 +10,7 @@ answers again). A campaign with no DNC service is not checked.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
@@ -51,11 +52,23 @@ class DncGate:
         self._context = context
         self._monotonic = monotonic
         self._loaded: dict[int, _Loaded] = {}
+        #: One build at a time per service: the first burst of concurrent checks of a
+        #: campaign used to build and start one provider per call, keep the last and
+        #: never close the others (each embedded one holds a LISTEN connection: on
+        #: PostgreSQL they used up the server's connections).
+        self._building: dict[int, asyncio.Lock] = {}
 
     async def _provider(self, service_id: int) -> _Loaded:
         cached = self._loaded.get(service_id)
         if cached and self._monotonic() - cached.read_at < ROW_REFRESH_S:
             return cached
+        async with self._building.setdefault(service_id, asyncio.Lock()):
+            return await self._provider_locked(service_id)
+
+    async def _provider_locked(self, service_id: int) -> _Loaded:
+        cached = self._loaded.get(service_id)
+        if cached and self._monotonic() - cached.read_at < ROW_REFRESH_S:
+            return cached  # built or re-read by the check that held the lock before us
         row = await DncService.select().where(DncService.id == service_id).first().run()
         if row is None:
             raise DncUnavailable(
