@@ -642,9 +642,9 @@ def serve(
 ) -> None:
     """Start the dialer on the configured database: web server, dialing engine, or both.
     A database seeded by `opendialer demo` is refused (see --allow-demo-database)."""
-    from opendialer.admin_ui.metrics import MetricsConfigError
-    from opendialer.admin_ui.server import ROLES, serve_forever
     from opendialer.core.engine.settings import EngineConfigError
+    from opendialer.core.runtime import ROLES, WebApp, serve_node
+    from opendialer.core.runtime.metrics_http import MetricsConfigError
 
     if bool(certfile) != bool(keyfile):
         fail("give both --certfile and --keyfile, or neither")
@@ -654,8 +654,12 @@ def serve(
         fail(f"--metrics-port is for --role engine; --role {role} serves /metrics on --port")
 
     async def body() -> None:
+        # The engine role runs without the web package: it is imported only to serve it.
+        web_app: WebApp | None = None
+        if role != "engine":
+            from opendialer.admin_ui.server import web_app
         try:
-            await serve_forever(
+            await serve_node(
                 host=host,
                 port=port,
                 certfile=certfile,
@@ -663,6 +667,7 @@ def serve(
                 role=role,
                 metrics_port=metrics_port,
                 demo_database="loopback" if allow_demo_database else "refuse",
+                web_app=web_app,
             )
         except (EngineConfigError, MetricsConfigError) as exc:
             fail(str(exc))
@@ -685,9 +690,10 @@ def demo(
     demo runs on that database only when it is empty or a demo one."""
     import shutil
 
-    from opendialer.admin_ui.server import serve_forever
+    from opendialer.admin_ui.server import web_app
     from opendialer.core import logs
     from opendialer.core.demo import DEMO_ENGINE, prepare_demo
+    from opendialer.core.runtime import serve_node
     from opendialer.core.services import installation
 
     explicit = os.environ.get(config.DATABASE_URL_ENV, "").strip()
@@ -730,13 +736,12 @@ def demo(
                 "in with the published password above",
                 highlight=False,
             )
-        await serve_forever(
+        await serve_node(
             host=host,
             port=port,
-            certfile=None,
-            keyfile=None,
             engine_config=DEMO_ENGINE,
             demo_database="demo",
+            web_app=web_app,
         )
 
     run(body)

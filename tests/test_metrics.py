@@ -37,7 +37,7 @@ from helpers import run_cli
 from prometheus_client.parser import text_string_to_metric_families
 
 from opendialer.admin_ui.app import create_app
-from opendialer.admin_ui.metrics import (
+from opendialer.core.runtime.metrics_http import (
     ALLOW_ENV,
     TOKEN_ENV,
     MetricsConfigError,

@@ -22,25 +22,21 @@ from opendialer.admin_ui.auth import provide_actor
 from opendialer.admin_ui.donotcall import DONOTCALL_ROUTES
 from opendialer.admin_ui.errors import EXCEPTION_HANDLERS
 from opendialer.admin_ui.json_nesting import refuse_deep_json
-from opendialer.admin_ui.metrics import (
-    ACCESS_KEY,
-    MetricsAccess,
-    metrics_endpoint,
-    metrics_lifespan,
-)
 from opendialer.admin_ui.pages import PAGE_ROUTES, STATIC_DIR, template_config
 from opendialer.admin_ui.security import add_security_headers
 from opendialer.core import config, dnc
 from opendialer.core.contracts import MetricsExporter
+from opendialer.core.runtime.metrics_http import (
+    ACCESS_KEY,
+    MetricsAccess,
+    healthz,
+    metrics_endpoint,
+    metrics_lifespan,
+)
 from opendialer.core.services.login_throttle import LoginThrottle
 from opendialer.core.storage import Database, connect
 
 API_PREFIX = "/api/v1"
-
-
-@get("/healthz", sync_to_thread=False, include_in_schema=False)
-def healthz() -> dict[str, str]:
-    return {"status": "ok", "version": opendialer.__version__}
 
 
 @get(

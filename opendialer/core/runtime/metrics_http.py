@@ -1,5 +1,9 @@
 """``GET /metrics`` — the process's metrics for Prometheus, and who may read them.
 
+Core, not the web package: ``serve --role engine --metrics-port N`` serves these
+routes on its own, without the admin's web app (``core/runtime``); the web app
+mounts the same route and lifespan.
+
 Scrapers do not log in, so the route has its own rule, set in the environment:
 
 =============================  ==========================================================
@@ -30,6 +34,7 @@ from typing import Any
 from litestar import Litestar, Request, Response, get
 from litestar.datastructures import State
 
+import opendialer
 from opendialer.core.contracts import MetricsExporter
 from opendialer.core.engine.clock import RealClock
 from opendialer.core.engine.engine import EngineContext
@@ -172,11 +177,15 @@ async def metrics_endpoint(request: Request[Any, Any, Any]) -> Response[Any]:
     return Response(content=body, media_type=content_type, headers={"Cache-Control": "no-store"})
 
 
+@get("/healthz", sync_to_thread=False, include_in_schema=False)
+def healthz() -> dict[str, str]:
+    """Liveness for load balancers and orchestrators (web app and metrics-only server)."""
+    return {"status": "ok", "version": opendialer.__version__}
+
+
 def metrics_only_app(exporter: MetricsExporter) -> Litestar:
     """``serve --role engine --metrics-port N``: ``/metrics`` (same access rule) and
     ``/healthz``, nothing else."""
-    from opendialer.admin_ui.app import healthz
-
     return Litestar(
         route_handlers=[healthz, metrics_endpoint],
         lifespan=[metrics_lifespan(exporter)],
@@ -192,6 +201,7 @@ __all__ = [
     "MetricsAccess",
     "MetricsConfigError",
     "build_exporter",
+    "healthz",
     "metrics_endpoint",
     "metrics_lifespan",
     "metrics_only_app",
