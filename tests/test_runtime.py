@@ -6,6 +6,7 @@ from __future__ import annotations
 import signal
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from engine_support import engine_process_env, wait_for
@@ -30,18 +31,21 @@ main()
 """
 
 
-async def test_engine_role_never_imports_the_web_package(
-    db: Database, cli_env: dict[str, str], tmp_path
-) -> None:
-    env = engine_process_env(cli_env, "engine-no-web")
-    log_path = tmp_path / "engine.log"
-    with open(log_path, "w") as log:
-        proc = subprocess.Popen(
+def _serve_engine_reporting_imports(env: dict[str, str], log_path: Path) -> subprocess.Popen[bytes]:
+    with open(log_path, "w") as log:  # the child keeps its own copy of the descriptor
+        return subprocess.Popen(
             [sys.executable, "-c", SERVE_ENGINE_REPORTING_IMPORTS],
             env=env,
             stdout=log,
             stderr=subprocess.STDOUT,
         )
+
+
+async def test_engine_role_never_imports_the_web_package(
+    db: Database, cli_env: dict[str, str], tmp_path
+) -> None:
+    log_path = tmp_path / "engine.log"
+    proc = _serve_engine_reporting_imports(engine_process_env(cli_env, "engine-no-web"), log_path)
     try:
 
         async def joined() -> bool:

@@ -4,7 +4,8 @@ saved, so a mistake is a 422 naming the key, not a call that ignores it.
 
 Keys the engine reads itself (:data:`ENGINE_KEYS`):
 
-* ``strategy`` — a registered AMD strategy (default: ``numpy`` when installed);
+* ``strategy`` — a registered AMD strategy (default: :data:`PREFERRED_STRATEGY`
+  when installed, else the first by name);
 * ``preset`` — one of the strategy's presets (``fast``, ``accurate``);
 * ``on_machine``, ``on_fax``, ``on_silence``, ``on_notsure`` — ``hangup`` or
   ``transfer``: what that verdict does. A HUMAN verdict always transfers.
@@ -28,15 +29,19 @@ VERDICT_SETTINGS: dict[str, tuple[AmdLabel, CallAction]] = {
     "on_notsure": (AmdLabel.NOTSURE, CallAction.TRANSFER),
 }
 ENGINE_KEYS = ("strategy", "preset", *VERDICT_SETTINGS)
+#: The product's choice of AMD strategy for a campaign that names none (the built-in
+#: detector); when it is not installed, the first installed strategy by name.
+PREFERRED_STRATEGY = "numpy"
 ACTIONS = tuple(a.value for a in CallAction)
 
 
 def strategy_name(factories: Mapping[str, Any], wanted: Any, default: str | None = None) -> Any:
-    """The strategy a campaign uses: its own, else ``default``, else ``numpy``, else the
-    first installed (None when none is)."""
+    """The strategy a campaign uses: its own, else ``default``, else
+    :data:`PREFERRED_STRATEGY`, else the first installed (None when none is)."""
     name = wanted or default
     if not name:
-        name = "numpy" if "numpy" in factories else next(iter(sorted(factories)), None)
+        preferred = PREFERRED_STRATEGY in factories
+        name = PREFERRED_STRATEGY if preferred else next(iter(sorted(factories)), None)
     return name
 
 

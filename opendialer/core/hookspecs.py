@@ -81,6 +81,13 @@ def register_routing_targets() -> dict[str, Any]:
     Each factory is called as ``factory(options=Mapping, context=PluginContext)``
     and returns a :class:`~opendialer.core.contracts.RoutingTarget`.
 
+    A factory may declare the campaign types whose campaigns it serves when they
+    name no target, as a class attribute: ``default_for_campaign_types = ("OSCC",)``
+    (the built-in ``oscc`` and ``ivr`` do so). A third-party target declaring a type
+    replaces the built-in default of that type. A factory with a ``validate_options``
+    (:class:`~opendialer.core.contracts.ValidatesOptions`) checks its options before
+    System → routing settings stores them.
+
     :return: ``{name: factory}``
     """
 

@@ -147,6 +147,9 @@ class _Held:
 class IvrRoutingTarget:
     """One pool of ``channels`` shared by every campaign routed through this instance."""
 
+    #: IVR campaigns that name no routing target go to the IVR.
+    default_for_campaign_types = ("IVR",)
+
     def __init__(self, options: Mapping[str, Any] | None = None, context: Any = None) -> None:
         self.options = parse_options(options)
         self._context = context

@@ -53,12 +53,12 @@ from opendialer.core.engine.settings import setting_with_stamp
 from opendialer.core.held import Hold, hold
 from opendialer.core.memory import pin_mmap_threshold
 from opendialer.core.plugins import PluginManager, get_plugin_manager
+from opendialer.core.routing_defaults import default_targets
 from opendialer.core.storage import Database
 from opendialer.core.storage.tables import CallRecord, Lead
 
 log = logging.getLogger("opendialer.engine")
 
-DEFAULT_ROUTING_BY_TYPE = {"OSCC": "oscc", "IVR": "ivr"}
 #: How often a started routing target's stored options are compared with the
 #: database, and a target that failed to start is tried again (seconds).
 ROUTING_RECHECK_S = 2.0
@@ -140,7 +140,8 @@ class Engine:
         self.scheduler = Scheduler(self.pm)
         self.dnc = DncGate(self.pm, self.context, self.clock.monotonic)
         self.runners: dict[int, CampaignRunner] = {}
-        self.routing_by_type = dict(routing_by_type or DEFAULT_ROUTING_BY_TYPE)
+        # Campaign type → target when a campaign names none: the targets declare it.
+        self.routing_by_type = dict(routing_by_type or default_targets(self.pm))
         self._routing_options = {k: dict(v) for k, v in (routing_options or {}).items()}
         self._routing: dict[str, RoutingTarget] = {}
         self._routing_missing: set[str] = set()

@@ -22,10 +22,10 @@ from typing import Any
 from opendialer.core.contracts import Health, ReportsStatus
 from opendialer.core.dnc import SystemContext
 from opendialer.core.domain import CampaignState
-from opendialer.core.engine.engine import DEFAULT_ROUTING_BY_TYPE
 from opendialer.core.health.model import CheckResult, DoctorOptions, Status
 from opendialer.core.health.settings_read import routing_options
 from opendialer.core.plugins import get_plugin_manager
+from opendialer.core.routing_defaults import default_targets
 from opendialer.core.storage.tables import Campaign
 
 FIX = "fix the stored options of routing target {name!r} (setting routing.{name}): "
@@ -113,7 +113,7 @@ async def _check_one(
 
 async def needed_targets() -> dict[str, list[str]]:
     """The routing target each STARTED campaign dials through → those campaigns' names
-    (its own target, else by type: ``OPENDIALER_ROUTING`` or OSCC → oscc, IVR → ivr)."""
+    (its own target, else by type: ``OPENDIALER_ROUTING`` or the type's default target)."""
     forced = os.environ.get("OPENDIALER_ROUTING", "").strip()
     rows = (
         await Campaign.select(Campaign.name, Campaign.type, Campaign.routing_target)
@@ -122,8 +122,9 @@ async def needed_targets() -> dict[str, list[str]]:
         .run()
     )
     needed: dict[str, list[str]] = {}
+    defaults = default_targets()
     for row in rows:
-        name = row["routing_target"] or forced or DEFAULT_ROUTING_BY_TYPE.get(row["type"], "")
+        name = row["routing_target"] or forced or defaults.get(row["type"], "")
         needed.setdefault(name, []).append(row["name"])
     return needed
 

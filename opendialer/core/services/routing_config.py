@@ -1,6 +1,7 @@
 """Routing-target options: one ``setting`` row per target, key ``routing.<name>``.
 
-A campaign picks its target by type (OSCC → ``oscc``, IVR → ``ivr``) and brings
+A campaign picks its target by type — the target registered as the type's default
+(:mod:`opendialer.core.routing_defaults`; built in: OSCC → ``oscc``, IVR → ``ivr``) — and brings
 its own queue and pilot number; how the dialer reaches the contact center or
 the IVR (URL, TLS trust, credentials, timeouts, channel count) is set once here,
 by a Master, and shared by every campaign of that type::
@@ -32,7 +33,9 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
+from opendialer.core.domain import CampaignType
 from opendialer.core.plugins import get_plugin_manager
+from opendialer.core.routing_defaults import default_targets
 from opendialer.core.services.common import Actor, jsonable
 from opendialer.core.services.errors import (
     FieldErrors,
@@ -353,10 +356,9 @@ def _down(target: Any) -> bool:
 
 def target_of(campaign_type: str, routing_target: str | None = None) -> str:
     """The routing target a campaign of ``campaign_type`` uses: its own
-    ``routing_target``, else the engine's default by type (OSCC → oscc, IVR → ivr)."""
-    from opendialer.core.engine.engine import DEFAULT_ROUTING_BY_TYPE
-
-    return routing_target or DEFAULT_ROUTING_BY_TYPE.get(campaign_type, "")
+    ``routing_target``, else the target registered as the default of that type
+    (:mod:`opendialer.core.routing_defaults`)."""
+    return routing_target or default_targets().get(campaign_type, "")
 
 
 async def unconfigured_types(routing_target: str | None = None) -> dict[str, str]:
@@ -364,7 +366,7 @@ async def unconfigured_types(routing_target: str | None = None) -> dict[str, str
     (no stored options and no engine override): campaigns of those types wait."""
     configured = await configured_targets()
     missing: dict[str, str] = {}
-    for kind in ("OSCC", "IVR"):
+    for kind in (t.value for t in CampaignType):
         target = target_of(kind, routing_target)
         if target not in configured and await overridden_by(target) is None:
             missing[kind] = target
@@ -372,8 +374,9 @@ async def unconfigured_types(routing_target: str | None = None) -> dict[str, str
 
 
 async def watched_queues() -> list[str]:
-    """The contact center's queues named in ``routing.oscc`` (option ``queues``):
-    the campaign form offers them. Names only; no other option leaves."""
-    options = await load_options("oscc") or {}
+    """The contact center's queues named in the options of the OSCC type's default
+    target (``routing.oscc``, option ``queues``): the campaign form offers them.
+    Names only; no other option leaves."""
+    options = await load_options(target_of(CampaignType.OSCC.value)) or {}
     queues = options.get("queues")
     return [q for q in queues if isinstance(q, str)] if isinstance(queues, list) else []

@@ -41,6 +41,9 @@ def _hms(moment: datetime) -> str:
 class OsccRoutingTarget:
     """Constructed as ``OsccRoutingTarget(options, context)``; see ``docs/routing.md``."""
 
+    #: OSCC campaigns that name no routing target go to the contact center.
+    default_for_campaign_types = ("OSCC",)
+
     def __init__(self, options: Mapping[str, Any] | None = None, context: Any = None) -> None:
         self.options: OsccOptions = parse_options(options)
         self._context = context
