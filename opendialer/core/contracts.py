@@ -281,8 +281,16 @@ class ValidatesOptions(Protocol):
     """A factory (class) that checks options without connecting anywhere.
 
     ``validate_options(options)`` returns the options to store or raises
-    ``ValueError`` whose ``option`` attribute, when present, names the bad one.
-    The routing settings service calls it before saving."""
+    ``ValueError`` whose ``option`` attribute, when present, names the bad one
+    (``sdk.OptionError``), or an ``ExceptionGroup`` of them to report several at once
+    (``sdk.OptionProblems``). The settings services call it before saving:
+
+    * routing targets get the target's options; ``option`` names one of them;
+    * DNC providers get the service's ``url``, ``ca_bundle``, ``insecure``,
+      ``timeout_ms`` and ``options`` and return the ``url`` and ``ca_bundle`` to
+      store (and ``options``, to store them normalised); ``option`` names the field
+      (``url``, ``options.region``). A kind without the check gets the generic one:
+      an optional url and a PEM ``ca_bundle``."""
 
     def validate_options(self, options: Mapping[str, Any]) -> dict[str, Any]: ...
 

@@ -58,6 +58,9 @@ def register_dnc_providers() -> dict[str, Any]:
     A provider for a national list (US National DNC, UK TPS, Brazil's Não Me
     Perturbe) usually imports the list's files into a local index and raises
     :class:`~opendialer.core.contracts.DncUnavailable` when its data is too old.
+    A factory with a ``validate_options``
+    (:class:`~opendialer.core.contracts.ValidatesOptions`) checks a service of its
+    kind before the DNC services settings store it.
 
     :return: ``{kind: factory}``
     """

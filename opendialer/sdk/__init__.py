@@ -59,6 +59,14 @@ from opendialer.core.domain import (
     ScheduleState,
 )
 from opendialer.core.hookspecs import PROJECT_NAME, hookimpl, hookspec
+
+# -- Checking options (ValidatesOptions): a refused option names itself; several at once.
+from opendialer.core.option_checks import (
+    OptionError,
+    OptionProblems,
+    checked_ca_bundle,
+    checked_url,
+)
 from opendialer.core.services.dnc_csv import normalise_e164, parse_numbers
 from opendialer.core.services.phones import SIP_USER_NAME, dial_string, is_dial_string
 from opendialer.core.services.routing_reservations import SharedReservations
@@ -86,6 +94,8 @@ __all__ = [
     "LeadStatus",
     "MaybeAwaitable",
     "MetricsExporter",
+    "OptionError",
+    "OptionProblems",
     "PacingMode",
     "PacingSnapshot",
     "Platform",
@@ -101,6 +111,8 @@ __all__ = [
     "SharedReservations",
     "TracksTransferredCalls",
     "ValidatesOptions",
+    "checked_ca_bundle",
+    "checked_url",
     "dial_string",
     "hookimpl",
     "hookspec",

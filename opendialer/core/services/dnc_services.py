@@ -22,13 +22,19 @@ header out clears it). Providers read the table, so they get the real values.
 from __future__ import annotations
 
 import json
-import ssl
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
+from opendialer.core import option_checks
 from opendialer.core.contracts import masked_url
 from opendialer.core.domain import Role
+from opendialer.core.option_checks import (
+    OptionProblems,
+    checked_ca_bundle,
+    checked_url,
+    option_errors,
+)
 from opendialer.core.plugins import get_plugin_manager
 from opendialer.core.services.common import (
     Actor,
@@ -50,12 +56,13 @@ from opendialer.core.storage.tables import Campaign, DncNumber, DncService
 
 READ_ROLES = frozenset({Role.MASTER, Role.CAMPAIGN_ADMIN, Role.CAMPAIGN_SUPERVISOR})
 MANAGE_ROLES = frozenset({Role.MASTER, Role.CAMPAIGN_ADMIN})
-#: Kinds the product ships; plugins may add more through ``register_dnc_providers``.
-BUILTIN_KINDS = frozenset({"embedded", "http"})
 FIELDS = {"name", "kind", "url", "ca_bundle", "timeout_ms", "insecure", "options"}
 TIMEOUT_MS_RANGE = (50, 60_000)
-MAX_CA_BUNDLE = 200_000
+#: The generic check's message for a url given empty (a kind's own check has its own).
+URL_MISSING = "an http service needs its url (https://…)"
 MAX_OPTIONS_JSON = 10_000
+#: The longest CA bundle the checks accept (the API schema says so too).
+MAX_CA_BUNDLE = option_checks.MAX_CA_BUNDLE
 #: What a stored url password reads as; sent back, it keeps the stored password.
 URL_MASK = "***"
 #: A header whose lower-cased name contains one of these carries a credential.
@@ -63,7 +70,8 @@ SECRET_HEADER_WORDS = ("key", "token", "secret", "password", "passwd", "auth", "
 
 
 def known_kinds() -> list[str]:
-    return sorted(BUILTIN_KINDS | set(get_plugin_manager().factories("dnc_providers")))
+    """The service kinds the installed DNC providers offer (``register_dnc_providers``)."""
+    return sorted(get_plugin_manager().factories("dnc_providers"))
 
 
 def is_secret_header(name: str) -> bool:
@@ -193,42 +201,6 @@ def _timeout_ms(value: Any) -> int:
     return value
 
 
-def _url(value: Any, insecure: bool) -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise ValidationFailed("an http service needs its url (https://…)", field="url")
-    url = value.strip()
-    if len(url) > 500 or "\x00" in url:
-        raise ValidationFailed("url must be at most 500 characters", field="url")
-    parts = urlsplit(url)
-    if parts.scheme not in ("https", "http") or not parts.hostname:
-        raise ValidationFailed(f"url must look like https://host/path (got {url!r})", field="url")
-    if parts.scheme == "http" and not insecure:
-        raise ValidationFailed(
-            "url is plain http://: use https://, or set insecure to true for a test service",
-            field="url",
-        )
-    return url
-
-
-def _ca_bundle(value: Any) -> str | None:
-    if value is None or value == "":
-        return None
-    if not isinstance(value, str) or len(value) > MAX_CA_BUNDLE:
-        raise ValidationFailed(
-            f"ca_bundle must be PEM text of at most {MAX_CA_BUNDLE} characters",
-            field="ca_bundle",
-        )
-    try:
-        ssl.create_default_context(cadata=value)
-    except (ssl.SSLError, ValueError) as exc:
-        raise ValidationFailed(
-            f"ca_bundle is not a PEM certificate bundle ({exc}): paste the CA's "
-            "-----BEGIN CERTIFICATE----- block(s)",
-            field="ca_bundle",
-        ) from None
-    return value
-
-
 def _options(value: Any) -> str:
     if not isinstance(value, dict):
         raise ValidationFailed("options must be a JSON object", field="options")
@@ -311,13 +283,43 @@ def _kind_of(data: dict[str, Any], merged: dict[str, Any], creating: bool) -> st
     return _kind(merged.get("kind"))
 
 
-def _no_embedded_field(merged: dict[str, Any], name: str) -> None:
-    if merged.get(name) not in (None, ""):
-        raise ValidationFailed(
-            f"an embedded service has no {name}: its list is imported into the "
-            "dialer (remove the field, or choose kind http)",
-            field=name,
-        )
+def _connection(kind: str, merged: dict[str, Any], insecure: bool) -> dict[str, Any]:
+    """The kind's url, ca_bundle (and options, when it normalises them) as its provider
+    validates them (:class:`~opendialer.core.contracts.ValidatesOptions`); one
+    ValidationFailed per refused field. A kind whose provider has no check gets the
+    generic one: an optional url (http:// allowed) and a PEM ca_bundle."""
+    factory = get_plugin_manager().factories("dnc_providers").get(kind)
+    validate = getattr(factory, "validate_options", None)
+    given = {
+        "url": merged.get("url"),
+        "ca_bundle": merged.get("ca_bundle"),
+        "insecure": insecure,
+        "timeout_ms": merged.get("timeout_ms", 2000),
+        "options": _options_of(merged),
+    }
+    try:
+        checked = dict(validate(given)) if callable(validate) else _generic_connection(given)
+    except (ValueError, ExceptionGroup) as exc:
+        problems = FieldErrors()
+        for error in option_errors(exc):
+            problems.add(ValidationFailed(str(error), field=getattr(error, "option", None)))
+        problems.raise_if_any()
+        raise
+    return {"url": None, "ca_bundle": None, **checked}
+
+
+def _generic_connection(given: dict[str, Any]) -> dict[str, Any]:
+    """A plugin's kind without its own check: what its url means is its business."""
+    problems = OptionProblems()
+    url = given["url"]
+    checked = {
+        "url": None
+        if url in (None, "")
+        else problems.check(checked_url, url, insecure=True, missing=URL_MISSING),
+        "ca_bundle": problems.check(checked_ca_bundle, given["ca_bundle"]),
+    }
+    problems.raise_if_any()
+    return checked
 
 
 def _validated(data: dict[str, Any], current: dict[str, Any] | None) -> dict[Any, Any]:
@@ -356,18 +358,13 @@ def _validated(data: dict[str, Any], current: dict[str, Any] | None) -> dict[Any
         values[DncService.name] = check(require_str, data, "name", max_length=100)
     # An invalid insecure flag is reported above; do not add a guessed "plain http" error.
     lenient = True if insecure is None else insecure
-    if kind == "embedded":
-        for name in ("url", "ca_bundle"):
-            check(_no_embedded_field, merged, name)
-        values[DncService.url] = None
-        values[DncService.ca_bundle] = None
-    elif kind == "http":
-        values[DncService.url] = check(_url, merged.get("url"), lenient)
-        values[DncService.ca_bundle] = check(_ca_bundle, merged.get("ca_bundle"))
-    elif kind is not None:  # a plugin's kind: what its url means is the plugin's business
-        url = merged.get("url")
-        values[DncService.url] = None if url in (None, "") else check(_url, url, True)
-        values[DncService.ca_bundle] = check(_ca_bundle, merged.get("ca_bundle"))
+    if kind is not None:  # the url and ca_bundle rules are the kind's provider's
+        connection = check(_connection, kind, merged, lenient)
+        if connection is not None:
+            values[DncService.url] = connection["url"]
+            values[DncService.ca_bundle] = connection["ca_bundle"]
+            if "options" in connection:
+                merged = {**merged, "options": connection["options"]}
     if "options" in data or current is None:
         values[DncService.options] = check(_options, merged.get("options", {}))
     problems.raise_if_any()

@@ -22,6 +22,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -29,6 +30,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from opendialer import sdk
 from opendialer.core.contracts import DncServiceConfig, DncUnavailable, DncVerdict, Health
 from opendialer.core.services import dnc_bulk, dnc_numbers
 from opendialer.core.services.dnc_csv import normalise_e164
@@ -74,6 +76,22 @@ def _build_index(read: dnc_bulk.ListRead) -> NumberIndex:
 class EmbeddedDncProvider:
     """Kind ``"embedded"``. Options: ``poll_interval_s`` (number > 0, default 1.0),
     ``listen`` (PostgreSQL change notifications, default true)."""
+
+    @staticmethod
+    def validate_options(options: Mapping[str, Any]) -> dict[str, Any]:
+        """An embedded service has no url nor ca_bundle: its list is in the database."""
+        problems = sdk.OptionProblems()
+        for name in ("url", "ca_bundle"):
+            if options.get(name) not in (None, ""):
+                problems.errors.append(
+                    sdk.OptionError(
+                        f"an embedded service has no {name}: its list is imported into the "
+                        "dialer (remove the field, or choose kind http)",
+                        option=name,
+                    )
+                )
+        problems.raise_if_any()
+        return {"url": None, "ca_bundle": None}
 
     def __init__(self, config: DncServiceConfig, context: Any = None) -> None:
         self.config = config

@@ -27,6 +27,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from opendialer import sdk
 from opendialer.core.contracts import DncServiceConfig, DncUnavailable, DncVerdict, Health
 from opendialer.plugins.dnc_http.breaker import BreakerOpen, BreakerState, CircuitBreaker
 
@@ -58,6 +59,23 @@ def tls_context(ca_bundle: str | None) -> ssl.SSLContext:
 
 class HttpDncProvider:
     """Kind ``"http"``."""
+
+    @staticmethod
+    def validate_options(options: Mapping[str, Any]) -> dict[str, Any]:
+        """The service's url (https://, or http:// when ``insecure``) and the CA bundle
+        it is trusted with, as the DNC services settings store them (nothing connects)."""
+        problems = sdk.OptionProblems()
+        checked = {
+            "url": problems.check(
+                sdk.checked_url,
+                options.get("url"),
+                insecure=bool(options.get("insecure")),
+                missing="an http service needs its url (https://…)",
+            ),
+            "ca_bundle": problems.check(sdk.checked_ca_bundle, options.get("ca_bundle")),
+        }
+        problems.raise_if_any()
+        return checked
 
     def __init__(
         self,
