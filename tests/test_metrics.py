@@ -37,15 +37,15 @@ from helpers import run_cli
 from prometheus_client.parser import text_string_to_metric_families
 
 from opendialer.admin_ui.app import create_app
+from opendialer.core.engine.clock import FakeClock
+from opendialer.core.engine.engine import Engine
+from opendialer.core.plugins import PluginManager
 from opendialer.core.runtime.metrics_http import (
     ALLOW_ENV,
     TOKEN_ENV,
     MetricsConfigError,
     build_exporter,
 )
-from opendialer.core.engine.clock import FakeClock
-from opendialer.core.engine.engine import Engine
-from opendialer.core.plugins import PluginManager
 from opendialer.core.storage import Database
 from opendialer.core.storage.tables import DncService
 from opendialer.plugins.metrics_prometheus.exporter import REFRESH_ENV, PrometheusExporter
