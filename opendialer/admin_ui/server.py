@@ -17,6 +17,7 @@ import uvicorn
 
 from opendialer.admin_ui.app import create_app
 from opendialer.admin_ui.metrics import MetricsAccess, build_exporter, metrics_only_app
+from opendialer.core.engine.view import attach_exporter
 from opendialer.core import config, health, logs
 from opendialer.core.contracts import MetricsExporter
 from opendialer.core.engine.chosen_platform import ChosenPlatform
@@ -184,7 +185,7 @@ async def _serve_with_engine(
     try:
         engine = await start_engine(db, engine_config)
         if exporter is not None:
-            exporter.attach_engine(engine)
+            attach_exporter(exporter, engine)  # its events stop with the process
         if role == "engine":
             if metrics_port is not None and exporter is not None:
                 app = metrics_only_app(exporter)

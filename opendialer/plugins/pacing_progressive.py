@@ -9,12 +9,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from opendialer.core.contracts import PacingSnapshot
-from opendialer.core.hookspecs import hookimpl
+from opendialer.sdk import PacingSnapshot, PluginContext, hookimpl
 
 
 class ProgressivePacing:
-    def __init__(self, context: Any = None) -> None:
+    def __init__(self, context: PluginContext | None = None) -> None:
         self.context = context
 
     def calls_to_launch(self, snapshot: PacingSnapshot) -> int:

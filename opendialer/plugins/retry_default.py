@@ -12,12 +12,11 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from opendialer.core.domain import FINAL_LEAD_STATUSES, LeadStatus
-from opendialer.core.hookspecs import hookimpl
+from opendialer.sdk import FINAL_LEAD_STATUSES, LeadStatus, PluginContext, hookimpl
 
 
 class DefaultRetryPolicy:
-    def __init__(self, context: Any = None) -> None:
+    def __init__(self, context: PluginContext | None = None) -> None:
         self.context = context
 
     def next_attempt_at(

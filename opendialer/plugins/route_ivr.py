@@ -34,9 +34,7 @@ from typing import Any
 
 import httpx
 
-from opendialer.core.contracts import Health, RoutingRequest
-from opendialer.core.hookspecs import hookimpl
-from opendialer.core.services.routing_reservations import SharedReservations
+from opendialer.sdk import Health, PluginContext, RoutingRequest, SharedReservations, hookimpl
 
 log = logging.getLogger("opendialer.route_ivr")
 
@@ -147,7 +145,9 @@ class _Held:
 class IvrRoutingTarget:
     """One pool of ``channels`` shared by every campaign routed through this instance."""
 
-    def __init__(self, options: Mapping[str, Any] | None = None, context: Any = None) -> None:
+    def __init__(
+        self, options: Mapping[str, Any] | None = None, context: PluginContext | None = None
+    ) -> None:
         self.options = parse_options(options)
         self._context = context
         self._held: dict[str, _Held] = {}
@@ -159,7 +159,7 @@ class IvrRoutingTarget:
         self._client: httpx.AsyncClient | None = None
         self._task: asyncio.Task[None] | None = None
         self._shared = SharedReservations.for_context(
-            context, IVR_POOL, lambda: [IVR_POOL], lambda: getattr(context, "now", _utcnow)()
+            context, IVR_POOL, lambda: [IVR_POOL], context.now if context is not None else _utcnow
         )
 
     @staticmethod

@@ -16,7 +16,7 @@ from typing import Any
 
 import typer
 
-from opendialer.core.hookspecs import hookimpl
+from opendialer.sdk import hookimpl
 
 KINDS = ("dnc",)
 NAME_RE = re.compile(r"^[a-z][a-z0-9_]{1,39}$")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from opendialer.contrib.national_registry.provider import NationalRegistryProvider
-from opendialer.core.hookspecs import hookimpl
+from opendialer.sdk import hookimpl
 
 
 @hookimpl

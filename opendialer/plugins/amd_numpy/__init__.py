@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from opendialer.core.hookspecs import hookimpl
+from opendialer.sdk import hookimpl
 
 from .strategy import NumpyAmdStrategy
 

@@ -19,7 +19,7 @@ from typing import NamedTuple
 import numpy as np
 import numpy.typing as npt
 
-from opendialer.core.contracts import AmdDecision, AmdLabel
+from opendialer.sdk import AmdDecision, AmdLabel
 
 from .features import FRAME, FRAME_S, HOP_TAIL, POWER_EPS, block_features
 from .params import AmdParams

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from opendialer.core.hookspecs import hookimpl
 from opendialer.plugins.dnc_embedded.provider import EmbeddedDncProvider
+from opendialer.sdk import hookimpl
 
 
 @hookimpl

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from opendialer.core.hookspecs import hookimpl
 from opendialer.plugins.dnc_http.provider import HttpDncProvider
+from opendialer.sdk import hookimpl
 
 
 @hookimpl

@@ -27,8 +27,8 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from opendialer.core.contracts import DncServiceConfig, DncUnavailable, DncVerdict, Health
 from opendialer.plugins.dnc_http.breaker import BreakerOpen, BreakerState, CircuitBreaker
+from opendialer.sdk import DncServiceConfig, DncUnavailable, DncVerdict, Health, PluginContext
 
 
 class _Failure(Exception):
@@ -62,7 +62,7 @@ class HttpDncProvider:
     def __init__(
         self,
         config: DncServiceConfig,
-        context: Any = None,
+        context: PluginContext | None = None,
         *,
         monotonic: Callable[[], float] | None = None,
     ) -> None:

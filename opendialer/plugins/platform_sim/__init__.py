@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from opendialer.core.hookspecs import hookimpl
 from opendialer.plugins.platform_sim.platform import SimPlatform
 from opendialer.plugins.platform_sim.routing import SimRoutingTarget
+from opendialer.sdk import hookimpl
 
 
 @hookimpl

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from opendialer.core.hookspecs import hookimpl
 from opendialer.plugins.route_oscc.options import (
     DEFAULT_FIELDS,
     DEFAULT_PATHS,
@@ -21,6 +20,7 @@ from opendialer.plugins.route_oscc.options import (
     parse_options,
 )
 from opendialer.plugins.route_oscc.target import OsccRoutingTarget
+from opendialer.sdk import hookimpl
 
 
 @hookimpl
