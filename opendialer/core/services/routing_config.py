@@ -32,6 +32,7 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
+from opendialer.core.plugin_context import DialerContext
 from opendialer.core.plugins import get_plugin_manager
 from opendialer.core.services.common import Actor, jsonable
 from opendialer.core.services.errors import (
@@ -125,7 +126,7 @@ def _check(factory: Any, options: dict[str, Any]) -> dict[str, Any]:
     check = getattr(factory, "validate_options", None)
     if callable(check):
         return dict(check(options))
-    factory(options=options, context=None)  # built, never started: nothing connects
+    factory(options=options, context=DialerContext())  # built, never started: no I/O
     return dict(options)
 
 
