@@ -17,7 +17,6 @@ import uvicorn
 
 from opendialer.admin_ui.app import create_app
 from opendialer.admin_ui.metrics import MetricsAccess, build_exporter, metrics_only_app
-from opendialer.core.engine.view import attach_exporter
 from opendialer.core import config, health, logs
 from opendialer.core.contracts import MetricsExporter
 from opendialer.core.engine.chosen_platform import ChosenPlatform
@@ -27,6 +26,7 @@ from opendialer.core.engine.settings import (
     EngineConfigError,
     config_from_environment,
 )
+from opendialer.core.engine.view import attach_exporter
 from opendialer.core.services import installation
 from opendialer.core.storage import Database, connect
 

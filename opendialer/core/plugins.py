@@ -181,7 +181,9 @@ class PluginManager:
                 continue
             for impl in caller.get_hookimpls():
                 if impl.plugin is plugin and not (impl.wrapper or impl.hookwrapper):
-                    impl.function = _isolated(
+                    # pluggy marks ``function`` Final, but it is the documented way to
+                    # reach an implementation; it is only wrapped, never changed.
+                    impl.function = _isolated(  # type: ignore[misc]
                         impl.function, impl.plugin_name, caller.name, caller.name in EVENT_HOOKS
                     )
 

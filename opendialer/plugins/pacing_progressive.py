@@ -7,9 +7,9 @@ only thing left to subtract is the node's in-flight calls from the global cap.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
 
-from opendialer.sdk import PacingSnapshot, PluginContext, hookimpl
+from opendialer.sdk import PacingModeFactory, PacingSnapshot, PluginContext, hookimpl
 
 
 class ProgressivePacing:
@@ -22,5 +22,5 @@ class ProgressivePacing:
 
 
 @hookimpl
-def register_pacing_modes() -> dict[str, Any]:
+def register_pacing_modes() -> Mapping[str, PacingModeFactory]:
     return {"progressive": ProgressivePacing}

@@ -9,10 +9,16 @@ first, so it goes out as early as possible in the next schedule window (a
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime, timedelta
-from typing import Any
 
-from opendialer.sdk import FINAL_LEAD_STATUSES, LeadStatus, PluginContext, hookimpl
+from opendialer.sdk import (
+    FINAL_LEAD_STATUSES,
+    LeadStatus,
+    PluginContext,
+    RetryPolicyFactory,
+    hookimpl,
+)
 
 
 class DefaultRetryPolicy:
@@ -34,5 +40,5 @@ class DefaultRetryPolicy:
 
 
 @hookimpl
-def register_retry_policies() -> dict[str, Any]:
+def register_retry_policies() -> Mapping[str, RetryPolicyFactory]:
     return {"default": DefaultRetryPolicy}

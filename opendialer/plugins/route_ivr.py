@@ -34,7 +34,14 @@ from typing import Any
 
 import httpx
 
-from opendialer.sdk import Health, PluginContext, RoutingRequest, SharedReservations, hookimpl
+from opendialer.sdk import (
+    Health,
+    PluginContext,
+    RoutingRequest,
+    RoutingTargetFactory,
+    SharedReservations,
+    hookimpl,
+)
 
 log = logging.getLogger("opendialer.route_ivr")
 
@@ -338,5 +345,5 @@ class IvrRoutingTarget:
 
 
 @hookimpl
-def register_routing_targets() -> dict[str, Any]:
+def register_routing_targets() -> Mapping[str, RoutingTargetFactory]:
     return {"ivr": IvrRoutingTarget}

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from opendialer.sdk import Health, PluginContext, RoutingRequest, hookimpl
+from opendialer.sdk import Health, PluginContext, RoutingRequest, RoutingTargetFactory, hookimpl
 
 
 class StaticRoutingTarget:
@@ -45,5 +45,5 @@ class StaticRoutingTarget:
 
 
 @hookimpl
-def register_routing_targets() -> dict[str, Any]:
+def register_routing_targets() -> Mapping[str, RoutingTargetFactory]:
     return {"static": StaticRoutingTarget}

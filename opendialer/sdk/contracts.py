@@ -585,10 +585,10 @@ class RetryPolicyFactory(Protocol):
 
 
 class MetricsExporterFactory(Protocol):
-    """``register_metrics_exporters`` values: ``factory(context=..., **options)``
-    (options come from the environment of ``serve``, e.g. ``db_refresh_s``)."""
+    """``register_metrics_exporters`` values: ``factory(context=...)``; the dialer may
+    pass an exporter's own keyword options too (tests: ``db_refresh_s``)."""
 
-    def __call__(self, context: PluginContext, **options: Any) -> MetricsExporter: ...
+    def __call__(self, context: PluginContext) -> MetricsExporter: ...
 
 
 #: Event hooks may return an awaitable; the engine awaits it (with a timeout).

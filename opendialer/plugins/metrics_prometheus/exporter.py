@@ -77,7 +77,7 @@ def refresh_from_env() -> float:
 
 
 class PrometheusExporter:
-    """The :class:`~opendialer.core.contracts.MetricsExporter` named ``prometheus``."""
+    """The :class:`~opendialer.sdk.MetricsExporter` named ``prometheus``."""
 
     def __init__(
         self,
