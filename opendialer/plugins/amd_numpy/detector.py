@@ -104,7 +104,7 @@ def _s(frames: float) -> str:
 
 
 class NumpyAmdSession:
-    """Streaming AMD for one call (see :class:`opendialer.core.contracts.AmdSession`)."""
+    """Streaming AMD for one call (see :class:`opendialer.sdk.AmdSession`)."""
 
     def __init__(self, params: AmdParams, sample_rate: int = TARGET_RATE, trace: bool = False):
         self.params = params
