@@ -8,6 +8,10 @@ them with a :class:`PluginContext`, drives them, and never looks inside.
 Every long-lived object has ``start()``/``close()`` so the core can open and
 release sockets, pools and tasks deterministically; every one that talks to
 the outside world reports a :class:`Health` the admin's Diagnostics shows.
+
+Longer than our ~400 lines on purpose: this file *is* the contract reference
+(``tools/docs_reference.py`` renders it, banner by banner, into the published
+hook reference), and a plugin author reads one kind's contract top to bottom.
 """
 
 from __future__ import annotations
