@@ -34,7 +34,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from opendialer.plugins.dnc_embedded.index import NumberIndex, sorted_unique  # noqa: E402
+from opendialer.sdk import NumberIndex, sorted_unique  # noqa: E402
 
 CLIENTS = 50
 

@@ -27,9 +27,9 @@ import figures
 from scratch_db import scratch_database
 
 from opendialer.contrib.cc_simulator import ContactCenter, SimulatorServer
-from opendialer.core.contracts import RoutingRequest
 from opendialer.core.engine.coordinator import Coordinator
 from opendialer.plugins.route_oscc import OsccRoutingTarget
+from opendialer.sdk import RoutingRequest
 
 SALES = RoutingRequest(campaign_id=1, campaign_type="OSCC", queue="sales", pilot_number="4000")
 

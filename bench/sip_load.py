@@ -40,13 +40,13 @@ import figures
 from sip_helpers import call_request, sip_config
 from sipp_far_end import SippUas, audio, ensure_sipp, free_udp_port
 
-from opendialer.core.contracts import (
+from opendialer.plugins.platform_sip import SipPlatform
+from opendialer.sdk import (
     AmdDecision,
     AmdLabel,
     CallAction,
     CallDisposition,
 )
-from opendialer.plugins.platform_sip import SipPlatform
 
 SIPP_TOLERANT = ["-default_behaviors", "all,-abortunexp"]
 MEDIA_BASELINE = "no detector (3 s of audio)"

@@ -2,8 +2,13 @@
 
 * :func:`registered_plugin` — register a plugin object with the process-wide
   plugin manager for the duration of a ``with`` block (or a fixture).
-* :class:`FakeClock` — a :class:`~opendialer.core.contracts.PluginContext`
-  whose time only moves when the test says so; also a monotonic clock.
+* :class:`PluginManager` — ``PluginManager()`` is a manager with nothing
+  loaded (``.load_all()`` adds the built-ins and installed plugins): register
+  your plugin in it and ask it for factories, or fire events through it
+  (``await pm.notify("call_finished", call=...)``) as the engine does.
+* :class:`FakeClock` — a :class:`~opendialer.sdk.PluginContext` whose time
+  only moves when the test says so (``sleep`` moves it too); it counts
+  ``wake_pacer()`` calls in :attr:`FakeClock.pacer_wakes`.
 * :class:`FakeDncServer` — a real HTTPS server on 127.0.0.1 (certificates
   from ``trustme``) speaking the Do-Not-Call JSON contract, whose behaviour the
   test switches: answer, slow, 5xx, malformed JSON, wrong number, drop the
@@ -23,6 +28,7 @@ Example::
 
 from __future__ import annotations
 
+import asyncio
 import json
 import ssl
 import threading
@@ -52,7 +58,10 @@ def registered_plugin(
 
 
 class FakeClock:
-    """Time that moves only with :meth:`advance`. Usable as a plugin ``context``."""
+    """Time that moves only with :meth:`advance` (or :meth:`sleep`): a complete
+    :class:`~opendialer.sdk.PluginContext` for a plugin's tests.
+
+    ``settings`` are the context's settings (e.g. ``{"node_id": "node-a"}``)."""
 
     def __init__(
         self, start: datetime | None = None, settings: Mapping[str, Any] | None = None
@@ -60,12 +69,26 @@ class FakeClock:
         self._now = start or datetime(2026, 1, 5, 12, 0, tzinfo=UTC)
         self._monotonic = 1000.0
         self._settings = dict(settings or {})
+        #: How many times the plugin called ``wake_pacer()``.
+        self.pacer_wakes = 0
 
     def now(self) -> datetime:
         return self._now
 
     def monotonic(self) -> float:
         return self._monotonic
+
+    async def sleep(self, seconds: float) -> None:
+        """Move time by ``seconds`` at once (and let other tasks run)."""
+        self.advance(max(0.0, seconds))
+        await asyncio.sleep(0)
+
+    def wake_pacer(self) -> None:
+        self.pacer_wakes += 1
+
+    @property
+    def node_id(self) -> str:
+        return str(self._settings.get("node_id") or "")
 
     @property
     def settings(self) -> Mapping[str, Any]:
@@ -199,3 +222,6 @@ def _handler_for(fake: FakeDncServer) -> type[BaseHTTPRequestHandler]:
             self.wfile.write(payload)
 
     return Handler
+
+
+__all__ = ["MODES", "FakeClock", "FakeDncServer", "PluginManager", "registered_plugin"]

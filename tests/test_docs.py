@@ -81,7 +81,7 @@ def test_strict_build_has_no_warning_and_renders_the_guides(site: Path) -> None:
 
 
 def test_hook_reference_is_generated_from_hookspecs_and_contracts(site: Path) -> None:
-    from opendialer.core import contracts, hookspecs
+    from opendialer.sdk import contracts, hookspecs
 
     html = page_text(site, "hook-reference")
     hooks = [

@@ -39,6 +39,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from opendialer.admin_ui.app import create_app
 from opendialer.core.engine.clock import FakeClock
 from opendialer.core.engine.engine import Engine
+from opendialer.core.engine.view import attach_exporter
 from opendialer.core.plugins import PluginManager
 from opendialer.core.runtime.metrics_http import (
     ALLOW_ENV,
@@ -94,8 +95,7 @@ async def scraped_app(
     monkeypatch.setenv(TOKEN_ENV, TOKEN)
     exporter = PrometheusExporter(db_refresh_s=0, lag_interval_s=0.05)
     await exporter.start()
-    if engine is not None:
-        exporter.attach_engine(engine)
+    stop_events = attach_exporter(exporter, engine) if engine is not None else None
     app = create_app(database=db, metrics=exporter)
     try:
         async with running(app):
@@ -107,6 +107,8 @@ async def scraped_app(
                 client.exporter = exporter  # type: ignore[attr-defined]
                 yield client
     finally:
+        if stop_events is not None:
+            stop_events()
         await exporter.close()
 
 

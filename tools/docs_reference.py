@@ -1,7 +1,7 @@
 """MkDocs hook: the plugin author's hook and contract reference, generated at build time.
 
 ``mkdocs.yml`` lists this file under ``hooks:``. On every build it reads
-``opendialer/core/hookspecs.py`` and ``opendialer/core/contracts.py`` (with
+``opendialer/sdk/hookspecs.py`` and ``opendialer/sdk/contracts.py`` (with
 ``ast``: nothing is imported, so the page shows annotations exactly as written)
 and adds the page ``hook-reference.md`` to the site. The page is never stored,
 so it cannot drift from the code: a new hook or contract appears with its
@@ -20,8 +20,8 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-HOOKSPECS = ROOT / "opendialer" / "core" / "hookspecs.py"
-CONTRACTS = ROOT / "opendialer" / "core" / "contracts.py"
+HOOKSPECS = ROOT / "opendialer" / "sdk" / "hookspecs.py"
+CONTRACTS = ROOT / "opendialer" / "sdk" / "contracts.py"
 PAGE = "hook-reference.md"
 
 #: ``# ====`` (hookspecs) or ``# ----`` (contracts) banner: a comment block between two rules.
@@ -298,7 +298,7 @@ def reference_page() -> str:
         "",
         '!!! note "Generated from the code"',
         "    This page is written at every docs build from the docstrings of",
-        "    `opendialer/core/hookspecs.py` and `opendialer/core/contracts.py`",
+        "    `opendialer/sdk/hookspecs.py` and `opendialer/sdk/contracts.py`",
         "    (`tools/docs_reference.py`). To change it, change those docstrings.",
         "    The tutorial is in [Writing a plugin](plugins.md).",
         "",

@@ -24,25 +24,20 @@ import asyncio
 import json
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from opendialer.core.contracts import DncProvider, DncServiceConfig, DncUnavailable
+from opendialer.core.plugin_context import DialerContext
 from opendialer.core.plugins import get_plugin_manager
 from opendialer.core.storage.tables import DncService
 
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
-class SystemContext:
-    """The :class:`~opendialer.core.contracts.PluginContext` of a running dialer."""
-
-    settings: Mapping[str, Any] = field(default_factory=dict)
-
-    def now(self) -> datetime:
-        return datetime.now(UTC)
+#: The context of providers built outside an engine (web, CLI): real clock, no node.
+SystemContext = DialerContext
 
 
 @dataclass

@@ -5,18 +5,24 @@ distributions (entry-point group ``opendialer``) go through the same door:
 :meth:`PluginManager.register`. A plugin that fails to import, misspells a
 hook, or takes an argument its hook does not offer is recorded in
 :attr:`PluginManager.failures` with its name and the reason; the rest load.
+
+Event hooks are called through pluggy (``pm.hook.<name>(...)``), so
+``tryfirst``/``trylast`` and ``wrapper=True`` implementations work as pluggy
+documents. What pluggy does not give is isolation: when a plugin registers,
+each of its event implementations is wrapped (:func:`_isolated`) so that its
+exception — or its awaitable's, or a timeout — is logged with the plugin's
+name and the other plugins still run.
 """
 
 from __future__ import annotations
 
 import asyncio
-import functools
 import importlib
 import importlib.metadata
 import inspect
 import logging
 import os
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -24,7 +30,7 @@ from typing import Any
 import pluggy
 
 import opendialer
-from opendialer.core import hookspecs
+from opendialer.sdk import hookspecs
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +38,10 @@ ENTRY_POINT_GROUP = "opendialer"
 BUILTIN_PACKAGE = "opendialer.plugins"
 DISABLE_ENV = "OPENDIALER_DISABLE_PLUGINS"
 EVENT_HOOK_TIMEOUT_S = 5.0
+#: Awaited by the caller (each implementation's awaitable within the timeout).
+EVENT_HOOKS = frozenset({"call_finished", "lead_status_changed", "campaign_state_changed"})
+#: Called where dialing happens: never awaited; an awaitable runs as a background task.
+HOT_PATH_HOOKS = frozenset({"call_originated", "call_refused", "dnc_checked"})
 
 REGISTRATION_HOOKS = {
     "dnc_providers": "register_dnc_providers",
@@ -75,6 +85,8 @@ class PluginManager:
     failures: list[PluginFailure] = field(default_factory=list)
     _pm: pluggy.PluginManager = field(init=False)
     _info: dict[str, PluginInfo] = field(init=False, default_factory=dict)
+    #: Awaitables hot-path hooks returned, running (kept so they are not collected).
+    _background: set[asyncio.Future[Any]] = field(init=False, default_factory=set)
 
     def __post_init__(self) -> None:
         self._pm = pluggy.PluginManager(hookspecs.PROJECT_NAME)
@@ -137,10 +149,43 @@ class PluginManager:
         except Exception as exc:  # pluggy.PluginValidationError: wrong arguments
             self._fail(name, source, exc)
             return False
+        self._isolate_events(plugin)
         self._info[name] = PluginInfo(
             name=name, version=version, source=source, hooks=sorted(self._hook_names(plugin))
         )
         return True
+
+    def observe(self, observer: object) -> Callable[[], None]:
+        """Let an object a factory built (an exporter) receive the event hooks.
+
+        ``observer`` implements event hooks as ``@hookimpl`` methods; it is called
+        like a plugin (same order, isolation and timeouts) but is not listed in
+        :meth:`plugins`. Returns the function that stops it (call it on close)."""
+        hooks = self._hook_names(observer)
+        wrong = [h for h in hooks if h not in EVENT_HOOKS | HOT_PATH_HOOKS]
+        if wrong:
+            raise ValueError(f"an observer implements event hooks only, not {', '.join(wrong)}")
+        name = f"{type(observer).__name__}@{id(observer):x}"
+        self._pm.register(observer, name=name)
+        self._isolate_events(observer)
+
+        def stop() -> None:
+            if self._pm.get_plugin(name) is not None:
+                self._pm.unregister(name=name)
+
+        return stop
+
+    def _isolate_events(self, plugin: object) -> None:
+        for caller in self._pm.get_hookcallers(plugin) or []:
+            if caller.name not in EVENT_HOOKS | HOT_PATH_HOOKS:
+                continue
+            for impl in caller.get_hookimpls():
+                if impl.plugin is plugin and not (impl.wrapper or impl.hookwrapper):
+                    # pluggy marks ``function`` Final, but it is the documented way to
+                    # reach an implementation; it is only wrapped, never changed.
+                    impl.function = _isolated(  # type: ignore[misc]
+                        impl.function, impl.plugin_name, caller.name, caller.name in EVENT_HOOKS
+                    )
 
     def unregister(self, name: str) -> None:
         self._pm.unregister(name=name)
@@ -183,6 +228,8 @@ class PluginManager:
         A plugin that raises or returns a non-mapping, or a name two plugins
         claim, is recorded as a failure; the rest are returned.
         """
+        # Called per implementation, not through pluggy's loop, so that a bad answer or
+        # a clash is pinned on the plugin that gave it.
         hook_name = REGISTRATION_HOOKS[kind]
         merged: dict[str, Any] = {}
         owners: dict[str, str] = {}
@@ -191,8 +238,10 @@ class PluginManager:
                 answer = impl.function()
                 if answer is None:
                     continue
-                if not isinstance(answer, dict):
-                    raise TypeError(f"{hook_name} must return a dict, got {type(answer).__name__}")
+                if not isinstance(answer, Mapping):
+                    raise TypeError(
+                        f"{hook_name} must return a mapping, got {type(answer).__name__}"
+                    )
             except Exception as exc:
                 self._fail(impl.plugin_name, self._source_of(impl.plugin_name), exc)
                 continue
@@ -216,31 +265,34 @@ class PluginManager:
     # -- event hooks -------------------------------------------------------
 
     async def notify(self, hook_name: str, **kwargs: Any) -> None:
-        """Call an event hook on every plugin; await what they return; never raise."""
-        for impl in getattr(self._pm.hook, hook_name).get_hookimpls():
-            try:
-                result = impl.function(*[kwargs[a] for a in impl.argnames])
-                if inspect.isawaitable(result):
-                    await asyncio.wait_for(result, EVENT_HOOK_TIMEOUT_S)
-            except Exception:
-                log.exception("plugin_hook_error plugin=%s hook=%s", impl.plugin_name, hook_name)
+        """Call an event hook through pluggy; await what implementations return; never raise.
+
+        Each implementation is isolated (see :func:`_isolated`): its error is logged
+        with its plugin's name and the others still run."""
+        try:
+            results = getattr(self._pm.hook, hook_name)(**kwargs)
+        except Exception:  # a wrapper's own failure: implementations never raise here
+            log.exception("plugin_hook_error hook=%s", hook_name)
+            return
+        for result in results:
+            if inspect.isawaitable(result):
+                await result  # already bounded by the timeout, never raises
 
     def notify_now(self, hook_name: str, **kwargs: Any) -> None:
         """Call a hot-path event hook synchronously; never raise, never wait.
 
         An implementation that returns an awaitable gets it run as a background
         task: the caller (the engine, about to dial) must not be delayed by it."""
-        for impl in getattr(self._pm.hook, hook_name).get_hookimpls():
-            try:
-                result = impl.function(*[kwargs[a] for a in impl.argnames])
-                if inspect.isawaitable(result):
-                    task = asyncio.ensure_future(result)
-                    _background.add(task)
-                    task.add_done_callback(
-                        functools.partial(_background_done, plugin=impl.plugin_name, hook=hook_name)
-                    )
-            except Exception:
-                log.exception("plugin_hook_error plugin=%s hook=%s", impl.plugin_name, hook_name)
+        try:
+            results = getattr(self._pm.hook, hook_name)(**kwargs)
+        except Exception:
+            log.exception("plugin_hook_error hook=%s", hook_name)
+            return
+        for result in results:
+            if inspect.isawaitable(result):
+                task = asyncio.ensure_future(result)
+                self._background.add(task)
+                task.add_done_callback(self._background.discard)
 
     def call_register_commands(self, app: object) -> None:
         for impl in self._pm.hook.register_commands.get_hookimpls():
@@ -250,14 +302,34 @@ class PluginManager:
                 self._fail(impl.plugin_name, self._source_of(impl.plugin_name), exc)
 
 
-#: Tasks of hot-path hooks that returned an awaitable (kept so they are not collected).
-_background: set[asyncio.Future[Any]] = set()
+def _isolated(
+    function: Callable[..., Any], plugin: str, hook: str, awaited: bool
+) -> Callable[..., Any]:
+    """``function`` (one plugin's implementation of ``hook``) made safe to call in
+    pluggy's loop: an exception is logged with the plugin's name and answers None; an
+    awaitable is returned wrapped so that awaiting it never raises and, for an
+    ``awaited`` hook, gives up after :data:`EVENT_HOOK_TIMEOUT_S`."""
+
+    def call(*args: Any) -> Any:
+        try:
+            result = function(*args)
+        except Exception:
+            log.exception("plugin_hook_error plugin=%s hook=%s", plugin, hook)
+            return None
+        if inspect.isawaitable(result):
+            return _settled(result, plugin, hook, EVENT_HOOK_TIMEOUT_S if awaited else None)
+        return result
+
+    return call
 
 
-def _background_done(task: asyncio.Future[Any], *, plugin: str, hook: str) -> None:
-    _background.discard(task)
-    if not task.cancelled() and task.exception() is not None:
-        log.error("plugin_hook_error plugin=%s hook=%s", plugin, hook, exc_info=task.exception())
+async def _settled(
+    awaitable: Awaitable[Any], plugin: str, hook: str, timeout_s: float | None
+) -> None:
+    try:
+        await asyncio.wait_for(awaitable, timeout_s)
+    except Exception:
+        log.exception("plugin_hook_error plugin=%s hook=%s", plugin, hook)
 
 
 def disabled_from_env() -> frozenset[str]:
@@ -278,6 +350,8 @@ def reset_plugin_manager() -> None:
 
 
 __all__ = [
+    "EVENT_HOOKS",
+    "HOT_PATH_HOOKS",
     "PluginFailure",
     "PluginInfo",
     "PluginManager",

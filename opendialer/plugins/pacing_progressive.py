@@ -7,14 +7,13 @@ only thing left to subtract is the node's in-flight calls from the global cap.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
 
-from opendialer.core.contracts import PacingSnapshot
-from opendialer.core.hookspecs import hookimpl
+from opendialer.sdk import PacingModeFactory, PacingSnapshot, PluginContext, hookimpl
 
 
 class ProgressivePacing:
-    def __init__(self, context: Any = None) -> None:
+    def __init__(self, context: PluginContext | None = None) -> None:
         self.context = context
 
     def calls_to_launch(self, snapshot: PacingSnapshot) -> int:
@@ -23,5 +22,5 @@ class ProgressivePacing:
 
 
 @hookimpl
-def register_pacing_modes() -> dict[str, Any]:
+def register_pacing_modes() -> Mapping[str, PacingModeFactory]:
     return {"progressive": ProgressivePacing}

@@ -9,15 +9,20 @@ first, so it goes out as early as possible in the next schedule window (a
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime, timedelta
-from typing import Any
 
-from opendialer.core.domain import FINAL_LEAD_STATUSES, LeadStatus
-from opendialer.core.hookspecs import hookimpl
+from opendialer.sdk import (
+    FINAL_LEAD_STATUSES,
+    LeadStatus,
+    PluginContext,
+    RetryPolicyFactory,
+    hookimpl,
+)
 
 
 class DefaultRetryPolicy:
-    def __init__(self, context: Any = None) -> None:
+    def __init__(self, context: PluginContext | None = None) -> None:
         self.context = context
 
     def next_attempt_at(
@@ -35,5 +40,5 @@ class DefaultRetryPolicy:
 
 
 @hookimpl
-def register_retry_policies() -> dict[str, Any]:
+def register_retry_policies() -> Mapping[str, RetryPolicyFactory]:
     return {"default": DefaultRetryPolicy}

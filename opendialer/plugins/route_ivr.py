@@ -34,9 +34,14 @@ from typing import Any
 
 import httpx
 
-from opendialer.core.contracts import Health, RoutingRequest
-from opendialer.core.hookspecs import hookimpl
-from opendialer.core.services.routing_reservations import SharedReservations
+from opendialer.sdk import (
+    Health,
+    PluginContext,
+    RoutingRequest,
+    RoutingTargetFactory,
+    SharedReservations,
+    hookimpl,
+)
 
 log = logging.getLogger("opendialer.route_ivr")
 
@@ -150,7 +155,9 @@ class IvrRoutingTarget:
     #: IVR campaigns that name no routing target go to the IVR.
     default_for_campaign_types = ("IVR",)
 
-    def __init__(self, options: Mapping[str, Any] | None = None, context: Any = None) -> None:
+    def __init__(
+        self, options: Mapping[str, Any] | None = None, context: PluginContext | None = None
+    ) -> None:
         self.options = parse_options(options)
         self._context = context
         self._held: dict[str, _Held] = {}
@@ -162,7 +169,7 @@ class IvrRoutingTarget:
         self._client: httpx.AsyncClient | None = None
         self._task: asyncio.Task[None] | None = None
         self._shared = SharedReservations.for_context(
-            context, IVR_POOL, lambda: [IVR_POOL], lambda: getattr(context, "now", _utcnow)()
+            context, IVR_POOL, lambda: [IVR_POOL], context.now if context is not None else _utcnow
         )
 
     @staticmethod
@@ -341,5 +348,5 @@ class IvrRoutingTarget:
 
 
 @hookimpl
-def register_routing_targets() -> dict[str, Any]:
+def register_routing_targets() -> Mapping[str, RoutingTargetFactory]:
     return {"ivr": IvrRoutingTarget}

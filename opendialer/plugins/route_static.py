@@ -8,12 +8,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from opendialer.core.contracts import Health, RoutingRequest
-from opendialer.core.hookspecs import hookimpl
+from opendialer.sdk import Health, PluginContext, RoutingRequest, RoutingTargetFactory, hookimpl
 
 
 class StaticRoutingTarget:
-    def __init__(self, options: Mapping[str, Any] | None = None, context: Any = None) -> None:
+    def __init__(
+        self, options: Mapping[str, Any] | None = None, context: PluginContext | None = None
+    ) -> None:
         options = options or {}
         slots = options.get("slots", 10)
         if not isinstance(slots, int) or isinstance(slots, bool) or slots < 0:
@@ -44,5 +45,5 @@ class StaticRoutingTarget:
 
 
 @hookimpl
-def register_routing_targets() -> dict[str, Any]:
+def register_routing_targets() -> Mapping[str, RoutingTargetFactory]:
     return {"static": StaticRoutingTarget}

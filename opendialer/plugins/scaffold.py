@@ -1,14 +1,15 @@
-"""Built-in plugin ``scaffold``: ``opendialer plugins new dnc NAME [--dir D]``.
+"""Built-in plugin ``scaffold``: ``opendialer plugins new dnc|routing NAME [--dir D]``.
 
-Writes a ready-to-install connector package from the templates in
-``opendialer/contrib/templates/dnc_connector/``: a pyproject with the entry
-point, the plugin module, a provider class, and tests that pass as generated
-(they use :mod:`opendialer.testing`).
+Writes a ready-to-install plugin package from the templates in
+``opendialer/contrib/templates/`` (``dnc_connector/``, ``routing_target/``): a
+pyproject with the entry point, the plugin module, the provider or target
+class, and tests that pass as generated (they use :mod:`opendialer.testing`).
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from string import Template
@@ -16,43 +17,60 @@ from typing import Any
 
 import typer
 
-from opendialer.core.hookspecs import hookimpl
+from opendialer.sdk import hookimpl
 
-KINDS = ("dnc",)
 NAME_RE = re.compile(r"^[a-z][a-z0-9_]{1,39}$")
 TEMPLATE_PACKAGE = "opendialer.contrib"
-TEMPLATE_DIR = "templates/dnc_connector"
+
+
+@dataclass(frozen=True, slots=True)
+class PackageKind:
+    """One kind of package ``plugins new`` writes."""
+
+    template_dir: str
+    #: Prefix of the package, distribution and entry-point names (``dnc`` → opendialer_dnc_x).
+    prefix: str
+    #: Suffix of the generated class (``DncProvider`` → TpsUkDncProvider).
+    class_suffix: str
+
+
+KINDS = {
+    "dnc": PackageKind("templates/dnc_connector", "dnc", "DncProvider"),
+    "routing": PackageKind("templates/routing_target", "routing", "RoutingTarget"),
+}
 
 
 class ScaffoldError(ValueError):
     """The package cannot be written; the message says why and what to do."""
 
 
-def names_for(name: str) -> dict[str, str]:
+def names_for(name: str, kind: str = "dnc") -> dict[str, str]:
     if not NAME_RE.match(name):
         raise ScaffoldError(
             f"{name!r} is not a usable name: use lower-case letters, digits and _ "
             "(2-40 characters, starting with a letter), e.g. tps_uk"
         )
     title = " ".join(part.capitalize() for part in name.split("_"))
+    prefix = KINDS[kind].prefix
     return {
         "name": name,
         "kind": name,
         "title": title,
-        "package": f"opendialer_dnc_{name}",
-        "dist_name": f"opendialer-dnc-{name.replace('_', '-')}",
-        "plugin_name": f"dnc_{name}",
-        "class_name": "".join(part.capitalize() for part in name.split("_")) + "DncProvider",
+        "package": f"opendialer_{prefix}_{name}",
+        "dist_name": f"opendialer-{prefix}-{name.replace('_', '-')}",
+        "plugin_name": f"{prefix}_{name}",
+        "class_name": "".join(part.capitalize() for part in name.split("_"))
+        + KINDS[kind].class_suffix,
     }
 
 
-def write_dnc_connector(name: str, directory: Path) -> Path:
-    """Render the connector package for ``name`` under ``directory``; return its root."""
-    values = names_for(name)
+def write_package(kind: str, name: str, directory: Path) -> Path:
+    """Render the ``kind`` package for ``name`` under ``directory``; return its root."""
+    values = names_for(name, kind)
     root = directory / values["dist_name"]
     if root.exists():
         raise ScaffoldError(f"{root} already exists: pick another --dir or remove it")
-    templates = resources.files(TEMPLATE_PACKAGE).joinpath(TEMPLATE_DIR)
+    templates = resources.files(TEMPLATE_PACKAGE).joinpath(KINDS[kind].template_dir)
     written: list[tuple[Path, str]] = []
     _collect(templates, Path(), values, written)
     for relative, text in written:
@@ -75,8 +93,12 @@ def _collect(
 
 
 def new_command(
-    kind: str = typer.Argument(..., help="What to create: dnc (a Do-Not-Call connector)."),
-    name: str = typer.Argument(..., help="Short name, e.g. tps_uk: the service kind admins pick."),
+    kind: str = typer.Argument(
+        ..., help="What to create: dnc (a Do-Not-Call connector) or routing (a routing target)."
+    ),
+    name: str = typer.Argument(
+        ..., help="Short name, e.g. tps_uk: the DNC service kind or routing target admins pick."
+    ),
     directory: Path = typer.Option(Path("."), "--dir", help="Where to create the package."),
 ) -> None:
     """Write a ready-to-install plugin package (pyproject, provider, passing tests)."""
@@ -84,13 +106,14 @@ def new_command(
         typer.echo(f"error: cannot create {kind!r}; available: {', '.join(KINDS)}", err=True)
         raise typer.Exit(1)
     try:
-        root = write_dnc_connector(name, directory)
+        root = write_package(kind, name, directory)
     except (ScaffoldError, OSError) as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from None
-    values = names_for(name)
+    values = names_for(name, kind)
     typer.echo(f"created {root}")
-    typer.echo(f"  kind {values['kind']!r}, entry point {values['plugin_name']!r}")
+    what = "kind" if kind == "dnc" else "routing target"
+    typer.echo(f"  {what} {values['kind']!r}, entry point {values['plugin_name']!r}")
     typer.echo(f"next:  pip install -e '{root}[test]' && python -m pytest {root}")
 
 

@@ -15,63 +15,144 @@ walks their imports and fails on any other.
     @sdk.hookimpl
     def register_dnc_providers():
         return {"tps_uk": TpsProvider}
+
+What is here, by the plugin author's need:
+
+* the hooks (:mod:`opendialer.sdk.hookspecs`, the reference) and ``hookimpl``;
+* the contracts and their factory signatures (:mod:`opendialer.sdk.contracts`):
+  ``DncProvider``/``DncProviderFactory``, ``RoutingTarget``, ``Platform``,
+  ``AmdStrategy``, ``PacingMode``, ``RetryPolicy``, ``MetricsExporter``;
+  the :class:`PluginContext` every factory receives (``PluginSettings`` lists
+  its settings keys) and the :class:`EngineView` an exporter reads;
+* the event payloads (:mod:`opendialer.sdk.events`): ``CallRecord``,
+  ``LeadRecord``, ``CampaignRecord``;
+* for routing targets: :class:`SharedReservations` (slots held across engine nodes);
+* for DNC providers: number normalisation (:func:`normalise_e164`,
+  :func:`parse_numbers`), :class:`NumberIndex`, and the embedded lists
+  (:mod:`opendialer.sdk.dnc_lists`);
+* for exporters and plugin CLIs (:mod:`opendialer.sdk.dialer`):
+  :func:`dialing_overview`, :func:`started_dnc_providers`, :func:`open_database`.
 """
 
 from __future__ import annotations
 
-from opendialer.core.contracts import (
-    AmdDecision,
-    AmdLabel,
-    AmdParameter,
-    AmdSession,
-    AmdStrategy,
-    CallAction,
-    CallDisposition,
-    CallOutcome,
-    CallRequest,
-    ClaimsSlots,
-    DncProvider,
-    DncServiceConfig,
-    DncUnavailable,
-    DncVerdict,
-    Health,
-    MaybeAwaitable,
-    MetricsExporter,
-    PacingMode,
-    PacingSnapshot,
-    Platform,
-    PlatformUnavailable,
-    PluginContext,
-    PortProbe,
-    ProbesServer,
-    ReportsStatus,
-    RetryPolicy,
-    RoutingRequest,
-    RoutingTarget,
-    TracksTransferredCalls,
-    ValidatesOptions,
-    masked_url,
-)
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from opendialer.core.domain import (
     FINAL_LEAD_STATUSES,
     CampaignState,
     LeadStatus,
     ScheduleState,
 )
-from opendialer.core.hookspecs import PROJECT_NAME, hookimpl, hookspec
-
-# -- Checking options (ValidatesOptions): a refused option names itself; several at once.
-from opendialer.core.option_checks import (
-    OptionError,
-    OptionProblems,
-    checked_ca_bundle,
-    checked_url,
+from opendialer.sdk.contracts import (
+    AmdDecision,
+    AmdLabel,
+    AmdParameter,
+    AmdSession,
+    AmdStrategy,
+    AmdStrategyFactory,
+    CallAction,
+    CallDisposition,
+    CallOutcome,
+    CallRequest,
+    ClaimsSlots,
+    DncProvider,
+    DncProviderFactory,
+    DncServiceConfig,
+    DncUnavailable,
+    DncVerdict,
+    EngineView,
+    Health,
+    MaybeAwaitable,
+    MetricsExporter,
+    MetricsExporterFactory,
+    PacingMode,
+    PacingModeFactory,
+    PacingSnapshot,
+    Platform,
+    PlatformFactory,
+    PlatformUnavailable,
+    PluginContext,
+    PluginSettings,
+    PortProbe,
+    ProbesServer,
+    ReportsStatus,
+    RetryPolicy,
+    RetryPolicyFactory,
+    RoutingRequest,
+    RoutingTarget,
+    RoutingTargetFactory,
+    TracksTransferredCalls,
+    ValidatesOptions,
+    masked_url,
 )
-from opendialer.core.services.dnc_csv import normalise_e164, parse_numbers
-from opendialer.core.services.phones import SIP_USER_NAME, dial_string, is_dial_string
-from opendialer.core.services.routing_reservations import SharedReservations
+from opendialer.sdk.events import CallRecord, CampaignRecord, LeadRecord
+from opendialer.sdk.hookspecs import PROJECT_NAME, hookimpl, hookspec
+from opendialer.sdk.number_index import NumberIndex, Numbers, sorted_unique
+
+if TYPE_CHECKING:
+    # -- Checking options (ValidatesOptions): a refused option names itself; several at once.
+    from opendialer.core.option_checks import (
+        OptionError,
+        OptionProblems,
+        checked_ca_bundle,
+        checked_url,
+    )
+    from opendialer.core.services.dnc_csv import normalise_e164, parse_numbers
+    from opendialer.core.services.phones import SIP_USER_NAME, dial_string, is_dial_string
+    from opendialer.core.services.routing_reservations import (
+        DEFAULT_REFRESH_S,
+        SharedReservations,
+    )
+    from opendialer.sdk import dnc_lists
+    from opendialer.sdk.dialer import (
+        CampaignOverview,
+        DatabaseUrlError,
+        DialingOverview,
+        ServiceError,
+        dialing_overview,
+        open_database,
+        started_dnc_providers,
+    )
+
+# Names backed by the dialer's services are imported on first use: the core imports
+# this package's contracts and hooks, so importing its services here would be a cycle.
+_LAZY = {
+    "OptionError": "opendialer.core.option_checks",
+    "OptionProblems": "opendialer.core.option_checks",
+    "checked_ca_bundle": "opendialer.core.option_checks",
+    "checked_url": "opendialer.core.option_checks",
+    "normalise_e164": "opendialer.core.services.dnc_csv",
+    "parse_numbers": "opendialer.core.services.dnc_csv",
+    "SIP_USER_NAME": "opendialer.core.services.phones",
+    "dial_string": "opendialer.core.services.phones",
+    "is_dial_string": "opendialer.core.services.phones",
+    "DEFAULT_REFRESH_S": "opendialer.core.services.routing_reservations",
+    "SharedReservations": "opendialer.core.services.routing_reservations",
+    "CampaignOverview": "opendialer.sdk.dialer",
+    "DatabaseUrlError": "opendialer.sdk.dialer",
+    "DialingOverview": "opendialer.sdk.dialer",
+    "ServiceError": "opendialer.sdk.dialer",
+    "dialing_overview": "opendialer.sdk.dialer",
+    "open_database": "opendialer.sdk.dialer",
+    "started_dnc_providers": "opendialer.sdk.dialer",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name == "dnc_lists":
+        return importlib.import_module("opendialer.sdk.dnc_lists")
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'opendialer.sdk' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
+    "DEFAULT_REFRESH_S",
     "FINAL_LEAD_STATUSES",
     "PROJECT_NAME",
     "SIP_USER_NAME",
@@ -80,44 +161,67 @@ __all__ = [
     "AmdParameter",
     "AmdSession",
     "AmdStrategy",
+    "AmdStrategyFactory",
     "CallAction",
     "CallDisposition",
     "CallOutcome",
+    "CallRecord",
     "CallRequest",
+    "CampaignOverview",
+    "CampaignRecord",
     "CampaignState",
     "ClaimsSlots",
+    "DatabaseUrlError",
+    "DialingOverview",
     "DncProvider",
+    "DncProviderFactory",
     "DncServiceConfig",
     "DncUnavailable",
     "DncVerdict",
+    "EngineView",
     "Health",
+    "LeadRecord",
     "LeadStatus",
     "MaybeAwaitable",
     "MetricsExporter",
+    "MetricsExporterFactory",
+    "NumberIndex",
+    "Numbers",
     "OptionError",
     "OptionProblems",
     "PacingMode",
+    "PacingModeFactory",
     "PacingSnapshot",
     "Platform",
+    "PlatformFactory",
     "PlatformUnavailable",
     "PluginContext",
+    "PluginSettings",
     "PortProbe",
     "ProbesServer",
     "ReportsStatus",
     "RetryPolicy",
+    "RetryPolicyFactory",
     "RoutingRequest",
     "RoutingTarget",
+    "RoutingTargetFactory",
     "ScheduleState",
+    "ServiceError",
     "SharedReservations",
     "TracksTransferredCalls",
     "ValidatesOptions",
     "checked_ca_bundle",
     "checked_url",
     "dial_string",
+    "dialing_overview",
+    "dnc_lists",
     "hookimpl",
     "hookspec",
     "is_dial_string",
     "masked_url",
     "normalise_e164",
+    "open_database",
     "parse_numbers",
+    "sorted_unique",
+    "started_dnc_providers",
 ]

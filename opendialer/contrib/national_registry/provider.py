@@ -27,9 +27,17 @@ from typing import Any
 
 import numpy as np
 
-from opendialer.core.contracts import DncServiceConfig, DncUnavailable, DncVerdict, Health
-from opendialer.core.services.dnc_csv import normalise_e164, parse_numbers
-from opendialer.plugins.dnc_embedded.index import NumberIndex, sorted_unique
+from opendialer.sdk import (
+    DncServiceConfig,
+    DncUnavailable,
+    DncVerdict,
+    Health,
+    NumberIndex,
+    PluginContext,
+    normalise_e164,
+    parse_numbers,
+    sorted_unique,
+)
 
 log = logging.getLogger(__name__)
 
@@ -100,7 +108,7 @@ class NationalRegistryProvider:
     """Kind ``"national_registry"``. Options: ``directory`` (required),
     ``max_age_days`` (31), ``refresh_interval_s`` (300)."""
 
-    def __init__(self, config: DncServiceConfig, context: Any = None) -> None:
+    def __init__(self, config: DncServiceConfig, context: PluginContext | None = None) -> None:
         where = f"DNC service {config.name!r}"
         directory = config.options.get("directory")
         if not isinstance(directory, str) or not directory:

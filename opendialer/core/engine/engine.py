@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from opendialer.core import amd_settings, held
@@ -52,6 +52,7 @@ from opendialer.core.engine.scheduler import (
 from opendialer.core.engine.settings import setting_with_stamp
 from opendialer.core.held import Hold, hold
 from opendialer.core.memory import pin_mmap_threshold
+from opendialer.core.plugin_context import DialerContext
 from opendialer.core.plugins import PluginManager, get_plugin_manager
 from opendialer.core.routing_defaults import default_targets
 from opendialer.core.storage import Database
@@ -64,34 +65,9 @@ log = logging.getLogger("opendialer.engine")
 ROUTING_RECHECK_S = 2.0
 
 
-class EngineContext:
-    """The :class:`~opendialer.core.contracts.PluginContext` the engine hands to plugins.
-
-    Beyond the contract: ``sleep`` and ``monotonic`` (so a simulator runs in the
-    engine's clock) and ``wake_pacer()`` (a routing target calls it when an
-    agent becomes free, so the next call goes out at once, not at the next poll).
-    """
-
-    def __init__(self, clock: Clock, settings: Mapping[str, Any], wake: Callable[[], None]):
-        self._clock = clock
-        self._settings = dict(settings)
-        self._wake = wake
-
-    def now(self) -> Any:
-        return self._clock.now()
-
-    @property
-    def settings(self) -> Mapping[str, Any]:
-        return self._settings
-
-    async def sleep(self, seconds: float) -> None:
-        await self._clock.sleep(seconds)
-
-    def monotonic(self) -> float:
-        return self._clock.monotonic()
-
-    def wake_pacer(self) -> None:
-        self._wake()
+#: The context the engine hands to plugins (settings: ``node_id``, ``dead_after_s``,
+#: ``routing_refresh_s``; ``wake_pacer`` wakes this engine's pacer).
+EngineContext = DialerContext
 
 
 class Engine:

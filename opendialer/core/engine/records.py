@@ -25,8 +25,11 @@ from opendialer.core.domain import LeadStatus
 from opendialer.core.engine.claims import ClaimedLead, due_condition
 from opendialer.core.engine.transactions import write_transaction
 from opendialer.core.plugins import PluginManager
+from opendialer.core.services.calls import call_json
+from opendialer.core.services.leads import lead_json
 from opendialer.core.storage import Database
 from opendialer.core.storage.tables import CallRecord, Lead
+from opendialer.sdk import events
 
 log = logging.getLogger(__name__)
 #: The logger of per-call lines (``call_outcome``), whoever closes the call.
@@ -351,13 +354,6 @@ def log_call_outcome(
     )
 
 
-def _jsonable(row: dict[str, Any]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, value in row.items():
-        out[key] = value.isoformat() if isinstance(value, datetime) else value
-    return out
-
-
 async def announce(pm: PluginManager, finished: Finished) -> None:
     """Fire ``call_finished`` and (if it changed) ``lead_status_changed`` — after the commit."""
     hook = pm.hook
@@ -369,17 +365,16 @@ async def announce(pm: PluginManager, finished: Finished) -> None:
         if row is None:
             row = await CallRecord.select().where(CallRecord.id == finished.record_id).first().run()
         if row is not None:
-            call = _jsonable(row)
-            call["campaign_id"] = call.pop("campaign")
-            call["lead_id"] = call.pop("lead")
+            # The API's serialiser, so plugins see what GET .../calls shows.
+            call = events.CallRecord.from_api(call_json(row), campaign_id=row["campaign"])
             await pm.notify("call_finished", call=call)
     if wants_lead:
         lead = finished.lead_row
         if lead is None:
             lead = await Lead.select().where(Lead.id == finished.lead_id).first().run()
         if lead is not None:
-            data = _jsonable(lead)
-            data["campaign_id"] = data.pop("campaign")
+            # The API's serialiser: no lease_owner/lease_until (storage internals).
+            data = events.LeadRecord.from_api(lead_json(lead), campaign_id=lead["campaign"])
             await pm.notify(
                 "lead_status_changed",
                 lead=data,

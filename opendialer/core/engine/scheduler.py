@@ -18,6 +18,7 @@ disabled group's STARTED campaigns run to the end of their schedules.
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -26,7 +27,9 @@ from typing import Any
 from opendialer.core.domain import CampaignState, ScheduleState
 from opendialer.core.engine.window import TimeZoneError, Window, local_date, window_for
 from opendialer.core.plugins import PluginManager
+from opendialer.core.services.campaign_fields import campaign_json
 from opendialer.core.storage.tables import Campaign, Schedule
+from opendialer.sdk import events
 
 log = logging.getLogger(__name__)
 
@@ -53,13 +56,6 @@ def desired_state(current: str, window: Window, now: datetime) -> str:
             return current  # only a DNC answer brings it back
         return ScheduleState.RUNNING.value
     return ScheduleState.FINISHED.value
-
-
-def campaign_dict(row: dict[str, Any]) -> dict[str, Any]:
-    out = {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in row.items()}
-    out["group_id"] = out.pop("group", None)
-    out["dnc_service_id"] = out.pop("dnc_service", None)
-    return out
 
 
 class Scheduler:
@@ -143,9 +139,11 @@ class Scheduler:
         log.info(
             "campaign_state campaign=%s old=STARTED new=STOPPED reason=%r", campaign["id"], reason
         )
-        data = campaign_dict(
-            {**campaign, "state": CampaignState.STOPPED.value, "state_reason": reason}
-        )
+        # The API's serialiser, so plugins see what GET /api/v1/campaigns/{id} shows.
+        stopped = {**campaign, "state": CampaignState.STOPPED.value, "state_reason": reason}
+        if isinstance(stopped.get("amd_params"), str):
+            stopped["amd_params"] = json.loads(stopped["amd_params"] or "{}")
+        data = events.CampaignRecord.from_api(campaign_json(stopped))
         await self.pm.notify(
             "campaign_state_changed",
             campaign=data,

@@ -16,6 +16,7 @@ from opendialer.core import config, logs
 from opendialer.core.contracts import MetricsExporter
 from opendialer.core.engine.engine import Engine
 from opendialer.core.engine.settings import EngineConfig
+from opendialer.core.engine.view import attach_exporter
 from opendialer.core.runtime.engine_start import start_engine, stop_engine
 from opendialer.core.runtime.http import serve_app
 from opendialer.core.runtime.metrics_http import MetricsAccess, build_exporter, metrics_only_app
@@ -121,7 +122,7 @@ async def _serve_with_engine(
     try:
         engine = await start_engine(db, engine_config)
         if exporter is not None:
-            exporter.attach_engine(engine)
+            attach_exporter(exporter, engine)  # its events stop with the process
         if role == "engine":
             if metrics_port is not None and exporter is not None:
                 await serve_app(metrics_only_app(exporter), host, metrics_port, certfile, keyfile)

@@ -50,6 +50,7 @@ from opendialer.core.storage.tables import (
     Lead,
     Schedule,
 )
+from opendialer.sdk import events
 
 CAMPAIGN_ROLES = (Role.CAMPAIGN_ADMIN, Role.CAMPAIGN_SUPERVISOR)
 
@@ -368,7 +369,7 @@ async def _set_state(
     campaign = await get_campaign(SYSTEM, campaign_id)
     await get_plugin_manager().notify(
         "campaign_state_changed",
-        campaign=campaign,
+        campaign=events.CampaignRecord.from_api(campaign),
         old_state=old.value,
         new_state=new.value,
         reason=why,

@@ -34,6 +34,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from opendialer.core.domain import CampaignType
+from opendialer.core.plugin_context import DialerContext
 from opendialer.core.plugins import get_plugin_manager
 from opendialer.core.routing_defaults import default_targets
 from opendialer.core.services.common import Actor, jsonable
@@ -128,7 +129,7 @@ def _check(factory: Any, options: dict[str, Any]) -> dict[str, Any]:
     check = getattr(factory, "validate_options", None)
     if callable(check):
         return dict(check(options))
-    factory(options=options, context=None)  # built, never started: nothing connects
+    factory(options=options, context=DialerContext())  # built, never started: no I/O
     return dict(options)
 
 

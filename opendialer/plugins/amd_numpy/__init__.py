@@ -6,15 +6,16 @@ See docs/amd.md for the signal path, the parameters and the presets.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
-from opendialer.core.hookspecs import hookimpl
+from opendialer.sdk import AmdStrategyFactory, hookimpl
 
 from .strategy import NumpyAmdStrategy
 
 
 @hookimpl
-def register_amd_strategies() -> dict[str, Any]:
+def register_amd_strategies() -> Mapping[str, AmdStrategyFactory]:
     return {"numpy": NumpyAmdStrategy}
 
 

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import typer
 
-from opendialer.core.contracts import AmdDecision
+from opendialer.sdk import AmdDecision
 
 from .detector import NumpyAmdSession
 from .params import parse_params

@@ -19,7 +19,7 @@ from typing import NamedTuple
 import numpy as np
 import numpy.typing as npt
 
-from opendialer.core.contracts import AmdDecision, AmdLabel
+from opendialer.sdk import AmdDecision, AmdLabel
 
 from .features import FRAME, FRAME_S, HOP_TAIL, POWER_EPS, block_features
 from .params import AmdParams
@@ -104,7 +104,7 @@ def _s(frames: float) -> str:
 
 
 class NumpyAmdSession:
-    """Streaming AMD for one call (see :class:`opendialer.core.contracts.AmdSession`)."""
+    """Streaming AMD for one call (see :class:`opendialer.sdk.AmdSession`)."""
 
     def __init__(self, params: AmdParams, sample_rate: int = TARGET_RATE, trace: bool = False):
         self.params = params

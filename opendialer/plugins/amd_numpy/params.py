@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
 from typing import Any
 
-from opendialer.core.contracts import AmdParameter
+from opendialer.sdk import AmdParameter
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from opendialer.core.contracts import AmdDecision
+from opendialer.sdk import AmdDecision
 
 from .detector import NumpyAmdSession
 from .features import FRAME_S

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from opendialer.core.contracts import AmdDecision, AmdParameter
+from opendialer.sdk import AmdDecision, AmdParameter, PluginContext
 
 from .detector import NumpyAmdSession
 from .params import PRESETS, parameter_docs, parse_params
@@ -17,7 +17,7 @@ from .params import PRESETS, parameter_docs, parse_params
 class NumpyAmdStrategy:
     """Factory registered as ``"numpy"``; ``context`` is accepted and not needed."""
 
-    def __init__(self, context: Any = None) -> None:
+    def __init__(self, context: PluginContext | None = None) -> None:
         self.context = context
 
     def parameters(self) -> list[AmdParameter]:

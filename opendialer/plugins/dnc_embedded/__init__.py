@@ -6,14 +6,15 @@ Provider kind ``"embedded"`` (see :mod:`.provider`) and the CLI command
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
-from opendialer.core.hookspecs import hookimpl
 from opendialer.plugins.dnc_embedded.provider import EmbeddedDncProvider
+from opendialer.sdk import DncProviderFactory, hookimpl
 
 
 @hookimpl
-def register_dnc_providers() -> dict[str, Any]:
+def register_dnc_providers() -> Mapping[str, DncProviderFactory]:
     return {"embedded": EmbeddedDncProvider}
 
 

@@ -10,12 +10,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
 
-from opendialer.core import config
-from opendialer.core.services import dnc_numbers
-from opendialer.core.services.common import SYSTEM
-from opendialer.core.services.errors import ServiceError
-from opendialer.core.storage import DatabaseUrlError, connect
-from opendialer.core.storage.migrate import migrate
+from opendialer.sdk import DatabaseUrlError, ServiceError, dnc_lists, open_database
 
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
@@ -70,10 +65,8 @@ async def _import(
     region: str | None,
     number_format: str,
     skip_invalid: bool,
-) -> dnc_numbers.ImportReport:
-    db = await connect(config.database_url())
-    try:
-        await migrate(db)
+) -> dnc_lists.ImportReport:
+    async with open_database():
         with Progress(
             TextColumn("{task.description}"),
             BarColumn(),
@@ -91,8 +84,7 @@ async def _import(
                 bar.update(tasks[phase], completed=done, total=total or None)
 
             fmt: Any = number_format
-            return await dnc_numbers.import_numbers(
-                SYSTEM,
+            return await dnc_lists.import_numbers(
                 file,
                 service_name=service,
                 replace=replace,
@@ -101,5 +93,3 @@ async def _import(
                 skip_invalid=skip_invalid,
                 progress=progress,
             )
-    finally:
-        await db.close()

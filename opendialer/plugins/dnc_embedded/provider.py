@@ -1,7 +1,7 @@
 """The embedded Do-Not-Call provider: the list in the database, held in memory.
 
 ``start()`` reads the whole list (snapshot parts + the rows added since, see
-:mod:`opendialer.core.services.dnc_bulk`) into a :class:`NumberIndex` (sorted
+:mod:`opendialer.sdk.dnc_lists`) into a :class:`NumberIndex` (sorted
 ``int64``; 10 million numbers = 80 MB). Lookups never touch the database.
 
 Changes reach every node two ways: on PostgreSQL a ``LISTEN`` connection wakes
@@ -31,10 +31,16 @@ import numpy as np
 import numpy.typing as npt
 
 from opendialer import sdk
-from opendialer.core.contracts import DncServiceConfig, DncUnavailable, DncVerdict, Health
-from opendialer.core.services import dnc_bulk, dnc_numbers
-from opendialer.core.services.dnc_csv import normalise_e164
-from opendialer.plugins.dnc_embedded.index import NumberIndex
+from opendialer.sdk import (
+    DncServiceConfig,
+    DncUnavailable,
+    DncVerdict,
+    Health,
+    NumberIndex,
+    PluginContext,
+    dnc_lists,
+    normalise_e164,
+)
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +70,7 @@ class _ServiceDeleted(DncUnavailable):
     pass
 
 
-def _build_index(read: dnc_bulk.ListRead) -> NumberIndex:
+def _build_index(read: dnc_lists.ListRead) -> NumberIndex:
     """The index of a whole-list read, sorted in place in the array it arrived in."""
     if read.combined is None:
         return NumberIndex(read.base, assume_sorted_unique=True).merged(read.added)
@@ -93,7 +99,7 @@ class EmbeddedDncProvider:
         problems.raise_if_any()
         return {"url": None, "ca_bundle": None}
 
-    def __init__(self, config: DncServiceConfig, context: Any = None) -> None:
+    def __init__(self, config: DncServiceConfig, context: PluginContext | None = None) -> None:
         self.config = config
         self.context = context
         interval = config.options.get("poll_interval_s", DEFAULT_POLL_INTERVAL_S)
@@ -113,7 +119,7 @@ class EmbeddedDncProvider:
         self._problem_since: datetime | None = None
         self._changed = asyncio.Event()
         self._refresh_lock = asyncio.Lock()
-        self._listener: dnc_bulk.ChangeListener | None = None
+        self._listener: dnc_lists.ChangeListener | None = None
         self._tasks: list[asyncio.Task[None]] = []
 
     # -- lifecycle ---------------------------------------------------------
@@ -145,7 +151,7 @@ class EmbeddedDncProvider:
         """Bring the index up to the database's list version: the added numbers after
         appends, the whole list after a replace; nothing when the version has not moved."""
         async with self._refresh_lock:
-            version = await dnc_numbers.list_version(self.config.id)
+            version = await dnc_lists.list_version(self.config.id)
             if version is None:
                 self._index = None  # fail closed: a deleted list answers nothing
                 raise _ServiceDeleted("the service was deleted")
@@ -153,7 +159,7 @@ class EmbeddedDncProvider:
                 await self._load(since=self._version if self._index is not None else None)
 
     async def _load(self, *, since: int | None) -> None:
-        read = await dnc_bulk.read_list(self.config.id, since=since)
+        read = await dnc_lists.read_list(self.config.id, since=since)
         if read is None:
             self._index = None
             raise _ServiceDeleted(f"DNC service {self.config.name!r} no longer exists")
@@ -213,7 +219,7 @@ class EmbeddedDncProvider:
         """Hold a LISTEN connection (PostgreSQL); open it again whenever it is lost."""
         while True:
             try:
-                listener = await dnc_bulk.listen_for_changes(self._on_change)
+                listener = await dnc_lists.listen_for_changes(self._on_change)
             except Exception as exc:
                 log.warning("dnc_listen_failed service=%s error=%r", self.config.name, exc)
                 await asyncio.sleep(RELISTEN_AFTER_S)

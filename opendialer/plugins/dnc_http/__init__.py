@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
 
-from opendialer.core.hookspecs import hookimpl
 from opendialer.plugins.dnc_http.provider import HttpDncProvider
+from opendialer.sdk import DncProviderFactory, hookimpl
 
 
 @hookimpl
-def register_dnc_providers() -> dict[str, Any]:
+def register_dnc_providers() -> Mapping[str, DncProviderFactory]:
     return {"http": HttpDncProvider}

@@ -28,8 +28,8 @@ from urllib.parse import urlsplit
 import httpx
 
 from opendialer import sdk
-from opendialer.core.contracts import DncServiceConfig, DncUnavailable, DncVerdict, Health
 from opendialer.plugins.dnc_http.breaker import BreakerOpen, BreakerState, CircuitBreaker
+from opendialer.sdk import DncServiceConfig, DncUnavailable, DncVerdict, Health, PluginContext
 
 
 class _Failure(Exception):
@@ -80,7 +80,7 @@ class HttpDncProvider:
     def __init__(
         self,
         config: DncServiceConfig,
-        context: Any = None,
+        context: PluginContext | None = None,
         *,
         monotonic: Callable[[], float] | None = None,
     ) -> None:

@@ -3,14 +3,16 @@
 Two sources, one registry (a private :class:`CollectorRegistry`, never the
 library's global one, so two exporters in one process do not collide):
 
-* **Counted as things happen**, through the event hooks (see ``__init__``):
-  calls originated, outcomes by status, AMD verdicts and decision time, DNC
-  checks and their latency. Counters start at 0 when the process starts, as
-  Prometheus expects (``rate()``/``increase()`` handle restarts).
+* **Counted as things happen**: the exporter implements the event hooks as
+  ``@hookimpl`` methods, and the core lets the exporter it built observe the
+  engine's events (``PluginManager.observe``): calls originated, outcomes by
+  status, AMD verdicts and decision time, DNC checks and their latency.
+  Counters start at 0 when the process starts, as Prometheus expects
+  (``rate()``/``increase()`` handle restarts).
 * **Read when scraped** (:class:`LiveState`): calls in flight, platform, SIP
   registrations, routing targets and DNC providers' health from the engine of
   this process; schedule states and leads due from the database (one
-  :func:`~opendialer.core.services.dialing_overview.overview`, cached for
+  :func:`~opendialer.sdk.dialing_overview`, cached for
   ``db_refresh_s`` so scrapes never add load); event-loop lag.
 
 ``render()`` refreshes the cached database view (awaited: never a blocking
@@ -32,11 +34,19 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.exposition import choose_encoder
 from prometheus_client.registry import Collector
 
-from opendialer.core import dnc
-from opendialer.core.contracts import Health
-from opendialer.core.domain import CampaignState, ScheduleState
-from opendialer.core.services.dialing_overview import DialingOverview, overview
 from opendialer.plugins.metrics_prometheus.loop_lag import LoopLagMonitor
+from opendialer.sdk import (
+    CallRecord,
+    CampaignState,
+    DialingOverview,
+    EngineView,
+    Health,
+    PluginContext,
+    ScheduleState,
+    dialing_overview,
+    hookimpl,
+    started_dnc_providers,
+)
 
 log = logging.getLogger(__name__)
 
@@ -51,9 +61,6 @@ OVERVIEW_TIMEOUT_S = 5.0
 #: index range per campaign (~0.1 s per 200,000 due leads on PostgreSQL).
 REFRESH_ENV = "OPENDIALER_METRICS_REFRESH_S"
 DEFAULT_REFRESH_S = 15.0
-
-#: Exporters started in this process: the event hooks count into each of them.
-LIVE_EXPORTERS: set[PrometheusExporter] = set()
 
 
 def refresh_from_env() -> float:
@@ -70,11 +77,11 @@ def refresh_from_env() -> float:
 
 
 class PrometheusExporter:
-    """The :class:`~opendialer.core.contracts.MetricsExporter` named ``prometheus``."""
+    """The :class:`~opendialer.sdk.MetricsExporter` named ``prometheus``."""
 
     def __init__(
         self,
-        context: Any = None,
+        context: PluginContext | None = None,
         *,
         db_refresh_s: float | None = None,
         lag_interval_s: float = 0.25,
@@ -85,7 +92,7 @@ class PrometheusExporter:
             raise ValueError(f"metrics: db_refresh_s must be >= 0, got {db_refresh_s}")
         self.context = context
         self.db_refresh_s = db_refresh_s
-        self.engine: Any = None
+        self.engine: EngineView | None = None
         self.loop_lag = LoopLagMonitor(interval_s=lag_interval_s)
         self.registry = CollectorRegistry(auto_describe=True)
         self.calls_originated = Counter(
@@ -147,24 +154,25 @@ class PrometheusExporter:
 
     async def start(self) -> None:
         self.loop_lag.start()
-        LIVE_EXPORTERS.add(self)
 
     async def close(self) -> None:
-        LIVE_EXPORTERS.discard(self)
         await self.loop_lag.stop()
 
-    def attach_engine(self, engine: Any) -> None:
+    def attach_engine(self, engine: EngineView) -> None:
         self.engine = engine
 
-    # -- events (called by the hooks) -------------------------------------------
+    # -- events (this object observes the engine's event hooks) -------------------
 
+    @hookimpl
     def call_originated(self, campaign_id: int) -> None:
         self.calls_originated.labels(campaign=str(campaign_id)).inc()
 
+    @hookimpl
     def call_refused(self, campaign_id: int) -> None:
         self.calls_refused.labels(campaign=str(campaign_id)).inc()
 
-    def call_finished(self, call: dict[str, Any]) -> None:
+    @hookimpl
+    def call_finished(self, call: CallRecord) -> None:
         campaign = str(call.get("campaign_id"))
         status = call.get("status") or "UNKNOWN"
         self.call_outcomes.labels(campaign=campaign, status=status).inc()
@@ -175,6 +183,7 @@ class PrometheusExporter:
             if decision_ms is not None:
                 self.amd_decision.labels(verdict=verdict).observe(float(decision_ms) / 1000)
 
+    @hookimpl
     def dnc_checked(self, service: str, result: str, seconds: float) -> None:
         self.dnc_checks.labels(service=service, result=result).inc()
         self.dnc_check_duration.labels(service=service, result=result).observe(seconds)
@@ -187,8 +196,7 @@ class PrometheusExporter:
         return encoder(self.registry), content_type
 
     def now(self) -> datetime:
-        clock = getattr(self.engine, "clock", None)
-        return clock.now() if clock is not None else datetime.now(UTC)  # type: ignore[no-any-return]
+        return self.engine.now() if self.engine is not None else datetime.now(UTC)
 
     async def refresh_overview(self) -> None:
         """Read the database view if the cached one is older than ``db_refresh_s``.
@@ -200,7 +208,9 @@ class PrometheusExporter:
             if time.monotonic() - self._overview_at < self.db_refresh_s:
                 return
             try:
-                self._overview = await asyncio.wait_for(overview(self.now()), OVERVIEW_TIMEOUT_S)
+                self._overview = await asyncio.wait_for(
+                    dialing_overview(self.now()), OVERVIEW_TIMEOUT_S
+                )
                 self._overview_ok = True
             except Exception as exc:
                 # Stale numbers shown as current would mislead: drop them, say so.
@@ -311,15 +321,14 @@ class LiveState(Collector):
         up: dict[str, float] = {}
         view = self.exporter.overview
         names = view.dnc_service_names if view is not None else {}
-        for service_id, provider in dnc.started_providers().items():
+        for service_id, provider in started_dnc_providers().items():
             value = _is_up(getattr(provider, "health", None))
             if value is not None:
                 name = names.get(service_id, str(service_id))
                 up[name] = min(value, up.get(name, 1.0))
         engine = self.exporter.engine
-        gate = getattr(engine, "dnc", None)
-        if gate is not None and callable(getattr(gate, "providers", None)):
-            for name, provider in gate.providers().items():
+        if engine is not None:
+            for name, provider in engine.dnc_providers().items():
                 value = _is_up(getattr(provider, "health", None))
                 if value is not None:
                     up[name] = min(value, up.get(name, 1.0))
@@ -332,15 +341,15 @@ class LiveState(Collector):
             gauge.add_metric([name], value)
         yield gauge
 
-    def _engine(self, engine: Any) -> Iterator[Metric]:
+    def _engine(self, engine: EngineView) -> Iterator[Metric]:
         in_flight = _gauge(
             "calls_in_flight",
             "Calls launched by this engine node and not yet finished (from the DNC check "
             "to the last BYE).",
             ["campaign"],
         )
-        for campaign_id, runner in sorted(engine.runners.items()):
-            in_flight.add_metric([str(campaign_id)], float(len(runner.in_flight)))
+        for campaign_id, count in sorted(engine.calls_in_flight().items()):
+            in_flight.add_metric([str(campaign_id)], float(count))
         yield in_flight
         routing = _gauge(
             "routing_target_up",
@@ -352,7 +361,7 @@ class LiveState(Collector):
             if value is not None:
                 routing.add_metric([name], value)
         yield routing
-        platform = engine.platform
+        platform = engine.platform()
         platform_up = _gauge(
             "platform_up", "1 when this engine's communication platform can place calls."
         )
@@ -385,4 +394,4 @@ class LiveState(Collector):
         yield gauge
 
 
-__all__ = ["LIVE_EXPORTERS", "LiveState", "PrometheusExporter"]
+__all__ = ["LiveState", "PrometheusExporter"]

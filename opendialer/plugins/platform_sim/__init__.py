@@ -6,20 +6,20 @@ routing target ``sim`` (free agents of the simulated contact center).
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
 
-from opendialer.core.hookspecs import hookimpl
 from opendialer.plugins.platform_sim.platform import SimPlatform
 from opendialer.plugins.platform_sim.routing import SimRoutingTarget
+from opendialer.sdk import PlatformFactory, RoutingTargetFactory, hookimpl
 
 
 @hookimpl
-def register_platforms() -> dict[str, Any]:
+def register_platforms() -> Mapping[str, PlatformFactory]:
     return {"sim": SimPlatform}
 
 
 @hookimpl
-def register_routing_targets() -> dict[str, Any]:
+def register_routing_targets() -> Mapping[str, RoutingTargetFactory]:
     return {"sim": SimRoutingTarget}
 
 

@@ -37,13 +37,15 @@ from __future__ import annotations
 import asyncio
 import random
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-from opendialer.core.contracts import (
+from opendialer.plugins.platform_sim.center import center
+from opendialer.plugins.platform_sim.clips import SAMPLE_RATE, load_clips
+from opendialer.sdk import (
     AmdDecision,
     AmdLabel,
     CallAction,
@@ -52,9 +54,8 @@ from opendialer.core.contracts import (
     CallRequest,
     Health,
     PlatformUnavailable,
+    PluginContext,
 )
-from opendialer.plugins.platform_sim.center import center
-from opendialer.plugins.platform_sim.clips import SAMPLE_RATE, load_clips
 
 OUTCOMES = (
     "human",
@@ -96,7 +97,9 @@ def _pair(value: Any, default: tuple[float, float], name: str) -> tuple[float, f
 
 
 class SimPlatform:
-    def __init__(self, options: Mapping[str, Any] | None = None, context: Any = None) -> None:
+    def __init__(
+        self, options: Mapping[str, Any] | None = None, context: PluginContext | None = None
+    ) -> None:
         options = dict(options or {})
         unknown = set(options) - {
             "ports",
@@ -135,7 +138,7 @@ class SimPlatform:
             agents=None if agents is None else int(agents),
             handle_s=_pair(options.get("handle_s"), (5.0, 15.0), "handle_s"),
             sleep=self._sleep,
-            on_free=getattr(context, "wake_pacer", None),
+            on_free=context.wake_pacer if context is not None else None,
             seed=options.get("seed"),
         )
         self.busy_ports: set[int] = set()
@@ -159,13 +162,12 @@ class SimPlatform:
     # -- time --------------------------------------------------------------------
 
     def _now(self) -> datetime:
-        return self.context.now()  # type: ignore[no-any-return]
+        return self.context.now() if self.context is not None else datetime.now(UTC)
 
     async def _sleep(self, seconds: float) -> None:
         seconds *= self.time_scale
-        sleep = getattr(self.context, "sleep", None)
-        if sleep is not None:
-            await sleep(seconds)
+        if self.context is not None:
+            await self.context.sleep(seconds)
         else:
             await asyncio.sleep(seconds)
 

@@ -9,12 +9,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from opendialer.core.contracts import Health, RoutingRequest
 from opendialer.plugins.platform_sim.center import center
+from opendialer.sdk import Health, PluginContext, RoutingRequest
 
 
 class SimRoutingTarget:
-    def __init__(self, options: Mapping[str, Any] | None = None, context: Any = None) -> None:
+    def __init__(
+        self, options: Mapping[str, Any] | None = None, context: PluginContext | None = None
+    ) -> None:
         self.center = center(str((options or {}).get("center", "default")))
         self._held: dict[str, int] = {}
 

@@ -6,14 +6,13 @@ URL, TLS trust, credentials, timeouts, paths, field names, codec — is
 configured, not assumed. Modules: :mod:`.options` (what can be set),
 :mod:`.transport` (one HTTP exchange), :mod:`.session` (register, logon,
 keep-alive, back-off), :mod:`.cache` (counts and reservations),
-:mod:`.target` (the :class:`~opendialer.core.contracts.RoutingTarget`).
+:mod:`.target` (the :class:`~opendialer.sdk.RoutingTarget`).
 """
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
 
-from opendialer.core.hookspecs import hookimpl
 from opendialer.plugins.route_oscc.options import (
     DEFAULT_FIELDS,
     DEFAULT_PATHS,
@@ -21,10 +20,11 @@ from opendialer.plugins.route_oscc.options import (
     parse_options,
 )
 from opendialer.plugins.route_oscc.target import OsccRoutingTarget
+from opendialer.sdk import RoutingTargetFactory, hookimpl
 
 
 @hookimpl
-def register_routing_targets() -> dict[str, Any]:
+def register_routing_targets() -> Mapping[str, RoutingTargetFactory]:
     return {"oscc": OsccRoutingTarget}
 
 

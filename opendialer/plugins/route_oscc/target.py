@@ -23,13 +23,12 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from opendialer.core.contracts import Health, RoutingRequest
-from opendialer.core.services.routing_reservations import SharedReservations
 from opendialer.plugins.route_oscc.cache import QueueCache, Reservations
 from opendialer.plugins.route_oscc.codec import load_codec
 from opendialer.plugins.route_oscc.options import OsccOptions, parse_options
 from opendialer.plugins.route_oscc.session import SessionState, SessionSupervisor
 from opendialer.plugins.route_oscc.transport import OsccTransport
+from opendialer.sdk import Health, PluginContext, RoutingRequest, SharedReservations
 
 log = logging.getLogger("opendialer.route_oscc")
 
@@ -44,7 +43,9 @@ class OsccRoutingTarget:
     #: OSCC campaigns that name no routing target go to the contact center.
     default_for_campaign_types = ("OSCC",)
 
-    def __init__(self, options: Mapping[str, Any] | None = None, context: Any = None) -> None:
+    def __init__(
+        self, options: Mapping[str, Any] | None = None, context: PluginContext | None = None
+    ) -> None:
         self.options: OsccOptions = parse_options(options)
         self._context = context
         self._wanted: set[str] = set(self.options.queues)
@@ -74,18 +75,16 @@ class OsccRoutingTarget:
         return dict(options)
 
     def _wake_pacer(self) -> None:
-        # The engine's context offers wake_pacer(): an agent became free, so the
-        # next call can go out now rather than at the pacer's next tick.
-        wake = getattr(self._context, "wake_pacer", None)
-        if callable(wake):
+        # An agent became free, so the next call can go out now rather than at the
+        # pacer's next tick.
+        if self._context is not None:
             try:
-                wake()
+                self._context.wake_pacer()
             except Exception:
                 log.exception("oscc_wake_pacer_failed")
 
     def _now(self) -> datetime:
-        now = getattr(self._context, "now", None)
-        return now() if callable(now) else datetime.now(UTC)
+        return self._context.now() if self._context is not None else datetime.now(UTC)
 
     # -- life cycle ----------------------------------------------------------
 
