@@ -17,7 +17,7 @@ import uvicorn
 
 from opendialer.admin_ui.app import create_app
 from opendialer.admin_ui.metrics import MetricsAccess, build_exporter, metrics_only_app
-from opendialer.core import config, health, logs
+from opendialer.core import config, dnc, health, logs
 from opendialer.core.contracts import MetricsExporter
 from opendialer.core.engine.chosen_platform import ChosenPlatform
 from opendialer.core.engine.engine import Engine
@@ -75,6 +75,7 @@ async def start_engine(db: Database, engine_config: EngineConfig | None) -> Engi
             routing_by_type=cfg.routing_by_type,
             max_calls=cfg.max_calls,
             dead_after_s=cfg.dead_after_s,
+            dnc_registry=dnc.shared_registry(),  # one provider per service in the process
         )
     except EngineConfigError:
         raise
@@ -198,6 +199,7 @@ async def _serve_with_engine(
         if engine is not None:
             health.note_engine_platform(None)
             await engine.stop()
+        await dnc.close_all()  # the process's DNC providers (LISTEN connections, tasks)
         await db.close()
 
 
