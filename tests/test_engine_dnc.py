@@ -126,7 +126,7 @@ async def test_unknown_provider_kind_fails_closed_and_says_why(db: Database) -> 
         await run_round(engine, rounds=2)
     state, reason = await schedule_state(campaign.schedule_id)
     assert state == "DNC_OUT_OF_SERVICE"
-    assert "no provider of kind 'not_installed'" in reason
+    assert "no provider for kind 'not_installed'" in reason
     assert await records(cid) == []
 
 
@@ -154,12 +154,11 @@ class SlowStartPlugin:
 
 
 async def test_a_burst_of_first_checks_builds_one_provider(db: Database) -> None:
-    """A campaign's first pacing round checks every number at once: the gate builds the
+    """A campaign's first pacing round checks every number at once: the engine builds the
     service's provider once. It used to build one per check and keep the last, leaving
-    the others running (embedded lists: a LISTEN connection each, on PostgreSQL)."""
+    the others running (embedded lists: a LISTEN connection each, on PostgreSQL); the
+    engine's own registry closes it when the engine stops."""
     from opendialer.core.engine.clock import FakeClock
-    from opendialer.core.engine.dnc_gate import DncGate
-    from opendialer.core.engine.engine import EngineContext
 
     SlowStartProvider.built, SlowStartProvider.closed = [], 0
     service = DncService(name="Slow list", kind="slow_start")
@@ -167,11 +166,12 @@ async def test_a_burst_of_first_checks_builds_one_provider(db: Database) -> None
     pm = PluginManager().load_all()
     assert pm.register(SlowStartPlugin(), name="slow_start_dnc")
     clock = FakeClock(datetime(2026, 3, 2, 12, tzinfo=UTC))
-    gate = DncGate(pm, EngineContext(clock, {}, lambda: None), clock.monotonic)
-    try:
-        checks = await asyncio.gather(*(gate.check(service.id, f"1555{n:04d}") for n in range(200)))
+    async with started_engine(db, clock, pm=pm) as engine:
+        checks = await asyncio.gather(
+            *(engine.dnc.check(service.id, f"1555{n:04d}") for n in range(200))
+        )
         assert len(checks) == 200 and all(c.result == "callable" for c in checks)
         assert len(SlowStartProvider.built) == 1
-    finally:
-        await gate.close()
+        assert list(engine.dnc.providers()) == ["Slow list"]
+        assert SlowStartProvider.closed == 0
     assert SlowStartProvider.closed == 1

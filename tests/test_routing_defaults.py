@@ -81,7 +81,7 @@ async def test_a_third_party_target_declared_default_of_a_type_gets_its_campaign
         assert len(calls) == 2
         assert sorted(QueueRouter.reserved) == sorted(c["call_id"] for c in calls)
         # The type it did not claim keeps the built-in default.
-        assert engine.routing_name({"type": "OSCC", "routing_target": None}) == "oscc"
+        assert engine.routing_by_type["OSCC"] == "oscc"
 
 
 def test_the_settings_service_names_the_declared_default_of_each_type() -> None:

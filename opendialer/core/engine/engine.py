@@ -22,52 +22,29 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-from opendialer.core import amd_settings, held
-from opendialer.core.contracts import (
-    AmdSession,
-    AmdStrategy,
-    DncUnavailable,
-    PacingMode,
-    Platform,
-    RetryPolicy,
-    RoutingTarget,
-)
+from opendialer.core.contracts import PacingMode, Platform, RetryPolicy, RoutingTarget
+from opendialer.core.dnc import DncRegistry
 from opendialer.core.domain import ScheduleState
+from opendialer.core.engine.amd_sessions import AmdSessions
 from opendialer.core.engine.claims import arm_new_leads
 from opendialer.core.engine.clock import Clock, RealClock
+from opendialer.core.engine.context import EngineContext
 from opendialer.core.engine.coordinator import Coordinator
 from opendialer.core.engine.dnc_gate import DncGate
+from opendialer.core.engine.dnc_outage import DncProbes
 from opendialer.core.engine.metrics import EngineMetrics
 from opendialer.core.engine.outcome_writer import OutcomeWriter
-from opendialer.core.engine.reconcile import reconcile_node
-from opendialer.core.engine.records import announce, log_call_outcome
-from opendialer.core.engine.runner import CampaignRunner, verdict_action
-from opendialer.core.engine.scheduler import (
-    DialableEntry,
-    Scheduler,
-    dialable_entries,
-    set_schedule_reason,
-    set_schedule_state,
-)
-from opendialer.core.engine.settings import setting_with_stamp
-from opendialer.core.held import Hold, hold
+from opendialer.core.engine.reconcile import reconcile_node, report_reconciled
+from opendialer.core.engine.routing_targets import ROUTING_RECHECK_S, RoutingTargets
+from opendialer.core.engine.runner import CampaignRunner
+from opendialer.core.engine.scheduler import Scheduler, dialable_entries
 from opendialer.core.memory import pin_mmap_threshold
-from opendialer.core.plugin_context import DialerContext
 from opendialer.core.plugins import PluginManager, get_plugin_manager
 from opendialer.core.routing_defaults import default_targets
 from opendialer.core.storage import Database
-from opendialer.core.storage.tables import CallRecord, Lead
+from opendialer.core.storage.tables import CallRecord
 
 log = logging.getLogger("opendialer.engine")
-
-#: How often a started routing target's stored options are compared with the
-#: database, and a target that failed to start is tried again (seconds).
-ROUTING_RECHECK_S = 2.0
-
-
-#: The context the engine hands to plugins (settings: ``node_id``, ``dead_after_s``,
-#: ``routing_refresh_s``; ``wake_pacer`` wakes this engine's pacer).
-EngineContext = DialerContext
 
 
 class Engine:
@@ -92,6 +69,7 @@ class Engine:
         heartbeat_s: float = 2.0,
         dead_after_s: float = 15.0,
         lease_s: float = 120.0,
+        dnc_registry: DncRegistry | None = None,
     ) -> None:
         self.db = db
         self.node_id = node_id
@@ -114,22 +92,19 @@ class Engine:
         )
         self.coordinator = Coordinator(db, node_id, dead_after_s=dead_after_s)
         self.scheduler = Scheduler(self.pm)
-        self.dnc = DncGate(self.pm, self.context, self.clock.monotonic)
+        # A registry handed in (the process's: core.dnc.shared_registry) belongs to its
+        # owner; one made here is this engine's, closed when it stops.
+        self._owns_dnc = dnc_registry is None
+        self.dnc = DncGate(
+            self.pm,
+            dnc_registry or DncRegistry(self.pm, self.context, monotonic=self.clock.monotonic),
+        )
+        self.dnc_probes = DncProbes(self.dnc, self.wake)
         self.runners: dict[int, CampaignRunner] = {}
         # Campaign type → target when a campaign names none: the targets declare it.
         self.routing_by_type = dict(routing_by_type or default_targets(self.pm))
-        self._routing_options = {k: dict(v) for k, v in (routing_options or {}).items()}
-        self._routing: dict[str, RoutingTarget] = {}
-        self._routing_missing: set[str] = set()
-        #: Per target: when its stored options were last read, their updated_at, and
-        #: why it failed to start (tried again every ROUTING_RECHECK_S).
-        self._routing_checked: dict[str, float] = {}
-        self._routing_stamp: dict[str, Any] = {}
-        self._routing_failed: dict[str, Hold] = {}
-        self._retired: list[RoutingTarget] = []
-        self._amd_name = amd_strategy
-        self._amd: AmdStrategy | None = None
-        self._amd_looked = False
+        self.routing = RoutingTargets(self.pm, self.context, self.clock.monotonic, routing_options)
+        self.amd = AmdSessions(self.pm, self.context, amd_strategy)
         self.platform: Platform = (
             self._build("platforms", platform, options=platform_options or {})
             if isinstance(platform, str)
@@ -140,7 +115,6 @@ class Engine:
         self._wake_event = asyncio.Event()
         self._woken_at: float | None = None
         self._loop_task: asyncio.Task[None] | None = None
-        self._probes: dict[int, asyncio.Task[None]] = {}
         self._last_heartbeat = float("-inf")
         self._last_reconcile = float("-inf")
         self._last_arm = float("-inf")
@@ -177,13 +151,13 @@ class Engine:
         self.wake()
         # Let the loop and the probes finish the query they are in: a task cancelled in
         # the middle of an SQLite query leaks its connection thread and the process hangs.
-        background = [t for t in [self._loop_task, *self._probes.values()] if t is not None]
+        background = [t for t in [self._loop_task, *self.dnc_probes.tasks()] if t is not None]
         if background:
             _, late = await asyncio.wait(background, timeout=15)
             for task in late:
                 task.cancel()
             await asyncio.gather(*background, return_exceptions=True)
-        tasks = [t for r in self.runners.values() for t in r.in_flight.values()]
+        tasks = self._call_tasks()
         if tasks:
             _, late = await asyncio.wait(tasks, timeout=drain_timeout_s)
             for task in late:
@@ -191,16 +165,16 @@ class Engine:
             await asyncio.gather(*late, return_exceptions=True)
         await self.platform.close()
         await self._reconcile(self.node_id, "engine stopped before the call ended")
-        for target in [*self._routing.values(), *self._retired]:
-            await target.close()
-        await self.dnc.close()
+        await self.routing.close()
+        if self._owns_dnc:
+            await self.dnc.registry.close()
         await self.coordinator.leave()
         log.info("engine_stopped node=%s", self.node_id)
 
     async def drain(self) -> None:
         """Wait until no call of this node is in flight (tests)."""
         while True:
-            tasks = [t for r in self.runners.values() for t in r.in_flight.values()]
+            tasks = self._call_tasks()
             if not tasks:
                 return
             await asyncio.gather(*tasks, return_exceptions=True)
@@ -212,17 +186,22 @@ class Engine:
 
     def routing_targets(self) -> dict[str, RoutingTarget]:
         """The routing targets started so far, by name (metrics read their health)."""
-        return dict(self._routing)
+        return self.routing.started()
+
+    def _call_tasks(self) -> list[asyncio.Task[None]]:
+        return [t for r in self.runners.values() for t in r.calls.tasks()]
 
     def in_flight_total(self) -> int:
-        return sum(len(r.in_flight) for r in self.runners.values())
+        """Calls of this node launched and not finished (outcomes being stored included)."""
+        return sum(len(r.calls) for r in self.runners.values())
 
     def calls_up_total(self) -> int:
         """Calls of this node still on the platform (not those only storing their outcome)."""
         return sum(r.calls_up() for r in self.runners.values())
 
     def pending_total(self) -> int:
-        return sum(len(r.pending) for r in self.runners.values())
+        """Calls of this node launched and not yet handed to the platform."""
+        return sum(r.calls_pending() for r in self.runners.values())
 
     # -- the loop --------------------------------------------------------------
 
@@ -284,29 +263,31 @@ class Engine:
             if mono - self._last_reconcile >= 5.0:
                 self._last_reconcile = mono
                 await self._reconcile_dead(now)
-        entries = await dialable_entries(now)
+        entries = await dialable_entries(now, self.routing_by_type)
         seen: set[int] = set()
         arm_all = mono - self._last_arm >= 60.0
         if arm_all:
             self._last_arm = mono
         for entry in entries:
-            cid = entry.campaign["id"]
+            cid = entry.campaign.id
             seen.add(cid)
             runner = self.runners.get(cid)
             if runner is None:
-                runner = self.runners[cid] = CampaignRunner(self, cid)
+                runner = self.runners[cid] = CampaignRunner(self, entry)
                 await arm_new_leads(cid, now)
                 self.wake()  # a campaign to dial: no need to wait for the next pacing poll
             elif arm_all:
                 await arm_new_leads(cid, now)
             runner.update(entry)
             if self.coordinator.is_leader and entry.state == ScheduleState.DNC_OUT_OF_SERVICE.value:
-                self._probe_dnc(runner)
-        await self._close_retired()
+                self.dnc_probes.probe(runner)
+        if self.routing.has_retired and not self.in_flight_total():
+            # replaced by a reload: closed once no call of this node may hold its slots
+            await self.routing.close_retired()
         for cid, runner in list(self.runners.items()):
             if cid not in seen:
                 runner.update(None)
-                if not runner.in_flight:
+                if not len(runner.calls):
                     del self.runners[cid]
 
     async def pace(self) -> None:
@@ -319,205 +300,13 @@ class Engine:
         for runner in list(self.runners.values()):
             await runner.pace(now, woken_at)
 
-    # -- routing, AMD ----------------------------------------------------------
-
-    def routing_name(self, campaign: Mapping[str, Any]) -> str:
-        """The routing target a campaign uses: its own, else the one for its type."""
-        return str(campaign.get("routing_target") or self.routing_by_type.get(campaign["type"], ""))
-
-    async def routing_for(
-        self, campaign: Mapping[str, Any]
-    ) -> tuple[RoutingTarget | None, Hold | None]:
-        """The campaign's started routing target, or why there is none.
-
-        A target built from the Master's stored options (``routing.<name>``) is
-        rebuilt when those options change (the setting row's ``updated_at``, read
-        at most every :data:`ROUTING_RECHECK_S`); one that failed to start is tried
-        again at that pace too, so configuring it makes its campaigns dial without
-        a restart."""
-        name = self.routing_name(campaign)
-        mono = self.clock.monotonic()
-        target = self._routing.get(name)
-        recheck = mono - self._routing_checked.get(name, float("-inf")) >= ROUTING_RECHECK_S
-        if target is not None and (name in self._routing_options or not recheck):
-            return target, None
-        if target is None and not recheck and name in self._routing_failed:
-            return None, self._routing_failed[name]
-        factory = self.pm.factories("routing_targets").get(name)
-        if factory is None:
-            why = hold(held.ROUTING_NOT_INSTALLED, target=name)
-            if name not in self._routing_missing:
-                self._routing_missing.add(name)
-                log.error(
-                    "routing_missing campaign=%s routing target %r is not installed "
-                    "(see `opendialer plugins list`)",
-                    campaign["id"],
-                    name,
-                )
-            return None, why
-        self._routing_checked[name] = mono
-        options = self._routing_options.get(name)
-        stamp: Any = None
-        if options is None:  # the Master's stored options (routing settings service)
-            options, stamp = await setting_with_stamp(f"routing.{name}")
-            if target is not None and stamp == self._routing_stamp.get(name):
-                return target, None
-        try:
-            fresh = factory(options=options, context=self.context)
-            await fresh.start()
-        except Exception as exc:
-            code = held.ROUTING_FAILED if options else held.ROUTING_NOT_CONFIGURED
-            why = hold(code, target=name, detail=f"{type(exc).__name__}: {exc}")
-            if target is not None:  # the new options fail: keep dialing with the old ones
-                log.error("routing_reload_failed target=%s %s", name, why.english())
-                self._routing_stamp[name] = stamp
-                return target, None
-            self._routing_failed[name] = why
-            return None, why
-        self._routing_failed.pop(name, None)
-        self._routing_stamp[name] = stamp
-        self._routing[name] = fresh
-        if target is not None:
-            log.info("routing_reloaded target=%s (its stored options changed)", name)
-            self._retired.append(target)
-        return fresh, None
-
-    async def _close_retired(self) -> None:
-        """Close routing targets replaced by a reload once no call of this node is up."""
-        if not self._retired or self.in_flight_total():
-            return
-        retired, self._retired = self._retired, []
-        for target in retired:
-            try:
-                await target.close()
-            except Exception:
-                log.exception("routing_close_failed")
-
-    def amd_for(self, campaign: Mapping[str, Any]) -> tuple[AmdSession | None, bool, Any]:
-        params = campaign.get("amd_params") or {}
-        if isinstance(params, str):
-            import json
-
-            try:
-                params = json.loads(params or "{}")
-            except ValueError:
-                params = {}
-        on_verdict = verdict_action(params)
-        if not campaign.get("amd_enabled"):
-            return None, False, on_verdict
-        strategy = self._amd_strategy(params.get("strategy"))
-        if strategy is None:
-            return None, True, on_verdict
-        tunables = amd_settings.tunables(params, strategy)
-        try:
-            return strategy.new_session(tunables, sample_rate=8000), True, on_verdict
-        except ValueError as exc:
-            log.error(
-                "amd_params_invalid campaign=%s error=%s (using defaults)", campaign["id"], exc
-            )
-            return strategy.new_session({}, sample_rate=8000), True, on_verdict
-
-    def _amd_strategy(self, wanted: Any) -> AmdStrategy | None:
-        if self._amd_looked and not wanted:
-            return self._amd
-        factories = self.pm.factories("amd_strategies")
-        name = amd_settings.strategy_name(factories, wanted, self._amd_name)
-        factory = factories.get(name) if name else None
-        strategy = factory(context=self.context) if factory is not None else None
-        if not wanted:
-            self._amd, self._amd_looked = strategy, True
-            if strategy is None:
-                log.warning(
-                    "amd_unavailable: no AMD strategy installed; AMD campaigns transfer on answer"
-                )
-        return strategy
-
-    # -- DNC out of service ----------------------------------------------------
-
-    async def dnc_out_of_service(self, runner: CampaignRunner, reason: str) -> None:
-        entry = runner.entry
-        if entry is None:
-            return
-        text = hold(held.DNC_OUT_OF_SERVICE, detail=reason).encode()
-        if await set_schedule_state(
-            entry.schedule_id,
-            expect=ScheduleState.RUNNING.value,
-            new=ScheduleState.DNC_OUT_OF_SERVICE.value,
-            reason=text,
-        ):
-            log.error("dnc_out_of_service campaign=%s reason=%r", runner.campaign_id, reason)
-        runner.update(
-            DialableEntry(
-                campaign=entry.campaign,
-                schedule_id=entry.schedule_id,
-                schedule_date=entry.schedule_date,
-                state=ScheduleState.DNC_OUT_OF_SERVICE.value,
-                reason=text,
-                window=entry.window,
-            )
-        )
-
-    def _probe_dnc(self, runner: CampaignRunner) -> None:
-        task = self._probes.get(runner.campaign_id)
-        if task is not None and not task.done():
-            return
-        self._probes[runner.campaign_id] = asyncio.create_task(self._probe(runner))
-
-    async def _probe(self, runner: CampaignRunner) -> None:
-        """Ask the failing DNC service about one of the campaign's numbers; RUNNING if it answers.
-
-        Only the leader probes, one probe per campaign at a time."""
-        entry = runner.entry
-        service_id = runner.campaign.get("dnc_service")
-        if entry is None:
-            return
-        if service_id:
-            lead = (
-                await Lead.select(Lead.phone)
-                .where(Lead.campaign == runner.campaign_id)
-                .order_by(Lead.next_attempt_at)
-                .first()
-                .run()
-            )
-            if lead is None:
-                return
-            try:
-                await self.dnc.check(service_id, lead["phone"])
-            except DncUnavailable as exc:
-                text = hold(held.DNC_OUT_OF_SERVICE, detail=str(exc)).encode()
-                if text != entry.reason:
-                    await set_schedule_reason(entry.schedule_id, text)
-                return
-        if await set_schedule_state(
-            entry.schedule_id,
-            expect=ScheduleState.DNC_OUT_OF_SERVICE.value,
-            new=ScheduleState.RUNNING.value,
-        ):
-            log.info("dnc_back_in_service campaign=%s", runner.campaign_id)
-            self.wake()
-
     # -- crash recovery ----------------------------------------------------------
 
     async def _reconcile(self, node: str, reason: str) -> None:
         result = await reconcile_node(
             self.db, node, now=self.clock.now(), retry_policy=lambda: self.retry, reason=reason
         )
-        for finished in result.closed:
-            await announce(self.pm, finished)
-        if result.closed:  # their call_outcome lines, like every other attempt's
-            due = {f.record_id: f.next_attempt_at for f in result.closed}
-            ids = list(due)
-            for start in range(0, len(ids), 500):  # bounded IN lists (SQLite's variable cap)
-                chunk = ids[start : start + 500]
-                for row in await CallRecord.select().where(CallRecord.id.is_in(chunk)).run():
-                    log_call_outcome(row, next_attempt_at=due[row["id"]])
-        if result.closed or result.leases_released:
-            log.warning(
-                "node_reconciled node=%s unknown_calls=%d leases_released=%d",
-                node,
-                len(result.closed),
-                result.leases_released,
-            )
+        await report_reconciled(self.pm, result)
 
     async def _reconcile_dead(self, now: Any) -> None:
         dead = set(await self.coordinator.dead_nodes(now))
@@ -536,4 +325,4 @@ class Engine:
             await self.coordinator.forget(node)
 
 
-__all__ = ["Engine", "EngineContext"]
+__all__ = ["ROUTING_RECHECK_S", "Engine", "EngineContext"]

@@ -10,6 +10,10 @@ that arrive while it is being written go together in the next transaction (up
 to ``max_batch``).
 Each caller still gets its own result only after the commit, so the event
 hooks still never see what the database does not hold.
+
+The transaction itself (:func:`finish_attempt`): the call record's closing
+columns and the lead's new status in one go; nothing when crash reconciliation
+closed the record first.
 """
 
 from __future__ import annotations
@@ -17,11 +21,106 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
+from datetime import datetime
+from typing import Any
 
-from opendialer.core.engine.records import Finished, Outcome, finish_attempt, finish_attempts
+from opendialer.core.contracts import CallOutcome
+from opendialer.core.domain import LeadStatus
+from opendialer.core.engine.records import Attempt, Finished, Outcome
+from opendialer.core.engine.transactions import write_transaction
 from opendialer.core.storage import Database
+from opendialer.core.storage.tables import CallRecord, Lead
 
 log = logging.getLogger("opendialer.engine.records")
+
+
+async def finish_attempt(
+    db: Database,
+    attempt: Attempt,
+    outcome: CallOutcome,
+    *,
+    status: LeadStatus,
+    next_attempt_at: datetime | None,
+) -> Finished | None:
+    """Store the outcome; None when reconciliation already closed this record."""
+    async with write_transaction(db):
+        return await _finish_in_transaction(
+            attempt, outcome, status=status, next_attempt_at=next_attempt_at
+        )
+
+
+async def finish_attempts(db: Database, outcomes: list[Outcome]) -> list[Finished | None]:
+    """:func:`finish_attempt` for several calls in one transaction (group commit).
+
+    All or nothing: if the transaction fails, none is stored and the caller
+    retries them (one by one, so that one bad row cannot hold back the others).
+    """
+    async with write_transaction(db):
+        return [
+            await _finish_in_transaction(
+                o.attempt, o.outcome, status=o.status, next_attempt_at=o.next_attempt_at
+            )
+            for o in outcomes
+        ]
+
+
+def closing_columns(outcome: CallOutcome, status: LeadStatus) -> dict[str, Any]:
+    """The call record's columns an outcome sets, by name (stored and logged alike)."""
+    amd = outcome.amd
+    return {
+        "port": outcome.port,
+        "answered_at": outcome.answered_at,
+        "ended_at": outcome.ended_at,
+        "sip_code": outcome.sip_code,
+        "disposition": outcome.disposition.value,
+        "amd_verdict": amd.label.value if amd else None,
+        "amd_decision_ms": amd.decision_ms if amd else None,
+        "amd_reasons": amd.reasons if amd else "",
+        "transfer_result": None if outcome.transfer_code is None else f"{outcome.transfer_code}",
+        "status": status.value,
+        "detail": outcome.detail or outcome.sip_reason,
+    }
+
+
+async def _finish_in_transaction(
+    attempt: Attempt,
+    outcome: CallOutcome,
+    *,
+    status: LeadStatus,
+    next_attempt_at: datetime | None,
+) -> Finished | None:
+    columns = closing_columns(outcome, status)
+    closed = (
+        await CallRecord.update({getattr(CallRecord, name): v for name, v in columns.items()})
+        .where((CallRecord.id == attempt.record_id) & CallRecord.status.is_null())
+        .returning(*CallRecord.all_columns())
+        .run()
+    )
+    if not closed:
+        return None
+    lead_rows = await (
+        Lead.update(
+            {
+                Lead.status: status.value,
+                Lead.next_attempt_at: next_attempt_at,
+                Lead.lease_owner: None,
+                Lead.lease_until: None,
+                Lead.updated_at: outcome.ended_at,
+            }
+        )
+        .where(Lead.id == attempt.lead.id)
+        .returning(*Lead.all_columns())
+        .run()
+    )
+    return Finished(
+        record_id=attempt.record_id,
+        lead_id=attempt.lead.id,
+        old_status=attempt.lead.status,
+        new_status=status.value,
+        next_attempt_at=next_attempt_at,
+        call_row=closed[0],
+        lead_row=lead_rows[0] if lead_rows else None,
+    )
 
 
 class OutcomeWriter:
@@ -77,4 +176,4 @@ class OutcomeWriter:
                 future.set_result(result)
 
 
-__all__ = ["OutcomeWriter"]
+__all__ = ["OutcomeWriter", "closing_columns", "finish_attempt", "finish_attempts"]

@@ -20,12 +20,16 @@ from datetime import datetime
 
 from opendialer.core.contracts import RetryPolicy
 from opendialer.core.domain import LeadStatus
+from opendialer.core.engine.call_events import announce, log_call_outcome
 from opendialer.core.engine.records import Finished
 from opendialer.core.engine.transactions import write_transaction
+from opendialer.core.plugins import PluginManager
 from opendialer.core.storage import Database
 from opendialer.core.storage.tables import CallRecord, Lead
 
 log = logging.getLogger(__name__)
+#: The engine's logger: ``node_reconciled`` has always been its line.
+engine_log = logging.getLogger("opendialer.engine")
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,4 +130,24 @@ async def reconcile_node(
     return Reconciled(node=node, closed=closed, leases_released=len(released))
 
 
-__all__ = ["Reconciled", "reconcile_node"]
+async def report_reconciled(pm: PluginManager, result: Reconciled) -> None:
+    """The hooks and ``call_outcome`` lines of the attempts closed, and one warning."""
+    for finished in result.closed:
+        await announce(pm, finished)
+    if result.closed:  # their call_outcome lines, like every other attempt's
+        due = {f.record_id: f.next_attempt_at for f in result.closed}
+        ids = list(due)
+        for start in range(0, len(ids), 500):  # bounded IN lists (SQLite's variable cap)
+            chunk = ids[start : start + 500]
+            for row in await CallRecord.select().where(CallRecord.id.is_in(chunk)).run():
+                log_call_outcome(row, next_attempt_at=due[row["id"]])
+    if result.closed or result.leases_released:
+        engine_log.warning(
+            "node_reconciled node=%s unknown_calls=%d leases_released=%d",
+            result.node,
+            len(result.closed),
+            result.leases_released,
+        )
+
+
+__all__ = ["Reconciled", "reconcile_node", "report_reconciled"]

@@ -20,11 +20,13 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
 from opendialer.core.domain import CampaignState, ScheduleState
+from opendialer.core.engine.campaign_view import CampaignView
 from opendialer.core.engine.window import TimeZoneError, Window, local_date, window_for
 from opendialer.core.plugins import PluginManager
 from opendialer.core.services.campaign_fields import campaign_json
@@ -40,7 +42,7 @@ ACTIVE = (ScheduleState.RUNNING.value, ScheduleState.DNC_OUT_OF_SERVICE.value)
 class DialableEntry:
     """A campaign whose window is open now, with today's schedule entry."""
 
-    campaign: dict[str, Any]
+    campaign: CampaignView
     schedule_id: int
     schedule_date: date
     state: str
@@ -167,8 +169,13 @@ class Scheduler:
         )
 
 
-async def dialable_entries(now: datetime) -> list[DialableEntry]:
+async def dialable_entries(
+    now: datetime, routing_by_type: Mapping[str, str]
+) -> list[DialableEntry]:
     """STARTED campaigns whose entry for today is RUNNING or DNC_OUT_OF_SERVICE, window open.
+
+    Each campaign's row becomes a :class:`CampaignView` here (``routing_by_type``:
+    the routing target of a campaign that names none).
 
     Every node reads this; the window is checked here too so no node dials past
     the end of a window while the leader is being replaced.
@@ -204,7 +211,7 @@ async def dialable_entries(now: datetime) -> list[DialableEntry]:
         if window.contains(now):
             out.append(
                 DialableEntry(
-                    campaign=campaign,
+                    campaign=CampaignView.from_row(campaign, routing_by_type),
                     schedule_id=row["id"],
                     schedule_date=row["date"],
                     state=row["state"],

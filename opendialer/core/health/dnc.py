@@ -2,7 +2,7 @@
 
 A health() alone would say "fine" for an HTTP service nobody asked yet, so the
 check looks one number up (:data:`PROBE_NUMBER`, a fictional one) and then reads
-the provider's health. Providers come from ``core.dnc``'s cache, so the web page
+the provider's health. Providers come from ``core.dnc``'s registry, so the web page
 reuses the engine's when they share a process.
 """
 

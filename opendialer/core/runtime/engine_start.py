@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from opendialer.core import health
+from opendialer.core import dnc, health
 from opendialer.core.engine.chosen_platform import ChosenPlatform
 from opendialer.core.engine.engine import Engine
 from opendialer.core.engine.settings import (
@@ -65,6 +65,7 @@ async def start_engine(db: Database, engine_config: EngineConfig | None) -> Engi
             routing_by_type=cfg.routing_by_type,
             max_calls=cfg.max_calls,
             dead_after_s=cfg.dead_after_s,
+            dnc_registry=dnc.shared_registry(),  # one provider per service in the process
         )
     except EngineConfigError:
         raise
@@ -85,3 +86,4 @@ async def stop_engine(engine: Engine) -> None:
     """Drains the engine's calls and leaves; Diagnostics stops judging its platform."""
     health.note_engine_platform(None)
     await engine.stop()
+    await dnc.close_all()  # the process's DNC providers (LISTEN connections, tasks)

@@ -1,0 +1,121 @@
+"""One call's state on this node, from the claim to its stored outcome.
+
+A :class:`CallAttempt` moves through its :class:`CallPhase` forwards only::
+
+    CLAIMED ─► DNC_CHECK ─► LAUNCHING ─► ON_PLATFORM ─► SETTLING ─► DONE
+       │      (skipped with    (attempt     (originate     (slot freed,
+       │       no DNC service)  recorded)    running)       outcome stored)
+       └──────────── blocked, lease lost, refused, failed ──────────► DONE
+
+The runner keeps its calls in a :class:`CallBook`; what the pacer, metrics and
+Diagnostics count comes from it (calls not yet on the platform, calls up,
+calls only storing their outcome), kept per phase as calls move.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from enum import Enum
+
+from opendialer.core.contracts import RoutingTarget
+from opendialer.core.engine.claims import ClaimedLead
+from opendialer.core.engine.records import Attempt
+
+
+class CallPhase(Enum):
+    #: The lead is leased to this node (or, with no DNC check, its attempt already
+    #: started in the claim's transaction); its routing slot is reserved.
+    CLAIMED = "claimed"
+    #: Its number is being checked against the campaign's DNC service.
+    DNC_CHECK = "dnc_check"
+    #: The attempt is being recorded; the call is about to be handed to the platform.
+    LAUNCHING = "launching"
+    #: ``platform.originate`` is running: ringing, talking, transferred.
+    ON_PLATFORM = "on_platform"
+    #: Over on the platform, routing slot released; its outcome is being stored.
+    SETTLING = "settling"
+    DONE = "done"
+
+
+#: Launched and not yet handed to the platform (they will take a port soon).
+NOT_YET_ON_PLATFORM = (CallPhase.CLAIMED, CallPhase.DNC_CHECK, CallPhase.LAUNCHING)
+
+
+@dataclass(eq=False, slots=True)
+class CallAttempt:
+    call_id: str
+    lead: ClaimedLead
+    routing: RoutingTarget
+    #: When the pacer was woken for the round that launched it (latency figures).
+    woken_at: float
+    #: The started attempt (its call record); None until it is recorded.
+    attempt: Attempt | None = None
+    phase: CallPhase = CallPhase.CLAIMED
+    task: asyncio.Task[None] | None = None
+    #: The platform transferred the call (the routing target keeps its slot busy).
+    transferred: bool = False
+    #: The transferred call ended before ``originate`` returned: freed on release.
+    ended_early: bool = False
+    _book: CallBook | None = field(default=None, repr=False)
+
+    def enter(self, phase: CallPhase) -> None:
+        """Move to ``phase`` (the book's counts follow)."""
+        if self._book is not None:
+            self._book.moved(self, self.phase, phase)
+        self.phase = phase
+
+    @property
+    def released(self) -> bool:
+        """Its routing slot was given back (SETTLING or DONE)."""
+        return self.phase in (CallPhase.SETTLING, CallPhase.DONE)
+
+
+class CallBook:
+    """The calls of one campaign on this node that are not DONE, by call id."""
+
+    def __init__(self) -> None:
+        self._calls: dict[str, CallAttempt] = {}
+        self._counts: Counter[CallPhase] = Counter()
+
+    def add(self, call: CallAttempt) -> None:
+        call._book = self
+        self._calls[call.call_id] = call
+        self._counts[call.phase] += 1
+
+    def moved(self, call: CallAttempt, old: CallPhase, new: CallPhase) -> None:
+        self._counts[old] -= 1
+        if new is CallPhase.DONE:
+            self._calls.pop(call.call_id, None)
+            call._book = None
+        else:
+            self._counts[new] += 1
+
+    def get(self, call_id: str) -> CallAttempt | None:
+        return self._calls.get(call_id)
+
+    def count(self, *phases: CallPhase) -> int:
+        """How many calls are in any of ``phases`` (all of them if none is given)."""
+        if not phases:
+            return len(self._calls)
+        return sum(self._counts[p] for p in phases)
+
+    def ids(self, *phases: CallPhase) -> frozenset[str]:
+        return frozenset(c.call_id for c in self._calls.values() if c.phase in phases)
+
+    def as_dict(self) -> dict[str, CallAttempt]:
+        return dict(self._calls)
+
+    def tasks(self) -> list[asyncio.Task[None]]:
+        return [c.task for c in self._calls.values() if c.task is not None]
+
+    def __len__(self) -> int:
+        return len(self._calls)
+
+    def __iter__(self) -> Iterator[CallAttempt]:
+        return iter(list(self._calls.values()))
+
+
+__all__ = ["NOT_YET_ON_PLATFORM", "CallAttempt", "CallBook", "CallPhase"]
