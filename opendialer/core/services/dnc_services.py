@@ -138,8 +138,7 @@ def service_json(row: dict[str, Any]) -> dict[str, Any]:
 def _require(actor: Actor, roles: frozenset[Role], what: str) -> None:
     if actor.role not in roles:
         raise PermissionDenied(
-            f"only {' and '.join(r.value for r in sorted(roles))} users may {what} "
-            "Do-Not-Call services"
+            "dnc.role_denied", roles=" and ".join(r.value for r in sorted(roles)), what=what
         )
 
 
@@ -162,7 +161,7 @@ async def _stored(service_id: int) -> dict[str, Any]:
     """The row with its real credentials — never for display."""
     row = await DncService.select().where(DncService.id == service_id).first().run()
     if row is None:
-        raise NotFound(f"DNC service {service_id} does not exist")
+        raise NotFound("dnc.service_not_found", id=service_id)
     return dict(row)
 
 
@@ -177,36 +176,28 @@ async def get_service(actor: Actor, service_id: int) -> dict[str, Any]:
 def _kind(value: Any) -> str:
     kinds = known_kinds()
     if not isinstance(value, str) or value not in kinds:
-        raise ValidationFailed(
-            f"kind must be one of {', '.join(kinds)} (plugins add kinds)", field="kind"
-        )
+        raise ValidationFailed("dnc.kind_invalid", field="kind", kinds=", ".join(kinds))
     return value
 
 
 def _timeout_ms(value: Any) -> int:
     low, high = TIMEOUT_MS_RANGE
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise ValidationFailed(
-            f"timeout_ms must be a whole number of milliseconds from {low} to {high}",
-            field="timeout_ms",
-        )
+        raise ValidationFailed("dnc.timeout_range", field="timeout_ms", low=low, high=high)
     return value
 
 
 def _url(value: Any, insecure: bool) -> str:
     if not isinstance(value, str) or not value.strip():
-        raise ValidationFailed("an http service needs its url (https://…)", field="url")
+        raise ValidationFailed("dnc.url_required", field="url")
     url = value.strip()
     if len(url) > 500 or "\x00" in url:
-        raise ValidationFailed("url must be at most 500 characters", field="url")
+        raise ValidationFailed("dnc.url_too_long", field="url")
     parts = urlsplit(url)
     if parts.scheme not in ("https", "http") or not parts.hostname:
-        raise ValidationFailed(f"url must look like https://host/path (got {url!r})", field="url")
+        raise ValidationFailed("dnc.url_invalid", field="url", url=url)
     if parts.scheme == "http" and not insecure:
-        raise ValidationFailed(
-            "url is plain http://: use https://, or set insecure to true for a test service",
-            field="url",
-        )
+        raise ValidationFailed("dnc.url_plain_http", field="url")
     return url
 
 
@@ -214,29 +205,22 @@ def _ca_bundle(value: Any) -> str | None:
     if value is None or value == "":
         return None
     if not isinstance(value, str) or len(value) > MAX_CA_BUNDLE:
-        raise ValidationFailed(
-            f"ca_bundle must be PEM text of at most {MAX_CA_BUNDLE} characters",
-            field="ca_bundle",
-        )
+        raise ValidationFailed("dnc.ca_bundle_too_long", field="ca_bundle", n=MAX_CA_BUNDLE)
     try:
         ssl.create_default_context(cadata=value)
     except (ssl.SSLError, ValueError) as exc:
         raise ValidationFailed(
-            f"ca_bundle is not a PEM certificate bundle ({exc}): paste the CA's "
-            "-----BEGIN CERTIFICATE----- block(s)",
-            field="ca_bundle",
+            "dnc.ca_bundle_invalid", field="ca_bundle", reason=str(exc)
         ) from None
     return value
 
 
 def _options(value: Any) -> str:
     if not isinstance(value, dict):
-        raise ValidationFailed("options must be a JSON object", field="options")
+        raise ValidationFailed("options.not_object", field="options")
     text = json.dumps(value)
     if len(text) > MAX_OPTIONS_JSON or "\\u0000" in text:
-        raise ValidationFailed(
-            f"options must be at most {MAX_OPTIONS_JSON} characters of JSON", field="options"
-        )
+        raise ValidationFailed("dnc.options_too_long", field="options", n=MAX_OPTIONS_JSON)
     return text
 
 
@@ -261,22 +245,13 @@ def _keep_url_password(value: Any, stored_url: str | None) -> Any:
         return value
     stored_user, stored_password, _ = _url_parts(stored_url) if stored_url else (None, None, "")
     if not stored_password or stored_user != user or _origin(value) != _origin(stored_url):
-        raise ValidationFailed(
-            f"url has {URL_MASK} as its password, but no password is stored for this user "
-            "at this address: type the password, or remove it from the url",
-            field="url",
-        )
+        raise ValidationFailed("dnc.url_password_masked", field="url", mask=URL_MASK)
     parts = urlsplit(value.strip())
     return parts._replace(netloc=_netloc(user, stored_password, host)).geturl()
 
 
 def _address_changed(names: list[str]) -> ValidationFailed:
-    return ValidationFailed(
-        f"options.headers {', '.join(sorted(names))}: the service's address changed, so "
-        "type their values again (a stored value is only sent to the address it was "
-        "given for)",
-        field="options",
-    )
+    return ValidationFailed("dnc.headers_retype", field="options", names=", ".join(sorted(names)))
 
 
 def _keep_secret_headers(value: Any, stored: dict[str, Any], same_address: bool) -> Any:
@@ -307,17 +282,13 @@ def _stored_headers_stay_home(current: dict[str, Any]) -> None:
 
 def _kind_of(data: dict[str, Any], merged: dict[str, Any], creating: bool) -> str:
     if creating and "kind" not in data:
-        raise ValidationFailed(f"kind is required: one of {', '.join(known_kinds())}", field="kind")
+        raise ValidationFailed("dnc.kind_required", field="kind", kinds=", ".join(known_kinds()))
     return _kind(merged.get("kind"))
 
 
 def _no_embedded_field(merged: dict[str, Any], name: str) -> None:
     if merged.get(name) not in (None, ""):
-        raise ValidationFailed(
-            f"an embedded service has no {name}: its list is imported into the "
-            "dialer (remove the field, or choose kind http)",
-            field=name,
-        )
+        raise ValidationFailed("dnc.embedded_has_no", field=name, name=name)
 
 
 def _validated(data: dict[str, Any], current: dict[str, Any] | None) -> dict[Any, Any]:
@@ -389,7 +360,7 @@ async def create_service(actor: Actor, data: dict[str, Any]) -> dict[str, Any]:
     values = _validated(data, None)
     name = values[DncService.name]
     if await _name_taken(name):
-        raise Conflict(f"a DNC service named {name!r} already exists", field="name")
+        raise Conflict("dnc.name_taken", field="name", name=name)
     row = DncService(**{column._meta.name: value for column, value in values.items()})
     await row.save().run()
     return await get_service(actor, row.id)
@@ -397,11 +368,7 @@ async def create_service(actor: Actor, data: dict[str, Any]) -> dict[str, Any]:
 
 def _refuse_builtin(current: dict[str, Any], what: str) -> None:
     if current["builtin"]:
-        raise Conflict(
-            f"the {current['name']!r} is built in and cannot be {what}: "
-            "import its numbers instead, or create another service",
-            code="builtin_service",
-        )
+        raise Conflict("dnc.builtin", error="builtin_service", name=current["name"], what=what)
 
 
 async def update_service(actor: Actor, service_id: int, data: dict[str, Any]) -> dict[str, Any]:
@@ -411,7 +378,7 @@ async def update_service(actor: Actor, service_id: int, data: dict[str, Any]) ->
     values = _validated(data, current)
     name = values.get(DncService.name)
     if name is not None and await _name_taken(name, except_id=service_id):
-        raise Conflict(f"a DNC service named {name!r} already exists", field="name")
+        raise Conflict("dnc.name_taken", field="name", name=name)
     # updated_at moves so every node's provider cache rebuilds this service's provider.
     values[DncService.updated_at] = datetime.now(UTC)
     await DncService.update(values).where(DncService.id == service_id).run()
@@ -449,9 +416,11 @@ async def delete_service(actor: Actor, service_id: int) -> None:
     if count:
         shown = f" ({', '.join(repr(n) for n in names[:5])})" if names else ""
         raise Conflict(
-            f"DNC service {current['name']!r} is used by {count} campaign(s){shown}: "
-            "choose another DNC service for them first",
-            code="service_in_use",
+            "dnc.service_in_use",
+            error="service_in_use",
+            name=current["name"],
+            n=count,
+            shown=shown,
         )
     async with DncService._meta.db.transaction():
         await DncNumber.delete().where(DncNumber.service == service_id).run()
