@@ -60,6 +60,9 @@ from opendialer.core.domain import (
 )
 from opendialer.core.hookspecs import PROJECT_NAME, hookimpl, hookspec
 from opendialer.core.services.dnc_csv import normalise_e164, parse_numbers
+from opendialer.core.services.error_messages import ErrorMessage
+from opendialer.core.services.error_messages import register as register_error_messages
+from opendialer.core.services.errors import InvalidValue
 from opendialer.core.services.phones import SIP_USER_NAME, dial_string, is_dial_string
 from opendialer.core.services.routing_reservations import SharedReservations
 
@@ -82,7 +85,9 @@ __all__ = [
     "DncServiceConfig",
     "DncUnavailable",
     "DncVerdict",
+    "ErrorMessage",
     "Health",
+    "InvalidValue",
     "LeadStatus",
     "MaybeAwaitable",
     "MetricsExporter",
@@ -108,4 +113,5 @@ __all__ = [
     "masked_url",
     "normalise_e164",
     "parse_numbers",
+    "register_error_messages",
 ]

@@ -16,12 +16,17 @@ Each code is a stable dotted identifier (``area.what``) that the API returns as
   ``problem_code`` parameter and its own (``errors.problem_params``); ``fallback`` is
   shown for a problem without a code.
 
+A plugin codes its errors the same way: it registers its own table under its own
+prefix (:func:`register`, ``opendialer.sdk.register_error_messages``) when imported,
+and raises ``InvalidValue(code, **params)``.
+
 docs/errors.md lists every code with both sentences; tests/test_error_codes.py
 checks that it agrees with this table and that every text is translated.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import NamedTuple
 
 
@@ -816,9 +821,24 @@ MESSAGES: dict[str, ErrorMessage] = {
     ),
 }
 
+#: Core's own codes, in the table's order (plugins add theirs in the order they load).
+CORE_CODES = tuple(MESSAGES)
+
+
+def register(messages: Mapping[str, ErrorMessage]) -> None:
+    """Add a plugin's codes (under its own prefix, e.g. ``route_oscc.``) to the table."""
+    for code, entry in messages.items():
+        if MESSAGES.get(code, entry) != entry:
+            raise ValueError(f"error code {code!r} is registered twice, with two messages")
+        MESSAGES[code] = entry
+
 
 def reference_page() -> str:
-    """docs/errors.md: every code with its English detail and its page sentence."""
+    """docs/errors.md: every code with its English detail and its page sentence (the
+    installed plugins' codes too: they register theirs when the plugins load)."""
+    from opendialer.core.plugins import get_plugin_manager
+
+    get_plugin_manager()
     lines = [
         "# Error codes",
         "",
@@ -838,7 +858,9 @@ def reference_page() -> str:
         "the error wraps (its `problem_code`).",
     ]
     area = ""
-    for code, entry in MESSAGES.items():
+    plugins = sorted(set(MESSAGES) - set(CORE_CODES))
+    for code in (*CORE_CODES, *plugins):
+        entry = MESSAGES[code]
         prefix = code.split(".", 1)[0]
         if prefix != area:
             area = prefix

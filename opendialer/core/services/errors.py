@@ -11,6 +11,7 @@ recognises an error by its English text.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable
 from typing import Any, ParamSpec, Self, TypeVar
 
@@ -46,6 +47,7 @@ class ServiceError(Exception):
         self.code = code
         self.params = params
         self.detail = render(code, params)
+        _check_page_params(code, params)
         super().__init__(self.detail)
         self.field = field
         self.line = line
@@ -100,6 +102,23 @@ def problem_params(problem: ValueError) -> dict[str, Any]:
     if isinstance(problem, InvalidValue):
         return {**problem.params, "problem": str(problem), "problem_code": problem.code}
     return {"problem": str(problem)}
+
+
+_PLACEHOLDER = re.compile(r"%\((\w+)\)[sr]")
+
+
+def _check_page_params(code: str, params: dict[str, Any]) -> None:
+    """The page's sentence may name values the detail does not: refuse an error that
+    lacks one where it is raised, not when a page shows it."""
+    entry = MESSAGES[code]
+    text = entry.text
+    if text is None:
+        inner = params.get("problem_code")
+        shown = MESSAGES.get(inner) if isinstance(inner, str) else None
+        text = shown.text if shown is not None and shown.text is not None else entry.fallback
+    missing = set(_PLACEHOLDER.findall(text or "")) - params.keys()
+    if missing:
+        raise KeyError(f"error code {code!r} needs the parameter(s) {sorted(missing)}")
 
 
 def render(code: str, params: dict[str, Any]) -> str:

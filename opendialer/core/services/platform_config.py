@@ -292,7 +292,7 @@ def check(
 
 def validate(data: Any, stored_passwords: dict[str, str] | None = None) -> dict[str, Any]:
     """The configuration as it will be stored (passwords merged), or the first
-    ValidationFailed; when there are more, its ``extra["errors"]`` lists them all."""
+    ValidationFailed; when there are more, its ``as_dict()["errors"]`` lists them all."""
     checked, errors = check(data, stored_passwords)
     if errors:
         first = errors[0]

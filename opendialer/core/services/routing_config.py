@@ -148,7 +148,7 @@ def validate(target: str, options: Any) -> dict[str, Any]:
 
     A target's check stops at its first refusal, so the refused option is taken out
     (its default then applies) and the rest checked again: a person who made three
-    mistakes learns all three (``extra["errors"]``, as :class:`FieldErrors` does),
+    mistakes learns all three (the body's ``errors``, as :class:`FieldErrors` does),
     until one that cannot be taken out (a required option missing)."""
     factory = _factory(target)
     if not isinstance(options, dict):
