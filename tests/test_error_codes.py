@@ -5,16 +5,19 @@ is the table's own rendering."""
 from __future__ import annotations
 
 import ast
+import html
 import re
 from pathlib import Path
 
+import httpx
 import pytest
+from api_client import PASSWORD, ApiClient
 from babel.messages.pofile import read_po
 
 import opendialer
 from opendialer.admin_ui import i18n
 from opendialer.core.plugins import get_plugin_manager
-from opendialer.core.services import error_messages
+from opendialer.core.services import error_messages, users
 from opendialer.core.services.error_messages import MESSAGES
 from opendialer.core.services.errors import (
     Conflict,
@@ -267,3 +270,51 @@ def _subclasses(cls: type) -> list[type]:
     for sub in cls.__subclasses__():
         found += [sub, *_subclasses(sub)]
     return found
+
+
+# -- end to end: the API's body and a page in the user's language --------------------
+
+
+async def test_the_api_answers_the_code_beside_the_detail(app_client: ApiClient) -> None:
+    master = await app_client.login_as("master")
+    await app_client.group("Sul")
+    r = await master.post("/api/v1/groups", json={"name": "Sul"})
+    assert r.status_code == 409, r.text
+    assert r.json() == {
+        "error": "conflict",
+        "code": "group.name_taken",
+        "detail": "a group named 'Sul' already exists",
+        "field": "name",
+    }
+    body = {"username": "-bad", "password": "short", "role": "campaign_admin", "group_ids": []}
+    r = await master.post("/api/v1/users", json=body)
+    assert r.status_code == 422, r.text
+    assert r.json()["code"] == "user.name_invalid"
+    assert [(e["field"], e["code"]) for e in r.json()["errors"]] == [
+        ("username", "user.name_invalid"),
+        ("group_ids", "user.group_needed"),
+        ("password", "password.too_short"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("language", "said"),
+    [
+        ("en", "A group named Sul already exists."),
+        ("pt_BR", "Já existe um grupo chamado Sul."),
+        ("es", "Ya existe un grupo llamado Sul."),
+    ],
+)
+async def test_a_page_says_a_coded_error_with_its_values_in_the_users_language(
+    app_client: ApiClient, language: str, said: str
+) -> None:
+    await app_client.user("master", username="boss")
+    await users.set_language(await users.authenticate("boss", PASSWORD), language)
+    await app_client.group("Sul")
+    boss: httpx.AsyncClient = app_client.client()
+    r = await boss.post("/login", data={"username": "boss", "password": PASSWORD})
+    assert r.status_code == 303, r.text
+    headers = {"HX-Request": "true", "X-CSRF-Token": boss.cookies["od_csrf"]}
+    r = await boss.post("/groups", data={"name": "Sul", "description": ""}, headers=headers)
+    assert r.status_code == 200, r.text[:300]
+    assert said in html.unescape(r.text)
