@@ -69,7 +69,9 @@ def run(coro_fn: Callable[[], Awaitable[T]]) -> T:
         return asyncio.run(coro_fn())  # type: ignore[arg-type]
     except ServiceError as exc:
         # Every field in error, not only the first (services collect them: FieldErrors).
-        fail("; ".join(f"{d} ({f})" if f else d for f, d in field_errors(exc)))
+        fail(
+            "; ".join(f"{e.detail} ({e.field})" if e.field else e.detail for e in field_errors(exc))
+        )
     except DatabaseUrlError as exc:
         fail(str(exc))
     raise AssertionError("unreachable")

@@ -3,15 +3,36 @@ API reports what it refuses field by field and stores what it returns."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
+import pytest
 from api_client import ApiClient
 
 from opendialer import sdk
+from opendialer.core.services.error_messages import MESSAGES
 from opendialer.testing import registered_plugin
 
 REGIONS = ("north", "south")
+# A plugin codes its refusals under its own prefix, with the sentence the pages show.
+ERRORS = {
+    "regional.region_unknown": sdk.ErrorMessage(
+        "options.region must be one of %(regions)s", "Choose one of %(regions)s."
+    ),
+    "regional.no_url": sdk.ErrorMessage(
+        "a regional registry has no url: give its region", "Give the region, not a url."
+    ),
+}
+
+
+@pytest.fixture(autouse=True)
+def regional_error_codes() -> Iterator[None]:
+    """Registered while a test runs (a plugin registers when it loads): the reference
+    page test must not see them."""
+    sdk.register_error_messages(ERRORS)
+    yield
+    for code in ERRORS:
+        MESSAGES.pop(code, None)
 
 
 class RegionalRegistry:
@@ -25,13 +46,11 @@ class RegionalRegistry:
         if region not in REGIONS:
             problems.errors.append(
                 sdk.OptionError(
-                    f"options.region must be one of {', '.join(REGIONS)}", option="options.region"
+                    "regional.region_unknown", option="options.region", regions=", ".join(REGIONS)
                 )
             )
         if options.get("url") not in (None, ""):
-            problems.errors.append(
-                sdk.OptionError("a regional registry has no url: give its region", option="url")
-            )
+            problems.errors.append(sdk.OptionError("regional.no_url", option="url"))
         problems.raise_if_any()
         return {
             "url": f"https://{region}.registry.example/check",

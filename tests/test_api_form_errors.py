@@ -16,9 +16,13 @@ from test_api_campaigns import START, campaign_body
 def fields_in_error(body: dict[str, Any]) -> list[str]:
     assert body["error"] == "validation_failed", body
     listed = body["errors"]
-    assert all(set(item) == {"field", "detail"} and item["detail"] for item in listed), body
+    assert all(
+        set(item) == {"field", "code", "detail"} and item["detail"] and item["code"]
+        for item in listed
+    ), body
     # The first of the list is the error the body names on its own.
-    assert (listed[0]["field"], listed[0]["detail"]) == (body["field"], body["detail"])
+    first = (listed[0]["field"], listed[0]["code"], listed[0]["detail"])
+    assert first == (body["field"], body["code"], body["detail"])
     return [item["field"] for item in listed]
 
 

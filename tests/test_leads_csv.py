@@ -106,6 +106,8 @@ async def test_latin1_is_reported_on_its_line_not_mangled(app_client: ApiClient)
             "line": 7,
             "field": "row",
             "reason": "not UTF-8 (looks like Latin-1: re-save the file as UTF-8)",
+            "code": "lead_row.not_utf8",
+            "params": {},
         }
     ]
     assert await leads_of(admin, cid) == []

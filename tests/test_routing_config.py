@@ -125,7 +125,7 @@ async def test_every_refused_option_is_reported_at_once(db: Database) -> None:
              "events": "yes"},
         )  # fmt: skip
     assert info.value.field == "options.base_url"  # the first, as before
-    listed = [e["field"] for e in info.value.extra["errors"]]
+    listed = [e["field"] for e in info.value.as_dict()["errors"]]  # type: ignore[union-attr]
     assert listed == [
         "options.base_url",  # required and missing: a stand-in checks the others
         "options.poll_interval_ms",

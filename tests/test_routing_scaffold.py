@@ -76,7 +76,7 @@ async def test_the_target_is_checked_and_driven_through_the_plugin_manager(
         }
         with pytest.raises(ValidationFailed) as refused:
             routing_config.validate(name, {"channels": -1, "hold_timeout_s": 0})
-        fields = {e["field"] for e in refused.value.extra["errors"]}
+        fields = {e["field"] for e in refused.value.as_dict()["errors"]}  # type: ignore[union-attr]
         assert fields == {"options.channels", "options.hold_timeout_s"}
 
         clock = FakeClock()

@@ -16,7 +16,13 @@ from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.pofile import read_po
 
 from opendialer.admin_ui import i18n
-from opendialer.core.services.errors import ValidationFailed
+from opendialer.core.services.errors import (
+    Conflict,
+    NotAuthenticated,
+    ValidationFailed,
+    problem_params,
+)
+from opendialer.core.services.phones import InvalidPhone
 
 ROOT = Path(__file__).resolve().parent.parent
 PLACEHOLDER = re.compile(r"%\((\w+)\)s")
@@ -41,7 +47,7 @@ MESSAGES = extracted()
 
 def test_extraction_finds_the_templates_and_the_code() -> None:
     assert "Dialer Service Configuration" in MESSAGES  # base.html
-    assert "The passwords do not match." in MESSAGES  # i18n.py error table
+    assert "The passwords do not match." in MESSAGES  # core/services/error_messages.py
     assert "Campaign Management" in MESSAGES  # pages/session.py tabs
     assert len(MESSAGES) > 250
 
@@ -73,27 +79,32 @@ def test_every_message_is_translated(language: str) -> None:
 
 
 def test_known_service_errors_are_translated_not_quoted() -> None:
-    """The error table recognises what the services say; pt_BR and es show their own words."""
+    """pt_BR and es show their own words for what the services say, never the English."""
     samples = [
-        "wrong user name or password",
-        "the password must have at least 10 characters (it has 5)",
-        "the user name 'ana' is taken",
-        "end_date (2029-12-01) is before start_date (2030-01-01)",
-        "campaign 'X' is STARTED: stop it first (POST /api/v1/campaigns/1/stop), then change it",
-        "invalid phone number 'abc' (default region BR)",
-        "duplicate: 5541981021119 is also on line 3",
-        "pilot_number must not be empty",
+        NotAuthenticated("auth.wrong_credentials"),
+        ValidationFailed("password.too_short", n=10, length=5),
+        Conflict("user.name_taken", name="ana"),
+        ValidationFailed("campaign.end_before_start", end="2029-12-01", start="2030-01-01"),
+        Conflict("campaign.started", name="X", id=1),
+        ValidationFailed(
+            "lead.phone_invalid",
+            phone="abc",
+            region="BR",
+            **problem_params(InvalidPhone("phone.characters")),
+        ),
+        ValidationFailed("field.empty", name="pilot_number"),
     ]
     for language in ("pt_BR", "es"):
         t = i18n.translator(language)
-        for detail in samples:
-            said = i18n.translate_error(ValidationFailed(detail), t)
-            english = i18n.translate_error(ValidationFailed(detail), i18n.translator("en"))
-            assert said != english, (language, detail)
-            assert detail not in said, (language, detail)
+        for exc in samples:
+            said = i18n.translate_error(exc, t)
+            english = i18n.translate_error(exc, i18n.translator("en"))
+            assert said != english, (language, exc.code)
+            assert exc.detail not in said, (language, exc.code)
 
 
-def test_an_unknown_error_still_reaches_the_user() -> None:
+def test_a_plugins_uncoded_problem_still_reaches_the_user() -> None:
     t = i18n.translator("es")
-    said = i18n.translate_error(ValidationFailed("flux capacitor overheated"), t)
-    assert said == "Este valor no se acepta: flux capacitor overheated"
+    exc = ValidationFailed("routing.option_invalid", problem="flux capacitor overheated")
+    assert exc.detail == "flux capacitor overheated"
+    assert i18n.translate_error(exc, t) == "Este valor no se acepta: flux capacitor overheated"

@@ -34,15 +34,13 @@ async def provide_actor(request: Request[Any, Any, Any]) -> Actor:
         return await auth.resolve(token, auth.BEARER)
     session = request.cookies.get(SESSION_COOKIE)
     if not session:
-        raise NotAuthenticated("log in first (POST /api/v1/auth/login), or send a bearer token")
+        raise NotAuthenticated("auth.login_required")
     actor = await auth.resolve(session, auth.SESSION)
     if request.method not in SAFE_METHODS:
         presented = request.headers.get(CSRF_HEADER) or await _form_csrf(request)
         if not auth.csrf_matches(session, presented):
             raise PermissionDenied(
-                f"missing or wrong CSRF token: send the {CSRF_HEADER} header "
-                f"(the {CSRF_COOKIE} cookie's value)",
-                code="csrf_failed",
+                "auth.csrf_api", error="csrf_failed", header=CSRF_HEADER, cookie=CSRF_COOKIE
             )
     return actor
 

@@ -20,6 +20,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from opendialer.core.contracts import AmdLabel, AmdStrategy, CallAction
+from opendialer.core.services.errors import InvalidValue, problem_params
 
 #: What each verdict does unless the campaign says otherwise (the product guide's defaults).
 VERDICT_SETTINGS: dict[str, tuple[AmdLabel, CallAction]] = {
@@ -66,19 +67,14 @@ def tunables(params: Mapping[str, Any], strategy: AmdStrategy) -> dict[str, Any]
 def check(params: Any, factories: Mapping[str, Any]) -> dict[str, Any]:
     """``params`` if the engine and the strategy accept it; ValueError naming the key."""
     if not isinstance(params, dict):
-        raise ValueError("amd_params must be a JSON object")
+        raise InvalidValue("amd.not_object")
     for key in VERDICT_SETTINGS:
         if key in params and params[key] not in ACTIONS:
-            raise ValueError(
-                f"amd_params.{key}: {params[key]!r} is not an action; use hangup or transfer"
-            )
+            raise InvalidValue("amd.action_invalid", key=key, value=params[key])
     wanted = params.get("strategy")
     if wanted is not None and (not isinstance(wanted, str) or wanted not in factories):
         installed = ", ".join(sorted(factories)) or "none"
-        raise ValueError(
-            f"amd_params.strategy: {wanted!r} is not an installed AMD strategy "
-            f"(installed: {installed})"
-        )
+        raise InvalidValue("amd.strategy_unknown", value=wanted, installed=installed)
     name = strategy_name(factories, wanted)
     if name is None:  # no strategy installed: nothing can check its parameters
         return params
@@ -86,12 +82,14 @@ def check(params: Any, factories: Mapping[str, Any]) -> dict[str, Any]:
     preset = params.get("preset")
     presets = strategy.presets()
     if preset is not None and (not isinstance(preset, str) or preset not in presets):
-        raise ValueError(
-            f"amd_params.preset: {preset!r} is not a preset of the {name} strategy "
-            f"(presets: {', '.join(sorted(presets)) or 'none'})"
+        raise InvalidValue(
+            "amd.preset_unknown",
+            value=preset,
+            strategy=name,
+            presets=", ".join(sorted(presets)) or "none",
         )
     try:
         strategy.new_session(tunables(params, strategy))
     except ValueError as exc:
-        raise ValueError(f"amd_params: {exc}") from None
+        raise InvalidValue("amd.strategy_refused", **problem_params(exc)) from None
     return params

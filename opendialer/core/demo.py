@@ -60,11 +60,7 @@ async def prepare_demo() -> list[DemoLogin]:
     ]
     if await DialerUser.count().run():
         if not await installation.is_demo():
-            raise installation.DemoDatabase(
-                "this database has users that `opendialer demo` did not create: the demo "
-                "never writes into a real installation; unset OPENDIALER_DATABASE_URL to run "
-                "it on its own database"
-            )
+            raise installation.DemoDatabase("install.not_demo_database")
         existing = {r["username"] for r in await DialerUser.select(DialerUser.username).run()}
         await _choose_simulator()
         await prepare_demo_campaign(create=False)

@@ -151,7 +151,7 @@ def _setting(value: str | None, env: str, default: str, allowed: tuple[str, ...]
     for choice in allowed:
         if raw.lower() == choice.lower():
             return choice
-    raise LogConfigError(f"{env}={raw!r} is not one of {', '.join(allowed)}")
+    raise LogConfigError("logs.setting_invalid", env=env, value=raw, allowed=", ".join(allowed))
 
 
 def check_settings() -> None:

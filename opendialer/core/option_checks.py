@@ -1,8 +1,8 @@
 """Checks a plugin's ``validate_options`` uses for options most connectors share: a
 service url and a CA bundle. Plugins reach them through :mod:`opendialer.sdk`.
 
-A refused option is an :class:`OptionError` — a ``ValueError`` whose ``option``
-names it — which the settings service reports as that field's error (see
+A refused option is an :class:`OptionError` — a coded ``ValueError`` whose
+``option`` names it — which the settings service reports as that field's error (see
 :class:`~opendialer.core.contracts.ValidatesOptions`). :class:`OptionProblems`
 collects several, so a person who made two mistakes learns both at once.
 """
@@ -14,17 +14,21 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
+from opendialer.core.services.errors import InvalidValue
+
 T = TypeVar("T")
 
 MAX_URL = 500
 MAX_CA_BUNDLE = 200_000
 
 
-class OptionError(ValueError):
-    """One refused option; ``option`` names it (``url``, ``options.region``)."""
+class OptionError(InvalidValue):
+    """One refused option, by code (``docs/errors.md``); ``option`` names it (``url``,
+    ``options.region``). A plugin registers its own codes with
+    ``sdk.register_error_messages``."""
 
-    def __init__(self, message: str, *, option: str | None = None) -> None:
-        super().__init__(message)
+    def __init__(self, code: str, /, *, option: str | None = None, **params: Any) -> None:
+        super().__init__(code, **params)
         self.option = option
 
 
@@ -50,22 +54,19 @@ class OptionProblems:
             raise ExceptionGroup("options refused", self.errors)
 
 
-def checked_url(value: Any, *, insecure: bool, missing: str, option: str = "url") -> str:
+def checked_url(value: Any, *, insecure: bool, option: str = "url") -> str:
     """``value`` as a service url (``https://host/path``; ``http://`` only when
-    ``insecure``), stripped. ``missing``: the message when it is empty."""
+    ``insecure``), stripped."""
     if not isinstance(value, str) or not value.strip():
-        raise OptionError(missing, option=option)
+        raise OptionError("dnc.url_required", option=option)
     url = value.strip()
     if len(url) > MAX_URL or "\x00" in url:
-        raise OptionError(f"{option} must be at most {MAX_URL} characters", option=option)
+        raise OptionError("dnc.url_too_long", option=option)
     parts = urlsplit(url)
     if parts.scheme not in ("https", "http") or not parts.hostname:
-        raise OptionError(f"{option} must look like https://host/path (got {url!r})", option=option)
+        raise OptionError("dnc.url_invalid", option=option, url=url)
     if parts.scheme == "http" and not insecure:
-        raise OptionError(
-            f"{option} is plain http://: use https://, or set insecure to true for a test service",
-            option=option,
-        )
+        raise OptionError("dnc.url_plain_http", option=option)
     return url
 
 
@@ -74,17 +75,11 @@ def checked_ca_bundle(value: Any, *, option: str = "ca_bundle") -> str | None:
     if value is None or value == "":
         return None
     if not isinstance(value, str) or len(value) > MAX_CA_BUNDLE:
-        raise OptionError(
-            f"{option} must be PEM text of at most {MAX_CA_BUNDLE} characters", option=option
-        )
+        raise OptionError("dnc.ca_bundle_too_long", option=option, n=MAX_CA_BUNDLE)
     try:
         ssl.create_default_context(cadata=value)
     except (ssl.SSLError, ValueError) as exc:
-        raise OptionError(
-            f"{option} is not a PEM certificate bundle ({exc}): paste the CA's "
-            "-----BEGIN CERTIFICATE----- block(s)",
-            option=option,
-        ) from None
+        raise OptionError("dnc.ca_bundle_invalid", option=option, reason=str(exc)) from None
     return value
 
 

@@ -100,6 +100,9 @@ if TYPE_CHECKING:
         checked_url,
     )
     from opendialer.core.services.dnc_csv import normalise_e164, parse_numbers
+    from opendialer.core.services.error_messages import ErrorMessage
+    from opendialer.core.services.error_messages import register as register_error_messages
+    from opendialer.core.services.errors import InvalidValue
     from opendialer.core.services.phones import SIP_USER_NAME, dial_string, is_dial_string
     from opendialer.core.services.routing_reservations import (
         DEFAULT_REFRESH_S,
@@ -123,6 +126,10 @@ _LAZY = {
     "OptionProblems": "opendialer.core.option_checks",
     "checked_ca_bundle": "opendialer.core.option_checks",
     "checked_url": "opendialer.core.option_checks",
+    # -- Coded errors: a plugin's messages, keyed by code (docs/errors.md).
+    "ErrorMessage": "opendialer.core.services.error_messages",
+    "register_error_messages": "opendialer.core.services.error_messages:register",
+    "InvalidValue": "opendialer.core.services.errors",
     "normalise_e164": "opendialer.core.services.dnc_csv",
     "parse_numbers": "opendialer.core.services.dnc_csv",
     "SIP_USER_NAME": "opendialer.core.services.phones",
@@ -146,7 +153,8 @@ def __getattr__(name: str) -> Any:
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'opendialer.sdk' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
+    module, _, attribute = module.partition(":")
+    value = getattr(importlib.import_module(module), attribute or name)
     globals()[name] = value
     return value
 
@@ -179,7 +187,9 @@ __all__ = [
     "DncUnavailable",
     "DncVerdict",
     "EngineView",
+    "ErrorMessage",
     "Health",
+    "InvalidValue",
     "LeadRecord",
     "LeadStatus",
     "MaybeAwaitable",
@@ -222,6 +232,7 @@ __all__ = [
     "normalise_e164",
     "open_database",
     "parse_numbers",
+    "register_error_messages",
     "sorted_unique",
     "started_dnc_providers",
 ]

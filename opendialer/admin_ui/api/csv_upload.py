@@ -26,7 +26,7 @@ RAW_TYPES = {"text/csv", "application/csv", "text/plain", "application/octet-str
 
 class UnsupportedUpload(ServiceError):
     status = 415
-    code = "unsupported_media_type"
+    error = "unsupported_media_type"
 
 
 class _Spool:
@@ -100,7 +100,9 @@ async def _multipart_into(body: AsyncIterator[bytes], boundary: bytes, spool: _S
             pending.clear()
         parser.finalize()
     except ValueError as exc:  # python-multipart's parse errors
-        raise ValidationFailed(f"malformed multipart body: {exc}", field="file") from None
+        raise ValidationFailed(
+            "upload.multipart_malformed", field="file", reason=str(exc)
+        ) from None
     for piece in pending:
         await spool.add(piece)
     return found["file"]
@@ -112,10 +114,7 @@ async def spool_csv(request: Request[Any, Any, Any]) -> Path:
     kind = content_type.decode("latin-1").lower()
     multipart = kind == "multipart/form-data"
     if not multipart and kind not in RAW_TYPES:
-        raise UnsupportedUpload(
-            f"send the leads as a CSV body (Content-Type: text/csv) or as a multipart/form-data "
-            f"file field named 'file'; got {kind or 'no Content-Type'!r}"
-        )
+        raise UnsupportedUpload("lead_file.unsupported_upload", kind=kind or "no Content-Type")
     fd, name = await asyncio.to_thread(tempfile.mkstemp, prefix="opendialer-leads-", suffix=".csv")
     path = Path(name)
     stream = os.fdopen(fd, "wb")
@@ -124,12 +123,9 @@ async def spool_csv(request: Request[Any, Any, Any]) -> Path:
         if multipart:
             boundary = params.get(b"boundary")
             if not boundary:
-                raise ValidationFailed("multipart body without a boundary", field="file")
+                raise ValidationFailed("upload.no_boundary", field="file")
             if not await _multipart_into(request.stream(), boundary, spool):
-                raise ValidationFailed(
-                    "no file in the form: send the CSV in a file field named 'file'",
-                    field="file",
-                )
+                raise ValidationFailed("upload.no_file", field="file")
         else:
             async for chunk in request.stream():
                 await spool.add(chunk)

@@ -32,6 +32,8 @@ class InvalidLine(msgspec.Struct):
     line: int
     text: str
     reason: str
+    code: str
+    params: dict[str, Any]
 
 
 class NumbersImport(msgspec.Struct):

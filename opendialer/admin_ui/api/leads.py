@@ -55,6 +55,8 @@ class RowProblem(msgspec.Struct):
     line: int
     field: str
     reason: str
+    code: str
+    params: dict[str, Any]
 
 
 class ImportReport(msgspec.Struct):

@@ -22,15 +22,18 @@ from litestar.openapi.spec import OpenAPIMediaType, OpenAPIType, Operation, Requ
 
 
 class ErrorBody(msgspec.Struct, omit_defaults=True):
-    """Every error of the API: a stable code, a sentence a person can act on, and
-    where the problem is (a body/query field, or a line of an uploaded file).
+    """Every error of the API: its kind (``error``), the precise dotted ``code`` of its
+    message (docs/errors.md lists them; absent when the request itself could not be
+    read), a sentence a person can act on, and where the problem is (a body/query
+    field, or a line of an uploaded file).
     A 422 from a service's field validation also lists EVERY field in error under
-    ``errors`` as ``{"field", "detail"}`` items (the first is ``detail``/``field``); a
-    lead upload's 422 lists its rejected lines there instead (``line``, ``field``,
-    ``reason``)."""
+    ``errors`` as ``{"field", "code", "detail"}`` items (the first is
+    ``detail``/``field``/``code``); a lead upload's 422 lists its rejected lines there
+    instead (``line``, ``field``, ``reason``, ``code``)."""
 
     error: str
     detail: str
+    code: str | None = None
     field: str | None = None
     line: int | None = None
     errors: list[dict[str, Any]] | None = None

@@ -18,6 +18,8 @@ from opendialer.core.services.errors import ServiceError, field_errors
 #: The form's AMD inputs: ``amd_params`` is the NAME=VALUE text.
 FIELDS = ("amd_preset", *(f"amd_{key}" for key in amd_settings.VERDICT_SETTINGS), "amd_params")
 SHOWN_APART = ("preset", *amd_settings.VERDICT_SETTINGS)
+#: The select an error is shown at (a verdict's action error names its ``key``).
+APART_BY_CODE = {"amd.preset_unknown": "preset"}
 
 
 def presets(amd_params: dict[str, Any]) -> list[str]:
@@ -76,8 +78,8 @@ def from_form(form: Any) -> dict[str, Any]:
 
 def place_errors(exc: ServiceError, errors: dict[str, str]) -> dict[str, str]:
     """Move an ``amd_params`` error about the preset or a verdict to that select."""
-    for field, detail in field_errors(exc):
-        key = detail.split(":", 1)[0].removeprefix("amd_params.")
-        if field == "amd_params" and key in SHOWN_APART and "amd_params" in errors:
+    for error in field_errors(exc):
+        key = APART_BY_CODE.get(error.code) or str(error.params.get("key", ""))
+        if error.field == "amd_params" and key in SHOWN_APART and "amd_params" in errors:
             errors[f"amd_{key}"] = errors.pop("amd_params")
     return errors

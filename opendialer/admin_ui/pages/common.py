@@ -11,7 +11,7 @@ from litestar.datastructures import Cookie
 from litestar.exceptions import HTTPException
 from litestar.response import Redirect, Template
 
-from opendialer.admin_ui.i18n import N_, Translator, translate_detail, translate_error, translator
+from opendialer.admin_ui.i18n import N_, Translator, translate_error, translator
 from opendialer.admin_ui.pages.session import (
     FLASH_COOKIE,
     LANGUAGE_COOKIE,
@@ -50,9 +50,10 @@ def errors_of(
     names the form's fields (nothing is dropped)."""
     shown = None if fields is None else set(fields)
     errors: dict[str, str] = {}
-    for field, detail in field_errors(exc):
+    for error in field_errors(exc):
+        field = error.field
         key = field if field and (shown is None or field in shown) else "_form"
-        message = translate_detail(detail, exc.code, t)
+        message = translate_error(error, t)
         if key not in errors:
             errors[key] = message
         elif key == "_form" and message not in errors[key]:

@@ -12,7 +12,7 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath
 from litestar.response import Template
 
-from opendialer.admin_ui.i18n import translate_detail, translate_error
+from opendialer.admin_ui.i18n import translate_code, translate_error
 from opendialer.admin_ui.pages.common import done, errors_of, text
 from opendialer.admin_ui.pages.leads import _save_upload
 from opendialer.admin_ui.pages.session import UI
@@ -65,7 +65,7 @@ async def upload_list(request: Request[Any, Any, Any], ui: NamedDependency[UI]) 
         context["error"] = translate_error(exc, ui.t)
         invalid: Any = exc.extra.get("invalid") or []
         context["rows"] = [
-            {**i, "reason": translate_detail(str(i.get("reason", "")), exc.code, ui.t)}
+            {**i, "reason": translate_code(str(i["code"]), i.get("params") or {}, ui.t)}
             for i in invalid
         ]
     finally:

@@ -15,7 +15,7 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery
 from litestar.response import Template
 
-from opendialer.admin_ui.i18n import N_, translate_detail, translate_error
+from opendialer.admin_ui.i18n import N_, translate_code, translate_error
 from opendialer.admin_ui.pages.common import done, errors_of, text
 from opendialer.admin_ui.pages.schedules import LEAD_STATUS_LABELS
 from opendialer.admin_ui.pages.session import UI
@@ -55,7 +55,7 @@ def translated_rows(errors: list[dict[str, Any]], ui: UI) -> list[dict[str, Any]
             {
                 **e,
                 "field_label": ui._(label) if label else field,
-                "reason": translate_detail(str(e.get("reason", "")), "validation_failed", ui.t),
+                "reason": translate_code(str(e["code"]), e.get("params") or {}, ui.t),
             }
         )
     return rows

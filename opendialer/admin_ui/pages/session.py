@@ -42,6 +42,16 @@ TABS = {
     "system": Tab("system", N_("System"), "/system"),
 }
 
+#: The error code of a tab the role does not see (one message per tab, so that each
+#: language words the tab's name its own way).
+TAB_DENIED = {
+    "users": "tab.users_denied",
+    "groups": "tab.groups_denied",
+    "campaigns": "tab.campaigns_denied",
+    "dnc": "tab.dnc_denied",
+    "system": "tab.system_denied",
+}
+
 #: The tabs each role sees, in the order of the header. The services enforce the
 #: same rules server-side; hiding a tab is only a courtesy.
 TABS_BY_ROLE: dict[Role, tuple[str, ...]] = {
@@ -118,7 +128,7 @@ class UI:
         if self.actor is None:
             raise LoginRequired
         if not self.may_see(tab):
-            raise PermissionDenied(f"the {TABS[tab].label} pages are not available to your role")
+            raise PermissionDenied(TAB_DENIED[tab])
         return self.actor
 
     def _(self, message: str, **values: Any) -> str:
@@ -180,10 +190,7 @@ async def provide_ui(request: Request[Any, Any, Any]) -> UI:
     if request.method not in SAFE_METHODS and not auth.csrf_matches(
         token, await _presented_csrf(request)
     ):
-        raise PermissionDenied(
-            f"missing or wrong CSRF token: reload the page (the {CSRF_COOKIE} cookie)",
-            code="csrf_failed",
-        )
+        raise PermissionDenied("auth.csrf_page", error="csrf_failed", cookie=CSRF_COOKIE)
     t = translator(actor.language)
     return UI(request, actor, t, auth.csrf_token_for(token), _flash(request, t))
 

@@ -129,7 +129,7 @@ async def download_logs(
     request: Request[Any, Any, Any], ui: NamedDependency[UI]
 ) -> Response[bytes]:
     if not ui.may_see("system"):
-        raise PermissionDenied("only a Master downloads the dialer's logs")
+        raise PermissionDenied("system.logs_master_only")
     content = await asyncio.to_thread(build_logs_zip, await installation.instance_id())
     stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
     return Response(

@@ -91,7 +91,7 @@ def _confirmed_password(form: Any, problems: FieldErrors) -> str:
     """The password typed; a different confirmation is one more error of the form."""
     password = form.get("password") or ""
     if password != (form.get("password_confirm") or ""):
-        problems.add(ValidationFailed("passwords do not match", field="password_confirm"))
+        problems.add(ValidationFailed("password.mismatch", field="password_confirm"))
     return str(password)
 
 

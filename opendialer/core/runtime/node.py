@@ -95,10 +95,7 @@ async def _installation(host: str, demo_database: str) -> tuple[str, str]:
     db = await connect(config.database_url())
     try:
         if not await migrations_applied():
-            raise installation.NotMigrated(
-                f"{db.describe()} has no OpenDialer schema yet: run `opendialer db migrate` "
-                "first (a node never migrates by itself)"
-            )
+            raise installation.NotMigrated("install.not_migrated", database=db.describe())
         if demo_database != "demo":
             await installation.refuse_demo_database(allow=demo_database == "loopback", host=host)
         return await installation.instance_id(), db.describe()

@@ -58,7 +58,7 @@ async def issue(actor: Actor, kind: str, ttl: timedelta | None = None) -> Issued
 async def resolve(token: str, kind: str) -> Actor:
     """The actor a presented token stands for; NotAuthenticated when it is not valid now."""
     if not token:
-        raise NotAuthenticated("log in, or send Authorization: Bearer <token>")
+        raise NotAuthenticated("auth.bearer_required")
     row = (
         await ApiToken.select(
             ApiToken.id,
@@ -73,15 +73,15 @@ async def resolve(token: str, kind: str) -> Actor:
     )
     now = datetime.now(UTC)
     if row is None:
-        raise NotAuthenticated("this token is unknown or was revoked: log in again")
+        raise NotAuthenticated("auth.token_unknown")
     if row["revoked_at"] is not None:
         # Disabling a user's last group revokes its tokens; while the groups stay
         # disabled, say that (403 no_enabled_group) rather than only "revoked".
         if row["expires_at"] > now:
             ensure_may_log_in(await actor_for(row["user"]))
-        raise NotAuthenticated("this token is unknown or was revoked: log in again")
+        raise NotAuthenticated("auth.token_unknown")
     if row["expires_at"] <= now:
-        raise NotAuthenticated("this token has expired: log in again")
+        raise NotAuthenticated("auth.token_expired")
     actor = await actor_for(row["user"])
     ensure_may_log_in(actor)  # groups disabled since log-in end the session
     if row["last_used_at"] is None or row["last_used_at"] <= now - TOUCH_EVERY:
@@ -95,8 +95,7 @@ def bearer_ttl(days: object) -> timedelta:
         return BEARER_TTL
     if isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= MAX_BEARER_DAYS:
         raise ValidationFailed(
-            f"expires_in_days must be a whole number from 1 to {MAX_BEARER_DAYS}",
-            field="expires_in_days",
+            "auth.token_days_range", field="expires_in_days", low=1, high=MAX_BEARER_DAYS
         )
     return timedelta(days=days)
 
@@ -145,10 +144,10 @@ async def revoke(token: str) -> None:
 async def revoke_by_id(actor: Actor, token_id: int) -> None:
     row = await ApiToken.select(ApiToken.user).where(ApiToken.id == token_id).first().run()
     if row is None:
-        raise NotFound(f"token {token_id} does not exist")
+        raise NotFound("auth.token_not_found", id=token_id)
     if row["user"] != actor.user_id and not actor.is_master:
         # Someone else's token is out of scope: answer exactly as if it did not exist.
-        raise NotFound(f"token {token_id} does not exist")
+        raise NotFound("auth.token_not_found", id=token_id)
     await (
         ApiToken.update({ApiToken.revoked_at: datetime.now(UTC)})
         .where(ApiToken.id == token_id)

@@ -50,10 +50,7 @@ def parse_since(since: str | datetime | None) -> datetime | None:
         try:
             value = datetime.fromisoformat(since.strip().replace("Z", "+00:00"))
         except ValueError:
-            raise ValidationFailed(
-                f"since: {since!r} is not an ISO 8601 time, e.g. 2026-11-27T08:00:00Z",
-                field="since",
-            ) from None
+            raise ValidationFailed("call.since_invalid", field="since", value=since) from None
     else:
         value = since
     return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
@@ -80,18 +77,17 @@ async def list_calls(
             where = where & (CallRecord.status == status)
         else:
             raise ValidationFailed(
-                f"status must be {IN_PROGRESS} or one of {', '.join(s.value for s in LeadStatus)}",
+                "call.status_invalid",
                 field="status",
+                in_progress=IN_PROGRESS,
+                statuses=", ".join(s.value for s in LeadStatus),
             )
     if (start := parse_since(since)) is not None:
         where = where & (CallRecord.created_at >= start)
     if phone and phone.strip():
         digits = "".join(c for c in phone if c.isdigit())
         if not digits:
-            raise ValidationFailed(
-                f"phone: {phone!r} has no digits; give the number or a part of it",
-                field="phone",
-            )
+            raise ValidationFailed("call.phone_no_digits", field="phone", value=phone)
         where = where & CallRecord.phone.like(f"%{digits}%")
     rows = (
         await CallRecord.select(

@@ -17,7 +17,7 @@ import phonenumbers
 
 from opendialer.core.domain import WEEKDAYS, CampaignType
 from opendialer.core.services.common import require_bool, require_str
-from opendialer.core.services.errors import FieldErrors, ValidationFailed
+from opendialer.core.services.errors import FieldErrors, InvalidValue, ValidationFailed
 from opendialer.core.services.phones import dial_string
 
 MAX_ATTEMPTS = (1, 100, 5)
@@ -92,6 +92,13 @@ def campaign_json(row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+#: Fields whose range error the pages word in their own terms.
+_RANGE_CODES = {
+    "max_attempts": "campaign.max_attempts_range",
+    "retry_after_minutes": "campaign.retry_after_range",
+}
+
+
 def require_int(data: dict[str, Any], name: str, bounds: tuple[int, int, int]) -> int:
     low, high, default = bounds
     raw = data.get(name, default)
@@ -99,7 +106,12 @@ def require_int(data: dict[str, Any], name: str, bounds: tuple[int, int, int]) -
         raw = default
     if isinstance(raw, bool) or not isinstance(raw, int) or not low <= raw <= high:
         raise ValidationFailed(
-            f"{name} must be a whole number from {low} to {high} (default {default})", field=name
+            _RANGE_CODES.get(name, "field.whole_number_range"),
+            field=name,
+            name=name,
+            low=low,
+            high=high,
+            default=default,
         )
     return raw
 
@@ -108,63 +120,56 @@ def parse_date(raw: Any, name: str) -> date:
     if isinstance(raw, date):
         return raw
     if not isinstance(raw, str):
-        raise ValidationFailed(f"{name} is required, as YYYY-MM-DD", field=name)
+        raise ValidationFailed("field.date_required", field=name, name=name)
     try:
         return date.fromisoformat(raw.strip())
     except ValueError:
-        raise ValidationFailed(
-            f"{name}: {raw!r} is not a date; use YYYY-MM-DD", field=name
-        ) from None
+        raise ValidationFailed("field.not_date", field=name, name=name, value=raw) from None
 
 
 def parse_time(raw: Any, name: str) -> time:
     if isinstance(raw, time):
         return raw
     if not isinstance(raw, str):
-        raise ValidationFailed(f"{name} is required, as HH:MM or HH:MM:SS", field=name)
+        raise ValidationFailed("field.time_required", field=name, name=name)
     try:
         value = time.fromisoformat(raw.strip())
     except ValueError:
-        raise ValidationFailed(
-            f"{name}: {raw!r} is not a time of day; use HH:MM or HH:MM:SS", field=name
-        ) from None
+        raise ValidationFailed("field.not_time", field=name, name=name, value=raw) from None
     if value.tzinfo is not None:
-        raise ValidationFailed(
-            f"{name}: give a local time without offset; the zone is the campaign's timezone",
-            field=name,
-        )
+        raise ValidationFailed("field.time_with_offset", field=name, name=name)
     return value.replace(microsecond=0)
 
 
 def check_hours(start: time, end: time, start_field: str = "start_time") -> None:
     if not start < end:
         raise ValidationFailed(
-            f"the working hours end ({end.isoformat()}) must be after their start "
-            f"({start.isoformat()}) on the same day",
+            "campaign.hours_order",
             field="end_time" if start_field == "start_time" else start_field,
+            end=end.isoformat(),
+            start=start.isoformat(),
         )
 
 
 def parse_timezone(raw: Any) -> str:
     if not isinstance(raw, str) or raw.strip() not in ZONES:
-        raise ValidationFailed(
-            f"timezone: {raw!r} is not an IANA time zone; use e.g. 'America/Sao_Paulo' or 'UTC'",
-            field="timezone",
-        )
+        raise ValidationFailed("campaign.timezone_invalid", field="timezone", value=raw)
     return raw.strip()
 
 
 def parse_weekdays(raw: Any) -> str:
     if not isinstance(raw, list) or not raw or not all(isinstance(d, str) for d in raw):
         raise ValidationFailed(
-            f"weekdays must be a non-empty list of {', '.join(WEEKDAYS)}", field="weekdays"
+            "campaign.weekdays_invalid", field="weekdays", days=", ".join(WEEKDAYS)
         )
     days = {d.strip().lower() for d in raw}
     unknown = sorted(days - set(WEEKDAYS))
     if unknown:
         raise ValidationFailed(
-            f"weekdays: unknown day(s) {', '.join(unknown)}; use {', '.join(WEEKDAYS)}",
+            "campaign.weekdays_unknown",
             field="weekdays",
+            unknown=", ".join(unknown),
+            days=", ".join(WEEKDAYS),
         )
     return ",".join(d for d in WEEKDAYS if d in days)
 
@@ -219,11 +224,7 @@ def region_of(campaign: dict[str, Any]) -> str:
 def parse_region(raw: Any) -> str:
     region = raw.strip().upper() if isinstance(raw, str) else ""
     if region not in phonenumbers.SUPPORTED_REGIONS:
-        raise ValidationFailed(
-            f"default_region: {raw!r} is not a two-letter region phonenumbers knows "
-            "(e.g. BR, US, DE)",
-            field="default_region",
-        )
+        raise ValidationFailed("campaign.region_invalid", field="default_region", value=raw)
     return region
 
 
@@ -236,9 +237,10 @@ def parse_routing_target(raw: Any) -> str | None:
     known = sorted(get_plugin_manager().factories("routing_targets"))
     if not isinstance(raw, str) or raw not in known:
         raise ValidationFailed(
-            f"routing_target: {raw!r} is not a routing target; use null (by type) or one of "
-            f"{', '.join(known)}",
+            "campaign.routing_target_unknown",
             field="routing_target",
+            value=raw,
+            known=", ".join(known),
         )
     return raw
 
@@ -248,34 +250,30 @@ def _optional_id(data: dict[str, Any], name: str) -> int | None:
     if raw is None:
         return None
     if isinstance(raw, bool) or not isinstance(raw, int) or raw < 1:
-        raise ValidationFailed(f"{name} must be an id (a positive whole number)", field=name)
+        raise ValidationFailed("field.not_id", field=name, name=name)
     return raw
 
 
 def check_date_range(start_date: date, end_date: date) -> None:
     if end_date < start_date:
         raise ValidationFailed(
-            f"end_date ({end_date}) is before start_date ({start_date})", field="end_date"
+            "campaign.end_before_start", field="end_date", end=end_date, start=start_date
         )
     if (end_date - start_date).days >= MAX_RANGE_DAYS:
-        raise ValidationFailed(
-            f"the date range may span at most {MAX_RANGE_DAYS} days", field="end_date"
-        )
+        raise ValidationFailed("campaign.range_too_long", field="end_date", n=MAX_RANGE_DAYS)
 
 
 def _group_id(data: dict[str, Any]) -> int:
     group_id = _optional_id(data, "group_id")
     if group_id is None:
-        raise ValidationFailed(
-            "group_id is required: the dialer group it belongs to", field="group_id"
-        )
+        raise ValidationFailed("campaign.group_required", field="group_id")
     return group_id
 
 
 def _type(data: dict[str, Any]) -> str:
     kind = data.get("type", CampaignType.OSCC.value)
     if kind not in {t.value for t in CampaignType}:
-        raise ValidationFailed("type must be OSCC or IVR", field="type")
+        raise ValidationFailed("campaign.type_invalid", field="type")
     return str(kind)
 
 
@@ -287,8 +285,8 @@ def _amd_params(data: dict[str, Any]) -> dict[str, Any]:
     try:
         factories = get_plugin_manager().factories("amd_strategies")
         return amd_settings.check(data.get("amd_params") or {}, factories)
-    except ValueError as exc:
-        raise ValidationFailed(str(exc), field="amd_params") from None
+    except InvalidValue as exc:
+        raise ValidationFailed.from_value(exc, field="amd_params") from None
 
 
 #: How a pilot number / caller ID may be written (they go into SIP headers).
@@ -304,8 +302,7 @@ def _caller_id(data: dict[str, Any]) -> str | None:
     value = dial_string(raw)
     if value is None:
         raise ValidationFailed(
-            f"caller_id must be digits with an optional leading + {DIAL_STRING_RULE}, got {raw!r}",
-            field="caller_id",
+            "campaign.caller_id_invalid", field="caller_id", rule=DIAL_STRING_RULE, value=raw
         )
     return value
 
@@ -315,9 +312,7 @@ def _pilot_number(data: dict[str, Any]) -> str:
     value = dial_string(raw, keys=True)
     if value is None:
         raise ValidationFailed(
-            f"pilot_number must be digits, * and # with an optional leading + "
-            f"{DIAL_STRING_RULE}, got {raw!r}",
-            field="pilot_number",
+            "campaign.pilot_number_invalid", field="pilot_number", rule=DIAL_STRING_RULE, value=raw
         )
     return value
 
@@ -334,18 +329,17 @@ def _default_region(data: dict[str, Any]) -> str:
 def _writable_only(data: dict[str, Any]) -> None:
     read_only = sorted(set(data) & {"state", "state_reason"})
     if read_only:
-        raise ValidationFailed(
-            f"{read_only[0]} is read-only: use POST /api/v1/campaigns/{{id}}/start or /stop",
-            field=read_only[0],
-        )
+        raise ValidationFailed("campaign.read_only", field=read_only[0], name=read_only[0])
 
 
 def _known_only(data: dict[str, Any]) -> None:
     unknown = sorted(set(data) - WRITABLE - READ_ONLY)
     if unknown:
         raise ValidationFailed(
-            f"unknown field(s): {', '.join(unknown)}; allowed: {', '.join(sorted(WRITABLE))}",
+            "field.unknown",
             field=unknown[0],
+            fields=", ".join(unknown),
+            allowed=", ".join(sorted(WRITABLE)),
         )
 
 
@@ -407,8 +401,9 @@ def check_some_day(start_date: date, end_date: date, weekdays: str) -> None:
         return
     if not any((start_date + timedelta(days=i)).weekday() in selected for i in range(span)):
         raise ValidationFailed(
-            f"no day from {start_date} to {end_date} falls on the selected weekdays "
-            f"({weekdays.replace(',', ', ')}): the campaign would have no schedule day; "
-            "select another weekday or widen start_date/end_date",
+            "campaign.no_weekday_in_range",
             field="weekdays",
+            start=start_date,
+            end=end_date,
+            weekdays=weekdays.replace(",", ", "),
         )

@@ -64,10 +64,7 @@ def visible_groups(actor: Actor) -> frozenset[int] | None:
     if is_system(actor):
         return None
     if actor.role not in CAMPAIGN_ROLES:
-        raise PermissionDenied(
-            "campaigns are run by Campaign Administrators and viewed by Campaign Supervisors "
-            f"of their groups; a {actor.role.value} has no access to campaigns"
-        )
+        raise PermissionDenied("campaign.no_access", role=actor.role.value)
     return actor.group_ids
 
 
@@ -75,9 +72,7 @@ def require_writer(actor: Actor) -> None:
     if is_system(actor) or actor.role is Role.CAMPAIGN_ADMIN:
         return
     visible_groups(actor)  # 403 with the role explanation for masters and managers
-    raise PermissionDenied(
-        "a Campaign Supervisor views campaigns; changing them needs a Campaign Administrator"
-    )
+    raise PermissionDenied("campaign.supervisor_views")
 
 
 def write_transaction() -> Any:
@@ -100,7 +95,7 @@ async def load(actor: Actor, campaign_id: int) -> dict[str, Any]:
     )
     if row is None or (groups is not None and row["group"] not in groups):
         # Another group's campaign is answered exactly as a missing one.
-        raise NotFound(f"campaign {campaign_id} does not exist")
+        raise NotFound("campaign.not_found", id=campaign_id)
     return row
 
 
@@ -114,11 +109,7 @@ async def load_for_change(actor: Actor, campaign_id: int) -> dict[str, Any]:
 
 def require_stopped(row: dict[str, Any]) -> None:
     if row["state"] != CampaignState.STOPPED.value:
-        raise Conflict(
-            f"campaign {row['name']!r} is STARTED: stop it first "
-            f"(POST /api/v1/campaigns/{row['id']}/stop), then change it",
-            code="campaign_started",
-        )
+        raise Conflict("campaign.started", error="campaign_started", name=row["name"], id=row["id"])
 
 
 async def _check_group(actor: Actor, group_id: int) -> None:
@@ -129,18 +120,17 @@ async def _check_group(actor: Actor, group_id: int) -> None:
         .run()
     )
     if group is None:  # checked with the other fields (check_existence); raced away since
-        raise ValidationFailed(f"group {group_id} does not exist", field="group_id")
+        raise ValidationFailed("campaign.group_not_found", field="group_id", id=group_id)
     if not is_system(actor) and group_id not in actor.group_ids:
         raise PermissionDenied(
-            f"group {group_id} is not one of your groups; use one of "
-            f"{sorted(actor.enabled_group_ids)}",
+            "campaign.group_not_yours",
             field="group_id",
+            id=group_id,
+            yours=sorted(actor.enabled_group_ids),
         )
     if not group["enabled"]:
         raise Conflict(
-            f"group {group['name']!r} is disabled: no campaign can be created in or moved to it",
-            field="group_id",
-            code="group_disabled",
+            "campaign.group_disabled", field="group_id", error="group_disabled", name=group["name"]
         )
 
 
@@ -153,7 +143,7 @@ async def _check_group_exists(raw: Any) -> None:
     if group_id is not None and not (
         await DialerGroup.exists().where(DialerGroup.id == group_id).run()
     ):
-        raise ValidationFailed(f"group {group_id} does not exist", field="group_id")
+        raise ValidationFailed("campaign.group_not_found", field="group_id", id=group_id)
 
 
 async def _check_dnc_service_exists(raw: Any) -> None:
@@ -161,7 +151,9 @@ async def _check_dnc_service_exists(raw: Any) -> None:
     if service_id is not None and not (
         await DncService.exists().where(DncService.id == service_id).run()
     ):
-        raise ValidationFailed(f"DNC service {service_id} does not exist", field="dnc_service_id")
+        raise ValidationFailed(
+            "campaign.dnc_service_not_found", field="dnc_service_id", id=service_id
+        )
 
 
 async def validate(data: dict[str, Any]) -> dict[str, Any]:
@@ -184,7 +176,7 @@ async def _check_references(actor: Actor, values: dict[str, Any], current: dict[
     if current is not None:
         same_name = same_name.where(Campaign.id != current["id"])
     if await same_name.run():
-        raise Conflict(f"a campaign named {values['name']!r} already exists", field="name")
+        raise Conflict("campaign.name_taken", field="name", name=values["name"])
 
 
 async def _embedded_dnc_service() -> int | None:
@@ -205,7 +197,7 @@ async def resolve(actor: Actor, name_or_id: str) -> dict[str, Any]:
         return await get_campaign(actor, int(text))
     row = await Campaign.select(Campaign.id).where(Campaign.name == text).first().run()
     if row is None:
-        raise NotFound(f"no campaign named {text!r} (give its exact name or its id)")
+        raise NotFound("campaign.not_found_by_name", name=text)
     return await get_campaign(actor, row["id"])
 
 
@@ -227,7 +219,7 @@ async def list_campaigns(
         count = count.where(Campaign.group.is_in(sorted(groups)))
     if state is not None:
         if state not in {s.value for s in CampaignState}:
-            raise ValidationFailed("state must be STARTED or STOPPED", field="state")
+            raise ValidationFailed("campaign.state_filter_invalid", field="state")
         query = query.where(Campaign.state == state)
         count = count.where(Campaign.state == state)
     rows = await query.limit(page.per_page).offset(page.offset).run()
@@ -335,7 +327,10 @@ async def _set_state(
     old = CampaignState(row["state"])
     if old is new:
         raise Conflict(
-            f"campaign {row['name']!r} is already {new.value}", code=f"already_{new.value.lower()}"
+            "campaign.already_in_state",
+            error=f"already_{new.value.lower()}",
+            name=row["name"],
+            state=new.value,
         )
     if new is CampaignState.STARTED:
         group = (
@@ -346,9 +341,9 @@ async def _set_state(
         )
         if group is None or not group["enabled"]:
             raise Conflict(
-                f"group {group['name'] if group else row['group']!r} is disabled: its stopped "
-                "campaigns cannot start; ask a Master or the group's Manager to enable it",
-                code="group_disabled",
+                "campaign.group_disabled_start",
+                error="group_disabled",
+                name=group["name"] if group else row["group"],
             )
         await _require_dialable(row)
     why = reason or f"user:{actor.username}"
@@ -365,7 +360,7 @@ async def _set_state(
         .run()
     )
     if not changed:
-        raise Conflict(f"campaign {row['name']!r} changed state meanwhile; reload it and try again")
+        raise Conflict("campaign.state_changed", name=row["name"])
     campaign = await get_campaign(SYSTEM, campaign_id)
     await get_plugin_manager().notify(
         "campaign_state_changed",
@@ -403,10 +398,10 @@ async def _require_dialable(row: dict[str, Any]) -> None:
     ]
     if not ahead:
         raise Conflict(
-            f"campaign {row['name']!r} has no schedule day left (today or later): "
-            f"add a schedule or change its dates (/campaigns/{row['id']}/schedules), "
-            "then start it",
-            code="no_schedule_left",
+            "campaign.no_schedule_left",
+            error="no_schedule_left",
+            name=repr(row["name"]),
+            id=row["id"],
         )
     callable_now = (Lead.campaign == row["id"]) & (
         Lead.next_attempt_at.is_not_null()
@@ -414,9 +409,7 @@ async def _require_dialable(row: dict[str, Any]) -> None:
     )
     if not await Lead.exists().where(callable_now).run():
         raise Conflict(
-            f"campaign {row['name']!r} has no lead left to call (none NOT_CALLED or waiting "
-            f"for a retry): upload leads (/campaigns/{row['id']}/leads/upload), then start it",
-            code="no_leads",
+            "campaign.no_leads_left", error="no_leads", name=repr(row["name"]), id=row["id"]
         )
 
 

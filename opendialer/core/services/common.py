@@ -44,11 +44,9 @@ class PageRequest:
 
     def __post_init__(self) -> None:
         if not isinstance(self.page, int) or self.page < 1:
-            raise ValidationFailed("page must be an integer of 1 or more", field="page")
+            raise ValidationFailed("page.invalid", field="page")
         if not isinstance(self.per_page, int) or not 1 <= self.per_page <= MAX_PER_PAGE:
-            raise ValidationFailed(
-                f"per_page must be an integer from 1 to {MAX_PER_PAGE}", field="per_page"
-            )
+            raise ValidationFailed("page.per_page_invalid", field="per_page", n=MAX_PER_PAGE)
 
     @property
     def offset(self) -> int:
@@ -77,25 +75,25 @@ def require_str(
     raw = data.get(name)
     if raw is None:
         if required:
-            raise ValidationFailed(f"{name} is required", field=name)
+            raise ValidationFailed("field.required", field=name, name=name)
         return default
     if not isinstance(raw, str):
-        raise ValidationFailed(f"{name} must be a string", field=name)
+        raise ValidationFailed("field.not_text", field=name, name=name)
     value = raw.strip()
     if "\x00" in value:
         # PostgreSQL cannot store NUL in text; no one types it on purpose.
-        raise ValidationFailed(f"{name} must not contain NUL characters", field=name)
+        raise ValidationFailed("field.nul", field=name, name=name)
     if required and not value:
-        raise ValidationFailed(f"{name} must not be empty", field=name)
+        raise ValidationFailed("field.empty", field=name, name=name)
     if len(value) > max_length:
-        raise ValidationFailed(f"{name} must have at most {max_length} characters", field=name)
+        raise ValidationFailed("field.too_long", field=name, name=name, n=max_length)
     return value
 
 
 def require_bool(data: dict[str, Any], name: str, default: bool) -> bool:
     raw = data.get(name, default)
     if not isinstance(raw, bool):
-        raise ValidationFailed(f"{name} must be true or false", field=name)
+        raise ValidationFailed("field.not_bool", field=name, name=name)
     return raw
 
 
@@ -103,6 +101,8 @@ def reject_unknown(data: dict[str, Any], allowed: set[str]) -> None:
     unknown = sorted(set(data) - allowed)
     if unknown:
         raise ValidationFailed(
-            f"unknown field(s): {', '.join(unknown)}; allowed: {', '.join(sorted(allowed))}",
+            "field.unknown",
             field=unknown[0],
+            fields=", ".join(unknown),
+            allowed=", ".join(sorted(allowed)),
         )

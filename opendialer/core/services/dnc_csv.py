@@ -28,6 +28,7 @@ import numpy as np
 import numpy.typing as npt
 import phonenumbers
 
+from opendialer.core.services.errors import InvalidValue
 from opendialer.core.services.leads_csv import with_line_ends
 from opendialer.core.services.phones import InvalidPhone, PhoneNormaliser, problem
 
@@ -49,10 +50,20 @@ Progress = Callable[[int, int], None]  # (bytes read, total bytes)
 class InvalidLine:
     line: int
     text: str
-    reason: str
+    problem: InvalidValue
+
+    @property
+    def reason(self) -> str:
+        return str(self.problem)
 
     def as_dict(self) -> dict[str, object]:
-        return {"line": self.line, "text": self.text, "reason": self.reason}
+        return {
+            "line": self.line,
+            "text": self.text,
+            "reason": self.reason,
+            "code": self.problem.code,
+            "params": self.problem.params,
+        }
 
 
 @dataclass
@@ -67,12 +78,9 @@ def normalise_e164(text: str) -> int:
     """``554181021119`` or ``+554181021119`` → 554181021119, or ``ValueError``."""
     digits = text[1:] if text.startswith("+") else text
     if not (digits.isascii() and digits.isdigit()):
-        raise ValueError("E.164 digits expected (optional +, then digits only)")
+        raise InvalidValue("dnc_line.e164_characters")
     if not E164_MIN_DIGITS <= len(digits) <= E164_MAX_DIGITS or digits[0] == "0":
-        raise ValueError(
-            f"E.164 numbers have {E164_MIN_DIGITS} to {E164_MAX_DIGITS} digits "
-            "and do not start with 0"
-        )
+        raise InvalidValue("dnc_line.e164_length", low=E164_MIN_DIGITS, high=E164_MAX_DIGITS)
     return int(digits)
 
 
@@ -93,9 +101,9 @@ def parse_numbers(
 ) -> ParsedList:
     """Parse a whole list (blocking: call it in a worker thread)."""
     if number_format not in NUMBER_FORMATS:
-        raise ValueError(f"number format must be one of {', '.join(NUMBER_FORMATS)}")
+        raise InvalidValue("dnc.number_format_invalid", formats=", ".join(NUMBER_FORMATS))
     if number_format == "phone" and region.upper() not in phonenumbers.SUPPORTED_REGIONS:
-        raise ValueError(f"unknown region {region!r}: use a two-letter code such as BR or US")
+        raise InvalidValue("dnc.region_invalid", region=region)
     region = region.upper()
     if isinstance(source, Path):
         total = source.stat().st_size
@@ -162,7 +170,7 @@ class _LineParser:
         try:
             raw = raw_bytes.decode("utf-8")
         except UnicodeDecodeError:
-            _invalid(self.result, line_no, repr(raw_bytes[:40]), "not UTF-8 text")
+            _invalid(self.result, line_no, repr(raw_bytes[:40]), InvalidValue("dnc_line.not_utf8"))
             return
         text = _first_field(raw)
         if not text:
@@ -177,8 +185,8 @@ class _LineParser:
         except InvalidPhone as exc:
             _invalid(self.result, line_no, text, problem(text, exc))  # as a lead's
             return
-        except ValueError as exc:
-            _invalid(self.result, line_no, text, str(exc))
+        except InvalidValue as exc:
+            _invalid(self.result, line_no, text, exc)
             return
         if len(self.pending) >= CHUNK_LINES:
             self.flush(chunks)
@@ -228,7 +236,7 @@ def _e164_block(
     return values, others
 
 
-def _invalid(result: ParsedList, line: int, text: str, reason: str) -> None:
+def _invalid(result: ParsedList, line: int, text: str, reason: InvalidValue) -> None:
     result.invalid_count += 1
     if len(result.invalid) < MAX_REPORTED_INVALID:
-        result.invalid.append(InvalidLine(line=line, text=text[:80], reason=reason))
+        result.invalid.append(InvalidLine(line=line, text=text[:80], problem=reason))

@@ -31,7 +31,12 @@ from opendialer.core.services.dnc_csv import (
     NumberFormat,
     parse_numbers,
 )
-from opendialer.core.services.errors import NotFound, PermissionDenied, ValidationFailed
+from opendialer.core.services.errors import (
+    InvalidValue,
+    NotFound,
+    PermissionDenied,
+    ValidationFailed,
+)
 from opendialer.core.storage.tables import DncService
 
 EMBEDDED_KIND = "embedded"
@@ -94,7 +99,7 @@ async def find_service(*, service_id: int | None = None, name: str | None = None
         where = f"the built-in {EMBEDDED_DNC_SERVICE_NAME!r}"
     rows = await query.run()
     if not rows:
-        raise NotFound(f"no Do-Not-Call service with {where}", field="service")
+        raise NotFound("dnc.service_not_found_by", field="service", where=where)
     row = dict(rows[0])
     row["options"] = _options(row.get("options"))
     return row
@@ -105,15 +110,15 @@ async def service_for_import(
 ) -> dict[str, Any]:
     """The service numbers would be imported into, once ``actor`` may do it (403/404/422)."""
     if actor.role not in IMPORT_ROLES:
-        raise PermissionDenied(
-            "only Masters and Campaign Administrators may import Do-Not-Call numbers"
-        )
+        raise PermissionDenied("dnc.import_denied")
     service = await find_service(service_id=service_id, name=service_name)
     if service["kind"] != EMBEDDED_KIND:
         raise ValidationFailed(
-            f"service {service['name']!r} is of kind {service['kind']!r}; numbers can only be "
-            f"imported into a service of kind {EMBEDDED_KIND!r}",
+            "dnc.not_embedded",
             field="service",
+            name=service["name"],
+            service_kind=service["kind"],
+            kind=EMBEDDED_KIND,
         )
     return service
 
@@ -133,7 +138,9 @@ async def import_numbers(
     """Import a list file into an embedded service (default: the built-in one)."""
     service = await service_for_import(actor, service_id=service_id, service_name=service_name)
     if number_format not in NUMBER_FORMATS:
-        raise ValidationFailed(f"format must be one of {', '.join(NUMBER_FORMATS)}", field="format")
+        raise ValidationFailed(
+            "dnc.format_invalid", field="format", formats=", ".join(NUMBER_FORMATS)
+        )
     region = (region or service["options"].get("region") or DEFAULT_REGION).upper()
 
     def read_progress(done: int, total: int) -> None:
@@ -148,10 +155,10 @@ async def import_numbers(
             number_format=number_format,
             progress=read_progress,
         )
-    except ValueError as exc:
-        raise ValidationFailed(str(exc), field="region") from None
+    except InvalidValue as exc:
+        raise ValidationFailed.from_value(exc, field="region") from None
     except OSError as exc:
-        raise ValidationFailed(f"cannot read the list file: {exc}", field="file") from None
+        raise ValidationFailed("dnc.file_unreadable", field="file", reason=str(exc)) from None
     if parsed.invalid_count and not skip_invalid:
         raise _invalid_lines_error(parsed.invalid_count, parsed.invalid)
     numbers = await asyncio.to_thread(_distinct, parsed.numbers)
@@ -196,8 +203,10 @@ def _invalid_lines_error(count: int, invalid: list[InvalidLine]) -> ValidationFa
         f" (and {count - INVALID_SHOWN_IN_DETAIL} more)" if count > INVALID_SHOWN_IN_DETAIL else ""
     )
     return ValidationFailed(
-        f"{count} invalid line(s), nothing was imported — {shown}{more}. "
-        "Fix them, or import with skip_invalid to leave them out.",
+        "dnc.invalid_lines",
+        n=count,
+        shown=shown,
+        more=more,
         field="file",
         line=invalid[0].line if invalid else None,
         extra={"invalid_count": count, "invalid": [i.as_dict() for i in invalid]},

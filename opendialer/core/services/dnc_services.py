@@ -48,6 +48,7 @@ from opendialer.core.services.common import (
 from opendialer.core.services.errors import (
     Conflict,
     FieldErrors,
+    InvalidValue,
     NotFound,
     PermissionDenied,
     ValidationFailed,
@@ -58,8 +59,6 @@ READ_ROLES = frozenset({Role.MASTER, Role.CAMPAIGN_ADMIN, Role.CAMPAIGN_SUPERVIS
 MANAGE_ROLES = frozenset({Role.MASTER, Role.CAMPAIGN_ADMIN})
 FIELDS = {"name", "kind", "url", "ca_bundle", "timeout_ms", "insecure", "options"}
 TIMEOUT_MS_RANGE = (50, 60_000)
-#: The generic check's message for a url given empty (a kind's own check has its own).
-URL_MISSING = "an http service needs its url (https://…)"
 MAX_OPTIONS_JSON = 10_000
 #: The longest CA bundle the checks accept (the API schema says so too).
 MAX_CA_BUNDLE = option_checks.MAX_CA_BUNDLE
@@ -146,8 +145,7 @@ def service_json(row: dict[str, Any]) -> dict[str, Any]:
 def _require(actor: Actor, roles: frozenset[Role], what: str) -> None:
     if actor.role not in roles:
         raise PermissionDenied(
-            f"only {' and '.join(r.value for r in sorted(roles))} users may {what} "
-            "Do-Not-Call services"
+            "dnc.role_denied", roles=" and ".join(r.value for r in sorted(roles)), what=what
         )
 
 
@@ -170,7 +168,7 @@ async def _stored(service_id: int) -> dict[str, Any]:
     """The row with its real credentials — never for display."""
     row = await DncService.select().where(DncService.id == service_id).first().run()
     if row is None:
-        raise NotFound(f"DNC service {service_id} does not exist")
+        raise NotFound("dnc.service_not_found", id=service_id)
     return dict(row)
 
 
@@ -185,30 +183,23 @@ async def get_service(actor: Actor, service_id: int) -> dict[str, Any]:
 def _kind(value: Any) -> str:
     kinds = known_kinds()
     if not isinstance(value, str) or value not in kinds:
-        raise ValidationFailed(
-            f"kind must be one of {', '.join(kinds)} (plugins add kinds)", field="kind"
-        )
+        raise ValidationFailed("dnc.kind_invalid", field="kind", kinds=", ".join(kinds))
     return value
 
 
 def _timeout_ms(value: Any) -> int:
     low, high = TIMEOUT_MS_RANGE
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise ValidationFailed(
-            f"timeout_ms must be a whole number of milliseconds from {low} to {high}",
-            field="timeout_ms",
-        )
+        raise ValidationFailed("dnc.timeout_range", field="timeout_ms", low=low, high=high)
     return value
 
 
 def _options(value: Any) -> str:
     if not isinstance(value, dict):
-        raise ValidationFailed("options must be a JSON object", field="options")
+        raise ValidationFailed("options.not_object", field="options")
     text = json.dumps(value)
     if len(text) > MAX_OPTIONS_JSON or "\\u0000" in text:
-        raise ValidationFailed(
-            f"options must be at most {MAX_OPTIONS_JSON} characters of JSON", field="options"
-        )
+        raise ValidationFailed("dnc.options_too_long", field="options", n=MAX_OPTIONS_JSON)
     return text
 
 
@@ -233,22 +224,13 @@ def _keep_url_password(value: Any, stored_url: str | None) -> Any:
         return value
     stored_user, stored_password, _ = _url_parts(stored_url) if stored_url else (None, None, "")
     if not stored_password or stored_user != user or _origin(value) != _origin(stored_url):
-        raise ValidationFailed(
-            f"url has {URL_MASK} as its password, but no password is stored for this user "
-            "at this address: type the password, or remove it from the url",
-            field="url",
-        )
+        raise ValidationFailed("dnc.url_password_masked", field="url", mask=URL_MASK)
     parts = urlsplit(value.strip())
     return parts._replace(netloc=_netloc(user, stored_password, host)).geturl()
 
 
 def _address_changed(names: list[str]) -> ValidationFailed:
-    return ValidationFailed(
-        f"options.headers {', '.join(sorted(names))}: the service's address changed, so "
-        "type their values again (a stored value is only sent to the address it was "
-        "given for)",
-        field="options",
-    )
+    return ValidationFailed("dnc.headers_retype", field="options", names=", ".join(sorted(names)))
 
 
 def _keep_secret_headers(value: Any, stored: dict[str, Any], same_address: bool) -> Any:
@@ -279,7 +261,7 @@ def _stored_headers_stay_home(current: dict[str, Any]) -> None:
 
 def _kind_of(data: dict[str, Any], merged: dict[str, Any], creating: bool) -> str:
     if creating and "kind" not in data:
-        raise ValidationFailed(f"kind is required: one of {', '.join(known_kinds())}", field="kind")
+        raise ValidationFailed("dnc.kind_required", field="kind", kinds=", ".join(known_kinds()))
     return _kind(merged.get("kind"))
 
 
@@ -302,10 +284,17 @@ def _connection(kind: str, merged: dict[str, Any], insecure: bool) -> dict[str, 
     except (ValueError, ExceptionGroup) as exc:
         problems = FieldErrors()
         for error in option_errors(exc):
-            problems.add(ValidationFailed(str(error), field=getattr(error, "option", None)))
+            problems.add(_option_error(error, getattr(error, "option", None)))
         problems.raise_if_any()
         raise
     return {"url": None, "ca_bundle": None, **checked}
+
+
+def _option_error(exc: ValueError, field: str | None) -> ValidationFailed:
+    """A provider's refusal of a field: by its own code when it has one."""
+    if isinstance(exc, InvalidValue):
+        return ValidationFailed.from_value(exc, field=field)
+    return ValidationFailed("dnc.option_invalid", field=field, problem=str(exc))
 
 
 def _generic_connection(given: dict[str, Any]) -> dict[str, Any]:
@@ -313,9 +302,7 @@ def _generic_connection(given: dict[str, Any]) -> dict[str, Any]:
     problems = OptionProblems()
     url = given["url"]
     checked = {
-        "url": None
-        if url in (None, "")
-        else problems.check(checked_url, url, insecure=True, missing=URL_MISSING),
+        "url": None if url in (None, "") else problems.check(checked_url, url, insecure=True),
         "ca_bundle": problems.check(checked_ca_bundle, given["ca_bundle"]),
     }
     problems.raise_if_any()
@@ -386,7 +373,7 @@ async def create_service(actor: Actor, data: dict[str, Any]) -> dict[str, Any]:
     values = _validated(data, None)
     name = values[DncService.name]
     if await _name_taken(name):
-        raise Conflict(f"a DNC service named {name!r} already exists", field="name")
+        raise Conflict("dnc.name_taken", field="name", name=name)
     row = DncService(**{column._meta.name: value for column, value in values.items()})
     await row.save().run()
     return await get_service(actor, row.id)
@@ -394,11 +381,7 @@ async def create_service(actor: Actor, data: dict[str, Any]) -> dict[str, Any]:
 
 def _refuse_builtin(current: dict[str, Any], what: str) -> None:
     if current["builtin"]:
-        raise Conflict(
-            f"the {current['name']!r} is built in and cannot be {what}: "
-            "import its numbers instead, or create another service",
-            code="builtin_service",
-        )
+        raise Conflict("dnc.builtin", error="builtin_service", name=current["name"], what=what)
 
 
 async def update_service(actor: Actor, service_id: int, data: dict[str, Any]) -> dict[str, Any]:
@@ -408,7 +391,7 @@ async def update_service(actor: Actor, service_id: int, data: dict[str, Any]) ->
     values = _validated(data, current)
     name = values.get(DncService.name)
     if name is not None and await _name_taken(name, except_id=service_id):
-        raise Conflict(f"a DNC service named {name!r} already exists", field="name")
+        raise Conflict("dnc.name_taken", field="name", name=name)
     # updated_at moves so every node's provider cache rebuilds this service's provider.
     values[DncService.updated_at] = datetime.now(UTC)
     await DncService.update(values).where(DncService.id == service_id).run()
@@ -446,9 +429,11 @@ async def delete_service(actor: Actor, service_id: int) -> None:
     if count:
         shown = f" ({', '.join(repr(n) for n in names[:5])})" if names else ""
         raise Conflict(
-            f"DNC service {current['name']!r} is used by {count} campaign(s){shown}: "
-            "choose another DNC service for them first",
-            code="service_in_use",
+            "dnc.service_in_use",
+            error="service_in_use",
+            name=current["name"],
+            n=count,
+            shown=shown,
         )
     async with DncService._meta.db.transaction():
         await DncNumber.delete().where(DncNumber.service == service_id).run()

@@ -67,13 +67,13 @@ async def get_group(actor: Actor, group_id: int) -> dict[str, Any]:
     if visible is None or group_id in visible:
         row = await DialerGroup.select().where(DialerGroup.id == group_id).first().run()
     if row is None:  # another's group is answered exactly as a missing one
-        raise NotFound(f"group {group_id} does not exist")
+        raise NotFound("group.not_found", id=group_id)
     return group_json(row)
 
 
 async def create_group(actor: Actor, data: dict[str, Any]) -> dict[str, Any]:
     if actor.role is not Role.MASTER:
-        raise PermissionDenied("only a Master creates dialer groups")
+        raise PermissionDenied("group.create_denied")
     problems = FieldErrors()
     problems.check(reject_unknown, data, GROUP_FIELDS)
     name = problems.check(require_str, data, "name", max_length=100)
@@ -81,7 +81,7 @@ async def create_group(actor: Actor, data: dict[str, Any]) -> dict[str, Any]:
     enabled = problems.check(require_bool, data, "enabled", True)
     problems.raise_if_any()
     if await DialerGroup.exists().where(DialerGroup.name == name).run():
-        raise Conflict(f"a group named {name!r} already exists", field="name")
+        raise Conflict("group.name_taken", field="name", name=name)
     row = DialerGroup(name=name, description=description, enabled=enabled)
     await row.save().run()
     return await get_group(actor, row.id)
@@ -94,9 +94,9 @@ async def update_group(actor: Actor, group_id: int, data: dict[str, Any]) -> dic
     current = await get_group(actor, group_id)  # 404 when out of scope
     if actor.role is Role.MANAGER:
         if set(data) & (GROUP_FIELDS - {"enabled"}):
-            raise PermissionDenied("a Manager may only enable or disable its groups", field="name")
+            raise PermissionDenied("group.manager_toggles_only", field="name")
     elif actor.role is not Role.MASTER:
-        raise PermissionDenied("only a Master or the group's Manager changes a group")
+        raise PermissionDenied("group.change_denied")
     changes: dict[Any, Any] = {}
     if "name" in data:
         changes[DialerGroup.name] = problems.check(require_str, data, "name", max_length=100)
@@ -113,7 +113,7 @@ async def update_group(actor: Actor, group_id: int, data: dict[str, Any]) -> dic
         and name != current["name"]
         and await DialerGroup.exists().where(DialerGroup.name == name).run()
     ):
-        raise Conflict(f"a group named {name!r} already exists", field="name")
+        raise Conflict("group.name_taken", field="name", name=name)
     if changes:
         async with DialerGroup._meta.db.transaction():
             await DialerGroup.update(changes).where(DialerGroup.id == group_id).run()
@@ -154,10 +154,7 @@ async def _end_access_through(group_id: int) -> None:
 
 
 def delete_group(actor: Actor, group_id: int) -> None:
-    raise MethodNotAllowed(
-        "dialer groups are never deleted: disable the group instead "
-        '(PATCH {"enabled": false}); its started campaigns run to the end of their schedules'
-    )
+    raise MethodNotAllowed("group.never_deleted")
 
 
 async def existing_group_ids(ids: list[int]) -> set[int]:

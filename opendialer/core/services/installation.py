@@ -36,14 +36,14 @@ class DemoDatabase(ServiceError):
     real installation's database."""
 
     status = 409
-    code = "demo_database"
+    error = "demo_database"
 
 
 class NotMigrated(ServiceError):
     """The database has no OpenDialer schema yet (``opendialer db migrate`` never ran)."""
 
     status = 409
-    code = "not_migrated"
+    error = "not_migrated"
 
 
 def _value(raw: Any) -> dict[str, Any]:
@@ -141,25 +141,13 @@ async def refuse_demo_database(*, allow: bool, host: str) -> None:
     on this machine."""
     if await is_demo():
         if not allow:
-            raise DemoDatabase(
-                "this database was seeded by `opendialer demo`, whose logins have a published "
-                "password, so `serve` refuses it: point OPENDIALER_DATABASE_URL at your own "
-                "database, or run `opendialer demo` to show the demo"
-            )
+            raise DemoDatabase("install.demo_database")
     else:
         # a demo database from before the mark: the demo then used serve's default file
         user = await user_with_demo_password()
         if user is None:
             return
         if not allow:
-            raise DemoDatabase(
-                f"user {user!r} of this database still has the published password of "
-                "`opendialer demo`, so `serve` refuses it: change that password (serve once "
-                "with --allow-demo-database on 127.0.0.1), or point OPENDIALER_DATABASE_URL "
-                "at your own database"
-            )
+            raise DemoDatabase("install.demo_password", user=user)
     if not is_loopback(host):
-        raise DemoDatabase(
-            f"--allow-demo-database serves a demo database on loopback only, not on {host!r} "
-            "(its password is published): use --host 127.0.0.1"
-        )
+        raise DemoDatabase("install.demo_not_loopback", host=host)

@@ -38,7 +38,7 @@ from opendialer.core.domain import CampaignState, LeadStatus
 from opendialer.core.services import campaigns
 from opendialer.core.services.campaign_fields import parse_region, region_of
 from opendialer.core.services.common import Actor
-from opendialer.core.services.errors import ValidationFailed
+from opendialer.core.services.errors import InvalidValue, ValidationFailed
 from opendialer.core.services.leads_csv import (
     MAX_ERRORS,
     SNIFF_BYTES,
@@ -55,7 +55,7 @@ _COLUMNS = ("line", "name", "phone", "description")
 
 
 class InvalidCsv(ValidationFailed):
-    code = "invalid_csv"
+    error = "invalid_csv"
 
 
 class _Staging:
@@ -171,9 +171,9 @@ class _Staging:
             if line in errors:
                 continue
             if lead_id is not None:
-                reason = f"duplicate: {phone} is already a lead of this campaign (lead {lead_id})"
+                reason = InvalidValue("lead_row.duplicate_lead", phone=phone, id=lead_id)
             else:
-                reason = f"duplicate: {phone} is also on line {first_line}"
+                reason = InvalidValue("lead_row.duplicate_line", phone=phone, line=first_line)
             errors[line] = RowError(line, "phone", reason)
         return list(errors.values())[:MAX_ERRORS], int(total)
 
@@ -299,11 +299,7 @@ async def import_file(
                 await stage.add(batch)
             report = reports[0]
             if report.valid_rows + report.invalid_rows == 0:
-                raise ValidationFailed(
-                    "the file holds no leads: it is empty or only a header; "
-                    "put one lead per line as name,phone",
-                    code="empty_csv",
-                )
+                raise ValidationFailed("lead_file.empty", error="empty_csv")
             inserted = False
             duplicates: list[RowError] = []
             duplicate_total = 0
@@ -315,10 +311,11 @@ async def import_file(
             total = report.invalid_rows + duplicate_total
             if total and not skip_invalid:
                 raise InvalidCsv(
-                    f"{total} row(s) of the file are invalid, so nothing was imported "
-                    f"(first: line {errors[0].line}, {errors[0].reason}); fix them, or import "
-                    f"with skip_invalid (API ?skip_invalid=true, CLI --skip-invalid) to load "
-                    f"the {report.valid_rows - duplicate_total} valid row(s)",
+                    "lead_file.invalid_rows",
+                    n=total,
+                    first_line=errors[0].line,
+                    reason=errors[0].reason,
+                    valid=report.valid_rows - duplicate_total,
                     line=errors[0].line,
                     extra=_result(report, errors, total, 0, region),
                 )

@@ -19,7 +19,7 @@ from opendialer.core.services import campaigns
 from opendialer.core.services.campaign_fields import region_of
 from opendialer.core.services.common import Actor, PageRequest, page_body, reject_unknown
 from opendialer.core.services.common import require_str as _require_str
-from opendialer.core.services.errors import Conflict, NotFound, ValidationFailed
+from opendialer.core.services.errors import Conflict, NotFound, ValidationFailed, problem_params
 from opendialer.core.services.lead_import import InvalidCsv, import_file
 from opendialer.core.services.leads_csv import DESCRIPTION_MAX, NAME_MAX, NotCsv
 from opendialer.core.services.phones import InvalidPhone, PhoneNormaliser, shape
@@ -77,7 +77,9 @@ def parse_status(status: str | None) -> str | None:
         return None
     if status not in {s.value for s in LeadStatus}:
         raise ValidationFailed(
-            f"status must be one of {', '.join(s.value for s in LeadStatus)}", field="status"
+            "lead.status_invalid",
+            field="status",
+            statuses=", ".join(s.value for s in LeadStatus),
         )
     return status
 
@@ -123,7 +125,7 @@ async def list_leads(
         where = where & (Lead.status == wanted)
     if q is not None and q.strip():
         if len(q) > Q_MAX or "\x00" in q:
-            raise ValidationFailed(f"q must have at most {Q_MAX} characters, and no NUL", field="q")
+            raise ValidationFailed("lead.search_too_long", field="q", n=Q_MAX)
         where = where & _search(q)
     rows = (
         await Lead.select(*LEAD_COLUMNS)
@@ -169,7 +171,7 @@ async def _row(campaign_id: int, lead_id: int) -> dict[str, Any]:
         .run()
     )
     if row is None:
-        raise NotFound(f"lead {lead_id} does not exist in campaign {campaign_id}")
+        raise NotFound("lead.not_found", id=lead_id, campaign_id=campaign_id)
     return row
 
 
@@ -203,8 +205,11 @@ async def update_lead(
             phone = current["phone"] if same else PhoneNormaliser(region)(raw).digits
         except InvalidPhone as exc:
             raise ValidationFailed(
-                f"invalid phone number {raw.strip()!r}: {exc} (default region {region})",
+                "lead.phone_invalid",
                 field="phone",
+                phone=repr(raw.strip()),
+                region=region,
+                **problem_params(exc),
             ) from None
         if phone != current["phone"]:
             other = (
@@ -214,9 +219,7 @@ async def update_lead(
                 .run()
             )
             if other is not None:
-                raise Conflict(
-                    f"{phone} is already lead {other['id']} of this campaign", field="phone"
-                )
+                raise Conflict("lead.phone_taken", field="phone", phone=phone, id=other["id"])
         changes[Lead.phone] = phone
     if changes:
         changes[Lead.updated_at] = datetime.now(UTC)

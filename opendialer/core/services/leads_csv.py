@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 
-from opendialer.core.services.errors import ServiceError
+from opendialer.core.services.errors import InvalidValue, ServiceError
 from opendialer.core.services.phones import InvalidPhone, PhoneNormaliser, problem
 
 MAX_ERRORS = 1000
@@ -54,17 +54,27 @@ class NotCsv(ServiceError):
     """The upload is not a text CSV file at all (HTTP 415)."""
 
     status = 415
-    code = "not_csv"
+    error = "not_csv"
 
 
 @dataclass(frozen=True, slots=True)
 class RowError:
     line: int
     field: str
-    reason: str
+    problem: InvalidValue
+
+    @property
+    def reason(self) -> str:
+        return str(self.problem)
 
     def as_dict(self) -> dict[str, object]:
-        return {"line": self.line, "field": self.field, "reason": self.reason}
+        return {
+            "line": self.line,
+            "field": self.field,
+            "reason": self.reason,
+            "code": self.problem.code,
+            "params": self.problem.params,
+        }
 
 
 @dataclass
@@ -93,12 +103,9 @@ def check_is_text(head: bytes) -> None:
     for magic, what in _MAGIC:
         if head.startswith(magic):
             how = "save it as 'CSV UTF-8'" if "UTF-16" not in what else "re-save it as UTF-8"
-            raise NotCsv(f"the file is {what}, not a CSV text file: {how} and upload that")
+            raise NotCsv("lead_file.not_text", what=what, how=how)
     if b"\x00" in head or len(_CONTROL.findall(head)) > max(8, len(head) // 100):
-        raise NotCsv(
-            "the file is binary (it holds NUL or control bytes), not a CSV text file: "
-            "export the leads as 'CSV UTF-8' with the columns name,phone"
-        )
+        raise NotCsv("lead_file.binary")
 
 
 class _Prefixed(io.RawIOBase):
@@ -133,10 +140,10 @@ def with_line_ends(stream: BinaryIO, head: bytes = b"") -> BinaryIO:
     return io.BufferedReader(_Prefixed(stream, head, cr_only), buffer_size=1 << 16)  # type: ignore[return-value]
 
 
-def _encoding_problem(raw: bytes) -> str:
+def _encoding_problem(raw: bytes) -> InvalidValue:
     if b"\x00" in raw:
-        return "holds NUL bytes: the file is not plain text; re-export it as CSV UTF-8"
-    return "not UTF-8 (looks like Latin-1: re-save the file as UTF-8)"
+        return InvalidValue("lead_row.nul_bytes")
+    return InvalidValue("lead_row.not_utf8")
 
 
 class LeadCsvReader:
@@ -156,7 +163,7 @@ class LeadCsvReader:
         self._normalise = PhoneNormaliser(region)
         self._on_bytes = on_bytes
         self.report = ReadReport()
-        self._bad_encoding: dict[int, str] = {}
+        self._bad_encoding: dict[int, InvalidValue] = {}
         self._line = 0
         self.bytes_read = 0
 
@@ -204,7 +211,11 @@ class LeadCsvReader:
             except StopIteration:
                 break
             except csv.Error as exc:
-                self.report.add(RowError(previous_end + 1, "row", f"malformed CSV: {exc}"))
+                self.report.add(
+                    RowError(
+                        previous_end + 1, "row", InvalidValue("lead_row.malformed", reason=str(exc))
+                    )
+                )
                 previous_end = self._line
                 continue
             start, previous_end = previous_end + 1, self._line
@@ -234,33 +245,30 @@ class LeadCsvReader:
 
     def _check(self, line: int, record: list[str]) -> tuple[int, str, str, str] | None:
         if len(record) not in (2, 3):
-            self.report.add(
-                RowError(
-                    line,
-                    "row",
-                    f"expected 2 columns (name,phone) or 3 (name,phone,description), "
-                    f"found {len(record)}",
-                )
-            )
+            self.report.add(RowError(line, "row", InvalidValue("lead_row.columns", n=len(record))))
             return None
         name = " ".join(record[0].split())
         raw_phone = record[1].strip()
         description = record[2].strip() if len(record) == 3 else ""
         if not name:
-            self.report.add(RowError(line, "name", "empty name"))
+            self.report.add(RowError(line, "name", InvalidValue("lead_row.empty_name")))
             return None
         if len(name) > NAME_MAX:
-            self.report.add(RowError(line, "name", f"name longer than {NAME_MAX} characters"))
+            self.report.add(
+                RowError(line, "name", InvalidValue("lead_row.name_too_long", n=NAME_MAX))
+            )
             return None
         if len(description) > DESCRIPTION_MAX:
             self.report.add(
                 RowError(
-                    line, "description", f"description longer than {DESCRIPTION_MAX} characters"
+                    line,
+                    "description",
+                    InvalidValue("lead_row.description_too_long", n=DESCRIPTION_MAX),
                 )
             )
             return None
         if not raw_phone:
-            self.report.add(RowError(line, "phone", "empty phone number"))
+            self.report.add(RowError(line, "phone", InvalidValue("lead_row.empty_phone")))
             return None
         try:
             number = self._normalise(raw_phone)

@@ -118,8 +118,7 @@ class LoginThrottle:
                 oldest_counted = float(earlier[-1]["at"])
                 wait = max(1, math.ceil(oldest_counted + self.window_s - now))
                 raise TooManyAttempts(
-                    f"too many failed log-ins for {what}: try again in {wait} s",
-                    retry_after_s=wait,
+                    "auth.too_many_attempts", retry_after_s=wait, what=what, wait=wait
                 )
         return attempt
 

@@ -57,21 +57,16 @@ def min_length() -> int:
 def check_policy(password: Any, username: str, *, field: str = "password") -> None:
     """Refuse a weak password with a reason; the product guide sets no policy, we do."""
     if not isinstance(password, str) or not password:
-        raise ValidationFailed("a password is required", field=field)
+        raise ValidationFailed("password.required", field=field)
     needed = min_length()
     if len(password) < needed:
-        raise ValidationFailed(
-            f"the password must have at least {needed} characters (it has {len(password)})",
-            field=field,
-        )
+        raise ValidationFailed("password.too_short", field=field, n=needed, length=len(password))
     if len(password) > MAX_LENGTH:
-        raise ValidationFailed(
-            f"the password must have at most {MAX_LENGTH} characters", field=field
-        )
+        raise ValidationFailed("password.too_long", field=field, n=MAX_LENGTH)
     if username and password.casefold() == username.casefold():
-        raise ValidationFailed("the password must not be the user name", field=field)
+        raise ValidationFailed("password.is_username", field=field)
     if len(set(password)) < 3:
-        raise ValidationFailed("the password must not repeat one or two characters", field=field)
+        raise ValidationFailed("password.repetitive", field=field)
 
 
 def hash_password_sync(password: str) -> str:

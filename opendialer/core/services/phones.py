@@ -59,6 +59,8 @@ from typing import NamedTuple
 import phonenumbers
 from phonenumbers import PhoneMetadata
 
+from opendialer.core.services.errors import InvalidValue, problem_params
+
 MIN_DIGITS = 6
 MAX_DIGITS = 15
 #: Longest text looked at (a phone column holding a paragraph is refused as such).
@@ -77,7 +79,7 @@ _DIAL_STRING_KEYS = re.compile(r"\+?[0-9*#]{1,32}")
 SIP_USER_NAME = re.compile(r"^[A-Za-z0-9_.!~*&=+$,-]+$")
 
 
-class InvalidPhone(ValueError):
+class InvalidPhone(InvalidValue):
     """The text is not a phone number's shape; ``str()`` says why, for a person."""
 
 
@@ -93,22 +95,18 @@ def shape(raw: str) -> tuple[bool, str]:
     """
     text = raw.strip()
     if not text:
-        raise InvalidPhone("it is empty")
+        raise InvalidPhone("phone.empty")
     if len(text) > MAX_TEXT:
-        raise InvalidPhone(f"it is longer than {MAX_TEXT} characters")
+        raise InvalidPhone("phone.text_too_long", n=MAX_TEXT)
     if text[0] == "0" and text[1:2] in ("x", "X", " "):
         text = _CARRIER_PLACEHOLDER.sub("0", text)
     compact = text.translate(_SEPARATORS)
     plus = compact.startswith("+")
     digits = compact[1:] if plus else compact
     if not (digits.isascii() and digits.isdigit()):
-        raise InvalidPhone(
-            "only digits, an optional leading + and the separators ( ) - . and space are allowed"
-        )
+        raise InvalidPhone("phone.characters")
     if not MIN_DIGITS <= len(digits) <= MAX_DIGITS:
-        raise InvalidPhone(
-            f"it has {len(digits)} digits; a phone number has {MIN_DIGITS} to {MAX_DIGITS}"
-        )
+        raise InvalidPhone("phone.digit_count", n=len(digits), low=MIN_DIGITS, high=MAX_DIGITS)
     return plus, digits
 
 
@@ -283,8 +281,10 @@ def _slow(plus: bool, digits: str, region: str | None, national: bool = False) -
     dialed = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)[1:]
     if len(dialed) > MAX_DIGITS:
         raise InvalidPhone(
-            f"it would have {len(dialed)} digits with its country code "
-            f"+{number.country_code}; a phone number has at most {MAX_DIGITS}"
+            "phone.too_long_with_country_code",
+            n=len(dialed),
+            cc=f"+{number.country_code}",
+            high=MAX_DIGITS,
         )
     return PhoneNumber(dialed, phonenumbers.is_valid_number(number))
 
@@ -305,9 +305,9 @@ def normalise(raw: str, region: str | None) -> PhoneNumber:
     return PhoneNormaliser(region)(raw)
 
 
-def problem(raw: str, exc: InvalidPhone) -> str:
-    """The message for a person: ``invalid phone number '41 9810-11xx': why``."""
-    return f"invalid phone number {raw.strip()[:MAX_TEXT]!r}: {exc}"
+def problem(raw: str, exc: InvalidPhone) -> InvalidValue:
+    """The problem of a line: ``invalid phone number '41 9810-11xx': why``."""
+    return InvalidValue("phone.invalid", phone=repr(raw.strip()[:MAX_TEXT]), **problem_params(exc))
 
 
 class PhoneNormaliser:

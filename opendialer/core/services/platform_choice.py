@@ -41,7 +41,7 @@ class StoredChoice:
 
 def _require_master(actor: Actor) -> None:
     if not actor.is_master:
-        raise PermissionDenied("only a Master may see or change the communication platform")
+        raise PermissionDenied("platform.master_only")
 
 
 def available() -> list[str]:
@@ -103,9 +103,7 @@ async def put(actor: Actor, name: Any) -> dict[str, Any]:
     if not isinstance(name, str) or name.strip() not in names:
         shown = name if isinstance(name, str) else type(name).__name__
         raise ValidationFailed(
-            f"name must be one of the installed platforms ({', '.join(names) or 'none'}), "
-            f"got {shown!r}",
-            field="name",
+            "platform.unknown", field="name", names=", ".join(names) or "none", value=shown
         )
     name = name.strip()
     current = await load()

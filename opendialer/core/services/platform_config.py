@@ -79,21 +79,28 @@ _live: LivePlatform | None = None
 
 def _require_master(actor: Actor) -> None:
     if not actor.is_master:
-        raise PermissionDenied("only a Master may see or change the communication platform")
+        raise PermissionDenied("platform.master_only")
 
 
 def _number(data: dict[str, Any], name: str, low: float, high: float, *, whole: bool) -> Any:
     value = data.get(name, DEFAULTS[name])
-    kind = "a whole number" if whole else "a number"
+    bounds: dict[str, Any] = {"name": name, "low": f"{low:g}", "high": f"{high:g}"}
     if (
         isinstance(value, bool)
         or not isinstance(value, int | float)
         or (whole and not isinstance(value, int))
     ):
-        raise ValidationFailed(f"{name} must be {kind} from {low:g} to {high:g}", field=name)
+        raise ValidationFailed(
+            "platform.rtp_port_invalid" if whole else "platform.timeout_invalid",
+            field=name,
+            **bounds,
+        )
     if not low <= value <= high:
         raise ValidationFailed(
-            f"{name} must be from {low:g} to {high:g}, got {value:g}", field=name
+            "platform.rtp_port_out_of_range" if whole else "platform.timeout_out_of_range",
+            field=name,
+            value=f"{value:g}",
+            **bounds,
         )
     return value
 
@@ -101,14 +108,10 @@ def _number(data: dict[str, Any], name: str, low: float, high: float, *, whole: 
 def _server(data: dict[str, Any]) -> str:
     raw = data.get("server")
     if not isinstance(raw, str) or not raw.strip():
-        raise ValidationFailed(
-            "server is required: the SIP server as host:port, e.g. 10.0.0.5:5060", field="server"
-        )
+        raise ValidationFailed("platform.server_required", field="server")
     host, sep, port = raw.strip().rpartition(":")
     if not sep or not _HOST.match(host) or not port.isdigit() or not 0 < int(port) < 65536:
-        raise ValidationFailed(
-            f"server must be host:port with a port from 1 to 65535, got {raw!r}", field="server"
-        )
+        raise ValidationFailed("platform.server_invalid", field="server", value=raw)
     return f"{host}:{int(port)}"
 
 
@@ -118,13 +121,15 @@ def _port(
     """One port checked field by field: the port as stored, and every problem it has."""
     where = f"ports[{index}]"
     if not isinstance(item, dict):
-        return None, [ValidationFailed(f"{where} must be an object", field=where)]
+        return None, [ValidationFailed("platform.port_not_object", field=where, where=where)]
     unknown = sorted(set(item) - PORT_FIELDS)
     if unknown:
         return None, [
             ValidationFailed(
-                f"{where}: unknown field {unknown[0]!r}; allowed: user, auth_user, password",
+                "platform.port_unknown_field",
                 field=f"{where}.{unknown[0]}",
+                where=where,
+                fields=unknown[0],
             )
         ]
     errors: list[ValidationFailed] = []
@@ -132,15 +137,21 @@ def _port(
     if not isinstance(user, str) or not _TOKEN.match(user.strip()) or len(user) > 64:
         errors.append(
             ValidationFailed(
-                f"{where}.user must be a SIP user name ({SIP_USER_CHARS}; at most 64)",
+                "platform.port_user_invalid",
                 field=f"{where}.user",
+                where=where,
+                which="user",
+                chars=SIP_USER_CHARS,
+                n=64,
             )
         )
         user = ""
     user = user.strip()
     if user and user in seen:
         errors.append(
-            ValidationFailed(f"{where}.user {user!r} is listed twice", field=f"{where}.user")
+            ValidationFailed(
+                "platform.port_user_twice", field=f"{where}.user", where=where, user=user
+            )
         )
     seen.add(user)
     auth_user = item.get("auth_user") or user
@@ -152,8 +163,12 @@ def _port(
         if user:  # without a user name there is nothing to default to: said once, above
             errors.append(
                 ValidationFailed(
-                    f"{where}.auth_user must be a SIP user name ({SIP_USER_CHARS}; at most 128)",
+                    "platform.port_user_invalid",
                     field=f"{where}.auth_user",
+                    where=where,
+                    which="auth_user",
+                    chars=SIP_USER_CHARS,
+                    n=128,
                 )
             )
         auth_user = ""
@@ -163,15 +178,13 @@ def _port(
     if not isinstance(password, str) or len(password) > 128:
         errors.append(
             ValidationFailed(
-                f"{where}.password must be text of at most 128 characters",
-                field=f"{where}.password",
+                "platform.port_password_invalid", field=f"{where}.password", where=where
             )
         )
     elif register and not password and user:  # an invalid user name is said above
         errors.append(
             ValidationFailed(
-                f"{where}.password is required for {user!r}: ports register at the server",
-                field=f"{where}.password",
+                "platform.port_password_required", field=f"{where}.password", where=where, user=user
             )
         )
     if errors:
@@ -183,11 +196,9 @@ def _ports(
     raw: Any, register: bool, stored: dict[str, str]
 ) -> tuple[list[dict[str, str]], list[ValidationFailed]]:
     if not isinstance(raw, list):
-        return [], [
-            ValidationFailed("ports must be a list of {user, auth_user, password}", field="ports")
-        ]
+        return [], [ValidationFailed("platform.ports_invalid", field="ports")]
     if len(raw) > MAX_PORTS:
-        return [], [ValidationFailed(f"at most {MAX_PORTS} ports", field="ports")]
+        return [], [ValidationFailed("platform.too_many_ports", field="ports", n=MAX_PORTS)]
     ports: list[dict[str, str]] = []
     errors: list[ValidationFailed] = []
     seen: set[str] = set()
@@ -215,7 +226,7 @@ def check(
     next to their fields), and the configuration as it would be stored (passwords merged;
     only meaningful when there is no problem)."""
     if not isinstance(data, dict):
-        raise ValidationFailed("the platform configuration must be a JSON object")
+        raise ValidationFailed("platform.config_not_object")
     body = {k: v for k, v in data.items() if k not in READ_ONLY}
     reject_unknown(body, FIELDS)
     errors: list[ValidationFailed] = []
@@ -224,31 +235,26 @@ def check(
     if transport not in TRANSPORTS:
         errors.append(
             ValidationFailed(
-                f"transport must be one of {', '.join(TRANSPORTS)}, got {transport!r}",
+                "platform.transport_invalid",
                 field="transport",
+                transports=", ".join(TRANSPORTS),
+                value=transport,
             )
         )
     domain = body.get("domain") or server.rpartition(":")[0]
     if domain or server:  # no server and no domain: the server's error says it
         if not isinstance(domain, str) or not _HOST.match(domain) or len(domain) > 255:
-            errors.append(
-                ValidationFailed(
-                    f"domain must be a host name or address, got {domain!r}", field="domain"
-                )
-            )
+            errors.append(ValidationFailed("platform.domain_invalid", field="domain", value=domain))
     register = body.get("register", DEFAULTS["register"])
     if not isinstance(register, bool):
-        errors.append(ValidationFailed("register must be true or false", field="register"))
+        errors.append(ValidationFailed("field.not_bool", field="register", name="register"))
         register = True
     caller_id = body.get("caller_id") or ""
     # the campaign's caller ID rule (core/services/phones.py): separators removed
     compact = dial_string(caller_id) if isinstance(caller_id, str) and caller_id else ""
     if not isinstance(caller_id, str) or (caller_id and compact is None):
         errors.append(
-            ValidationFailed(
-                f"caller_id must be digits with an optional leading +, got {caller_id!r}",
-                field="caller_id",
-            )
+            ValidationFailed("platform.caller_id_invalid", field="caller_id", value=caller_id)
         )
     timeout = _collect(
         errors, lambda: _number(body, "no_answer_timeout_s", 1, 600, whole=False), None
@@ -260,15 +266,14 @@ def check(
     if rtp_min is not None and rtp_max is not None:
         even_ports = len(range(rtp_min + rtp_min % 2, rtp_max + 1, 2))
         if rtp_min >= rtp_max:
-            errors.append(
-                ValidationFailed("rtp_port_max must be above rtp_port_min", field="rtp_port_max")
-            )
+            errors.append(ValidationFailed("platform.rtp_range_inverted", field="rtp_port_max"))
         elif even_ports < len(ports):
             errors.append(
                 ValidationFailed(
-                    f"rtp_port_min..rtp_port_max holds {even_ports} RTP ports (even numbers) "
-                    f"but {len(ports)} dialer ports may call at once: widen the range",
+                    "platform.rtp_range_too_small",
                     field="rtp_port_max",
+                    n=even_ports,
+                    ports=len(ports),
                 )
             )
     checked = {
@@ -287,12 +292,12 @@ def check(
 
 def validate(data: Any, stored_passwords: dict[str, str] | None = None) -> dict[str, Any]:
     """The configuration as it will be stored (passwords merged), or the first
-    ValidationFailed; when there are more, its ``extra["errors"]`` lists them all."""
+    ValidationFailed; when there are more, its ``as_dict()["errors"]`` lists them all."""
     checked, errors = check(data, stored_passwords)
     if errors:
         first = errors[0]
         if len(errors) > 1:
-            first.extra["errors"] = [{"field": e.field, "detail": e.detail} for e in errors]
+            first.listed = list(errors)
         raise first
     return checked
 

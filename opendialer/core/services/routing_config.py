@@ -40,6 +40,7 @@ from opendialer.core.routing_defaults import default_targets
 from opendialer.core.services.common import Actor, jsonable
 from opendialer.core.services.errors import (
     FieldErrors,
+    InvalidValue,
     NotFound,
     PermissionDenied,
     ValidationFailed,
@@ -77,10 +78,7 @@ def _merge_secrets(options: dict[str, Any], previous: dict[str, Any]) -> dict[st
         if value is None:
             merged[key] = ""  # stored empty, so the view says has_<key>: false
         elif value == MASK and key not in previous:
-            raise ValidationFailed(
-                f"{key}: give the value itself; nothing is stored to keep",
-                field=f"options.{key}",
-            )
+            raise ValidationFailed("routing.secret_needs_value", field=f"options.{key}", key=key)
         elif value in ("", MASK):
             if key in previous:
                 merged[key] = previous[key]
@@ -94,15 +92,17 @@ def _merge_secrets(options: dict[str, Any], previous: dict[str, Any]) -> dict[st
 
 def _require_master(actor: Actor) -> None:
     if not actor.is_master:
-        raise PermissionDenied("only a Master may see or change routing settings")
+        raise PermissionDenied("routing.master_only")
 
 
 def _factory(target: str) -> Any:
     factories = get_plugin_manager().factories("routing_targets")
     if target not in factories:
         raise NotFound(
-            f"no routing target {target!r}; installed: {', '.join(sorted(factories)) or 'none'}",
+            "routing.target_unknown",
             field="target",
+            name=target,
+            installed=", ".join(sorted(factories)) or "none",
         )
     return factories[target]
 
@@ -152,11 +152,11 @@ def validate(target: str, options: Any) -> dict[str, Any]:
 
     A target's check stops at its first refusal, so the refused option is taken out
     (its default then applies) and the rest checked again: a person who made three
-    mistakes learns all three (``extra["errors"]``, as :class:`FieldErrors` does),
+    mistakes learns all three (the body's ``errors``, as :class:`FieldErrors` does),
     until one that cannot be taken out (a required option missing)."""
     factory = _factory(target)
     if not isinstance(options, dict):
-        raise ValidationFailed("options must be a JSON object", field="options")
+        raise ValidationFailed("options.not_object", field="options")
     errors = FieldErrors()
     trial = copy.deepcopy(options)
     seen: set[str] = set()
@@ -171,7 +171,7 @@ def validate(target: str, options: Any) -> dict[str, Any]:
             field = f"options.{option}" if option else "options"
             if field not in seen:
                 seen.add(field)
-                errors.add(ValidationFailed(str(exc), field=field))
+                errors.add(_option_error(exc, field))
                 if option and _drop(trial, str(option)):
                     continue
             # A required option (refused again once dropped): a stand-in value lets
@@ -181,6 +181,13 @@ def validate(target: str, options: Any) -> dict[str, Any]:
             stood_in.add(option)
     errors.raise_if_any()
     return checked
+
+
+def _option_error(exc: ValueError, field: str) -> ValidationFailed:
+    """A routing target's refusal of an option: by its own code when it has one."""
+    if isinstance(exc, InvalidValue):
+        return ValidationFailed.from_value(exc, field=field)
+    return ValidationFailed("routing.option_invalid", field=field, problem=str(exc))
 
 
 #: Values tried in place of a missing required option, only to check the others.
@@ -264,7 +271,7 @@ async def put(actor: Actor, target: str, options: Any) -> dict[str, Any]:
 async def delete(actor: Actor, target: str) -> None:
     _require_master(actor)
     if await _stored(target) is None:
-        raise NotFound(f"routing target {target!r} is not configured", field="target")
+        raise NotFound("routing.not_configured", field="target", name=target)
     await Setting.delete().where(Setting.key == PREFIX + target).run()
 
 

@@ -147,18 +147,18 @@ def _not_past(day: date, campaign: dict[str, Any]) -> None:
     today = today_in(campaign)
     if day < today:
         raise ValidationFailed(
-            f"date {day} is in the past (today is {today} in {campaign['timezone']})",
-            field="date",
+            "schedule.date_past", field="date", day=day, today=today, zone=campaign["timezone"]
         )
 
 
 def _in_range(day: date, campaign: dict[str, Any]) -> None:
     if not campaign["start_date"] <= day <= campaign["end_date"]:
         raise ValidationFailed(
-            f"date {day} is outside the campaign's date range "
-            f"{campaign['start_date']} to {campaign['end_date']}: "
-            "choose a date inside it, or widen the range first",
+            "schedule.outside_range",
             field="date",
+            day=day,
+            start=campaign["start_date"],
+            end=campaign["end_date"],
         )
 
 
@@ -200,10 +200,11 @@ async def add_schedule(actor: Actor, campaign_id: int, data: dict[str, Any]) -> 
             .run()
         ):
             raise Conflict(
-                f"campaign {campaign['name']!r} already has a schedule on {day}: "
-                "edit that one instead (one schedule per date)",
+                "schedule.exists_on_day",
                 field="date",
-                code="schedule_exists",
+                error="schedule_exists",
+                name=campaign["name"],
+                day=day,
             )
         row = Schedule(
             campaign=campaign_id,
@@ -255,7 +256,7 @@ async def _entry(campaign_id: int, key: int | str | date) -> dict[str, Any]:
         where = Schedule.date == day
     row = await Schedule.select().where((Schedule.campaign == campaign_id) & where).first().run()
     if row is None:
-        raise NotFound(f"campaign {campaign_id} has no schedule {key} (give its id or its date)")
+        raise NotFound("schedule.not_found", campaign_id=campaign_id, key=key)
     return row
 
 
@@ -269,20 +270,24 @@ def _changeable(entry: dict[str, Any], campaign: dict[str, Any]) -> None:
     today = today_in(campaign)
     if entry["date"] < today:
         raise Conflict(
-            f"the schedule of {entry['date']} is in the past (today is {today} in "
-            f"{campaign['timezone']}): past schedules are history and do not change",
+            "schedule.past",
             field="date",
-            code="schedule_past",
+            error="schedule_past",
+            day=entry["date"],
+            today=today,
+            zone=campaign["timezone"],
         )
 
 
 def _keeps_its_date(entry: dict[str, Any], verb: str) -> None:
     if entry["state"] in HAS_RUN:
         raise Conflict(
-            f"the schedule of {entry['date']} has run ({entry['state']}): it cannot be {verb}; "
-            "only its hours may change",
+            "schedule.has_run",
             field="date",
-            code="schedule_has_run",
+            error="schedule_has_run",
+            day=entry["date"],
+            state=entry["state"],
+            verb=verb,
         )
 
 
@@ -316,10 +321,11 @@ async def update_schedule(
             .run()
         ):
             raise Conflict(
-                f"{day} already has a schedule in campaign {campaign['name']!r}: "
-                "choose a free date (one schedule per date)",
+                "schedule.day_taken",
                 field="date",
-                code="schedule_exists",
+                error="schedule_exists",
+                day=day,
+                name=campaign["name"],
             )
         await (
             Schedule.update(

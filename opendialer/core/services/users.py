@@ -43,7 +43,7 @@ MANAGER_MAY_CREATE = {Role.CAMPAIGN_ADMIN, Role.CAMPAIGN_SUPERVISOR}
 
 
 class NoEnabledGroup(PermissionDenied):
-    code = "no_enabled_group"
+    error = "no_enabled_group"
 
 
 def _role(value: Any, field: str = "role") -> Role:
@@ -51,7 +51,7 @@ def _role(value: Any, field: str = "role") -> Role:
         return Role(value)
     except ValueError:
         raise ValidationFailed(
-            f"role must be one of {', '.join(r.value for r in Role)}", field=field
+            "user.role_invalid", field=field, roles=", ".join(r.value for r in Role)
         ) from None
 
 
@@ -85,7 +85,7 @@ async def actor_for(user_id: int) -> Actor:
     """Build the acting identity of a stored user (groups read fresh each time)."""
     row = await DialerUser.select().where(DialerUser.id == user_id).first().run()
     if row is None:
-        raise NotAuthenticated("the user of this session no longer exists")
+        raise NotAuthenticated("auth.user_gone")
     group_ids = (await _groups_of([user_id]))[user_id]
     enabled: set[int] = set()
     if group_ids:
@@ -110,10 +110,7 @@ def ensure_may_log_in(actor: Actor) -> None:
         actor.role in (Role.CAMPAIGN_ADMIN, Role.CAMPAIGN_SUPERVISOR)
         and not actor.enabled_group_ids
     ):
-        raise NoEnabledGroup(
-            "your dialer groups are all disabled (or you belong to none): "
-            "ask a Manager or the Master to enable one"
-        )
+        raise NoEnabledGroup("auth.no_enabled_group")
 
 
 async def authenticate(username: str, password: str) -> Actor:
@@ -129,7 +126,7 @@ async def authenticate(username: str, password: str) -> Actor:
     stored = row["password_hash"] if row else passwords.dummy_hash()
     ok = await passwords.verify_password(stored, password)
     if row is None or not ok:
-        raise NotAuthenticated("wrong user name or password")
+        raise NotAuthenticated("auth.wrong_credentials")
     actor = await actor_for(row["id"])
     ensure_may_log_in(actor)
     return actor
@@ -140,7 +137,7 @@ async def authenticate(username: str, password: str) -> Actor:
 
 def _require_user_admin(actor: Actor) -> None:
     if actor.role not in (Role.MASTER, Role.MANAGER):
-        raise PermissionDenied("only a Master or a Manager manages dialer users")
+        raise PermissionDenied("user.manage_denied")
 
 
 def _in_scope(actor: Actor, role: str, group_ids: list[int]) -> bool:
@@ -194,11 +191,11 @@ async def get_user(actor: Actor, user_id: int) -> dict[str, Any]:
     _require_user_admin(actor)
     row = await DialerUser.select().where(DialerUser.id == user_id).first().run()
     if row is None:
-        raise NotFound(f"user {user_id} does not exist")
+        raise NotFound("user.not_found", id=user_id)
     group_ids = (await _groups_of([user_id]))[user_id]
     if not _in_scope(actor, row["role"], group_ids):
         # Out of scope is answered exactly as missing: the 404 must not confirm the id.
-        raise NotFound(f"user {user_id} does not exist")
+        raise NotFound("user.not_found", id=user_id)
     return user_json(row, group_ids)
 
 
@@ -209,47 +206,42 @@ async def _validate_group_ids(actor: Actor, raw: Any, role: Role | None) -> list
     if not isinstance(raw, list) or not all(
         isinstance(g, int) and not isinstance(g, bool) for g in raw
     ):
-        raise ValidationFailed("group_ids must be a list of group ids", field="group_ids")
+        raise ValidationFailed("user.group_ids_invalid", field="group_ids")
     ids = sorted(set(raw))
     missing = set(ids) - await existing_group_ids(ids)
     if missing:
         raise ValidationFailed(
-            f"group(s) {', '.join(map(str, sorted(missing)))} do not exist", field="group_ids"
+            "user.groups_missing", field="group_ids", ids=", ".join(map(str, sorted(missing)))
         )
     if actor.role is Role.MANAGER:
         foreign = set(ids) - actor.group_ids
         if foreign:
             raise PermissionDenied(
-                f"you may only assign the groups you manage; not {sorted(foreign)}",
-                field="group_ids",
+                "user.groups_not_managed", field="group_ids", ids=sorted(foreign)
             )
         if not ids:
-            raise ValidationFailed(
-                "assign at least one of the groups you manage", field="group_ids"
-            )
+            raise ValidationFailed("user.no_managed_group", field="group_ids")
     if role in (Role.CAMPAIGN_ADMIN, Role.CAMPAIGN_SUPERVISOR, Role.MANAGER) and not ids:
         assert role is not None
-        raise ValidationFailed(f"a {role.value} needs at least one dialer group", field="group_ids")
+        raise ValidationFailed("user.group_needed", field="group_ids", role=role.value)
     if role is Role.MASTER and ids:
-        raise ValidationFailed("a Master belongs to no group: it sees them all", field="group_ids")
+        raise ValidationFailed("user.master_no_group", field="group_ids")
     return ids
 
 
 def _validate_username(data: dict[str, Any]) -> str:
     username = require_str(data, "username", max_length=64)
     if not USERNAME_RE.match(username):
-        raise ValidationFailed(
-            "user name: 2-64 letters, digits, '.', '_', '@' or '-', "
-            "starting with a letter or digit",
-            field="username",
-        )
+        raise ValidationFailed("user.name_invalid", field="username")
     return username
 
 
 def _validate_language(data: dict[str, Any], default: str) -> str:
     language = data.get("language", default)
     if language not in LANGUAGES:
-        raise ValidationFailed(f"language must be one of {', '.join(LANGUAGES)}", field="language")
+        raise ValidationFailed(
+            "user.language_invalid", field="language", languages=", ".join(LANGUAGES)
+        )
     return str(language)
 
 
@@ -257,12 +249,8 @@ def _check_new_role(actor: Actor, role: Role, *, creating: bool) -> None:
     if actor.role is not Role.MANAGER or role in MANAGER_MAY_CREATE:
         return
     if creating:
-        raise PermissionDenied(
-            "a Manager creates Campaign Administrators and Campaign Supervisors only", field="role"
-        )
-    raise PermissionDenied(
-        "a Manager assigns the Campaign Administrator or Supervisor role only", field="role"
-    )
+        raise PermissionDenied("user.manager_creates", field="role")
+    raise PermissionDenied("user.manager_assigns", field="role")
 
 
 async def create_user(
@@ -288,7 +276,7 @@ async def create_user(
     problems.raise_if_any()
     assert username is not None and role is not None and group_ids is not None
     if await DialerUser.exists().where(DialerUser.username == username).run():
-        raise Conflict(f"the user name {username!r} is taken", field="username")
+        raise Conflict("user.name_taken", field="username", name=username)
     password_hash = await passwords.hash_password(password)  # type: ignore[arg-type]
     async with DialerUser._meta.db.transaction():
         user = DialerUser(
@@ -307,9 +295,7 @@ async def create_user(
 
 def _no_password(data: dict[str, Any]) -> None:
     if "password" in data:
-        raise ValidationFailed(
-            "passwords change through POST /api/v1/users/{id}/password", field="password"
-        )
+        raise ValidationFailed("user.password_elsewhere", field="password")
 
 
 async def update_user(
@@ -353,13 +339,13 @@ async def update_user(
             new_groups = mine
     problems.raise_if_any()
     if role is not None and user_id == actor.user_id and role is not actor.role:
-        raise Conflict("you cannot change your own role", field="role")
+        raise Conflict("user.own_role", field="role")
     if (
         username is not None
         and username != current["username"]
         and await DialerUser.exists().where(DialerUser.username == username).run()
     ):
-        raise Conflict(f"the user name {username!r} is taken", field="username")
+        raise Conflict("user.name_taken", field="username", name=username)
 
     async with DialerUser._meta.db.transaction():
         if changes:
@@ -375,21 +361,19 @@ async def update_user(
 async def delete_user(actor: Actor, user_id: int) -> None:
     current = await get_user(actor, user_id)
     if user_id == actor.user_id:
-        raise Conflict("you cannot delete yourself")
+        raise Conflict("user.delete_self")
     if actor.role is Role.MANAGER and set(current["group_ids"]) - actor.group_ids:
-        raise PermissionDenied(
-            "this user also belongs to groups you do not manage: remove it from yours instead"
-        )
+        raise PermissionDenied("user.foreign_groups")
     if current["role"] == Role.MASTER.value:
         masters = await DialerUser.count().where(DialerUser.role == Role.MASTER.value).run()
         if masters <= 1:
-            raise Conflict("this is the last Master: create another one first")
+            raise Conflict("user.last_master")
     await DialerUser.delete().where(DialerUser.id == user_id).run()
 
 
 def require_password_resetter(actor: Actor) -> None:
     if actor.role is not Role.MASTER:
-        raise PermissionDenied("only a Master resets passwords")
+        raise PermissionDenied("user.reset_denied")
 
 
 async def reset_password(actor: Actor, user_id: int, password: Any) -> None:
@@ -433,7 +417,7 @@ async def me(actor: Actor) -> dict[str, Any]:
     """The acting user's own record, with which of its groups are enabled."""
     row = await DialerUser.select().where(DialerUser.id == actor.user_id).first().run()
     if row is None:
-        raise NotAuthenticated("the user of this session no longer exists")
+        raise NotAuthenticated("auth.user_gone")
     body = user_json(row, sorted(actor.group_ids))
     body["enabled_group_ids"] = sorted(actor.enabled_group_ids)
     return body

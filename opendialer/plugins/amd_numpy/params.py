@@ -11,7 +11,33 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
 from typing import Any
 
-from opendialer.sdk import AmdParameter
+from opendialer.sdk import AmdParameter, ErrorMessage, InvalidValue, register_error_messages
+
+
+def N_(message: str) -> str:
+    """Mark ``message`` for extraction (``babel.cfg``); the pages translate it."""
+    return message
+
+
+#: The codes of a refused parameter (a campaign's AMD settings show them at the field).
+ERRORS = {
+    "amd_numpy.not_a_number": ErrorMessage(
+        "AMD parameter %(shown)s: %(value)r is not a number", N_("%(name)s: enter a number.")
+    ),
+    "amd_numpy.out_of_range": ErrorMessage(
+        "AMD parameter %(shown)s: %(value)r is out of range [%(low)s, %(high)s] %(unit)s",
+        N_("%(name)s: enter a value from %(low)s to %(high)s."),
+    ),
+    "amd_numpy.not_whole": ErrorMessage(
+        "AMD parameter %(shown)s: %(value)r must be a whole number",
+        N_("%(name)s: enter a whole number."),
+    ),
+    "amd_numpy.unknown_parameter": ErrorMessage(
+        "unknown AMD parameter %(name)r; valid: %(valid)s",
+        N_("%(name)s is not an AMD parameter (the names are in docs/amd.md)."),
+    ),
+}
+register_error_messages(ERRORS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -211,17 +237,21 @@ def _coerce(name: str, value: Any, given: str = "") -> float:
     shown = f"{given} ({name})" if given and given != name else name
     if isinstance(value, bool):
         value = int(value)
+    said: dict[str, Any] = {"shown": shown, "name": given or name, "value": value}
     try:
         number = float(value)
     except (TypeError, ValueError):
-        raise ValueError(f"AMD parameter {shown}: {value!r} is not a number") from None
+        raise InvalidValue("amd_numpy.not_a_number", **said) from None
     if number != number or not spec.low <= number <= spec.high:
-        raise ValueError(
-            f"AMD parameter {shown}: {value!r} is out of range "
-            f"[{spec.low:g}, {spec.high:g}] {spec.unit}"
+        raise InvalidValue(
+            "amd_numpy.out_of_range",
+            low=f"{spec.low:g}",
+            high=f"{spec.high:g}",
+            unit=spec.unit,
+            **said,
         )
     if spec.integer and number != int(number):
-        raise ValueError(f"AMD parameter {shown}: {value!r} must be a whole number")
+        raise InvalidValue("amd_numpy.not_whole", **said)
     return number
 
 
@@ -232,7 +262,7 @@ def parse_params(values: Mapping[str, Any] | None = None) -> AmdParams:
         name = ALIASES.get(key, key)
         if name not in SPECS:
             valid = ", ".join(sorted(SPECS)) + "; app_amd names: " + ", ".join(sorted(ALIASES))
-            raise ValueError(f"unknown AMD parameter {key!r}; valid: {valid}")
+            raise InvalidValue("amd_numpy.unknown_parameter", name=key, valid=valid)
         chosen[name] = _coerce(name, value, key)
     params = AmdParams(**chosen)
     if params.beep_min_hz >= params.beep_max_hz:

@@ -90,11 +90,7 @@ class EmbeddedDncProvider:
         for name in ("url", "ca_bundle"):
             if options.get(name) not in (None, ""):
                 problems.errors.append(
-                    sdk.OptionError(
-                        f"an embedded service has no {name}: its list is imported into the "
-                        "dialer (remove the field, or choose kind http)",
-                        option=name,
-                    )
+                    sdk.OptionError("dnc.embedded_has_no", option=name, name=name)
                 )
         problems.raise_if_any()
         return {"url": None, "ca_bundle": None}

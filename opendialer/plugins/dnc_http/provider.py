@@ -70,7 +70,6 @@ class HttpDncProvider:
                 sdk.checked_url,
                 options.get("url"),
                 insecure=bool(options.get("insecure")),
-                missing="an http service needs its url (https://…)",
             ),
             "ca_bundle": problems.check(sdk.checked_ca_bundle, options.get("ca_bundle")),
         }

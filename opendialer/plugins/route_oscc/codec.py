@@ -56,14 +56,16 @@ def load_codec(name: str) -> Codec:
     module_name, _, attr = name.partition(":")
     if not attr:
         raise OsccOptionError(
-            "codec", f"must be one of {', '.join(CODECS)} or 'package.module:Class', got {name!r}"
+            "route_oscc.codec_invalid", option="codec", codecs=", ".join(CODECS), value=name
         )
     try:
         codec = getattr(importlib.import_module(module_name), attr)()
     except Exception as exc:
-        raise OsccOptionError("codec", f"{name!r} could not be loaded: {exc}") from None
+        raise OsccOptionError(
+            "route_oscc.codec_not_loaded", option="codec", value=name, reason=str(exc)
+        ) from None
     if not isinstance(codec, Codec):
-        raise OsccOptionError("codec", f"{name!r} lacks content_type, encode() or decode()")
+        raise OsccOptionError("route_oscc.codec_incomplete", option="codec", value=name)
     return codec
 
 

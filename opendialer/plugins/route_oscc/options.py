@@ -6,8 +6,8 @@ option here. The defaults describe the protocol our contact-center simulator
 (``opendialer.contrib.cc_simulator``) speaks; a site points them at the real
 SDK's names without code changes.
 
-A bad option raises :class:`OsccOptionError`, a ``ValueError`` that names the
-option (``.option``) and says what is expected.
+A bad option raises :class:`OsccOptionError`, a coded ``ValueError`` that names the
+option (``.option``) and says what is expected (its codes: :data:`ERRORS`).
 """
 
 from __future__ import annotations
@@ -17,6 +17,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
+
+from opendialer.sdk import ErrorMessage, InvalidValue, register_error_messages
 
 #: Operations of the protocol, and their default ``"METHOD path"`` (relative to base_url).
 DEFAULT_PATHS: dict[str, str] = {
@@ -45,11 +47,117 @@ DEFAULT_FIELDS: dict[str, str] = {
 METHODS = ("GET", "POST", "PUT")
 
 
-class OsccOptionError(ValueError):
-    """A routing option is missing or wrong; ``option`` is its name."""
+def N_(message: str) -> str:
+    """Mark ``message`` for extraction (``babel.cfg``); the pages translate it."""
+    return message
 
-    def __init__(self, option: str, message: str) -> None:
-        super().__init__(f"route_oscc: option {option!r} {message}")
+
+#: The codes of a bad option: the English detail, and what the System page shows at
+#: the option's field (translated with the admin's catalogues).
+ERRORS = {
+    "route_oscc.option_unknown": ErrorMessage(
+        "route_oscc: option %(option)r is not known; known options: %(known)s",
+        N_("%(name)s is not an option of this routing target."),
+    ),
+    "route_oscc.base_url_required": ErrorMessage(
+        "route_oscc: option %(option)r is required: the SDK's URL, "
+        "e.g. 'https://oscc.example:9443/rest'",
+        N_("Enter the SDK's URL, e.g. https://oscc.example:9443/rest."),
+    ),
+    "route_oscc.url_invalid": ErrorMessage(
+        "route_oscc: option %(option)r must be an http:// or https:// URL with a host, "
+        "got %(value)r",
+        N_("Enter an http:// or https:// URL with a host name."),
+    ),
+    "route_oscc.url_bad_port": ErrorMessage(
+        "route_oscc: option %(option)r has a bad port: %(value)r",
+        N_("The URL's port is not valid."),
+    ),
+    "route_oscc.duration_too_short": ErrorMessage(
+        "route_oscc: option %(option)r must be a whole number of milliseconds >= %(n)s, "
+        "got %(value)r",
+        N_("Enter a whole number of milliseconds, at least %(n)s."),
+    ),
+    "route_oscc.duration_too_long": ErrorMessage(
+        "route_oscc: option %(option)r must be at most %(n)s milliseconds (a day), got %(value)r",
+        N_("Enter at most %(n)s milliseconds (one day)."),
+    ),
+    "route_oscc.ca_bundle_missing": ErrorMessage(
+        "route_oscc: option %(option)r names %(value)r, which is not a readable file",
+        N_("There is no readable file at this path on the dialer's server."),
+    ),
+    "route_oscc.ca_bundle_not_pem": ErrorMessage(
+        "route_oscc: option %(option)r could not be loaded as PEM certificates: %(reason)s",
+        N_("The file at this path cannot be loaded as PEM certificates."),
+    ),
+    "route_oscc.backoff_order": ErrorMessage(
+        "route_oscc: option %(option)r must be >= backoff_initial_ms",
+        N_("Must be at least the first retry wait."),
+    ),
+    "route_oscc.stale_too_soon": ErrorMessage(
+        "route_oscc: option %(option)r (%(value)s) must be longer than poll_interval_ms "
+        "(%(poll)s), or every count would be stale",
+        N_("Must be longer than the poll interval, or every count would be stale."),
+    ),
+    "route_oscc.not_bool": ErrorMessage(
+        "route_oscc: option %(option)r must be true or false, got %(value)r",
+        N_("Choose yes or no."),
+    ),
+    "route_oscc.not_text": ErrorMessage(
+        "route_oscc: option %(option)r must be a string, got %(value)r", N_("Enter text.")
+    ),
+    "route_oscc.queues_invalid": ErrorMessage(
+        "route_oscc: option %(option)r must be a list of queue names, got %(value)r",
+        N_("Enter queue names separated by commas."),
+    ),
+    "route_oscc.paths_not_mapping": ErrorMessage(
+        "route_oscc: option %(option)r must be a mapping of operation to 'METHOD /path', "
+        "got %(value)r",
+        N_("Expected a JSON object of names and values."),
+    ),
+    "route_oscc.path_unknown": ErrorMessage(
+        "route_oscc: option %(option)r is not an operation; known: %(known)s",
+        N_("%(name)s is not an operation of the contact center's protocol."),
+    ),
+    "route_oscc.path_invalid": ErrorMessage(
+        "route_oscc: option %(option)r must look like 'POST /path' (methods %(methods)s), "
+        "got %(value)r",
+        N_("Enter a method and a path, e.g. POST /logon (methods GET, POST, PUT)."),
+    ),
+    "route_oscc.fields_not_mapping": ErrorMessage(
+        "route_oscc: option %(option)r must be a mapping of field to name, got %(value)r",
+        N_("Expected a JSON object of names and values."),
+    ),
+    "route_oscc.field_unknown": ErrorMessage(
+        "route_oscc: option %(option)r is not a field; known: %(known)s",
+        N_("%(name)s is not a field of the contact center's protocol."),
+    ),
+    "route_oscc.field_name_invalid": ErrorMessage(
+        "route_oscc: option %(option)r must be a non-empty string, got %(value)r",
+        N_("Enter a field name."),
+    ),
+    "route_oscc.codec_invalid": ErrorMessage(
+        "route_oscc: option %(option)r must be one of %(codecs)s or 'package.module:Class', "
+        "got %(value)r",
+        N_("Enter json, or package.module:Class of a codec plugin."),
+    ),
+    "route_oscc.codec_not_loaded": ErrorMessage(
+        "route_oscc: option %(option)r %(value)r could not be loaded: %(reason)s",
+        N_("This codec cannot be loaded: check the package.module:Class name."),
+    ),
+    "route_oscc.codec_incomplete": ErrorMessage(
+        "route_oscc: option %(option)r %(value)r lacks content_type, encode() or decode()",
+        N_("This codec cannot be loaded: check the package.module:Class name."),
+    ),
+}
+register_error_messages(ERRORS)
+
+
+class OsccOptionError(InvalidValue):
+    """A routing option is missing or wrong; ``option`` is its name, ``code`` says how."""
+
+    def __init__(self, code: str, /, *, option: str, **params: Any) -> None:
+        super().__init__(code, option=option, **params)
         self.option = option
 
 
@@ -132,7 +240,10 @@ def parse_options(raw: Mapping[str, Any] | None) -> OsccOptions:
     unknown = sorted(set(raw) - ALLOWED)
     if unknown:
         raise OsccOptionError(
-            unknown[0], f"is not known; known options: {', '.join(sorted(ALLOWED))}"
+            "route_oscc.option_unknown",
+            option=unknown[0],
+            name=unknown[0],
+            known=", ".join(sorted(ALLOWED)),
         )
     base_url = _base_url(raw.get("base_url"))
     values: dict[str, Any] = {}
@@ -142,19 +253,20 @@ def parse_options(raw: Mapping[str, Any] | None) -> OsccOptions:
         values[name] = _string(name, raw.get(name, text), allow_none=text is None)
     if values["ca_bundle"] is not None and not os.path.isfile(values["ca_bundle"]):
         raise OsccOptionError(
-            "ca_bundle", f"names {values['ca_bundle']!r}, which is not a readable file"
+            "route_oscc.ca_bundle_missing", option="ca_bundle", value=values["ca_bundle"]
         )
     if values["backoff_max_ms"] < values["backoff_initial_ms"]:
-        raise OsccOptionError("backoff_max_ms", "must be >= backoff_initial_ms")
+        raise OsccOptionError("route_oscc.backoff_order", option="backoff_max_ms")
     if values["stale_after_ms"] <= values["poll_interval_ms"]:
         raise OsccOptionError(
-            "stale_after_ms",
-            f"({values['stale_after_ms']}) must be longer than poll_interval_ms "
-            f"({values['poll_interval_ms']}), or every count would be stale",
+            "route_oscc.stale_too_soon",
+            option="stale_after_ms",
+            value=values["stale_after_ms"],
+            poll=values["poll_interval_ms"],
         )
     events = raw.get("events", False)
     if not isinstance(events, bool):
-        raise OsccOptionError("events", f"must be true or false, got {events!r}")
+        raise OsccOptionError("route_oscc.not_bool", option="events", value=events)
     return OsccOptions(
         base_url=base_url,
         events=events,
@@ -167,18 +279,14 @@ def parse_options(raw: Mapping[str, Any] | None) -> OsccOptions:
 
 def _base_url(value: Any) -> str:
     if not isinstance(value, str) or not value.strip():
-        raise OsccOptionError(
-            "base_url", "is required: the SDK's URL, e.g. 'https://oscc.example:9443/rest'"
-        )
+        raise OsccOptionError("route_oscc.base_url_required", option="base_url")
     parts = urlsplit(value.strip())
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise OsccOptionError(
-            "base_url", f"must be an http:// or https:// URL with a host, got {value!r}"
-        )
+        raise OsccOptionError("route_oscc.url_invalid", option="base_url", value=value)
     try:
         parts.port  # noqa: B018 - raises ValueError for a bad port
     except ValueError:
-        raise OsccOptionError("base_url", f"has a bad port: {value!r}") from None
+        raise OsccOptionError("route_oscc.url_bad_port", option="base_url", value=value) from None
     return value.strip().rstrip("/")
 
 
@@ -188,12 +296,10 @@ MAX_DURATION_MS = 86_400_000
 
 def _duration(name: str, value: Any, minimum: int) -> int:
     if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
-        raise OsccOptionError(
-            name, f"must be a whole number of milliseconds >= {minimum}, got {value!r}"
-        )
+        raise OsccOptionError("route_oscc.duration_too_short", option=name, n=minimum, value=value)
     if value > MAX_DURATION_MS:
         raise OsccOptionError(
-            name, f"must be at most {MAX_DURATION_MS} milliseconds (a day), got {value!r}"
+            "route_oscc.duration_too_long", option=name, n=MAX_DURATION_MS, value=value
         )
     return value
 
@@ -202,25 +308,26 @@ def _string(name: str, value: Any, *, allow_none: bool) -> str | None:
     if value is None and allow_none:
         return None
     if not isinstance(value, str):
-        raise OsccOptionError(name, f"must be a string, got {value!r}")
+        raise OsccOptionError("route_oscc.not_text", option=name, value=value)
     return value
 
 
 def _queues(value: Any) -> tuple[str, ...]:
     if not isinstance(value, list | tuple) or not all(isinstance(q, str) and q for q in value):
-        raise OsccOptionError("queues", f"must be a list of queue names, got {value!r}")
+        raise OsccOptionError("route_oscc.queues_invalid", option="queues", value=value)
     return tuple(value)
 
 
 def parse_paths(value: Any) -> dict[str, Operation]:
     if not isinstance(value, Mapping):
-        raise OsccOptionError(
-            "paths", f"must be a mapping of operation to 'METHOD /path', got {value!r}"
-        )
+        raise OsccOptionError("route_oscc.paths_not_mapping", option="paths", value=value)
     unknown = sorted(set(value) - set(DEFAULT_PATHS))
     if unknown:
         raise OsccOptionError(
-            f"paths.{unknown[0]}", f"is not an operation; known: {', '.join(DEFAULT_PATHS)}"
+            "route_oscc.path_unknown",
+            option=f"paths.{unknown[0]}",
+            name=unknown[0],
+            known=", ".join(DEFAULT_PATHS),
         )
     out: dict[str, Operation] = {}
     for name, default in DEFAULT_PATHS.items():
@@ -228,8 +335,10 @@ def parse_paths(value: Any) -> dict[str, Operation]:
         words = spec.split() if isinstance(spec, str) else []
         if len(words) != 2 or words[0].upper() not in METHODS or not words[1].startswith("/"):
             raise OsccOptionError(
-                f"paths.{name}",
-                f"must look like 'POST /path' (methods {', '.join(METHODS)}), got {spec!r}",
+                "route_oscc.path_invalid",
+                option=f"paths.{name}",
+                methods=", ".join(METHODS),
+                value=spec,
             )
         out[name] = Operation(name=name, method=words[0].upper(), path=words[1])
     return out
@@ -237,15 +346,20 @@ def parse_paths(value: Any) -> dict[str, Operation]:
 
 def parse_fields(value: Any) -> dict[str, str]:
     if not isinstance(value, Mapping):
-        raise OsccOptionError("fields", f"must be a mapping of field to name, got {value!r}")
+        raise OsccOptionError("route_oscc.fields_not_mapping", option="fields", value=value)
     unknown = sorted(set(value) - set(DEFAULT_FIELDS))
     if unknown:
         raise OsccOptionError(
-            f"fields.{unknown[0]}", f"is not a field; known: {', '.join(DEFAULT_FIELDS)}"
+            "route_oscc.field_unknown",
+            option=f"fields.{unknown[0]}",
+            name=unknown[0],
+            known=", ".join(DEFAULT_FIELDS),
         )
     out = dict(DEFAULT_FIELDS)
     for name, given in value.items():
         if not isinstance(given, str) or not given:
-            raise OsccOptionError(f"fields.{name}", f"must be a non-empty string, got {given!r}")
+            raise OsccOptionError(
+                "route_oscc.field_name_invalid", option=f"fields.{name}", value=given
+            )
         out[name] = given
     return out

@@ -68,7 +68,7 @@ class OsccTransport:
                 verify = await asyncio.to_thread(_trust, self._options.ca_bundle)
             except (OSError, ssl.SSLError) as exc:
                 raise OsccOptionError(
-                    "ca_bundle", f"could not be loaded as PEM certificates: {exc}"
+                    "route_oscc.ca_bundle_not_pem", option="ca_bundle", reason=str(exc)
                 ) from None
         self._client = httpx.AsyncClient(
             base_url=self._options.base_url,
