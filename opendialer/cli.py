@@ -581,9 +581,10 @@ def doctor(
     certificates, clock. One line each; exit 1 when something fails (docs/doctor.md)."""
     from opendialer.core import dnc, health
 
-    unknown = sorted((set(check) | set(skip)) - set(health.CHECKS))
+    checks = health.check_ids()
+    unknown = sorted((set(check) | set(skip)) - set(checks))
     if unknown:
-        fail(f"unknown check {unknown[0]!r}: use one of {', '.join(health.CHECKS)}", code=2)
+        fail(f"unknown check {unknown[0]!r}: use one of {', '.join(checks)}", code=2)
     options = health.DoctorOptions(timeout_s=timeout, web_certfile=certfile)
 
     async def body() -> list[health.CheckResult]:

@@ -181,7 +181,7 @@ async def test_the_running_engines_platform_wins_over_stored_settings(
 
     monkeypatch.setenv("OPENDIALER_PLATFORM", "sip")
     stored = {"server": "192.0.2.1:5060", "ports": [{"user": "port001", "password": "x"}]}
-    await Setting.insert(Setting(key=platform_config.KEY, value=json.dumps(stored))).run()
+    await Setting.insert(Setting(key=platform_config.key_of("sip"), value=json.dumps(stored))).run()
     options = health.DoctorOptions(timeout_s=0.5)
     before = await health.run_checks(db, options, only=["sip"])
     assert [r.status for r in before] != [health.Status.OK]  # probes 192.0.2.1: no answer

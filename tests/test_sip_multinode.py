@@ -35,11 +35,12 @@ from opendialer.core.contracts import PlatformUnavailable
 from opendialer.core.engine.coordinator import Coordinator
 from opendialer.core.services import platform_config, users
 from opendialer.core.services.common import SYSTEM
-from opendialer.core.services.port_leases import PortLeases, fair_share
 from opendialer.core.storage import Database
 from opendialer.core.storage.tables import EngineNode
 from opendialer.plugins.platform_sip import SipPlatform
+from opendialer.plugins.platform_sip.leases import PortLeases, fair_share
 from opendialer.plugins.platform_sip.platform import NOT_CONFIGURED
+from opendialer.sdk import plugin_database
 
 pytestmark = pytest.mark.timeout(240)
 
@@ -230,7 +231,7 @@ async def test_on_sqlite_the_one_node_has_every_port(db: Database) -> None:
     options = {
         "config": platform_body(registrar),
         "bind_host": "127.0.0.1",
-        "port_leases": PortLeases(db, "solo", lease_s=2, dead_after_s=2),
+        "port_leases": PortLeases(plugin_database(db), "solo", lease_s=2, dead_after_s=2),
     }
     platform = SipPlatform(options)
     await platform.start()
@@ -267,7 +268,7 @@ async def test_two_platforms_split_the_ports_and_one_takes_all_when_the_other_st
                 "config": platform_body(registrar),
                 "bind_host": "127.0.0.1",
                 "port_lease_renew_s": 0.2,
-                "port_leases": PortLeases(db, name, lease_s=2, dead_after_s=2),
+                "port_leases": PortLeases(plugin_database(db), name, lease_s=2, dead_after_s=2),
             }
         )
         for name in nodes

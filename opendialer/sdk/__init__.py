@@ -236,3 +236,38 @@ __all__ = [
     "sorted_unique",
     "started_dnc_providers",
 ]
+
+# --- platform plugins: editable options, health checks, database door (issue 16, sip) ---
+# A platform whose options a Master edits (core/option_schema.py), contributes a
+# doctor/Diagnostics check (core/health/platform_checks.py) and keeps state shared
+# by engine nodes in tables the migrations define (core/services/plugin_database.py).
+from opendialer.core.health.model import CheckResult
+from opendialer.core.health.model import Status as CheckStatus
+from opendialer.core.health.platform_checks import (
+    DiagnosesPlatform,
+    PlatformDiagnosis,
+)
+from opendialer.core.option_schema import (
+    EditsOptions,
+    OptionField,
+    OptionProblem,
+    OptionsInvalid,
+)
+from opendialer.core.services.plugin_database import (
+    PluginDatabase,
+    plugin_database,
+)
+
+__all__ += [
+    "CheckResult",
+    "CheckStatus",
+    "DiagnosesPlatform",
+    "EditsOptions",
+    "OptionField",
+    "OptionProblem",
+    "OptionsInvalid",
+    "PlatformDiagnosis",
+    "PluginDatabase",
+    "plugin_database",
+]
+# --- end of the platform block ---

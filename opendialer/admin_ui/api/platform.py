@@ -1,8 +1,11 @@
 """``/api/v1/platform``: the communication platform (SIP server, transport, dialer ports).
 
 Rules (Master only, write-only passwords, field-named validation) live in
-``core/services/platform_config.py``; a running SIP platform picks changes up
-without a restart.
+``core/services/platform_config.py`` (fields and checks: the platform plugin's
+``option_fields``/``validate_options``); a running SIP platform picks changes up
+without a restart. ``PlatformIn``/``PlatformOut`` are the published (OpenAPI) shape
+of the SIP plugin's options, ``plugins/platform_sip/options.py``;
+tests/test_platform_options_contract.py checks both name the same fields.
 """
 
 from __future__ import annotations

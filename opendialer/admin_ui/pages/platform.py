@@ -2,9 +2,11 @@
 simulator: ``core/services/platform_choice.py``), and the SIP server, transport and
 dialer ports.
 
-The rules (Master only, write-only passwords, validation naming each field) are
+The rules (Master only, write-only passwords) are
 ``core/services/platform_config.py``'s, the same service behind
-``GET/PUT /api/v1/platform``: this page turns the form into that JSON and the
+``GET/PUT /api/v1/platform``; the fields and their validation are the platform
+plugin's (its ``option_fields``: ``plugins/platform_sip/options.py``). This page
+turns the form into that JSON, field by field as the plugin lists them, and the
 service's errors — all of them, not only the first — into messages next to
 their fields. A running SIP platform applies a saved change without a restart
 (it polls the service). Adding and removing port rows is a round trip that
@@ -13,6 +15,7 @@ re-renders the form without saving.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from litestar import Request, get, post
@@ -22,6 +25,7 @@ from litestar.response import Template
 from opendialer.admin_ui.i18n import N_
 from opendialer.admin_ui.pages.common import errors_of, text
 from opendialer.admin_ui.pages.session import UI
+from opendialer.core.option_schema import OptionField, field_named
 from opendialer.core.services import platform_choice, platform_config
 from opendialer.core.services.errors import ValidationFailed
 
@@ -80,35 +84,50 @@ def _number(raw: str) -> Any:
             return raw
 
 
-def form_config(form: Any) -> dict[str, Any]:
-    """The form as the JSON body of ``PUT /api/v1/platform`` (ports with
-    ``has_password`` for re-display; the service ignores that flag)."""
-    users = form.getall("port_user", [])
-    auth_users = form.getall("port_auth_user", [])
-    passwords = form.getall("port_password", [])
-    had = form.getall("port_has_password", [])
-    ports = []
-    for index, user in enumerate(users):
-        port: dict[str, Any] = {
-            "user": user.strip(),
-            "auth_user": (auth_users[index] if index < len(auth_users) else "").strip(),
-            "has_password": (had[index] if index < len(had) else "") == "1",
-        }
-        password = passwords[index] if index < len(passwords) else ""
-        if password:
-            port["password"] = password
-        ports.append(port)
-    return {
-        "server": text(form, "server"),
-        "transport": text(form, "transport"),
-        "domain": text(form, "domain"),
-        "register": form.get("register") == "1",
-        "ports": ports,
-        "caller_id": text(form, "caller_id"),
-        "no_answer_timeout_s": _number(text(form, "no_answer_timeout_s")),
-        "rtp_port_min": _number(text(form, "rtp_port_min")),
-        "rtp_port_max": _number(text(form, "rtp_port_max")),
-    }
+def _records(form: Any, field: OptionField) -> list[dict[str, Any]]:
+    """A ``records`` field's rows: inputs ``<singular>_<item>`` (``port_user``), one per
+    row; a secret left empty is left out (the stored one is kept), ``<singular>_has_<secret>``
+    says whether one is stored, for re-display."""
+    prefix = field.name.removesuffix("s")
+    columns = {name: form.getall(f"{prefix}_{name}", []) for name in field.item_fields}
+    had = {name: form.getall(f"{prefix}_has_{name}", []) for name in field.secret_fields}
+    rows = []
+    for index in range(len(columns[field.item_fields[0]])):
+        row: dict[str, Any] = {}
+        for name, values in columns.items():
+            value = values[index] if index < len(values) else ""
+            if name in field.secret_fields:
+                flags = had[name]
+                row[f"has_{name}"] = (flags[index] if index < len(flags) else "") == "1"
+                if value:
+                    row[name] = value
+            else:
+                row[name] = value.strip()
+        rows.append(row)
+    return rows
+
+
+def form_config(form: Any, fields: Sequence[OptionField] | None = None) -> dict[str, Any]:
+    """The form as the JSON body of ``PUT /api/v1/platform``, one entry per field of the
+    platform's options (records with ``has_<secret>`` for re-display; the plugin ignores
+    those flags)."""
+    config: dict[str, Any] = {}
+    for field in platform_config.option_fields() if fields is None else fields:
+        if field.kind == "records":
+            config[field.name] = _records(form, field)
+        elif field.kind == "bool":
+            config[field.name] = form.get(field.name) == "1"
+        elif field.kind in ("number", "whole"):
+            config[field.name] = _number(text(form, field.name))
+        else:
+            config[field.name] = text(form, field.name)
+    return config
+
+
+def _choices(name: str) -> tuple[str, ...]:
+    """The values a ``choice`` field of the platform's options offers."""
+    field = field_named(platform_config.option_fields(), name)
+    return field.choices if field is not None else ()
 
 
 def _for_display(config: dict[str, Any], *, posted: bool = False) -> dict[str, Any]:
@@ -166,7 +185,7 @@ def _render(
         config=_for_display(config, posted=posted),
         errors=errors or {},
         saved=saved,
-        transports=platform_config.TRANSPORTS,
+        transports=_choices("transport"),
         **_registration_context(ui),
         **(choice_context(ui, choice) if choice is not None else {}),
     )
@@ -208,7 +227,7 @@ async def save_choice(request: Request[Any, Any, Any], ui: NamedDependency[UI]) 
         config=_for_display(await platform_config.get_platform_config(actor)),
         errors={},
         saved=False,
-        transports=platform_config.TRANSPORTS,
+        transports=_choices("transport"),
         choice_errors=errors,
         choice_saved=saved,
         **_registration_context(ui),

@@ -15,6 +15,7 @@ unreachable. Details of every check: ``docs/doctor.md``.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections.abc import Awaitable, Callable, Iterable
 
@@ -24,16 +25,28 @@ from opendialer.core.health.contact_center import attach_routing_targets, check_
 from opendialer.core.health.database import check_database, check_migrations, connect_database
 from opendialer.core.health.dnc import check_dnc
 from opendialer.core.health.model import CheckResult, DoctorOptions, Status
+from opendialer.core.health.platform_checks import check_platform, diagnosing_platforms
 from opendialer.core.health.plugin_load import check_plugins
 from opendialer.core.health.settings_read import note_engine_platform
-from opendialer.core.health.sip import check_sip
 from opendialer.core.storage import Database
 
 log = logging.getLogger(__name__)
 
-#: Every check id, in the order results are shown.
-CHECKS = ("database", "migrations", "plugins", "sip", "dnc", "contact_center", "tls", "clock")
-NEEDS_DATABASE = frozenset({"migrations", "sip", "dnc", "contact_center"})
+#: The checks of core, in the order results are shown; the installed platform plugins'
+#: checks (the SIP platform's ``sip``) come between these two groups: see :func:`check_ids`.
+CHECKS_BEFORE_PLATFORMS = ("database", "migrations", "plugins")
+CHECKS_AFTER_PLATFORMS = ("dnc", "contact_center", "tls", "clock")
+CORE_NEEDS_DATABASE = frozenset({"migrations", "dnc", "contact_center"})
+
+
+def check_ids() -> tuple[str, ...]:
+    """Every check id, in the order results are shown."""
+    return (*CHECKS_BEFORE_PLATFORMS, *diagnosing_platforms(), *CHECKS_AFTER_PLATFORMS)
+
+
+def _needs_database() -> frozenset[str]:
+    """A platform's check reads its stored options: it needs the database too."""
+    return CORE_NEEDS_DATABASE | frozenset(diagnosing_platforms())
 
 
 def _bound(check: str, options: DoctorOptions) -> float:
@@ -78,16 +91,19 @@ async def run_checks(
     skip: Iterable[str] = (),
 ) -> list[CheckResult]:
     """Run the checks (all, or ``only``, minus ``skip``) and return their lines in
-    :data:`CHECKS` order. ``database`` None means it could not be opened: ``connected``
+    :func:`check_ids` order. ``database`` None means it could not be opened: ``connected``
     (from :func:`connect_database`) says why."""
     options = options or DoctorOptions()
-    wanted = [c for c in CHECKS if (not only or c in set(only)) and c not in set(skip)]
-    unknown = sorted((set(only) | set(skip)) - set(CHECKS))
+    checks = check_ids()
+    platforms = frozenset(diagnosing_platforms())
+    needs_database = _needs_database()
+    wanted = [c for c in checks if (not only or c in set(only)) and c not in set(skip)]
+    unknown = sorted((set(only) | set(skip)) - set(checks))
     if unknown:
-        raise ValueError(f"unknown check {unknown[0]!r}: use one of {', '.join(CHECKS)}")
+        raise ValueError(f"unknown check {unknown[0]!r}: use one of {', '.join(checks)}")
     by_check: dict[str, list[CheckResult]] = {}
     hint = ""
-    if database is not None and ("migrations" in wanted or NEEDS_DATABASE & set(wanted)):
+    if database is not None and ("migrations" in wanted or needs_database & set(wanted)):
         # first, alone: a schema behind the code explains the failures of the others
         migrations = await _guarded(
             "migrations", options, lambda: _listed(check_migrations(database, options))
@@ -98,7 +114,7 @@ async def run_checks(
             by_check["migrations"] = migrations
     bodies: dict[str, Callable[[], Awaitable[list[CheckResult]]]] = {}
     for check in wanted:
-        if (database is None and check in NEEDS_DATABASE) or check == "migrations":
+        if (database is None and check in needs_database) or check == "migrations":
             continue
         if check == "database":
             if connected is not None:
@@ -107,8 +123,8 @@ async def run_checks(
                 bodies[check] = lambda: _listed(check_database(database, options))
         elif check == "plugins":
             bodies[check] = _plugins
-        elif check == "sip":
-            bodies[check] = lambda: check_sip(options)
+        elif check in platforms:
+            bodies[check] = functools.partial(check_platform, check, options)
         elif check == "dnc":
             bodies[check] = lambda: check_dnc(options)
         elif check == "contact_center":
@@ -123,7 +139,7 @@ async def run_checks(
     for check in wanted:
         if check in by_check:
             results.extend(by_check[check])
-        elif check in NEEDS_DATABASE:
+        elif check in needs_database:
             results.append(
                 CheckResult(check, Status.FAIL, "not checked: the database cannot be reached")
             )
@@ -150,11 +166,13 @@ def worst(results: Iterable[CheckResult]) -> Status:
 
 
 __all__ = [
-    "CHECKS",
+    "CHECKS_AFTER_PLATFORMS",
+    "CHECKS_BEFORE_PLATFORMS",
     "CheckResult",
     "DoctorOptions",
     "Status",
     "attach_routing_targets",
+    "check_ids",
     "connect_database",
     "note_engine_platform",
     "note_web_certificate",

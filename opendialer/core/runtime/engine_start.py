@@ -23,19 +23,19 @@ from opendialer.core.storage import Database
 
 def _node_options(db: Database, cfg: EngineConfig, name: str, options: Any) -> dict[str, Any]:
     """A platform's options plus what this node adds to them."""
+    from opendialer.core.option_schema import EditsOptions
+    from opendialer.core.plugins import get_plugin_manager
     from opendialer.core.services import platform_config
-    from opendialer.core.services.port_leases import PortLeases
+    from opendialer.core.services.plugin_database import plugin_database
 
     options = dict(options or {})
-    if name == "sip":
-        # The SIP platform reads (and follows changes of) the Master's stored configuration
-        # — none saved yet: it starts "not configured" and comes up when one is saved —
-        # and dials only the ports this node leases (PostgreSQL: shared between nodes).
-        options.setdefault("config_source", platform_config.config_source())
-        options.setdefault(
-            "port_leases",
-            PortLeases(db, cfg.node_id, lease_s=cfg.dead_after_s, dead_after_s=cfg.dead_after_s),
-        )
+    if isinstance(get_plugin_manager().factories("platforms").get(name), EditsOptions):
+        # A platform whose options the Master edits (the SIP platform) reads and follows
+        # them — none saved yet: it starts "not configured" and comes up when one is
+        # saved — and keeps what engine nodes share (the SIP plugin: its port leases,
+        # for the context's node_id) in the database through the SDK's door.
+        options.setdefault("config_source", platform_config.config_source(name))
+        options.setdefault("database", plugin_database(db))
     return options
 
 

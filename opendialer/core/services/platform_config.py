@@ -1,71 +1,40 @@
-"""The communication platform's configuration: one ``setting`` row, key ``platform.sip``.
+"""The options of the platform a Master edits: one ``setting`` row, key ``platform.<name>``.
 
-JSON fields (``GET/PUT /api/v1/platform``)::
+``GET/PUT /api/v1/platform`` and System → Communication platform read and write
+them through this service. What the options are — fields, defaults, checks and
+every message — is the platform plugin's (:class:`~opendialer.core.option_schema.
+EditsOptions`; the SIP platform's: ``plugins/platform_sip/options.py``); this
+module only stores them, versions them and enforces who may:
 
-    server               "host:port" of the SIP server / SBC (required)
-    transport            "udp" | "tcp" | "tls"                       (default "udp")
-    domain               SIP domain for Request-URIs, From, Refer-To (default: server host)
-    register             true: every port REGISTERs; false: trunk  (default true)
-    ports                [{"user", "auth_user", "password"}] — the dialer ports
-    caller_id            default caller ID (digits, optional leading +; ( ) - . and
-                         spaces removed, as a campaign's caller_id)
-    no_answer_timeout_s  default ring time before CANCEL            (default 30)
-    rtp_port_min/max     UDP range for answer audio      (default 20000..29999)
+- only a Master reads or writes;
+- a write stores the whole configuration (PUT semantics) as the plugin's
+  ``validate_options`` returns it, given the stored one as ``previous`` (a
+  write-only secret left out is kept); every problem is one ``ValidationFailed``
+  naming the first field, ``extra["errors"]`` listing all;
+- reads return the plugin's ``shown_options`` (secrets replaced) with
+  ``revision`` (bumped by every write), ``updated_at`` and ``configured``;
+- a running platform polls :func:`load_platform_config` (see :func:`config_source`)
+  and applies changes without a restart.
 
-Passwords are write-only: reads return ``has_password`` instead, and a PUT
-without a port's password keeps the one stored for that user. Only a Master
-reads or writes. Every write bumps ``revision``; a running platform polls
-:func:`load_platform_config` (see :func:`config_source`) and applies changes
-without a restart.
+"The platform" is the installed platform plugin that edits its options (with the
+built-ins: ``sip``); each function also takes a platform name.
 """
 
 from __future__ import annotations
 
 import json
-import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from opendialer.core.services.common import Actor, jsonable, reject_unknown
+from opendialer.core.option_schema import EditsOptions, OptionField, OptionsInvalid, defaults_of
+from opendialer.core.plugins import get_plugin_manager
+from opendialer.core.services.common import Actor, jsonable
 from opendialer.core.services.errors import PermissionDenied, ValidationFailed
-from opendialer.core.services.phones import SIP_USER_NAME, dial_string
 from opendialer.core.storage.tables import Setting
 
-KEY = "platform.sip"
-TRANSPORTS = ("udp", "tcp", "tls")
-FIELDS = {
-    "server",
-    "transport",
-    "domain",
-    "register",
-    "ports",
-    "caller_id",
-    "no_answer_timeout_s",
-    "rtp_port_min",
-    "rtp_port_max",
-}
+PREFIX = "platform."
 READ_ONLY = {"revision", "updated_at", "configured"}
-PORT_FIELDS = {"user", "auth_user", "password", "has_password"}
-MAX_PORTS = 5000
-#: A SIP user name goes into a URI's user part and a digest ``username="…"`` as it is
-#: (core/services/phones.py: no ; ? / @ : quotes, parentheses, %, spaces or CR/LF).
-#: The SIP plugin checks stored values with the same pattern before using them.
-_TOKEN = SIP_USER_NAME
-SIP_USER_CHARS = "letters, digits and - . _ + ! ~ * & = $ ,"
-_HOST = re.compile(r"^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)$")
-
-DEFAULTS: dict[str, Any] = {
-    "server": "",
-    "transport": "udp",
-    "domain": "",
-    "register": True,
-    "ports": [],
-    "caller_id": "",
-    "no_answer_timeout_s": 30,
-    "rtp_port_min": 20000,
-    "rtp_port_max": 29999,
-}
 
 
 class LivePlatform(Protocol):
@@ -77,234 +46,59 @@ class LivePlatform(Protocol):
 _live: LivePlatform | None = None
 
 
+def key_of(platform: str) -> str:
+    """The ``setting`` key of a platform's options."""
+    return PREFIX + platform
+
+
+def editable_platform(platform: str | None = None) -> tuple[str, EditsOptions]:
+    """(name, factory) of ``platform``, or of the installed platform whose options a
+    Master edits when None."""
+    factories = get_plugin_manager().factories("platforms")
+    editable = {n: f for n, f in sorted(factories.items()) if isinstance(f, EditsOptions)}
+    if platform is None:
+        if not editable:
+            raise ValidationFailed("no installed platform has options to configure")
+        platform = next(iter(editable))
+    factory = editable.get(platform)
+    if factory is None:
+        raise ValidationFailed(f"platform {platform!r} has no options to configure")
+    return platform, factory
+
+
+def option_fields(platform: str | None = None) -> Sequence[OptionField]:
+    """The fields of the platform's options, for a form."""
+    return editable_platform(platform)[1].option_fields
+
+
 def _require_master(actor: Actor) -> None:
     if not actor.is_master:
-        raise PermissionDenied("platform.master_only")
+        raise PermissionDenied("only a Master may see or change the communication platform")
 
 
-def _number(data: dict[str, Any], name: str, low: float, high: float, *, whole: bool) -> Any:
-    value = data.get(name, DEFAULTS[name])
-    bounds: dict[str, Any] = {"name": name, "low": f"{low:g}", "high": f"{high:g}"}
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, int | float)
-        or (whole and not isinstance(value, int))
-    ):
-        raise ValidationFailed(
-            "platform.rtp_port_invalid" if whole else "platform.timeout_invalid",
-            field=name,
-            **bounds,
-        )
-    if not low <= value <= high:
-        raise ValidationFailed(
-            "platform.rtp_port_out_of_range" if whole else "platform.timeout_out_of_range",
-            field=name,
-            value=f"{value:g}",
-            **bounds,
-        )
-    return value
-
-
-def _server(data: dict[str, Any]) -> str:
-    raw = data.get("server")
-    if not isinstance(raw, str) or not raw.strip():
-        raise ValidationFailed("platform.server_required", field="server")
-    host, sep, port = raw.strip().rpartition(":")
-    if not sep or not _HOST.match(host) or not port.isdigit() or not 0 < int(port) < 65536:
-        raise ValidationFailed("platform.server_invalid", field="server", value=raw)
-    return f"{host}:{int(port)}"
-
-
-def _port(
-    index: int, item: Any, register: bool, stored: dict[str, str], seen: set[str]
-) -> tuple[dict[str, str] | None, list[ValidationFailed]]:
-    """One port checked field by field: the port as stored, and every problem it has."""
-    where = f"ports[{index}]"
-    if not isinstance(item, dict):
-        return None, [ValidationFailed("platform.port_not_object", field=where, where=where)]
-    unknown = sorted(set(item) - PORT_FIELDS)
-    if unknown:
-        return None, [
-            ValidationFailed(
-                "platform.port_unknown_field",
-                field=f"{where}.{unknown[0]}",
-                where=where,
-                fields=unknown[0],
-            )
-        ]
-    errors: list[ValidationFailed] = []
-    user = item.get("user")
-    if not isinstance(user, str) or not _TOKEN.match(user.strip()) or len(user) > 64:
-        errors.append(
-            ValidationFailed(
-                "platform.port_user_invalid",
-                field=f"{where}.user",
-                where=where,
-                which="user",
-                chars=SIP_USER_CHARS,
-                n=64,
-            )
-        )
-        user = ""
-    user = user.strip()
-    if user and user in seen:
-        errors.append(
-            ValidationFailed(
-                "platform.port_user_twice", field=f"{where}.user", where=where, user=user
-            )
-        )
-    seen.add(user)
-    auth_user = item.get("auth_user") or user
-    if (
-        not isinstance(auth_user, str)
-        or len(auth_user) > 128
-        or not _TOKEN.match(auth_user.strip())
-    ):
-        if user:  # without a user name there is nothing to default to: said once, above
-            errors.append(
-                ValidationFailed(
-                    "platform.port_user_invalid",
-                    field=f"{where}.auth_user",
-                    where=where,
-                    which="auth_user",
-                    chars=SIP_USER_CHARS,
-                    n=128,
-                )
-            )
-        auth_user = ""
-    password = item.get("password")
-    if password is None or password == "":
-        password = stored.get(user, "")
-    if not isinstance(password, str) or len(password) > 128:
-        errors.append(
-            ValidationFailed(
-                "platform.port_password_invalid", field=f"{where}.password", where=where
-            )
-        )
-    elif register and not password and user:  # an invalid user name is said above
-        errors.append(
-            ValidationFailed(
-                "platform.port_password_required", field=f"{where}.password", where=where, user=user
-            )
-        )
-    if errors:
-        return None, errors
-    return {"user": user, "auth_user": auth_user.strip(), "password": password}, []
-
-
-def _ports(
-    raw: Any, register: bool, stored: dict[str, str]
-) -> tuple[list[dict[str, str]], list[ValidationFailed]]:
-    if not isinstance(raw, list):
-        return [], [ValidationFailed("platform.ports_invalid", field="ports")]
-    if len(raw) > MAX_PORTS:
-        return [], [ValidationFailed("platform.too_many_ports", field="ports", n=MAX_PORTS)]
-    ports: list[dict[str, str]] = []
-    errors: list[ValidationFailed] = []
-    seen: set[str] = set()
-    for index, item in enumerate(raw):
-        port, problems = _port(index, item, register, stored, seen)
-        errors.extend(problems)
-        if port is not None:
-            ports.append(port)
-    return ports, errors
-
-
-def _collect(errors: list[ValidationFailed], check: Callable[[], Any], fallback: Any) -> Any:
-    """``check()``'s value, or ``fallback`` with its ValidationFailed kept in ``errors``."""
+def validate(
+    data: Any, previous: Mapping[str, Any] | None = None, platform: str | None = None
+) -> dict[str, Any]:
+    """The configuration as it will be stored (secrets merged from ``previous``), or the
+    first ValidationFailed; when there are more, its ``extra["errors"]`` lists them all."""
+    _, factory = editable_platform(platform)
+    if isinstance(data, dict):
+        data = {k: v for k, v in data.items() if k not in READ_ONLY}
     try:
-        return check()
-    except ValidationFailed as exc:
-        errors.append(exc)
-        return fallback
+        return dict(factory.validate_options(data, previous=previous))
+    except OptionsInvalid as exc:
+        first, *more = exc.problems
+        refused = ValidationFailed(first.detail, field=first.field)
+        if more:
+            refused.extra["errors"] = [{"field": p.field, "detail": p.detail} for p in exc.problems]
+        raise refused from None
+    except ValueError as exc:  # a plugin's own ValueError: ``option`` names the field
+        raise ValidationFailed(str(exc), field=getattr(exc, "option", None)) from None
 
 
-def check(
-    data: Any, stored_passwords: dict[str, str] | None = None
-) -> tuple[dict[str, Any], list[ValidationFailed]]:
-    """Every problem of ``data`` at once, each naming its field (a form shows them all
-    next to their fields), and the configuration as it would be stored (passwords merged;
-    only meaningful when there is no problem)."""
-    if not isinstance(data, dict):
-        raise ValidationFailed("platform.config_not_object")
-    body = {k: v for k, v in data.items() if k not in READ_ONLY}
-    reject_unknown(body, FIELDS)
-    errors: list[ValidationFailed] = []
-    server = _collect(errors, lambda: _server(body), "")
-    transport = body.get("transport", DEFAULTS["transport"])
-    if transport not in TRANSPORTS:
-        errors.append(
-            ValidationFailed(
-                "platform.transport_invalid",
-                field="transport",
-                transports=", ".join(TRANSPORTS),
-                value=transport,
-            )
-        )
-    domain = body.get("domain") or server.rpartition(":")[0]
-    if domain or server:  # no server and no domain: the server's error says it
-        if not isinstance(domain, str) or not _HOST.match(domain) or len(domain) > 255:
-            errors.append(ValidationFailed("platform.domain_invalid", field="domain", value=domain))
-    register = body.get("register", DEFAULTS["register"])
-    if not isinstance(register, bool):
-        errors.append(ValidationFailed("field.not_bool", field="register", name="register"))
-        register = True
-    caller_id = body.get("caller_id") or ""
-    # the campaign's caller ID rule (core/services/phones.py): separators removed
-    compact = dial_string(caller_id) if isinstance(caller_id, str) and caller_id else ""
-    if not isinstance(caller_id, str) or (caller_id and compact is None):
-        errors.append(
-            ValidationFailed("platform.caller_id_invalid", field="caller_id", value=caller_id)
-        )
-    timeout = _collect(
-        errors, lambda: _number(body, "no_answer_timeout_s", 1, 600, whole=False), None
-    )
-    rtp_min = _collect(errors, lambda: _number(body, "rtp_port_min", 1024, 65534, whole=True), None)
-    rtp_max = _collect(errors, lambda: _number(body, "rtp_port_max", 1025, 65535, whole=True), None)
-    ports, port_errors = _ports(body.get("ports", []), register, stored_passwords or {})
-    errors.extend(port_errors)
-    if rtp_min is not None and rtp_max is not None:
-        even_ports = len(range(rtp_min + rtp_min % 2, rtp_max + 1, 2))
-        if rtp_min >= rtp_max:
-            errors.append(ValidationFailed("platform.rtp_range_inverted", field="rtp_port_max"))
-        elif even_ports < len(ports):
-            errors.append(
-                ValidationFailed(
-                    "platform.rtp_range_too_small",
-                    field="rtp_port_max",
-                    n=even_ports,
-                    ports=len(ports),
-                )
-            )
-    checked = {
-        "server": server,
-        "transport": transport,
-        "domain": domain,
-        "register": register,
-        "ports": ports,
-        "caller_id": compact or "",
-        "no_answer_timeout_s": timeout,
-        "rtp_port_min": rtp_min,
-        "rtp_port_max": rtp_max,
-    }
-    return checked, errors
-
-
-def validate(data: Any, stored_passwords: dict[str, str] | None = None) -> dict[str, Any]:
-    """The configuration as it will be stored (passwords merged), or the first
-    ValidationFailed; when there are more, its ``as_dict()["errors"]`` lists them all."""
-    checked, errors = check(data, stored_passwords)
-    if errors:
-        first = errors[0]
-        if len(errors) > 1:
-            first.listed = list(errors)
-        raise first
-    return checked
-
-
-async def _stored() -> tuple[dict[str, Any], Any] | None:
+async def _stored(platform: str) -> tuple[dict[str, Any], Any] | None:
     row = await Setting.select(Setting.value, Setting.updated_at).where(
-        Setting.key == KEY
+        Setting.key == key_of(platform)
     ).first().run()  # fmt: skip
     if row is None:
         return None
@@ -313,59 +107,65 @@ async def _stored() -> tuple[dict[str, Any], Any] | None:
     return (loaded if isinstance(loaded, dict) else {}), row["updated_at"]
 
 
-async def load_platform_config() -> dict[str, Any] | None:
-    """The stored configuration with passwords — for the engine/platform, never for display."""
-    stored = await _stored()
+async def load_platform_config(platform: str | None = None) -> dict[str, Any] | None:
+    """The stored configuration with secrets — for the engine/platform, never for display."""
+    stored = await _stored(editable_platform(platform)[0])
     return None if stored is None else stored[0]
 
 
-async def platform_config_revision() -> int:
+async def platform_config_revision(platform: str | None = None) -> int:
     """Bumped by every write (0: never configured): cheap to poll."""
-    stored = await _stored()
+    stored = await _stored(editable_platform(platform)[0])
     return 0 if stored is None else int(stored[0].get("revision", 0))
 
 
-def config_source() -> Callable[[], Awaitable[dict[str, Any] | None]]:
-    """An async callable for the SIP platform's ``config_source`` option."""
-    return load_platform_config
+def config_source(platform: str | None = None) -> Callable[[], Awaitable[dict[str, Any] | None]]:
+    """An async callable for a platform's ``config_source`` option."""
+    name = editable_platform(platform)[0]
+
+    async def load() -> dict[str, Any] | None:
+        return await load_platform_config(name)
+
+    return load
 
 
-def _view(config: dict[str, Any], updated_at: Any, configured: bool) -> dict[str, Any]:
-    body = {name: config.get(name, DEFAULTS[name]) for name in FIELDS}
-    body["ports"] = [
-        {"user": p["user"], "auth_user": p["auth_user"], "has_password": bool(p.get("password"))}
-        for p in config.get("ports", [])
-    ]
+def _view(
+    factory: EditsOptions, config: Mapping[str, Any], updated_at: Any, configured: bool
+) -> dict[str, Any]:
+    body = dict(factory.shown_options(config))
     body["revision"] = int(config.get("revision", 0))
     body["updated_at"] = jsonable(updated_at)
     body["configured"] = configured
     return body
 
 
-async def get_platform_config(actor: Actor) -> dict[str, Any]:
-    """What the admin sees: every field, ``has_password`` instead of passwords."""
+async def get_platform_config(actor: Actor, platform: str | None = None) -> dict[str, Any]:
+    """What the admin sees: every field, secrets replaced by ``has_…`` flags."""
     _require_master(actor)
-    stored = await _stored()
+    name, factory = editable_platform(platform)
+    stored = await _stored(name)
     if stored is None:
-        return _view(DEFAULTS, None, False)
-    return _view(stored[0], stored[1], True)
+        return _view(factory, defaults_of(factory.option_fields), None, False)
+    return _view(factory, stored[0], stored[1], True)
 
 
-async def update_platform_config(actor: Actor, data: Any) -> dict[str, Any]:
+async def update_platform_config(
+    actor: Actor, data: Any, platform: str | None = None
+) -> dict[str, Any]:
     """Check and store the whole configuration (PUT semantics); Master only."""
     _require_master(actor)
-    stored = await _stored()
+    name, factory = editable_platform(platform)
+    stored = await _stored(name)
     previous = stored[0] if stored else {}
-    passwords = {p["user"]: p.get("password", "") for p in previous.get("ports", [])}
-    checked = validate(data, passwords)
+    checked = validate(data, previous, name)
     checked["revision"] = int(previous.get("revision", 0)) + 1
     now = datetime.now(UTC)
     await Setting.insert(
-        Setting(key=KEY, value=json.dumps(checked), updated_at=now)
+        Setting(key=key_of(name), value=json.dumps(checked), updated_at=now)
     ).on_conflict(
         target=Setting.key, action="DO UPDATE", values=[Setting.value, Setting.updated_at]
     ).run()  # fmt: skip
-    return _view(checked, now, True)
+    return _view(factory, checked, now, True)
 
 
 # ---------------------------------------------------------------- live state
@@ -380,6 +180,11 @@ def attach(platform: LivePlatform | None) -> None:
 def attached() -> bool:
     """True when the engine's platform runs in this process (its state is known here)."""
     return _live is not None
+
+
+def live_platform() -> LivePlatform | None:
+    """The engine's platform running in this process, if attached."""
+    return _live
 
 
 def registrations() -> list[dict[str, object]]:
@@ -400,11 +205,9 @@ async def health() -> dict[str, Any]:
         if failed:
             detail += "; failing: " + ", ".join(failed[:5])
         return {"ok": bool(state.ok), "detail": detail}
-    config = await load_platform_config()
+    name, factory = editable_platform()
+    config = await load_platform_config(name)
     if config is None:
         return {"ok": False, "detail": "not configured (System → Communication platform)"}
-    return {
-        "ok": True,
-        "detail": f"{len(config.get('ports', []))} ports on {config.get('server')} "
-        f"({config.get('transport')}); the engine runs in another process",
-    }
+    summary = factory.describe_options(config)
+    return {"ok": True, "detail": f"{summary}; the engine runs in another process"}

@@ -1,17 +1,20 @@
 """The SIP communication platform (issue 6): dialer ports on OpenScape Voice or any
 RFC 3261 PBX/SBC. See ``docs/sip.md``.
 
-Signalling: aiosipua's message model, digest and SDP; our own transport,
-transaction timers (RFC 3261 A/B/D/E/F/K) and dialogs. Media: one asyncio RTP
-socket per call, G.711 decoded with numpy lookup tables in batches.
+Signalling: aiosipua's message model, digest and SDP; our own transport framing
+(``framing.py``), transaction timers (RFC 3261 A/B/D/E/F/K, ``transactions.py``)
+and dialogs (``dialog.py``). Media: one asyncio RTP socket per call, G.711 decoded
+with numpy lookup tables in batches. The plugin owns its options (``options.py``),
+its port leases (``leases.py``) and its doctor check (``diagnosis.py``), and imports
+only :mod:`opendialer.sdk`.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from opendialer.core.hookspecs import hookimpl
 from opendialer.plugins.platform_sip.platform import SipPlatform
+from opendialer.sdk import hookimpl
 
 
 @hookimpl

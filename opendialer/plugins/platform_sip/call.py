@@ -1,5 +1,8 @@
 """One outbound call, INVITE to its last BYE/CANCEL, as a small state machine.
 
+(Over 400 lines: the machine below reads top to bottom as the call goes; its
+layers — dialog, SDP, transactions, transport framing — are their own modules.)
+
     INVITE ─1xx─► ringing ─(no-answer timer)─► CANCEL ─487─► NO_ANSWER
        │ 3xx-6xx ─► FINAL_RESPONSE (sip_code)         (Timer B) ─► PLATFORM_ERROR
        └ 2xx ─► ACK ─► answer audio ─► AMD verdict ─ hang up ─► BYE ─► AMD_HANGUP
@@ -7,9 +10,10 @@
                                         └ far-end BYE ─► FAR_END_HANGUP      2xx ─► TRANSFERRED
                                                                           else ─► TRANSFER_FAILED
 
-The dialog is ours (not aiosipua's): it answers in-dialog requests with the
-right tags (481 for a wrong To tag), re-ACKs retransmitted 2xx, answers a
-re-INVITE with the same SDP, and follows NOTIFY sipfrag progress.
+The dialog state (Call-ID, tags, CSeq, route set, remote target) is a
+:class:`~.dialog.Dialog`; the call answers in-dialog requests the dialog owns
+(481 for a wrong To tag), re-ACKs retransmitted 2xx, answers a re-INVITE with
+the same SDP, and follows NOTIFY sipfrag progress.
 """
 
 from __future__ import annotations
@@ -17,7 +21,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -25,102 +28,39 @@ from datetime import UTC, datetime
 
 import numpy as np
 import numpy.typing as npt
-from aiosipua import Address, SipDigestAuth, SipRequest, SipResponse, parse_sdp, stringify_uri
+from aiosipua import SipDigestAuth, SipRequest, SipResponse
 from aiosipua.auth import answer_challenge
 
-from opendialer.core.contracts import (
+from opendialer.plugins.platform_sip.config import SipAccount, Tunables
+from opendialer.plugins.platform_sip.dialog import Dialog, cancel_of
+from opendialer.plugins.platform_sip.rtp import RtpEndpoint
+from opendialer.plugins.platform_sip.sdp import (
+    ANSWER_DIRECTION,
+    RemoteMedia,
+    answer_media,
+    offer_sdp,
+    sipfrag_code,
+)
+from opendialer.plugins.platform_sip.signalling import (
+    SipEndpoint,
+    make_response,
+)
+from opendialer.plugins.platform_sip.transactions import ClientTransaction
+from opendialer.sdk import (
     AmdDecision,
     AmdLabel,
     CallAction,
     CallDisposition,
     CallOutcome,
     CallRequest,
+    is_dial_string,
 )
-from opendialer.core.services.phones import is_dial_string
-from opendialer.plugins.platform_sip.config import SipAccount, Tunables
-from opendialer.plugins.platform_sip.rtp import RtpEndpoint
-from opendialer.plugins.platform_sip.signalling import (
-    SipEndpoint,
-    make_response,
-    new_tag,
-)
-from opendialer.plugins.platform_sip.transactions import ClientTransaction
 
 log = logging.getLogger(__name__)
 
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
-
-
-def offer_sdp(
-    host: str, rtp_port: int, session: int, version: int, direction: str = "sendrecv"
-) -> str:
-    return (
-        "v=0\r\n"
-        f"o=opendialer {session} {version} IN IP4 {host}\r\n"
-        "s=OpenDialer\r\n"
-        f"c=IN IP4 {host}\r\n"
-        "t=0 0\r\n"
-        f"m=audio {rtp_port} RTP/AVP 0 8 101\r\n"
-        "a=rtpmap:0 PCMU/8000\r\n"
-        "a=rtpmap:8 PCMA/8000\r\n"
-        "a=rtpmap:101 telephone-event/8000\r\n"
-        "a=fmtp:101 0-15\r\n"
-        "a=ptime:20\r\n"
-        f"a={direction}\r\n"
-    )
-
-
-DIRECTIONS = ("sendrecv", "sendonly", "recvonly", "inactive")
-#: The direction we answer to the far end's offered one (RFC 3264 §6.1).
-ANSWER_DIRECTION = {
-    "sendrecv": "sendrecv",
-    "sendonly": "recvonly",
-    "recvonly": "sendonly",
-    "inactive": "inactive",
-}
-
-
-@dataclass(frozen=True, slots=True)
-class RemoteMedia:
-    """The far end's audio from its SDP: where to send, which codec, whether it listens."""
-
-    address: tuple[str, int]
-    payload_type: int
-    direction: str = "sendrecv"
-
-    @property
-    def receives(self) -> bool:
-        """False on hold (``sendonly``/``inactive``, or the old ``c=0.0.0.0`` form)."""
-        return self.direction in ("sendrecv", "recvonly") and self.address[0] != "0.0.0.0"
-
-
-def answer_media(body: str) -> RemoteMedia | None:
-    """The far end's RTP address, G.711 payload type and direction from its SDP, or None."""
-    try:
-        sdp = parse_sdp(body)
-    except Exception:
-        return None
-    address = sdp.rtp_address
-    audio = sdp.audio
-    if address is None or audio is None or address[1] == 0:
-        return None
-    direction = next((d for d in DIRECTIONS if d in audio.attributes), None) or next(
-        (d for d in DIRECTIONS if d in sdp.attributes), "sendrecv"
-    )
-    for fmt in audio.formats:
-        if fmt in ("0", "8"):
-            return RemoteMedia(address, int(fmt), direction)
-    return None
-
-
-def sipfrag_code(body: str) -> int | None:
-    """``SIP/2.0 200 OK`` → 200."""
-    first = body.strip().split("\r\n", 1)[0].split("\n", 1)[0].split()
-    if len(first) >= 2 and first[0].upper().startswith("SIP/") and first[1].isdigit():
-        return int(first[1])
-    return None
 
 
 @dataclass
@@ -141,16 +81,10 @@ class SipCall:
         self.endpoint = setup.endpoint
         self.rtp = setup.rtp
         domain = setup.domain
-        self.call_id = f"{secrets.token_hex(10)}@opendialer"
-        self.local_tag = new_tag()
         caller = request.caller_id or setup.account.user
-        self.local_uri = f"sip:{caller}@{domain}"
-        self.remote_uri = f"sip:{request.number}@{domain}"
-        self.remote_tag = ""
-        self.remote_target = self.remote_uri
-        self.route_set: list[str] = []
-        self.cseq = secrets.randbelow(10000) + 1
-        self.confirmed = False
+        self.dialog = Dialog(
+            local_uri=f"sip:{caller}@{domain}", remote_uri=f"sip:{request.number}@{domain}"
+        )
         self.ended_by_far_end = asyncio.Event()
         self.decision: asyncio.Future[AmdDecision] = asyncio.get_running_loop().create_future()
         self.notifies: asyncio.Queue[int] = asyncio.Queue()
@@ -163,28 +97,23 @@ class SipCall:
 
     # ------------------------------------------------------------ requests
 
+    @property
+    def confirmed(self) -> bool:
+        return self.dialog.confirmed
+
     def _new_request(self, method: str, *, in_dialog: bool) -> SipRequest:
-        uri = self.remote_target if in_dialog else self.remote_uri
-        request = SipRequest(method=method, uri=uri)
-        request.headers.append("Via", self.endpoint.via())
-        request.headers.set_single("Max-Forwards", "70")
-        request.headers.set_single("From", f"<{self.local_uri}>;tag={self.local_tag}")
-        to = f"<{self.remote_uri}>" + (f";tag={self.remote_tag}" if self.remote_tag else "")
-        request.headers.set_single("To", to)
-        request.headers.set_single("Call-ID", self.call_id)
-        if method != "ACK":
-            self.cseq += 1
-        request.headers.set_single("CSeq", f"{self.cseq} {method}")
-        for route in self.route_set if in_dialog else []:
-            request.headers.append("Route", route)
-        request.headers.set_single("Contact", self.endpoint.contact(self.setup.account.user))
-        request.headers.set_single("User-Agent", self.setup.tunables.user_agent)
-        return request
+        return self.dialog.request(
+            method,
+            in_dialog=in_dialog,
+            via=self.endpoint.via(),
+            contact=self.endpoint.contact(self.setup.account.user),
+            user_agent=self.setup.tunables.user_agent,
+        )
 
     def _build_invite(self, authorization: tuple[str, str] | None = None) -> SipRequest:
         invite = self._new_request("INVITE", in_dialog=False)
         if self.request.caller_id:
-            invite.headers.set_single("P-Asserted-Identity", f"<{self.local_uri}>")
+            invite.headers.set_single("P-Asserted-Identity", f"<{self.dialog.local_uri}>")
         invite.headers.set_single("Allow", "INVITE, ACK, CANCEL, BYE, REFER, NOTIFY, OPTIONS")
         invite.headers.set_single("Content-Type", "application/sdp")
         if authorization:
@@ -204,20 +133,10 @@ class SipCall:
     def _use_media(self, media: RemoteMedia) -> None:
         self.rtp.expect(media.address, media.payload_type, media.receives)
 
-    def _cancel_request(self, invite: SipRequest) -> SipRequest:
-        cancel = SipRequest(method="CANCEL", uri=invite.uri)
-        cancel.headers.append("Via", invite.headers.get_first("via") or "")
-        for name in ("From", "To", "Call-ID"):
-            cancel.headers.set_single(name, invite.headers.get_first(name) or "")
-        seq = (invite.headers.get_first("cseq") or "1").split()[0]
-        cancel.headers.set_single("CSeq", f"{seq} CANCEL")
-        cancel.headers.set_single("Max-Forwards", "70")
-        return cancel
-
     # ------------------------------------------------------------ the call
 
     async def run(self) -> CallOutcome:
-        self.endpoint.add_dialog(self.call_id, self)
+        self.endpoint.add_dialog(self.dialog.call_id, self)
         try:
             return await self._run()
         except Exception as exc:  # a bug must not cost the engine its call loop
@@ -229,7 +148,7 @@ class SipCall:
             self.rtp.close()
             # keep the dialog a moment longer so late retransmissions get answers
             asyncio.get_running_loop().call_later(
-                self.endpoint.timers.t4, self.endpoint.remove_dialog, self.call_id
+                self.endpoint.timers.t4, self.endpoint.remove_dialog, self.dialog.call_id
             )
 
     def _unsafe(self) -> str:
@@ -325,13 +244,7 @@ class SipCall:
                     self.rtp.start_sending()
 
     def _confirm(self, response: SipResponse) -> None:
-        to = response.to_addr
-        self.remote_tag = (to.tag if to else None) or ""
-        contacts = response.contact
-        if contacts:
-            self.remote_target = f"sip:{_uri_text(contacts[0])}"
-        self.route_set = list(reversed(response.headers.get("record-route")))
-        self.confirmed = True
+        self.dialog.confirm(response)
         self.ack = self._new_request("ACK", in_dialog=True)
         seq = (response.headers.get_first("cseq") or "1").split()[0]
         self.ack.headers.set_single("CSeq", f"{seq} ACK")
@@ -409,7 +322,7 @@ class SipCall:
         refer = self._new_request("REFER", in_dialog=True)
         pilot = f"sip:{self.request.transfer_to}@{self.setup.domain}"
         refer.headers.set_single("Refer-To", f"<{pilot}>")
-        refer.headers.set_single("Referred-By", f"<{self.local_uri}>")
+        refer.headers.set_single("Referred-By", f"<{self.dialog.local_uri}>")
         response = await self.endpoint.request(refer).final
         if self.ended_by_far_end.is_set():
             return self._outcome(
@@ -469,7 +382,7 @@ class SipCall:
             return
         self.rtp.stop_sending()
         bye = self._new_request("BYE", in_dialog=True)
-        self.confirmed = False
+        self.dialog.confirmed = False
         await self.endpoint.request(bye).final
 
     def _outcome(self, disposition: CallDisposition, **fields: object) -> CallOutcome:
@@ -486,11 +399,7 @@ class SipCall:
 
     def handle_request(self, request: SipRequest, reply: Callable[[SipResponse], None]) -> None:
         method = request.method.upper()
-        to, sender = request.to_addr, request.from_addr
-        to_tag = to.tag if to else None
-        if to_tag != self.local_tag or (
-            self.remote_tag and sender is not None and sender.tag != self.remote_tag
-        ):
+        if not self.dialog.owns(request):
             if method != "ACK":
                 reply(make_response(request, 481, "Call/Transaction Does Not Exist"))
             return
@@ -498,7 +407,7 @@ class SipCall:
             return
         if method == "BYE":
             reply(make_response(request, 200, "OK"))
-            self.confirmed = False
+            self.dialog.confirmed = False
             self.ended_by_far_end.set()
             self.rtp.stop_decoding()
             self.rtp.stop_sending()
@@ -563,10 +472,5 @@ class _Ringing:
         self.cancelled = True
         self.call.rtp.stop_sending()
         endpoint = self.call.endpoint
-        endpoint.request(self.call._cancel_request(self.invite))
+        endpoint.request(cancel_of(self.invite))
         self.transaction.extend_timeout(endpoint.timers.timeout)
-
-
-def _uri_text(address: Address) -> str:
-    """``user@host:port;params`` of a parsed Contact."""
-    return stringify_uri(address.uri).split(":", 1)[1]

@@ -1,7 +1,7 @@
 """The SIP platform's configuration as the plugin reads it.
 
 The JSON shape is the one of ``GET/PUT /api/v1/platform`` (validated for
-people by ``opendialer.core.services.platform_config``); here it is parsed
+people by ``options.py``, stored by core); here it is parsed
 once more, strictly, because a plugin may also be built from a hand-written
 options mapping. Passwords are kept out of ``repr`` so they never reach a log.
 """
@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from opendialer.core.services.phones import SIP_USER_NAME, is_dial_string
+from opendialer.sdk import SIP_USER_NAME, is_dial_string
 
 TRANSPORTS = ("udp", "tcp", "tls")
 RTP_SEND = ("answer", "early", "off")

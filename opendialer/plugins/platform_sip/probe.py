@@ -22,10 +22,10 @@ from typing import Any
 from aiosipua import SipDigestAuth, SipRequest, SipResponse
 from aiosipua.auth import answer_challenge
 
-from opendialer.core.contracts import PortProbe
 from opendialer.plugins.platform_sip.config import SipAccount, SipConfig, Tunables
 from opendialer.plugins.platform_sip.signalling import SipEndpoint, new_tag, options_request
 from opendialer.plugins.platform_sip.transactions import Timers
+from opendialer.sdk import PortProbe
 
 #: Ports queried at once: a registrar with thousands of ports must not see a burst.
 CONCURRENT_QUERIES = 20

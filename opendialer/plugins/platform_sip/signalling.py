@@ -1,12 +1,15 @@
-"""The SIP signalling endpoint: one transport to the SIP server, transactions, dialogs.
+"""The SIP signalling endpoint: transactions and dialog routing over one transport.
 
 Message parsing, serialisation, digest answers and SDP come from aiosipua; the
-transport, the transaction timers and the dialog routing are ours (aiosipua's
+transport (``framing.py``), the transaction timers (``transactions.py``) and the
+dialog routing (here) are ours (aiosipua's
 UDP path never retransmits, its Via always says UDP, its TCP transport needs a
 pre-opened connection per address and it has no TLS — see docs/sip.md).
 
 Every request goes to the configured server (an outbound proxy / SBC / the
-PBX itself). Incoming requests are routed to the dialog that owns their
+PBX itself). A message that fails this layer's checks never reaches a dialog:
+responses are matched to their client transaction by branch and method;
+incoming requests are routed to the dialog that owns their
 Call-ID; anything else gets an RFC 3261 answer (481, 400, 200 for OPTIONS) or,
 if it cannot even be parsed, is counted and dropped.
 """
@@ -14,17 +17,16 @@ if it cannot even be parsed, is counted and dropped.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import secrets
-import socket
 import ssl
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import Protocol
 
 from aiosipua import SipMessage, SipRequest, SipResponse
 from aiosipua.message import missing_required_headers
 
+from opendialer.plugins.platform_sip.framing import Address, SipTransport
 from opendialer.plugins.platform_sip.transactions import (
     ClientTransaction,
     Timers,
@@ -33,10 +35,6 @@ from opendialer.plugins.platform_sip.transactions import (
 )
 
 log = logging.getLogger(__name__)
-
-Address = tuple[str, int]
-MAX_STREAM_MESSAGE = 64 * 1024
-UDP_BUFFER_BYTES = 4 * 1024 * 1024  # capped by net.core.rmem_max/wmem_max
 
 
 class DialogHandler(Protocol):
@@ -51,16 +49,6 @@ def new_branch() -> str:
 
 def new_tag() -> str:
     return secrets.token_hex(6)
-
-
-def local_ip_towards(host: str) -> str:
-    """The local address the OS would use to reach ``host`` (no packet is sent)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
-        try:
-            probe.connect((host, 9))
-            return str(probe.getsockname()[0])
-        except OSError:
-            return "127.0.0.1"
 
 
 def make_response(request: SipRequest, code: int, reason: str, *, to_tag: str = "") -> SipResponse:
@@ -92,17 +80,6 @@ def options_request(endpoint: SipEndpoint, domain: str, user: str) -> SipRequest
     return request
 
 
-class _UdpProtocol(asyncio.DatagramProtocol):
-    def __init__(self, endpoint: SipEndpoint) -> None:
-        self.endpoint = endpoint
-
-    def datagram_received(self, data: bytes, addr: Any) -> None:
-        self.endpoint.receive(data, (str(addr[0]), int(addr[1])), None)
-
-    def error_received(self, exc: Exception) -> None:
-        log.debug("sip.udp_error %s", exc)
-
-
 class SipEndpoint:
     """Sends requests through client transactions and routes what comes back."""
 
@@ -119,145 +96,72 @@ class SipEndpoint:
         on_server_alive: Callable[[], None] | None = None,
         on_server_silent: Callable[[str], None] | None = None,
     ) -> None:
-        self.server = server
-        self.transport = transport.lower()
-        self.reliable = self.transport in ("tcp", "tls")
         self.timers = timers
-        self._bind = (bind_host, bind_port)
-        self.advertised_host = advertised_host or local_ip_towards(server[0])
-        self.local_port = 0
-        self._tls_context = tls_context
+        self.link = SipTransport(
+            server=server,
+            transport=transport,
+            deliver=self.receive,
+            connect_timeout_s=timers.timeout / 8,
+            bind_host=bind_host,
+            bind_port=bind_port,
+            advertised_host=advertised_host,
+            tls_context=tls_context,
+        )
+        self.transport = self.link.transport
+        self.reliable = self.link.reliable
+        self.advertised_host = self.link.advertised_host
         self._on_alive = on_server_alive
         self._on_silent = on_server_silent
-        self._udp: asyncio.DatagramTransport | None = None
-        self._writer: asyncio.StreamWriter | None = None
-        self._reader_task: asyncio.Task[None] | None = None
         self._transactions: dict[tuple[str, str], ClientTransaction] = {}
         self._dialogs: dict[str, DialogHandler] = {}
         self.dropped = 0  # datagrams that were not SIP at all
-        self.closed = False
 
     # ------------------------------------------------------------ lifecycle
 
     @property
-    def via_transport(self) -> str:
-        return self.transport.upper()
+    def server(self) -> Address:
+        """The server's address (resolved at start for UDP)."""
+        return self.link.server
 
     @property
-    def contact_params(self) -> str:
-        return "" if self.transport == "udp" else f";transport={self.transport}"
+    def local_port(self) -> int:
+        return self.link.local_port
+
+    @property
+    def closed(self) -> bool:
+        return self.link.closed
 
     @property
     def connected(self) -> bool:
-        if self.reliable:
-            return self._writer is not None and not self._writer.is_closing()
-        return self._udp is not None
+        return self.link.connected
 
     async def start(self) -> None:
-        loop = asyncio.get_running_loop()
-        if self.transport == "udp":
-            # resolve once: sendto() with a host name would block the loop on DNS
-            infos = await loop.getaddrinfo(
-                self.server[0], self.server[1], family=socket.AF_INET, type=socket.SOCK_DGRAM
-            )
-            self.server = (str(infos[0][4][0]), int(infos[0][4][1]))
-            transport, _ = await loop.create_datagram_endpoint(
-                lambda: _UdpProtocol(self), local_addr=self._bind
-            )
-            self._udp = transport
-            self.local_port = int(transport.get_extra_info("sockname")[1])
-            sock = transport.get_extra_info("socket")
-            if sock is not None:  # a burst of answers must not overflow the default ~200 KB
-                with contextlib.suppress(OSError):
-                    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, UDP_BUFFER_BYTES)
-                    sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, UDP_BUFFER_BYTES)
-        else:
-            await self._connect()
-
-    async def _connect(self) -> None:
-        reader, writer = await asyncio.wait_for(
-            asyncio.open_connection(
-                self.server[0],
-                self.server[1],
-                ssl=self._tls_context if self.transport == "tls" else None,
-                server_hostname=self.server[0] if self.transport == "tls" else None,
-            ),
-            timeout=self.timers.timeout / 8,
-        )
-        self._writer = writer
-        self.local_port = int(writer.get_extra_info("sockname")[1])
-        self._reader_task = asyncio.create_task(self._read_stream(reader))
+        await self.link.start()
 
     async def ensure_connected(self) -> bool:
         """Reconnect a dropped TCP/TLS connection; False if the server cannot be reached."""
-        if self.connected or self.closed:
-            return self.connected
-        try:
-            await self._connect()
-        except (OSError, TimeoutError, ssl.SSLError) as exc:
-            log.warning("sip.connect_failed server=%s:%s error=%s", *self.server, exc)
-            return False
-        return True
-
-    async def _read_stream(self, reader: asyncio.StreamReader) -> None:
-        try:
-            while True:
-                head = await reader.readuntil(b"\r\n\r\n")
-                if len(head) > MAX_STREAM_MESSAGE:
-                    break
-                length = 0
-                for line in head.split(b"\r\n"):
-                    name, _, value = line.partition(b":")
-                    if name.strip().lower() in (b"content-length", b"l"):
-                        with contextlib.suppress(ValueError):
-                            length = int(value.strip())
-                if length > MAX_STREAM_MESSAGE:
-                    break
-                body = await reader.readexactly(length) if length else b""
-                self.receive(head + body, self.server, None)
-        except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, ConnectionError, OSError):
-            pass
-        finally:
-            if self._writer is not None:
-                self._writer.close()
-            self._writer = None
+        return await self.link.ensure_connected()
 
     async def close(self) -> None:
-        self.closed = True
+        self.link.closed = True  # before the transactions end: their silence is no outage
         for transaction in list(self._transactions.values()):
             transaction.terminate()
         self._dialogs.clear()
-        if self._udp is not None:
-            self._udp.close()
-            self._udp = None
-        if self._writer is not None:
-            self._writer.close()
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(self._writer.wait_closed(), 2)
-        if self._reader_task is not None:
-            self._reader_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._reader_task
-            self._reader_task = None
+        await self.link.close()
 
     # ------------------------------------------------------------ sending
 
     def send_message(self, message: SipMessage, addr: Address | None = None) -> None:
-        data = bytes(message)
-        if self._udp is not None:
-            self._udp.sendto(data, addr or self.server)
-        elif self._writer is not None and not self._writer.is_closing():
-            self._writer.write(data)
-        # else: not connected; the transaction's timer turns silence into an outcome
+        self.link.send(bytes(message), addr)
 
     def via(self) -> str:
         return (
-            f"SIP/2.0/{self.via_transport} {self.advertised_host}:{self.local_port}"
+            f"SIP/2.0/{self.link.via_transport} {self.advertised_host}:{self.local_port}"
             f";branch={new_branch()};rport"
         )
 
     def contact(self, user: str) -> str:
-        return f"<sip:{user}@{self.advertised_host}:{self.local_port}{self.contact_params}>"
+        return f"<sip:{user}@{self.advertised_host}:{self.local_port}{self.link.contact_params}>"
 
     def request(
         self,

@@ -19,6 +19,10 @@ clock. A round (:meth:`PortLeases.lease`), run by each node:
 A joining node is dialing with its share within two rounds; a dead node's ports
 are taken over once its leases expire. SQLite is single-node: every port
 belongs to the one node and the table is never touched.
+
+The table is defined by core's migrations; the plugin reaches it through the
+SDK's database door (``sdk.PluginDatabase``: raw SQL and the dialect), which
+the engine hands to the platform as its ``database`` option.
 """
 
 from __future__ import annotations
@@ -26,8 +30,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 
-from opendialer.core.storage import Database
-from opendialer.core.storage.tables import EngineNode
+from opendialer.sdk import PluginDatabase
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +50,7 @@ class PortLeases:
     """The ``port_leases`` option of the SIP platform for one engine node."""
 
     def __init__(
-        self, db: Database, node_id: str, *, lease_s: float = 15.0, dead_after_s: float = 15.0
+        self, db: PluginDatabase, node_id: str, *, lease_s: float = 15.0, dead_after_s: float = 15.0
     ) -> None:
         if lease_s <= 0 or dead_after_s <= 0:
             raise ValueError("lease_s and dead_after_s must be more than 0")
@@ -61,24 +64,24 @@ class PortLeases:
         if not self.db.is_postgres:
             return frozenset(wanted)
         me, ports = self.node_id, list(wanted)
-        await EngineNode.raw(
+        await self.db.fetch(
             "DELETE FROM platform_port_lease WHERE expires_at < now() "
             "OR (node_id = {} AND NOT (port = ANY({}::text[])))",
             me,
             ports,
-        ).run()
-        renewed = await EngineNode.raw(
+        )
+        renewed = await self.db.fetch(
             "UPDATE platform_port_lease SET expires_at = now() + make_interval(secs => {}) "
             "WHERE node_id = {} RETURNING port",
             self.lease_s,
             me,
-        ).run()
+        )
         held = {str(r["port"]) for r in renewed}
-        alive = await EngineNode.raw(
+        alive = await self.db.fetch(
             "SELECT node_id FROM engine_node "
             "WHERE heartbeat_at >= now() - make_interval(secs => {})",
             self.dead_after_s,
-        ).run()
+        )
         due = fair_share(len(ports), [str(r["node_id"]) for r in alive], me)
         if len(held) > due:
             held -= await self._give_back(ports, held, len(held) - due, give_up)
@@ -96,16 +99,16 @@ class PortLeases:
             if port in held and await give_up(port):
                 released.add(port)
         if released:
-            await EngineNode.raw(
+            await self.db.fetch(
                 "DELETE FROM platform_port_lease WHERE node_id = {} AND port = ANY({}::text[])",
                 self.node_id,
                 sorted(released),
-            ).run()
+            )
             log.info("sip.ports_released node=%s ports=%s", self.node_id, ",".join(released))
         return released
 
     async def _claim(self, ports: list[str], count: int) -> set[str]:
-        rows = await EngineNode.raw(
+        rows = await self.db.fetch(
             "INSERT INTO platform_port_lease (port, node_id, expires_at) "
             "SELECT free.port, {}, now() + make_interval(secs => {}) FROM ("
             " SELECT w.port FROM unnest({}::text[]) WITH ORDINALITY AS w(port, position)"
@@ -116,7 +119,7 @@ class PortLeases:
             self.lease_s,
             ports,
             count,
-        ).run()
+        )
         claimed = {str(r["port"]) for r in rows}
         if claimed:
             log.info("sip.ports_claimed node=%s ports=%s", self.node_id, ",".join(claimed))
@@ -125,9 +128,7 @@ class PortLeases:
     async def release_all(self) -> None:
         """A clean stop: every port of this node is free for the others at once."""
         if self.db.is_postgres:
-            await EngineNode.raw(
-                "DELETE FROM platform_port_lease WHERE node_id = {}", self.node_id
-            ).run()
+            await self.db.fetch("DELETE FROM platform_port_lease WHERE node_id = {}", self.node_id)
 
 
 __all__ = ["PortLeases", "fair_share"]
