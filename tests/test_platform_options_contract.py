@@ -41,7 +41,11 @@ def test_the_api_shape_names_the_plugin_fields() -> None:
 def test_every_problem_is_reported_at_once_by_the_plugin() -> None:
     with pytest.raises(sdk.OptionsInvalid) as refused:
         SipPlatform.validate_options({**GOOD, "transport": "sctp", "rtp_port_min": 80})
-    assert [p.field for p in refused.value.problems] == ["transport", "rtp_port_min"]
+    assert [e.option for e in refused.value.errors] == ["transport", "rtp_port_min"]
+    assert [e.code for e in refused.value.errors] == [
+        "platform_sip.transport_invalid",
+        "platform_sip.rtp_port_out_of_range",
+    ]
     assert refused.value.option == "transport"
 
 
@@ -57,8 +61,12 @@ def test_the_service_turns_the_plugin_problems_into_one_field_error_listing_all(
     with pytest.raises(platform_config.ValidationFailed) as refused:
         platform_config.validate({**GOOD, "transport": "sctp", "rtp_port_min": 80})
     assert refused.value.field == "transport"
-    listed = refused.value.extra["errors"]
-    assert [e["field"] for e in listed] == ["transport", "rtp_port_min"]
+    assert refused.value.code == "platform_sip.transport_invalid"
+    listed = refused.value.as_dict()["errors"]
+    assert [(e["field"], e["code"]) for e in listed] == [
+        ("transport", "platform_sip.transport_invalid"),
+        ("rtp_port_min", "platform_sip.rtp_port_out_of_range"),
+    ]
 
 
 class ProbedPlatform:

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
+from opendialer.core.option_schema import OptionsInvalid
 from opendialer.core.services.errors import InvalidValue
 
 T = TypeVar("T")
@@ -85,6 +86,8 @@ def checked_ca_bundle(value: Any, *, option: str = "ca_bundle") -> str | None:
 
 def option_errors(exc: BaseException) -> list[ValueError]:
     """The ValueErrors a ``validate_options`` raised: one, or those of its group."""
+    if isinstance(exc, OptionsInvalid):
+        return list(exc.errors)
     if isinstance(exc, BaseExceptionGroup):
         found: list[ValueError] = []
         for inner in exc.exceptions:

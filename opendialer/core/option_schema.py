@@ -38,25 +38,17 @@ class OptionField:
     secret_fields: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
-class OptionProblem:
-    """One refused option: ``field`` names it (``ports[2].user``; None: the whole
-    body), ``detail`` says what is wrong and what is accepted."""
-
-    field: str | None
-    detail: str
-
-
 class OptionsInvalid(ValueError):
     """Every problem of a configuration at once (a form shows them all next to their
-    fields). ``option`` names the first, as :class:`ValidatesOptions` asks."""
+    fields): ``errors`` holds one coded :class:`~opendialer.core.option_checks.OptionError`
+    per refused option; ``option`` names the first, as :class:`ValidatesOptions` asks."""
 
-    def __init__(self, problems: Sequence[OptionProblem]) -> None:
-        if not problems:
-            raise ValueError("OptionsInvalid needs at least one problem")
-        self.problems = list(problems)
-        self.option = self.problems[0].field
-        super().__init__(self.problems[0].detail)
+    def __init__(self, errors: Sequence[ValueError]) -> None:
+        if not errors:
+            raise ValueError("OptionsInvalid needs at least one error")
+        self.errors = list(errors)
+        self.option = getattr(self.errors[0], "option", None)
+        super().__init__(str(self.errors[0]))
 
 
 @runtime_checkable
@@ -98,7 +90,6 @@ def field_named(fields: Sequence[OptionField], name: str) -> OptionField | None:
 __all__ = [
     "EditsOptions",
     "OptionField",
-    "OptionProblem",
     "OptionsInvalid",
     "defaults_of",
     "field_named",

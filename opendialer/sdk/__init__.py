@@ -93,17 +93,26 @@ from opendialer.sdk.number_index import NumberIndex, Numbers, sorted_unique
 
 if TYPE_CHECKING:
     # -- Checking options (ValidatesOptions): a refused option names itself; several at once.
+    from opendialer.core.health.model import CheckResult
+    from opendialer.core.health.model import Status as CheckStatus
+    from opendialer.core.health.platform_checks import DiagnosesPlatform, PlatformDiagnosis
     from opendialer.core.option_checks import (
         OptionError,
         OptionProblems,
         checked_ca_bundle,
         checked_url,
     )
+    from opendialer.core.option_schema import (
+        EditsOptions,
+        OptionField,
+        OptionsInvalid,
+    )
     from opendialer.core.services.dnc_csv import normalise_e164, parse_numbers
     from opendialer.core.services.error_messages import ErrorMessage
     from opendialer.core.services.error_messages import register as register_error_messages
     from opendialer.core.services.errors import InvalidValue
     from opendialer.core.services.phones import SIP_USER_NAME, dial_string, is_dial_string
+    from opendialer.core.services.plugin_database import PluginDatabase, plugin_database
     from opendialer.core.services.routing_reservations import (
         DEFAULT_REFRESH_S,
         SharedReservations,
@@ -144,6 +153,16 @@ _LAZY = {
     "dialing_overview": "opendialer.sdk.dialer",
     "open_database": "opendialer.sdk.dialer",
     "started_dnc_providers": "opendialer.sdk.dialer",
+    # -- platform plugins: options a Master edits, a doctor check, the database door.
+    "CheckResult": "opendialer.core.health.model",
+    "CheckStatus": "opendialer.core.health.model:Status",
+    "DiagnosesPlatform": "opendialer.core.health.platform_checks",
+    "PlatformDiagnosis": "opendialer.core.health.platform_checks",
+    "EditsOptions": "opendialer.core.option_schema",
+    "OptionField": "opendialer.core.option_schema",
+    "OptionsInvalid": "opendialer.core.option_schema",
+    "PluginDatabase": "opendialer.core.services.plugin_database",
+    "plugin_database": "opendialer.core.services.plugin_database",
 }
 
 
@@ -237,37 +256,14 @@ __all__ = [
     "started_dnc_providers",
 ]
 
-# --- platform plugins: editable options, health checks, database door (issue 16, sip) ---
-# A platform whose options a Master edits (core/option_schema.py), contributes a
-# doctor/Diagnostics check (core/health/platform_checks.py) and keeps state shared
-# by engine nodes in tables the migrations define (core/services/plugin_database.py).
-from opendialer.core.health.model import CheckResult
-from opendialer.core.health.model import Status as CheckStatus
-from opendialer.core.health.platform_checks import (
-    DiagnosesPlatform,
-    PlatformDiagnosis,
-)
-from opendialer.core.option_schema import (
-    EditsOptions,
-    OptionField,
-    OptionProblem,
-    OptionsInvalid,
-)
-from opendialer.core.services.plugin_database import (
-    PluginDatabase,
-    plugin_database,
-)
-
 __all__ += [
     "CheckResult",
     "CheckStatus",
     "DiagnosesPlatform",
     "EditsOptions",
     "OptionField",
-    "OptionProblem",
     "OptionsInvalid",
     "PlatformDiagnosis",
     "PluginDatabase",
     "plugin_database",
 ]
-# --- end of the platform block ---

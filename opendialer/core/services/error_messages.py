@@ -703,7 +703,8 @@ MESSAGES: dict[str, ErrorMessage] = {
         N_("Give the value itself: nothing is stored to keep."),
     ),
     "routing.option_invalid": E("%(problem)s", None, NOT_ACCEPTED),
-    # -- communication platform (core/services/platform_choice.py, platform_config.py)
+    # -- communication platform (core/services/platform_choice.py, platform_config.py;
+    # the SIP platform's own fields: plugins/platform_sip/option_messages.py)
     "platform.master_only": E(
         "only a Master may see or change the communication platform",
         N_("Only a Master may see or change the communication platform."),
@@ -712,80 +713,16 @@ MESSAGES: dict[str, ErrorMessage] = {
         "name must be one of the installed platforms (%(names)s), got %(value)r",
         N_("Choose one of the installed platforms: %(names)s."),
     ),
-    "platform.config_not_object": E(
-        "the platform configuration must be a JSON object", N_("Expected a JSON object.")
+    "platform.none_editable": E(
+        "no installed platform has options to configure",
+        N_("No installed platform has options to configure."),
     ),
-    "platform.server_required": E(
-        "server is required: the SIP server as host:port, e.g. 10.0.0.5:5060",
-        N_("Enter the SIP server as host:port, for example 10.0.0.5:5060."),
+    "platform.not_editable": E(
+        "platform %(name)r has no options to configure",
+        N_("This platform has no options to configure."),
     ),
-    "platform.server_invalid": E(
-        "server must be host:port with a port from 1 to 65535, got %(value)r",
-        N_("Enter the SIP server as host:port with a port from 1 to 65535."),
-    ),
-    "platform.transport_invalid": E(
-        "transport must be one of %(transports)s, got %(value)r", N_("Choose UDP, TCP or TLS.")
-    ),
-    "platform.domain_invalid": E(
-        "domain must be a host name or address, got %(value)r",
-        N_("Enter a host name or an IP address."),
-    ),
-    "platform.caller_id_invalid": E(
-        "caller_id must be digits with an optional leading +, got %(value)r",
-        N_("Digits only, with an optional leading +."),
-    ),
-    "platform.timeout_invalid": E(
-        "%(name)s must be a number from %(low)s to %(high)s",
-        N_("Enter a number of seconds from %(low)s to %(high)s."),
-    ),
-    "platform.timeout_out_of_range": E(
-        "%(name)s must be from %(low)s to %(high)s, got %(value)s",
-        N_("Enter a number of seconds from %(low)s to %(high)s."),
-    ),
-    "platform.rtp_port_invalid": E(
-        "%(name)s must be a whole number from %(low)s to %(high)s", WHOLE_NUMBER
-    ),
-    "platform.rtp_port_out_of_range": E(
-        "%(name)s must be from %(low)s to %(high)s, got %(value)s", WHOLE_NUMBER
-    ),
-    "platform.rtp_range_inverted": E(
-        "rtp_port_max must be above rtp_port_min", N_("Must be above the lowest RTP port.")
-    ),
-    "platform.rtp_range_too_small": E(
-        "rtp_port_min..rtp_port_max holds %(n)s RTP ports (even numbers) "
-        "but %(ports)s dialer ports may call at once: widen the range",
-        N_("This range holds %(n)s RTP ports but there are %(ports)s dialer ports: widen it."),
-    ),
-    "platform.ports_invalid": E(
-        "ports must be a list of {user, auth_user, password}",
-        N_("Enter the ports as a list of user, auth_user and password."),
-    ),
-    "platform.too_many_ports": E("at most %(n)s ports", N_("At most %(n)s ports.")),
-    "platform.port_not_object": E(
-        "%(where)s must be an object",
-        N_("Enter the ports as a list of user, auth_user and password."),
-    ),
-    "platform.port_unknown_field": E(
-        "%(where)s: unknown field %(fields)r; allowed: user, auth_user, password",
-        N_("Unknown field(s): %(fields)s."),
-    ),
-    "platform.port_user_invalid": E(
-        "%(where)s.%(which)s must be a SIP user name (%(chars)s; at most %(n)s)",
-        N_(
-            "A SIP user name: letters, digits and - . _ + ! ~ * & = $ , only; no spaces, "
-            "quotes, ; or @ (at most %(n)s)."
-        ),
-    ),
-    "platform.port_user_twice": E(
-        "%(where)s.user %(user)r is listed twice", N_("%(user)s is listed twice.")
-    ),
-    "platform.port_password_invalid": E(
-        "%(where)s.password must be text of at most 128 characters", N_("At most 128 characters.")
-    ),
-    "platform.port_password_required": E(
-        "%(where)s.password is required for %(user)r: ports register at the server",
-        N_("A password is required: the ports register at the server."),
-    ),
+    #: A platform plugin's refusal without a code of its own (its plain ValueError).
+    "platform.option_invalid": E("%(problem)s", None, NOT_ACCEPTED),
     # -- installation and start-up (CLI only: no page shows them) -------------------
     "install.demo_database": E(
         "this database was seeded by `opendialer demo`, whose logins have a published "

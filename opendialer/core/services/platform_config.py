@@ -9,8 +9,8 @@ module only stores them, versions them and enforces who may:
 - only a Master reads or writes;
 - a write stores the whole configuration (PUT semantics) as the plugin's
   ``validate_options`` returns it, given the stored one as ``previous`` (a
-  write-only secret left out is kept); every problem is one ``ValidationFailed``
-  naming the first field, ``extra["errors"]`` listing all;
+  write-only secret left out is kept); the plugin's coded refusals become one
+  ``ValidationFailed`` naming the first field, its ``errors`` listing all;
 - reads return the plugin's ``shown_options`` (secrets replaced) with
   ``revision`` (bumped by every write), ``updated_at`` and ``configured``;
 - a running platform polls :func:`load_platform_config` (see :func:`config_source`)
@@ -27,10 +27,11 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from opendialer.core.option_schema import EditsOptions, OptionField, OptionsInvalid, defaults_of
+from opendialer.core.option_schema import EditsOptions, OptionField, defaults_of
 from opendialer.core.plugins import get_plugin_manager
 from opendialer.core.services.common import Actor, jsonable
 from opendialer.core.services.errors import PermissionDenied, ValidationFailed
+from opendialer.core.services.option_refusals import refused
 from opendialer.core.storage.tables import Setting
 
 PREFIX = "platform."
@@ -58,11 +59,11 @@ def editable_platform(platform: str | None = None) -> tuple[str, EditsOptions]:
     editable = {n: f for n, f in sorted(factories.items()) if isinstance(f, EditsOptions)}
     if platform is None:
         if not editable:
-            raise ValidationFailed("no installed platform has options to configure")
+            raise ValidationFailed("platform.none_editable")
         platform = next(iter(editable))
     factory = editable.get(platform)
     if factory is None:
-        raise ValidationFailed(f"platform {platform!r} has no options to configure")
+        raise ValidationFailed("platform.not_editable", name=platform)
     return platform, factory
 
 
@@ -73,27 +74,21 @@ def option_fields(platform: str | None = None) -> Sequence[OptionField]:
 
 def _require_master(actor: Actor) -> None:
     if not actor.is_master:
-        raise PermissionDenied("only a Master may see or change the communication platform")
+        raise PermissionDenied("platform.master_only")
 
 
 def validate(
     data: Any, previous: Mapping[str, Any] | None = None, platform: str | None = None
 ) -> dict[str, Any]:
     """The configuration as it will be stored (secrets merged from ``previous``), or the
-    first ValidationFailed; when there are more, its ``extra["errors"]`` lists them all."""
+    first ValidationFailed; when there are more, its body's ``errors`` lists them all."""
     _, factory = editable_platform(platform)
     if isinstance(data, dict):
         data = {k: v for k, v in data.items() if k not in READ_ONLY}
     try:
         return dict(factory.validate_options(data, previous=previous))
-    except OptionsInvalid as exc:
-        first, *more = exc.problems
-        refused = ValidationFailed(first.detail, field=first.field)
-        if more:
-            refused.extra["errors"] = [{"field": p.field, "detail": p.detail} for p in exc.problems]
-        raise refused from None
-    except ValueError as exc:  # a plugin's own ValueError: ``option`` names the field
-        raise ValidationFailed(str(exc), field=getattr(exc, "option", None)) from None
+    except ValueError as exc:  # the plugin's OptionError(s); ``option`` names the field
+        raise refused(exc, field=lambda option: option, service="platform") from None
 
 
 async def _stored(platform: str) -> tuple[dict[str, Any], Any] | None:

@@ -16,7 +16,8 @@ Passwords are write-only: :func:`shown_options` returns ``has_password`` instead
 and a configuration without a port's password keeps the one stored for that user
 (``previous``). :func:`validate_options` reports every problem at once, each
 naming its field (``ports[2].user``), so a form shows them all next to their
-fields. ``config.SipConfig`` parses the stored result for the running platform.
+fields (a coded ``sdk.OptionError`` each, codes in ``option_messages.py``).
+``config.SipConfig`` parses the stored result for the running platform.
 """
 
 from __future__ import annotations
@@ -25,8 +26,9 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from opendialer.plugins.platform_sip import option_messages  # noqa: F401  (registers the codes)
 from opendialer.plugins.platform_sip.config import TRANSPORTS
-from opendialer.sdk import SIP_USER_NAME, OptionField, OptionProblem, OptionsInvalid, dial_string
+from opendialer.sdk import SIP_USER_NAME, OptionError, OptionField, OptionsInvalid, dial_string
 
 PORT_FIELDS = {"user", "auth_user", "password", "has_password"}
 MAX_PORTS = 5000
@@ -73,70 +75,77 @@ FIELDS = {f.name for f in OPTION_FIELDS}
 DEFAULTS: dict[str, Any] = {f.name: f.default for f in OPTION_FIELDS} | {"ports": []}
 
 
-class _Refused(Exception):
-    """One field's problem, raised inside a check and collected by :func:`_collect`."""
-
-    def __init__(self, field: str | None, detail: str) -> None:
-        super().__init__(detail)
-        self.problem = OptionProblem(field, detail)
-
-
 def _number(data: Mapping[str, Any], name: str, low: float, high: float, *, whole: bool) -> Any:
     value = data.get(name, DEFAULTS[name])
-    kind = "a whole number" if whole else "a number"
+    bounds: dict[str, Any] = {"name": name, "low": f"{low:g}", "high": f"{high:g}"}
     if (
         isinstance(value, bool)
         or not isinstance(value, int | float)
         or (whole and not isinstance(value, int))
     ):
-        raise _Refused(name, f"{name} must be {kind} from {low:g} to {high:g}")
+        raise OptionError(
+            "platform_sip.rtp_port_invalid" if whole else "platform_sip.timeout_invalid",
+            option=name,
+            **bounds,
+        )
     if not low <= value <= high:
-        raise _Refused(name, f"{name} must be from {low:g} to {high:g}, got {value:g}")
+        raise OptionError(
+            "platform_sip.rtp_port_out_of_range" if whole else "platform_sip.timeout_out_of_range",
+            option=name,
+            value=f"{value:g}",
+            **bounds,
+        )
     return value
 
 
 def _server(data: Mapping[str, Any]) -> str:
     raw = data.get("server")
     if not isinstance(raw, str) or not raw.strip():
-        raise _Refused(
-            "server", "server is required: the SIP server as host:port, e.g. 10.0.0.5:5060"
-        )
+        raise OptionError("platform_sip.server_required", option="server")
     host, sep, port = raw.strip().rpartition(":")
     if not sep or not _HOST.match(host) or not port.isdigit() or not 0 < int(port) < 65536:
-        raise _Refused(
-            "server", f"server must be host:port with a port from 1 to 65535, got {raw!r}"
-        )
+        raise OptionError("platform_sip.server_invalid", option="server", value=raw)
     return f"{host}:{int(port)}"
 
 
 def _port(
     index: int, item: Any, register: bool, stored: dict[str, str], seen: set[str]
-) -> tuple[dict[str, str] | None, list[OptionProblem]]:
+) -> tuple[dict[str, str] | None, list[OptionError]]:
     """One port checked field by field: the port as stored, and every problem it has."""
     where = f"ports[{index}]"
     if not isinstance(item, dict):
-        return None, [OptionProblem(where, f"{where} must be an object")]
+        return None, [OptionError("platform_sip.port_not_object", option=where, where=where)]
     unknown = sorted(set(item) - PORT_FIELDS)
     if unknown:
         return None, [
-            OptionProblem(
-                f"{where}.{unknown[0]}",
-                f"{where}: unknown field {unknown[0]!r}; allowed: user, auth_user, password",
+            OptionError(
+                "platform_sip.port_unknown_field",
+                option=f"{where}.{unknown[0]}",
+                where=where,
+                fields=unknown[0],
             )
         ]
-    problems: list[OptionProblem] = []
+    problems: list[OptionError] = []
     user = item.get("user")
     if not isinstance(user, str) or not SIP_USER_NAME.match(user.strip()) or len(user) > 64:
         problems.append(
-            OptionProblem(
-                f"{where}.user",
-                f"{where}.user must be a SIP user name ({SIP_USER_CHARS}; at most 64)",
+            OptionError(
+                "platform_sip.port_user_invalid",
+                option=f"{where}.user",
+                where=where,
+                which="user",
+                chars=SIP_USER_CHARS,
+                n=64,
             )
         )
         user = ""
     user = user.strip()
     if user and user in seen:
-        problems.append(OptionProblem(f"{where}.user", f"{where}.user {user!r} is listed twice"))
+        problems.append(
+            OptionError(
+                "platform_sip.port_user_twice", option=f"{where}.user", where=where, user=user
+            )
+        )
     seen.add(user)
     auth_user = item.get("auth_user") or user
     if (
@@ -146,9 +155,13 @@ def _port(
     ):
         if user:  # without a user name there is nothing to default to: said once, above
             problems.append(
-                OptionProblem(
-                    f"{where}.auth_user",
-                    f"{where}.auth_user must be a SIP user name ({SIP_USER_CHARS}; at most 128)",
+                OptionError(
+                    "platform_sip.port_user_invalid",
+                    option=f"{where}.auth_user",
+                    where=where,
+                    which="auth_user",
+                    chars=SIP_USER_CHARS,
+                    n=128,
                 )
             )
         auth_user = ""
@@ -157,15 +170,17 @@ def _port(
         password = stored.get(user, "")
     if not isinstance(password, str) or len(password) > 128:
         problems.append(
-            OptionProblem(
-                f"{where}.password", f"{where}.password must be text of at most 128 characters"
+            OptionError(
+                "platform_sip.port_password_invalid", option=f"{where}.password", where=where
             )
         )
     elif register and not password and user:  # an invalid user name is said above
         problems.append(
-            OptionProblem(
-                f"{where}.password",
-                f"{where}.password is required for {user!r}: ports register at the server",
+            OptionError(
+                "platform_sip.port_password_required",
+                option=f"{where}.password",
+                where=where,
+                user=user,
             )
         )
     if problems:
@@ -175,13 +190,13 @@ def _port(
 
 def _ports(
     raw: Any, register: bool, stored: dict[str, str]
-) -> tuple[list[dict[str, str]], list[OptionProblem]]:
+) -> tuple[list[dict[str, str]], list[OptionError]]:
     if not isinstance(raw, list):
-        return [], [OptionProblem("ports", "ports must be a list of {user, auth_user, password}")]
+        return [], [OptionError("platform_sip.ports_invalid", option="ports")]
     if len(raw) > MAX_PORTS:
-        return [], [OptionProblem("ports", f"at most {MAX_PORTS} ports")]
+        return [], [OptionError("platform_sip.too_many_ports", option="ports", n=MAX_PORTS)]
     ports: list[dict[str, str]] = []
-    problems: list[OptionProblem] = []
+    problems: list[OptionError] = []
     seen: set[str] = set()
     for index, item in enumerate(raw):
         port, found = _port(index, item, register, stored, seen)
@@ -191,67 +206,63 @@ def _ports(
     return ports, problems
 
 
-def _collect(problems: list[OptionProblem], check: Callable[[], Any], fallback: Any) -> Any:
+def _collect(problems: list[OptionError], check: Callable[[], Any], fallback: Any) -> Any:
     """``check()``'s value, or ``fallback`` with its problem kept in ``problems``."""
     try:
         return check()
-    except _Refused as exc:
-        problems.append(exc.problem)
+    except OptionError as exc:
+        problems.append(exc)
         return fallback
 
 
 def check(
     data: Any, previous: Mapping[str, Any] | None = None
-) -> tuple[dict[str, Any], list[OptionProblem]]:
+) -> tuple[dict[str, Any], list[OptionError]]:
     """Every problem of ``data`` at once and the configuration as it would be stored
     (passwords merged from ``previous``; only meaningful when there is no problem)."""
     if not isinstance(data, dict):
-        raise OptionsInvalid(
-            [OptionProblem(None, "the platform configuration must be a JSON object")]
-        )
+        raise OptionError("platform_sip.config_not_object")
     unknown = sorted(set(data) - FIELDS)
     if unknown:  # one at a time, as every other JSON body of the API
-        raise OptionsInvalid(
-            [
-                OptionProblem(
-                    unknown[0],
-                    f"unknown field(s): {', '.join(unknown)}; allowed: {', '.join(sorted(FIELDS))}",
-                )
-            ]
+        raise OptionError(
+            "platform_sip.unknown_field",
+            option=unknown[0],
+            fields=", ".join(unknown),
+            allowed=", ".join(sorted(FIELDS)),
         )
     stored = {
         str(p.get("user")): str(p.get("password") or "")
         for p in (previous or {}).get("ports", [])
         if isinstance(p, dict)
     }
-    problems: list[OptionProblem] = []
+    problems: list[OptionError] = []
     server = _collect(problems, lambda: _server(data), "")
     transport = data.get("transport", DEFAULTS["transport"])
     if transport not in TRANSPORTS:
         problems.append(
-            OptionProblem(
-                "transport", f"transport must be one of {', '.join(TRANSPORTS)}, got {transport!r}"
+            OptionError(
+                "platform_sip.transport_invalid",
+                option="transport",
+                transports=", ".join(TRANSPORTS),
+                value=transport,
             )
         )
     domain = data.get("domain") or server.rpartition(":")[0]
     if domain or server:  # no server and no domain: the server's error says it
         if not isinstance(domain, str) or not _HOST.match(domain) or len(domain) > 255:
             problems.append(
-                OptionProblem("domain", f"domain must be a host name or address, got {domain!r}")
+                OptionError("platform_sip.domain_invalid", option="domain", value=domain)
             )
     register = data.get("register", DEFAULTS["register"])
     if not isinstance(register, bool):
-        problems.append(OptionProblem("register", "register must be true or false"))
+        problems.append(OptionError("platform_sip.register_not_bool", option="register"))
         register = True
     caller_id = data.get("caller_id") or ""
     # the campaign's caller ID rule (sdk.dial_string): separators removed
     compact = dial_string(caller_id) if isinstance(caller_id, str) and caller_id else ""
     if not isinstance(caller_id, str) or (caller_id and compact is None):
         problems.append(
-            OptionProblem(
-                "caller_id",
-                f"caller_id must be digits with an optional leading +, got {caller_id!r}",
-            )
+            OptionError("platform_sip.caller_id_invalid", option="caller_id", value=caller_id)
         )
     timeout = _collect(
         problems, lambda: _number(data, "no_answer_timeout_s", 1, 600, whole=False), None
@@ -267,15 +278,14 @@ def check(
     if rtp_min is not None and rtp_max is not None:
         even_ports = len(range(rtp_min + rtp_min % 2, rtp_max + 1, 2))
         if rtp_min >= rtp_max:
-            problems.append(
-                OptionProblem("rtp_port_max", "rtp_port_max must be above rtp_port_min")
-            )
+            problems.append(OptionError("platform_sip.rtp_range_inverted", option="rtp_port_max"))
         elif even_ports < len(ports):
             problems.append(
-                OptionProblem(
-                    "rtp_port_max",
-                    f"rtp_port_min..rtp_port_max holds {even_ports} RTP ports (even numbers) "
-                    f"but {len(ports)} dialer ports may call at once: widen the range",
+                OptionError(
+                    "platform_sip.rtp_range_too_small",
+                    option="rtp_port_max",
+                    n=even_ports,
+                    ports=len(ports),
                 )
             )
     checked = {
@@ -295,8 +305,11 @@ def check(
 def validate_options(
     options: Mapping[str, Any], previous: Mapping[str, Any] | None = None
 ) -> dict[str, Any]:
-    """The configuration to store, or :class:`OptionsInvalid` listing every problem."""
+    """The configuration to store; one problem: its ``OptionError``; several:
+    :class:`OptionsInvalid` holding every one (codes: ``option_messages.ERRORS``)."""
     checked, problems = check(options, previous)
+    if len(problems) == 1:
+        raise problems[0]
     if problems:
         raise OptionsInvalid(problems)
     return checked
