@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 from opendialer import sdk
+from opendialer.core.services import error_messages
 from opendialer.testing import FakeClock, PluginManager
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "plugins.md"
@@ -42,7 +43,9 @@ def examples() -> dict[str, str]:
 
 @pytest.fixture
 def load() -> Any:
-    """``load(kind)`` → (a plugin manager with only that example registered, its module)."""
+    """``load(kind)`` → (a plugin manager with only that example registered, its module).
+    The error codes an example registers are forgotten after its test."""
+    codes = set(error_messages.MESSAGES)
 
     def _load(kind: str) -> tuple[PluginManager, types.ModuleType]:
         module = types.ModuleType(f"doc_example_{kind}")
@@ -51,7 +54,9 @@ def load() -> Any:
         assert pm.register(module, name=kind), pm.failures
         return pm, module
 
-    return _load
+    yield _load
+    for code in set(error_messages.MESSAGES) - codes:
+        del error_messages.MESSAGES[code]
 
 
 def test_the_page_has_one_example_per_kind() -> None:
@@ -75,11 +80,23 @@ async def test_dnc_provider(load: Any) -> None:
         assert provider.health().ok
     finally:
         await provider.close()
-    with pytest.raises(ValueError, match="blocked"):
+    with pytest.raises(sdk.OptionError, match="blocked"):
         pm.factories("dnc_providers")["blocklist"](
             config=sdk.DncServiceConfig(id=2, name="x", kind="blocklist", options={"blocked": 1}),
             context=clock,
         )
+    factory = pm.factories("dnc_providers")["blocklist"]
+    assert factory.validate_options({"options": {"blocked": ["+554181021119"]}}) == {
+        "url": None,
+        "ca_bundle": None,
+        "options": {"blocked": ["+554181021119"]},
+    }
+    with pytest.raises(sdk.OptionsInvalid) as refused:
+        factory.validate_options({"url": "https://x.example", "options": {"blocked": 1}})
+    assert [(e.option, e.code) for e in refused.value.errors] == [  # type: ignore[attr-defined]
+        ("url", "blocklist.no_url"),
+        ("options.blocked", "blocklist.blocked_not_list"),
+    ]
 
 
 async def test_routing_target(load: Any) -> None:
@@ -98,15 +115,20 @@ async def test_routing_target(load: Any) -> None:
         assert target.health(REQUEST).ok
     finally:
         await target.close()
-    with pytest.raises(ValueError) as refused:
+    with pytest.raises(sdk.OptionError) as refused:
         factory.validate_options({"seats": {"sales": -1}})
-    assert refused.value.option == "seats"  # type: ignore[attr-defined]
+    assert refused.value.option == "seats"
+    assert refused.value.code == "seats.seats_invalid"
 
 
 async def test_platform(load: Any) -> None:
     pm, _ = load("platform")
     clock = FakeClock()
-    platform = pm.factories("platforms")["loopback"](options={"ports": 1}, context=clock)
+    factory = pm.factories("platforms")["loopback"]
+    with pytest.raises(sdk.OptionError) as refused:
+        factory.validate_options({"ports": 0})
+    assert (refused.value.option, refused.value.code) == ("ports", "loopback.ports_invalid")
+    platform = factory(options={"ports": 1}, context=clock)
     answered: list[object] = []
     request = sdk.CallRequest(
         call_id="c1",

@@ -71,7 +71,7 @@ async def test_only_a_master_reads_or_writes(db: Database) -> None:
         ("oscc", {"username": "x"}, "options.base_url", "is required"),
         ("ivr", {"channels": -2}, "options.channels", ">= 0"),
         ("ivr", [1, 2], "options", "JSON object"),
-        ("static", {"slots": "many"}, "options", "slots"),
+        ("static", {"slots": "many"}, "options.slots", "slots"),
     ],
 )
 async def test_bad_options_are_refused_naming_the_option(

@@ -37,7 +37,7 @@ import httpx
 from opendialer.sdk import (
     ErrorMessage,
     Health,
-    InvalidValue,
+    OptionError,
     PluginContext,
     RoutingRequest,
     RoutingTargetFactory,
@@ -123,12 +123,12 @@ ERRORS = {
 register_error_messages(ERRORS)
 
 
-class IvrOptionError(InvalidValue):
-    """An IVR option is missing or wrong; ``option`` is its name, ``code`` says how."""
+class IvrOptionError(OptionError):
+    """An IVR option is missing or wrong (``sdk.OptionError``, the one contract of
+    ``validate_options``); ``option`` is its name, ``code`` says how."""
 
     def __init__(self, code: str, /, *, option: str, **params: Any) -> None:
         super().__init__(code, option=option, **params)
-        self.option = option
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,6 +1,7 @@
 """A fixed number of slots per campaign, for agentless runs and tests.
 
 Options: ``slots`` (int, default 10) — concurrent calls each campaign may have.
+A bad one is refused with ``sdk.OptionError`` (code ``route_static.slots_invalid``).
 """
 
 from __future__ import annotations
@@ -8,20 +9,47 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from opendialer.sdk import Health, PluginContext, RoutingRequest, RoutingTargetFactory, hookimpl
+from opendialer.sdk import (
+    ErrorMessage,
+    Health,
+    OptionError,
+    PluginContext,
+    RoutingRequest,
+    RoutingTargetFactory,
+    hookimpl,
+    register_error_messages,
+)
+
+
+def N_(message: str) -> str:
+    """Mark ``message`` for extraction (``babel.cfg``); the pages translate it."""
+    return message
+
+
+ERRORS = {
+    "route_static.slots_invalid": ErrorMessage(
+        "route_static: option 'slots' must be a whole number >= 0, got %(value)r",
+        N_("%(name)s: enter a whole number."),
+    ),
+}
+register_error_messages(ERRORS)
 
 
 class StaticRoutingTarget:
+    @staticmethod
+    def validate_options(options: Mapping[str, Any]) -> dict[str, Any]:
+        """``slots`` checked (``sdk.ValidatesOptions``)."""
+        slots = options.get("slots", 10)
+        if not isinstance(slots, int) or isinstance(slots, bool) or slots < 0:
+            raise OptionError(
+                "route_static.slots_invalid", option="slots", name="slots", value=slots
+            )
+        return {**options, "slots": slots}
+
     def __init__(
         self, options: Mapping[str, Any] | None = None, context: PluginContext | None = None
     ) -> None:
-        options = options or {}
-        slots = options.get("slots", 10)
-        if not isinstance(slots, int) or isinstance(slots, bool) or slots < 0:
-            raise ValueError(
-                f"route_static: option 'slots' must be a whole number >= 0, got {slots!r}"
-            )
-        self.slots = slots
+        self.slots = self.validate_options(options or {})["slots"]
         self._held: dict[str, int] = {}  # call_id -> campaign_id
 
     async def start(self) -> None:

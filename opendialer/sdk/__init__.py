@@ -92,21 +92,9 @@ from opendialer.sdk.hookspecs import PROJECT_NAME, hookimpl, hookspec
 from opendialer.sdk.number_index import NumberIndex, Numbers, sorted_unique
 
 if TYPE_CHECKING:
-    # -- Checking options (ValidatesOptions): a refused option names itself; several at once.
     from opendialer.core.health.model import CheckResult
     from opendialer.core.health.model import Status as CheckStatus
     from opendialer.core.health.platform_checks import DiagnosesPlatform, PlatformDiagnosis
-    from opendialer.core.option_checks import (
-        OptionError,
-        OptionProblems,
-        checked_ca_bundle,
-        checked_url,
-    )
-    from opendialer.core.option_schema import (
-        EditsOptions,
-        OptionField,
-        OptionsInvalid,
-    )
     from opendialer.core.services.dnc_csv import normalise_e164, parse_numbers
     from opendialer.core.services.error_messages import ErrorMessage
     from opendialer.core.services.error_messages import register as register_error_messages
@@ -127,14 +115,28 @@ if TYPE_CHECKING:
         open_database,
         started_dnc_providers,
     )
+    from opendialer.sdk.options import (
+        EditsOptions,
+        OptionError,
+        OptionField,
+        OptionProblems,
+        OptionsInvalid,
+        checked_ca_bundle,
+        checked_url,
+    )
 
 # Names backed by the dialer's services are imported on first use: the core imports
 # this package's contracts and hooks, so importing its services here would be a cycle.
 _LAZY = {
-    "OptionError": "opendialer.core.option_checks",
-    "OptionProblems": "opendialer.core.option_checks",
-    "checked_ca_bundle": "opendialer.core.option_checks",
-    "checked_url": "opendialer.core.option_checks",
+    # -- Options (ValidatesOptions, sdk/options.py): a refused option names itself;
+    # several at once; the fields of options a form edits.
+    "OptionError": "opendialer.sdk.options",
+    "OptionProblems": "opendialer.sdk.options",
+    "OptionsInvalid": "opendialer.sdk.options",
+    "checked_ca_bundle": "opendialer.sdk.options",
+    "checked_url": "opendialer.sdk.options",
+    "EditsOptions": "opendialer.sdk.options",
+    "OptionField": "opendialer.sdk.options",
     # -- Coded errors: a plugin's messages, keyed by code (docs/errors.md).
     "ErrorMessage": "opendialer.core.services.error_messages",
     "register_error_messages": "opendialer.core.services.error_messages:register",
@@ -158,9 +160,6 @@ _LAZY = {
     "CheckStatus": "opendialer.core.health.model:Status",
     "DiagnosesPlatform": "opendialer.core.health.platform_checks",
     "PlatformDiagnosis": "opendialer.core.health.platform_checks",
-    "EditsOptions": "opendialer.core.option_schema",
-    "OptionField": "opendialer.core.option_schema",
-    "OptionsInvalid": "opendialer.core.option_schema",
     "PluginDatabase": "opendialer.core.services.plugin_database",
     "plugin_database": "opendialer.core.services.plugin_database",
 }

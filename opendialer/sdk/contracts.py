@@ -325,17 +325,29 @@ class ReportsStatus(Protocol):
 class ValidatesOptions(Protocol):
     """A factory (class) that checks options without connecting anywhere.
 
-    ``validate_options(options)`` returns the options to store or raises
-    ``ValueError`` whose ``option`` attribute, when present, names the bad one
-    (``sdk.OptionError``), or an ``ExceptionGroup`` of them to report several at once
-    (``sdk.OptionProblems``). The settings services call it before saving:
+    One contract for DNC providers, routing targets and platforms
+    (:mod:`opendialer.sdk.options`): ``validate_options(options)`` returns the
+    options to store, or refuses them with
+
+    * ``sdk.OptionError(code, option=NAME, **values)`` — one refused option, by a code
+      the plugin registered (``sdk.register_error_messages``: the English detail and
+      the sentence the pages translate) — or
+    * ``sdk.OptionsInvalid`` holding several (``sdk.OptionProblems`` collects checks
+      and raises the one error or this), so a person learns every mistake at once.
+
+    A plain ``ValueError`` (with an ``option`` attribute or not) is still accepted
+    and shown as its English text. The settings services call it before saving and
+    report each refusal as the error of its field, by its code:
 
     * routing targets get the target's options; ``option`` names one of them;
     * DNC providers get the service's ``url``, ``ca_bundle``, ``insecure``,
       ``timeout_ms`` and ``options`` and return the ``url`` and ``ca_bundle`` to
       store (and ``options``, to store them normalised); ``option`` names the field
       (``url``, ``options.region``). A kind without the check gets the generic one:
-      an optional url and a PEM ``ca_bundle``."""
+      an optional url and a PEM ``ca_bundle``;
+    * a platform whose options a Master edits (``sdk.EditsOptions``) gets them with
+      ``previous`` (the stored options); ``option`` names the field
+      (``ports[2].user``)."""
 
     def validate_options(self, options: Mapping[str, Any]) -> dict[str, Any]: ...
 

@@ -25,9 +25,9 @@ from litestar.response import Template
 from opendialer.admin_ui.i18n import N_
 from opendialer.admin_ui.pages.common import errors_of, text
 from opendialer.admin_ui.pages.session import UI
-from opendialer.core.option_schema import OptionField, field_named
 from opendialer.core.services import platform_choice, platform_config
 from opendialer.core.services.errors import ValidationFailed
+from opendialer.sdk.options import OptionField, field_named
 
 BLANK_PORT: dict[str, Any] = {"user": "", "auth_user": "", "has_password": False}
 

@@ -23,10 +23,10 @@ from opendialer.core.storage import Database
 
 def _node_options(db: Database, cfg: EngineConfig, name: str, options: Any) -> dict[str, Any]:
     """A platform's options plus what this node adds to them."""
-    from opendialer.core.option_schema import EditsOptions
     from opendialer.core.plugins import get_plugin_manager
     from opendialer.core.services import platform_config
     from opendialer.core.services.plugin_database import plugin_database
+    from opendialer.sdk.options import EditsOptions
 
     options = dict(options or {})
     if isinstance(get_plugin_manager().factories("platforms").get(name), EditsOptions):

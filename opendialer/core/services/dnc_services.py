@@ -26,15 +26,8 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from opendialer.core import option_checks
 from opendialer.core.contracts import masked_url
 from opendialer.core.domain import Role
-from opendialer.core.option_checks import (
-    OptionProblems,
-    checked_ca_bundle,
-    checked_url,
-    option_errors,
-)
 from opendialer.core.plugins import get_plugin_manager
 from opendialer.core.services.common import (
     Actor,
@@ -48,12 +41,13 @@ from opendialer.core.services.common import (
 from opendialer.core.services.errors import (
     Conflict,
     FieldErrors,
-    InvalidValue,
     NotFound,
     PermissionDenied,
     ValidationFailed,
 )
+from opendialer.core.services.option_refusals import refused
 from opendialer.core.storage.tables import Campaign, DncNumber, DncService
+from opendialer.sdk import options as options_contract
 
 READ_ROLES = frozenset({Role.MASTER, Role.CAMPAIGN_ADMIN, Role.CAMPAIGN_SUPERVISOR})
 MANAGE_ROLES = frozenset({Role.MASTER, Role.CAMPAIGN_ADMIN})
@@ -61,7 +55,7 @@ FIELDS = {"name", "kind", "url", "ca_bundle", "timeout_ms", "insecure", "options
 TIMEOUT_MS_RANGE = (50, 60_000)
 MAX_OPTIONS_JSON = 10_000
 #: The longest CA bundle the checks accept (the API schema says so too).
-MAX_CA_BUNDLE = option_checks.MAX_CA_BUNDLE
+MAX_CA_BUNDLE = options_contract.MAX_CA_BUNDLE
 #: What a stored url password reads as; sent back, it keeps the stored password.
 URL_MASK = "***"
 #: A header whose lower-cased name contains one of these carries a credential.
@@ -281,29 +275,19 @@ def _connection(kind: str, merged: dict[str, Any], insecure: bool) -> dict[str, 
     }
     try:
         checked = dict(validate(given)) if callable(validate) else _generic_connection(given)
-    except (ValueError, ExceptionGroup) as exc:
-        problems = FieldErrors()
-        for error in option_errors(exc):
-            problems.add(_option_error(error, getattr(error, "option", None)))
-        problems.raise_if_any()
-        raise
+    except ValueError as exc:  # the provider's OptionError(s): ``option`` is the field
+        raise refused(exc, field=lambda option: option, service="dnc") from None
     return {"url": None, "ca_bundle": None, **checked}
-
-
-def _option_error(exc: ValueError, field: str | None) -> ValidationFailed:
-    """A provider's refusal of a field: by its own code when it has one."""
-    if isinstance(exc, InvalidValue):
-        return ValidationFailed.from_value(exc, field=field)
-    return ValidationFailed("dnc.option_invalid", field=field, problem=str(exc))
 
 
 def _generic_connection(given: dict[str, Any]) -> dict[str, Any]:
     """A plugin's kind without its own check: what its url means is its business."""
-    problems = OptionProblems()
+    problems = options_contract.OptionProblems()
     url = given["url"]
+    check_url = options_contract.checked_url
     checked = {
-        "url": None if url in (None, "") else problems.check(checked_url, url, insecure=True),
-        "ca_bundle": problems.check(checked_ca_bundle, given["ca_bundle"]),
+        "url": None if url in (None, "") else problems.check(check_url, url, insecure=True),
+        "ca_bundle": problems.check(options_contract.checked_ca_bundle, given["ca_bundle"]),
     }
     problems.raise_if_any()
     return checked

@@ -14,8 +14,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from opendialer.core.option_checks import option_errors
 from opendialer.core.services.errors import InvalidValue, ServiceError, ValidationFailed
+from opendialer.sdk.options import option_errors
 
 #: Per settings service, the code of a refusal without one of its own: it shows the
 #: plugin's English text (``%(problem)s``).

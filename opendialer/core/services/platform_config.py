@@ -2,9 +2,9 @@
 
 ``GET/PUT /api/v1/platform`` and System → Communication platform read and write
 them through this service. What the options are — fields, defaults, checks and
-every message — is the platform plugin's (:class:`~opendialer.core.option_schema.
-EditsOptions`; the SIP platform's: ``plugins/platform_sip/options.py``); this
-module only stores them, versions them and enforces who may:
+every message — is the platform plugin's (:class:`~opendialer.sdk.options.EditsOptions`;
+the SIP platform's: ``plugins/platform_sip/options.py``); this module only stores
+them, versions them and enforces who may:
 
 - only a Master reads or writes;
 - a write stores the whole configuration (PUT semantics) as the plugin's
@@ -27,12 +27,12 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from opendialer.core.option_schema import EditsOptions, OptionField, defaults_of
 from opendialer.core.plugins import get_plugin_manager
 from opendialer.core.services.common import Actor, jsonable
 from opendialer.core.services.errors import PermissionDenied, ValidationFailed
 from opendialer.core.services.option_refusals import refused
 from opendialer.core.storage.tables import Setting
+from opendialer.sdk.options import EditsOptions, OptionField, defaults_of
 
 PREFIX = "platform."
 READ_ONLY = {"revision", "updated_at", "configured"}

@@ -3,7 +3,7 @@
 A plugin that keeps state shared by the engine nodes (the SIP platform's port
 leases, table ``platform_port_lease``) gets a :class:`PluginDatabase` — as the
 ``database`` option of a platform that edits its options
-(:class:`~opendialer.core.option_schema.EditsOptions`), or from
+(:class:`~opendialer.sdk.options.EditsOptions`), or from
 ``opendialer.sdk.plugin_database(db)`` in tests — and runs its own SQL through
 it. The tables stay where the migrations define them; this door is
 deliberately thin (one query method and the dialect) so a plugin never needs

@@ -40,12 +40,13 @@ from opendialer.core.routing_defaults import default_targets
 from opendialer.core.services.common import Actor, jsonable
 from opendialer.core.services.errors import (
     FieldErrors,
-    InvalidValue,
     NotFound,
     PermissionDenied,
     ValidationFailed,
 )
+from opendialer.core.services.option_refusals import refused_fields
 from opendialer.core.storage.tables import Setting
+from opendialer.sdk.options import option_errors
 
 PREFIX = "routing."
 MASK = "********"
@@ -166,14 +167,20 @@ def validate(target: str, options: Any) -> dict[str, Any]:
         try:
             checked = _check(factory, trial)
             break
-        except ValueError as exc:
+        except ValueError as exc:  # the target's OptionError(s)
+            dropped = False
+            for error, refused_option in zip(
+                refused_fields(exc, field=_field_of, service="routing"),
+                [getattr(e, "option", None) for e in option_errors(exc)],
+                strict=True,
+            ):
+                if error.field not in seen:
+                    seen.add(str(error.field))
+                    errors.add(error)
+                    dropped = bool(refused_option and _drop(trial, str(refused_option))) or dropped
+            if dropped:
+                continue
             option = getattr(exc, "option", None)
-            field = f"options.{option}" if option else "options"
-            if field not in seen:
-                seen.add(field)
-                errors.add(_option_error(exc, field))
-                if option and _drop(trial, str(option)):
-                    continue
             # A required option (refused again once dropped): a stand-in value lets
             # the check go on to the other options; it is never stored.
             if not option or option in stood_in or not _stand_in(factory, trial, option):
@@ -183,11 +190,9 @@ def validate(target: str, options: Any) -> dict[str, Any]:
     return checked
 
 
-def _option_error(exc: ValueError, field: str) -> ValidationFailed:
-    """A routing target's refusal of an option: by its own code when it has one."""
-    if isinstance(exc, InvalidValue):
-        return ValidationFailed.from_value(exc, field=field)
-    return ValidationFailed("routing.option_invalid", field=field, problem=str(exc))
+def _field_of(option: str | None) -> str:
+    """The field of a target's option in the API's body (``options.<name>``)."""
+    return f"options.{option}" if option else "options"
 
 
 #: Values tried in place of a missing required option, only to check the others.

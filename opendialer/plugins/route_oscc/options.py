@@ -6,7 +6,7 @@ option here. The defaults describe the protocol our contact-center simulator
 (``opendialer.contrib.cc_simulator``) speaks; a site points them at the real
 SDK's names without code changes.
 
-A bad option raises :class:`OsccOptionError`, a coded ``ValueError`` that names the
+A bad option raises :class:`OsccOptionError`, an ``sdk.OptionError`` that names the
 option (``.option``) and says what is expected (its codes: :data:`ERRORS`).
 """
 
@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-from opendialer.sdk import ErrorMessage, InvalidValue, register_error_messages
+from opendialer.sdk import ErrorMessage, OptionError, register_error_messages
 
 #: Operations of the protocol, and their default ``"METHOD path"`` (relative to base_url).
 DEFAULT_PATHS: dict[str, str] = {
@@ -153,12 +153,12 @@ ERRORS = {
 register_error_messages(ERRORS)
 
 
-class OsccOptionError(InvalidValue):
-    """A routing option is missing or wrong; ``option`` is its name, ``code`` says how."""
+class OsccOptionError(OptionError):
+    """A routing option is missing or wrong (``sdk.OptionError``, the one contract of
+    ``validate_options``); ``option`` is its name, ``code`` says how."""
 
     def __init__(self, code: str, /, *, option: str, **params: Any) -> None:
         super().__init__(code, option=option, **params)
-        self.option = option
 
 
 @dataclass(frozen=True, slots=True)
