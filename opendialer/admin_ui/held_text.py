@@ -15,6 +15,7 @@ from opendialer.admin_ui.dates import local_day
 from opendialer.admin_ui.i18n import N_, Translator
 from opendialer.core import held
 from opendialer.core.domain import Role
+from opendialer.core.routing_defaults import SETTINGS_PAGES, settings_page
 from opendialer.core.services import dialing
 from opendialer.core.services.dialing import DialingState
 
@@ -86,7 +87,13 @@ def held_detail(state: DialingState, t: Translator, *, markup: bool = False) -> 
     if params["date"]:
         params["date"] = local_day(params["date"], t.language)
     if isinstance(entry, tuple):
-        first = params["target"] == "ivr" if "target" in state.params else "today" in params
+        # The IVR's message for the target IVR campaigns default to (its System page).
+        ivr = SETTINGS_PAGES["IVR"]
+        first = (
+            settings_page(params["target"]) == ivr
+            if "target" in state.params
+            else "today" in params
+        )
         message = entry[0] if first else entry[1]
     else:
         message = entry

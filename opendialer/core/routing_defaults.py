@@ -14,6 +14,7 @@ claiming one type: the first by name, and a warning says which was left out.
 from __future__ import annotations
 
 import logging
+from typing import NamedTuple
 
 from opendialer.core.plugins import PluginManager, get_plugin_manager
 
@@ -47,6 +48,30 @@ def default_targets(pm: PluginManager | None = None) -> dict[str, str]:
                 ",".join(contested),
             )
     return chosen
+
+
+class SettingsPage(NamedTuple):
+    """Where a Master configures a campaign type's default routing target."""
+
+    title: str  # the System tab's page, as messages name it
+    path: str
+
+
+#: The System page of the default routing target of each campaign type (the admin's
+#: ``pages/routing.py`` serves them with the fields the target declares). A target
+#: that is no type's default is told to be configured at the OSCC one, as ever.
+SETTINGS_PAGES = {
+    "OSCC": SettingsPage("Contact center", "/system/contact-center"),
+    "IVR": SettingsPage("IVR", "/system/ivr"),
+}
+
+
+def settings_page(target: str, pm: PluginManager | None = None) -> SettingsPage:
+    """Where a Master configures routing target ``target``."""
+    for campaign_type, name in default_targets(pm).items():
+        if name == target and campaign_type in SETTINGS_PAGES:
+            return SETTINGS_PAGES[campaign_type]
+    return SETTINGS_PAGES["OSCC"]
 
 
 def _builtin_target_names(pm: PluginManager) -> set[str]:

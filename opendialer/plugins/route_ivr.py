@@ -34,6 +34,7 @@ from typing import Any
 
 import httpx
 
+from opendialer.plugins import route_ivr_page
 from opendialer.sdk import (
     ErrorMessage,
     Health,
@@ -217,6 +218,11 @@ class IvrRoutingTarget:
 
     #: IVR campaigns that name no routing target go to the IVR.
     default_for_campaign_types = ("IVR",)
+    #: System → IVR: its title and fields (``route_ivr_page.py``); its Diagnostics
+    #: line is titled by the target itself, as its page is ("IVR").
+    label = route_ivr_page.LABEL
+    option_sections = route_ivr_page.OPTION_SECTIONS
+    diagnosis_title = route_ivr_page.LABEL
 
     def __init__(
         self, options: Mapping[str, Any] | None = None, context: PluginContext | None = None

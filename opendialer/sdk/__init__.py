@@ -117,9 +117,11 @@ if TYPE_CHECKING:
     )
     from opendialer.sdk.options import (
         EditsOptions,
+        HasOptionPage,
         OptionError,
         OptionField,
         OptionProblems,
+        OptionSection,
         OptionsInvalid,
         checked_ca_bundle,
         checked_url,
@@ -137,6 +139,8 @@ _LAZY = {
     "checked_url": "opendialer.sdk.options",
     "EditsOptions": "opendialer.sdk.options",
     "OptionField": "opendialer.sdk.options",
+    "OptionSection": "opendialer.sdk.options",
+    "HasOptionPage": "opendialer.sdk.options",
     # -- Coded errors: a plugin's messages, keyed by code (docs/errors.md).
     "ErrorMessage": "opendialer.core.services.error_messages",
     "register_error_messages": "opendialer.core.services.error_messages:register",
@@ -260,7 +264,9 @@ __all__ += [
     "CheckStatus",
     "DiagnosesPlatform",
     "EditsOptions",
+    "HasOptionPage",
     "OptionField",
+    "OptionSection",
     "OptionsInvalid",
     "PlatformDiagnosis",
     "PluginDatabase",

@@ -22,6 +22,13 @@ A platform whose options a Master edits in a form (System → Communication plat
 (write-only secrets are kept), ``shown_options`` and ``describe_options``. Core
 stores "the options of platform X" and knows nothing of the fields.
 
+Plugins describe themselves to the admin with message ids (English text the admin
+translates; mark them with a local ``N_`` so ``babel.cfg`` extracts them): a
+platform's ``label`` and ``description`` (System → Communication platform's choice),
+a platform's or routing target's ``diagnosis_title`` (the title of its Diagnostics
+line), a routing target's page (:class:`HasOptionPage`). The admin knows no plugin
+by name.
+
 Plugins import these names from :mod:`opendialer.sdk`. (One module: the checks
 DNC connectors share, :func:`checked_url` and :func:`checked_ca_bundle`, are here
 too.)
@@ -140,10 +147,12 @@ def checked_ca_bundle(value: Any, *, option: str = "ca_bundle") -> str | None:
 class OptionField:
     """One field of a plugin's options, as a form renders it.
 
-    ``kind``: ``text``, ``number``, ``whole`` (an integer), ``bool``, ``choice``
-    (one of ``choices``) or ``records`` (a list of objects whose fields are
-    ``item_fields``; ``secret_fields`` of them are write-only). ``label`` and
-    ``help`` are message ids (English text) the admin translates."""
+    ``kind``: ``text``, ``url``, ``secret`` (write-only text), ``number``, ``whole``
+    or ``int`` (an integer), ``ms`` (whole milliseconds), ``bool``, ``list``
+    (comma-separated names), ``choice`` (one of ``choices``) or ``records`` (a list of
+    objects whose fields are ``item_fields``; ``secret_fields`` of them are
+    write-only). ``label`` and ``help`` are message ids (English text) the admin
+    translates; ``required``: the form marks the field."""
 
     name: str
     kind: str
@@ -153,6 +162,31 @@ class OptionField:
     choices: tuple[str, ...] = ()
     item_fields: tuple[str, ...] = ()
     secret_fields: tuple[str, ...] = ()
+    required: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class OptionSection:
+    """A titled group of a form's fields: ``advanced`` ones are folded away, ``hint``
+    (a message id) is said under the title."""
+
+    title: str
+    fields: tuple[OptionField, ...]
+    advanced: bool = False
+    hint: str = ""
+
+
+@runtime_checkable
+class HasOptionPage(Protocol):
+    """A routing target whose options a Master edits on a System page: the page of the
+    campaign type it is the default target of (``default_for_campaign_types``; OSCC:
+    System → Contact center, IVR: System → IVR). ``label`` (a message id) titles the
+    page, ``option_sections`` are its fields. Optional: ``offers_connection_test =
+    True`` adds the page's "Test connection" button (the target is built, started and
+    asked for its health; nothing is stored)."""
+
+    label: str
+    option_sections: Sequence[OptionSection]
 
 
 @runtime_checkable
@@ -193,9 +227,11 @@ def field_named(fields: Sequence[OptionField], name: str) -> OptionField | None:
 
 __all__ = [
     "EditsOptions",
+    "HasOptionPage",
     "OptionError",
     "OptionField",
     "OptionProblems",
+    "OptionSection",
     "OptionsInvalid",
     "checked_ca_bundle",
     "checked_url",

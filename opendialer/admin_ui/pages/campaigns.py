@@ -16,6 +16,7 @@ from opendialer.admin_ui.held_text import held_view
 from opendialer.admin_ui.i18n import N_
 from opendialer.admin_ui.pages import campaign_amd
 from opendialer.admin_ui.pages.common import done, errors_of, text
+from opendialer.admin_ui.pages.routing import pages as routing_pages
 from opendialer.admin_ui.pages.session import UI
 from opendialer.core.domain import WEEKDAYS, CampaignState, Role
 from opendialer.core.services import (
@@ -173,16 +174,13 @@ async def _modal(
     )
 
 
-#: Where a Master configures each routing target (admin_ui/pages/routing.py).
-ROUTING_PAGES = {"oscc": "/system/contact-center", "ivr": "/system/ivr"}
-
-
 async def routing_context(actor: Actor, campaign: dict[str, Any]) -> dict[str, Any]:
     """The queue suggestions (the contact center's watched queues and the queues of
     the viewer's campaigns) and, per campaign type whose routing target is not
     configured, a note; the form shows the one of the chosen type."""
+    pages = routing_pages()  # where a Master configures each target (pages/routing.py)
     notes = [
-        {"type": kind, "target": target, "path": ROUTING_PAGES.get(target, "")}
+        {"type": kind, "target": target, "path": pages[target].path if target in pages else ""}
         for kind, target in (
             await routing_config.unconfigured_types(campaign.get("routing_target"))
         ).items()

@@ -25,6 +25,7 @@ from litestar.response import Template
 from opendialer.admin_ui.i18n import N_
 from opendialer.admin_ui.pages.common import errors_of, text
 from opendialer.admin_ui.pages.session import UI
+from opendialer.core.plugins import get_plugin_manager
 from opendialer.core.services import platform_choice, platform_config
 from opendialer.core.services.errors import ValidationFailed
 from opendialer.sdk.options import OptionField, field_named
@@ -41,32 +42,18 @@ REGISTRATION_STATES: dict[str, tuple[str, str]] = {
 }
 
 
-#: How the page names the platforms the built-in plugins register; a third party's
-#: platform is shown by its registered name.
-PLATFORM_LABELS: dict[str, tuple[str, str]] = {
-    "sip": (
-        N_("SIP server"),
-        N_("Real calls through your SIP server or SBC (e.g. OpenScape Voice), configured below."),
-    ),
-    "sim": (
-        N_("Simulator"),
-        N_(
-            "No real calls: simulated answers, machines, busy lines and agents, to try "
-            "campaigns and train admins. Nobody is called."
-        ),
-    ),
-}
-
-
 def choice_context(ui: UI, choice: dict[str, Any]) -> dict[str, Any]:
-    """The "Platform in use" card: every installed platform with its label."""
+    """The "Platform in use" card: every installed platform with the ``label`` and
+    ``description`` its factory declares (message ids), or its registered name."""
+    factories = get_plugin_manager().factories("platforms")
     options = []
     for name in choice["available"]:
-        label, hint = PLATFORM_LABELS.get(name, (name, ""))
+        label = getattr(factories.get(name), "label", None)
+        hint = getattr(factories.get(name), "description", None)
         options.append(
             {
                 "name": name,
-                "label": ui._(label) if name in PLATFORM_LABELS else label,
+                "label": ui._(label) if label else name,
                 "hint": ui._(hint) if hint else "",
             }
         )

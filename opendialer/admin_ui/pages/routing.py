@@ -1,5 +1,11 @@
-"""System → Contact center (``oscc``) and System → IVR (``ivr``): the routing
-targets' options, one field per option.
+"""System → Contact center and System → IVR: the options of the routing target each
+campaign type (OSCC, IVR) defaults to, one field per option.
+
+The page knows no target by name: the target declares its title and fields
+(``sdk.HasOptionPage``: ``label``, ``option_sections``, ``offers_connection_test``;
+the built-ins' in ``plugins/route_oscc/option_page.py`` and
+``plugins/route_ivr_page.py``), and the campaign type it is the default of
+(``default_for_campaign_types``) says which page (``routing_defaults.SETTINGS_PAGES``).
 
 The rules (Master only, each target checks its own options and names the bad
 one, write-only secrets) are ``core/services/routing_config.py``'s, the same
@@ -16,14 +22,17 @@ from typing import Any
 
 from litestar import Request, get, post
 from litestar.di import NamedDependency
+from litestar.exceptions import NotFoundException
 from litestar.response import Template
 
 from opendialer.admin_ui.i18n import N_
 from opendialer.admin_ui.pages.common import errors_of, text
 from opendialer.admin_ui.pages.session import UI
+from opendialer.core.plugins import get_plugin_manager
+from opendialer.core.routing_defaults import SETTINGS_PAGES, default_targets
 from opendialer.core.services import routing_config
 from opendialer.core.services.errors import ValidationFailed
-from opendialer.plugins.route_oscc.options import DEFAULT_FIELDS, DEFAULT_PATHS
+from opendialer.sdk.options import OptionField
 
 
 @dataclass(frozen=True)
@@ -62,93 +71,57 @@ class TargetPage:
     title: str
     campaign_type: str
     sections: tuple[Section, ...]
+    can_test: bool = False
 
     def fields(self) -> list[Field]:
         return [f for s in self.sections for f in s.fields]
 
 
-OSCC = TargetPage(
-    "oscc",
-    "/system/contact-center",
-    N_("Contact center"),
-    "OSCC",
-    (
-        Section(
-            N_("Connection"),
-            (
-                Field("base_url", N_("SDK URL"), "url", "", N_("Scheme, host, port and base path of the contact center's REST SDK, e.g. https://oscc.example:9443/rest."), required=True),  # noqa: E501
-                Field("username", N_("User name"), "text", "", N_("The user the dialer logs on with.")),  # noqa: E501
-                Field("password", N_("Password"), "secret", "", N_("Sent with the logon; never shown again once saved.")),  # noqa: E501
-                Field("application", N_("Application name"), "text", "OpenDialer", N_("The name the dialer registers its session under.")),  # noqa: E501
-                Field("ca_bundle", N_("CA file (PEM)"), "text", "", N_("Path on the dialer's server of the CA that signed the SDK's certificate; empty: the system's CAs.")),  # noqa: E501
-                Field("queues", N_("Queues to watch from the start"), "list", [], N_("Comma-separated queue names; a campaign's own queue is added when it dials.")),  # noqa: E501
-            ),
-        ),
-        Section(
-            N_("Timing"),
-            (
-                Field("poll_interval_ms", N_("Poll interval (ms)"), "ms", 1000, N_("Time between two reads of the queues' free agents.")),  # noqa: E501
-                Field("stale_after_ms", N_("Stale after (ms)"), "ms", 15000, N_("A count older than this is not trusted: no calls until a fresh one arrives. Must exceed the poll interval.")),  # noqa: E501
-                Field("keepalive_interval_ms", N_("Keep-alive interval (ms)"), "ms", 10000, N_("Time between two keep-alive requests of the session.")),  # noqa: E501
-                Field("connect_timeout_ms", N_("Connect timeout (ms)"), "ms", 2000, N_("How long to wait for the TCP/TLS connection.")),  # noqa: E501
-                Field("request_timeout_ms", N_("Request timeout (ms)"), "ms", 3000, N_("How long one request may take in all.")),  # noqa: E501
-                Field("reservation_timeout_ms", N_("Agent hold (ms)"), "ms", 120000, N_("A launched call stops holding its agent after this, even without an answer.")),  # noqa: E501
-                Field("backoff_initial_ms", N_("First retry after (ms)"), "ms", 500, N_("Wait before rebuilding a failed session; doubles at each failure.")),  # noqa: E501
-                Field("backoff_max_ms", N_("Longest retry wait (ms)"), "ms", 30000, N_("The doubling wait never exceeds this.")),  # noqa: E501
-            ),
-        ),
-        Section(
-            N_("Protocol (advanced)"),
-            (
-                Field("session_header", N_("Session header"), "text", "", N_("Also send the session id in this HTTP header; empty: none.")),  # noqa: E501
-                Field("codec", N_("Codec"), "text", "json", N_("json, or package.module:Class of a codec plugin.")),  # noqa: E501
-                Field("events", N_("Use change events"), "bool", False, N_("Long-poll the events request; a reported change triggers a new count at once.")),  # noqa: E501
-                Field("events_wait_ms", N_("Events wait (ms)"), "ms", 10000, N_("How long the contact center may hold an events request.")),  # noqa: E501
-                *(
-                    Field(f"paths.{op}", op, "text", default, N_("METHOD /path, relative to the SDK URL."))  # noqa: E501
-                    for op, default in DEFAULT_PATHS.items()
-                ),
-                *(
-                    Field(f"fields.{name}", name, "text", default, N_("Field name in the SDK's messages; answers may use a dotted path."))  # noqa: E501
-                    for name, default in DEFAULT_FIELDS.items()
-                ),
-            ),
-            advanced=True,
-            hint=N_("The SDK's request paths and field names are the simulator's until set here: replace them with your contact center's (docs/routing.md)."),  # noqa: E501
-        ),
-    ),
-)  # fmt: skip
+def _field(option: OptionField) -> Field:
+    return Field(
+        option.name, option.label, option.kind, option.default, option.help, option.required
+    )
 
-IVR = TargetPage(
-    "ivr",
-    "/system/ivr",
-    N_("IVR"),
-    "IVR",
-    (
-        Section(
-            N_("Channels"),
-            (
-                Field("channels", N_("IVR channels"), "int", None, N_("How many calls the dialer may have on the IVR at once: launched calls and transferred calls still up."), required=True),  # noqa: E501
-                Field("hold_timeout_ms", N_("Transferred call hold (ms)"), "ms", 600000, N_("A transferred call is taken as ended after this: set it to the longest usual IVR session.")),  # noqa: E501
-                Field("reservation_timeout_ms", N_("Launched call hold (ms)"), "ms", 120000, N_("A launched call stops holding its channel after this, even without an answer.")),  # noqa: E501
-            ),
-        ),
-        Section(
-            N_("Status URL (optional)"),
-            (
-                Field("status_url", N_("Status URL"), "url", None, N_("An http(s) URL answering JSON with the IVR's free channels; it corrects the dialer's own count.")),  # noqa: E501
-                Field("status_field", N_("Field of the answer"), "text", "freeChannels", N_("Name (or dotted path) of the free-channel count in that answer.")),  # noqa: E501
-                Field("status_authoritative", N_("The status URL is the truth"), "bool", False, N_("When it fails or is late, dial nothing (instead of trusting the dialer's own count).")),  # noqa: E501
-                Field("status_poll_ms", N_("Read every (ms)"), "ms", 2000, N_("How often the status URL is read.")),  # noqa: E501
-                Field("status_timeout_ms", N_("Status timeout (ms)"), "ms", 1000, N_("How long one read may take.")),  # noqa: E501
-                Field("status_stale_after_ms", N_("Status stale after (ms)"), "ms", 10000, N_("An answer older than this is not used.")),  # noqa: E501
-                Field("ca_bundle", N_("CA file (PEM)"), "text", None, N_("Path on the dialer's server of the CA of an https status URL; empty: the system's CAs.")),  # noqa: E501
-            ),
-        ),
-    ),
-)  # fmt: skip
 
-PAGES = {page.target: page for page in (OSCC, IVR)}
+def _page(target: str, campaign_type: str, factory: Any) -> TargetPage | None:
+    sections = getattr(factory, "option_sections", None)
+    if not sections:
+        return None
+    return TargetPage(
+        target,
+        SETTINGS_PAGES[campaign_type].path,
+        getattr(factory, "label", target),
+        campaign_type,
+        tuple(
+            Section(s.title, tuple(_field(f) for f in s.fields), s.advanced, s.hint)
+            for s in sections
+        ),
+        can_test=bool(getattr(factory, "offers_connection_test", False)),
+    )
+
+
+def pages() -> dict[str, TargetPage]:
+    """Target name → its System page: the default target of each campaign type that has
+    a page, when the target describes its options."""
+    pm = get_plugin_manager()
+    factories = pm.factories("routing_targets")
+    found: dict[str, TargetPage] = {}
+    for campaign_type, target in sorted(default_targets(pm).items()):
+        if campaign_type in SETTINGS_PAGES and target in factories:
+            page = _page(target, campaign_type, factories[target])
+            if page is not None:
+                found[target] = page
+    return found
+
+
+def page_of_type(campaign_type: str) -> TargetPage:
+    """The page at ``SETTINGS_PAGES[campaign_type]``: the type's default target's."""
+    for page in pages().values():
+        if page.campaign_type == campaign_type:
+            return page
+    raise NotFoundException()
+
+
 UNCONFIRMED = N_("Nothing was removed: the removal was not confirmed.")
 
 
@@ -222,7 +195,7 @@ def _seconds(ms: Any) -> str:
 def effect(page: TargetPage, options: dict[str, Any], ui: UI) -> list[str]:
     """What the engine does with the stored options, in the viewer's language."""
     t = ui.t
-    if page.target == "ivr":
+    if page.campaign_type == "IVR":  # the IVR target's options (route_ivr_page.py)
         channels = options.get("channels", 0)
         lines = [
             t.ngettext(
@@ -308,12 +281,13 @@ async def _render(
     )
 
 
-async def _page(ui: UI, target: str) -> Template:
-    return await _render(ui, PAGES[target])
+async def _show(ui: UI, campaign_type: str) -> Template:
+    return await _render(ui, page_of_type(campaign_type))
 
 
-async def _save(request: Request[Any, Any, Any], ui: UI, target: str) -> Template:
-    page = PAGES[target]
+async def _save(request: Request[Any, Any, Any], ui: UI, campaign_type: str) -> Template:
+    page = page_of_type(campaign_type)
+    target = page.target
     actor = ui.require_tab("system")
     form = await request.form()
     options = form_options(page, form)
@@ -340,22 +314,22 @@ async def _save(request: Request[Any, Any, Any], ui: UI, target: str) -> Templat
 
 @get("/system/contact-center")
 async def contact_center_page(ui: NamedDependency[UI]) -> Template:
-    return await _page(ui, "oscc")
+    return await _show(ui, "OSCC")
 
 
 @post("/system/contact-center", status_code=200)
 async def save_contact_center(request: Request[Any, Any, Any], ui: NamedDependency[UI]) -> Template:
-    return await _save(request, ui, "oscc")
+    return await _save(request, ui, "OSCC")
 
 
 @get("/system/ivr")
 async def ivr_page(ui: NamedDependency[UI]) -> Template:
-    return await _page(ui, "ivr")
+    return await _show(ui, "IVR")
 
 
 @post("/system/ivr", status_code=200)
 async def save_ivr(request: Request[Any, Any, Any], ui: NamedDependency[UI]) -> Template:
-    return await _save(request, ui, "ivr")
+    return await _save(request, ui, "IVR")
 
 
 ROUTES: list[Any] = [contact_center_page, save_contact_center, ivr_page, save_ivr]

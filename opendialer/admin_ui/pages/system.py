@@ -17,6 +17,7 @@ from litestar.response import Template
 from opendialer.admin_ui.i18n import N_
 from opendialer.admin_ui.pages.session import UI
 from opendialer.core import health, logs
+from opendialer.core.plugins import get_plugin_manager
 from opendialer.core.services import installation
 from opendialer.core.services.errors import PermissionDenied
 
@@ -35,7 +36,6 @@ TITLES = {
     "database": N_("Database"),
     "migrations": N_("Migrations"),
     "plugins": N_("Plugins loaded"),
-    "sip": N_("SIP registrations"),
     "dnc": N_("Do-Not-Call services"),
     "contact_center": N_("Contact center"),
     "tls": N_("TLS certificates"),
@@ -68,20 +68,29 @@ def _subject(ui: UI, result: health.CheckResult) -> str:
     subject = result.subject
     if subject in SUBJECTS:
         return ui._(SUBJECTS[subject])
-    if result.check == "sip" and subject.startswith("port "):
+    if result.check in _diagnosis_titles("platforms") and subject.startswith("port "):
         return ui._("port %(user)s", user=subject[len("port ") :])
     return subject
 
 
-#: Routing targets whose check is titled by the target itself, as the System tab's
-#: page of that target is ("IVR", not "Contact center — ivr").
-TARGET_TITLES = {"ivr": N_("IVR")}
+def _diagnosis_titles(kind: str) -> dict[str, str]:
+    """Name → ``diagnosis_title`` (a message id) of the plugins of ``kind`` that title
+    their own Diagnostics line: a platform's check (its id is the platform's name), a
+    routing target titled by itself as its System page is ("IVR", not "Contact
+    center — ivr")."""
+    factories = get_plugin_manager().factories(kind)
+    titles = {
+        name: getattr(factory, "diagnosis_title", None) for name, factory in factories.items()
+    }
+    return {name: title for name, title in titles.items() if isinstance(title, str)}
 
 
 def _line(ui: UI, r: health.CheckResult) -> Line:
-    if r.check == "contact_center" and r.subject in TARGET_TITLES:
-        return Line(ui._(TARGET_TITLES[r.subject]), "", r.status.value, r.message)
-    return Line(ui._(TITLES.get(r.check, r.check)), _subject(ui, r), r.status.value, r.message)
+    targets = _diagnosis_titles("routing_targets")
+    if r.check == "contact_center" and r.subject in targets:
+        return Line(ui._(targets[r.subject]), "", r.status.value, r.message)
+    title = TITLES.get(r.check) or _diagnosis_titles("platforms").get(r.check, r.check)
+    return Line(ui._(title), _subject(ui, r), r.status.value, r.message)
 
 
 async def health_lines(ui: UI) -> list[Line]:

@@ -25,15 +25,10 @@ from opendialer.core.domain import CampaignState
 from opendialer.core.health.model import CheckResult, DoctorOptions, Status
 from opendialer.core.health.settings_read import routing_options
 from opendialer.core.plugins import get_plugin_manager
-from opendialer.core.routing_defaults import default_targets
+from opendialer.core.routing_defaults import default_targets, settings_page
 from opendialer.core.storage.tables import Campaign
 
 FIX = "fix the stored options of routing target {name!r} (setting routing.{name}): "
-#: Where a Master configures a routing target (the System pages).
-FIX_PAGE = {
-    "ivr": "System → IVR (/system/ivr)",
-    "*": "System → Contact center (/system/contact-center)",
-}
 FIX_REACH = "check the contact center's URL, TLS trust and credentials, and that it runs"
 
 
@@ -140,7 +135,8 @@ def _for_campaigns(result: CheckResult, names: list[str]) -> CheckResult:
 def _unconfigured(name: str, names: list[str]) -> CheckResult | None:
     """FAIL when a started campaign needs target ``name`` and it has no options it can
     start with (None: it builds without options, check it like a configured one)."""
-    where = f"a Master sets it at {FIX_PAGE.get(name, FIX_PAGE['*'])}"
+    page = settings_page(name)
+    where = f"a Master sets it at System → {page.title} ({page.path})"
     campaigns = ", ".join(names)
     factory = get_plugin_manager().factories("routing_targets").get(name)
     if factory is None:

@@ -35,6 +35,7 @@ from opendialer.core import held
 from opendialer.core.domain import CampaignState, LeadStatus, Role, ScheduleState
 from opendialer.core.engine.scheduler import ACTIVE
 from opendialer.core.engine.window import TimeZoneError, local_date, window_for, zone
+from opendialer.core.routing_defaults import settings_page
 from opendialer.core.storage.tables import CallRecord, DialerGroup, EngineNode, Lead, Schedule
 
 NO_ENGINE = "no_engine"
@@ -79,7 +80,7 @@ def dead_after() -> timedelta:
 
 def routing_fix_path(target: str) -> str:
     """Where a Master configures a routing target (System → IVR, System → Contact center)."""
-    return "/system/ivr" if target == "ivr" else "/system/contact-center"
+    return settings_page(target).path
 
 
 def _engine_hold(campaign: Mapping[str, Any], entry: Mapping[str, Any]) -> DialingState | None:

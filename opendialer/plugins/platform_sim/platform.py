@@ -96,7 +96,19 @@ def _pair(value: Any, default: tuple[float, float], name: str) -> tuple[float, f
     return low, high
 
 
+def N_(message: str) -> str:
+    """Mark ``message`` for extraction (``babel.cfg``); the admin translates it."""
+    return message
+
+
 class SimPlatform:
+    #: How System → Communication platform names it (message ids).
+    label = N_("Simulator")
+    description = N_(
+        "No real calls: simulated answers, machines, busy lines and agents, to try "
+        "campaigns and train admins. Nobody is called."
+    )
+
     def __init__(
         self, options: Mapping[str, Any] | None = None, context: PluginContext | None = None
     ) -> None:

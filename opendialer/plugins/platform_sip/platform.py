@@ -48,6 +48,7 @@ from opendialer.plugins.platform_sip.config import SipAccount, SipConfig, Tunabl
 from opendialer.plugins.platform_sip.config_follower import ConfigFollower, ConfigSource
 from opendialer.plugins.platform_sip.diagnosis import diagnose
 from opendialer.plugins.platform_sip.leases import PortLeases
+from opendialer.plugins.platform_sip.option_messages import N_
 from opendialer.plugins.platform_sip.port_pool import PortLeaser, PortPool
 from opendialer.plugins.platform_sip.probe import probe_server
 from opendialer.plugins.platform_sip.registration import RegistrationPolicy
@@ -73,6 +74,12 @@ class SipPlatform:
     #: ``opendialer doctor`` and Diagnostics: the ``sip`` check (``sdk.DiagnosesPlatform``).
     diagnose = staticmethod(diagnose)
     #: System → Communication platform and ``/api/v1/platform`` (``sdk.EditsOptions``).
+    #: How System → Communication platform and Diagnostics name it (message ids).
+    label = N_("SIP server")
+    description = N_(
+        "Real calls through your SIP server or SBC (e.g. OpenScape Voice), configured below."
+    )
+    diagnosis_title = N_("SIP registrations")
     option_fields = editable.OPTION_FIELDS
     validate_options = staticmethod(editable.validate_options)
     shown_options = staticmethod(editable.shown_options)

@@ -23,6 +23,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from opendialer.plugins.route_oscc import option_page
 from opendialer.plugins.route_oscc.cache import QueueCache, Reservations
 from opendialer.plugins.route_oscc.codec import load_codec
 from opendialer.plugins.route_oscc.options import OsccOptions, parse_options
@@ -42,6 +43,11 @@ class OsccRoutingTarget:
 
     #: OSCC campaigns that name no routing target go to the contact center.
     default_for_campaign_types = ("OSCC",)
+    #: System → Contact center: its title and fields (``option_page.py``).
+    label = option_page.LABEL
+    option_sections = option_page.OPTION_SECTIONS
+    #: The page offers "Test connection": the target opens a session at the SDK.
+    offers_connection_test = True
 
     def __init__(
         self, options: Mapping[str, Any] | None = None, context: PluginContext | None = None
