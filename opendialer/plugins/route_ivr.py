@@ -7,7 +7,7 @@ transferred call is held until :meth:`IvrRoutingTarget.transferred_call_ended`
 is called for it or, when that signal never comes, for ``hold_timeout_ms``.
 
 With several engine nodes (PostgreSQL) the holds are shared rows
-(:mod:`opendialer.core.services.routing_reservations`): the other nodes' holds
+(:class:`opendialer.sdk.SharedReservations`): the other nodes' holds
 are subtracted too, and ``claim_slots`` — called by the engine before it
 launches — claims channels atomically in the database, so all the nodes
 together never hold more than ``channels``.
