@@ -15,7 +15,7 @@ from typing import Any
 
 from api_matrix import Raw, Row, World, expect
 
-from opendialer.core.services import campaigns, lead_import
+from opendialer.core.services import campaign_states, campaigns, lead_import
 from opendialer.core.services.common import SYSTEM
 from opendialer.core.storage.tables import Lead
 
@@ -51,7 +51,7 @@ async def schedule_target(world: World, role: str, scope: str) -> dict[str, Any]
 
 async def started_campaign_target(world: World, role: str, scope: str) -> dict[str, Any]:
     params = await startable_campaign_target(world, role, scope)
-    await campaigns.start_campaign(SYSTEM, params["campaign_id"])
+    await campaign_states.start_campaign(SYSTEM, params["campaign_id"])
     return params
 
 

@@ -206,8 +206,8 @@ async def test_reading_the_list_back_in_one_consistent_snapshot(
         554181021120,
         554181021121,
     ]
-    monkeypatch.setattr(dnc_bulk, "SNAPSHOT_DELTA_LIMIT", 3)
-    monkeypatch.setattr(dnc_bulk, "SNAPSHOT_PART", 2)  # several parts, in order
+    monkeypatch.setattr(dnc_bulk.layout, "SNAPSHOT_DELTA_LIMIT", 3)
+    monkeypatch.setattr(dnc_bulk.layout, "SNAPSHOT_PART", 2)  # several parts, in order
     report = await dnc_numbers.import_numbers(SYSTEM, b"554181021118\n554181021122\n")
     assert report.on_list == 5 and report.added == 2
     compacted = await dnc_bulk.read_list(service_id)
@@ -215,3 +215,19 @@ async def test_reading_the_list_back_in_one_consistent_snapshot(
     assert compacted.base.tolist() == [554181021118 + i for i in range(5)]
     later = await dnc_numbers.import_numbers(SYSTEM, b"554181021123\n")
     assert later.on_list == 6
+
+
+async def test_an_import_written_in_many_chunks_completes(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every chunk of a write goes to the database on the connection's own thread; a
+    statement handed between threads was reset under a running chunk ("bad parameter
+    or other API misuse", SQLite) about once in a few hundred chunks."""
+    monkeypatch.setattr(dnc_bulk.layout, "WRITE_CHUNK", 20)
+    numbers = 5511900000000 + np.arange(0, 60_000, 3)
+    for replace in (True, False):
+        report = await dnc_numbers.import_numbers(
+            SYSTEM, e164_lines(numbers[int(replace) :: 2]), replace=replace, number_format="e164"
+        )
+        assert report.added == numbers[int(replace) :: 2].size
+    assert (await dnc_numbers.read_numbers(report.service_id)).tolist() == numbers.tolist()

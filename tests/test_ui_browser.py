@@ -258,7 +258,7 @@ async def test_campaign_administrator_runs_a_campaign(
 async def test_run_button_of_a_disabled_group_is_disabled_with_the_reason(
     tab: Page, db: Database
 ) -> None:
-    from opendialer.core.services import campaigns
+    from opendialer.core.services import campaign_states, campaigns
 
     sales = await make_group("Sales")
     closed = await make_group("Closed")
@@ -288,7 +288,7 @@ async def test_run_button_of_a_disabled_group_is_disabled_with_the_reason(
         },
     )
     await Lead(campaign=running["id"], name="Ann", phone="+12025550143").save().run()
-    await campaigns.start_campaign(SYSTEM, running["id"])
+    await campaign_states.start_campaign(SYSTEM, running["id"])
     await groups.update_group(SYSTEM, closed, {"enabled": False})
     await log_in(tab, "cadmin")
     button = tab.locator("tr[data-campaign=Dormant] button.run-stop")

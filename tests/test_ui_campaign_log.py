@@ -16,7 +16,7 @@ from engine_support import make_engine, run_round
 from test_ui_pages import browser_session, htmx
 
 from opendialer.core.engine.clock import FakeClock
-from opendialer.core.services import campaigns, lead_import, schedules, users
+from opendialer.core.services import campaign_states, campaigns, lead_import, schedules, users
 from opendialer.core.services.common import SYSTEM
 from opendialer.core.storage import Database
 from opendialer.core.storage.tables import CallRecord, Lead, Schedule
@@ -66,7 +66,7 @@ async def dialed_campaign(db: Database, group: int) -> dict[str, Any]:
     )
     lines = [f"Busy {i},+{p}" for i, p in enumerate(BUSY)]
     await import_leads(campaign["id"], [*lines, f"Ana Souza,+{HUMAN}", f"Bia Lima,+{MACHINE}"])
-    await campaigns.start_campaign(SYSTEM, campaign["id"])
+    await campaign_states.start_campaign(SYSTEM, campaign["id"])
     script = {p: ["busy"] for p in BUSY} | {HUMAN: ["human"], MACHINE: ["machine"]}
     engine = make_engine(db, FakeClock(DIALED_AT), script=script, slots=20)
     await engine.start(run_loop=False)
@@ -74,7 +74,7 @@ async def dialed_campaign(db: Database, group: int) -> dict[str, Any]:
         await run_round(engine)
     finally:
         await engine.stop()
-    await campaigns.stop_campaign(SYSTEM, campaign["id"])
+    await campaign_states.stop_campaign(SYSTEM, campaign["id"])
     assert await CallRecord.count().where(CallRecord.campaign == campaign["id"]).run() == 14
     return campaign
 
@@ -304,12 +304,12 @@ async def test_delete_a_campaign_after_saying_what_goes(
     sam = await browser_session(app_client, "sam")
     assert f"/campaigns/{cid}/delete" not in (await sam.get("/campaigns")).text
     assert (await sam.get(f"/campaigns/{cid}/delete")).status_code == 403
-    await campaigns.start_campaign(SYSTEM, cid)
+    await campaign_states.start_campaign(SYSTEM, cid)
     r = await ana.get(f"/campaigns/{cid}/delete", headers=htmx(ana))
     assert "The campaign Renewals is running: stop it before deleting it." in r.text
     r = await ana.post(f"/campaigns/{cid}/delete", headers=htmx(ana))
     assert "HX-Redirect" not in r.headers and "STARTED" not in r.text
-    await campaigns.stop_campaign(SYSTEM, cid)
+    await campaign_states.stop_campaign(SYSTEM, cid)
     confirm = (await ana.get(f"/campaigns/{cid}/delete", headers=htmx(ana))).text
     assert (
         "Delete campaign Renewals? Its leads (14), schedules (2) and call records (14) "

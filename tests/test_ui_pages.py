@@ -14,7 +14,7 @@ import httpx
 import pytest
 from api_client import PASSWORD, ApiClient
 
-from opendialer.core.services import campaigns, installation, users
+from opendialer.core.services import campaign_states, campaigns, installation, users
 from opendialer.core.services.common import SYSTEM
 from opendialer.core.storage.tables import Lead
 
@@ -271,7 +271,7 @@ async def test_summary_panel_is_polled_only_while_running(app_client: ApiClient)
     stopped = await ana.get(path)
     assert "hx-trigger" not in stopped.text and "<svg" in stopped.text
     await Lead(campaign=campaign["id"], name="Ann", phone="+12025550143").save().run()
-    await campaigns.start_campaign(SYSTEM, campaign["id"])
+    await campaign_states.start_campaign(SYSTEM, campaign["id"])
     running = await ana.get(path)
     assert 'hx-trigger="every 5s"' in running.text
     panel = await ana.get(f"{path}/panel")

@@ -25,7 +25,7 @@ from opendialer.admin_ui.held_text import FIX_PLACES
 from opendialer.admin_ui.i18n import translator
 from opendialer.core import held
 from opendialer.core.engine.clock import FakeClock
-from opendialer.core.services import campaigns, dnc_numbers, groups, users
+from opendialer.core.services import campaign_states, campaigns, dnc_numbers, groups, users
 from opendialer.core.services.common import SYSTEM
 from opendialer.core.storage import Database
 from opendialer.core.storage.tables import Campaign, EngineNode, Schedule
@@ -362,14 +362,14 @@ async def test_a_do_not_call_block_is_explained_in_the_viewers_language(
     )
     await dnc_numbers.import_numbers(SYSTEM, f"{HUMAN}\n".encode())
     await import_leads(campaign["id"], [f"Ana Souza,+{HUMAN}"])
-    await campaigns.start_campaign(SYSTEM, campaign["id"])
+    await campaign_states.start_campaign(SYSTEM, campaign["id"])
     engine = make_engine(db, FakeClock(DIALED_AT), script={HUMAN: ["human"]}, slots=2)
     await engine.start(run_loop=False)
     try:
         await run_round(engine)
     finally:
         await engine.stop()
-    await campaigns.stop_campaign(SYSTEM, campaign["id"])
+    await campaign_states.stop_campaign(SYSTEM, campaign["id"])
     expected = {
         "en": "On the Do-Not-Call list of Embedded Service; no call placed.",
         "pt_BR": "Na lista Não ligar de Serviço Embutido; nenhuma chamada feita.",

@@ -101,7 +101,7 @@ if TYPE_CHECKING:
     from opendialer.core.services.errors import InvalidValue
     from opendialer.core.services.phones import SIP_USER_NAME, dial_string, is_dial_string
     from opendialer.core.services.plugin_database import PluginDatabase, plugin_database
-    from opendialer.core.services.routing_reservations import (
+    from opendialer.core.services.shared_reservations import (
         DEFAULT_REFRESH_S,
         SharedReservations,
     )
@@ -150,8 +150,8 @@ _LAZY = {
     "SIP_USER_NAME": "opendialer.core.services.phones",
     "dial_string": "opendialer.core.services.phones",
     "is_dial_string": "opendialer.core.services.phones",
-    "DEFAULT_REFRESH_S": "opendialer.core.services.routing_reservations",
-    "SharedReservations": "opendialer.core.services.routing_reservations",
+    "DEFAULT_REFRESH_S": "opendialer.core.services.shared_reservations",
+    "SharedReservations": "opendialer.core.services.shared_reservations",
     "CampaignOverview": "opendialer.sdk.dialer",
     "DatabaseUrlError": "opendialer.sdk.dialer",
     "DialingOverview": "opendialer.sdk.dialer",

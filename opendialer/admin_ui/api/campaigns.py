@@ -19,7 +19,7 @@ from opendialer.admin_ui.api.common import BodyId, ObjectId, changes
 from opendialer.admin_ui.held_text import held_reason_body
 from opendialer.admin_ui.i18n import translator
 from opendialer.core.domain import CampaignState, CampaignType
-from opendialer.core.services import campaigns, dialing
+from opendialer.core.services import campaign_states, campaigns, dialing
 from opendialer.core.services.common import Actor, PageRequest
 
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
@@ -271,11 +271,11 @@ class CampaignController(Controller):
     async def start_campaign(
         self, actor: NamedDependency[Actor], campaign_id: ObjectId
     ) -> Campaign:
-        return await campaign_out(actor, await campaigns.start_campaign(actor, campaign_id))
+        return await campaign_out(actor, await campaign_states.start_campaign(actor, campaign_id))
 
     @post("/{campaign_id:int}/stop", status_code=200, summary="Stop a campaign")
     async def stop_campaign(self, actor: NamedDependency[Actor], campaign_id: ObjectId) -> Campaign:
-        return await campaign_out(actor, await campaigns.stop_campaign(actor, campaign_id))
+        return await campaign_out(actor, await campaign_states.stop_campaign(actor, campaign_id))
 
     @get("/{campaign_id:int}/summary", summary="A campaign with its leads counted by status")
     async def summary(

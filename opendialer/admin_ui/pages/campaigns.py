@@ -21,6 +21,7 @@ from opendialer.admin_ui.pages.session import UI
 from opendialer.core.domain import WEEKDAYS, CampaignState, Role
 from opendialer.core.services import (
     campaign_fields,
+    campaign_states,
     campaigns,
     dialing,
     dnc_services,
@@ -304,9 +305,9 @@ async def _change_state(
     actor = ui.require_tab("campaigns")
     try:
         if start:
-            await campaigns.start_campaign(actor, campaign_id)
+            await campaign_states.start_campaign(actor, campaign_id)
         else:
-            await campaigns.stop_campaign(actor, campaign_id)
+            await campaign_states.stop_campaign(actor, campaign_id)
     except Conflict as exc:
         return ui.render(
             "partials/error_modal.html",

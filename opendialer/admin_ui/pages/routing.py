@@ -4,7 +4,7 @@ campaign type (OSCC, IVR) defaults to, one field per option.
 The page knows no target by name: the target declares its title and fields
 (``sdk.HasOptionPage``: ``label``, ``option_sections``, ``offers_connection_test``;
 the built-ins' in ``plugins/route_oscc/option_page.py`` and
-``plugins/route_ivr_page.py``), and the campaign type it is the default of
+``plugins/route_ivr/option_page.py``), and the campaign type it is the default of
 (``default_for_campaign_types``) says which page (``routing_defaults.SETTINGS_PAGES``).
 
 The rules (Master only, each target checks its own options and names the bad
@@ -195,7 +195,7 @@ def _seconds(ms: Any) -> str:
 def effect(page: TargetPage, options: dict[str, Any], ui: UI) -> list[str]:
     """What the engine does with the stored options, in the viewer's language."""
     t = ui.t
-    if page.campaign_type == "IVR":  # the IVR target's options (route_ivr_page.py)
+    if page.campaign_type == "IVR":  # the IVR target's options (route_ivr/option_page.py)
         channels = options.get("channels", 0)
         lines = [
             t.ngettext(

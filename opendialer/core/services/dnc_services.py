@@ -10,13 +10,9 @@ The built-in Embedded Service is part of the product: PATCH and DELETE on it are
 refused with 409 ``builtin_service``. A service that a campaign uses cannot be
 deleted (409 ``service_in_use``): move the campaigns to another service first.
 
-Credentials are write-only, like the SIP port passwords: a password in the url
-(``https://user:pass@host/``) is read back as ``***`` with ``has_url_password``, and a
-url sent back with ``***`` keeps the stored password (a url without one clears it);
-the values of sensitive ``options.headers`` (Authorization, X-Api-Key, any name with
-key/token/secret/password/auth in it) are read back blank, named in
-``secret_headers``, and a blank value sent back keeps the stored one (leaving the
-header out clears it). Providers read the table, so they get the real values.
+Credentials are write-only, like the SIP port passwords (a url's password reads back
+as ``***``, sensitive header values blank; sent back so, they keep the stored ones):
+see :mod:`.dnc_credentials`. Providers read the table, so they get the real values.
 """
 
 from __future__ import annotations
@@ -24,9 +20,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urlsplit
 
-from opendialer.core.contracts import masked_url
 from opendialer.core.domain import Role
 from opendialer.core.plugins import get_plugin_manager
 from opendialer.core.services.common import (
@@ -37,6 +31,16 @@ from opendialer.core.services.common import (
     reject_unknown,
     require_bool,
     require_str,
+)
+from opendialer.core.services.dnc_credentials import (
+    keep_secret_headers,
+    keep_url_password,
+    mask_url,
+    options_of,
+    origin,
+    secret_headers,
+    stored_headers_stay_home,
+    url_parts,
 )
 from opendialer.core.services.errors import (
     Conflict,
@@ -56,10 +60,6 @@ TIMEOUT_MS_RANGE = (50, 60_000)
 MAX_OPTIONS_JSON = 10_000
 #: The longest CA bundle the checks accept (the API schema says so too).
 MAX_CA_BUNDLE = options_contract.MAX_CA_BUNDLE
-#: What a stored url password reads as; sent back, it keeps the stored password.
-URL_MASK = "***"
-#: A header whose lower-cased name contains one of these carries a credential.
-SECRET_HEADER_WORDS = ("key", "token", "secret", "password", "passwd", "auth", "cookie")
 
 
 def known_kinds() -> list[str]:
@@ -67,55 +67,13 @@ def known_kinds() -> list[str]:
     return sorted(get_plugin_manager().factories("dnc_providers"))
 
 
-def is_secret_header(name: str) -> bool:
-    lowered = name.lower()
-    return any(word in lowered for word in SECRET_HEADER_WORDS)
-
-
-def _netloc(user: str | None, password: str | None, host: str) -> str:
-    if user is None and password is None:
-        return host
-    return f"{user or ''}:{password}@{host}" if password is not None else f"{user}@{host}"
-
-
-def _url_parts(url: str) -> tuple[str | None, str | None, str]:
-    """(user, password, host[:port]) of a url's authority, as written."""
-    netloc = urlsplit(url).netloc
-    userinfo, at, host = netloc.rpartition("@")
-    if not at:
-        return None, None, netloc
-    user, colon, password = userinfo.partition(":")
-    return user, (password if colon else None), host
-
-
-#: The url with its password (if any) shown as ``***`` — for every display.
-mask_url = masked_url
-
-
-def _options_of(row: dict[str, Any]) -> dict[str, Any]:
-    options = row.get("options") or {}
-    if isinstance(options, str):
-        try:
-            options = json.loads(options or "{}")
-        except ValueError:
-            options = {}
-    return options if isinstance(options, dict) else {}
-
-
-def _secret_headers(options: dict[str, Any]) -> dict[str, Any]:
-    headers = options.get("headers")
-    if not isinstance(headers, dict):
-        return {}
-    return {k: v for k, v in headers.items() if is_secret_header(str(k)) and v not in (None, "")}
-
-
 def service_json(row: dict[str, Any]) -> dict[str, Any]:
     """A service as every reader sees it: credentials masked (see the module's doc)."""
-    options = _options_of(row)
-    secrets = _secret_headers(options)
+    options = options_of(row)
+    secrets = secret_headers(options)
     if secrets:
         options = {**options, "headers": {**options["headers"], **dict.fromkeys(secrets, "")}}
-    _, password, _ = _url_parts(row["url"]) if row["url"] else (None, None, "")
+    _, password, _ = url_parts(row["url"]) if row["url"] else (None, None, "")
     return jsonable(
         {
             "id": row["id"],
@@ -197,62 +155,6 @@ def _options(value: Any) -> str:
     return text
 
 
-def _origin(url: Any) -> tuple[str, str, int | None] | None:
-    """(scheme, host, port) — where a stored credential may be sent."""
-    if not isinstance(url, str) or not url.strip():
-        return None
-    try:
-        parts = urlsplit(url.strip())
-        return parts.scheme.lower(), (parts.hostname or "").lower(), parts.port
-    except ValueError:
-        return None
-
-
-def _keep_url_password(value: Any, stored_url: str | None) -> Any:
-    """A url sent back with the ``***`` mask as its password keeps the stored one — for
-    the same user at the same address only: a stored password is never sent elsewhere."""
-    if not isinstance(value, str) or not value.strip():
-        return value
-    user, password, host = _url_parts(value.strip())
-    if password != URL_MASK:
-        return value
-    stored_user, stored_password, _ = _url_parts(stored_url) if stored_url else (None, None, "")
-    if not stored_password or stored_user != user or _origin(value) != _origin(stored_url):
-        raise ValidationFailed("dnc.url_password_masked", field="url", mask=URL_MASK)
-    parts = urlsplit(value.strip())
-    return parts._replace(netloc=_netloc(user, stored_password, host)).geturl()
-
-
-def _address_changed(names: list[str]) -> ValidationFailed:
-    return ValidationFailed("dnc.headers_retype", field="options", names=", ".join(sorted(names)))
-
-
-def _keep_secret_headers(value: Any, stored: dict[str, Any], same_address: bool) -> Any:
-    """Sensitive headers sent back blank keep their stored values (when the address
-    stays the same); left out, they go."""
-    if not isinstance(value, dict) or not isinstance(value.get("headers"), dict):
-        return value
-    kept = {str(k).lower(): v for k, v in _secret_headers(stored).items()}
-    blank = [
-        str(k)
-        for k, v in value["headers"].items()
-        if is_secret_header(str(k)) and v in (None, "") and str(k).lower() in kept
-    ]
-    if blank and not same_address:
-        raise _address_changed(blank)
-    headers = {
-        k: kept[str(k).lower()] if str(k) in blank else v for k, v in value["headers"].items()
-    }
-    return {**value, "headers": headers}
-
-
-def _stored_headers_stay_home(current: dict[str, Any]) -> None:
-    """The url moves to another address while options (and their stored secrets) stay."""
-    secrets = _secret_headers(_options_of(current))
-    if secrets:
-        raise _address_changed(list(secrets))
-
-
 def _kind_of(data: dict[str, Any], merged: dict[str, Any], creating: bool) -> str:
     if creating and "kind" not in data:
         raise ValidationFailed("dnc.kind_required", field="kind", kinds=", ".join(known_kinds()))
@@ -271,7 +173,7 @@ def _connection(kind: str, merged: dict[str, Any], insecure: bool) -> dict[str, 
         "ca_bundle": merged.get("ca_bundle"),
         "insecure": insecure,
         "timeout_ms": merged.get("timeout_ms", 2000),
-        "options": _options_of(merged),
+        "options": options_of(merged),
     }
     try:
         checked = dict(validate(given)) if callable(validate) else _generic_connection(given)
@@ -303,20 +205,23 @@ def _validated(data: dict[str, Any], current: dict[str, Any] | None) -> dict[Any
     check(reject_unknown, data, FIELDS)
     data = dict(data)
     stored_url = (current or {}).get("url")
-    same_address = "url" not in data or _origin(data["url"]) == _origin(stored_url)
+    same_address = "url" not in data or origin(data["url"]) == origin(stored_url)
     if "url" in data:
-        url = check(_keep_url_password, data["url"], stored_url)
+        url = check(keep_url_password, data["url"], stored_url)
         if url is None and data["url"] is not None:  # reported: check the rest as stored
             del data["url"]
         else:
             data["url"] = url
     if "options" in data:
         options = check(
-            _keep_secret_headers, data["options"], _options_of(current or {}), same_address
+            keep_secret_headers,
+            data["options"],
+            options_of(current or {}),
+            same_address,
         )
         data["options"] = options if options is not None else {}
     elif current is not None and not same_address:
-        check(_stored_headers_stay_home, current)
+        check(stored_headers_stay_home, current)
     merged = {**(current or {}), **data}
     kind = check(_kind_of, data, merged, current is None)
     insecure = check(require_bool, merged, "insecure", False)

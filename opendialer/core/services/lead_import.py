@@ -36,7 +36,7 @@ import asyncpg
 
 from opendialer.core.domain import CampaignState, LeadStatus
 from opendialer.core.services import campaigns
-from opendialer.core.services.campaign_fields import parse_region, region_of
+from opendialer.core.services.campaign_regions import parse_region, region_of
 from opendialer.core.services.common import Actor
 from opendialer.core.services.errors import InvalidValue, ValidationFailed
 from opendialer.core.services.leads_csv import (

@@ -16,7 +16,7 @@ from piccolo.columns.combination import WhereRaw
 
 from opendialer.core.domain import LeadStatus
 from opendialer.core.services import campaigns
-from opendialer.core.services.campaign_fields import region_of
+from opendialer.core.services.campaign_regions import region_of
 from opendialer.core.services.common import Actor, PageRequest, page_body, reject_unknown
 from opendialer.core.services.common import require_str as _require_str
 from opendialer.core.services.errors import Conflict, NotFound, ValidationFailed, problem_params

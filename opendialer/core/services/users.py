@@ -7,6 +7,10 @@
 * Campaign Administrators and Supervisors do not manage users.
 * Campaign Administrators and Supervisors whose groups are all disabled cannot
   log in; Managers can.
+
+One module (~420 lines) on purpose: the log-in rule, the scope of a Manager and
+the roles one may give are one role table (the product guide's), read and
+changed together; split, a reader would chase a rule across files.
 """
 
 from __future__ import annotations

@@ -100,7 +100,7 @@ class DncNumber(Table, tablename="dnc_number"):
 
 
 # ``dnc_snapshot`` (service, part, version, numbers, data): the whole list as sorted
-# int64 bytes, written by imports (``core/services/dnc_bulk.py``); plain SQL only.
+# int64 bytes, written by imports (``core/services/dnc_bulk/``); plain SQL only.
 
 
 class Campaign(Table, tablename="campaign"):

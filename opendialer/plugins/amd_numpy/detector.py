@@ -7,6 +7,11 @@ arithmetic reads them. Each frame's features depend only on its own samples
 and the 22 ms before it, so the verdict and its time are the same however the
 audio is chunked (a verdict is reported at the end of the block in which it
 was reached — the moment ``feed`` can return it).
+
+One module (~460 lines) on purpose: it is one state machine whose per-frame step
+(``_frames``) reads and writes the whole state (floor, background, greeting
+words, tones) at once; the parts that stand alone already live apart
+(:mod:`.features`, :mod:`.tones`, :mod:`.resample`, :mod:`.params`).
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ could be wrong: session not up, no count yet, count older than
 ``stale_after_ms``. ``health`` says which, in words.
 
 With several engine nodes (PostgreSQL) the holds are shared rows
-(:mod:`opendialer.core.services.routing_reservations`): ``free_slots`` reads
+(:class:`opendialer.sdk.SharedReservations`): ``free_slots`` reads
 the other nodes' holds from a snapshot refreshed in the background, and
 ``claim_slots`` — called by the engine before it launches — claims agents
 atomically in the database, so N nodes never ring more calls than there are

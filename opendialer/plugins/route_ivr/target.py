@@ -1,24 +1,5 @@
-"""Routing target ``ivr``: free IVR channels (CMS Voice Portal and the like).
-
-The IVR does not tell the dialer how many channels are free, so this target
-counts them itself: ``channels`` minus the calls it holds — calls launched and
-not yet ended, and calls transferred to the IVR that are still up. A
-transferred call is held until :meth:`IvrRoutingTarget.transferred_call_ended`
-is called for it or, when that signal never comes, for ``hold_timeout_ms``.
-
-With several engine nodes (PostgreSQL) the holds are shared rows
-(:mod:`opendialer.core.services.routing_reservations`): the other nodes' holds
-are subtracted too, and ``claim_slots`` — called by the engine before it
-launches — claims channels atomically in the database, so all the nodes
-together never hold more than ``channels``.
-
-Optionally a ``status_url`` answering JSON with the IVR's own count of free
-channels corrects the local count (the smaller answer wins). When that URL is
-unreachable, late or malformed: with ``status_authoritative`` true, 0 free
-(fail safe: the URL is the truth and we do not have it); with the default
-false, the local count is used and ``health`` says the correction is missing.
-All options are listed in ``docs/routing.md``.
-"""
+"""The ``ivr`` routing target: :class:`IvrRoutingTarget` counts free channels (see
+the package's doc)."""
 
 from __future__ import annotations
 
@@ -34,168 +15,11 @@ from typing import Any
 
 import httpx
 
-from opendialer.plugins import route_ivr_page
-from opendialer.sdk import (
-    ErrorMessage,
-    Health,
-    OptionError,
-    PluginContext,
-    RoutingRequest,
-    RoutingTargetFactory,
-    SharedReservations,
-    hookimpl,
-    register_error_messages,
-)
+from opendialer.plugins.route_ivr import option_page
+from opendialer.plugins.route_ivr.options import parse_options
+from opendialer.sdk import Health, PluginContext, RoutingRequest, SharedReservations
 
 log = logging.getLogger("opendialer.route_ivr")
-
-_DURATIONS = {  # name: (minimum, default)
-    "reservation_timeout_ms": (10, 120_000),
-    "hold_timeout_ms": (10, 600_000),
-    "status_poll_ms": (20, 2_000),
-    "status_timeout_ms": (10, 1_000),
-    "status_stale_after_ms": (50, 10_000),
-}
-#: Upper bounds: a dialer node carries at most 300 parallel calls, so more channels
-#: than this is a typing mistake, not an IVR; no duration of these options is
-#: longer than a day (larger values overflow the engine's timers).
-MAX_CHANNELS = 5_000
-MAX_DURATION_MS = 86_400_000
-ALLOWED = {
-    "channels",
-    "status_url",
-    "status_field",
-    "status_authoritative",
-    "ca_bundle",
-    *_DURATIONS,
-}
-
-
-def N_(message: str) -> str:
-    """Mark ``message`` for extraction (``babel.cfg``); the pages translate it."""
-    return message
-
-
-#: The codes of a bad option: the English detail, and what System → IVR shows at the
-#: option's field (translated with the admin's catalogues).
-ERRORS = {
-    "route_ivr.option_unknown": ErrorMessage(
-        "route_ivr: option %(option)r is not known; known options: %(known)s",
-        N_("%(name)s is not an option of this routing target."),
-    ),
-    "route_ivr.channels_required": ErrorMessage(
-        "route_ivr: option %(option)r is required: a whole number >= 0, got %(value)r",
-        N_("Enter the number of IVR channels (a whole number, 0 or more)."),
-    ),
-    "route_ivr.channels_too_many": ErrorMessage(
-        "route_ivr: option %(option)r must be at most %(n)s, got %(value)r",
-        N_("Enter at most %(n)s IVR channels."),
-    ),
-    "route_ivr.duration_too_short": ErrorMessage(
-        "route_ivr: option %(option)r must be a whole number of milliseconds >= %(n)s, "
-        "got %(value)r",
-        N_("Enter a whole number of milliseconds, at least %(n)s."),
-    ),
-    "route_ivr.duration_too_long": ErrorMessage(
-        "route_ivr: option %(option)r must be at most %(n)s milliseconds (a day), got %(value)r",
-        N_("Enter at most %(n)s milliseconds (one day)."),
-    ),
-    "route_ivr.url_invalid": ErrorMessage(
-        "route_ivr: option %(option)r must be an http:// or https:// URL, got %(value)r",
-        N_("Enter an http:// or https:// URL with a host name."),
-    ),
-    "route_ivr.field_name_invalid": ErrorMessage(
-        "route_ivr: option %(option)r must be a field name, got %(value)r",
-        N_("Enter a field name."),
-    ),
-    "route_ivr.not_bool": ErrorMessage(
-        "route_ivr: option %(option)r must be true or false, got %(value)r",
-        N_("Choose yes or no."),
-    ),
-    "route_ivr.authoritative_without_url": ErrorMessage(
-        "route_ivr: option %(option)r is true but no status_url is set",
-        N_("Enter a status URL first, or untick this option."),
-    ),
-    "route_ivr.ca_bundle_invalid": ErrorMessage(
-        "route_ivr: option %(option)r must be a file path, got %(value)r",
-        N_("Enter a file path."),
-    ),
-}
-register_error_messages(ERRORS)
-
-
-class IvrOptionError(OptionError):
-    """An IVR option is missing or wrong (``sdk.OptionError``, the one contract of
-    ``validate_options``); ``option`` is its name, ``code`` says how."""
-
-    def __init__(self, code: str, /, *, option: str, **params: Any) -> None:
-        super().__init__(code, option=option, **params)
-
-
-@dataclass(frozen=True, slots=True)
-class IvrOptions:
-    channels: int
-    reservation_timeout_ms: int
-    hold_timeout_ms: int
-    status_url: str | None
-    status_field: str
-    status_authoritative: bool
-    status_poll_ms: int
-    status_timeout_ms: int
-    status_stale_after_ms: int
-    ca_bundle: str | None
-
-
-def parse_options(raw: Mapping[str, Any] | None) -> IvrOptions:
-    raw = dict(raw or {})
-    unknown = sorted(set(raw) - ALLOWED)
-    if unknown:
-        raise IvrOptionError(
-            "route_ivr.option_unknown",
-            option=unknown[0],
-            name=unknown[0],
-            known=", ".join(sorted(ALLOWED)),
-        )
-    channels = raw.get("channels")
-    if not isinstance(channels, int) or isinstance(channels, bool) or channels < 0:
-        raise IvrOptionError("route_ivr.channels_required", option="channels", value=channels)
-    if channels > MAX_CHANNELS:
-        raise IvrOptionError(
-            "route_ivr.channels_too_many", option="channels", n=MAX_CHANNELS, value=channels
-        )
-    durations: dict[str, int] = {}
-    for name, (minimum, default) in _DURATIONS.items():
-        value = raw.get(name, default)
-        if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
-            raise IvrOptionError(
-                "route_ivr.duration_too_short", option=name, n=minimum, value=value
-            )
-        if value > MAX_DURATION_MS:
-            raise IvrOptionError(
-                "route_ivr.duration_too_long", option=name, n=MAX_DURATION_MS, value=value
-            )
-        durations[name] = value
-    url = raw.get("status_url")
-    if url is not None and (
-        not isinstance(url, str) or not url.startswith(("http://", "https://"))
-    ):
-        raise IvrOptionError("route_ivr.url_invalid", option="status_url", value=url)
-    field = raw.get("status_field", "freeChannels")
-    if not isinstance(field, str) or not field:
-        raise IvrOptionError("route_ivr.field_name_invalid", option="status_field", value=field)
-    authoritative = raw.get("status_authoritative", False)
-    if not isinstance(authoritative, bool):
-        raise IvrOptionError(
-            "route_ivr.not_bool", option="status_authoritative", value=authoritative
-        )
-    if authoritative and url is None:
-        raise IvrOptionError("route_ivr.authoritative_without_url", option="status_authoritative")
-    ca_bundle = raw.get("ca_bundle")
-    if ca_bundle is not None and not isinstance(ca_bundle, str):
-        raise IvrOptionError("route_ivr.ca_bundle_invalid", option="ca_bundle", value=ca_bundle)
-    return IvrOptions(channels, status_url=url, status_field=field,
-                      status_authoritative=authoritative, ca_bundle=ca_bundle,
-                      **durations)  # fmt: skip
 
 
 #: The shared-reservation pool of the IVR channels (the table's ``pool`` column).
@@ -218,11 +42,11 @@ class IvrRoutingTarget:
 
     #: IVR campaigns that name no routing target go to the IVR.
     default_for_campaign_types = ("IVR",)
-    #: System → IVR: its title and fields (``route_ivr_page.py``); its Diagnostics
+    #: System → IVR: its title and fields (``option_page.py``); its Diagnostics
     #: line is titled by the target itself, as its page is ("IVR").
-    label = route_ivr_page.LABEL
-    option_sections = route_ivr_page.OPTION_SECTIONS
-    diagnosis_title = route_ivr_page.LABEL
+    label = option_page.LABEL
+    option_sections = option_page.OPTION_SECTIONS
+    diagnosis_title = option_page.LABEL
 
     def __init__(
         self, options: Mapping[str, Any] | None = None, context: PluginContext | None = None
@@ -414,8 +238,3 @@ class IvrRoutingTarget:
             "reported_at": self._reported_at.isoformat() if self._reported_at else None,
             "throttled": problem or None,
         }
-
-
-@hookimpl
-def register_routing_targets() -> Mapping[str, RoutingTargetFactory]:
-    return {"ivr": IvrRoutingTarget}

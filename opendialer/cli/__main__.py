@@ -1,0 +1,5 @@
+"""``python -m opendialer.cli``: the ``opendialer`` command."""
+
+from opendialer.cli.app import main
+
+main()

@@ -1,0 +1,52 @@
+"""``opendialer users``: dialer users made from the command line (the first Master)."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import typer
+
+from opendialer.cli.runner import fail, open_database, out, run
+
+users_app = typer.Typer(help="Dialer users.", no_args_is_help=True)
+
+PASSWORD_ENV = "OPENDIALER_MASTER_PASSWORD"
+
+
+def _read_password() -> str:
+    """From $OPENDIALER_MASTER_PASSWORD, else the first line of stdin (never argv)."""
+    env = os.environ.get(PASSWORD_ENV)
+    if env:
+        return env
+    if sys.stdin.isatty():
+        import getpass
+
+        first = getpass.getpass("password: ")
+        if getpass.getpass("again: ") != first:
+            fail("the two passwords differ")
+        return first
+    line = sys.stdin.readline()
+    if not line:
+        fail(f"no password: pipe it on stdin or set {PASSWORD_ENV}")
+    return line.rstrip("\r\n")
+
+
+@users_app.command("create-master")
+def users_create_master(
+    username: str = typer.Option(..., "--username", help="The new Master's user name."),
+) -> None:
+    """Create a Master user. The password comes from stdin or $OPENDIALER_MASTER_PASSWORD."""
+    from opendialer.core.services import users
+
+    password = _read_password()
+
+    async def body() -> None:
+        db = await open_database(migrate_first=True)
+        try:
+            user = await users.create_master(username, password)
+        finally:
+            await db.close()
+        out.print(f"created Master {user['username']!r} (id {user['id']})")
+
+    run(body)
