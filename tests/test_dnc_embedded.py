@@ -23,6 +23,8 @@ from opendialer.core.storage.tables import DncService
 from opendialer.plugins.dnc_embedded.index import NumberIndex
 from opendialer.plugins.dnc_embedded.provider import EmbeddedDncProvider
 
+pytestmark = pytest.mark.pg
+
 ADMIN = Actor(user_id=7, username="ada", role=Role.CAMPAIGN_ADMIN)
 SUPERVISOR = Actor(user_id=8, username="sue", role=Role.CAMPAIGN_SUPERVISOR)
 

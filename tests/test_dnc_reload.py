@@ -24,6 +24,8 @@ from opendialer.core.storage import Database
 from opendialer.plugins.dnc_embedded.index import NumberIndex
 from opendialer.plugins.dnc_embedded.provider import EmbeddedDncProvider
 
+pytestmark = pytest.mark.pg
+
 #: The product promises every node sees a change within 5 seconds.
 DEADLINE_S = 5.0
 

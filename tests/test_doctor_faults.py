@@ -90,6 +90,7 @@ async def skewed_server_clock(db: Database, db_url: str) -> AsyncIterator[Any]:
         await db.engine.run_ddl("DROP FUNCTION IF EXISTS public.clock_timestamp()")
 
 
+@pytest.mark.pg
 async def test_database_server_clock_skew_warns_then_fails(
     skewed_server_clock: Any, cli_env: dict[str, str]
 ) -> None:
@@ -288,6 +289,7 @@ async def empty_database(
         await connection.close()
 
 
+@pytest.mark.pg
 async def test_a_database_nobody_migrated_is_reported_and_left_empty(
     empty_database: tuple[str, Any], cli_env: dict[str, str]
 ) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime
 
+import pytest
 from engine_support import (
     DncCampaign,
     dnc_campaign,
@@ -22,6 +23,8 @@ from opendialer.core.hookspecs import hookimpl
 from opendialer.core.plugins import PluginManager
 from opendialer.core.storage import Database
 from opendialer.core.storage.tables import DncService
+
+pytestmark = pytest.mark.pg
 
 BLOCKED = {"15550802"}
 

@@ -51,6 +51,8 @@ from opendialer.core.storage.tables import DncService
 from opendialer.plugins.metrics_prometheus.exporter import REFRESH_ENV, PrometheusExporter
 from opendialer.testing import FakeDncServer
 
+pytestmark = pytest.mark.pg
+
 TOKEN = "metrics-test-token-0123456789"
 DASHBOARD = Path(__file__).resolve().parent.parent / "docs" / "grafana-dashboard.json"
 BLOCKED = {"15551000003", "15551000007"}

@@ -20,7 +20,7 @@ from opendialer.core.domain import LeadStatus
 from opendialer.core.engine.outcomes import status_for_outcome
 from opendialer.core.plugins import PluginManager
 
-pytestmark = [pytest.mark.sipp, pytest.mark.timeout(180)]
+pytestmark = [pytest.mark.sip, pytest.mark.timeout(180)]
 
 
 @pytest.fixture(scope="session")

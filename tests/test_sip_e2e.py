@@ -26,7 +26,7 @@ from opendialer.core.plugins import PluginManager
 from opendialer.core.storage import Database
 from opendialer.plugins.platform_sip import SipPlatform
 
-pytestmark = [pytest.mark.sipp, pytest.mark.slow, pytest.mark.timeout(600)]
+pytestmark = [pytest.mark.sip, pytest.mark.slow, pytest.mark.timeout(600)]
 
 
 class EnergyStrategy:

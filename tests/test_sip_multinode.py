@@ -41,7 +41,7 @@ from opendialer.core.storage.tables import EngineNode
 from opendialer.plugins.platform_sip import SipPlatform
 from opendialer.plugins.platform_sip.platform import NOT_CONFIGURED
 
-pytestmark = pytest.mark.timeout(240)
+pytestmark = [pytest.mark.pg, pytest.mark.timeout(240)]
 
 USERS = [f"port{i:03d}" for i in range(1, 5)]
 _CONTACT_PORT = re.compile(r"@[^:>;]+:(\d+)")
