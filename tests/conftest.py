@@ -35,7 +35,7 @@ from opendialer.core.storage.migrate import migrate
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from api_client import app_client  # noqa: F401  (the JSON API test client fixture)
+from api_client import app_cache, app_client  # noqa: F401  (the JSON API test client fixtures)
 from helpers import reset_database
 
 # Cheap argon2 for the test run: suites create hundreds of users. Hashes record
