@@ -10,8 +10,7 @@
 * ``browser`` (session) and ``tab`` (per test: a new page with no cookies, its
   ``base_url`` the live server; script errors and CSP violations fail the test).
 
-``tests/conftest.py`` registers them once; a test just names them (``tab``). Do not import
-them into a test module: that module would get its own session server and Chromium.
+Import them into a test module: ``from ui_browser import browser, chromium_executable, live_server, tab``.
 """
 
 from __future__ import annotations
