@@ -38,10 +38,6 @@ sys.path.insert(0, str(Path(__file__).parent))
 from api_client import app_cache, app_client  # noqa: F401  (the JSON API test client fixtures)
 from helpers import reset_database
 
-# The browser tests' fixtures, registered once here so that the session-scoped server and
-# Chromium are shared by every module (a module importing them would get its own copies).
-from ui_browser import browser, chromium_executable, live_server, tab  # noqa: F401
-
 # Cheap argon2 for the test run: suites create hundreds of users. Hashes record
 # their own costs, so nothing else changes (see core/services/passwords.py).
 os.environ.setdefault("OPENDIALER_ARGON2_TIME_COST", "1")

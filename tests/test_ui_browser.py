@@ -7,6 +7,7 @@ the schedule, starting and stopping it and opening the summary; a Supervisor who
 can look but not change; the language switch.
 """
 
+# ruff: noqa: F811  (the fixtures imported from ui_browser are test parameters here)
 from __future__ import annotations
 
 from pathlib import Path
@@ -15,6 +16,7 @@ from typing import Any
 import pytest
 from api_client import PASSWORD
 from playwright.async_api import Page, expect
+from ui_browser import browser, chromium_executable, live_server, tab  # noqa: F401
 
 from opendialer.core.services import groups, users
 from opendialer.core.services.common import SYSTEM

@@ -3,6 +3,7 @@ Administrator edits one schedule day, is told at the date field when the new dat
 taken, and deletes a day after a confirmation; a Supervisor opens the call log from
 the campaign menu and is offered no edit or delete action anywhere."""
 
+# ruff: noqa: F811  (the fixtures imported from ui_browser are test parameters here)
 from __future__ import annotations
 
 from datetime import timedelta
@@ -11,6 +12,7 @@ import pytest
 from playwright.async_api import Page, expect
 from test_ui_browser import log_in, make_group, make_user
 from test_ui_campaign_log import HUMAN, campaign_around_today, day_id, dialed_campaign
+from ui_browser import browser, chromium_executable, live_server, tab  # noqa: F401
 
 from opendialer.core.storage import Database
 

@@ -2,11 +2,13 @@
 browser's zone (not UTC), and the next one the zone of the last campaign of their groups,
 whatever the browser says."""
 
+# ruff: noqa: F811  (the fixtures imported from ui_browser are test parameters here)
 from __future__ import annotations
 
 import pytest
 from api_client import PASSWORD
 from playwright.async_api import Page, expect
+from ui_browser import browser, chromium_executable, live_server, tab  # noqa: F401
 
 from opendialer.core.services import groups, users
 from opendialer.core.services.common import SYSTEM

@@ -3,6 +3,7 @@ made with the guide's fields on the form (its phone region left to the time zone
 guide's own lead list uploaded as written — imported, with the warning about numbers
 that look unassigned — then a lead renamed through the edit form."""
 
+# ruff: noqa: F811  (the fixtures imported from ui_browser are test parameters here)
 from __future__ import annotations
 
 from pathlib import Path
@@ -10,6 +11,7 @@ from pathlib import Path
 import pytest
 from api_client import PASSWORD
 from playwright.async_api import Page, expect
+from ui_browser import browser, chromium_executable, live_server, tab  # noqa: F401
 
 from opendialer.core.services import groups, users
 from opendialer.core.services.common import SYSTEM

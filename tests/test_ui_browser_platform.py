@@ -3,11 +3,13 @@ on SQLite and PostgreSQL: a Master opens the page from the System menu, adds a p
 row, sees every invalid field marked at once, corrects them, saves, and finds the
 configuration stored with the password kept out of the page."""
 
+# ruff: noqa: F811  (the fixtures imported from ui_browser are test parameters here)
 from __future__ import annotations
 
 import pytest
 from api_client import PASSWORD
 from playwright.async_api import Page, expect
+from ui_browser import browser, chromium_executable, live_server, tab  # noqa: F401
 
 from opendialer.core.services import platform_config, users
 from opendialer.core.services.common import SYSTEM

@@ -2,11 +2,13 @@
 whose description is 1999 characters without a space keeps Run and its ⋮ menu on
 the screen."""
 
+# ruff: noqa: F811  (the fixtures imported from ui_browser are test parameters here)
 from __future__ import annotations
 
 import pytest
 from playwright.async_api import Page, expect
 from test_ui_browser import log_in, make_group, make_user
+from ui_browser import browser, chromium_executable, live_server, tab  # noqa: F401
 
 from opendialer.core.services import campaigns
 from opendialer.core.services.common import SYSTEM

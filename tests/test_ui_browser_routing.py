@@ -5,11 +5,13 @@ finds it "not configured yet", makes a mistake that is marked at its field, save
 form shows the IVR note only while the IVR type is chosen, and no more once the
 IVR is configured."""
 
+# ruff: noqa: F811  (the fixtures imported from ui_browser are test parameters here)
 from __future__ import annotations
 
 import pytest
 from api_client import PASSWORD
 from playwright.async_api import Dialog, Page, expect
+from ui_browser import browser, chromium_executable, live_server, tab  # noqa: F401
 
 from opendialer.core.services import groups, routing_config, users
 from opendialer.core.services.common import SYSTEM

@@ -19,6 +19,7 @@ install guide says. Then, in Debian's Chromium and only through the pages:
 It runs in English on both databases and once in Portuguese.
 """
 
+# ruff: noqa: F811  (the fixtures imported from ui_browser are test parameters here)
 from __future__ import annotations
 
 import shutil
@@ -33,7 +34,7 @@ import pytest
 from api_client import PASSWORD
 from helpers import run_cli
 from playwright.async_api import Page, expect
-from ui_browser import start_server, stop_server
+from ui_browser import browser, chromium_executable, start_server, stop_server  # noqa: F401
 
 from opendialer.admin_ui.i18n import translator
 from opendialer.core.storage import Database

@@ -3,6 +3,7 @@ itself (no CDN, no web font) and runs under the strict Content-Security-Policy; 
 viewers that would need a CDN are not offered. Chromium with every request to another
 origin blocked."""
 
+# ruff: noqa: F811  (the fixtures imported from ui_browser are test parameters here)
 from __future__ import annotations
 
 from urllib.parse import urlsplit
@@ -10,6 +11,7 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 from playwright.async_api import Page, Route, expect
+from ui_browser import browser, chromium_executable, live_server, tab  # noqa: F401
 
 from opendialer.admin_ui.security import CONTENT_SECURITY_POLICY
 

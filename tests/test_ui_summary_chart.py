@@ -3,6 +3,7 @@ each label measured with the real DejaVu Sans metrics (the widest of the page's 
 matplotlib ships the file) lies inside the SVG, and rows do not overlap. The browser
 test checks the same with Chromium's own layout (getBBox) and keeps a screenshot."""
 
+# ruff: noqa: F811  (the fixtures imported from ui_browser are test parameters here)
 from __future__ import annotations
 
 import itertools
@@ -14,6 +15,7 @@ import matplotlib
 import pytest
 from api_client import PASSWORD, ApiClient
 from PIL import ImageFont
+from ui_browser import browser, chromium_executable, live_server, tab  # noqa: F401
 
 from opendialer.admin_ui.pages.chart import STATUS_COLOURS, bar_chart
 from opendialer.admin_ui.pages.session import LANGUAGE_COOKIE
