@@ -9,7 +9,8 @@ Fixture (registered in ``conftest.py``)::
         assert r.status_code == 200, r.text
         r = await app_client.get("/api/v1/groups")  # app_client itself is anonymous: 401
 
-``app_client`` runs ``create_app(database=db)`` in-process through
+``app_client`` runs ``create_app(database=db)`` (built once per session and
+environment, its ``app.state`` fresh per test: ``AppCache``) in-process through
 ``httpx.ASGITransport`` on the test's own event loop, on SQLite and PostgreSQL
 (the ``db`` fixture). Litestar's own ``AsyncTestClient`` is not used on purpose:
 it runs the app in a portal thread with a second event loop, which the session's
@@ -35,6 +36,8 @@ cheap argon2 settings in the test run (conftest sets ``OPENDIALER_ARGON2_*``).
 from __future__ import annotations
 
 import asyncio
+import copy
+import os
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from typing import Any
@@ -173,10 +176,43 @@ async def running(app: Litestar) -> AsyncIterator[None]:
         await task
 
 
+class AppCache:
+    """One ``create_app(database=...)`` per database and environment, reused by the tests.
+
+    Building the app costs 0.5-2 s (Litestar models every handler's signature) and a
+    test needs a fresh app only in what it can change: ``app.state``. So each test gets
+    the state ``create_app`` made, deep-copied (a fresh login throttle, metrics access
+    rule...), and its own start-up and shutdown (the lifespan). The app is built again
+    when the ``OPENDIALER_*`` environment differs from the one it was built in (a test
+    that sets a variable create_app reads)."""
+
+    def __init__(self) -> None:
+        self._built: dict[int, tuple[dict[str, str], Litestar, dict[str, Any]]] = {}
+
+    def app_for(self, db: Database) -> Litestar:
+        env = {k: v for k, v in os.environ.items() if k.startswith("OPENDIALER_")}
+        built = self._built.get(id(db))
+        if built is None or built[0] != env:
+            app = create_app(database=db)
+            built = (env, app, copy.deepcopy(dict(app.state)))
+            self._built[id(db)] = built
+        _, app, pristine = built
+        for key in list(app.state.keys()):
+            del app.state[key]
+        app.state.update(copy.deepcopy(pristine))
+        return app
+
+
+@pytest.fixture(scope="session")
+def app_cache() -> AppCache:
+    return AppCache()
+
+
 @pytest.fixture
-async def app_client(db: Database) -> AsyncIterator[ApiClient]:
-    """An anonymous client of ``create_app(database=db)``; see the module docstring."""
-    app = create_app(database=db)
+async def app_client(db: Database, app_cache: AppCache) -> AsyncIterator[ApiClient]:
+    """An anonymous client of ``create_app(database=db)`` (built once, state fresh per
+    test: ``AppCache``); see the module docstring."""
+    app = app_cache.app_for(db)
     async with running(app):
         api = ApiClient(app)
         try:

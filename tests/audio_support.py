@@ -3,11 +3,10 @@
 PyAudio is the ``audio`` extra, not a test requirement: it builds against
 PortAudio's headers, which a fresh machine lacks, so ``pip install '.[test]'``
 could not install it. ``ensure_pyaudio(directory)`` makes it importable for the
-CLI's child processes without touching the test environment: it installs
-Debian's ``portaudio19-dev`` if its header is missing (``apt-get update`` once,
-then ``apt-get install``; root, as CI is) and ``pip install --target
-directory pyaudio``; the caller puts ``directory`` on ``PYTHONPATH``.
-Nothing is installed by hand.
+CLI's child processes without touching the test environment: ``pip install --target
+directory pyaudio`` against Debian's ``portaudio19-dev`` (which
+``scripts/setup-test-deps`` installs; without its header the test skips, or fails
+under ``CI=true``); the caller puts ``directory`` on ``PYTHONPATH``.
 
 ``alsa_config(path, ...)`` writes an ALSA configuration for
 ``ALSA_CONFIG_PATH``: a default device that writes what is played to a file
@@ -18,29 +17,17 @@ card that does not exist.
 from __future__ import annotations
 
 import importlib.util
-import os
 import subprocess
 import sys
 from pathlib import Path
+
+from system_deps import missing
 
 PORTAUDIO_HEADER = Path("/usr/include/portaudio.h")
 
 
 class PyAudioUnavailable(RuntimeError):
     pass
-
-
-def _apt_install(package: str) -> None:
-    if os.geteuid() != 0:
-        raise PyAudioUnavailable(f"{package} is missing and only root can apt-get install it")
-    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-    for command in (
-        ["apt-get", "update", "-q"],
-        ["apt-get", "install", "-y", "-q", "--no-install-recommends", package],
-    ):
-        done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=900)
-        if done.returncode != 0:
-            raise PyAudioUnavailable(f"{' '.join(command)} failed: {done.stderr[-800:]}")
 
 
 def ensure_pyaudio(directory: Path) -> Path | None:
@@ -51,7 +38,7 @@ def ensure_pyaudio(directory: Path) -> Path | None:
     if (directory / "pyaudio").is_dir():
         return directory
     if not PORTAUDIO_HEADER.exists():
-        _apt_install("portaudio19-dev")
+        missing(f"PortAudio's header {PORTAUDIO_HEADER}", "portaudio19-dev")
     pip = [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", str(directory)]
     done = subprocess.run(
         [*pip, "pyaudio>=0.2.14"],

@@ -1,11 +1,20 @@
-"""Shared fixtures: a database per backend (SQLite and PostgreSQL), reset per test.
+"""Shared fixtures: a database per backend (SQLite and PostgreSQL), reset per test; the tiers.
 
-``db`` is parametrised over both backends, so every test that uses it (or
-``db_url``) runs twice. PostgreSQL comes from ``OPENDIALER_TEST_POSTGRES_URL``
-(default ``postgresql://postgres@127.0.0.1:5432/test``); a fresh database is
-created for the session and dropped at the end. Without a reachable server the
-PostgreSQL half is skipped with the reason — except under ``CI=true``, where
-that fails the run.
+A test that uses ``db`` (or ``db_url``, ``database``, ``cli_env``, ``app_client``,
+``live_server``) runs on SQLite. A test marked ``pg`` — one whose outcome depends on
+the database: storage, claims and leases, several nodes, LISTEN/NOTIFY, bulk DNC
+storage, routing reservations, dialect-specific queries — runs on SQLite and on
+PostgreSQL (ids ``[sqlite]`` and ``[postgres]``; the PostgreSQL half also carries
+the ``postgres`` marker). A new test file therefore runs on SQLite only until it is
+marked: ``pytestmark = pytest.mark.pg``. The tiers are in README.md ("Testing").
+
+PostgreSQL comes from ``OPENDIALER_TEST_POSTGRES_URL`` (default
+``postgresql://postgres@127.0.0.1:5432/test``); a fresh database is created for the
+session and dropped at the end. Without a reachable server the PostgreSQL half is
+skipped with the reason — except under ``CI=true``, where that fails the run.
+
+Markers ``browser`` (any test that uses Chromium) and ``pg`` are applied here too;
+``sip`` (SIPp on the wire) and ``slow`` are on the test modules.
 """
 
 from __future__ import annotations
@@ -26,7 +35,7 @@ from opendialer.core.storage.migrate import migrate
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from api_client import app_client  # noqa: F401  (the JSON API test client fixture)
+from api_client import app_cache, app_client  # noqa: F401  (the JSON API test client fixtures)
 from helpers import reset_database
 
 # Cheap argon2 for the test run: suites create hundreds of users. Hashes record
@@ -37,6 +46,24 @@ os.environ.setdefault("OPENDIALER_ARGON2_MEMORY_KIB", "1024")
 PG_URL_ENV = "OPENDIALER_TEST_POSTGRES_URL"
 PG_DEFAULT = "postgresql://postgres@127.0.0.1:5432/test"
 BACKENDS = ["sqlite", "postgres"]
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Every database test runs on SQLite; a ``pg`` test on PostgreSQL too."""
+    if "db_url" not in metafunc.fixturenames:
+        return
+    backends = BACKENDS if metafunc.definition.get_closest_marker("pg") else ["sqlite"]
+    metafunc.parametrize("db_url", backends, indirect=True, scope="session")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark what the tiers select by: the PostgreSQL half, and every test that uses Chromium."""
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        if callspec is not None and callspec.params.get("db_url") == "postgres":
+            item.add_marker(pytest.mark.postgres)
+        if "chromium_executable" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.browser)
 
 
 def _with_database(url: str, name: str) -> str:
@@ -65,11 +92,12 @@ def postgres_admin_url() -> str:
     return os.environ.get(PG_URL_ENV, PG_DEFAULT)
 
 
-@pytest.fixture(scope="session", params=BACKENDS)
+@pytest.fixture(scope="session")
 def db_url(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[str]:
-    """A migrated-on-first-use database URL of each backend, fresh for this test session."""
+    """A migrated-on-first-use database URL of the backend ``pytest_generate_tests`` chose,
+    fresh for this test session."""
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path_factory.mktemp('sqlite') / 'opendialer.sqlite'}"
         return
@@ -121,14 +149,14 @@ def cli_env(db_url: str, tmp_path: Path) -> dict[str, str]:
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     """Say plainly which backends and far ends the run exercised (CI must show PostgreSQL ran)."""
     counts: dict[str, dict[str, int]] = {}
-    kinds = ("sqlite", "postgres", "sipp", "browser")
+    kinds = ("sqlite", "postgres", "sip", "browser")
     for outcome in ("passed", "failed", "skipped", "error"):
         for report in terminalreporter.stats.get(outcome, []):
             nodeid = getattr(report, "nodeid", "")
             keywords = getattr(report, "keywords", {}) or {}
             params = nodeid.rpartition("[")[2].rstrip("]").split("-") if "[" in nodeid else []
             for kind in kinds:
-                if kind in params or (kind in ("sipp", "browser") and kind in keywords):
+                if kind in params or (kind in ("sip", "browser") and kind in keywords):
                     counts.setdefault(kind, {}).setdefault(outcome, 0)
                     counts[kind][outcome] += 1
     terminalreporter.write_sep("-", "backends and far ends exercised")

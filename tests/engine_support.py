@@ -198,16 +198,11 @@ def start_engine_process(
 
 
 async def wait_for(predicate: Any, *, deadline_s: float = 90.0, what: str = "") -> None:
-    """Poll an async predicate (no timing assertion: a generous deadline for a stuck run)."""
-    import asyncio
-    import time as _time
+    """``eventually`` for an engine run: an async predicate polled every 0.2 s, with a
+    generous deadline for a stuck run (no timing assertion)."""
+    from eventually import eventually
 
-    deadline = _time.monotonic() + deadline_s
-    while _time.monotonic() < deadline:
-        if await predicate():
-            return
-        await asyncio.sleep(0.2)
-    raise AssertionError(f"gave up waiting for {what or predicate}")
+    await eventually(predicate, within=deadline_s, what=what, interval=0.2)
 
 
 async def full_day_campaign(n_leads: int, **fields: Any) -> int:

@@ -9,18 +9,18 @@ heard. That is enough to tell the two far-end recordings apart.
 
 from __future__ import annotations
 
-import asyncio
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+from eventually import eventually as eventually  # tests import it from here too
 
-from opendialer.core.contracts import AmdDecision, AmdLabel, CallAction, CallRequest
 from opendialer.plugins.platform_sip import SipPlatform
+from opendialer.sdk.contracts import AmdDecision, AmdLabel, CallAction, CallRequest
 
 FRAME = 160  # 20 ms at 8 kHz
 VOICE_RMS = 500.0
@@ -111,14 +111,6 @@ def call_request(
         on_verdict=on_verdict,
         on_answered=answered.append if answered is not None else None,
     )
-
-
-async def eventually(check: Callable[[], bool], within: float = 15.0) -> None:
-    """Wait until ``check()`` holds (polling); fail if it never does within ``within`` s."""
-    deadline = asyncio.get_running_loop().time() + within
-    while not check():
-        assert asyncio.get_running_loop().time() < deadline, "condition not reached in time"
-        await asyncio.sleep(0.02)
 
 
 @asynccontextmanager

@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 from amd_fixtures import synth as s
 
-from opendialer.core.contracts import AmdLabel
 from opendialer.core.plugins import PluginManager
 from opendialer.plugins.amd_numpy import NumpyAmdStrategy
 from opendialer.plugins.amd_numpy.resample import to_8k
+from opendialer.sdk.contracts import AmdLabel
 
 
 def run(x: np.ndarray, params: dict | None = None, rate: int = 8000):

@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 from api_client import ApiClient
 
-from opendialer.core.hookspecs import hookimpl
 from opendialer.core.plugins import get_plugin_manager
 from opendialer.core.storage.tables import Lead
+from opendialer.sdk.hookspecs import hookimpl
 
 START = date.today() + timedelta(days=7)
 

@@ -12,8 +12,8 @@ from api_client import ApiClient
 from test_ui_pages import browser_session, htmx
 
 from opendialer.core import dnc
-from opendialer.core.contracts import DncServiceConfig, DncUnavailable
 from opendialer.plugins.dnc_http.provider import HttpDncProvider
+from opendialer.sdk.contracts import DncServiceConfig, DncUnavailable
 from opendialer.testing import FakeDncServer
 
 SECRETS = ("s3cret-pw", "k-123456", "Bearer tok-789", "sess=abc")

@@ -11,10 +11,10 @@ import pytest
 import trustme
 from api_client import ApiClient
 
-from opendialer.core.hookspecs import hookimpl
 from opendialer.core.plugins import get_plugin_manager
 from opendialer.core.services import campaigns
 from opendialer.core.services.common import SYSTEM
+from opendialer.sdk.hookspecs import hookimpl
 
 HTTP_SERVICE = {"name": "National list", "kind": "http", "url": "https://dnc.example/check"}
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from api_client import ApiClient
 
 from opendialer.core.storage.tables import Lead
@@ -47,6 +48,7 @@ async def upload(client: Any, cid: int, text: str | bytes, **params: Any) -> Any
     )
 
 
+@pytest.mark.pg
 async def test_import_then_list_search_filter_and_paginate(app_client: ApiClient) -> None:
     admin, cid, _ = await setup(app_client)
     r = await upload(admin, cid, LEADS_CSV)

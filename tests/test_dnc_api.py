@@ -11,6 +11,8 @@ from api_client import ApiClient
 from opendialer.core import dnc
 from opendialer.core.services import dnc_numbers
 
+pytestmark = pytest.mark.pg
+
 
 @pytest.fixture(autouse=True)
 async def close_providers() -> AsyncIterator[None]:

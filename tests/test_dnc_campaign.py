@@ -23,6 +23,8 @@ from opendialer.core.storage import Database
 from opendialer.core.storage.tables import DncService
 from opendialer.testing import FakeDncServer
 
+pytestmark = pytest.mark.pg
+
 BLOCKED = "5541981021119"
 FREE = ["5541981021120", "5541981021121"]
 

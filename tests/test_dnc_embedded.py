@@ -4,16 +4,15 @@ index, reload on list changes (also from a CLI import in another process)."""
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import numpy as np
 import pytest
+from eventually import eventually
 from helpers import run_cli
 
 from opendialer.core import dnc
-from opendialer.core.contracts import DncUnavailable
 from opendialer.core.domain import Role
 from opendialer.core.services import dnc_csv, dnc_numbers
 from opendialer.core.services.common import SYSTEM, Actor
@@ -22,6 +21,9 @@ from opendialer.core.storage import Database
 from opendialer.core.storage.tables import DncService
 from opendialer.plugins.dnc_embedded.index import NumberIndex
 from opendialer.plugins.dnc_embedded.provider import EmbeddedDncProvider
+from opendialer.sdk.contracts import DncUnavailable
+
+pytestmark = pytest.mark.pg
 
 ADMIN = Actor(user_id=7, username="ada", role=Role.CAMPAIGN_ADMIN)
 SUPERVISOR = Actor(user_id=8, username="sue", role=Role.CAMPAIGN_SUPERVISOR)
@@ -142,19 +144,11 @@ async def test_provider_answers_from_memory_and_reloads_on_change(db: Database) 
     assert verdict.do_not_call is False and verdict.service == "Embedded Service"
     assert provider.health().ok and "1 numbers" in provider.health().detail
     await dnc_numbers.import_numbers(SYSTEM, b"554181021120\n")
-    await wait_until(lambda: provider.list_version == 2)
+    await eventually(lambda: provider.list_version == 2, 5.0, "the new list version")
     assert (await provider.check("554181021120")).do_not_call is True
     with pytest.raises(DncUnavailable, match=r"E\.164"):
         await provider.check("41-8102")
     assert await dnc.provider_for(service) is provider  # cached per service
-
-
-async def wait_until(condition, timeout_s: float = 5.0) -> None:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not true within {timeout_s} s")
-        await asyncio.sleep(0.05)
 
 
 async def test_a_cli_import_is_seen_by_a_running_provider(
@@ -170,7 +164,7 @@ async def test_a_cli_import_is_seen_by_a_running_provider(
     assert result.returncode == 0, result.stderr
     assert "added 2 number(s)" in result.stdout
     # The product promises every node sees a change within 5 seconds.
-    await wait_until(lambda: provider.list_version == 1, timeout_s=5.0)
+    await eventually(lambda: provider.list_version == 1, 5.0, "the imported list")
     assert (await provider.check("5541981021119")).do_not_call is True
 
 

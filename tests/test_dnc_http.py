@@ -10,9 +10,9 @@ import pytest
 import trustme
 
 from opendialer.core import dnc
-from opendialer.core.contracts import DncServiceConfig, DncUnavailable
 from opendialer.plugins.dnc_http.breaker import BreakerState
 from opendialer.plugins.dnc_http.provider import HttpDncProvider
+from opendialer.sdk.contracts import DncServiceConfig, DncUnavailable
 from opendialer.testing import FakeClock, FakeDncServer
 
 BLOCKED = "554181021119"

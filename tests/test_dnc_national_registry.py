@@ -11,8 +11,8 @@ import pytest
 
 from opendialer.contrib.national_registry import plugin
 from opendialer.contrib.national_registry.provider import NationalRegistryProvider
-from opendialer.core.contracts import DncServiceConfig, DncUnavailable
 from opendialer.core.plugins import PluginManager
+from opendialer.sdk.contracts import DncServiceConfig, DncUnavailable
 from opendialer.testing import FakeClock, registered_plugin
 
 

@@ -138,7 +138,7 @@ async def test_the_process_registry_is_shared_and_closed_on_shutdown(db: Databas
 
 @pytest.mark.parametrize("kind", ["not_installed"])
 async def test_an_unknown_kind_fails_closed(db: Database, kind: str) -> None:
-    from opendialer.core.contracts import DncUnavailable
+    from opendialer.sdk.contracts import DncUnavailable
 
     row = DncService(name="Nowhere", kind=kind)
     await row.save().run()

@@ -26,11 +26,11 @@ from engine_support import (
 from helpers import run_cli
 
 from opendialer.core import dnc
-from opendialer.core.contracts import DncServiceConfig, DncUnavailable
 from opendialer.core.engine.clock import FakeClock
 from opendialer.core.plugins import PluginManager, get_plugin_manager, reset_plugin_manager
 from opendialer.core.storage import Database
 from opendialer.core.storage.tables import DncService
+from opendialer.sdk.contracts import DncServiceConfig, DncUnavailable
 from opendialer.testing import FakeDncServer
 
 PIP = [sys.executable, "-m", "pip", "--disable-pip-version-check", "-q"]

@@ -27,10 +27,10 @@ from doctor_support import certificate
 from test_doctor import doctor, lines_of
 
 from opendialer.core import dnc, health
-from opendialer.core.contracts import DncVerdict, Health
-from opendialer.core.hookspecs import hookimpl
 from opendialer.core.storage import Database
 from opendialer.core.storage.tables import DncService
+from opendialer.sdk.contracts import DncVerdict, Health
+from opendialer.sdk.hookspecs import hookimpl
 from opendialer.testing import registered_plugin
 
 pytestmark = pytest.mark.timeout(180)
@@ -90,6 +90,7 @@ async def skewed_server_clock(db: Database, db_url: str) -> AsyncIterator[Any]:
         await db.engine.run_ddl("DROP FUNCTION IF EXISTS public.clock_timestamp()")
 
 
+@pytest.mark.pg
 async def test_database_server_clock_skew_warns_then_fails(
     skewed_server_clock: Any, cli_env: dict[str, str]
 ) -> None:
@@ -288,6 +289,7 @@ async def empty_database(
         await connection.close()
 
 
+@pytest.mark.pg
 async def test_a_database_nobody_migrated_is_reported_and_left_empty(
     empty_database: tuple[str, Any], cli_env: dict[str, str]
 ) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date, time, timedelta
 
+import pytest
 from engine_support import (
     add_leads,
     add_schedule,
@@ -16,10 +17,12 @@ from engine_support import (
 )
 
 from opendialer.core.engine.clock import FakeClock
-from opendialer.core.hookspecs import hookimpl
 from opendialer.core.plugins import PluginManager
 from opendialer.core.storage import Database
 from opendialer.core.storage.tables import Lead
+from opendialer.sdk.hookspecs import hookimpl
+
+pytestmark = pytest.mark.pg
 
 MONDAY = date(2026, 3, 2)
 

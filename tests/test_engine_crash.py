@@ -18,7 +18,7 @@ from engine_support import (
 from opendialer.core.storage import Database
 from opendialer.core.storage.tables import CallRecord, Lead
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.pg, pytest.mark.slow]
 
 
 async def test_kill_9_mid_campaign_then_restart(

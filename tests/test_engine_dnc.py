@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime
 
+import pytest
 from engine_support import (
     DncCampaign,
     dnc_campaign,
@@ -17,11 +18,13 @@ from engine_support import (
     utc,
 )
 
-from opendialer.core.contracts import DncUnavailable, DncVerdict
-from opendialer.core.hookspecs import hookimpl
 from opendialer.core.plugins import PluginManager
 from opendialer.core.storage import Database
 from opendialer.core.storage.tables import DncService
+from opendialer.sdk.contracts import DncUnavailable, DncVerdict
+from opendialer.sdk.hookspecs import hookimpl
+
+pytestmark = pytest.mark.pg
 
 BLOCKED = {"15550802"}
 

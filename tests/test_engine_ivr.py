@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 from datetime import date
 
+import pytest
 from engine_support import add_leads, add_schedule, leads_by_phone, make_campaign, records, utc
 
 from opendialer.core.engine.clock import FakeClock
@@ -13,6 +14,8 @@ from opendialer.core.engine.engine import Engine
 from opendialer.core.plugins import PluginManager
 from opendialer.core.storage import Database
 from opendialer.plugins.platform_sim.center import center
+
+pytestmark = pytest.mark.pg
 
 MONDAY = date(2026, 3, 2)
 CHANNELS = 3

@@ -20,7 +20,7 @@ from opendialer.core.engine.coordinator import SCHEDULER_LOCK_KEY
 from opendialer.core.storage import Database
 from opendialer.core.storage.tables import CallRecord, EngineNode, Lead, Schedule
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.pg, pytest.mark.slow]
 
 
 async def scheduler_lock_holders(url: str) -> int:

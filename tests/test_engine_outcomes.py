@@ -19,14 +19,14 @@ from engine_support import (
     utc,
 )
 
-from opendialer.core.contracts import AmdDecision, AmdLabel, CallDisposition
 from opendialer.core.domain import LeadStatus
 from opendialer.core.engine.clock import FakeClock
 from opendialer.core.engine.outcomes import DISPOSITION_STATUS, SIP_CODE_STATUS, status_for_sip_code
-from opendialer.core.hookspecs import hookimpl
 from opendialer.core.plugins import PluginManager
 from opendialer.core.storage import Database
 from opendialer.plugins.platform_sim.clips import load_clips
+from opendialer.sdk.contracts import AmdDecision, AmdLabel, CallDisposition
+from opendialer.sdk.hookspecs import hookimpl
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "outcomes.md"
 
@@ -210,7 +210,7 @@ async def test_what_each_verdict_does_is_the_campaigns_setting(db: Database) -> 
 
 def test_verdict_actions_default_to_the_product_guide() -> None:
     from opendialer.core.amd_settings import verdict_actions
-    from opendialer.core.contracts import CallAction as Act
+    from opendialer.sdk.contracts import CallAction as Act
 
     assert verdict_actions({}) == {
         AmdLabel.HUMAN: Act.TRANSFER,

@@ -17,10 +17,10 @@ from engine_support import (
 
 from opendialer.core.engine.clock import FakeClock
 from opendialer.core.engine.window import window_for
-from opendialer.core.hookspecs import hookimpl
 from opendialer.core.plugins import PluginManager
 from opendialer.core.storage import Database
 from opendialer.core.storage.tables import Campaign, Schedule
+from opendialer.sdk.hookspecs import hookimpl
 
 
 def test_spring_forward_window_inside_the_missing_hour_opens_at_the_jump() -> None:

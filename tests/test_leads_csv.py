@@ -28,6 +28,8 @@ from opendialer.core.services.phones import (
 )
 from opendialer.core.storage.tables import DialerGroup
 
+pytestmark = pytest.mark.pg
+
 
 async def setup(app_client: ApiClient, region: str = "BR") -> tuple[Any, int]:
     group = await app_client.group()

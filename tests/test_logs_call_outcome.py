@@ -22,14 +22,14 @@ from engine_support import (
 )
 
 from opendialer.core import logs
-from opendialer.core.contracts import DncVerdict
 from opendialer.core.engine.claims import claim_due_leads
 from opendialer.core.engine.clock import FakeClock
 from opendialer.core.engine.records import start_attempt
-from opendialer.core.hookspecs import hookimpl
 from opendialer.core.plugins import PluginManager
 from opendialer.core.storage import Database
 from opendialer.core.storage.tables import DncService, Lead
+from opendialer.sdk.contracts import DncVerdict
+from opendialer.sdk.hookspecs import hookimpl
 
 BLOCKED = "15550902"
 DAY = utc(2026, 3, 2, 10, 0)

@@ -52,6 +52,8 @@ from opendialer.core.storage.tables import DncService
 from opendialer.plugins.metrics_prometheus.exporter import REFRESH_ENV, PrometheusExporter
 from opendialer.testing import FakeDncServer
 
+pytestmark = pytest.mark.pg
+
 TOKEN = "metrics-test-token-0123456789"
 DASHBOARD = Path(__file__).resolve().parent.parent / "docs" / "grafana-dashboard.json"
 BLOCKED = {"15551000003", "15551000007"}
@@ -237,7 +239,7 @@ async def test_a_call_the_platform_refuses_is_counted_as_refused(
 ) -> None:
     """No free port after all: the attempt is undone (no record) and counted as refused,
     so originated = outcomes + refused; the lead is dialed on a later round."""
-    from opendialer.core.contracts import PlatformUnavailable
+    from opendialer.sdk.contracts import PlatformUnavailable
 
     clock = FakeClock(utc(2026, 3, 2, 10, 0))
     cid = await make_campaign()
@@ -539,7 +541,7 @@ async def test_hot_path_hooks_never_wait_for_an_async_observer(
     background task (it cannot hold the call), and its error is logged by plugin name."""
     import asyncio
 
-    from opendialer.core.hookspecs import hookimpl
+    from opendialer.sdk.hookspecs import hookimpl
 
     seen: list[str] = []
     release = asyncio.Event()

@@ -328,6 +328,7 @@ async def test_the_edit_form_shows_the_number_as_the_lead_list_does(
     assert 'value="(41) 98102-1119"' in r.text and "name" in shown_errors(r.text), r.text[:800]
 
 
+@pytest.mark.pg
 async def test_search_takes_percent_and_underscore_literally(app_client: ApiClient) -> None:
     admin, cid, _ = await guide_campaign(app_client)
     text = (

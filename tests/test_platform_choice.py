@@ -19,19 +19,19 @@ import pytest
 from api_client import PASSWORD, ApiClient
 from engine_support import engine_process_env, full_day_campaign, start_engine_process, wait_for
 
-from opendialer.core.contracts import (
-    CallDisposition,
-    CallOutcome,
-    CallRequest,
-    Health,
-    PlatformUnavailable,
-)
 from opendialer.core.engine.chosen_platform import ChosenPlatform
 from opendialer.core.services import platform_choice
 from opendialer.core.services.common import SYSTEM
 from opendialer.core.services.platform_choice import StoredChoice
 from opendialer.core.storage import Database
 from opendialer.core.storage.tables import CallRecord, EngineNode, Lead
+from opendialer.sdk.contracts import (
+    CallDisposition,
+    CallOutcome,
+    CallRequest,
+    Health,
+    PlatformUnavailable,
+)
 
 # -- the API -------------------------------------------------------------------
 

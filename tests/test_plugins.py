@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from helpers import run_cli
 
-from opendialer.core.hookspecs import hookimpl
 from opendialer.core.plugins import PluginManager, get_plugin_manager
+from opendialer.sdk.hookspecs import hookimpl
 
 BUILTINS = {"retry_default", "pacing_progressive", "route_static"}
 
@@ -171,7 +171,7 @@ broken_{tag} = "throwaway_{tag}.broken"
 """
 
 PLUGIN_MODULE = """
-from opendialer.core.hookspecs import hookimpl
+from opendialer.sdk.hookspecs import hookimpl
 
 
 class NeverRetry:

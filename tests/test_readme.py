@@ -1,4 +1,5 @@
-"""The README's Quickstart is the contract: two commands, and CI runs the second."""
+"""The README's Quickstart is the contract: two commands, and CI runs the second
+(then ``tox -e lint,docs``: ruff, mypy and the strict docs build are not tests)."""
 
 from __future__ import annotations
 
@@ -26,3 +27,16 @@ def test_quickstart_has_exactly_two_commands() -> None:
 def test_ci_runs_the_readme_test_command_verbatim() -> None:
     ci = (ROOT / ".ci" / "run").read_text()
     assert quickstart_commands()[1] in ci.splitlines()
+
+
+def test_ci_installs_the_system_packages_first_and_runs_lint_and_docs_after() -> None:
+    lines = (ROOT / ".ci" / "run").read_text().splitlines()
+    tests = lines.index(quickstart_commands()[1])
+    assert lines.index("scripts/setup-test-deps") < tests
+    assert lines.index(".venv/bin/tox -e lint,docs") > tests
+    tox = (ROOT / "tox.ini").read_text()
+    lint = tox.split("[testenv:lint]", 1)[1].split("\n[", 1)[0]
+    for command in ("ruff check .", "ruff format --check .", "mypy"):
+        assert f"    {command}\n" in lint, command
+    docs = tox.split("[testenv:docs]", 1)[1].split("\n[", 1)[0]
+    assert "tests/docs_site" in docs

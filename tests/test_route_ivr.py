@@ -3,35 +3,26 @@ corrected by a status URL (served by the contact-center simulator over HTTP)."""
 
 from __future__ import annotations
 
-import asyncio
 import re
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 import pytest
+from eventually import eventually
 
 from opendialer.contrib.cc_simulator import ContactCenter, SimulatorServer
-from opendialer.core.contracts import (
+from opendialer.core.plugins import PluginManager
+from opendialer.plugins.route_ivr import IvrOptionError, IvrRoutingTarget
+from opendialer.sdk.contracts import (
     ReportsStatus,
     RoutingRequest,
     RoutingTarget,
     TracksTransferredCalls,
 )
-from opendialer.core.plugins import PluginManager
-from opendialer.plugins.route_ivr import IvrOptionError, IvrRoutingTarget
 
 IVR = RoutingRequest(campaign_id=1, campaign_type="IVR", queue="", pilot_number="5000")
 IVR_2 = RoutingRequest(campaign_id=2, campaign_type="IVR", queue="", pilot_number="5000")
-
-
-async def eventually(check: Callable[[], Any], within: float = 8.0, what: str = "") -> Any:
-    deadline = asyncio.get_running_loop().time() + within
-    while not (result := check()):
-        if asyncio.get_running_loop().time() > deadline:
-            pytest.fail(f"not reached within {within} s: {what}")
-        await asyncio.sleep(0.02)
-    return result
 
 
 def make_target(**options: Any) -> IvrRoutingTarget:

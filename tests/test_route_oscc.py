@@ -13,7 +13,7 @@ import itertools
 import re
 import socket
 import sys
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -21,11 +21,12 @@ from typing import Any
 import httpx
 import pytest
 import trustme
+from eventually import eventually
 
 from opendialer.contrib.cc_simulator import ContactCenter, SimulatorServer
-from opendialer.core.contracts import Health, ReportsStatus, RoutingRequest, RoutingTarget
 from opendialer.core.plugins import PluginManager
 from opendialer.plugins.route_oscc import OsccOptionError, OsccRoutingTarget
+from opendialer.sdk.contracts import Health, ReportsStatus, RoutingRequest, RoutingTarget
 
 SALES = RoutingRequest(campaign_id=1, campaign_type="OSCC", queue="sales", pilot_number="4000")
 SALES_2 = RoutingRequest(campaign_id=2, campaign_type="OSCC", queue="sales", pilot_number="4999")
@@ -40,18 +41,6 @@ FAST = {
     "backoff_initial_ms": 50,
     "backoff_max_ms": 400,
 }
-
-
-async def eventually(check: Callable[[], Any], within: float = 8.0, what: str = "") -> Any:
-    """Poll ``check`` until it returns something truthy; fail with ``what`` at the deadline."""
-    deadline = asyncio.get_running_loop().time() + within
-    while True:
-        result = check()
-        if result:
-            return result
-        if asyncio.get_running_loop().time() > deadline:
-            pytest.fail(f"not reached within {within} s: {what or check}")
-        await asyncio.sleep(0.02)
 
 
 async def health_saying(
@@ -148,8 +137,16 @@ async def test_wakes_the_pacer_when_agents_become_free(sim: SimulatorServer) -> 
         await control(sim, "PUT", "queues/sales", {"agents": 3, "free": 0})
         await eventually(lambda: t.health(SALES).ok, what="counted")
         before = context.wakes
-        await asyncio.sleep(0.2)  # polls that see no change do not wake it
-        assert context.wakes == before
+        polls = [t.status()["queues"]["sales"]["fetched_at"]]
+
+        def polled_twice_more() -> bool:
+            fetched_at = t.status()["queues"]["sales"]["fetched_at"]
+            if fetched_at != polls[-1]:
+                polls.append(fetched_at)
+            return len(polls) > 2
+
+        await eventually(polled_twice_more, what="two more polls")
+        assert context.wakes == before  # polls that see no change do not wake it
         await control(sim, "PUT", "queues/sales", {"free": 2})
         await eventually(lambda: context.wakes > before, what="woken on more free agents")
         assert t.free_slots(SALES) == 2

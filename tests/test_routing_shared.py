@@ -26,6 +26,8 @@ from opendialer.core.storage import Database
 from opendialer.core.storage.tables import CallRecord, EngineNode
 from opendialer.plugins.platform_sim.center import center
 
+pytestmark = pytest.mark.pg
+
 NOW = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 DEAD_AFTER = timedelta(seconds=15)
 

@@ -15,12 +15,12 @@ import pytest
 from sip_helpers import EnergyAmd, call_request, running_platform, sip_config
 from sipp_far_end import SippUas, audio, ensure_sipp
 
-from opendialer.core.contracts import AmdLabel, CallDisposition
 from opendialer.core.domain import LeadStatus
 from opendialer.core.engine.outcomes import status_for_outcome
 from opendialer.core.plugins import PluginManager
+from opendialer.sdk.contracts import AmdLabel, CallDisposition
 
-pytestmark = [pytest.mark.sipp, pytest.mark.timeout(180)]
+pytestmark = [pytest.mark.sip, pytest.mark.timeout(180)]
 
 
 @pytest.fixture(scope="session")

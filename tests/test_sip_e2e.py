@@ -21,12 +21,12 @@ from sipp_far_end import SippUas, audio, ensure_sipp
 
 from opendialer.core.engine.clock import FakeClock
 from opendialer.core.engine.engine import Engine
-from opendialer.core.hookspecs import hookimpl
 from opendialer.core.plugins import PluginManager
 from opendialer.core.storage import Database
 from opendialer.plugins.platform_sip import SipPlatform
+from opendialer.sdk.hookspecs import hookimpl
 
-pytestmark = [pytest.mark.sipp, pytest.mark.slow, pytest.mark.timeout(600)]
+pytestmark = [pytest.mark.sip, pytest.mark.slow, pytest.mark.timeout(600)]
 
 
 class EnergyStrategy:

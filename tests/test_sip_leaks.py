@@ -19,10 +19,10 @@ import pytest
 from sip_helpers import call_request, running_platform, sip_config
 from sipp_far_end import SippUas, audio, ensure_sipp
 
-from opendialer.core.contracts import AmdDecision, AmdLabel, CallDisposition
 from opendialer.plugins.platform_sip.rtp import RtpEndpoint
+from opendialer.sdk.contracts import AmdDecision, AmdLabel, CallDisposition
 
-pytestmark = [pytest.mark.sipp, pytest.mark.slow, pytest.mark.timeout(900)]
+pytestmark = [pytest.mark.sip, pytest.mark.slow, pytest.mark.timeout(900)]
 
 CALLS = int(os.environ.get("OPENDIALER_SIP_LEAK_CALLS", "2000"))
 PORTS = 100

@@ -31,7 +31,6 @@ from engine_support import start_engine_process, wait_for
 from helpers import run_cli
 from sip_helpers import call_request, eventually
 
-from opendialer.core.contracts import PlatformUnavailable
 from opendialer.core.engine.coordinator import Coordinator
 from opendialer.core.services import platform_config, users
 from opendialer.core.services.common import SYSTEM
@@ -41,8 +40,9 @@ from opendialer.plugins.platform_sip import SipPlatform
 from opendialer.plugins.platform_sip.leases import PortLeases, fair_share
 from opendialer.plugins.platform_sip.platform import NOT_CONFIGURED
 from opendialer.sdk import plugin_database
+from opendialer.sdk.contracts import PlatformUnavailable
 
-pytestmark = pytest.mark.timeout(240)
+pytestmark = [pytest.mark.pg, pytest.mark.timeout(240)]
 
 USERS = [f"port{i:03d}" for i in range(1, 5)]
 _CONTACT_PORT = re.compile(r"@[^:>;]+:(\d+)")

@@ -10,7 +10,7 @@ from sip_helpers import call_request, eventually, running_platform, sip_config
 from sip_scripted_far_end import Behaviour, ScriptedUas
 from sipp_far_end import SippUas, ensure_sipp
 
-from opendialer.core.contracts import PlatformUnavailable
+from opendialer.sdk.contracts import PlatformUnavailable
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -23,7 +23,7 @@ def registrar(password: str) -> SippUas:
     )
 
 
-@pytest.mark.sipp
+@pytest.mark.sip
 async def test_port_registers_with_digest(tmp_path: Path) -> None:
     ensure_sipp()
     uas = registrar("secret").start(tmp_path)
@@ -37,7 +37,7 @@ async def test_port_registers_with_digest(tmp_path: Path) -> None:
         assert await asyncio.to_thread(uas.wait, 30) == 0, uas.errors()
 
 
-@pytest.mark.sipp
+@pytest.mark.sip
 async def test_wrong_password_fails_registration_and_blocks_calls(tmp_path: Path) -> None:
     ensure_sipp()
     uas = registrar("another-password").start(tmp_path)

@@ -16,11 +16,11 @@ from aiosipua import SipRequest
 from sip_helpers import EnergyAmd, call_request, eventually, running_platform, sip_config
 from sip_scripted_far_end import AUDIO, Behaviour, ScriptedUas, loud_audio
 
-from opendialer.core.contracts import AmdLabel, CallDisposition, PlatformUnavailable
 from opendialer.core.domain import LeadStatus
 from opendialer.core.engine.outcomes import status_for_outcome
 from opendialer.plugins.platform_sip import SipPlatform
 from opendialer.plugins.platform_sip.config import SipConfig
+from opendialer.sdk.contracts import AmdLabel, CallDisposition, PlatformUnavailable
 
 pytestmark = pytest.mark.timeout(120)
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import socket
 from collections.abc import AsyncIterator, Callable
 
 import numpy as np
@@ -19,9 +20,9 @@ import pytest
 from sip_helpers import EnergyAmd, call_request, eventually, running_platform, sip_config
 from sip_scripted_far_end import AUDIO, Behaviour, RtpRecorder, ScriptedUas
 
-from opendialer.core.contracts import CallDisposition
 from opendialer.plugins.platform_sip import g711
 from opendialer.plugins.platform_sip.rtp import RtpEndpoint, RtpPortAllocator, RtpTicker
+from opendialer.sdk.contracts import CallDisposition
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -76,10 +77,31 @@ def assert_silence_stream(packets: list[bytes], payload_type: int) -> None:
     assert silence == (b"\xff" * 160 if payload_type == g711.PCMU else b"\xd5" * 160)
 
 
-async def assert_nothing_more_arrives(recorder: RtpRecorder) -> None:
+def bound_to(port: int) -> socket.socket | None:
+    """A UDP socket on ``port``, or None while someone else holds the port."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        sock.bind(("127.0.0.1", port))
+    except OSError:
+        sock.close()
+        return None
+    return sock
+
+
+async def assert_nothing_more_arrives(uas: ScriptedUas, *, moved: bool = False) -> None:
+    """The dialer's media socket closes (its port binds again: asyncio closes a transport
+    on the next loop turn), so nothing more can come from it; a marker sent from that port
+    then arrives after anything the dialer had sent, and comes next. ``moved``: the far
+    end's media port after a re-INVITE moved it."""
+    recorder = uas.moved_recorder if moved else uas.rtp_recorder
     count = len(recorder.packets)
-    await asyncio.sleep(0.3)  # 15 frames' worth: a sender still running would show up
-    assert len(recorder.packets) == count
+    port = offered_rtp_port(uas)
+    with await eventually(
+        lambda: bound_to(port), what=f"the dialer's RTP port {port} free"
+    ) as marker:
+        marker.sendto(b"marker", ("127.0.0.1", uas.moved_rtp_port if moved else uas.rtp_port))
+    await eventually(lambda: len(recorder.packets) > count, what="the marker")
+    assert [p for _, _, p in recorder.packets[count:]] == [b"marker"]
 
 
 @pytest.mark.parametrize("codec", [g711.PCMU, g711.PCMA], ids=["PCMU", "PCMA"])
@@ -97,7 +119,7 @@ async def test_silence_goes_to_the_sdp_address_until_our_bye(far_end, codec: int
     assert_silence_stream([p for _, _, p in received], codec)
     assert len(received) == sent
     assert uas.answered_at is not None and received[0][0] >= uas.answered_at
-    await assert_nothing_more_arrives(uas.rtp_recorder)
+    await assert_nothing_more_arrives(uas)
 
 
 async def test_far_end_bye_stops_the_sending(far_end) -> None:
@@ -107,7 +129,7 @@ async def test_far_end_bye_stops_the_sending(far_end) -> None:
         assert platform.stats()["rtp_streams_sending"] == 0
     assert outcome.disposition is CallDisposition.FAR_END_HANGUP, outcome
     assert_silence_stream([p for _, _, p in uas.rtp_recorder.packets], g711.PCMU)
-    await assert_nothing_more_arrives(uas.rtp_recorder)
+    await assert_nothing_more_arrives(uas)
 
 
 async def test_transfer_stops_the_sending_at_the_refer(far_end) -> None:
@@ -123,7 +145,7 @@ async def test_transfer_stops_the_sending_at_the_refer(far_end) -> None:
     assert_silence_stream([p for _, _, p in packets], g711.PCMU)
     # nothing sent after the REFER (a packet already on its way may be read just after it)
     assert refer_seen and not [t for t, _, _ in packets if t > refer_seen[0] + 0.1]
-    await assert_nothing_more_arrives(uas.rtp_recorder)
+    await assert_nothing_more_arrives(uas)
 
 
 async def test_reinvite_moves_the_stream_to_the_new_address(far_end) -> None:
@@ -137,7 +159,7 @@ async def test_reinvite_moves_the_stream_to_the_new_address(far_end) -> None:
     assert {s for _, s, _ in uas.moved_recorder.packets} == {("127.0.0.1", offered_rtp_port(uas))}
     # one stream across the move: same SSRC, sequence and timestamps carry on
     assert_silence_stream(before + after, g711.PCMU)
-    await assert_nothing_more_arrives(uas.moved_recorder)
+    await assert_nothing_more_arrives(uas, moved=True)
 
 
 async def test_reinvite_putting_us_on_hold_stops_the_sending(far_end) -> None:
@@ -164,7 +186,7 @@ async def test_early_media_mode_sends_from_the_183_and_cancel_stops_it(far_end) 
     assert outcome.disposition is CallDisposition.NO_ANSWER, outcome
     assert uas.count("CANCEL") == 1
     assert_silence_stream([p for _, _, p in uas.rtp_recorder.packets], g711.PCMU)
-    await assert_nothing_more_arrives(uas.rtp_recorder)
+    await assert_nothing_more_arrives(uas)
 
 
 async def test_by_default_nothing_is_sent_before_the_answer(far_end) -> None:

@@ -11,7 +11,7 @@ import trustme
 from sip_helpers import EnergyAmd, call_request, eventually, running_platform, sip_config
 from sip_scripted_far_end import AUDIO, Behaviour, ScriptedUas
 
-from opendialer.core.contracts import CallDisposition, PlatformUnavailable
+from opendialer.sdk.contracts import CallDisposition, PlatformUnavailable
 
 pytestmark = pytest.mark.timeout(60)
 

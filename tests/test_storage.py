@@ -11,6 +11,8 @@ from opendialer.core.storage import Database, DatabaseUrlError, engine_for
 from opendialer.core.storage.migrate import migrate, pending_migrations
 from opendialer.core.storage.tables import Campaign, DialerGroup, DncService, Lead, Schedule
 
+pytestmark = pytest.mark.pg
+
 
 async def test_migrate_is_idempotent_and_seeds_defaults(db: Database) -> None:
     report = await migrate(db)

@@ -8,6 +8,7 @@ import threading
 
 import pytest
 from engine_support import make_campaign
+from eventually import eventually
 
 from opendialer.core.engine.transactions import write_transaction
 from opendialer.core.storage import Database, connect
@@ -80,6 +81,7 @@ async def test_closing_the_database_closes_the_pooled_connections(tmp_path) -> N
     await asyncio.gather(*[engine.run_ddl("SELECT 1") for _ in range(20)])
     before = threading.active_count()
     await db.close()
-    await asyncio.sleep(0.1)
-    assert threading.active_count() < before
+    await eventually(
+        lambda: threading.active_count() < before, what="the connection threads ending"
+    )
     assert engine._idle == []

@@ -267,6 +267,7 @@ async def first_hour(page: Page, base: str, language: str, tmp_path: Path) -> No
     assert await me.row("Renovação IVR").locator("button.run-stop").count() == 0
 
 
+@pytest.mark.pg  # the whole product once on PostgreSQL too
 async def test_first_hour_in_english(
     page: Page, engine_server: str, db_url: str, tmp_path: Path
 ) -> None:

@@ -25,7 +25,6 @@ from opendialer.admin_ui.json_nesting import refuse_deep_json
 from opendialer.admin_ui.pages import PAGE_ROUTES, STATIC_DIR, template_config
 from opendialer.admin_ui.security import add_security_headers
 from opendialer.core import config, dnc
-from opendialer.core.contracts import MetricsExporter
 from opendialer.core.runtime.metrics_http import (
     ACCESS_KEY,
     MetricsAccess,
@@ -35,6 +34,7 @@ from opendialer.core.runtime.metrics_http import (
 )
 from opendialer.core.services.login_throttle import LoginThrottle
 from opendialer.core.storage import Database, connect
+from opendialer.sdk.contracts import MetricsExporter
 
 API_PREFIX = "/api/v1"
 

@@ -23,10 +23,10 @@ from litestar import Litestar, Request, Response, post
 
 from opendialer.admin_ui.json_nesting import nesting_error, too_deep
 from opendialer.core import dnc
-from opendialer.core.contracts import DncProvider, DncUnavailable
 from opendialer.core.services import dnc_numbers
 from opendialer.core.services.dnc_csv import normalise_e164
 from opendialer.core.services.errors import ServiceError
+from opendialer.sdk.contracts import DncProvider, DncUnavailable
 
 MAX_BODY_BYTES = 1024
 STATE_KEY = "donotcall_provider"

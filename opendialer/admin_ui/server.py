@@ -10,10 +10,10 @@ package).
 from __future__ import annotations
 
 from opendialer.admin_ui.app import create_app
-from opendialer.core.contracts import MetricsExporter
 from opendialer.core.engine.settings import EngineConfig
 from opendialer.core.runtime import ROLES, serve_node
 from opendialer.core.storage import Database
+from opendialer.sdk.contracts import MetricsExporter
 
 __all__ = ["ROLES", "serve_forever", "web_app"]
 

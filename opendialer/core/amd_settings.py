@@ -19,8 +19,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from opendialer.core.contracts import AmdLabel, AmdStrategy, CallAction
 from opendialer.core.services.errors import InvalidValue, problem_params
+from opendialer.sdk.contracts import AmdLabel, AmdStrategy, CallAction
 
 #: What each verdict does unless the campaign says otherwise (the product guide's defaults).
 VERDICT_SETTINGS: dict[str, tuple[AmdLabel, CallAction]] = {

@@ -5,7 +5,7 @@ Web, CLI, metrics and the engine of one process share :func:`shared_registry`
 its own and closes it when it stops)::
 
     from opendialer.core import dnc
-    from opendialer.core.contracts import DncUnavailable
+    from opendialer.sdk.contracts import DncUnavailable
 
     provider = await dnc.provider_for(campaign["dnc_service"])  # id, row or config
     try:
@@ -35,10 +35,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from opendialer.core.contracts import DncProvider, DncServiceConfig, DncUnavailable
 from opendialer.core.plugin_context import DialerContext
 from opendialer.core.plugins import PluginManager, get_plugin_manager
 from opendialer.core.storage.tables import DncService
+from opendialer.sdk.contracts import DncProvider, DncServiceConfig, DncUnavailable
 
 log = logging.getLogger(__name__)
 

@@ -10,9 +10,9 @@ from __future__ import annotations
 import logging
 
 from opendialer.core import amd_settings
-from opendialer.core.contracts import AmdSession, AmdStrategy, PluginContext
 from opendialer.core.engine.campaign_view import CampaignView, VerdictAction
 from opendialer.core.plugins import PluginManager
+from opendialer.sdk.contracts import AmdSession, AmdStrategy, PluginContext
 
 log = logging.getLogger("opendialer.engine")
 

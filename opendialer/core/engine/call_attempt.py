@@ -20,9 +20,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from enum import Enum
 
-from opendialer.core.contracts import RoutingTarget
 from opendialer.core.engine.claims import ClaimedLead
 from opendialer.core.engine.records import Attempt
+from opendialer.sdk.contracts import RoutingTarget
 
 
 class CallPhase(Enum):

@@ -19,14 +19,6 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from opendialer.core.contracts import (
-    CallDisposition,
-    CallOutcome,
-    CallRequest,
-    DncUnavailable,
-    PlatformUnavailable,
-    TracksTransferredCalls,
-)
 from opendialer.core.domain import LeadStatus
 from opendialer.core.engine.call_attempt import CallAttempt, CallPhase
 from opendialer.core.engine.call_events import announce, log_call_outcome
@@ -42,6 +34,14 @@ from opendialer.core.engine.records import (
     cancel_attempt,
     record_dnc_block,
     start_attempt,
+)
+from opendialer.sdk.contracts import (
+    CallDisposition,
+    CallOutcome,
+    CallRequest,
+    DncUnavailable,
+    PlatformUnavailable,
+    TracksTransferredCalls,
 )
 
 if TYPE_CHECKING:

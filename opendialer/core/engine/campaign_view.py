@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from opendialer.core import amd_settings
-from opendialer.core.contracts import AmdDecision, CallAction, RoutingRequest
+from opendialer.sdk.contracts import AmdDecision, CallAction, RoutingRequest
 
 log = logging.getLogger(__name__)
 

@@ -1,7 +1,7 @@
 """The platform a Master chose, followed while the engine runs.
 
 ``opendialer serve`` builds its engine around a :class:`ChosenPlatform` unless
-``OPENDIALER_PLATFORM`` fixes one. It is a :class:`~opendialer.core.contracts.Platform`
+``OPENDIALER_PLATFORM`` fixes one. It is a :class:`~opendialer.sdk.contracts.Platform`
 that delegates to the plugin platform named by the ``engine.platform`` setting
 (``core/services/platform_choice.py``) and re-reads that setting every few seconds:
 
@@ -23,14 +23,14 @@ import logging
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
-from opendialer.core.contracts import (
+from opendialer.core.services.platform_choice import StoredChoice
+from opendialer.sdk.contracts import (
     CallOutcome,
     CallRequest,
     Health,
     Platform,
     PlatformUnavailable,
 )
-from opendialer.core.services.platform_choice import StoredChoice
 
 log = logging.getLogger("opendialer.engine.platform")
 

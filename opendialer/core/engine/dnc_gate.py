@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import time
 
-from opendialer.core.contracts import DncProvider, DncServiceConfig, DncUnavailable
 from opendialer.core.dnc import DncRegistry
 from opendialer.core.engine.records import DncCheck
 from opendialer.core.plugins import PluginManager
+from opendialer.sdk.contracts import DncProvider, DncServiceConfig, DncUnavailable
 
 
 class DncGate:

@@ -14,7 +14,6 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from opendialer.core import held
-from opendialer.core.contracts import DncUnavailable
 from opendialer.core.domain import ScheduleState
 from opendialer.core.engine.dnc_gate import DncGate
 from opendialer.core.engine.scheduler import (
@@ -24,6 +23,7 @@ from opendialer.core.engine.scheduler import (
 )
 from opendialer.core.held import hold
 from opendialer.core.storage.tables import Lead
+from opendialer.sdk.contracts import DncUnavailable
 
 if TYPE_CHECKING:
     from opendialer.core.engine.runner import CampaignRunner

@@ -22,7 +22,6 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-from opendialer.core.contracts import PacingMode, Platform, RetryPolicy, RoutingTarget
 from opendialer.core.dnc import DncRegistry
 from opendialer.core.domain import ScheduleState
 from opendialer.core.engine.amd_sessions import AmdSessions
@@ -43,6 +42,7 @@ from opendialer.core.plugins import PluginManager, get_plugin_manager
 from opendialer.core.routing_defaults import default_targets
 from opendialer.core.storage import Database
 from opendialer.core.storage.tables import CallRecord
+from opendialer.sdk.contracts import PacingMode, Platform, RetryPolicy, RoutingTarget
 
 log = logging.getLogger("opendialer.engine")
 

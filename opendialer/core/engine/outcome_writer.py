@@ -24,12 +24,12 @@ from collections import deque
 from datetime import datetime
 from typing import Any
 
-from opendialer.core.contracts import CallOutcome
 from opendialer.core.domain import LeadStatus
 from opendialer.core.engine.records import Attempt, Finished, Outcome
 from opendialer.core.engine.transactions import write_transaction
 from opendialer.core.storage import Database
 from opendialer.core.storage.tables import CallRecord, Lead
+from opendialer.sdk.contracts import CallOutcome
 
 log = logging.getLogger("opendialer.engine.records")
 

@@ -5,8 +5,8 @@ The same table is in ``docs/outcomes.md``; tests assert both agree.
 
 from __future__ import annotations
 
-from opendialer.core.contracts import CallDisposition, CallOutcome
 from opendialer.core.domain import LeadStatus
+from opendialer.sdk.contracts import CallDisposition, CallOutcome
 
 #: Final SIP responses (3xx-6xx) → lead status. Anything not listed: see
 #: :func:`status_for_sip_code`.

@@ -18,7 +18,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from opendialer.core.contracts import RetryPolicy
 from opendialer.core.domain import LeadStatus
 from opendialer.core.engine.call_events import announce, log_call_outcome
 from opendialer.core.engine.records import Finished
@@ -26,6 +25,7 @@ from opendialer.core.engine.transactions import write_transaction
 from opendialer.core.plugins import PluginManager
 from opendialer.core.storage import Database
 from opendialer.core.storage.tables import CallRecord, Lead
+from opendialer.sdk.contracts import RetryPolicy
 
 log = logging.getLogger(__name__)
 #: The engine's logger: ``node_reconciled`` has always been its line.

@@ -22,12 +22,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from opendialer.core.contracts import CallOutcome
 from opendialer.core.domain import LeadStatus
 from opendialer.core.engine.claims import ClaimedLead, due_condition
 from opendialer.core.engine.transactions import write_transaction
 from opendialer.core.storage import Database
 from opendialer.core.storage.tables import CallRecord, Lead
+from opendialer.sdk.contracts import CallOutcome
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,11 +15,11 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from opendialer.core import held
-from opendialer.core.contracts import PluginContext, RoutingTarget
 from opendialer.core.engine.campaign_view import CampaignView
 from opendialer.core.engine.settings import setting_with_stamp
 from opendialer.core.held import Hold, hold
 from opendialer.core.plugins import PluginManager
+from opendialer.sdk.contracts import PluginContext, RoutingTarget
 
 log = logging.getLogger("opendialer.engine")
 

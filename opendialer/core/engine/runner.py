@@ -19,7 +19,6 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from opendialer.core import held
-from opendialer.core.contracts import ClaimsSlots, PacingSnapshot, RoutingRequest, RoutingTarget
 from opendialer.core.domain import ScheduleState
 from opendialer.core.engine.call_attempt import (
     NOT_YET_ON_PLATFORM,
@@ -33,6 +32,7 @@ from opendialer.core.engine.claims import claim_due_leads
 from opendialer.core.engine.records import claim_and_start_attempts
 from opendialer.core.engine.scheduler import DialableEntry, set_schedule_reason
 from opendialer.core.held import Hold, hold
+from opendialer.sdk.contracts import ClaimsSlots, PacingSnapshot, RoutingRequest, RoutingTarget
 
 if TYPE_CHECKING:
     from opendialer.core.engine.engine import Engine

@@ -19,7 +19,6 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from opendialer.core.contracts import Health, ReportsStatus
 from opendialer.core.dnc import SystemContext
 from opendialer.core.domain import CampaignState
 from opendialer.core.health.model import CheckResult, DoctorOptions, Status
@@ -27,6 +26,7 @@ from opendialer.core.health.settings_read import routing_options
 from opendialer.core.plugins import get_plugin_manager
 from opendialer.core.routing_defaults import default_targets, settings_page
 from opendialer.core.storage.tables import Campaign
+from opendialer.sdk.contracts import Health, ReportsStatus
 
 FIX = "fix the stored options of routing target {name!r} (setting routing.{name}): "
 FIX_REACH = "check the contact center's URL, TLS trust and credentials, and that it runs"

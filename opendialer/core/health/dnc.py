@@ -11,9 +11,9 @@ from __future__ import annotations
 import asyncio
 
 from opendialer.core import dnc
-from opendialer.core.contracts import DncUnavailable
 from opendialer.core.health.model import CheckResult, DoctorOptions, Status
 from opendialer.core.storage.tables import Campaign, DncService
+from opendialer.sdk.contracts import DncUnavailable
 
 #: +1 555 555 0100: reserved for fiction, never a real subscriber.
 PROBE_NUMBER = "15555550100"

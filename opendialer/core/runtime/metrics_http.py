@@ -35,10 +35,10 @@ from litestar import Litestar, Request, Response, get
 from litestar.datastructures import State
 
 import opendialer
-from opendialer.core.contracts import MetricsExporter
 from opendialer.core.engine.clock import RealClock
 from opendialer.core.engine.engine import EngineContext
 from opendialer.core.plugins import PluginManager, get_plugin_manager
+from opendialer.sdk.contracts import MetricsExporter
 
 TOKEN_ENV = "OPENDIALER_METRICS_TOKEN"
 ALLOW_ENV = "OPENDIALER_METRICS_ALLOW"

@@ -13,7 +13,6 @@ import signal
 from collections.abc import Callable
 
 from opendialer.core import config, logs
-from opendialer.core.contracts import MetricsExporter
 from opendialer.core.engine.engine import Engine
 from opendialer.core.engine.settings import EngineConfig
 from opendialer.core.engine.view import attach_exporter
@@ -22,6 +21,7 @@ from opendialer.core.runtime.http import serve_app
 from opendialer.core.runtime.metrics_http import MetricsAccess, build_exporter, metrics_only_app
 from opendialer.core.services import installation
 from opendialer.core.storage import Database, connect
+from opendialer.sdk.contracts import MetricsExporter
 
 ROLES = ("all", "web", "engine")
 log = logging.getLogger("opendialer.server")

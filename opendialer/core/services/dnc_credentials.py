@@ -15,8 +15,8 @@ import json
 from typing import Any
 from urllib.parse import urlsplit
 
-from opendialer.core.contracts import masked_url
 from opendialer.core.services.errors import ValidationFailed
+from opendialer.sdk.contracts import masked_url
 
 #: What a stored url password reads as; sent back, it keeps the stored password.
 URL_MASK = "***"

@@ -163,7 +163,7 @@ def _kind_of(data: dict[str, Any], merged: dict[str, Any], creating: bool) -> st
 
 def _connection(kind: str, merged: dict[str, Any], insecure: bool) -> dict[str, Any]:
     """The kind's url, ca_bundle (and options, when it normalises them) as its provider
-    validates them (:class:`~opendialer.core.contracts.ValidatesOptions`); one
+    validates them (:class:`~opendialer.sdk.contracts.ValidatesOptions`); one
     ValidationFailed per refused field. A kind whose provider has no check gets the
     generic one: an optional url (http:// allowed) and a PEM ca_bundle."""
     factory = get_plugin_manager().factories("dnc_providers").get(kind)
