@@ -18,8 +18,8 @@ from pathlib import Path
 
 import httpx
 
-from opendialer.contrib.cc_simulator import ContactCenter, SimulatorServer
 from opendialer.plugins.route_oscc import OsccRoutingTarget
+from opendialer.plugins.route_oscc.simulator import ContactCenter, SimulatorServer
 from opendialer.sdk import RoutingRequest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))

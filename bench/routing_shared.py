@@ -26,9 +26,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import figures
 from scratch_db import scratch_database
 
-from opendialer.contrib.cc_simulator import ContactCenter, SimulatorServer
 from opendialer.core.engine.coordinator import Coordinator
 from opendialer.plugins.route_oscc import OsccRoutingTarget
+from opendialer.plugins.route_oscc.simulator import ContactCenter, SimulatorServer
 from opendialer.sdk import RoutingRequest
 
 SALES = RoutingRequest(campaign_id=1, campaign_type="OSCC", queue="sales", pilot_number="4000")

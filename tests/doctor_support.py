@@ -26,7 +26,6 @@ from typing import Any
 import trustme
 from aiosipua import SipMessage, SipRequest
 
-from opendialer.contrib.cc_simulator import ContactCenter, SimulatorServer
 from opendialer.core import dnc
 from opendialer.core.services import (
     campaigns,
@@ -37,6 +36,7 @@ from opendialer.core.services import (
 )
 from opendialer.core.services.common import SYSTEM
 from opendialer.plugins.platform_sip.signalling import make_response
+from opendialer.plugins.route_oscc.simulator import ContactCenter, SimulatorServer
 from opendialer.testing import FakeDncServer
 
 PASSWORD = "port-secret"

@@ -8,10 +8,10 @@ from __future__ import annotations
 import pytest
 from api_client import ApiClient
 
-from opendialer.contrib.cc_simulator.model import ContactCenter
-from opendialer.contrib.cc_simulator.server import SimulatorServer
 from opendialer.core.services import routing_config
 from opendialer.core.services.common import SYSTEM
+from opendialer.plugins.route_oscc.simulator.model import ContactCenter
+from opendialer.plugins.route_oscc.simulator.server import SimulatorServer
 
 OSCC = {
     "base_url": "https://oscc.example:9443/rest",

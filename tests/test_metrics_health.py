@@ -14,11 +14,11 @@ from doctor_support import OSCC_FAST
 from engine_support import add_leads, add_schedule, make_campaign, utc, wait_for
 from test_metrics import no_amd_strategy, scrape, scraped_app, value
 
-from opendialer.contrib.cc_simulator import ContactCenter, SimulatorServer
 from opendialer.core import health
 from opendialer.core.engine.clock import FakeClock
 from opendialer.core.engine.engine import Engine
 from opendialer.core.storage import Database
+from opendialer.plugins.route_oscc.simulator import ContactCenter, SimulatorServer
 
 pytestmark = pytest.mark.timeout(180)
 

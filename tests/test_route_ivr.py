@@ -11,9 +11,9 @@ import httpx
 import pytest
 from eventually import eventually
 
-from opendialer.contrib.cc_simulator import ContactCenter, SimulatorServer
 from opendialer.core.plugins import PluginManager
 from opendialer.plugins.route_ivr import IvrOptionError, IvrRoutingTarget
+from opendialer.plugins.route_oscc.simulator import ContactCenter, SimulatorServer
 from opendialer.sdk.contracts import (
     ReportsStatus,
     RoutingRequest,

@@ -23,9 +23,9 @@ import pytest
 import trustme
 from eventually import eventually
 
-from opendialer.contrib.cc_simulator import ContactCenter, SimulatorServer
 from opendialer.core.plugins import PluginManager
 from opendialer.plugins.route_oscc import OsccOptionError, OsccRoutingTarget
+from opendialer.plugins.route_oscc.simulator import ContactCenter, SimulatorServer
 from opendialer.sdk.contracts import Health, ReportsStatus, RoutingRequest, RoutingTarget
 
 SALES = RoutingRequest(campaign_id=1, campaign_type="OSCC", queue="sales", pilot_number="4000")
@@ -528,7 +528,7 @@ def _free_port() -> int:
 async def test_simulator_runs_as_a_program() -> None:
     port = _free_port()
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "opendialer.contrib.cc_simulator", "--port", str(port),
+        sys.executable, "-m", "opendialer.plugins.route_oscc.simulator", "--port", str(port),
         "--base-path", "/rest", "--queue", "sales=3/2",
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
     )  # fmt: skip

@@ -9,11 +9,11 @@ import json
 
 from helpers import run_cli
 
-from opendialer.contrib.cc_simulator.model import ContactCenter
-from opendialer.contrib.cc_simulator.server import SimulatorServer
 from opendialer.core.services import routing_config
 from opendialer.core.services.common import SYSTEM
 from opendialer.core.storage import Database
+from opendialer.plugins.route_oscc.simulator.model import ContactCenter
+from opendialer.plugins.route_oscc.simulator.server import SimulatorServer
 
 
 async def test_set_and_show_the_ivr(db: Database, cli_env: dict[str, str]) -> None:

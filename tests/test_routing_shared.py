@@ -18,13 +18,13 @@ from typing import Any
 import pytest
 from engine_support import full_day_campaign, wait_for
 
-from opendialer.contrib.cc_simulator import ContactCenter, SimulatorServer
 from opendialer.core.engine.engine import Engine
 from opendialer.core.plugins import PluginManager
 from opendialer.core.services import routing_reservations as shared
 from opendialer.core.storage import Database
 from opendialer.core.storage.tables import CallRecord, EngineNode
 from opendialer.plugins.platform_sim.center import center
+from opendialer.plugins.route_oscc.simulator import ContactCenter, SimulatorServer
 
 pytestmark = pytest.mark.pg
 

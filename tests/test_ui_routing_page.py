@@ -18,10 +18,10 @@ import httpx
 import pytest
 from api_client import PASSWORD, ApiClient
 
-from opendialer.contrib.cc_simulator.model import ContactCenter
-from opendialer.contrib.cc_simulator.server import SimulatorServer
 from opendialer.core.services import routing_config
 from opendialer.core.services.common import SYSTEM
+from opendialer.plugins.route_oscc.simulator.model import ContactCenter
+from opendialer.plugins.route_oscc.simulator.server import SimulatorServer
 
 SECRET = "s3cret-oscc-pw"
 

@@ -3,7 +3,7 @@
 The OpenScape Contact Center REST SDK's request paths, field names and content
 type are not public (see ``docs/routing.md``), so every one of them is an
 option here. The defaults describe the protocol our contact-center simulator
-(``opendialer.contrib.cc_simulator``) speaks; a site points them at the real
+(``opendialer.plugins.route_oscc.simulator``) speaks; a site points them at the real
 SDK's names without code changes.
 
 A bad option raises :class:`OsccOptionError`, an ``sdk.OptionError`` that names the

@@ -1,4 +1,4 @@
-"""``python -m opendialer.contrib.cc_simulator --port 9001 --queue sales=5/3``
+"""``python -m opendialer.plugins.route_oscc.simulator --port 9001 --queue sales=5/3``
 
 Serves the simulated contact center until SIGINT/SIGTERM. ``--protocol FILE``
 takes a JSON object ``{"paths": {...}, "fields": {...}, "session_header": ""}``
@@ -15,8 +15,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from opendialer.contrib.cc_simulator.model import ContactCenter
-from opendialer.contrib.cc_simulator.server import SimulatorServer
+from opendialer.plugins.route_oscc.simulator.model import ContactCenter
+from opendialer.plugins.route_oscc.simulator.server import SimulatorServer
 
 
 def _queue(text: str) -> tuple[str, int, int]:
@@ -39,7 +39,7 @@ def _user(text: str) -> tuple[str, str]:
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(
-        prog="python -m opendialer.contrib.cc_simulator", description=__doc__
+        prog="python -m opendialer.plugins.route_oscc.simulator", description=__doc__
     )
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=9001)

@@ -26,8 +26,8 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 from urllib.parse import parse_qsl
 
-from opendialer.contrib.cc_simulator.model import ContactCenter, Fault, Latency, SimError
 from opendialer.plugins.route_oscc.options import Operation, parse_fields, parse_paths
+from opendialer.plugins.route_oscc.simulator.model import ContactCenter, Fault, Latency, SimError
 
 Scope = dict[str, Any]
 Receive = Callable[[], Awaitable[dict[str, Any]]]

@@ -1,6 +1,6 @@
 """Run the simulator on a real socket inside the current event loop (tests),
 stop it, and start it again on the same port — as a contact center that
-restarts. ``python -m opendialer.contrib.cc_simulator`` uses the same class.
+restarts. ``python -m opendialer.plugins.route_oscc.simulator`` uses the same class.
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from collections.abc import Iterator, Mapping
 
 import uvicorn
 
-from opendialer.contrib.cc_simulator.app import SimulatorApp
-from opendialer.contrib.cc_simulator.model import ContactCenter
+from opendialer.plugins.route_oscc.simulator.app import SimulatorApp
+from opendialer.plugins.route_oscc.simulator.model import ContactCenter
 
 
 class _Server(uvicorn.Server):
