@@ -161,6 +161,7 @@ class RtpEndpoint(asyncio.DatagramProtocol):
         self._send_wanted = False
         self.packets = 0
         self.ignored = 0  # wrong source, wrong version or payload type, too short
+        self.dropped = 0  # arrived while nothing decodes (before start, after stop_decoding)
         self._buffer = bytearray()
         self._sink: AudioSink | None = None
         self._transport: asyncio.DatagramTransport | None = None
@@ -267,6 +268,7 @@ class RtpEndpoint(asyncio.DatagramProtocol):
 
     def datagram_received(self, data: bytes, addr: Any) -> None:
         if self._sink is None:
+            self.dropped += 1
             return
         if (addr[0], addr[1]) != self.remote or not 12 <= len(data) <= MAX_RTP_DATAGRAM:
             self.ignored += 1
