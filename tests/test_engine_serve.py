@@ -78,7 +78,13 @@ async def test_engine_role_dials_without_a_web_server(
                 == 5
             )
 
-        await wait_for(all_called, what="the engine-only node to call every lead")
+        try:
+            await wait_for(all_called, what="the engine-only node to call every lead")
+        except BaseException:
+            # What the node said is the diagnosis (an intermittent stall: issue 16's note).
+            log = (tmp_path / "engine.log").read_text(errors="replace")[-4000:]
+            print(f"--- engine.log (last 4000 characters) ---\n{log}")
+            raise
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=60)
