@@ -47,20 +47,29 @@ from opendialer.sdk.contracts import PacingMode, Platform, RetryPolicy, RoutingT
 log = logging.getLogger("opendialer.engine")
 
 
+#: The product's pacing and retry choices for a node that names none (the built-in
+#: plugins of those names; a campaign's own pacing mode comes with issue 17), and the
+#: platform an Engine built without one uses: the simulator (tests, benches, the demo;
+#: ``serve`` always passes the chosen platform, see core/runtime/engine_start.py).
+PREFERRED_PACING = "progressive"
+PREFERRED_RETRY = "default"
+UNCHOSEN_PLATFORM = "sim"
+
+
 class Engine:
     def __init__(
         self,
         db: Database,
         node_id: str,
         clock: Clock | None = None,
-        platform: str | Platform = "sim",
+        platform: str | Platform = UNCHOSEN_PLATFORM,
         *,
         platform_options: Mapping[str, Any] | None = None,
         routing_options: Mapping[str, Mapping[str, Any]] | None = None,
         routing_by_type: Mapping[str, str] | None = None,
         max_calls: int = 100,
-        pacing: str = "progressive",
-        retry: str = "default",
+        pacing: str = PREFERRED_PACING,
+        retry: str = PREFERRED_RETRY,
         amd_strategy: str | None = None,
         settings: Mapping[str, Any] | None = None,
         plugin_manager: PluginManager | None = None,
