@@ -106,6 +106,8 @@ async def test_call_log_newest_first_with_filters(app_client: ApiClient) -> None
         "dnc_result": None,
         "status": "SUCCESS",
         "detail": "",
+        "detail_code": None,
+        "detail_params": None,
     }
     busy = (await admin.get(url, params={"status": "BUSY"})).json()
     assert [c["attempt"] for c in busy["items"]] == [1]

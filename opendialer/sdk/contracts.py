@@ -403,6 +403,16 @@ class CallRequest:
 
 @dataclass(frozen=True, slots=True)
 class CallOutcome:
+    """How one call ended, as ``Platform.originate`` returns it.
+
+    ``detail`` is an English sentence for logs, the API and the call log. A platform
+    that codes its details gives ``detail_code`` (registered with
+    ``sdk.register_error_messages`` under its own prefix, like its errors) and
+    ``detail_params`` (the values its sentences name, as text): the call log then shows
+    the code's page sentence in the viewer's language, and an empty ``detail`` is
+    rendered from the code's English sentence. Uncoded details are shown as they are.
+    """
+
     disposition: CallDisposition
     port: str
     created_at: datetime
@@ -413,6 +423,17 @@ class CallOutcome:
     amd: AmdDecision | None = None
     transfer_code: int | None = None
     detail: str = ""
+    detail_code: str | None = None
+    detail_params: Mapping[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.detail_code is not None and not self.detail:
+            # The table of coded messages; imported here, not at the top, so that the
+            # contracts stay importable without the services (an unknown code fails here).
+            from opendialer.core.services.error_messages import MESSAGES
+
+            english = MESSAGES[self.detail_code].detail % dict(self.detail_params)
+            object.__setattr__(self, "detail", english)
 
 
 @runtime_checkable

@@ -84,6 +84,9 @@ class CallRecord(ApiPayload):
     #: A :class:`~opendialer.sdk.LeadStatus` value (the call's outcome).
     status: str | None
     detail: str | None
+    #: The detail's code (docs/errors.md) and its values; None for an uncoded detail.
+    detail_code: str | None = None
+    detail_params: Mapping[str, str] | None = None
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True, eq=True)

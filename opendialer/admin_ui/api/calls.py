@@ -37,7 +37,10 @@ class CallRecord(msgspec.Struct):
     dnc_checked_at: datetime | None
     dnc_result: str | None
     status: str | None
+    #: English, for people; programs read ``detail_code`` (docs/errors.md) and its values.
     detail: str
+    detail_code: str | None
+    detail_params: dict[str, str] | None
 
 
 class CallPage(msgspec.Struct):

@@ -7,7 +7,6 @@ Times are shown in the campaign's zone, formatted for the viewer's language.
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -18,12 +17,14 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery
 from litestar.response import Template
 
-from opendialer.admin_ui.i18n import N_, Translator
+from opendialer.admin_ui.i18n import N_, Translator, translate_code
 from opendialer.admin_ui.pages.schedules import LEAD_STATUS_LABELS
 from opendialer.admin_ui.pages.session import UI
 from opendialer.core.domain import LeadStatus
+from opendialer.core.plugins import get_plugin_manager
 from opendialer.core.services import calls, campaigns
 from opendialer.core.services.common import PageRequest
+from opendialer.core.services.error_messages import MESSAGES
 
 PAGE_SIZES = (10, 25, 50, 100)
 DEFAULT_PAGE_SIZE = 50
@@ -49,49 +50,8 @@ AMD_LABELS = {
     "FAX": N_("Fax"),
     "NOTSURE": N_("Not sure"),
 }
-#: The engine's and platforms' English outcome details (platform_sim, platform_sip,
-#: core/engine/records.py), as (pattern, message id); named groups fill the message,
-#: ``truth``/``verdict``/``service`` translated first. Others are shown as they are,
-#: marked English. First match wins.
-CALL_DETAILS: list[tuple[re.Pattern[str], str]] = [
-    (re.compile(p), m)
-    for p, m in [
-        (
-            r"^transferred to (?P<to>\S+); far end was a (?P<truth>human|machine) \(sim\)$",
-            N_("Transferred to %(to)s; the far end was %(truth)s (simulator)."),
-        ),
-        (
-            r"^AMD (?P<verdict>[A-Z]+); far end was a (?P<truth>human|machine) \(sim\)$",
-            N_("AMD said %(verdict)s; the far end was %(truth)s (simulator)."),
-        ),
-        (
-            r"^on the Do-Not-Call list of (?P<service>.+); no call placed$",
-            N_("On the Do-Not-Call list of %(service)s; no call placed."),
-        ),
-        (r"^no answer \(sim\)$", N_("No answer (simulator).")),
-        (
-            r"^far end hung up before the transfer \(sim\)$",
-            N_("The called party hung up before the transfer (simulator)."),
-        ),
-        (r"^no free agent in the simulated queue$", N_("No free agent in the simulated queue.")),
-        (r"^no answer after (?P<s>[\d.]+) s$", N_("No answer after %(s)s s.")),
-        (
-            r"^the SIP server did not answer the INVITE$",
-            N_("The SIP server did not answer the call (INVITE)."),
-        ),
-        (r"^REFER refused$", N_("The transfer (REFER) was refused.")),
-        (r"^REFER got no answer$", N_("The transfer (REFER) got no answer.")),
-        (
-            r"^far end hung up during answering-machine detection$",
-            N_("The called party hung up during answering-machine detection."),
-        ),
-        (
-            r"^far end hung up before the transfer reported a result$",
-            N_("The called party hung up before the transfer reported a result."),
-        ),
-        (r"^no final NOTIFY in time$", N_("The transfer's result (NOTIFY) did not come in time.")),
-    ]
-]
+#: Values of an outcome detail (``detail_params``) that are words to translate first:
+#: the simulator's ``truth``, an AMD ``verdict``, the built-in DNC ``service``'s name.
 TRUTH_LABELS = {"human": N_("a person"), "machine": N_("a machine")}
 #: The built-in DNC service's stored name (core/services/dnc_services.py).
 EMBEDDED_SERVICE = N_("Embedded Service")
@@ -107,21 +67,25 @@ def _seconds(start: datetime | None, end: datetime | None) -> str:
     return f"{total // 60}:{total % 60:02d}"
 
 
-def detail_text(detail: str, t: Translator) -> str | None:
-    """The outcome detail in the viewer's language (None: not one the table knows)."""
-    for pattern, message in CALL_DETAILS:
-        found = pattern.match(detail)
-        if found is None:
-            continue
-        values = found.groupdict()
-        if "truth" in values:
-            values["truth"] = t.gettext(TRUTH_LABELS[values["truth"]])
-        if "verdict" in values and values["verdict"] in AMD_LABELS:
-            values["verdict"] = t.gettext(AMD_LABELS[values["verdict"]])
-        if values.get("service") == EMBEDDED_SERVICE:
-            values["service"] = t.gettext(EMBEDDED_SERVICE)
-        return t.gettext(message, **values) if values else t.gettext(message)
-    return None
+def detail_text(call: dict[str, Any], t: Translator) -> str | None:
+    """The outcome detail in the viewer's language: its code's page sentence
+    (core/services/error_messages.py or a platform's registered codes) filled with its
+    values. None: an uncoded detail (an older record, a platform that codes none) or a
+    code no installed plugin registered: the page shows the English ``detail``."""
+    code = call.get("detail_code")
+    if not code or code not in MESSAGES:
+        return None
+    values = dict(call.get("detail_params") or {})
+    if values.get("truth") in TRUTH_LABELS:
+        values["truth"] = t.gettext(TRUTH_LABELS[values["truth"]])
+    if values.get("verdict") in AMD_LABELS:
+        values["verdict"] = t.gettext(AMD_LABELS[values["verdict"]])
+    if values.get("service") == EMBEDDED_SERVICE:
+        values["service"] = t.gettext(EMBEDDED_SERVICE)
+    try:
+        return translate_code(code, values, t)
+    except (KeyError, ValueError, TypeError):  # a stored value missing or malformed
+        return None
 
 
 def call_row(
@@ -129,10 +93,9 @@ def call_row(
 ) -> dict[str, Any]:
     """One record as the table shows it."""
     created: datetime = call["created_at"]
-    detail = call.get("detail") or ""
     return {
         **call,
-        "detail_text": detail_text(detail, t) if t is not None and detail else None,
+        "detail_text": detail_text(call, t) if t is not None else None,
         "when": format_datetime(created, "medium", tzinfo=zone, locale=locale),
         "iso": created.astimezone(zone).isoformat(timespec="seconds"),
         "duration": _seconds(created, call["ended_at"]),
@@ -159,6 +122,7 @@ async def calls_page(
     listing = await calls.list_calls(
         actor, campaign_id, request, status=status or None, phone=phone or None
     )
+    get_plugin_manager()  # the platforms register their detail codes as they load
     zone = ZoneInfo(campaign["timezone"])
     locale = BABEL_LOCALES.get(ui.t.language, "en")
     filters = {k: v for k, v in (("status", status), ("phone", phone)) if v}

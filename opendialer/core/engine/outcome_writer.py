@@ -25,7 +25,7 @@ from datetime import datetime
 from typing import Any
 
 from opendialer.core.domain import LeadStatus
-from opendialer.core.engine.records import Attempt, Finished, Outcome
+from opendialer.core.engine.records import Attempt, Finished, Outcome, params_json
 from opendialer.core.engine.transactions import write_transaction
 from opendialer.core.storage import Database
 from opendialer.core.storage.tables import CallRecord, Lead
@@ -79,6 +79,8 @@ def closing_columns(outcome: CallOutcome, status: LeadStatus) -> dict[str, Any]:
         "transfer_result": None if outcome.transfer_code is None else f"{outcome.transfer_code}",
         "status": status.value,
         "detail": outcome.detail or outcome.sip_reason,
+        "detail_code": outcome.detail_code,
+        "detail_params": params_json(outcome.detail_params) if outcome.detail_code else None,
     }
 
 

@@ -17,7 +17,8 @@ its log line and hooks are in :mod:`~opendialer.core.engine.call_events`.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import json
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -25,9 +26,13 @@ from typing import Any
 from opendialer.core.domain import LeadStatus
 from opendialer.core.engine.claims import ClaimedLead, due_condition
 from opendialer.core.engine.transactions import write_transaction
+from opendialer.core.services.error_messages import MESSAGES
 from opendialer.core.storage import Database
 from opendialer.core.storage.tables import CallRecord, Lead
 from opendialer.sdk.contracts import CallOutcome
+
+#: The detail of a call record the DNC check blocked (its code's English sentence).
+DNC_BLOCKED = "call.dnc_blocked"
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,13 +101,21 @@ class NewCallRecord:
     disposition: str = ""
     status: str | None = None
     detail: str = ""
+    detail_code: str | None = None
+    detail_params: Mapping[str, str] | None = None
 
 
 _COLUMNS = (
     "campaign, lead, attempt, call_id, node, port, phone, created_at, ended_at, disposition, "
-    "status, dnc_service, dnc_checked_at, dnc_result, amd_reasons, detail"
+    "status, dnc_service, dnc_checked_at, dnc_result, amd_reasons, detail, detail_code, "
+    "detail_params"
 )
-_ROW = "({}, {}, {}, {}, {}, '', {}, {}, {}, {}, {}, {}, {}, {}, '', {})"
+_ROW = "({}, {}, {}, {}, {}, '', {}, {}, {}, {}, {}, {}, {}, {}, '', {}, {}, {})"
+
+
+def params_json(params: Mapping[str, str] | None) -> str | None:
+    """A detail's values as the ``detail_params`` column stores them (JSON text)."""
+    return None if params is None else json.dumps(dict(params), ensure_ascii=False)
 
 
 async def insert_call_records(records: Sequence[NewCallRecord]) -> dict[str, int]:
@@ -131,6 +144,8 @@ async def insert_call_records(records: Sequence[NewCallRecord]) -> dict[str, int
             dnc.checked_at if dnc else None,
             dnc.result if dnc else None,
             r.detail,
+            r.detail_code,
+            params_json(r.detail_params) if r.detail_code else None,
         ]
     inserted = await CallRecord.raw(
         f"INSERT INTO call_record ({_COLUMNS}) VALUES "
@@ -237,7 +252,8 @@ async def record_dnc_block(
     db: Database, lead: ClaimedLead, *, node: str, call_id: str, dnc: DncCheck
 ) -> Finished | None:
     """The number may not be called: record it, close the lead, place no call."""
-    detail = f"on the Do-Not-Call list of {dnc.service}; no call placed"
+    params = {"service": dnc.service}
+    detail = MESSAGES[DNC_BLOCKED].detail % params
     async with write_transaction(db):
         rows = (
             await Lead.update(
@@ -270,6 +286,8 @@ async def record_dnc_block(
                     disposition="dnc_blocked",
                     status=LeadStatus.DO_NOT_CALL.value,
                     detail=detail,
+                    detail_code=DNC_BLOCKED,
+                    detail_params=params,
                 )
             ]
         )
@@ -306,6 +324,7 @@ async def cancel_attempt(db: Database, attempt: Attempt, *, due_at: datetime) ->
 
 
 __all__ = [
+    "DNC_BLOCKED",
     "Attempt",
     "DncCheck",
     "Finished",
@@ -314,6 +333,7 @@ __all__ = [
     "cancel_attempt",
     "claim_and_start_attempts",
     "insert_call_records",
+    "params_json",
     "record_dnc_block",
     "start_attempt",
 ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from typing import Any
 
@@ -39,7 +40,15 @@ def call_json(row: dict[str, Any]) -> dict[str, Any]:
         "dnc_result": row["dnc_result"],
         "status": row["status"],
         "detail": row["detail"],
+        "detail_code": row.get("detail_code"),
+        "detail_params": _params(row.get("detail_params")) if row.get("detail_code") else None,
     }
+
+
+def _params(stored: Any) -> dict[str, str]:
+    """``detail_params`` as stored (JSON text; a dict from a driver that decodes JSON)."""
+    values = json.loads(stored) if isinstance(stored, str | bytes) else stored
+    return {str(k): str(v) for k, v in (values or {}).items()}
 
 
 def parse_since(since: str | datetime | None) -> datetime | None:

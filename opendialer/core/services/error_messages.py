@@ -572,6 +572,12 @@ MESSAGES: dict[str, ErrorMessage] = {
         "phone: %(value)r has no digits; give the number or a part of it",
         N_("Enter the phone number, or some of its digits."),
     ),
+    # A call outcome's detail the engine writes itself (core/engine/records.py): not an
+    # error, a call record's ``detail_code``; the call log shows its sentence.
+    "call.dnc_blocked": E(
+        "on the Do-Not-Call list of %(service)s; no call placed",
+        N_("On the Do-Not-Call list of %(service)s; no call placed."),
+    ),
     # -- Do-Not-Call services (core/services/dnc_services.py) ----------------------
     "dnc.role_denied": E(
         "only %(roles)s users may %(what)s Do-Not-Call services",

@@ -187,6 +187,10 @@ class CallRecord(Table, tablename="call_record"):
     #: NULL while the call is in flight; a LeadStatus value once it ended.
     status = Varchar(length=40, null=True, default=None)
     detail = Text(default="")
+    #: The detail's code (core/services/error_messages.py, or a platform's registered
+    #: one) and its values as a JSON object; NULL for an uncoded detail (older records).
+    detail_code = Varchar(length=100, null=True, default=None)
+    detail_params = JSON(null=True, default=None)
 
 
 class Setting(Table, tablename="setting"):

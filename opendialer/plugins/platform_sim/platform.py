@@ -43,6 +43,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from opendialer.plugins.platform_sim import details
 from opendialer.plugins.platform_sim.center import center
 from opendialer.plugins.platform_sim.clips import SAMPLE_RATE, load_clips
 from opendialer.sdk import (
@@ -208,7 +209,7 @@ class SimPlatform:
             wait = float(self.no_answer_s) if self.no_answer_s is not None else None
             await self._sleep(wait if wait is not None else request.no_answer_timeout_s)
             return CallOutcome(
-                CallDisposition.NO_ANSWER, port, created, self._now(), detail="no answer (sim)"
+                CallDisposition.NO_ANSWER, port, created, self._now(), detail_code=details.NO_ANSWER
             )
         await self._sleep(self.rng.uniform(*self.ring_s))
         if what in FINAL_CODES:
@@ -232,7 +233,7 @@ class SimPlatform:
                 created,
                 self._now(),
                 answered_at=answered,
-                detail="far end hung up before the transfer (sim)",
+                detail_code=details.HUNG_UP,
             )
         truth = "machine" if what == "machine" else "human"
         decision: AmdDecision | None = None
@@ -250,7 +251,8 @@ class SimPlatform:
                 self._now(),
                 answered_at=answered,
                 amd=decision,
-                detail=f"AMD {decision.label.value}; far end was a {truth} (sim)",
+                detail_code=details.AMD_HANGUP,
+                detail_params={"verdict": decision.label.value, "truth": truth},
             )
         if not self.center.take_agent(on_end=request.on_transferred_ended):
             return CallOutcome(
@@ -261,7 +263,7 @@ class SimPlatform:
                 answered_at=answered,
                 amd=decision,
                 transfer_code=486,
-                detail="no free agent in the simulated queue",
+                detail_code=details.NO_FREE_AGENT,
             )
         await self._sleep(0.2)  # REFER → 202 → NOTIFY 200
         return CallOutcome(
@@ -272,7 +274,8 @@ class SimPlatform:
             answered_at=answered,
             amd=decision,
             transfer_code=200,
-            detail=f"transferred to {request.transfer_to}; far end was a {truth} (sim)",
+            detail_code=details.TRANSFERRED,
+            detail_params={"to": request.transfer_to, "truth": truth},
         )
 
     async def _play(self, request: CallRequest, truth: str) -> AmdDecision:

@@ -31,6 +31,7 @@ import numpy.typing as npt
 from aiosipua import SipDigestAuth, SipRequest, SipResponse
 from aiosipua.auth import answer_challenge
 
+from opendialer.plugins.platform_sip import outcome_details as details
 from opendialer.plugins.platform_sip.config import SipAccount, Tunables
 from opendialer.plugins.platform_sip.dialog import Dialog, cancel_of
 from opendialer.plugins.platform_sip.rtp import RtpEndpoint
@@ -179,7 +180,7 @@ class SipCall:
             if cancelled:
                 return self._outcome(CallDisposition.NO_ANSWER, detail="CANCEL got no answer")
             return self._outcome(
-                CallDisposition.PLATFORM_ERROR, detail="the SIP server did not answer the INVITE"
+                CallDisposition.PLATFORM_ERROR, detail_code=details.INVITE_UNANSWERED
             )
         code = response.status_code
         if code >= 300:
@@ -188,7 +189,8 @@ class SipCall:
                     CallDisposition.NO_ANSWER,
                     sip_code=code,
                     sip_reason=response.reason_phrase,
-                    detail=f"no answer after {self.request.no_answer_timeout_s:g} s",
+                    detail_code=details.NO_ANSWER,
+                    detail_params={"s": f"{self.request.no_answer_timeout_s:g}"},
                 )
             return self._outcome(
                 CallDisposition.FINAL_RESPONSE, sip_code=code, sip_reason=response.reason_phrase
@@ -264,7 +266,7 @@ class SipCall:
                 return self._outcome(
                     CallDisposition.FAR_END_HANGUP,
                     sip_code=response.status_code,
-                    detail="far end hung up during answering-machine detection",
+                    detail_code=details.HUNG_UP_DURING_AMD,
                 )
             try:
                 action = self.request.on_verdict(decision)
@@ -335,7 +337,7 @@ class SipCall:
                 sip_code=answer.status_code,
                 amd=decision,
                 transfer_code=response.status_code if response else None,
-                detail="REFER refused" if response else "REFER got no answer",
+                detail_code=details.REFER_REFUSED if response else details.REFER_UNANSWERED,
             )
         final = await self._await_transfer_result()
         if final is None and self.ended_by_far_end.is_set():
@@ -343,7 +345,7 @@ class SipCall:
                 CallDisposition.FAR_END_HANGUP,
                 sip_code=answer.status_code,
                 amd=decision,
-                detail="far end hung up before the transfer reported a result",
+                detail_code=details.HUNG_UP_BEFORE_RESULT,
             )
         if not self.ended_by_far_end.is_set():
             await self._bye()
@@ -353,7 +355,7 @@ class SipCall:
             sip_code=answer.status_code,
             amd=decision,
             transfer_code=final,
-            detail="" if final is not None else "no final NOTIFY in time",
+            detail_code=None if final is not None else details.NOTIFY_TIMEOUT,
         )
 
     async def _await_transfer_result(self) -> int | None:

@@ -1,0 +1,45 @@
+"""The codes of the simulator's call outcome details (``docs/errors.md``, section
+``platform_sim``): the English detail of logs and the API, and the sentence the call
+log shows (its msgid is translated in the admin's catalogues; ``babel.cfg`` extracts
+``N_`` from the plugins). Registered when the plugin is imported; :mod:`.platform`
+puts them on its ``CallOutcome``s as ``detail_code`` with ``detail_params``.
+
+``truth`` is ``human`` or ``machine`` and ``verdict`` an AMD label: the call log
+translates both before filling the sentence.
+"""
+
+from __future__ import annotations
+
+from opendialer.sdk import ErrorMessage, register_error_messages
+
+
+def N_(message: str) -> str:
+    """Mark ``message`` for extraction (``babel.cfg``); the call log translates it."""
+    return message
+
+
+TRANSFERRED = "platform_sim.transferred"
+AMD_HANGUP = "platform_sim.amd_hangup"
+NO_ANSWER = "platform_sim.no_answer"
+HUNG_UP = "platform_sim.hung_up_before_transfer"
+NO_FREE_AGENT = "platform_sim.no_free_agent"
+
+DETAILS: dict[str, ErrorMessage] = {
+    TRANSFERRED: ErrorMessage(
+        "transferred to %(to)s; far end was a %(truth)s (sim)",
+        N_("Transferred to %(to)s; the far end was %(truth)s (simulator)."),
+    ),
+    AMD_HANGUP: ErrorMessage(
+        "AMD %(verdict)s; far end was a %(truth)s (sim)",
+        N_("AMD said %(verdict)s; the far end was %(truth)s (simulator)."),
+    ),
+    NO_ANSWER: ErrorMessage("no answer (sim)", N_("No answer (simulator).")),
+    HUNG_UP: ErrorMessage(
+        "far end hung up before the transfer (sim)",
+        N_("The called party hung up before the transfer (simulator)."),
+    ),
+    NO_FREE_AGENT: ErrorMessage(
+        "no free agent in the simulated queue", N_("No free agent in the simulated queue.")
+    ),
+}
+register_error_messages(DETAILS)

@@ -1,0 +1,48 @@
+"""The codes of the SIP platform's call outcome details (``docs/errors.md``, section
+``platform_sip``): the English detail of logs and the API, and the sentence the call
+log shows (its msgid is translated in the admin's catalogues; ``babel.cfg`` extracts
+``N_`` from the plugins). Registered when the plugin is imported; :mod:`.call` puts
+them on its ``CallOutcome``s as ``detail_code`` with ``detail_params``.
+"""
+
+from __future__ import annotations
+
+from opendialer.sdk import ErrorMessage, register_error_messages
+
+
+def N_(message: str) -> str:
+    """Mark ``message`` for extraction (``babel.cfg``); the call log translates it."""
+    return message
+
+
+NO_ANSWER = "platform_sip.no_answer"
+INVITE_UNANSWERED = "platform_sip.invite_unanswered"
+REFER_REFUSED = "platform_sip.refer_refused"
+REFER_UNANSWERED = "platform_sip.refer_unanswered"
+HUNG_UP_DURING_AMD = "platform_sip.hung_up_during_amd"
+HUNG_UP_BEFORE_RESULT = "platform_sip.hung_up_before_transfer_result"
+NOTIFY_TIMEOUT = "platform_sip.notify_timeout"
+
+DETAILS: dict[str, ErrorMessage] = {
+    NO_ANSWER: ErrorMessage("no answer after %(s)s s", N_("No answer after %(s)s s.")),
+    INVITE_UNANSWERED: ErrorMessage(
+        "the SIP server did not answer the INVITE",
+        N_("The SIP server did not answer the call (INVITE)."),
+    ),
+    REFER_REFUSED: ErrorMessage("REFER refused", N_("The transfer (REFER) was refused.")),
+    REFER_UNANSWERED: ErrorMessage(
+        "REFER got no answer", N_("The transfer (REFER) got no answer.")
+    ),
+    HUNG_UP_DURING_AMD: ErrorMessage(
+        "far end hung up during answering-machine detection",
+        N_("The called party hung up during answering-machine detection."),
+    ),
+    HUNG_UP_BEFORE_RESULT: ErrorMessage(
+        "far end hung up before the transfer reported a result",
+        N_("The called party hung up before the transfer reported a result."),
+    ),
+    NOTIFY_TIMEOUT: ErrorMessage(
+        "no final NOTIFY in time", N_("The transfer's result (NOTIFY) did not come in time.")
+    ),
+}
+register_error_messages(DETAILS)
