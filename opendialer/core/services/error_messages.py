@@ -800,6 +800,10 @@ def reference_page() -> str:
         "Portuguese or Spanish). `%(name)s` marks a value; `%(name)r` a value shown in",
         "quotes. A page sentence of *(the problem's)* shows the sentence of the problem",
         "the error wraps (its `problem_code`).",
+        "",
+        "A few codes name no error but how a call ended: a call record's `detail_code`",
+        "(`call.dnc_blocked`, the platforms' outcome details; see the call log in",
+        "[the API](api.md)) takes its sentences from this same table.",
     ]
     area = ""
     plugins = sorted(set(MESSAGES) - set(CORE_CODES))
