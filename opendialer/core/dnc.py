@@ -28,7 +28,6 @@ closed).
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import time
 from collections.abc import Callable, Mapping
@@ -37,6 +36,7 @@ from typing import Any
 
 from opendialer.core.plugin_context import DialerContext
 from opendialer.core.plugins import PluginManager, get_plugin_manager
+from opendialer.core.services.dnc_credentials import parse_options
 from opendialer.core.storage.tables import DncService
 from opendialer.sdk.contracts import DncProvider, DncServiceConfig, DncUnavailable
 
@@ -53,12 +53,7 @@ SystemContext = DialerContext
 
 def config_from_row(row: Mapping[str, Any]) -> DncServiceConfig:
     """A ``dnc_service`` row (as Piccolo selects it) → the provider's view of it."""
-    options = row.get("options") or {}
-    if isinstance(options, str):
-        try:
-            options = json.loads(options or "{}")
-        except ValueError:
-            options = {}
+    options = parse_options(row.get("options"))
     return DncServiceConfig(
         id=int(row["id"]),
         name=str(row["name"]),
@@ -67,7 +62,7 @@ def config_from_row(row: Mapping[str, Any]) -> DncServiceConfig:
         ca_bundle=row.get("ca_bundle"),
         timeout_ms=int(row.get("timeout_ms") or 2000),
         insecure=bool(row.get("insecure")),
-        options=dict(options) if isinstance(options, Mapping) else {},
+        options=options,
         updated_at=row.get("updated_at"),
     )
 

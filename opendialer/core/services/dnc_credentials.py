@@ -49,14 +49,19 @@ def url_parts(url: str) -> tuple[str | None, str | None, str]:
 mask_url = masked_url
 
 
-def options_of(row: dict[str, Any]) -> dict[str, Any]:
-    options = row.get("options") or {}
-    if isinstance(options, str):
+def parse_options(raw: Any) -> dict[str, Any]:
+    """A service's ``options`` as stored (JSON text, or already decoded) → a dict; what
+    is not a JSON object reads as no options."""
+    if isinstance(raw, str):
         try:
-            options = json.loads(options or "{}")
+            raw = json.loads(raw or "{}")
         except ValueError:
-            options = {}
-    return options if isinstance(options, dict) else {}
+            return {}
+    return raw if isinstance(raw, dict) else {}
+
+
+def options_of(row: dict[str, Any]) -> dict[str, Any]:
+    return parse_options(row.get("options"))
 
 
 def secret_headers(options: dict[str, Any]) -> dict[str, Any]:

@@ -14,7 +14,6 @@ Who may import: Masters and Campaign Administrators.
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +24,7 @@ import numpy as np
 from opendialer.core.domain import EMBEDDED_DNC_SERVICE_NAME, Role
 from opendialer.core.services import dnc_bulk
 from opendialer.core.services.common import Actor
+from opendialer.core.services.dnc_credentials import parse_options
 from opendialer.core.services.dnc_csv import (
     NUMBER_FORMATS,
     InvalidLine,
@@ -76,15 +76,6 @@ class ImportReport:
         }
 
 
-def _options(raw: Any) -> dict[str, Any]:
-    if isinstance(raw, str):
-        try:
-            raw = json.loads(raw or "{}")
-        except ValueError:
-            return {}
-    return raw if isinstance(raw, dict) else {}
-
-
 async def find_service(*, service_id: int | None = None, name: str | None = None) -> dict[str, Any]:
     """A DNC service row by id or name; the built-in Embedded Service when neither is given."""
     query = DncService.select()
@@ -101,7 +92,7 @@ async def find_service(*, service_id: int | None = None, name: str | None = None
     if not rows:
         raise NotFound("dnc.service_not_found_by", field="service", where=where)
     row = dict(rows[0])
-    row["options"] = _options(row.get("options"))
+    row["options"] = parse_options(row.get("options"))
     return row
 
 
