@@ -41,6 +41,9 @@ class LeadStatus(StrEnum):
     AMD = "AMD"
     SERVICE_TEMPORARILY_UNAVAILABLE = "SERVICE_TEMPORARILY_UNAVAILABLE"
     DO_NOT_CALL = "DO_NOT_CALL"
+    #: A person answered and no agent was free in time (over-dialing pacing): the
+    #: safe-harbour message was played. Not final: the retry policy schedules it.
+    ABANDONED = "ABANDONED"
     UNKNOWN = "UNKNOWN"
 
 

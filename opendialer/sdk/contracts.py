@@ -27,6 +27,7 @@ import numpy as np
 import numpy.typing as npt
 
 from opendialer.core.domain import LeadStatus
+from opendialer.sdk.pacing import PacingMode, PacingSnapshot
 
 # --------------------------------------------------------------------------
 # Shared
@@ -372,6 +373,9 @@ class CallDisposition(StrEnum):
     FINAL_RESPONSE = "final_response"  # a 3xx-6xx final response: see sip_code
     NO_ANSWER = "no_answer"  # no-answer timeout, the platform cancelled
     FAR_END_HANGUP = "far_end_hangup"  # answered, then hung up before transfer
+    #: A person answered and no agent freed within the campaign's abandon timeout
+    #: (over-dialing pacing): the safe-harbour message was played, then BYE.
+    ABANDONED = "abandoned"
     PLATFORM_ERROR = "platform_error"  # transport failure, server not answering
     UNKNOWN = "unknown"
 
@@ -399,6 +403,16 @@ class CallRequest:
     #: engine then frees the routing slot (``TracksTransferredCalls``). Platforms that
     #: cannot know (after a blind SIP transfer) never call it: targets time out instead.
     on_transferred_ended: Callable[[], None] | None = None
+    #: Over-dialing pacing (``power``, ``predictive``): the call holds no agent while it
+    #: rings. When a person answers (the verdict's action is TRANSFER, or AMD is off),
+    #: the platform awaits this before transferring: True, an agent is now held for the
+    #: call, transfer it; False, none freed within the campaign's abandon timeout: play
+    #: ``safe_harbour_ulaw`` (if any) on the call, hang up, and return disposition
+    #: ABANDONED. None (progressive): an agent was held from the launch, transfer at once.
+    claim_agent: Callable[[], Awaitable[bool]] | None = None
+    #: The campaign's safe-harbour message: 8 kHz G.711 µ-law, played to a person the
+    #: dialer abandons (a platform that negotiated PCMA transcodes it). None: no message.
+    safe_harbour_ulaw: bytes | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -457,6 +471,17 @@ class Platform(Protocol):
     def health(self) -> Health: ...
 
 
+@runtime_checkable
+class WaitsForAgents(Protocol):
+    """A platform that honours ``CallRequest.claim_agent`` and plays
+    ``safe_harbour_ulaw`` (both built-in platforms do). With a platform that does not,
+    over-dialing pacing modes are held to progressive: a person answered with no agent
+    would otherwise be transferred to a full queue."""
+
+    @property
+    def waits_for_agents(self) -> bool: ...
+
+
 class PlatformUnavailable(Exception):
     """No call was placed: no free port, or the platform is down."""
 
@@ -486,22 +511,8 @@ class ProbesServer(Protocol):
 
 
 # --------------------------------------------------------------------------
-# Pacing and retries
+# Pacing (its contract is opendialer.sdk.pacing) and retries
 # --------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class PacingSnapshot:
-    free_slots: int  # from the routing target
-    free_ports: int  # from the platform
-    global_max: int  # configured cap of concurrent calls
-    in_flight: int  # calls of this campaign not yet finished
-
-
-class PacingMode(Protocol):
-    """Decides how many calls to launch now. Constructed as ``factory(context)``."""
-
-    def calls_to_launch(self, snapshot: PacingSnapshot) -> int: ...
 
 
 class RetryPolicy(Protocol):
@@ -680,5 +691,6 @@ __all__ = [
     "RoutingTargetFactory",
     "TracksTransferredCalls",
     "ValidatesOptions",
+    "WaitsForAgents",
     "masked_url",
 ]

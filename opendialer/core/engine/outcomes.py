@@ -30,6 +30,7 @@ DISPOSITION_STATUS: dict[CallDisposition, LeadStatus] = {
     CallDisposition.AMD_HANGUP: LeadStatus.AMD,
     CallDisposition.NO_ANSWER: LeadStatus.FAILURE,
     CallDisposition.FAR_END_HANGUP: LeadStatus.FAILURE,
+    CallDisposition.ABANDONED: LeadStatus.ABANDONED,
     CallDisposition.PLATFORM_ERROR: LeadStatus.SERVICE_TEMPORARILY_UNAVAILABLE,
     CallDisposition.UNKNOWN: LeadStatus.UNKNOWN,
 }

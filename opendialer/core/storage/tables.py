@@ -15,6 +15,7 @@ from piccolo.columns import (
     JSON,
     BigInt,
     Boolean,
+    Bytea,
     Date,
     DoublePrecision,
     ForeignKey,
@@ -127,10 +128,48 @@ class Campaign(Table, tablename="campaign"):
     no_answer_timeout_s = Integer(default=30)
     #: A key of register_routing_targets(); NULL: by type (OSCC → "oscc", IVR → "ivr").
     routing_target = Varchar(length=32, null=True, default=None)
+    #: A key of register_pacing_modes() and its settings (docs/pacing.md, m0011).
+    pacing_mode = Varchar(length=32, default="progressive")
+    lines_per_agent = Real(default=1.5)
+    abandon_target_pct = Real(default=3.0)
+    abandon_window = Varchar(length=16, default="30d")
+    abandon_timeout_ms = Integer(default=2000)
+    max_lines_per_agent = Real(default=3.0)
     state = Varchar(length=8, default="STOPPED")
     state_reason = Text(default="")
     created_at = Timestamptz(default=TimestamptzNow())
     updated_at = Timestamptz(default=TimestamptzNow())
+
+
+class CampaignMessage(Table, tablename="campaign_message"):
+    """Audio a campaign plays on a call, by kind (``safe_harbour``): 8 kHz G.711 µ-law,
+    converted on upload. Primary key (campaign, kind) in the migration (m0011)."""
+
+    #: (campaign, kind) in the migration, with the campaign's cascade.
+    campaign = Integer(primary_key=True)
+    kind = Varchar(length=32)
+    audio = Bytea()
+    duration_ms = Integer()
+    filename = Varchar(length=255, default="")
+    uploaded_at = Timestamptz(default=TimestamptzNow())
+
+
+class PacingDecisionRow(Table, tablename="pacing_decision"):
+    """Each engine node's last pacing decision per campaign (m0011; key (campaign, node))."""
+
+    campaign = Integer(primary_key=True)  # (campaign, node) in the migration
+    node = Varchar(length=64)
+    mode = Varchar(length=32)
+    dial_level = Real()
+    predicted_free_agents = Real()
+    launched = Integer()
+    reason = Varchar(length=32)
+    detail = Text(default="")
+    abandon_rate_pct = Real(default=0.0)
+    live_answered = Integer(default=0)
+    abandoned = Integer(default=0)
+    occupancy = Real(null=True, default=None)
+    decided_at = Timestamptz(default=TimestamptzNow())
 
 
 class Schedule(Table, tablename="schedule"):
@@ -262,5 +301,7 @@ ALL_TABLES: list[type[Table]] = [
     EngineNode,
     LoginFailure,
     RoutingReservation,
+    CampaignMessage,
+    PacingDecisionRow,
     RoutingWaiter,
 ]
