@@ -4,7 +4,8 @@ RFC 3261 PBX/SBC. See ``docs/sip.md``.
 Signalling: aiosipua's message model, digest and SDP; our own transport framing
 (``framing.py``), transaction timers (RFC 3261 A/B/D/E/F/K, ``transactions.py``)
 and dialogs (``dialog.py``). Media: one asyncio RTP socket per call, G.711 decoded
-with numpy lookup tables in batches. The plugin owns its options (``options.py``),
+with numpy lookup tables in batches; over-dialed calls wait for an agent or play the
+safe-harbour message (``agent_wait.py``). The plugin owns its options (``options.py``),
 its port leases (``leases.py``) and its doctor check (``diagnosis.py``), and imports
 only :mod:`opendialer.sdk`.
 """

@@ -9,6 +9,8 @@ layers — dialog, SDP, transactions, transport framing — are their own module
                                         │            └ transfer ─► REFER ─► NOTIFY sipfrag
                                         └ far-end BYE ─► FAR_END_HANGUP      2xx ─► TRANSFERRED
                                                                           else ─► TRANSFER_FAILED
+    Over-dialing (``claim_agent`` set): before the REFER, wait for an agent
+    (``agent_wait.py``); none ─► safe-harbour message over RTP ─► BYE ─► ABANDONED.
 
 The dialog state (Call-ID, tags, CSeq, route set, remote target) is a
 :class:`~.dialog.Dialog`; the call answers in-dialog requests the dialog owns
@@ -31,6 +33,7 @@ import numpy.typing as npt
 from aiosipua import SipDigestAuth, SipRequest, SipResponse
 from aiosipua.auth import answer_challenge
 
+from opendialer.plugins.platform_sip import agent_wait
 from opendialer.plugins.platform_sip import outcome_details as details
 from opendialer.plugins.platform_sip.config import SipAccount, Tunables
 from opendialer.plugins.platform_sip.dialog import Dialog, cancel_of
@@ -143,8 +146,8 @@ class SipCall:
         except Exception as exc:  # a bug must not cost the engine its call loop
             log.exception("sip.call_error call=%s", self.request.call_id)
             if self.confirmed and not self.ended_by_far_end.is_set():
-                await self._bye()
-            return self._outcome(CallDisposition.UNKNOWN, detail=f"internal error: {exc!r}")
+                await self.send_bye()
+            return self.outcome(CallDisposition.UNKNOWN, detail=f"internal error: {exc!r}")
         finally:
             self.rtp.close()
             # keep the dialog a moment longer so late retransmissions get answers
@@ -174,31 +177,31 @@ class SipCall:
         unsafe = self._unsafe()
         if unsafe:
             log.error("sip.call_refused call=%s %s", self.request.call_id, unsafe)
-            return self._outcome(CallDisposition.PLATFORM_ERROR, detail=unsafe)
+            return self.outcome(CallDisposition.PLATFORM_ERROR, detail=unsafe)
         response, cancelled = await self._invite()
         if response is None:
             if cancelled:
-                return self._outcome(CallDisposition.NO_ANSWER, detail="CANCEL got no answer")
-            return self._outcome(
+                return self.outcome(CallDisposition.NO_ANSWER, detail="CANCEL got no answer")
+            return self.outcome(
                 CallDisposition.PLATFORM_ERROR, detail_code=details.INVITE_UNANSWERED
             )
         code = response.status_code
         if code >= 300:
             if cancelled and code == 487:
-                return self._outcome(
+                return self.outcome(
                     CallDisposition.NO_ANSWER,
                     sip_code=code,
                     sip_reason=response.reason_phrase,
                     detail_code=details.NO_ANSWER,
                     detail_params={"s": f"{self.request.no_answer_timeout_s:g}"},
                 )
-            return self._outcome(
+            return self.outcome(
                 CallDisposition.FINAL_RESPONSE, sip_code=code, sip_reason=response.reason_phrase
             )
         self._confirm(response)
         if cancelled:  # 200 crossed our CANCEL: the callee answered too late
-            await self._bye()
-            return self._outcome(
+            await self.send_bye()
+            return self.outcome(
                 CallDisposition.NO_ANSWER, sip_code=code, detail="answered after CANCEL; hung up"
             )
         self.answered_at = utcnow()
@@ -263,7 +266,7 @@ class SipCall:
         if session is not None:
             decision = await self._analyse()
             if decision is None:
-                return self._outcome(
+                return self.outcome(
                     CallDisposition.FAR_END_HANGUP,
                     sip_code=response.status_code,
                     detail_code=details.HUNG_UP_DURING_AMD,
@@ -274,10 +277,21 @@ class SipCall:
                 log.exception("sip.on_verdict_error call=%s", self.request.call_id)
                 action = CallAction.HANGUP
             if action is not CallAction.TRANSFER:
-                await self._bye()
-                return self._outcome(
+                await self.send_bye()
+                return self.outcome(
                     CallDisposition.AMD_HANGUP, sip_code=response.status_code, amd=decision
                 )
+        if self.request.claim_agent is not None:  # over-dialed: no agent held yet
+            claimed = await agent_wait.wait_for_agent(self)
+            if claimed is None:
+                return self.outcome(
+                    CallDisposition.FAR_END_HANGUP,
+                    sip_code=response.status_code,
+                    amd=decision,
+                    detail_code=details.HUNG_UP_WAITING_FOR_AGENT,
+                )
+            if not claimed:
+                return await agent_wait.abandon(self, response.status_code, decision)
         return await self._transfer(response, decision)
 
     async def _analyse(self) -> AmdDecision | None:
@@ -327,12 +341,12 @@ class SipCall:
         refer.headers.set_single("Referred-By", f"<{self.dialog.local_uri}>")
         response = await self.endpoint.request(refer).final
         if self.ended_by_far_end.is_set():
-            return self._outcome(
+            return self.outcome(
                 CallDisposition.FAR_END_HANGUP, sip_code=answer.status_code, amd=decision
             )
         if response is None or response.status_code >= 300:
-            await self._bye()
-            return self._outcome(
+            await self.send_bye()
+            return self.outcome(
                 CallDisposition.TRANSFER_FAILED,
                 sip_code=answer.status_code,
                 amd=decision,
@@ -341,16 +355,16 @@ class SipCall:
             )
         final = await self._await_transfer_result()
         if final is None and self.ended_by_far_end.is_set():
-            return self._outcome(
+            return self.outcome(
                 CallDisposition.FAR_END_HANGUP,
                 sip_code=answer.status_code,
                 amd=decision,
                 detail_code=details.HUNG_UP_BEFORE_RESULT,
             )
         if not self.ended_by_far_end.is_set():
-            await self._bye()
+            await self.send_bye()
         ok = final is not None and 200 <= final < 300
-        return self._outcome(
+        return self.outcome(
             CallDisposition.TRANSFERRED if ok else CallDisposition.TRANSFER_FAILED,
             sip_code=answer.status_code,
             amd=decision,
@@ -379,7 +393,7 @@ class SipCall:
         finally:
             bye.cancel()
 
-    async def _bye(self) -> None:
+    async def send_bye(self) -> None:
         if not self.confirmed or self.ended_by_far_end.is_set():
             return
         self.rtp.stop_sending()
@@ -387,7 +401,7 @@ class SipCall:
         self.dialog.confirmed = False
         await self.endpoint.request(bye).final
 
-    def _outcome(self, disposition: CallDisposition, **fields: object) -> CallOutcome:
+    def outcome(self, disposition: CallDisposition, **fields: object) -> CallOutcome:
         return CallOutcome(
             disposition=disposition,
             port=self.setup.account.user,

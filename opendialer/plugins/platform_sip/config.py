@@ -133,6 +133,13 @@ class Tunables:
     # 1xx SDP on, "off" never.
     rtp_send: str = "answer"
     licensed_ports: int | None = None
+    # Over-dialing (CallRequest.claim_agent): the engine's claim settles within the
+    # campaign's abandon timeout (~2 s); one still pending after this long is a fault —
+    # it is cancelled and the call abandoned, so a stuck claim cannot hold a port.
+    agent_wait_max_s: float = 10.0
+    # After the safe-harbour message's last packet, this long before the BYE: a far end's
+    # jitter buffer (typically 40–200 ms) still has the message's tail to play out.
+    message_tail_s: float = 0.2
     tls_ca_file: str | None = None
     user_agent: str = "OpenDialer"
 
@@ -147,6 +154,11 @@ class Tunables:
         if tunables.port_lease_renew_s <= 0:
             raise ValueError(
                 f"port_lease_renew_s must be more than 0, got {tunables.port_lease_renew_s!r}"
+            )
+        if tunables.agent_wait_max_s <= 0 or tunables.message_tail_s < 0:
+            raise ValueError(
+                "agent_wait_max_s must be more than 0 and message_tail_s at least 0, got "
+                f"{tunables.agent_wait_max_s!r} and {tunables.message_tail_s!r}"
             )
         node_range = (tunables.node_rtp_port_min, tunables.node_rtp_port_max)
         if node_range != (None, None) and not (

@@ -72,3 +72,10 @@ def encode(pcm: npt.NDArray[np.int16], payload_type: int) -> bytes:
     """16-bit PCM samples → G.711 bytes of the payload type (0 µ-law, 8 A-law)."""
     index = pcm.astype(np.int32) + 32768
     return bytes(_ENCODE[payload_type][index])
+
+
+def transcode(payload: bytes, from_type: int, to_type: int) -> bytes:
+    """G.711 of one law → the other (decode, then encode: what a gateway does)."""
+    if from_type == to_type:
+        return payload
+    return encode(decode(payload, from_type), to_type)

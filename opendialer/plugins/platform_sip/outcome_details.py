@@ -22,6 +22,12 @@ REFER_UNANSWERED = "platform_sip.refer_unanswered"
 HUNG_UP_DURING_AMD = "platform_sip.hung_up_during_amd"
 HUNG_UP_BEFORE_RESULT = "platform_sip.hung_up_before_transfer_result"
 NOTIFY_TIMEOUT = "platform_sip.notify_timeout"
+# Over-dialing: a person answered and no agent was held for the call (``agent_wait.py``).
+HUNG_UP_WAITING_FOR_AGENT = "platform_sip.hung_up_waiting_for_agent"
+ABANDONED_MESSAGE_PLAYED = "platform_sip.abandoned_message_played"
+ABANDONED_NO_MESSAGE = "platform_sip.abandoned_no_message"
+ABANDONED_HUNG_UP_DURING_MESSAGE = "platform_sip.abandoned_hung_up_during_message"
+ABANDONED_MESSAGE_CUT = "platform_sip.abandoned_message_cut"
 
 DETAILS: dict[str, ErrorMessage] = {
     NO_ANSWER: ErrorMessage("no answer after %(s)s s", N_("No answer after %(s)s s.")),
@@ -43,6 +49,41 @@ DETAILS: dict[str, ErrorMessage] = {
     ),
     NOTIFY_TIMEOUT: ErrorMessage(
         "no final NOTIFY in time", N_("The transfer's result (NOTIFY) did not come in time.")
+    ),
+    HUNG_UP_WAITING_FOR_AGENT: ErrorMessage(
+        "far end hung up while waiting for a free agent",
+        N_("The called party hung up while the dialer waited for a free agent."),
+    ),
+    ABANDONED_MESSAGE_PLAYED: ErrorMessage(
+        "no agent free in time: safe-harbour message played (%(s)s s), then hung up",
+        N_(
+            "No agent was free in time: the safe-harbour message (%(s)s s) was played, "
+            "then the call was hung up."
+        ),
+    ),
+    ABANDONED_NO_MESSAGE: ErrorMessage(
+        "no agent free in time and no safe-harbour message: hung up at once",
+        N_(
+            "No agent was free in time and the campaign has no safe-harbour message: "
+            "the call was hung up at once."
+        ),
+    ),
+    ABANDONED_HUNG_UP_DURING_MESSAGE: ErrorMessage(
+        "no agent free in time; far end hung up during the safe-harbour message "
+        "(%(played)s s of %(s)s s played)",
+        N_(
+            "No agent was free in time; the called party hung up during the safe-harbour "
+            "message (%(played)s s of %(s)s s played)."
+        ),
+    ),
+    ABANDONED_MESSAGE_CUT: ErrorMessage(
+        "no agent free in time; the far end did not take the whole safe-harbour message "
+        "(on hold or no media address: %(played)s s of %(s)s s sent), then hung up",
+        N_(
+            "No agent was free in time; the safe-harbour message could not be played in "
+            "full (%(played)s s of %(s)s s: the call was on hold or had no audio), then "
+            "the call was hung up."
+        ),
     ),
 }
 register_error_messages(DETAILS)

@@ -69,6 +69,9 @@ class SipPlatform:
     — absent or None: not configured yet —, the other keys are :class:`Tunables`
     plus an optional async ``config_source``, ``port_leases`` and ``database``."""
 
+    #: Honours ``CallRequest.claim_agent`` and plays ``safe_harbour_ulaw``
+    #: (``sdk.WaitsForAgents``, ``agent_wait.py``): over-dialing pacing may use it.
+    waits_for_agents = True
     #: ``opendialer doctor``: query the server without placing calls (``sdk.ProbesServer``).
     probe_server = staticmethod(probe_server)
     #: ``opendialer doctor`` and Diagnostics: the ``sip`` check (``sdk.DiagnosesPlatform``).
@@ -126,7 +129,7 @@ class SipPlatform:
         self._closing = False
         self.calls_in_flight = 0
         self.rtp_packets = 0  # answer-audio packets decoded, all calls so far
-        self.rtp_packets_sent = 0  # silence packets sent, all calls so far
+        self.rtp_packets_sent = 0  # RTP sent (silence, messages), all calls so far
 
     @staticmethod
     def _leaser_of(options: Mapping[str, Any], context: Any) -> PortLeaser | None:

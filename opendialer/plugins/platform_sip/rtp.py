@@ -14,7 +14,10 @@ not asyncio's 256 KiB one (``RTP_RECEIVE_BYTES``).
 
 Outbound, the call sends 20 ms G.711 silence frames to the far end's SDP
 address from the same socket (symmetric RTP): SBCs and PBXs that latch on the
-first packet, or drop calls that send no media, need it. One
+first packet, or drop calls that send no media, need it. A message (the
+safe-harbour announcement of an abandoned call) takes the silence's place in
+the same stream — same SSRC, sequence and timestamps carrying on — and is
+paced by the same clock. One
 :class:`RtpTicker` per platform paces every call's stream with a single
 ``loop.call_at`` timer — no task or timer per call: per tick the work is one
 header ``struct.pack`` and one ``sendto`` per stream.
@@ -112,6 +115,9 @@ class RtpTicker:
         for endpoint in tuple(self._streams):
             endpoint.send_frame(frame)
         self._next += self.frame_s
+        if not self._streams:  # the last stream left during this tick (its message ended)
+            self._handle = None
+            return
         self._handle = loop.call_at(self._next, self._tick, loop)
 
 
@@ -137,7 +143,8 @@ class RtpPortAllocator:
 
 class RtpEndpoint(asyncio.DatagramProtocol):
     """One call's RTP socket. ``expect()`` sets the far end; ``start()`` begins decoding;
-    ``start_sending()`` joins the ticker (silence to the far end until ``stop_sending()``)."""
+    ``start_sending()`` joins the ticker (silence to the far end until ``stop_sending()``);
+    ``play()`` sends a message in the silence's place."""
 
     def __init__(
         self,
@@ -159,6 +166,9 @@ class RtpEndpoint(asyncio.DatagramProtocol):
         self._ts0 = secrets.randbits(32)
         self._first_frame: int | None = None
         self._send_wanted = False
+        self._message: dict[int, bytes] = {}  # the playing message per payload type
+        self._message_frames = 0  # its packets sent so far
+        self._message_done: asyncio.Future[int] | None = None
         self.packets = 0
         self.ignored = 0  # wrong source, wrong version or payload type, too short
         self.dropped = 0  # arrived while nothing decodes (before start, after stop_decoding)
@@ -224,12 +234,53 @@ class RtpEndpoint(asyncio.DatagramProtocol):
         self._update_sending()
 
     def stop_sending(self) -> None:
+        """Nothing more is sent: no silence, and a message playing stops where it is."""
         self._send_wanted = False
-        self._update_sending()
+        self._end_message()
 
     @property
     def sending(self) -> bool:
-        return self._send_wanted and self.remote_receives and not self.closed
+        wanted = self._send_wanted or self._message_done is not None
+        return wanted and self.remote_receives and not self.closed
+
+    def play(self, ulaw: bytes) -> asyncio.Future[int]:
+        """Send ``ulaw`` (8 kHz G.711 µ-law) to the far end in 20 ms packets, in the
+        silence's place: the stream's SSRC, sequence numbers and timestamps carry on, the
+        first packet has the marker bit (a talkspurt starts, RFC 3551 §4.1), the codec is
+        the negotiated one (transcoded to A-law for PCMA), the last frame is padded with
+        silence. Sent even when silence is not (``rtp_send="off"``). Paced by the ticker.
+
+        The future gives how many of the message's packets were sent: when the last one
+        was, when ``stop_sending()`` or ``close()`` cut it short, or at once when nothing
+        can be sent (no far-end address yet, no ticker, closed). While the far end holds
+        the call (``sendonly``/``inactive``) the message waits: the caller bounds it."""
+        done: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+        self._end_message()
+        if not ulaw or self.closed or self.remote is None or self.ticker is None:
+            done.set_result(0)
+            return done
+        padding = -len(ulaw) % SAMPLES_PER_FRAME
+        self._message = {g711.PCMU: ulaw + SILENCE[g711.PCMU][:padding]}
+        self._message_frames = 0
+        self._message_done = done
+        self._message_payload(self.payload_type)  # transcode now, not in the tick
+        self._update_sending()
+        return done
+
+    def _message_payload(self, payload_type: int) -> bytes:
+        """The message in ``payload_type`` (a re-INVITE may change the codec mid-message)."""
+        payload = self._message.get(payload_type)
+        if payload is None:
+            ulaw = self._message[g711.PCMU]
+            payload = self._message[payload_type] = g711.transcode(ulaw, g711.PCMU, payload_type)
+        return payload
+
+    def _end_message(self) -> None:
+        done, self._message_done = self._message_done, None
+        self._message = {}
+        if done is not None and not done.done():
+            done.set_result(self._message_frames)
+        self._update_sending()
 
     def _update_sending(self) -> None:
         if self.ticker is None:
@@ -249,6 +300,15 @@ class RtpEndpoint(asyncio.DatagramProtocol):
             self._first_frame = frame
             marker = 0x80  # first packet of the stream (RFC 3551 §4.1)
         payload_type = self.payload_type
+        payload = SILENCE[payload_type]
+        message_ends = False
+        if self._message_done is not None:
+            message = self._message_payload(payload_type)
+            start = SAMPLES_PER_FRAME * self._message_frames
+            payload = message[start : start + SAMPLES_PER_FRAME]
+            marker |= 0x80 if start == 0 else 0  # the message starts a talkspurt
+            self._message_frames += 1
+            message_ends = start + SAMPLES_PER_FRAME >= len(message)
         header = RTP_HEADER.pack(
             0x80,
             marker | payload_type,
@@ -256,8 +316,10 @@ class RtpEndpoint(asyncio.DatagramProtocol):
             (self._ts0 + SAMPLES_PER_FRAME * (frame - self._first_frame)) & 0xFFFFFFFF,
             self.ssrc,
         )
-        transport.sendto(header + SILENCE[payload_type], remote)
+        transport.sendto(header + payload, remote)
         self.sent += 1
+        if message_ends:
+            self._end_message()
 
     def start(self, sink: AudioSink) -> None:
         self._sink = sink
@@ -311,6 +373,7 @@ class RtpEndpoint(asyncio.DatagramProtocol):
         self.closed = True
         self._sink = None
         self._send_wanted = False
+        self._end_message()
         if self.ticker is not None:
             self.ticker.discard(self)
         if self._transport is not None:
