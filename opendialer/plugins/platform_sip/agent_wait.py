@@ -62,6 +62,9 @@ async def wait_for_agent(call: SipCall) -> bool | None:
         await asyncio.wait(waiting, timeout=limit, return_when=asyncio.FIRST_COMPLETED)
         if not claimed.done():  # the far end left first: the claim settles by itself …
             await asyncio.wait({claimed}, timeout=max(0.0, deadline - loop.time()))
+    except asyncio.CancelledError:  # the call itself is cancelled (shutdown): so is the claim
+        claimed.cancel()
+        raise
     finally:
         far_end_gone.cancel()
     if not claimed.done():  # … or is a fault
@@ -112,12 +115,12 @@ async def abandon(call: SipCall, sip_code: int, decision: AmdDecision | None) ->
     finally:
         far_end_gone.cancel()
     played = {"played": f"{sent * FRAME_S:.1f}", **seconds}
-    if call.ended_by_far_end.is_set():
-        code, params = details.ABANDONED_HUNG_UP_DURING_MESSAGE, played
-    elif sent < frames:
-        code, params = details.ABANDONED_MESSAGE_CUT, played
-    else:
+    if sent == frames:  # (a BYE during the tail came after the whole message)
         code, params = details.ABANDONED_MESSAGE_PLAYED, seconds
+    elif call.ended_by_far_end.is_set():
+        code, params = details.ABANDONED_HUNG_UP_DURING_MESSAGE, played
+    else:
+        code, params = details.ABANDONED_MESSAGE_CUT, played
     await call.send_bye()
     log.info("sip.abandoned call=%s message packets=%d of %d", call_id, sent, frames)
     return call.outcome(
