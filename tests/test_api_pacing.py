@@ -121,8 +121,16 @@ BAD_VALUES = [
     ({"pacing_mode": ""}, "pacing_mode", "campaign.pacing_mode_unknown"),
     ({"lines_per_agent": 0.99}, "lines_per_agent", "campaign.lines_per_agent_out_of_range"),
     ({"lines_per_agent": 5.01}, "lines_per_agent", "campaign.lines_per_agent_out_of_range"),
-    ({"abandon_target_pct": -0.1}, "abandon_target_pct", "campaign.abandon_target_pct_out_of_range"),
-    ({"abandon_target_pct": 10.5}, "abandon_target_pct", "campaign.abandon_target_pct_out_of_range"),
+    (
+        {"abandon_target_pct": -0.1},
+        "abandon_target_pct",
+        "campaign.abandon_target_pct_out_of_range",
+    ),
+    (
+        {"abandon_target_pct": 10.5},
+        "abandon_target_pct",
+        "campaign.abandon_target_pct_out_of_range",
+    ),
     ({"abandon_window": "7d"}, "abandon_window", "campaign.abandon_window_invalid"),
     ({"abandon_window": "30D"}, "abandon_window", "campaign.abandon_window_invalid"),
     ({"abandon_timeout_ms": 499}, "abandon_timeout_ms", "campaign.abandon_timeout_ms_out_of_range"),
@@ -136,7 +144,11 @@ BAD_VALUES = [
         "max_lines_per_agent",
         "campaign.max_lines_per_agent_out_of_range",
     ),
-    ({"max_lines_per_agent": 6}, "max_lines_per_agent", "campaign.max_lines_per_agent_out_of_range"),
+    (
+        {"max_lines_per_agent": 6},
+        "max_lines_per_agent",
+        "campaign.max_lines_per_agent_out_of_range",
+    ),
     (
         {"pacing_mode": "power", "lines_per_agent": 3.5, "max_lines_per_agent": 3.0},
         "lines_per_agent",

@@ -74,7 +74,9 @@ class CampaignMessageController(Controller):
         summary="Listen to the safe-harbour message (a 16-bit 8 kHz WAV of what calls hear)",
         media_type="audio/wav",
     )
-    async def get_audio(self, actor: NamedDependency[Actor], campaign_id: ObjectId) -> Response[bytes]:
+    async def get_audio(
+        self, actor: NamedDependency[Actor], campaign_id: ObjectId
+    ) -> Response[bytes]:
         wav = await campaign_messages.listen(actor, campaign_id)
         return Response(
             content=wav,

@@ -117,9 +117,11 @@ async def store(
     one in one transaction."""
     await campaigns.load_for_change(actor, campaign_id)
     async with campaigns.write_transaction():
-        await CampaignMessage.delete().where(
-            (CampaignMessage.campaign == campaign_id) & (CampaignMessage.kind == kind)
-        ).run()
+        await (
+            CampaignMessage.delete()
+            .where((CampaignMessage.campaign == campaign_id) & (CampaignMessage.kind == kind))
+            .run()
+        )
         await CampaignMessage.insert(
             CampaignMessage(
                 campaign=campaign_id,

@@ -3,7 +3,7 @@ many people it may abandon — validated once, for the API, the form and the CLI
 
 | field | accepted | default |
 |---|---|---|
-| ``pacing_mode`` | a name ``register_pacing_modes()`` knows (``progressive``, ``power``, ``predictive`` or a plugin's) | ``progressive`` |
+| ``pacing_mode`` | a name ``register_pacing_modes()`` knows (or a plugin's) | ``progressive`` |
 | ``lines_per_agent`` | power: calls per free agent, 1.0-5.0 | 1.5 |
 | ``abandon_target_pct`` | abandoned calls allowed, % of live-answered calls, 0-10 | 3.0 |
 | ``abandon_window`` | ``24h`` (Ofcom), ``30d`` (US TSR) or ``campaign`` | ``30d`` |

@@ -49,7 +49,9 @@ async def fresh_decisions(campaign_id: int, now: datetime) -> list[dict[str, Any
     since = now - timedelta(seconds=FRESH_FOR_S)
     rows = (
         await PacingDecisionRow.select()
-        .where((PacingDecisionRow.campaign == campaign_id) & (PacingDecisionRow.decided_at >= since))
+        .where(
+            (PacingDecisionRow.campaign == campaign_id) & (PacingDecisionRow.decided_at >= since)
+        )
         .order_by(PacingDecisionRow.decided_at, ascending=False)
         .run()
     )
