@@ -6,17 +6,16 @@ bounds. On SQLite and PostgreSQL (whose REAL columns keep ~7 digits)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from api_client import ApiClient
+from pacing_support import ModesPlugin, over_dialing_modes  # noqa: F401  (fixture)
 from test_api_campaigns import admin_and_group, campaign_body
 
 from opendialer.core.plugins import get_plugin_manager
-from opendialer.sdk import PacingSnapshot, hookimpl
 
-pytestmark = pytest.mark.pg
+pytestmark = [pytest.mark.pg, pytest.mark.usefixtures("over_dialing_modes")]
 
 DEFAULTS = {
     "pacing_mode": "progressive",
@@ -26,41 +25,6 @@ DEFAULTS = {
     "abandon_timeout_ms": 2000,
     "max_lines_per_agent": 3.0,
 }
-
-
-class OverDialing:
-    """A stand-in over-dialing mode (the power/predictive plugins, when not installed)."""
-
-    over_dials = True
-
-    def __init__(self, context: object = None) -> None:
-        self.context = context
-
-    def calls_to_launch(self, snapshot: PacingSnapshot) -> int:
-        return snapshot.free_slots
-
-
-class ModesPlugin:
-    def __init__(self, names: list[str]) -> None:
-        self.names = names
-
-    @hookimpl
-    def register_pacing_modes(self) -> dict[str, Any]:
-        return dict.fromkeys(self.names, OverDialing)
-
-
-@pytest.fixture
-def over_dialing_modes() -> Iterator[None]:
-    """``power`` and ``predictive`` installed (by their plugins, or stood in for here)."""
-    pm = get_plugin_manager()
-    missing = sorted({"power", "predictive"} - set(pm.factories("pacing_modes")))
-    if missing:
-        assert pm.register(ModesPlugin(missing), name="test_pacing_modes")
-    try:
-        yield
-    finally:
-        if missing:
-            pm.unregister("test_pacing_modes")
 
 
 async def test_a_new_campaign_paces_progressively_by_default(app_client: ApiClient) -> None:
@@ -75,7 +39,7 @@ async def test_a_new_campaign_paces_progressively_by_default(app_client: ApiClie
 
 
 async def test_every_pacing_field_round_trips_and_patch_changes_only_what_is_sent(
-    app_client: ApiClient, over_dialing_modes: None
+    app_client: ApiClient,
 ) -> None:
     admin, group = await admin_and_group(app_client)
     settings = {
@@ -159,7 +123,7 @@ BAD_VALUES = [
 
 @pytest.mark.parametrize(("values", "field", "code"), BAD_VALUES)
 async def test_each_bad_value_is_a_422_with_its_code_and_nothing_is_saved(
-    app_client: ApiClient, over_dialing_modes: None, values: dict[str, Any], field: str, code: str
+    app_client: ApiClient, values: dict[str, Any], field: str, code: str
 ) -> None:
     admin, group = await admin_and_group(app_client)
     r = await admin.post("/api/v1/campaigns", json=campaign_body(group, **values))
@@ -205,9 +169,7 @@ async def test_a_value_of_the_wrong_type_is_a_422_naming_its_field(
     assert r.status_code == 422 and r.json()["field"] == field, r.text
 
 
-async def test_the_modes_are_the_installed_ones(
-    app_client: ApiClient, over_dialing_modes: None
-) -> None:
+async def test_the_modes_are_the_installed_ones(app_client: ApiClient) -> None:
     admin, group = await admin_and_group(app_client)
     r = await admin.get("/api/v1/pacing-modes")
     assert r.status_code == 200, r.text

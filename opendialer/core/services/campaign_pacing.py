@@ -143,7 +143,7 @@ def validate(data: dict[str, Any], problems: FieldErrors) -> dict[str, Any]:
         return FIELDS[name] if value is None else value
 
     check = problems.check
-    values = {
+    values: dict[str, Any] = {
         "pacing_mode": check(_mode, given("pacing_mode")),
         "lines_per_agent": check(
             _number, given("lines_per_agent"), "lines_per_agent", LINES_PER_AGENT
