@@ -14,7 +14,6 @@ from litestar.di import NamedDependency
 
 from opendialer.core.services import campaign_pacing, campaigns
 from opendialer.core.services.common import Actor
-from opendialer.core.services.message_audio import MAX_MS, MIN_MS
 from opendialer.sdk.pacing import ABANDON_WINDOWS
 
 
@@ -80,7 +79,8 @@ class SafeHarbourMessage(msgspec.Struct):
 
     kind: str
     filename: str
-    duration_ms: Annotated[int, msgspec.Meta(ge=MIN_MS, le=MAX_MS + 50)]
+    #: 1000-30000 when uploaded (the limits of docs/api.md).
+    duration_ms: int
     uploaded_at: datetime
     #: Always ``G.711 µ-law`` at 8000 Hz mono: what every engine node plays.
     encoding: str
