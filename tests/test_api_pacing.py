@@ -234,3 +234,15 @@ async def test_the_openapi_document_lists_the_fields_with_their_bounds(
         components["PacingNow"]["properties"]
     )
     assert "/api/v1/pacing-modes" in schema["paths"]
+    message = schema["paths"]["/api/v1/campaigns/{campaign_id}/safe-harbour-message"]
+    upload = message["put"]
+    assert set(upload["requestBody"]["content"]) == {
+        "audio/wav",
+        "audio/mpeg",
+        "multipart/form-data",
+    }
+    assert upload["requestBody"]["content"]["multipart/form-data"]["schema"]["required"] == ["file"]
+    assert {"409", "413", "415", "422"} <= set(upload["responses"])
+    assert {"get", "delete"} <= set(message)
+    audio = schema["paths"]["/api/v1/campaigns/{campaign_id}/safe-harbour-message/audio"]["get"]
+    assert list(audio["responses"]["200"]["content"]) == ["audio/wav"]

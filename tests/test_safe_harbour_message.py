@@ -148,6 +148,8 @@ REFUSED = [
     ("too short", tone_wav(0.5), "safe_harbour.too_short"),
     ("too long", tone_wav(31.0, 8000), "safe_harbour.too_long"),
     ("too long mp3", tone_mp3(40.0, 22050, 1), "safe_harbour.too_long"),
+    # 2 MB of "MP3" is over 30 s even at 320 kbit/s: refused before any decoding
+    ("huge mp3", b"\xff\xfb\x90\x00" + bytes(2_000_000), "safe_harbour.too_long"),
     ("digital silence", wav_bytes(np.zeros(24000, np.int16), 8000), "safe_harbour.silent"),
     ("hum at -55 dBFS", tone_wav(3.0, level=0.0025), "safe_harbour.silent"),
 ]
