@@ -351,6 +351,7 @@ async def test_summary_counts_leads_by_status(app_client: ApiClient) -> None:
         "AMD": 0,
         "SERVICE_TEMPORARILY_UNAVAILABLE": 0,
         "DO_NOT_CALL": 0,
+        "ABANDONED": 0,
         "UNKNOWN": 0,
     }
 

@@ -46,7 +46,7 @@ ROLES = ("master", "manager", "campaign_admin", "campaign_supervisor")
 #: The seeded data's own words (names people typed) are not the product's text.
 #: One lead per status (and a call record each), so every status name is shown.
 LEAD_NAMES = ("Ana Souza", "Bruno Lima", "Carla Dias", "Davi Rocha", "Eva Nunes")
-LEAD_NAMES += ("Fábio Reis", "Gil Sá", "Hugo Melo", "Iara Luz")
+LEAD_NAMES += ("Fábio Reis", "Gil Sá", "Hugo Melo", "Iara Luz", "Júlia Cruz")
 LEADS_CSV = "name,phone\n" + "".join(
     f"{name},(41) 98102-11{10 + i}\n" for i, name in enumerate(LEAD_NAMES)
 )

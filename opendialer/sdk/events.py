@@ -132,6 +132,13 @@ class CampaignRecord(ApiPayload):
     #: ``"STARTED"`` or ``"STOPPED"``.
     state: str
     state_reason: str | None
+    #: The campaign's pacing (``docs/pacing.md``); None in payloads built before them.
+    pacing_mode: str | None = None
+    lines_per_agent: float | None = None
+    abandon_target_pct: float | None = None
+    abandon_window: str | None = None
+    abandon_timeout_ms: int | None = None
+    max_lines_per_agent: float | None = None
 
 
 __all__ = ["ApiPayload", "CallRecord", "CampaignRecord", "LeadRecord"]

@@ -10,6 +10,8 @@ def api_routes() -> list[Any]:
     from opendialer.admin_ui.api import (
         auth,
         calls,
+        campaign_messages,
+        campaign_pacing,
         campaigns,
         dnc_numbers,
         dnc_services,
@@ -29,6 +31,8 @@ def api_routes() -> list[Any]:
         dnc_services,
         dnc_numbers,
         campaigns,
+        campaign_pacing,
+        campaign_messages,
         schedules,
         leads,
         calls,

@@ -15,6 +15,16 @@ from litestar import Controller, delete, get, patch, post
 from litestar.di import NamedDependency
 from litestar.params import JSONBody, QueryParameter
 
+from opendialer.admin_ui.api.campaign_pacing import (
+    AbandonTargetPct,
+    AbandonTimeoutMs,
+    AbandonWindow,
+    LinesPerAgent,
+    MaxLinesPerAgent,
+    PacingModeName,
+    PacingNow,
+    SafeHarbourMessage,
+)
 from opendialer.admin_ui.api.common import BodyId, ObjectId, changes
 from opendialer.admin_ui.held_text import held_reason_body
 from opendialer.admin_ui.i18n import translator
@@ -105,8 +115,16 @@ class Campaign(msgspec.Struct):
     caller_id: str | None
     no_answer_timeout_s: int
     routing_target: str | None
+    pacing_mode: str
+    lines_per_agent: float
+    abandon_target_pct: float
+    abandon_window: str
+    abandon_timeout_ms: int
+    max_lines_per_agent: float
     state: CampaignState
     state_reason: str
+    #: Uploaded apart: PUT /api/v1/campaigns/{id}/safe-harbour-message.
+    safe_harbour_message: SafeHarbourMessage | None = None
     #: STARTED and dialing now (core/services/dialing.py decides).
     dialing: bool = False
     held_reason: HeldReason | None = None
@@ -129,6 +147,8 @@ class LeadCounts(msgspec.Struct):
     AMD: int
     SERVICE_TEMPORARILY_UNAVAILABLE: int
     DO_NOT_CALL: int
+    #: A person answered and no agent was free in time (over-dialing pacing).
+    ABANDONED: int
     UNKNOWN: int
 
 
@@ -145,6 +165,7 @@ class CampaignSummary(Campaign, kw_only=True):
     leads: LeadCounts
     #: Today's schedule in the campaign's zone, else the next one; null when none is left.
     next_schedule: ScheduleDay | None
+    pacing: PacingNow
 
 
 class CampaignCreate(msgspec.Struct, forbid_unknown_fields=True):
@@ -171,6 +192,12 @@ class CampaignCreate(msgspec.Struct, forbid_unknown_fields=True):
     caller_id: CallerId | None = None
     no_answer_timeout_s: NoAnswerSeconds = 30
     routing_target: RoutingTarget | None = None
+    pacing_mode: PacingModeName = "progressive"
+    lines_per_agent: LinesPerAgent = 1.5
+    abandon_target_pct: AbandonTargetPct = 3.0
+    abandon_window: AbandonWindow = "30d"
+    abandon_timeout_ms: AbandonTimeoutMs = 2000
+    max_lines_per_agent: MaxLinesPerAgent = 3.0
 
 
 class CampaignUpdate(msgspec.Struct, forbid_unknown_fields=True):
@@ -197,6 +224,12 @@ class CampaignUpdate(msgspec.Struct, forbid_unknown_fields=True):
     caller_id: CallerId | msgspec.UnsetType | None = msgspec.UNSET
     no_answer_timeout_s: NoAnswerSeconds | msgspec.UnsetType = msgspec.UNSET
     routing_target: RoutingTarget | msgspec.UnsetType | None = msgspec.UNSET
+    pacing_mode: PacingModeName | msgspec.UnsetType = msgspec.UNSET
+    lines_per_agent: LinesPerAgent | msgspec.UnsetType = msgspec.UNSET
+    abandon_target_pct: AbandonTargetPct | msgspec.UnsetType = msgspec.UNSET
+    abandon_window: AbandonWindow | msgspec.UnsetType = msgspec.UNSET
+    abandon_timeout_ms: AbandonTimeoutMs | msgspec.UnsetType = msgspec.UNSET
+    max_lines_per_agent: MaxLinesPerAgent | msgspec.UnsetType = msgspec.UNSET
 
 
 async def with_dialing(actor: Actor, bodies: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -277,7 +310,10 @@ class CampaignController(Controller):
     async def stop_campaign(self, actor: NamedDependency[Actor], campaign_id: ObjectId) -> Campaign:
         return await campaign_out(actor, await campaign_states.stop_campaign(actor, campaign_id))
 
-    @get("/{campaign_id:int}/summary", summary="A campaign with its leads counted by status")
+    @get(
+        "/{campaign_id:int}/summary",
+        summary="A campaign with its leads counted by status and how it is paced now",
+    )
     async def summary(
         self, actor: NamedDependency[Actor], campaign_id: ObjectId
     ) -> CampaignSummary:

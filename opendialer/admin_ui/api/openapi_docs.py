@@ -1,6 +1,7 @@
 """What the generated OpenAPI cannot infer: the error body every route can answer,
-and the CSV request bodies of the two upload routes (their handlers read the raw
-stream, so Litestar sees no body parameter).
+the CSV request bodies of the two upload routes and the audio body of the
+safe-harbour message (their handlers read the raw request, so Litestar sees no body
+parameter).
 
 ``document_error_responses(app)`` runs once when the app is built: it adds the
 error statuses each API operation can really answer, all with the one error
@@ -51,7 +52,8 @@ _DESCRIPTIONS = {
     429: "Too many failed log-ins; retry after the `Retry-After` seconds",
 }
 
-_UPLOAD_PATH_MARKERS = ("/leads", "/numbers")
+_UPLOAD_PATH_MARKERS = ("/leads", "/numbers", "/safe-harbour-message")
+_UPLOADING = {"POST", "PUT"}
 _CHANGING = {"POST", "PUT", "PATCH", "DELETE"}
 
 
@@ -79,7 +81,8 @@ def error_statuses(path: str, methods: set[str], *, public: bool) -> list[int]:
 
 
 def is_csv_upload(path: str, methods: set[str]) -> bool:
-    return "POST" in methods and path.rstrip("/").endswith(_UPLOAD_PATH_MARKERS)
+    """An upload route (CSV, or the audio of a message): it can answer 413 and 415."""
+    return bool(methods & _UPLOADING) and path.rstrip("/").endswith(_UPLOAD_PATH_MARKERS)
 
 
 def document_error_responses(app: Litestar, prefix: str) -> None:
@@ -134,3 +137,35 @@ class CsvUploadOperation(Operation):
     def __post_init__(self) -> None:
         if self.request_body is None:
             self.request_body = _csv_request_body()
+
+
+def _audio_request_body() -> RequestBody:
+    audio = Schema(type=OpenAPIType.STRING, content_media_type="application/octet-stream")
+    return RequestBody(
+        required=True,
+        description=(
+            "The recording, WAV or MP3 (1-30 s, at most 25 MB): the raw body "
+            "(`Content-Type: audio/wav` or `audio/mpeg`), or the `file` field of a "
+            "`multipart/form-data` form. It is stored as 8 kHz mono G.711 µ-law."
+        ),
+        content={
+            "audio/wav": OpenAPIMediaType(schema=audio),
+            "audio/mpeg": OpenAPIMediaType(schema=audio),
+            "multipart/form-data": OpenAPIMediaType(
+                schema=Schema(
+                    type=OpenAPIType.OBJECT,
+                    required=["file"],
+                    properties={"file": audio},
+                )
+            ),
+        },
+    )
+
+
+@dataclass
+class AudioUploadOperation(Operation):
+    """The operation of an audio upload route (a campaign's safe-harbour message)."""
+
+    def __post_init__(self) -> None:
+        if self.request_body is None:
+            self.request_body = _audio_request_body()

@@ -39,6 +39,7 @@ DISPOSITION_LABELS = {
     "final_response": N_("Final SIP response"),
     "no_answer": N_("No answer"),
     "far_end_hangup": N_("Hung up by the called party"),
+    "abandoned": N_("Abandoned: no agent was free (safe-harbour message played)"),
     "platform_error": N_("Platform error"),
     "dnc_blocked": N_("Blocked by Do-Not-Call"),
     "unknown": N_("Unknown"),

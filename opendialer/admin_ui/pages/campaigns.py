@@ -14,7 +14,7 @@ from litestar.response import Template
 
 from opendialer.admin_ui.held_text import held_view
 from opendialer.admin_ui.i18n import N_
-from opendialer.admin_ui.pages import campaign_amd
+from opendialer.admin_ui.pages import campaign_amd, campaign_pacing
 from opendialer.admin_ui.pages.common import done, errors_of, text
 from opendialer.admin_ui.pages.routing import pages as routing_pages
 from opendialer.admin_ui.pages.session import UI
@@ -65,6 +65,7 @@ FORM_FIELDS = (
     "type",
     "amd_enabled",
     *campaign_amd.FIELDS,
+    *campaign_pacing.FORM_INPUTS,
 )
 
 
@@ -120,6 +121,7 @@ def blank_campaign() -> dict[str, Any]:
         "amd_enabled": True,
         "amd_params": {},
         "dnc_service_id": None,
+        **campaign_pacing.BLANK,
     }
 
 
@@ -138,6 +140,7 @@ def campaign_values(form: Any) -> dict[str, Any]:
     values["type"] = text(form, "type") or "OSCC"
     values["amd_enabled"] = form.get("amd_enabled") == "1"
     values["amd_params"] = campaign_amd.from_form(form)
+    values.update(campaign_pacing.form_values(form))
     return values
 
 
@@ -162,7 +165,7 @@ async def _modal(
 ) -> Template:
     return ui.render(
         "campaigns/form.html",
-        campaign=shown(campaign),
+        campaign=shown({**campaign_pacing.BLANK, **campaign}),
         errors=errors,
         editing=editing,
         groups=(await groups.list_groups(actor))["items"],
@@ -171,6 +174,7 @@ async def _modal(
         regions=region_choices(ui.t.language),
         weekday_labels=WEEKDAY_LABELS,
         amd=campaign_amd.form_view(campaign.get("amd_params") or {}),
+        pacing=campaign_pacing.form_view(campaign, ui.t),
         **await routing_context(actor, campaign),
     )
 
@@ -251,17 +255,23 @@ async def new_campaign(ui: NamedDependency[UI]) -> Template:
     return await _modal(ui, actor, blank, {}, editing=False)
 
 
-@post("/campaigns", status_code=200)
+@post("/campaigns", status_code=200, request_max_body_size=campaign_pacing.MAX_FORM_BYTES)
 async def create_campaign(
     request: Request[Any, Any, Any], ui: NamedDependency[UI]
 ) -> Response[Any] | Template:
     actor = ui.require_tab("campaigns")
-    values = campaign_values(await request.form())
-    try:
-        await campaigns.create_campaign(actor, values)
-    except ServiceError as exc:
-        errors = form_errors(exc, ui)
+    form = await request.form()
+    values = campaign_values(form)
+    upload = await campaign_pacing.read_message(form, ui.t)
+    if upload.errors:
+        errors = await campaign_pacing.refused(ui, None, values, upload, form_errors)
         return await _modal(ui, actor, values, errors, editing=False)
+    try:
+        created = await campaigns.create_campaign(actor, values)
+    except ServiceError as exc:
+        errors = campaign_pacing.choose_again(upload, form_errors(exc, ui), ui.t)
+        return await _modal(ui, actor, values, errors, editing=False)
+    await campaign_pacing.apply_message(actor, created["id"], upload)
     return done(request, "/campaigns", "campaign_created")
 
 
@@ -282,20 +292,30 @@ async def edit_campaign(ui: NamedDependency[UI], campaign_id: FromPath[int]) -> 
     return await _modal(ui, actor, campaign, {}, editing=True)
 
 
-@post("/campaigns/{campaign_id:int}", status_code=200)
+@post(
+    "/campaigns/{campaign_id:int}",
+    status_code=200,
+    request_max_body_size=campaign_pacing.MAX_FORM_BYTES,
+)
 async def update_campaign(
     request: Request[Any, Any, Any], ui: NamedDependency[UI], campaign_id: FromPath[int]
 ) -> Response[Any] | Template:
     actor = ui.require_tab("campaigns")
-    values = campaign_values(await request.form())
+    form = await request.form()
+    values = campaign_values(form)
+    upload = await campaign_pacing.read_message(form, ui.t)
+    before = await campaigns.get_campaign(actor, campaign_id)
+    shown_again = {**before, **values, "id": campaign_id}
+    if upload.errors:
+        errors = await campaign_pacing.refused(ui, before, values, upload, form_errors)
+        return await _modal(ui, actor, shown_again, errors, editing=True)
     try:
-        before = await campaigns.get_campaign(actor, campaign_id)
         after = await campaigns.update_campaign(actor, campaign_id, values)
+        await campaign_pacing.apply_message(actor, campaign_id, upload)
     except ServiceError as exc:
-        errors = form_errors(exc, ui)
-        return await _modal(ui, actor, {**values, "id": campaign_id}, errors, editing=True)
-    hours = ("start_time", "end_time")
-    moved = any(before[k] != after[k] for k in hours)
+        errors = campaign_pacing.choose_again(upload, form_errors(exc, ui), ui.t)
+        return await _modal(ui, actor, shown_again, errors, editing=True)
+    moved = any(before[k] != after[k] for k in ("start_time", "end_time"))
     return done(request, "/campaigns", "campaign_hours_updated" if moved else "campaign_updated")
 
 

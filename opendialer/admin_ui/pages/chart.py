@@ -27,6 +27,7 @@ STATUS_COLOURS = {
     "AMD": "#8e44ad",
     "SERVICE_TEMPORARILY_UNAVAILABLE": "#b7950b",
     "DO_NOT_CALL": "#34495e",
+    "ABANDONED": "#a93226",
     "UNKNOWN": "#7f8c8d",
 }
 

@@ -14,6 +14,7 @@ from litestar.response import Template
 
 from opendialer.admin_ui.held_text import held_view
 from opendialer.admin_ui.i18n import N_
+from opendialer.admin_ui.pages import campaign_pacing
 from opendialer.admin_ui.pages.campaigns import STATE_LABELS
 from opendialer.admin_ui.pages.chart import STATUS_COLOURS, bar_chart
 from opendialer.admin_ui.pages.common import done, errors_of, text
@@ -38,6 +39,7 @@ LEAD_STATUS_LABELS = {
     "AMD": N_("Answering machine"),
     "SERVICE_TEMPORARILY_UNAVAILABLE": N_("Service temporarily unavailable"),
     "DO_NOT_CALL": N_("Do not call"),
+    "ABANDONED": N_("Abandoned"),
     "UNKNOWN": N_("Unknown"),
 }
 #: How often the summary refreshes itself while the campaign runs.
@@ -269,6 +271,9 @@ async def _summary_context(ui: UI, campaign_id: int) -> dict[str, Any]:
         "live": summary["state"] == "STARTED",
         "dialing_view": held_view(await dialing.dialing_state(summary), ui.t, actor.role),
         "poll_s": SUMMARY_POLL_S,
+        "pacing": summary["pacing"],
+        "pacing_view": campaign_pacing.summary_view(summary["pacing"], ui.t),
+        "message_seconds": campaign_pacing.message_seconds(summary, ui.t),
         "status_labels": LEAD_STATUS_LABELS,
         "state_labels": STATE_LABELS,
     }

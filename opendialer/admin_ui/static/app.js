@@ -60,6 +60,25 @@
   document.addEventListener("htmx:afterSwap", function (event) { preselectBrowserZone(event.detail.target); });
   document.addEventListener("DOMContentLoaded", function () { preselectBrowserZone(document); });
 
+  // The campaign form's pacing: show only what the chosen mode uses. Elements marked
+  // data-pacing-show="over_dials" serve the modes that may abandon people (their
+  // option has data-over-dials), "power" that mode only. Without JavaScript all show.
+  function followPacingMode(root) {
+    root.querySelectorAll("select[name=pacing_mode]").forEach(function (select) {
+      const option = select.options[select.selectedIndex];
+      const overDials = !!(option && option.dataset.overDials);
+      select.form.querySelectorAll("[data-pacing-show]").forEach(function (el) {
+        const wanted = el.dataset.pacingShow;
+        el.hidden = !(wanted === "over_dials" ? overDials : wanted === select.value);
+      });
+    });
+  }
+  document.addEventListener("htmx:afterSwap", function (event) { followPacingMode(event.detail.target); });
+  document.addEventListener("DOMContentLoaded", function () { followPacingMode(document); });
+  document.addEventListener("change", function (event) {
+    if (event.target.matches("select[name=pacing_mode]")) followPacingMode(event.target.form);
+  });
+
   // Selects marked data-autosubmit submit their form on change (items per page, filters).
   document.addEventListener("change", function (event) {
     if (event.target.matches("[data-autosubmit]")) event.target.form.requestSubmit();

@@ -11,6 +11,7 @@ from datetime import date, time, timedelta
 from typing import Any
 
 from opendialer.core.domain import WEEKDAYS, CampaignType
+from opendialer.core.services import campaign_pacing
 from opendialer.core.services.campaign_regions import parse_region, region_for_zone
 from opendialer.core.services.common import require_bool, require_str
 from opendialer.core.services.errors import FieldErrors, InvalidValue, ValidationFailed
@@ -45,8 +46,10 @@ WRITABLE = {
     "caller_id",
     "no_answer_timeout_s",
     "routing_target",
+    *campaign_pacing.FIELDS,
 }
-READ_ONLY = {"id", "state", "state_reason", "created_at", "updated_at"}
+#: ``safe_harbour_message`` is uploaded apart (``core/services/campaign_messages.py``).
+READ_ONLY = {"id", "state", "state_reason", "created_at", "updated_at", "safe_harbour_message"}
 #: A change of these columns regenerates the future schedules.
 SCHEDULE_SHAPING_COLUMNS = ("start_date", "end_date", "weekdays", "timezone")
 
@@ -83,6 +86,7 @@ def campaign_json(row: dict[str, Any]) -> dict[str, Any]:
         "caller_id": row["caller_id"],
         "no_answer_timeout_s": row["no_answer_timeout_s"],
         "routing_target": row.get("routing_target"),
+        **campaign_pacing.settings_json(row),
         "state": row["state"],
         "state_reason": row["state_reason"],
     }
@@ -329,6 +333,7 @@ def validate(data: dict[str, Any]) -> dict[str, Any]:
         "no_answer_timeout_s": check(require_int, data, "no_answer_timeout_s", NO_ANSWER_TIMEOUT_S),
         "routing_target": check(parse_routing_target, data.get("routing_target")),
     }
+    values.update(campaign_pacing.validate(data, problems))
     if start_date is not None and end_date is not None and values["weekdays"]:
         check(check_some_day, start_date, end_date, str(values["weekdays"]))
     problems.raise_if_any()

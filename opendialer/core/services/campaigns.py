@@ -199,7 +199,16 @@ async def resolve(actor: Actor, name_or_id: str) -> dict[str, Any]:
 
 
 async def get_campaign(actor: Actor, campaign_id: int) -> dict[str, Any]:
-    return fields.campaign_json(await load(actor, campaign_id))
+    return (await with_messages([fields.campaign_json(await load(actor, campaign_id))]))[0]
+
+
+async def with_messages(bodies: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Campaign bodies with their ``safe_harbour_message`` (its file name, length and
+    upload time; None without one): one query for them all, never the audio."""
+    from opendialer.core.services import campaign_messages
+
+    found = await campaign_messages.messages_of(b["id"] for b in bodies)
+    return [{**b, "safe_harbour_message": found.get(b["id"])} for b in bodies]
 
 
 async def list_campaigns(
@@ -220,7 +229,8 @@ async def list_campaigns(
         query = query.where(Campaign.state == state)
         count = count.where(Campaign.state == state)
     rows = await query.limit(page.per_page).offset(page.offset).run()
-    return page_body([fields.campaign_json(r) for r in rows], await count.run(), page)
+    bodies = await with_messages([fields.campaign_json(r) for r in rows])
+    return page_body(bodies, await count.run(), page)
 
 
 async def recent_timezone(actor: Actor) -> str | None:
@@ -324,9 +334,10 @@ def lead_counts(rows: Iterable[dict[str, Any]]) -> dict[str, int]:
 
 
 async def campaign_summary(actor: Actor, campaign_id: int) -> dict[str, Any]:
-    """The campaign's settings and state, with its leads counted by status and the
-    schedule it runs on today (or next): ``next_schedule``, None when none is left."""
-    from opendialer.core.services import schedules
+    """The campaign's settings and state, with its leads counted by status, the
+    schedule it runs on today (or next): ``next_schedule``, None when none is left, and
+    how it is paced now (``pacing``: core/services/pacing_summary.py)."""
+    from opendialer.core.services import pacing_summary, schedules
 
     campaign = await get_campaign(actor, campaign_id)
     rows = (
@@ -339,4 +350,7 @@ async def campaign_summary(actor: Actor, campaign_id: int) -> dict[str, Any]:
         **campaign,
         "leads": lead_counts(rows),
         "next_schedule": await schedules.current_or_next(campaign),
+        "pacing": await pacing_summary.pacing_summary(
+            campaign, campaign["safe_harbour_message"] is not None
+        ),
     }

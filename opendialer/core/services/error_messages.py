@@ -387,6 +387,88 @@ MESSAGES: dict[str, ErrorMessage] = {
             "select another weekday or widen the dates."
         ),
     ),
+    # -- a campaign's pacing (core/services/campaign_pacing.py) ----------------------
+    "campaign.pacing_mode_unknown": E(
+        "pacing_mode: %(value)r is not an installed pacing mode; use one of %(known)s",
+        N_("Choose an installed pacing mode: %(known)s."),
+    ),
+    "campaign.lines_per_agent_out_of_range": E(
+        "lines_per_agent must be a number from %(low)s to %(high)s (default %(default)s), "
+        "got %(value)r",
+        N_("Lines per agent: enter a number from 1 to 5 (for example 1.5)."),
+    ),
+    "campaign.abandon_target_pct_out_of_range": E(
+        "abandon_target_pct must be a number from %(low)s to %(high)s (default %(default)s), "
+        "got %(value)r",
+        N_("Abandon target: enter a percentage from 0 to 10 (for example 3)."),
+    ),
+    "campaign.abandon_window_invalid": E(
+        "abandon_window must be one of %(known)s, got %(value)r",
+        N_("Choose the last 24 hours, the last 30 days or the whole campaign."),
+    ),
+    "campaign.abandon_timeout_ms_out_of_range": E(
+        "abandon_timeout_ms must be a whole number of milliseconds from %(low)s to %(high)s "
+        "(default %(default)s), got %(value)r",
+        N_("Wait for an agent: enter a whole number of milliseconds from 500 to 10000."),
+    ),
+    "campaign.max_lines_per_agent_out_of_range": E(
+        "max_lines_per_agent must be a number from %(low)s to %(high)s (default %(default)s), "
+        "got %(value)r",
+        N_("Maximum lines per agent: enter a number from 1 to 5 (for example 3)."),
+    ),
+    "campaign.lines_above_max": E(
+        "lines_per_agent (%(lines)s) is above max_lines_per_agent (%(cap)s): in power mode the "
+        "cap would always win; lower lines_per_agent or raise max_lines_per_agent",
+        N_(
+            "Lines per agent is above the maximum lines per agent, which would always win: "
+            "lower it or raise the maximum."
+        ),
+    ),
+    # -- a campaign's safe-harbour message (core/services/message_audio.py) ----------
+    "safe_harbour.not_found": E(
+        "campaign %(id)s has no safe-harbour message",
+        N_("This campaign has no safe-harbour message."),
+    ),
+    "safe_harbour.empty": E(
+        "the uploaded file is empty", N_("The file is empty: choose a WAV or MP3 recording.")
+    ),
+    "safe_harbour.too_large": E(
+        "the file has %(size)s bytes; at most %(mb)s MB are accepted",
+        N_("The file is too large: at most %(mb)s MB."),
+    ),
+    "safe_harbour.not_audio": E(
+        "the file is neither a WAV nor an MP3 recording",
+        N_("This is not a WAV or MP3 recording."),
+    ),
+    "safe_harbour.unreadable": E(
+        "the %(kind)s file could not be decoded (%(reason)s): it is damaged or of an "
+        "unsupported kind",
+        N_("The %(kind)s file is damaged or of a kind that cannot be read."),
+    ),
+    "safe_harbour.no_audio": E(
+        "the %(kind)s file holds no audio", N_("The %(kind)s file holds no sound.")
+    ),
+    "safe_harbour.too_short": E(
+        "the message lasts %(ms)s ms; a safe-harbour message lasts at least %(low)s s",
+        N_("The message is too short: it must last at least %(low)s s."),
+    ),
+    "safe_harbour.too_long": E(
+        "the message lasts %(seconds)s s or more; at most %(high)s s are accepted",
+        N_("The message is too long (%(seconds)s s): at most %(high)s s."),
+    ),
+    "safe_harbour.silent": E(
+        "the recording is silent: its loudest 50 ms are at %(dbfs)s dBFS, below %(limit)s dBFS",
+        N_("The recording is silent: nobody would hear anything."),
+    ),
+    "safe_harbour.no_file": E(
+        "no file in the form: send the recording in a file field named 'file'",
+        N_("Choose a WAV or MP3 recording to upload."),
+    ),
+    "safe_harbour.unsupported_upload": E(
+        "send the recording as the body (Content-Type: audio/wav or audio/mpeg) or as a "
+        "multipart/form-data file field named 'file'; got %(kind)r",
+        N_("Choose a WAV or MP3 recording to upload."),
+    ),
     # -- a campaign's AMD settings (core/amd_settings.py) ---------------------------
     "amd.not_object": E(
         "amd_params must be a JSON object", N_("The AMD settings must be a JSON object.")
