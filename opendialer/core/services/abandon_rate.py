@@ -49,6 +49,12 @@ class AbandonCounts:
         return 100.0 * self.abandoned / self.live_answered if self.live_answered else 0.0
 
 
+def is_live_answered(answered: bool, disposition: str, amd_verdict: str | None) -> bool:
+    """One call, by the definition :func:`abandon_counts` counts in the database (the
+    engine counts its own calls between two reads, and its statistics, with it)."""
+    return answered and disposition in HANDED_OVER and amd_verdict not in NOT_A_PERSON
+
+
 def window_start(window: str, now: datetime) -> datetime | None:
     """The first instant ``window`` counts from (None: every call of the campaign)."""
     span = WINDOW_SPAN[window]
@@ -72,4 +78,11 @@ async def abandon_counts(campaign_id: int, window: str, now: datetime) -> Abando
     return AbandonCounts(live_answered=int(live), abandoned=int(abandoned))
 
 
-__all__ = ["HANDED_OVER", "WINDOW_SPAN", "AbandonCounts", "abandon_counts", "window_start"]
+__all__ = [
+    "HANDED_OVER",
+    "WINDOW_SPAN",
+    "AbandonCounts",
+    "abandon_counts",
+    "is_live_answered",
+    "window_start",
+]
