@@ -109,15 +109,14 @@ def pacing_engine(
 async def pacing_campaign(name: str, mode: str, leads: int, **fields: Any) -> int:
     """A campaign on the simulated center's agents, dialing on :data:`DAY` from 09:00;
     its leads are due at once."""
-    cid = await make_campaign(
-        name=name,
-        routing_target="sim",
-        pacing_mode=mode,
-        abandon_timeout_ms=2000,
-        retry_after_minutes=60,
-        max_attempts=3,
+    values: dict[str, Any] = {
+        "routing_target": "sim",
+        "abandon_timeout_ms": 2000,
+        "retry_after_minutes": 60,
+        "max_attempts": 3,
         **fields,
-    )
+    }
+    cid = await make_campaign(name=name, pacing_mode=mode, **values)
     await add_schedule(cid, DAY, time(9), time(17))
     await add_due_leads(cid, leads, datetime(2026, 3, 2, 9, 0, tzinfo=UTC))
     return cid

@@ -145,6 +145,31 @@ async def test_an_over_dialing_campaign_dials_above_its_agents_and_abandons_when
     assert row["occupancy"] is not None and 0.0 <= row["occupancy"] <= 1.0
 
 
+async def test_a_person_waiting_takes_the_agent_that_frees_during_the_wait(
+    db: Database,
+) -> None:
+    """One agent, three lines: the first person gets the agent; of the two left waiting
+    (1.5 s at most), the first gets it when it frees a second later, the other is
+    abandoned."""
+    clock = FakeClock(TEN)
+    cid = await pacing_campaign("One agent", THREE_LINES, 3, abandon_timeout_ms=1500)
+    await upload_message(cid, MESSAGE, TEN)
+    engine = pacing_engine(db, clock, center_name(), agents=1, handle_s=[1, 1])
+    await engine.start(run_loop=False)
+    try:
+        await run_for([engine], clock, 6)
+        await run_until_idle([engine], clock)
+    finally:
+        await engine.stop()
+    calls = await ended_records(cid)
+    assert most_at_once(calls) == 3
+    talk = sorted(
+        (c["disposition"], (c["ended_at"] - c["answered_at"]).total_seconds()) for c in calls
+    )
+    # Transferred 0.2 s after its claim: at once, or after waiting 1 s for the agent.
+    assert talk == [("abandoned", 3.0), ("transferred", 0.2), ("transferred", 1.2)], talk
+
+
 async def test_a_progressive_campaign_never_abandons(db: Database) -> None:
     clock = FakeClock(TEN)
     cid = await pacing_campaign("Progressive", "progressive", 8)

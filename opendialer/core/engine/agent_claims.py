@@ -12,7 +12,8 @@ and the platform plays the safe-harbour message and hangs up (ABANDONED).
 The queue is served when a call joins it and on every pacing round, before any
 campaign launches new calls; the pacer runs when an agent frees (the routing
 target's ``wake_pacer``, a transferred call's end), when a call ends, and every
-``pace_s`` (the routing target's own refresh).
+``pace_s`` (the routing target's own refresh). A waiting call also tries every
+:data:`RETRY_S` by itself, so a stopping engine still hands its calls over.
 """
 
 from __future__ import annotations
@@ -31,6 +32,11 @@ if TYPE_CHECKING:
     from opendialer.core.engine.runner import CampaignRunner
 
 log = logging.getLogger("opendialer.engine.calls")
+
+#: A waiting call also looks for a free agent itself this often (seconds), should no
+#: pacing round serve the queue (an engine that stops launches nothing but still
+#: hands its waiting calls over).
+RETRY_S = 0.25
 
 
 @dataclass(eq=False, slots=True)
@@ -69,15 +75,21 @@ class AgentClaims:
         if call.phase is not CallPhase.WAITING_FOR_AGENT:
             call.enter(CallPhase.WAITING_FOR_AGENT)
         granted = False
+        deadline = clock.monotonic() + timeout_s
         try:
             await self.serve()
-            if not waiter.granted.done():
-                timer = asyncio.ensure_future(clock.sleep(timeout_s))
+            while not waiter.granted.done():
+                remaining = deadline - clock.monotonic()
+                if remaining < 0.001:
+                    break
+                timer = asyncio.ensure_future(clock.sleep(min(remaining, RETRY_S)))
                 waits: set[asyncio.Future[Any]] = {waiter.granted, timer}
                 try:
                     await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
                 finally:
                     timer.cancel()
+                if not waiter.granted.done():
+                    await self.serve()  # no pacing round came (the engine is draining…)
             granted = waiter.granted.done() and not waiter.granted.cancelled()
         finally:
             if not waiter.granted.done():
@@ -135,4 +147,4 @@ class AgentClaims:
             waiter.granted.set_result(True)
 
 
-__all__ = ["AgentClaims"]
+__all__ = ["RETRY_S", "AgentClaims"]
