@@ -30,6 +30,7 @@ from opendialer.core.engine.call_attempt import NOT_YET_ON_PLATFORM, CallBook, C
 from opendialer.core.engine.campaign_view import CampaignView
 from opendialer.core.engine.fair_share import Share
 from opendialer.core.engine.pacing_data import (
+    BudgetCounter,
     SafeHarbourMessage,
     abandon_budget,
     recent_outcome_stats,
@@ -97,6 +98,7 @@ class CampaignPacing:
         self.stats = OutcomeStats()
         self.message = SafeHarbourMessage(campaign_id)
         self._budget = AbandonBudget()
+        self._counter = BudgetCounter(campaign_id)
         #: This node's live answers and abandons since the budget was last read.
         self._live_since = 0
         self._abandoned_since = 0
@@ -119,7 +121,7 @@ class CampaignPacing:
         if mono - read["budget"] >= BUDGET_REFRESH_S:
             read["budget"] = mono
             live, abandoned = self._live_since, self._abandoned_since
-            self._budget = await abandon_budget(campaign.id, campaign.pacing, now)
+            self._budget = await abandon_budget(self._counter, campaign.pacing, now, mono)
             # Counted here before the read began: the read holds them now.
             self._live_since -= live
             self._abandoned_since -= abandoned

@@ -19,7 +19,12 @@ from zoneinfo import ZoneInfo
 
 from opendialer.core.domain import LeadStatus
 from opendialer.core.engine.window import TimeZoneError, zone
-from opendialer.core.services.abandon_rate import abandon_counts, is_live_answered
+from opendialer.core.services.abandon_rate import (
+    AbandonCounts,
+    abandon_counts_between,
+    is_live_answered,
+    window_start,
+)
 from opendialer.core.storage.tables import CallRecord, CampaignMessage, PacingDecisionRow
 from opendialer.sdk.contracts import CampaignPacingState
 from opendialer.sdk.pacing import AbandonBudget, EndedCall, OutcomeStats, PacingSettings
@@ -74,10 +79,12 @@ async def recent_outcome_stats(campaign_id: int, timezone: str) -> OutcomeStats:
         )
         .where(
             (CallRecord.campaign == campaign_id)
+            & CallRecord.ended_at.is_not_null()
             & CallRecord.status.is_not_null()
             & (CallRecord.status != LeadStatus.DO_NOT_CALL.value)
         )
-        .order_by(CallRecord.id, ascending=False)
+        # the (campaign, ended_at) index, read backwards: the most recent ends first
+        .order_by(CallRecord.ended_at, ascending=False)
         .limit(RECENT_CALLS)
         .run()
     )
@@ -89,11 +96,67 @@ async def recent_outcome_stats(campaign_id: int, timezone: str) -> OutcomeStats:
     return OutcomeStats.from_calls(calls)
 
 
+def _plus(a: AbandonCounts, b: AbandonCounts, sign: int = 1) -> AbandonCounts:
+    return AbandonCounts(
+        live_answered=a.live_answered + sign * b.live_answered,
+        abandoned=a.abandoned + sign * b.abandoned,
+    )
+
+
+class BudgetCounter:
+    """A campaign's abandon counts in its window, kept up to date with small reads.
+
+    Counting a 30-day window of a busy campaign takes a few hundred milliseconds
+    (``docs/architecture.md``); read every few seconds by every node, that is real
+    load. So the window is counted in full once every :data:`FULL_EVERY_S` and, in
+    between, moved: the calls that ended since the last read are added, those that
+    left the window's start are taken off — each a short range of the
+    ``call_record (campaign, ended_at)`` index. The last :data:`SETTLE_S` are always
+    counted afresh: a call's record is stored a moment after it ended (group commit,
+    another node), so that stretch is not final yet."""
+
+    #: A call's record is stored within this of its end (else: counted at the next full read).
+    SETTLE_S = 60.0
+    FULL_EVERY_S = 300.0
+
+    def __init__(self, campaign_id: int) -> None:
+        self.campaign_id = campaign_id
+        self._window: str | None = None
+        self._full_at = float("-inf")
+        #: Counts of the calls that ended in [_start, _settled_to).
+        self._settled = AbandonCounts(0, 0)
+        self._start: datetime | None = None
+        self._settled_to: datetime | None = None
+
+    async def counts(self, window: str, now: datetime, mono: float) -> AbandonCounts:
+        """The window's counts at ``now`` (``mono``: the engine's monotonic clock)."""
+        cid = self.campaign_id
+        start = window_start(window, now)
+        settled_to = now - timedelta(seconds=self.SETTLE_S)
+        full = (
+            window != self._window
+            or self._settled_to is None
+            or mono - self._full_at >= self.FULL_EVERY_S
+        )
+        if full:
+            self._settled = await abandon_counts_between(cid, start, settled_to)
+            self._full_at = mono
+        else:
+            added = await abandon_counts_between(cid, self._settled_to, settled_to)
+            self._settled = _plus(self._settled, added)
+            if start is not None and self._start is not None and start > self._start:
+                left = await abandon_counts_between(cid, self._start, start)
+                self._settled = _plus(self._settled, left, -1)
+        self._window, self._start, self._settled_to = window, start, settled_to
+        recent_counts = await abandon_counts_between(cid, settled_to, None)
+        return _plus(self._settled, recent_counts)
+
+
 async def abandon_budget(
-    campaign_id: int, settings: PacingSettings, now: datetime
+    counter: BudgetCounter, settings: PacingSettings, now: datetime, mono: float
 ) -> AbandonBudget:
     """Live-answered and abandoned calls of the campaign in its window, every node's."""
-    counts = await abandon_counts(campaign_id, settings.abandon_window, now)
+    counts = await counter.counts(settings.abandon_window, now, mono)
     return AbandonBudget(
         window=settings.abandon_window,
         target_pct=settings.abandon_target_pct,
@@ -193,6 +256,7 @@ def recent(now: datetime, seconds: float) -> datetime:
 __all__ = [
     "RECENT_CALLS",
     "SAFE_HARBOUR",
+    "BudgetCounter",
     "SafeHarbourMessage",
     "abandon_budget",
     "ended_call",

@@ -63,15 +63,25 @@ def window_start(window: str, now: datetime) -> datetime | None:
 
 async def abandon_counts(campaign_id: int, window: str, now: datetime) -> AbandonCounts:
     """Live-answered and abandoned calls of ``campaign_id`` ended in ``window`` before ``now``."""
+    return await abandon_counts_between(campaign_id, window_start(window, now), None)
+
+
+async def abandon_counts_between(
+    campaign_id: int, start: datetime | None, end: datetime | None
+) -> AbandonCounts:
+    """The same counts for the calls that ended in ``[start, end)`` (None: unbounded).
+    Half-open, so adjacent ranges add up exactly (the engine keeps a long window's
+    counts up to date with small reads: ``core/engine/pacing_data.BudgetCounter``)."""
     where = (
         (CallRecord.campaign == campaign_id)
         & CallRecord.answered_at.is_not_null()
         & CallRecord.disposition.is_in(list(HANDED_OVER))
         & (CallRecord.amd_verdict.is_null() | CallRecord.amd_verdict.not_in(list(NOT_A_PERSON)))
     )
-    start = window_start(window, now)
     if start is not None:
         where = where & (CallRecord.ended_at >= start)
+    if end is not None:
+        where = where & (CallRecord.ended_at < end)
     live = await CallRecord.count().where(where).run()
     is_abandoned = CallRecord.disposition == "abandoned"
     abandoned = await CallRecord.count().where(where & is_abandoned).run()
@@ -83,6 +93,7 @@ __all__ = [
     "WINDOW_SPAN",
     "AbandonCounts",
     "abandon_counts",
+    "abandon_counts_between",
     "is_live_answered",
     "window_start",
 ]
