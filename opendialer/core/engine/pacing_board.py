@@ -64,7 +64,11 @@ class PacingBoard:
             last = runner.pacing.last
             if last is None or self._written.get(runner.campaign_id) == last.decided_at:
                 continue
-            await store_decision(engine.node_id, last, runner.pacing.occupancy)
+            try:
+                await store_decision(engine.node_id, last, runner.pacing.occupancy)
+            except Exception:  # e.g. the campaign was just deleted: the others still go
+                log.exception("pacing_decision_write_failed campaign=%s", runner.campaign_id)
+                continue
             self._written[runner.campaign_id] = last.decided_at
         for cid in set(self._written) - set(engine.runners):
             del self._written[cid]
