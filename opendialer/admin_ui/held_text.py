@@ -52,6 +52,13 @@ HELD_TEXT: dict[str, str | tuple[str, str]] = {
     held.DNC_OUT_OF_SERVICE: N_(
         "Started — not dialing: the DNC service does not answer: %(detail)s"
     ),
+    held.PACING_NOT_INSTALLED: N_(
+        "Started — not dialing: the pacing mode %(mode)s is not installed; choose another "
+        "one in the campaign's settings"
+    ),
+    held.PACING_FAILED: N_(
+        "Started — not dialing: the pacing mode %(mode)s failed to start: %(detail)s"
+    ),
     held.LEGACY: N_("Started — not dialing: %(detail)s"),
 }
 
@@ -64,6 +71,7 @@ FIX_PLACES: dict[str, str] = {
     "/dnc": N_("Do-Not-Call"),
     "/schedules": N_("Schedule"),
     "/leads/upload": N_("Upload leads"),
+    "/edit": N_("Edit campaign"),
 }
 ASK_ROLE: dict[Role, str] = {
     Role.MASTER: N_("ask a Master: %(place)s"),
@@ -82,7 +90,7 @@ def held_detail(state: DialingState, t: Translator, *, markup: bool = False) -> 
     if state.code is None:
         return t.gettext(DIALING) if state.dialing else ""
     entry = HELD_TEXT.get(state.code, HELD_TEXT[held.LEGACY])
-    params: dict[str, Any] = {"detail": "", "target": "", "date": "", "time": ""}
+    params: dict[str, Any] = {"detail": "", "target": "", "mode": "", "date": "", "time": ""}
     params.update(state.params)
     if params["date"]:
         params["date"] = local_day(params["date"], t.language)

@@ -18,6 +18,9 @@ code                       meaning (params)
                            platform; ``core/engine/chosen_platform.py``)
 ``platform_down``          the communication platform reports itself down (detail)
 ``dnc_out_of_service``     the campaign's DNC service does not answer (detail)
+``pacing_not_installed``   no plugin provides the campaign's pacing mode (mode, installed:
+                           the modes that are); fixed in the campaign's settings
+``pacing_failed``          the pacing mode's plugin failed to build it (mode, detail)
 ``engine``                 a sentence stored before codes existed (detail)
 =========================  ==========================================================
 """
@@ -35,6 +38,8 @@ ROUTING_UNHEALTHY = "routing_unhealthy"
 PLATFORM_NOT_CHOSEN = "platform_not_chosen"
 PLATFORM_DOWN = "platform_down"
 DNC_OUT_OF_SERVICE = "dnc_out_of_service"
+PACING_NOT_INSTALLED = "pacing_not_installed"
+PACING_FAILED = "pacing_failed"
 LEGACY = "engine"
 
 ENGINE_CODES = frozenset(
@@ -46,8 +51,12 @@ ENGINE_CODES = frozenset(
         PLATFORM_NOT_CHOSEN,
         PLATFORM_DOWN,
         DNC_OUT_OF_SERVICE,
+        PACING_NOT_INSTALLED,
+        PACING_FAILED,
     }
 )
+#: Held because of the campaign's own pacing mode: its Campaign Administrator fixes it.
+PACING_CODES = frozenset({PACING_NOT_INSTALLED, PACING_FAILED})
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +75,7 @@ class Hold:
         """One line for logs and the schedule API's ``reason``."""
         target = self.params.get("target", "")
         detail = self.params.get("detail", "")
+        mode = self.params.get("mode", "")
         head = {
             ROUTING_NOT_INSTALLED: f"routing target {target!r} is not installed",
             ROUTING_NOT_CONFIGURED: f"routing target {target!r} is not configured",
@@ -74,6 +84,12 @@ class Hold:
             PLATFORM_NOT_CHOSEN: "no communication platform chosen",
             PLATFORM_DOWN: "communication platform down",
             DNC_OUT_OF_SERVICE: "DNC service unavailable",
+            PACING_NOT_INSTALLED: (
+                f"pacing mode {mode!r} is not installed (installed: "
+                f"{self.params.get('installed') or 'none'}); choose another in the "
+                "campaign's settings"
+            ),
+            PACING_FAILED: f"pacing mode {mode!r} failed to start",
         }.get(self.code, "")
         if not head:
             return detail
@@ -105,4 +121,4 @@ def english(text: str | None) -> str:
     return found.english() if found is not None else ""
 
 
-__all__ = ["ENGINE_CODES", "Hold", "decode", "english", "hold"]
+__all__ = ["ENGINE_CODES", "PACING_CODES", "Hold", "decode", "english", "hold"]

@@ -27,7 +27,7 @@ import numpy as np
 import numpy.typing as npt
 
 from opendialer.core.domain import LeadStatus
-from opendialer.sdk.pacing import PacingMode, PacingSnapshot
+from opendialer.sdk.pacing import AbandonBudget, PacingDecision, PacingMode, PacingSnapshot
 
 # --------------------------------------------------------------------------
 # Shared
@@ -322,6 +322,27 @@ class ReportsStatus(Protocol):
     def status(self) -> dict[str, Any]: ...
 
 
+@dataclass(frozen=True, slots=True)
+class AgentsState:
+    """What a target knows of the agents (or IVR channels) behind a campaign's queue."""
+
+    #: Agents logged on (IVR: channels in service).
+    logged_on: int
+    #: Seconds each busy agent has been busy with its current call.
+    busy_s: tuple[float, ...] = ()
+
+
+@runtime_checkable
+class ReportsAgents(Protocol):
+    """A target that knows its agents, not only how many are free (the simulator; an IVR
+    knows its channels). The engine passes them to pacing modes as
+    ``PacingSnapshot.agents_logged_on`` and ``agent_busy_s``; a target without it (an
+    OSCC queue tells only free counts) leaves those None. Answers from memory, like
+    ``free_slots``; None when it does not know right now."""
+
+    def agents_state(self, request: RoutingRequest) -> AgentsState | None: ...
+
+
 @runtime_checkable
 class ValidatesOptions(Protocol):
     """A factory (class) that checks options without connecting anywhere.
@@ -559,6 +580,22 @@ class MetricsExporter(Protocol):
         ...
 
 
+@dataclass(frozen=True, slots=True)
+class CampaignPacingState:
+    """A campaign's latest pacing decision on this engine node, as exporters read it
+    (:meth:`EngineView.pacing_states`)."""
+
+    campaign_id: int
+    #: The pacing mode the campaign names (what it ran as is ``decision.reason``).
+    mode: str
+    #: The decision, its launch capped to what the engine could place.
+    decision: PacingDecision
+    #: The campaign's abandon budget as the decision saw it (every node's calls).
+    abandon: AbandonBudget
+    #: When it was decided (the engine's clock).
+    decided_at: datetime
+
+
 @runtime_checkable
 class EngineView(Protocol):
     """A read-only look at the engine of this process, for exporters.
@@ -592,6 +629,13 @@ class EngineView(Protocol):
 
     def dnc_providers(self) -> Mapping[str, DncProvider]:
         """The DNC providers this node's engine uses, by service name."""
+        ...
+
+    def pacing_states(self) -> Mapping[int, CampaignPacingState]:
+        """The latest pacing decision of each campaign this node paces (a campaign not
+        decided yet is absent). Added with per-campaign pacing: an exporter that must
+        also run on an older dialer reads it with ``getattr(view, "pacing_states", None)``
+        and shows no pacing metrics when it is missing."""
         ...
 
 
@@ -652,6 +696,7 @@ MaybeAwaitable = Awaitable[None] | None
 
 
 __all__ = [
+    "AgentsState",
     "AmdDecision",
     "AmdLabel",
     "AmdParameter",
@@ -662,6 +707,7 @@ __all__ = [
     "CallDisposition",
     "CallOutcome",
     "CallRequest",
+    "CampaignPacingState",
     "ClaimsSlots",
     "DncProvider",
     "DncProviderFactory",
@@ -683,6 +729,7 @@ __all__ = [
     "PluginSettings",
     "PortProbe",
     "ProbesServer",
+    "ReportsAgents",
     "ReportsStatus",
     "RetryPolicy",
     "RetryPolicyFactory",

@@ -2,12 +2,18 @@
 
 ::
 
-    CLAIMED ─► DNC_CHECK ─► LAUNCHING ─► ON_PLATFORM ─► SETTLING ─► DONE
+    CLAIMED ─► DNC_CHECK ─► LAUNCHING ─► ON_PLATFORM … ─► SETTLING ─► DONE
 
 DNC_CHECK runs when the campaign has a DNC service (a blocked number gets its
 record and no call); LAUNCHING records the attempt (already done by the claim
-when there was nothing to check); ON_PLATFORM is ``platform.originate``;
-SETTLING frees the routing slot and stores the outcome; the hooks run last.
+when there was nothing to check); from ON_PLATFORM on, ``platform.originate`` runs
+and the request's callbacks move the call (ringing → in AMD → waiting for an agent
+→ with an agent, or hanging up: ``call_attempt.py``); SETTLING frees the routing
+slot and stores the outcome; the hooks run last.
+
+An over-dialed call gets ``claim_agent`` (``agent_claims.py``) and the campaign's
+safe-harbour message: the platform awaits the claim when a person answers, and
+plays the message and hangs up (ABANDONED) when it answers False.
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import replace
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from opendialer.core.domain import LeadStatus
@@ -36,6 +43,8 @@ from opendialer.core.engine.records import (
     start_attempt,
 )
 from opendialer.sdk.contracts import (
+    AmdDecision,
+    CallAction,
     CallDisposition,
     CallOutcome,
     CallRequest,
@@ -82,7 +91,8 @@ def _call_over(runner: CampaignRunner, call: CallAttempt) -> None:
     once — before its outcome is stored, which may queue behind other writes."""
     call.enter(CallPhase.SETTLING)
     try:
-        call.routing.release(call.call_id, call.transferred)
+        if call.holds_slot:
+            call.routing.release(call.call_id, call.transferred)
         if call.transferred and call.ended_early:
             _transferred_ended(call)
     except Exception:
@@ -105,6 +115,49 @@ def _on_transferred_ended(runner: CampaignRunner, call: CallAttempt) -> Callable
         runner.engine.wake()
 
     return ended
+
+
+def _on_answered(
+    runner: CampaignRunner, call: CallAttempt, amd_on: bool
+) -> Callable[[datetime], None]:
+    """The far end answered: AMD decides next; with AMD off the hand-over comes now."""
+
+    def answered(at: datetime) -> None:
+        if call.phase is not CallPhase.ON_PLATFORM:
+            return
+        if amd_on:
+            call.enter(CallPhase.IN_AMD)
+        else:
+            _handing_over(runner, call)
+
+    return answered
+
+
+def _following_verdict(
+    runner: CampaignRunner, call: CallAttempt, on_verdict: Callable[[AmdDecision], CallAction]
+) -> Callable[[AmdDecision], CallAction]:
+    """The campaign's verdict → action, moving the call on: to an agent, or hanging up."""
+
+    def verdict(decision: AmdDecision) -> CallAction:
+        action = on_verdict(decision)
+        if call.phase in (CallPhase.ON_PLATFORM, CallPhase.IN_AMD):
+            if action is CallAction.TRANSFER:
+                _handing_over(runner, call)
+            else:
+                call.enter(CallPhase.HANGING_UP)
+        return action
+
+    return verdict
+
+
+def _handing_over(runner: CampaignRunner, call: CallAttempt) -> None:
+    """A person is to be handed over: an over-dialed call now waits for an agent (its
+    ``claim_agent`` follows); a progressive one has held its agent since its launch."""
+    if call.over_dialed:
+        call.enter(CallPhase.WAITING_FOR_AGENT)
+    else:
+        call.enter(CallPhase.WITH_AGENT)
+        runner.pacing.handed_over += 1
 
 
 def _transferred_ended(call: CallAttempt) -> None:
@@ -173,6 +226,7 @@ async def _dial(runner: CampaignRunner, call: CallAttempt) -> Finished | None:
     lead, call_id = attempt.lead, attempt.call_id
     call.enter(CallPhase.LAUNCHING)
     session, amd_on, on_verdict = engine.amd.for_call(campaign)
+    over = call.over_dialed
     request = CallRequest(
         call_id=call_id,
         number=lead.phone,
@@ -180,9 +234,12 @@ async def _dial(runner: CampaignRunner, call: CallAttempt) -> Finished | None:
         transfer_to=campaign.pilot_number,
         no_answer_timeout_s=campaign.no_answer_timeout_s,
         amd_session=session,
-        on_verdict=on_verdict,
+        on_verdict=_following_verdict(runner, call, on_verdict),
+        on_answered=_on_answered(runner, call, amd_on),
         amd_enabled=amd_on,
         on_transferred_ended=_on_transferred_ended(runner, call),
+        claim_agent=runner.agents.claim_for(call) if over else None,
+        safe_harbour_ulaw=runner.pacing.message.audio if over else None,
     )
     call.enter(CallPhase.ON_PLATFORM)
     latency = max(0.0, engine.clock.monotonic() - call.woken_at)
@@ -245,6 +302,9 @@ async def _dial(runner: CampaignRunner, call: CallAttempt) -> Finished | None:
         except Exception:
             log.exception("finish_attempt_failed call_id=%s (retrying)", call_id)
     engine.metrics.outcomes[status.value] += 1
+    if outcome.disposition is CallDisposition.ABANDONED:
+        engine.metrics.abandoned += 1
+    runner.pacing.count_outcome(outcome)
     dnc = attempt.dnc
     log_call_outcome(
         {

@@ -16,6 +16,7 @@ from typing import Any
 
 from opendialer.core import amd_settings
 from opendialer.sdk.contracts import AmdDecision, CallAction, RoutingRequest
+from opendialer.sdk.pacing import PROGRESSIVE, PacingSettings
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +46,24 @@ def _amd_params(raw: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
+def _number(row: Mapping[str, Any], name: str, default: float) -> float:
+    value = row.get(name)
+    return default if value is None else float(value)
+
+
+def pacing_settings(row: Mapping[str, Any]) -> PacingSettings:
+    """The campaign's pacing columns (m0011); a missing one takes the contract's default."""
+    default = PacingSettings()
+    return PacingSettings(
+        mode=str(row.get("pacing_mode") or PROGRESSIVE),
+        lines_per_agent=_number(row, "lines_per_agent", default.lines_per_agent),
+        abandon_target_pct=_number(row, "abandon_target_pct", default.abandon_target_pct),
+        abandon_window=str(row.get("abandon_window") or default.abandon_window),
+        abandon_timeout_ms=int(_number(row, "abandon_timeout_ms", default.abandon_timeout_ms)),
+        max_lines_per_agent=_number(row, "max_lines_per_agent", default.max_lines_per_agent),
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class CampaignView:
     """A dialable campaign as the engine uses it (read-only; a new one per read of the row)."""
@@ -68,6 +87,8 @@ class CampaignView:
     #: The AMD strategy the campaign names (None: the engine's default).
     amd_strategy: str | None = None
     on_verdict: VerdictAction = field(default=verdict_action({}), compare=False)
+    #: The pacing mode the campaign names and its settings.
+    pacing: PacingSettings = field(default_factory=PacingSettings)
 
     @classmethod
     def from_row(cls, row: Mapping[str, Any], routing_by_type: Mapping[str, str]) -> CampaignView:
@@ -93,6 +114,7 @@ class CampaignView:
             amd_params=params,
             amd_strategy=str(strategy) if strategy else None,
             on_verdict=verdict_action(params),
+            pacing=pacing_settings(row),
         )
 
     def routing_request(self) -> RoutingRequest:
@@ -104,4 +126,4 @@ class CampaignView:
         )
 
 
-__all__ = ["CampaignView", "VerdictAction", "verdict_action"]
+__all__ = ["CampaignView", "VerdictAction", "pacing_settings", "verdict_action"]

@@ -158,6 +158,12 @@ class ChosenPlatform:
     def free_ports(self) -> int:
         return self.current.free_ports() if self.current is not None else 0
 
+    @property
+    def waits_for_agents(self) -> bool:
+        """The platform in use honours ``claim_agent`` (``sdk.WaitsForAgents``); over-
+        dialing pacing modes run as progressive while it does not (or none is chosen)."""
+        return bool(getattr(self.current, "waits_for_agents", False))
+
     def health(self) -> Health:
         if self.current is None:
             return Health(False, self._problem)

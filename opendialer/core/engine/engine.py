@@ -31,8 +31,10 @@ from opendialer.core.engine.context import EngineContext
 from opendialer.core.engine.coordinator import Coordinator
 from opendialer.core.engine.dnc_gate import DncGate
 from opendialer.core.engine.dnc_outage import DncProbes
+from opendialer.core.engine.fair_share import FairShares, Pool
 from opendialer.core.engine.metrics import EngineMetrics
 from opendialer.core.engine.outcome_writer import OutcomeWriter
+from opendialer.core.engine.pacing_board import PacingBoard
 from opendialer.core.engine.reconcile import reconcile_node, report_reconciled
 from opendialer.core.engine.routing_targets import ROUTING_RECHECK_S, RoutingTargets
 from opendialer.core.engine.runner import CampaignRunner
@@ -42,16 +44,16 @@ from opendialer.core.plugins import PluginManager, get_plugin_manager
 from opendialer.core.routing_defaults import default_targets
 from opendialer.core.storage import Database
 from opendialer.core.storage.tables import CallRecord
-from opendialer.sdk.contracts import PacingMode, Platform, RetryPolicy, RoutingTarget
+from opendialer.sdk.contracts import Platform, RetryPolicy, RoutingTarget
 
 log = logging.getLogger("opendialer.engine")
 
 
-#: The product's pacing and retry choices for a node that names none (the built-in
-#: plugins of those names; a campaign's own pacing mode comes with issue 17), and the
-#: platform an Engine built without one uses: the simulator (tests, benches, the demo;
-#: ``serve`` always passes the chosen platform, see core/runtime/engine_start.py).
-PREFERRED_PACING = "progressive"
+#: The product's retry choice for a node that names none (the built-in plugin of that
+#: name), and the platform an Engine built without one uses: the simulator (tests,
+#: benches, the demo; ``serve`` always passes the chosen platform, see
+#: core/runtime/engine_start.py). Each campaign names its own pacing mode
+#: (``campaign.pacing_mode``; ``runner.py``).
 PREFERRED_RETRY = "default"
 UNCHOSEN_PLATFORM = "sim"
 
@@ -68,7 +70,6 @@ class Engine:
         routing_options: Mapping[str, Mapping[str, Any]] | None = None,
         routing_by_type: Mapping[str, str] | None = None,
         max_calls: int = 100,
-        pacing: str = PREFERRED_PACING,
         retry: str = PREFERRED_RETRY,
         amd_strategy: str | None = None,
         settings: Mapping[str, Any] | None = None,
@@ -119,8 +120,10 @@ class Engine:
             if isinstance(platform, str)
             else platform
         )
-        self.pacing: PacingMode = self._build("pacing_modes", pacing)
         self.retry: RetryPolicy = self._build("retry_policies", retry)
+        #: Who over-dials on which pool, here and on the other nodes (fair_share.py).
+        self.shares = FairShares(node_id)
+        self.pacing_board = PacingBoard(self)
         self._wake_event = asyncio.Event()
         self._woken_at: float | None = None
         self._loop_task: asyncio.Task[None] | None = None
@@ -212,6 +215,12 @@ class Engine:
         """Calls of this node launched and not yet handed to the platform."""
         return sum(r.calls_pending() for r in self.runners.values())
 
+    def over_dialing_campaigns(self, pool: Pool) -> list[int]:
+        """This node's campaigns of ``pool`` taking part in its fair share (fair_share.py)."""
+        return [
+            r.campaign_id for r in self.runners.values() if r.pool == pool and r.shares_agents()
+        ]
+
     # -- the loop --------------------------------------------------------------
 
     async def _loop(self) -> None:
@@ -298,6 +307,7 @@ class Engine:
                 runner.update(None)
                 if not len(runner.calls):
                     del self.runners[cid]
+        await self.pacing_board.tick(now)
 
     async def pace(self) -> None:
         woken_at = self._woken_at if self._woken_at is not None else self.clock.monotonic()
@@ -306,7 +316,11 @@ class Engine:
         if self._stopping:
             return
         now = self.clock.now()
-        for runner in list(self.runners.values()):
+        runners = list(self.runners.values())
+        for runner in runners:
+            # People already on the line go before new calls: they take free agents first.
+            await runner.agents.serve()
+        for runner in runners:
             await runner.pace(now, woken_at)
 
     # -- crash recovery ----------------------------------------------------------

@@ -1,4 +1,4 @@
-"""What the engine measures: outcomes, launches, and agent-free → originate latency."""
+"""What the engine measures: outcomes, launches, abandons, and agent-free → originate latency."""
 
 from __future__ import annotations
 
@@ -23,6 +23,8 @@ class EngineMetrics:
     originated: int = 0
     #: handed to the platform but refused before anything was sent (undone, dialed later)
     refused: int = 0
+    #: a person answered and no agent freed in time: safe-harbour message, hung up
+    abandoned: int = 0
     outcomes: Counter[str] = field(default_factory=Counter)
     #: Seconds from "capacity seen free" (an agent freed, a call ended, a pacing tick) to
     #: the platform's originate call, one sample per call (the last 100,000).
@@ -36,6 +38,7 @@ class EngineMetrics:
             "launched": self.launched,
             "originated": self.originated,
             "refused": self.refused,
+            "abandoned": self.abandoned,
             "outcomes": dict(self.outcomes),
             "latency_p50_ms": None if p50 is None else round(p50 * 1000, 2),
             "latency_p99_ms": None if p99 is None else round(p99 * 1000, 2),

@@ -1,13 +1,17 @@
 """One campaign on one node: how many calls now, and each call's way through.
 
-``pace()`` asks the pacing plugin for capacity (routing slots, free ports,
-the node's global cap, calls in flight), claims that many due leads and starts
-a task per lead. Each call is a :class:`~opendialer.core.engine.call_attempt.CallAttempt`
+``pace()`` asks the campaign's own pacing mode (``campaign_pacing.py``: a
+:class:`~opendialer.sdk.pacing.PacingSnapshot` in, a decision out, within the
+engine's edges of ``pacing_mode.py``), claims that many due leads and starts a
+task per lead. Each call is a :class:`~opendialer.core.engine.call_attempt.CallAttempt`
 going through its phases — DNC check (skipped when the campaign has no DNC
 service) → attempt recorded → ``platform.originate`` → outcome recorded →
-hooks — on one path (:mod:`opendialer.core.engine.call_flow`). Slots are
-reserved with the routing target the moment a lead is claimed, so the next
-``pace()`` never counts them again.
+hooks — on one path (:mod:`opendialer.core.engine.call_flow`).
+
+A progressive launch reserves a routing slot per call the moment its lead is
+claimed, so the next ``pace()`` never counts it again. An over-dialing launch
+reserves nothing: the call takes an agent when a person answers
+(``agent_claims.py``), or is abandoned.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from typing import TYPE_CHECKING
 
 from opendialer.core import held
 from opendialer.core.domain import ScheduleState
+from opendialer.core.engine.agent_claims import AgentClaims
 from opendialer.core.engine.call_attempt import (
     NOT_YET_ON_PLATFORM,
     CallAttempt,
@@ -27,12 +32,16 @@ from opendialer.core.engine.call_attempt import (
     CallPhase,
 )
 from opendialer.core.engine.call_flow import run_call
+from opendialer.core.engine.campaign_pacing import CampaignPacing, Capacity
 from opendialer.core.engine.campaign_view import CampaignView, verdict_action
 from opendialer.core.engine.claims import claim_due_leads
+from opendialer.core.engine.fair_share import Pool
+from opendialer.core.engine.pacing_mode import guarded_decision, waits_for_agents
 from opendialer.core.engine.records import claim_and_start_attempts
 from opendialer.core.engine.scheduler import DialableEntry, set_schedule_reason
 from opendialer.core.held import Hold, hold
-from opendialer.sdk.contracts import ClaimsSlots, PacingSnapshot, RoutingRequest, RoutingTarget
+from opendialer.sdk.contracts import ClaimsSlots, RoutingRequest, RoutingTarget
+from opendialer.sdk.pacing import over_dials
 
 if TYPE_CHECKING:
     from opendialer.core.engine.engine import Engine
@@ -47,8 +56,17 @@ class CampaignRunner:
         self.campaign: CampaignView = entry.campaign
         self.entry: DialableEntry | None = None
         #: This campaign's calls on this node, each with its phase.
-        self.calls = CallBook()
+        self.calls = CallBook(engine.clock.monotonic)
         self.throttle_reason = ""
+        #: Its pacing mode, what the mode is told, its last decision.
+        self.pacing = CampaignPacing(
+            engine.pm, engine.context, engine.clock.monotonic, self.campaign_id
+        )
+        #: Its answered over-dialed calls waiting for an agent.
+        self.agents = AgentClaims(self)
+        #: Its last claim found every lead it asked for (False: none left due now, so
+        #: it takes no share of the free agents until a claim finds some again).
+        self.leads_left = True
         self.update(entry)
 
     # -- what others read (pacer, metrics, Diagnostics, benches) -----------------
@@ -90,18 +108,38 @@ class CampaignRunner:
     def routing_request(self) -> RoutingRequest:
         return self.campaign.routing_request()
 
+    def over_dials_now(self) -> bool:
+        """Dialing now with an over-dialing mode, on a platform that waits for agents."""
+        if not (self.dialing and self.pacing.ready):
+            return False
+        mode, _ = self.pacing.mode.current(self.campaign.pacing.mode)
+        return mode is not None and over_dials(mode) and waits_for_agents(self.engine.platform)
+
+    def shares_agents(self) -> bool:
+        """One of its pool's participants in the fair share: over-dialing now, with leads
+        left (a campaign with none due takes no part of the free agents)."""
+        return self.leads_left and self.over_dials_now()
+
+    @property
+    def pool(self) -> Pool:
+        """Campaigns with the same pool share their agents (fair_share.py)."""
+        return (self.campaign.routing_target, self.campaign.queue)
+
     async def pace(self, now: datetime, woken_at: float) -> int:
         """Launch as many calls as pacing allows now; how many were launched."""
-        if not self.dialing:
+        if not self.dialing or not self.pacing.ready:
             return 0
         engine = self.engine
+        mode, why = self.pacing.mode.current(self.campaign.pacing.mode)
+        if mode is None:
+            await self._throttle(why)
+            return 0
         routing, why = await engine.routing.target_for(self.campaign)
         if routing is None:
             await self._throttle(why)
             return 0
         request = self.routing_request()
         health = routing.health(request)
-        free_slots = routing.free_slots(request)
         platform = engine.platform.health()
         if not health.ok:
             why = hold(
@@ -112,23 +150,50 @@ class CampaignRunner:
         elif not platform.ok:
             why = hold(held.PLATFORM_DOWN, detail=platform.detail)
         await self._throttle(why)
+        waits = waits_for_agents(engine.platform)
+        free = routing.free_slots(request)
+        share = None
+        if over_dials(mode) and waits:
+            share = engine.shares.share(
+                self.campaign_id, free, engine.over_dialing_campaigns(self.pool), now.timestamp()
+            )
         others = engine.calls_up_total() - self.calls_up()
-        snapshot = PacingSnapshot(
-            free_slots=free_slots,
+        capacity = Capacity(
             free_ports=max(0, engine.platform.free_ports() - engine.pending_total()),
             global_max=max(0, engine.max_calls - others),
             in_flight=self.calls_up(),
         )
-        wanted = engine.pacing.calls_to_launch(snapshot)
+        snapshot = self.pacing.snapshot(
+            self.campaign, self.calls, routing, request, capacity, free, share, now
+        )
+        decision, over = guarded_decision(mode, snapshot, platform_waits=waits, all_free=free)
+        calls = await self._launch(now, decision.launch, routing, request, woken_at, over=over)
+        self.pacing.decided(self.campaign, decision, len(calls), now)
+        return len(calls)
+
+    async def _launch(
+        self,
+        now: datetime,
+        wanted: int,
+        routing: RoutingTarget,
+        request: RoutingRequest,
+        woken_at: float,
+        *,
+        over: bool,
+    ) -> list[CallAttempt]:
+        """Claim up to ``wanted`` leads and start their calls. Progressive: a routing slot
+        per call, held from now (claimed across nodes first where the target shares
+        them). Over-dialing: none; a call takes an agent when a person answers."""
         if wanted <= 0:
-            return 0
+            return []
+        engine = self.engine
         granted: list[str] = []
-        if isinstance(routing, ClaimsSlots):
+        if not over and isinstance(routing, ClaimsSlots):
             # Several nodes share the slots: launch only the calls whose slot the
             # target claimed in the database (exact across nodes).
             granted = await routing.claim_slots(request, [uuid.uuid4().hex for _ in range(wanted)])
             if not granted:
-                return 0
+                return []
             wanted = len(granted)
         new_call_id: Callable[[], str] = (
             iter(granted).__next__ if granted else (lambda: uuid.uuid4().hex)
@@ -136,6 +201,7 @@ class CampaignRunner:
         calls: list[CallAttempt] = []
         try:
             calls = await self._claim(now, wanted, new_call_id, routing, woken_at)
+            self.leads_left = len(calls) >= wanted
         finally:
             if granted:  # fewer due leads than slots claimed: give the rest back
                 used = {call.call_id for call in calls}
@@ -143,18 +209,23 @@ class CampaignRunner:
                     if call_id not in used:
                         routing.release(call_id, False)
         log.debug(
-            "pace_round campaign=%s wanted=%d launched=%d since_wake_ms=%.1f",
+            "pace_round campaign=%s wanted=%d launched=%d over_dialing=%s since_wake_ms=%.1f",
             self.campaign_id,
             wanted,
             len(calls),
+            over,
             (engine.clock.monotonic() - woken_at) * 1000,
         )
         for call in calls:
-            routing.reserve(request, call.call_id)
+            if over:
+                call.over_dialed = True
+            else:
+                routing.reserve(request, call.call_id)
+                call.holds_slot = True
             self.calls.add(call)
             engine.metrics.launched += 1
             call.task = run_call(self, call)
-        return len(calls)
+        return calls
 
     async def _claim(
         self,

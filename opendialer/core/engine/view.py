@@ -12,7 +12,13 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from opendialer.sdk import DncProvider, MetricsExporter, Platform, RoutingTarget
+from opendialer.sdk import (
+    CampaignPacingState,
+    DncProvider,
+    MetricsExporter,
+    Platform,
+    RoutingTarget,
+)
 
 if TYPE_CHECKING:
     from opendialer.core.engine.engine import Engine
@@ -43,6 +49,10 @@ class EngineReadView:
 
     def dnc_providers(self) -> Mapping[str, DncProvider]:
         return self._engine.dnc.providers()
+
+    def pacing_states(self) -> Mapping[int, CampaignPacingState]:
+        states = {cid: runner.pacing.last for cid, runner in self._engine.runners.items()}
+        return {cid: state for cid, state in states.items() if state is not None}
 
 
 def attach_exporter(exporter: MetricsExporter, engine: Engine) -> Callable[[], None]:

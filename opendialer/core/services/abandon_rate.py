@@ -49,6 +49,12 @@ class AbandonCounts:
         return 100.0 * self.abandoned / self.live_answered if self.live_answered else 0.0
 
 
+def is_live_answered(answered: bool, disposition: str, amd_verdict: str | None) -> bool:
+    """One call, by the definition :func:`abandon_counts` counts in the database (the
+    engine counts its own calls between two reads, and its statistics, with it)."""
+    return answered and disposition in HANDED_OVER and amd_verdict not in NOT_A_PERSON
+
+
 def window_start(window: str, now: datetime) -> datetime | None:
     """The first instant ``window`` counts from (None: every call of the campaign)."""
     span = WINDOW_SPAN[window]
@@ -57,19 +63,37 @@ def window_start(window: str, now: datetime) -> datetime | None:
 
 async def abandon_counts(campaign_id: int, window: str, now: datetime) -> AbandonCounts:
     """Live-answered and abandoned calls of ``campaign_id`` ended in ``window`` before ``now``."""
+    return await abandon_counts_between(campaign_id, window_start(window, now), None)
+
+
+async def abandon_counts_between(
+    campaign_id: int, start: datetime | None, end: datetime | None
+) -> AbandonCounts:
+    """The same counts for the calls that ended in ``[start, end)`` (None: unbounded).
+    Half-open, so adjacent ranges add up exactly (the engine keeps a long window's
+    counts up to date with small reads: ``core/engine/pacing_data.BudgetCounter``)."""
     where = (
         (CallRecord.campaign == campaign_id)
         & CallRecord.answered_at.is_not_null()
         & CallRecord.disposition.is_in(list(HANDED_OVER))
         & (CallRecord.amd_verdict.is_null() | CallRecord.amd_verdict.not_in(list(NOT_A_PERSON)))
     )
-    start = window_start(window, now)
     if start is not None:
         where = where & (CallRecord.ended_at >= start)
+    if end is not None:
+        where = where & (CallRecord.ended_at < end)
     live = await CallRecord.count().where(where).run()
     is_abandoned = CallRecord.disposition == "abandoned"
     abandoned = await CallRecord.count().where(where & is_abandoned).run()
     return AbandonCounts(live_answered=int(live), abandoned=int(abandoned))
 
 
-__all__ = ["HANDED_OVER", "WINDOW_SPAN", "AbandonCounts", "abandon_counts", "window_start"]
+__all__ = [
+    "HANDED_OVER",
+    "WINDOW_SPAN",
+    "AbandonCounts",
+    "abandon_counts",
+    "abandon_counts_between",
+    "is_live_answered",
+    "window_start",
+]

@@ -11,7 +11,8 @@
    start, in the campaign's zone) — or ``no_schedule_left`` when none is ahead.
 4. The engine holds it: the reason it stored in today's schedule row
    (core/held.py: routing target not installed / not configured / failed to
-   start / not up, platform down, DNC service out of service).
+   start / not up, platform down, DNC service out of service, the campaign's pacing
+   mode not installed or failing).
 5. No lead due now and no call up: waiting for retries (``no_leads_due`` with
    the earliest due time), or ``no_leads_left`` when every lead is done.
 
@@ -91,7 +92,9 @@ def _engine_hold(campaign: Mapping[str, Any], entry: Mapping[str, Any]) -> Diali
     if found is None:
         return None
     platform_codes = {held.PLATFORM_DOWN, held.PLATFORM_NOT_CHOSEN}
-    if found.code in held.ENGINE_CODES - {held.DNC_OUT_OF_SERVICE, *platform_codes}:
+    if found.code in held.PACING_CODES:  # the campaign names a mode: pick another one
+        path, role = f"/campaigns/{campaign['id']}/edit", Role.CAMPAIGN_ADMIN
+    elif found.code in held.ENGINE_CODES - {held.DNC_OUT_OF_SERVICE, *platform_codes}:
         path, role = routing_fix_path(found.params.get("target", "")), Role.MASTER
     elif found.code in platform_codes:
         path, role = "/system/platform", Role.MASTER

@@ -6,17 +6,16 @@ library's global one, so two exporters in one process do not collide):
 * **Counted as things happen**: the exporter implements the event hooks as
   ``@hookimpl`` methods, and the core lets the exporter it built observe the
   engine's events (``PluginManager.observe``): calls originated, outcomes by
-  status, AMD verdicts and decision time, DNC checks and their latency.
+  status, abandoned calls, AMD verdicts and decision time, DNC checks and latency.
   Counters start at 0 when the process starts, as Prometheus expects
   (``rate()``/``increase()`` handle restarts).
-* **Read when scraped** (:class:`LiveState`): calls in flight, platform, SIP
-  registrations, routing targets and DNC providers' health from the engine of
-  this process; schedule states and leads due from the database (one
-  :func:`~opendialer.sdk.dialing_overview`, cached for
+* **Read when scraped** (:class:`LiveState`): calls in flight, pacing (dial level,
+  abandon rate: :mod:`.pacing`), platform, SIP registrations, routing targets and
+  DNC providers' health from the engine of this process; schedule states and leads
+  due from the database (one :func:`~opendialer.sdk.dialing_overview`, cached for
   ``db_refresh_s`` so scrapes never add load); event-loop lag.
 
-``render()`` refreshes the cached database view (awaited: never a blocking
-query on the loop), then serialises the registry, which only reads memory.
+``render()`` refreshes the cached database view (awaited), then serialises the registry.
 """
 
 from __future__ import annotations
@@ -35,6 +34,7 @@ from prometheus_client.exposition import choose_encoder
 from prometheus_client.registry import Collector
 
 from opendialer.plugins.metrics_prometheus.loop_lag import LoopLagMonitor
+from opendialer.plugins.metrics_prometheus.pacing import AbandonedCalls, pacing_metrics
 from opendialer.sdk import (
     CallRecord,
     CampaignState,
@@ -116,6 +116,7 @@ class PrometheusExporter:
             ["campaign", "status"],
             registry=self.registry,
         )
+        self.abandoned = AbandonedCalls(self.registry)
         self.amd_verdicts = Counter(
             PREFIX + "amd_verdicts",
             "AMD verdicts of answered calls, per campaign and verdict.",
@@ -176,6 +177,7 @@ class PrometheusExporter:
         campaign = str(call.get("campaign_id"))
         status = call.get("status") or "UNKNOWN"
         self.call_outcomes.labels(campaign=campaign, status=status).inc()
+        self.abandoned.count(call)
         verdict = call.get("amd_verdict")
         if verdict:
             self.amd_verdicts.labels(campaign=campaign, verdict=verdict).inc()
@@ -351,6 +353,7 @@ class LiveState(Collector):
         for campaign_id, count in sorted(engine.calls_in_flight().items()):
             in_flight.add_metric([str(campaign_id)], float(count))
         yield in_flight
+        yield from pacing_metrics(engine)
         routing = _gauge(
             "routing_target_up",
             "1 when a routing target (contact center, IVR) this engine uses is healthy.",

@@ -7,14 +7,18 @@ sessions: ``agents`` None (unlimited) lets the ``ivr`` routing target's channel
 count be the only limit, and ``busy`` / ``peak_busy`` show how many transferred
 calls were up at once. When a handle time ends, the transferred call's
 ``on_end`` callback runs (the engine frees the routing slot) and then
-``on_free`` (the engine's pacer wakes).
+``on_free`` (the engine's pacer wakes). It knows how long each busy agent has been
+busy (:meth:`ContactCenter.busy_times`, on the platform's clock): the ``sim``
+routing target reports it to pacing modes.
 """
 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 import random
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -32,7 +36,11 @@ class ContactCenter:
         self.sleep: Callable[[float], Any] = asyncio.sleep
         self.on_free: Callable[[], None] | None = None
         self.rng = random.Random()
+        self.monotonic: Callable[[], float] = time.monotonic
         self._tasks: set[asyncio.Task[None]] = set()
+        #: When each busy agent took its call (``monotonic``), by a token per call.
+        self._busy_since: dict[int, float] = {}
+        self._tokens = itertools.count()
 
     def configure(
         self,
@@ -42,17 +50,24 @@ class ContactCenter:
         sleep: Callable[[float], Any],
         on_free: Callable[[], None] | None,
         seed: int | None,
+        monotonic: Callable[[], float] | None = None,
     ) -> None:
         self.agents = agents
         self.handle_s = handle_s
         self.sleep = sleep
         self.on_free = on_free
         self.rng = random.Random(seed)
+        self.monotonic = monotonic or time.monotonic
 
     def free_agents(self) -> int:
         if self.agents is None:
             return 1_000_000
         return max(0, self.agents - self.busy)
+
+    def busy_times(self) -> tuple[float, ...]:
+        """Seconds each busy agent has been busy with its current call."""
+        now = self.monotonic()
+        return tuple(max(0.0, now - since) for since in self._busy_since.values())
 
     def take_agent(self, on_end: Callable[[], None] | None = None) -> bool:
         """A transferred call reaches an agent, busy for a handle time; False if none is free.
@@ -62,16 +77,20 @@ class ContactCenter:
             return False
         self.busy += 1
         self.peak_busy = max(self.peak_busy, self.busy)
-        task = asyncio.create_task(self._handle(self.rng.uniform(*self.handle_s), on_end))
+        token = next(self._tokens)
+        self._busy_since[token] = self.monotonic()
+        seconds = self.rng.uniform(*self.handle_s)
+        task = asyncio.create_task(self._handle(seconds, on_end, token))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         return True
 
-    async def _handle(self, seconds: float, on_end: Callable[[], None] | None) -> None:
+    async def _handle(self, seconds: float, on_end: Callable[[], None] | None, token: int) -> None:
         try:
             await self.sleep(seconds)
         finally:
             self.busy -= 1
+            self._busy_since.pop(token, None)
             self.handled += 1
             for callback in (on_end, self.on_free):
                 if callback is not None:

@@ -23,6 +23,8 @@ AMD_HANGUP = "platform_sim.amd_hangup"
 NO_ANSWER = "platform_sim.no_answer"
 HUNG_UP = "platform_sim.hung_up_before_transfer"
 NO_FREE_AGENT = "platform_sim.no_free_agent"
+ABANDONED = "platform_sim.abandoned"
+ABANDONED_SILENT = "platform_sim.abandoned_without_message"
 
 DETAILS: dict[str, ErrorMessage] = {
     TRANSFERRED: ErrorMessage(
@@ -40,6 +42,20 @@ DETAILS: dict[str, ErrorMessage] = {
     ),
     NO_FREE_AGENT: ErrorMessage(
         "no free agent in the simulated queue", N_("No free agent in the simulated queue.")
+    ),
+    ABANDONED: ErrorMessage(
+        "no agent after %(waited_ms)s ms; safe-harbour message played (%(message_ms)s ms) (sim)",
+        N_(
+            "No agent was free after %(waited_ms)s ms: the safe-harbour message was played "
+            "(%(message_ms)s ms), then the call was hung up (simulator)."
+        ),
+    ),
+    ABANDONED_SILENT: ErrorMessage(
+        "no agent after %(waited_ms)s ms; no safe-harbour message set, hung up (sim)",
+        N_(
+            "No agent was free after %(waited_ms)s ms and no safe-harbour message is set: "
+            "the call was hung up (simulator)."
+        ),
     ),
 }
 register_error_messages(DETAILS)

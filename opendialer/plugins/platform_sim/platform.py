@@ -26,6 +26,14 @@ Options (all optional):
 ``seed``
     makes the random choices repeatable.
 
+Over-dialing pacing (``waits_for_agents``): when a person answers (the verdict
+says transfer, or AMD is off) a call whose request has ``claim_agent`` awaits it.
+True: the engine holds an agent, the call is transferred. False: the request's
+``safe_harbour_ulaw`` is "played" — the call stays up for the message's duration
+on the simulated clock — and hung up: disposition ABANDONED, its detail saying how
+long the person waited and how long the message was (``safe_harbour_played``
+counts them).
+
 Audio: answered calls play a shipped clip (a person's "hello?" or a voicemail
 greeting) to the campaign's AMD session in ``chunk_ms`` chunks, sleeping each
 chunk's duration in simulated time. With AMD on but no AMD strategy installed,
@@ -36,6 +44,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import time
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -103,6 +112,8 @@ def N_(message: str) -> str:
 
 
 class SimPlatform:
+    #: Honours ``CallRequest.claim_agent`` and plays ``safe_harbour_ulaw`` (``sdk.WaitsForAgents``).
+    waits_for_agents = True
     #: How System → Communication platform names it (message ids).
     label = N_("Simulator")
     description = N_(
@@ -153,10 +164,13 @@ class SimPlatform:
             sleep=self._sleep,
             on_free=context.wake_pacer if context is not None else None,
             seed=options.get("seed"),
+            monotonic=context.monotonic if context is not None else None,
         )
         self.busy_ports: set[int] = set()
         self.clips: dict[str, list[npt.NDArray[np.int16]]] = {"human": [], "machine": []}
         self.calls = 0
+        #: Abandoned calls that heard the safe-harbour message.
+        self.safe_harbour_played = 0
 
     # -- life cycle --------------------------------------------------------------
 
@@ -254,6 +268,12 @@ class SimPlatform:
                 detail_code=details.AMD_HANGUP,
                 detail_params={"verdict": decision.label.value, "truth": truth},
             )
+        if request.claim_agent is not None:
+            waiting_since = self._monotonic()
+            if not await request.claim_agent():
+                return await self._abandon(
+                    request, port, created, answered, decision, waiting_since
+                )
         if not self.center.take_agent(on_end=request.on_transferred_ended):
             return CallOutcome(
                 CallDisposition.TRANSFER_FAILED,
@@ -276,6 +296,41 @@ class SimPlatform:
             transfer_code=200,
             detail_code=details.TRANSFERRED,
             detail_params={"to": request.transfer_to, "truth": truth},
+        )
+
+    def _monotonic(self) -> float:
+        return self.context.monotonic() if self.context is not None else time.monotonic()
+
+    async def _abandon(
+        self,
+        request: CallRequest,
+        port: str,
+        created: datetime,
+        answered: datetime,
+        decision: AmdDecision | None,
+        waiting_since: float,
+    ) -> CallOutcome:
+        """No agent for the person: play the safe-harbour message (for its duration, in
+        simulated time), then hang up."""
+        waited_ms = str(round((self._monotonic() - waiting_since) * 1000))
+        audio = request.safe_harbour_ulaw
+        if audio:
+            await self._sleep(len(audio) / SAMPLE_RATE)  # 8,000 µ-law bytes a second
+            self.safe_harbour_played += 1
+        played_ms = str(round(len(audio) * 1000 / SAMPLE_RATE)) if audio else ""
+        return CallOutcome(
+            CallDisposition.ABANDONED,
+            port,
+            created,
+            self._now(),
+            answered_at=answered,
+            amd=decision,
+            detail_code=details.ABANDONED if audio else details.ABANDONED_SILENT,
+            detail_params=(
+                {"waited_ms": waited_ms, "message_ms": played_ms}
+                if audio
+                else {"waited_ms": waited_ms}
+            ),
         )
 
     async def _play(self, request: CallRequest, truth: str) -> AmdDecision:

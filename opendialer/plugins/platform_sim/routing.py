@@ -2,6 +2,10 @@
 
 Options: ``center`` ("default") — which simulated center to count (the
 platform's option of the same name configures its agents).
+
+Besides free agents it tells pacing how many agents are logged on and how long
+each busy one has been busy (``sdk.ReportsAgents``), when the center has a fixed
+number of agents.
 """
 
 from __future__ import annotations
@@ -10,7 +14,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from opendialer.plugins.platform_sim.center import center
-from opendialer.sdk import Health, PluginContext, RoutingRequest
+from opendialer.sdk import AgentsState, Health, PluginContext, RoutingRequest
 
 
 class SimRoutingTarget:
@@ -28,6 +32,11 @@ class SimRoutingTarget:
 
     def free_slots(self, request: RoutingRequest) -> int:
         return max(0, self.center.free_agents() - len(self._held))
+
+    def agents_state(self, request: RoutingRequest) -> AgentsState | None:
+        if self.center.agents is None:  # unlimited: nothing to count
+            return None
+        return AgentsState(logged_on=self.center.agents, busy_s=self.center.busy_times())
 
     def reserve(self, request: RoutingRequest, call_id: str) -> None:
         self._held[call_id] = request.campaign_id

@@ -1,0 +1,80 @@
+"""Pacing's database work, done by housekeeping so the pacer never waits for it.
+
+On each housekeeping round, for each campaign this node paces: its abandon budget,
+outcome statistics and safe-harbour message are read when due
+(``campaign_pacing.py``). Every :data:`DECISIONS_EVERY_S`: each campaign's last
+decision is upserted into ``pacing_decision`` (campaign, node) — the Summary page
+reads it — and the other nodes' recent decisions tell who else over-dials on the
+same agents (``fair_share.py``).
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from opendialer.core.engine.fair_share import PARTICIPANT_TTL_S
+from opendialer.core.engine.pacing_data import nodes_pacing, recent, store_decision
+
+if TYPE_CHECKING:
+    from opendialer.core.engine.engine import Engine
+
+log = logging.getLogger("opendialer.engine.pacing")
+
+#: How often each node writes its last decisions and reads the others' (seconds).
+DECISIONS_EVERY_S = 3.0
+
+
+class PacingBoard:
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._last_write = float("-inf")
+        #: Per campaign, when the decision last written was made.
+        self._written: dict[int, datetime] = {}
+
+    async def tick(self, now: datetime) -> None:
+        engine = self._engine
+        became_ready = False
+        for runner in list(engine.runners.values()):
+            if not runner.dialing:
+                continue
+            pacing = runner.pacing
+            try:
+                await pacing.refresh(runner.campaign, now)
+            except Exception:
+                log.exception("pacing_refresh_failed campaign=%s", runner.campaign_id)
+                continue
+            if not pacing.ready:
+                pacing.ready = became_ready = True
+        if became_ready:
+            engine.wake()  # their first decision waited for these reads
+        mono = engine.clock.monotonic()
+        if mono - self._last_write < DECISIONS_EVERY_S:
+            return
+        self._last_write = mono
+        try:
+            await self._exchange(now)
+        except Exception:
+            log.exception("pacing_decisions_failed node=%s", engine.node_id)
+
+    async def _exchange(self, now: datetime) -> None:
+        engine = self._engine
+        for runner in list(engine.runners.values()):
+            last = runner.pacing.last
+            if last is None or self._written.get(runner.campaign_id) == last.decided_at:
+                continue
+            try:
+                await store_decision(engine.node_id, last, runner.pacing.occupancy)
+            except Exception:  # e.g. the campaign was just deleted: the others still go
+                log.exception("pacing_decision_write_failed campaign=%s", runner.campaign_id)
+                continue
+            self._written[runner.campaign_id] = last.decided_at
+        for cid in set(self._written) - set(engine.runners):
+            del self._written[cid]
+        over = [r.campaign_id for r in engine.runners.values() if r.over_dials_now()]
+        found = await nodes_pacing(recent(now, PARTICIPANT_TTL_S), over)
+        engine.shares.remote_nodes(found)
+
+
+__all__ = ["DECISIONS_EVERY_S", "PacingBoard"]

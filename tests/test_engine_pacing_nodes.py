@@ -1,0 +1,120 @@
+"""Two engine nodes over-dialing one campaign on one PostgreSQL: one abandon budget,
+and one set of free agents shared between them.
+
+Both nodes run in this process on one fake clock, each with its own plugins,
+platform and routing target, in front of one simulated contact center (its agents
+are the ones a real queue would give both nodes); they meet only in the database,
+as separate machines do.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from engine_pacing_support import (
+    THREE_LINES,
+    add_due_leads,
+    center_name,
+    ended_records,
+    pacing_campaign,
+    pacing_engine,
+    run_for,
+    run_until_idle,
+)
+from engine_support import records
+
+from opendialer.core.engine.clock import FakeClock
+from opendialer.core.engine.engine import Engine
+from opendialer.core.engine.view import EngineReadView
+from opendialer.core.storage import Database
+from opendialer.core.storage.tables import Campaign, PacingDecisionRow
+from opendialer.sdk import CampaignPacingState
+
+pytestmark = pytest.mark.pg
+
+TEN = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
+
+
+def state(engine: Engine, campaign_id: int) -> CampaignPacingState:
+    return EngineReadView(engine).pacing_states()[campaign_id]
+
+
+async def stop_campaign_and_finish(cid: int, nodes: list[Engine], clock: FakeClock) -> None:
+    """No new calls; the calls up end in simulated time, then the nodes stop."""
+    await Campaign.update({Campaign.state: "STOPPED"}).where(Campaign.id == cid).run()
+    try:
+        await run_until_idle(nodes, clock)
+    finally:
+        for node in nodes:
+            await node.stop()
+
+
+async def test_two_nodes_share_one_abandon_budget(db: Database) -> None:
+    if not db.is_postgres:
+        pytest.skip("several engine nodes need PostgreSQL (SQLite is the single-node backend)")
+    clock = FakeClock(TEN)
+    center = center_name()
+    cid = await pacing_campaign("Power, two nodes", THREE_LINES, 10)
+    a = pacing_engine(db, clock, center, agents=2, node_id="node-a")
+    b = pacing_engine(db, clock, center, agents=2, node_id="node-b")
+    await a.start(run_loop=False)
+    await b.start(run_loop=False)
+    try:
+        # node-a alone: six lines on two agents, four people abandoned.
+        await run_for([a], clock, 6)
+        calls = await ended_records(cid)
+        assert [c["disposition"] for c in calls].count("abandoned") == 4
+        assert {c["node"] for c in calls} == {"node-a"}
+
+        # node-b has abandoned nobody, yet its first decisions see node-a's abandons:
+        # the campaign is over its target, node-b holds it to progressive too.
+        await run_for([a, b], clock, 4)
+        seen_by_b = state(b, cid)
+        assert seen_by_b.decision.reason == "abandon_budget"
+        assert seen_by_b.decision.dial_level == 1.0
+        assert (seen_by_b.abandon.live_answered, seen_by_b.abandon.abandoned) == (6, 4)
+        assert state(a, cid).abandon == seen_by_b.abandon
+        assert b.metrics.abandoned == 0
+
+        rows = await PacingDecisionRow.select().where(PacingDecisionRow.campaign == cid).run()
+        by_node = {row["node"]: row for row in rows}
+        assert set(by_node) == {"node-a", "node-b"}
+        for row in by_node.values():
+            assert (row["reason"], row["live_answered"], row["abandoned"]) == (
+                "abandon_budget",
+                6,
+                4,
+            )
+            assert row["abandon_rate_pct"] == pytest.approx(400 / 6)
+    finally:
+        await stop_campaign_and_finish(cid, [a, b], clock)
+
+
+async def test_two_nodes_share_the_free_agents_of_one_campaign(db: Database) -> None:
+    """Four free agents, three lines per agent: twelve calls between the two nodes, not
+    twelve each."""
+    if not db.is_postgres:
+        pytest.skip("several engine nodes need PostgreSQL (SQLite is the single-node backend)")
+    clock = FakeClock(TEN)
+    center = center_name()
+    cid = await pacing_campaign("Power, shared agents", THREE_LINES, 0)
+    a = pacing_engine(db, clock, center, agents=4, node_id="node-a")
+    b = pacing_engine(db, clock, center, agents=4, node_id="node-b")
+    await a.start(run_loop=False)
+    await b.start(run_loop=False)
+    try:
+        # Both pace the campaign (no lead yet) long enough to read each other's decisions.
+        await run_for([a, b], clock, 8)
+        await add_due_leads(cid, 40, TEN)
+        await a.tick()
+        await b.tick()
+        launched = [c["node"] for c in await records(cid)]
+        assert {node: launched.count(node) for node in ("node-a", "node-b")} == {
+            "node-a": 6,
+            "node-b": 6,
+        }
+        for node in (a, b):
+            assert state(node, cid).decision.predicted_free_agents == 2.0  # half of 4
+    finally:
+        await stop_campaign_and_finish(cid, [a, b], clock)
