@@ -7,6 +7,8 @@ To add one: create the module with ``@hookimpl`` functions and list it below.
 BUILTIN_PLUGINS: tuple[str, ...] = (
     "opendialer.plugins.retry_default",
     "opendialer.plugins.pacing_progressive",
+    "opendialer.plugins.pacing_power",
+    "opendialer.plugins.pacing_predictive",
     "opendialer.plugins.route_static",
     "opendialer.plugins.amd_numpy",
     "opendialer.plugins.dnc_embedded",

@@ -1,0 +1,174 @@
+"""Running seeds: one campaign per (scenario, policy, seed), its days in a row; seeds
+in parallel over processes; and the search of the best fixed ratio."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+
+from .campaign import Campaign
+from .policies import FixedRatio, ModePolicy, Policy, VirtualClock, product_settings
+from .reference import StateBased
+from .results import SeedResult
+from .scenario import Scenario
+from .sim import DaySim
+from .vicidial import Vicidial
+
+#: The fixed ratios searched (total lines per logged-on agent).
+RATIOS = tuple(round(1.0 + 0.05 * i, 2) for i in range(61))  # 1.00 … 4.00
+#: The day's abandon rate the best fixed ratio must keep on every seed (%).
+FIXED_DAY_LIMIT_PCT = 3.0
+
+
+@dataclass(frozen=True, slots=True)
+class PolicySpec:
+    """A policy to build for each campaign: ``kind`` is ``mode`` (a product pacing
+    mode, by ``mode`` name), ``vicidial``, ``fixed`` (``value``: the ratio) or
+    ``state`` (``value``: ε)."""
+
+    label: str
+    kind: str
+    mode: str = ""
+    value: float = 0.0
+    method: str = "ADAPT_TAPERED"
+
+
+def mode(name: str, lines_per_agent: float = 1.5) -> PolicySpec:
+    return PolicySpec(name, "mode", mode=name, value=lines_per_agent)
+
+
+VICIDIAL = PolicySpec("vicidial", "vicidial")
+STATE = PolicySpec("state-based", "state", value=0.03)
+
+
+def fixed(ratio: float) -> PolicySpec:
+    return PolicySpec(f"fixed {ratio:.2f}", "fixed", value=ratio)
+
+
+def build(
+    spec: PolicySpec, scenario: Scenario, clock: VirtualClock, *, full_info: bool, target_pct: float
+) -> Policy:
+    if spec.kind == "mode":
+        settings = product_settings(spec.mode, spec.value or 1.5, target_pct, scenario)
+        return ModePolicy(spec.mode, settings, clock, full_info=full_info)
+    if spec.kind == "vicidial":
+        return Vicidial(spec.method, drop_limit_pct=target_pct)
+    if spec.kind == "fixed":
+        return FixedRatio(spec.value)
+    if spec.kind == "state":
+        return StateBased(scenario, spec.value)
+    raise ValueError(f"unknown policy kind {spec.kind!r}")
+
+
+@dataclass(frozen=True, slots=True)
+class Task:
+    scenario: Scenario
+    spec: PolicySpec
+    seed: int
+    days: int = 1
+    full_info: bool = False
+    target_pct: float = 3.0
+
+
+def run_seed(task: Task) -> SeedResult:
+    """One campaign: ``task.days`` consecutive days, one policy instance, budget carried."""
+    clock = VirtualClock()
+    policy = build(
+        task.spec, task.scenario, clock, full_info=task.full_info, target_pct=task.target_pct
+    )
+    campaign = Campaign(task.scenario, task.seed, policy, clock, target_pct=task.target_pct)
+    days = [DaySim(campaign, day, full_info=task.full_info).run() for day in range(task.days)]
+    return SeedResult(task.scenario.name, task.spec.label, task.seed, days)
+
+
+def run_all(tasks: Sequence[Task], processes: int | None = None) -> list[SeedResult]:
+    """Every task's result, in the tasks' order; over ``processes`` (default: the cores)."""
+    processes = processes or os.cpu_count() or 1
+    if processes <= 1 or len(tasks) <= 1:
+        return [run_seed(t) for t in tasks]
+    # Long tasks first keeps both cores busy to the end.
+    order = sorted(range(len(tasks)), key=lambda i: -cost(tasks[i]))
+    with multiprocessing.get_context("fork").Pool(processes) as pool:
+        done = pool.map(run_seed, [tasks[i] for i in order], chunksize=1)
+    results: list[SeedResult | None] = [None] * len(tasks)
+    for i, result in zip(order, done, strict=True):
+        results[i] = result
+    return [r for r in results if r is not None]
+
+
+def cost(task: Task) -> float:
+    """A rough guess of a task's CPU: attempts ∝ agents ÷ (answer rate × talk)."""
+    s = task.scenario
+    return task.days * (1.0 + s.agents / (s.answer_rate * (s.talk_mean_s + 30.0)))
+
+
+def search_fixed(
+    scenarios: Sequence[Scenario],
+    seeds: Iterable[int],
+    run: Callable[[Sequence[Task]], list[SeedResult]],
+    days: int = 1,
+) -> dict[str, tuple[float, list[SeedResult], bool]]:
+    """Per scenario: the largest ratio of :data:`RATIOS` whose every seed's every day
+    stays at or under :data:`FIXED_DAY_LIMIT_PCT` (occupancy grows with the ratio, so
+    the largest one allowed is the best), found by bisection over the grid, the
+    scenarios' probes run together. A probe runs a fifth of the seeds first and the
+    rest only if none of those broke the limit (one seed breaking it is enough).
+    → {name: (ratio, its seeds' results, feasible)}."""
+    seeds = list(seeds)
+    first, rest = seeds[: max(3, len(seeds) // 5)], seeds[max(3, len(seeds) // 5) :]
+    by_name = {s.name: s for s in scenarios}
+    lo = dict.fromkeys(by_name, -1)  # largest index known to keep the limit
+    hi = dict.fromkeys(by_name, len(RATIOS))  # smallest index known to break it
+    seen: dict[tuple[str, int], list[SeedResult]] = {}
+
+    def probe(wanted: dict[str, int], some: list[int]) -> dict[str, list[SeedResult]]:
+        tasks = [
+            Task(by_name[n], fixed(RATIOS[i]), s, days) for n, i in wanted.items() for s in some
+        ]
+        out: dict[str, list[SeedResult]] = {n: [] for n in wanted}
+        for r in run(tasks):
+            out[r.scenario].append(r)
+        return out
+
+    def keeps(results: list[SeedResult]) -> bool:
+        return max(r.worst_day_us for r in results) <= FIXED_DAY_LIMIT_PCT
+
+    while True:
+        wanted = {n: (lo[n] + hi[n]) // 2 for n in by_name if hi[n] - lo[n] > 1}
+        if not wanted:
+            break
+        stage_a = probe(wanted, first)
+        passing = {n: i for n, i in wanted.items() if keeps(stage_a[n])}
+        stage_b = probe(passing, rest) if passing and rest else {}
+        for n, i in wanted.items():
+            results = stage_a[n] + stage_b.get(n, [])
+            if n in passing and keeps(results):
+                lo[n] = i
+                seen[(n, i)] = results
+            else:
+                hi[n] = i
+    found = {}
+    for n in by_name:
+        feasible = lo[n] >= 0
+        index = lo[n] if feasible else 0
+        if (n, index) not in seen:  # none kept the limit: the grid's first ratio, all seeds
+            seen[(n, index)] = probe({n: index}, seeds)[n]
+        found[n] = (RATIOS[index], seen[(n, index)], feasible)
+    return found
+
+
+__all__ = [
+    "RATIOS",
+    "STATE",
+    "VICIDIAL",
+    "PolicySpec",
+    "Task",
+    "build",
+    "fixed",
+    "mode",
+    "run_all",
+    "run_seed",
+    "search_fixed",
+]

@@ -1,0 +1,308 @@
+"""``bench/pacing.py``'s simulated day: its invariants, on small short days.
+
+Not the bench's figures or goals (``bench/pacing.py`` prints those; nothing here is
+timed): what must hold whatever the policy — a seed replays exactly, progressive
+never abandons, every launched call ends exactly once and every person answered is
+accounted for once, occupancy stays a share, VICIdial's level stays in its bounds,
+the snapshot a mode sees is one the engine could build, the abandon budget carries
+over days, and the CLI's ``--json`` lines parse.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import subprocess
+import sys
+from dataclasses import asdict
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "bench"))
+
+from pacing_sim.campaign import Campaign  # noqa: E402
+from pacing_sim.policies import Policy, VirtualClock, pacing_factories  # noqa: E402
+from pacing_sim.results import DayResult  # noqa: E402
+from pacing_sim.runner import (  # noqa: E402
+    RATIOS,
+    STATE,
+    PolicySpec,
+    Task,
+    fixed,
+    mode,
+    run_all,
+    run_seed,
+    search_fixed,
+)
+from pacing_sim.scenario import HOUR, Scenario, scenario  # noqa: E402
+from pacing_sim.sim import DaySim  # noqa: E402
+from pacing_sim.summary import t975  # noqa: E402
+from pacing_sim.traces import CallDraws  # noqa: E402
+from pacing_sim.vicidial import METHODS, Vicidial  # noqa: E402
+from pacing_sim.view import snapshot  # noqa: E402
+
+from opendialer.sdk.pacing import PacingSettings, PacingSnapshot  # noqa: E402
+
+
+def short_day(
+    agents: int = 4, answer_rate: float = 0.3, talk: float = 60.0, **extra: object
+) -> Scenario:
+    """A one-hour shift (09:00-10:00) with one 5-minute break per agent."""
+    return scenario(agents, answer_rate, talk).with_(
+        shift_end_s=10 * HOUR,
+        logon_spread_s=120.0,
+        logoff_spread_s=120.0,
+        breaks=((9.3 * HOUR, 9.5 * HOUR, 300.0),),
+        **extra,
+    )
+
+
+VICIDIAL_SPECS = [PolicySpec(f"vicidial {m}", "vicidial", method=m) for m in METHODS]
+BASELINES = [*VICIDIAL_SPECS, fixed(1.6), STATE]
+MODES = [mode(name) for name in sorted(pacing_factories())]
+
+
+def comparable(day: DayResult) -> dict[str, object]:
+    """A day's counts without what depends on the machine (the policy's CPU time)."""
+    out = asdict(day)
+    out.pop("policy_ns")
+    return out
+
+
+@pytest.mark.parametrize("spec", [*MODES, *BASELINES], ids=lambda s: s.label)
+def test_a_seed_replays_exactly(spec: PolicySpec) -> None:
+    task = Task(short_day(), spec, seed=7, days=2)
+    first, second = run_seed(task), run_seed(task)
+    assert [comparable(d) for d in first.days] == [comparable(d) for d in second.days]
+    other = run_seed(Task(short_day(), spec, seed=8, days=2))
+    assert [comparable(d) for d in other.days] != [comparable(d) for d in first.days]
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_progressive_never_abandons(seed: int) -> None:
+    # Few agents and a high answer rate: an over-dialing policy abandons here.
+    s = short_day(agents=3, answer_rate=0.5)
+    day = run_seed(Task(s, mode("progressive"), seed)).days[0]
+    assert day.people_connected > 20
+    assert (day.abandoned_counted, day.people_abandoned, day.machines_abandoned) == (0, 0, 0)
+    assert day.max_unresolved_per_agent <= 1.0
+    assert run_seed(Task(s, fixed(3.0), seed)).days[0].abandoned_counted > 0
+
+
+@pytest.mark.parametrize("spec", [*MODES, *BASELINES], ids=lambda s: s.label)
+def test_every_call_ends_once_and_every_person_is_counted_once(spec: PolicySpec) -> None:
+    for s in (
+        short_day(),
+        short_day(agents=6, answer_rate=0.15, talk=120.0, amd_false_positive=0.05),
+    ):
+        for day in run_seed(Task(s, spec, seed=3, days=2)).days:
+            assert day.launched > 0
+            assert day.ended == day.launched
+            assert (
+                day.people
+                == day.people_judged_machine + day.people_connected + day.people_abandoned
+            )
+            assert day.live_counted == (
+                day.people_connected
+                + day.people_abandoned
+                + day.machines_passed
+                + day.machines_abandoned
+            )
+            assert day.abandoned_counted == day.people_abandoned + day.machines_abandoned
+            assert 0 < day.leads <= day.launched
+
+
+@pytest.mark.parametrize(
+    "spec", [*MODES, fixed(4.0), STATE, VICIDIAL_SPECS[0]], ids=lambda s: s.label
+)
+def test_occupancy_is_a_share_of_logged_on_time(spec: PolicySpec) -> None:
+    for seed in (1, 2):
+        day = run_seed(Task(short_day(agents=5, answer_rate=0.5, talk=30.0), spec, seed)).days[0]
+        assert 0.0 < day.talk_s + day.machine_agent_s <= day.logged_on_s
+        assert 0.0 < day.occupancy <= 1.0
+        # 5 agents, 60 min less a 5-minute break, log-on/off spread 2 min each.
+        assert 5 * 50 * 60 <= day.logged_on_s <= 5 * 55 * 60
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_vicidial_level_stays_within_one_and_the_maximum(method: str) -> None:
+    spec = PolicySpec(method, "vicidial", method=method)
+    for s in (
+        short_day(agents=8, answer_rate=0.1),
+        short_day(agents=3, answer_rate=0.6, talk=20.0),
+    ):
+        for seed in (1, 2):
+            for day in run_seed(Task(s, spec, seed, days=2)).days:
+                assert 1.0 <= day.extra["level_min"] <= day.extra["level_max"] <= 3.0
+                assert day.max_unresolved_per_agent <= 3.0 + 1e-9
+
+
+def test_vicidial_adapt_step_follows_its_formula() -> None:
+    v = Vicidial("ADAPT_HARD_LIMIT", intensity=0.0)
+    v.open_s, v.close_s = 0.0, 8 * HOUR
+    v.level = 1.5
+    for _ in range(15):  # 4 of 10 agents ready, 1 call waiting: m = (4 - 1) / 10
+        v.samples.append((4, 1, 10))
+    v.adapt(100.0)
+    assert v.level == pytest.approx(1.5 * 1.3)
+    v.intensity = 50.0  # raises faster: m' = m × 1.5
+    v.adapt(115.0)
+    assert v.level == pytest.approx(1.5 * 1.3 * 1.45)
+    v.samples.extend([(0, 5, 10)] * 15)  # m = -0.5; lowers slower: m' = m × |0.5 - 1|
+    v.adapt(130.0)
+    assert v.level == pytest.approx(1.5 * 1.3 * 1.45 * 0.75)
+    before = v.level
+    v.answers_today = 1000  # the day's rate stays under the limit
+    for i in range(10):  # more than half the last minute's answers dropped: halve
+        v.resolved(131.0 + i, abandoned=i < 6)
+    v.samples.extend([(5, 0, 10)] * 15)
+    v.adapt(145.0)
+    assert v.day_drop_pct < 3.0
+    assert v.level == pytest.approx(before / 2)
+    v.answers_today, v.drops_today = 100, 4  # over the 3 % limit: the hard limit keeps L ≤ 1
+    v.level = 2.0
+    v.adapt(300.0)  # the last minute has passed: no halving, idle agents, yet held at 1
+    assert v.level == 1.0
+
+
+def test_vicidial_tapered_allows_twice_the_limit_at_the_start_and_the_limit_at_the_end() -> None:
+    v = Vicidial("ADAPT_TAPERED")
+    v.open_s, v.close_s = 0.0, 8 * HOUR
+    v.answers_today, v.drops_today = 100, 5  # 5 %
+    v.samples.extend([(5, 0, 10)] * 15)
+    v.level = 1.2
+    v.adapt(60.0)  # allowance ≈ 6 %: free to rise
+    assert v.level == pytest.approx(1.8)
+    v.adapt(7 * HOUR)  # allowance 3.375 %: held at 1.0
+    assert v.level == 1.0
+    average = Vicidial("ADAPT_AVERAGE")
+    average.open_s, average.close_s = 0.0, 8 * HOUR
+    average.answers_today, average.drops_today = 100, 6  # twice the limit: scaled by half
+    average.samples.extend([(0, 0, 10)] * 15)
+    average.level = 2.0
+    average.adapt(60.0)
+    assert average.level == pytest.approx(1.0)
+
+
+class SnapshotChecker(Policy):
+    """Over-dials a little and checks every snapshot it is shown."""
+
+    def __init__(self, full_info: bool) -> None:
+        self.full_info = full_info
+        self.seen = 0
+        self.last_at = -1.0
+
+    reads_stats = True
+
+    def decide(self, sim: DaySim) -> int:
+        snap = snapshot(sim, PacingSettings(mode="predictive"), full_info=self.full_info)
+        assert isinstance(snap, PacingSnapshot)
+        assert snap.free_slots == len(sim.ready) >= 0
+        assert snap.calls.unresolved + snap.calls.with_agent <= snap.in_flight <= snap.global_max
+        assert snap.free_ports == snap.global_max - snap.in_flight
+        assert all(x >= 0 for x in snap.calls.ringing_s + snap.calls.in_amd_s)
+        assert max(snap.calls.ringing_s, default=0.0) <= sim.s.no_answer_timeout_s
+        history = snap.agent_history
+        assert len(history) <= 60
+        assert all(
+            a.at_s < b.at_s and a.handed_over <= b.handed_over
+            for a, b in itertools.pairwise(history)
+        )
+        assert snap.stats.outcomes <= 500
+        assert 0 <= snap.abandon.abandoned <= snap.abandon.live_answered
+        assert snap.now_s >= self.last_at
+        self.last_at = snap.now_s
+        if self.full_info:
+            assert snap.agents_logged_on == sim.logged_on
+            assert snap.agent_busy_s is not None and all(x >= 0 for x in snap.agent_busy_s)
+        else:
+            assert snap.agents_logged_on is None and snap.agent_busy_s is None
+        self.seen += 1
+        return snap.free_slots + (1 if snap.calls.unresolved < snap.free_slots + 2 else 0)
+
+
+@pytest.mark.parametrize("full_info", [False, True])
+def test_snapshots_hold_only_what_the_engine_could_know(full_info: bool) -> None:
+    checker = SnapshotChecker(full_info)
+    clock = VirtualClock()
+    campaign = Campaign(short_day(), 5, checker, clock)
+    day = DaySim(campaign, 0, full_info=full_info).run()
+    assert checker.seen == day.decisions > 3000  # a decision a second and on each agent freed
+    assert campaign.stats(10**9).outcomes == min(500, len(campaign.recent)) > 0
+
+
+def test_the_abandon_budget_carries_from_day_to_day() -> None:
+    clock = VirtualClock()
+    campaign = Campaign(short_day(agents=3, answer_rate=0.5), 2, Vicidial(), clock)
+    first = DaySim(campaign, 0).run()
+    assert first.abandoned_counted > 0
+    budget = campaign.budget()
+    assert (budget.live_answered, budget.abandoned) == (first.live_counted, first.abandoned_counted)
+    second = DaySim(campaign, 1).run()
+    budget = campaign.budget()
+    assert budget.live_answered == first.live_counted + second.live_counted
+    assert budget.abandoned == first.abandoned_counted + second.abandoned_counted
+
+
+def test_calls_are_drawn_per_lead_and_attempt_whatever_the_order() -> None:
+    s = short_day()
+    one, two = CallDraws(s, 11), CallDraws(s, 11)
+    block_a, row_a = one.block(40_123)
+    two.block(3)  # another order of use
+    block_b, row_b = two.block(40_123)
+    assert [q[row_a + 2] for q in block_a] == [q[row_b + 2] for q in block_b]
+    other, row_c = CallDraws(s, 12).block(40_123)
+    assert [q[row_a + 2] for q in block_a] != [q[row_c + 2] for q in other]
+
+
+def test_the_fixed_ratio_search_finds_the_largest_ratio_keeping_every_day() -> None:
+    s = short_day(agents=6, answer_rate=0.2, talk=90.0)
+    found = search_fixed([s], [1, 2, 3, 4], lambda tasks: run_all(tasks, 1))
+    ratio, results, feasible = found[s.name]
+    assert feasible and ratio in RATIOS and len(results) == 4
+    assert max(r.worst_day_us for r in results) <= 3.0
+    higher = [Task(s, fixed(round(ratio + 0.05, 2)), seed) for seed in (1, 2, 3, 4)]
+    if ratio < RATIOS[-1]:
+        assert max(r.worst_day_us for r in run_all(higher, 1)) > 3.0
+
+
+def test_student_t_quantiles() -> None:
+    assert t975(29) == pytest.approx(2.045, abs=0.002)
+    assert t975(9) == pytest.approx(2.262, abs=0.005)
+
+
+def test_the_cli_prints_one_json_line_per_policy_and_the_goals() -> None:
+    done = subprocess.run(
+        [
+            sys.executable, str(ROOT / "bench" / "pacing.py"), "--agents", "4", "--answer-rate", "0.3",
+            "--talk-mean", "60", "--hours", "1", "--seeds", "2", "--json", "--processes", "1",
+            "--policy", "progressive,vicidial", "--policy", "fixed:1.5",
+        ],
+        capture_output=True, text=True, timeout=240, cwd=ROOT,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    lines = [json.loads(line) for line in done.stdout.splitlines() if line.strip()]
+    rows = [row for row in lines if "policy" in row]
+    assert [row["policy"] for row in rows] == ["progressive", "vicidial", "fixed 1.50"]
+    for row in rows:
+        assert row["seeds"] == 2 and row["days"] == 1
+        assert 0 < row["occupancy"]["mean"] <= 1
+        low, high = row["occupancy"]["ci95"]
+        assert low <= row["occupancy"]["mean"] <= high
+        assert row["abandon_us_day_pct"]["mean"] >= 0
+    assert rows[0]["gain_over_progressive"]["mean"] == pytest.approx(1.0)
+    assert rows[0]["worst_day_abandon_us_pct"] == 0.0
+    assert all(
+        "goal" in row and row["met"] in (True, False, None) for row in lines if "policy" not in row
+    )
+
+
+def test_an_unknown_policy_is_refused_with_the_known_ones() -> None:
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "pacing.py"), "--agents", "4", "--policy", "nonesuch"],
+        capture_output=True, text=True, timeout=120, cwd=ROOT,
+    )  # fmt: skip
+    assert done.returncode != 0
+    assert "unknown policy 'nonesuch'" in done.stderr and "progressive" in done.stderr
