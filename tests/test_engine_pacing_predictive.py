@@ -32,6 +32,8 @@ from opendialer.core.services.abandon_rate import AbandonCounts, abandon_counts
 from opendialer.core.storage import Database
 from opendialer.core.storage.tables import Campaign
 
+pytestmark = pytest.mark.slow  # two simulated quarter-hours of engine ticks
+
 NINE = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 PACING_LOG = "opendialer.engine.pacing"
 AGENTS = 10
