@@ -1,6 +1,6 @@
 """Pacing bench: a simulated contact-center day dialed by the real pacing modes and baselines.
 
-    python bench/pacing.py                          # the grid (about 15 min on 2 cores) + goals
+    python bench/pacing.py                          # the grid + goals (docs/performance.md: cost)
     python bench/pacing.py --quick                  # N ∈ {5, 25}, p=0.15, talk 120 s, shocks; 10 seeds
     python bench/pacing.py --agents 25 --answer-rate 0.15 --talk-mean 120 --seeds 30
     python bench/pacing.py --agents 25 --answer-rate 0.15 --talk-mean 120 --days 30 --policy predictive
@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import sys
 import time
 from collections.abc import Sequence
@@ -49,8 +50,19 @@ from pacing_sim.runner import (
 from pacing_sim.scenario import HEADLINE, Scenario, grid, quick_grid, scenario
 from pacing_sim.summary import Summary, summarize, table
 
-BASELINES = ("vicidial", "vicidial-hard", "vicidial-average", "fixed", "state-based")
+BASELINES = (
+    "vicidial[:INTENSITY[:DIFF_TARGET]]", "vicidial-hard[:…]", "vicidial-average[:…]", "fixed",
+    "state-based",
+)  # fmt: skip
+VICIDIAL_METHODS = {
+    "vicidial": "ADAPT_TAPERED",
+    "vicidial-hard": "ADAPT_HARD_LIMIT",
+    "vicidial-average": "ADAPT_AVERAGE",
+}
 FIXED_SEARCH = PolicySpec("best fixed", "fixed-search")
+GRID_SEEDS = 8
+#: CPU seconds of every campaign run, by policy (the search's probes together).
+CPU_BY_POLICY: dict[str, float] = {}
 METHOD = (
     "Method: each seed is {days} consecutive day(s) of one campaign (one pacing-mode "
     "instance, the 30-day abandon budget carried from day to day); 'window' figures are "
@@ -65,11 +77,11 @@ def policy_specs(names: Sequence[str], lines_per_agent: float) -> list[PolicySpe
     for name in names:
         if name in installed:
             specs.append(mode(name, lines_per_agent))
-        elif name == "vicidial":
-            specs.append(PolicySpec("vicidial", "vicidial"))
-        elif name in ("vicidial-hard", "vicidial-average"):
-            method = "ADAPT_HARD_LIMIT" if name.endswith("hard") else "ADAPT_AVERAGE"
-            specs.append(PolicySpec(name, "vicidial", method=method))
+        elif name.split(":")[0] in VICIDIAL_METHODS:  # NAME[:INTENSITY[:DIFF_TARGET]]
+            base, *tuning = name.split(":")
+            intensity, diff = (float(x) for x in [*tuning, "0", "0"][:2])
+            method = VICIDIAL_METHODS[base]
+            specs.append(PolicySpec(name, "vicidial", method=method, value=intensity, diff=diff))
         elif name == "fixed":
             specs.append(FIXED_SEARCH)
         elif name.startswith("fixed:"):
@@ -114,21 +126,20 @@ def scenarios_from(args: argparse.Namespace) -> tuple[list[Scenario], bool]:
 
 
 def run(
-    args: argparse.Namespace,
-) -> tuple[dict[tuple[str, str], Summary], dict[str, str], list[Scenario]]:
-    scenarios, _ = scenarios_from(args)
+    args: argparse.Namespace, scenarios: list[Scenario]
+) -> tuple[dict[tuple[str, str], Summary], dict[str, str]]:
     names = [
         n.strip() for p in (args.policy or default_policies()) for n in p.split(",") if n.strip()
     ]
     specs = policy_specs(names, args.lines_per_agent)
-    seeds = range(args.first_seed, args.first_seed + args.seeds)
+    seeds = {sc.name: seeds_of(sc, args) for sc in scenarios}
     full = args.target_info == "full"
     direct = [s for s in specs if s.kind != "fixed-search"]
     tasks = [
         Task(sc, spec, seed, args.days, full, args.target)
         for sc in scenarios
         for spec in direct
-        for seed in seeds
+        for seed in seeds[sc.name]
     ]
     started = time.perf_counter()
     results = run_all(tasks, args.processes)
@@ -136,10 +147,18 @@ def run(
     by_key: dict[tuple[str, str], list[SeedResult]] = {}
     for r in results:
         by_key.setdefault((r.scenario, r.policy), []).append(r)
+        CPU_BY_POLICY[r.policy] = CPU_BY_POLICY.get(r.policy, 0.0) + r.cpu_s
     notes: dict[str, str] = {}
     if FIXED_SEARCH in specs:
         started = time.perf_counter()
-        found = search_fixed(scenarios, seeds, lambda ts: run_all(ts, args.processes), args.days)
+
+        def run_counted(tasks: Sequence[Task]) -> list[SeedResult]:
+            done = run_all(tasks, args.processes)
+            key = "best fixed (search)"
+            CPU_BY_POLICY[key] = CPU_BY_POLICY.get(key, 0.0) + sum(r.cpu_s for r in done)
+            return done
+
+        found = search_fixed(scenarios, seeds, run_counted, args.days)
         log(f"fixed-ratio search in {time.perf_counter() - started:.0f} s")
         for name, (ratio, rs, feasible) in found.items():
             by_key[(name, "best fixed")] = rs
@@ -155,7 +174,33 @@ def run(
             rs = by_key.get((sc.name, spec.label), [])
             if rs:
                 summaries[(sc.name, spec.label)] = summarize(rs, progressive)
-    return summaries, notes, scenarios
+    return summaries, notes
+
+
+def seeds_of(sc: Scenario, args: argparse.Namespace) -> list[int]:
+    """The grid's headline scenarios (N=25, p=0.15, talk 120 s, and its shocks) get
+    ``--headline-seeds``; every other scenario ``--seeds``."""
+    headline = sc.name == HEADLINE.name or sc.name.endswith(f"({HEADLINE.name})")
+    count = max(args.seeds, args.headline_seeds) if headline and args.grid else args.seeds
+    return list(range(args.first_seed, args.first_seed + count))
+
+
+def seeds_text(scenarios: Sequence[Scenario], args: argparse.Namespace) -> str:
+    counts = sorted({len(seeds_of(sc, args)) for sc in scenarios})
+    if len(counts) == 1:
+        return f"{counts[0]} seeds"
+    return (
+        f"{args.headline_seeds} seeds on {HEADLINE.name} and its shocks, {args.seeds} on the rest"
+    )
+
+
+def cpu_seconds() -> float:
+    """CPU of this process and of the worker processes it waited for."""
+    mine, workers = (
+        resource.getrusage(resource.RUSAGE_SELF),
+        resource.getrusage(resource.RUSAGE_CHILDREN),
+    )
+    return mine.ru_utime + mine.ru_stime + workers.ru_utime + workers.ru_stime
 
 
 def log(text: str) -> None:
@@ -214,7 +259,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--amd-fp", type=float, help="share of people AMD judges machines (default 0.01)"
     )
     parser.add_argument("--hours", type=float, help="shift length, h (default 8: 09:00-17:00)")
-    parser.add_argument("--seeds", type=int, help="seeds per scenario (default 30; --quick 10)")
+    parser.add_argument(
+        "--seeds",
+        type=int,
+        help=f"seeds per scenario (default: 30 for one scenario, {GRID_SEEDS} in the grid, 10 --quick)",
+    )
+    parser.add_argument(
+        "--headline-seeds", type=int,
+        help="in the grid, seeds of N=25 p=0.15 talk 120 s and its shocks "
+        "(default 30, or --seeds when given; --quick: --seeds)",
+    )  # fmt: skip
     parser.add_argument("--first-seed", type=int, default=1)
     parser.add_argument("--days", type=int, default=1, help="consecutive days per seed")
     parser.add_argument(
@@ -230,11 +284,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--processes", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--json", action="store_true", help="one JSON line per scenario and policy")
     args = parser.parse_args(argv)
-    if args.seeds is None:
-        args.seeds = 10 if args.quick else 30
+    grid_run = scenarios_from(args)[1]
+    if args.headline_seeds is None:  # 30 in the grid unless --seeds says otherwise
+        args.headline_seeds = 30 if grid_run and not args.quick and args.seeds is None else 0
+    if args.seeds is None:  # the grid: what 2 cores do in ~15 min, predictive's own CPU aside
+        args.seeds = (10 if args.quick else GRID_SEEDS) if grid_run else 30
 
-    started, cpu = time.perf_counter(), time.process_time()
-    summaries, notes, scenarios = run(args)
+    started, cpu = time.perf_counter(), cpu_seconds()
+    scenarios, args.grid = scenarios_from(args)
+    summaries, notes = run(args, scenarios)
     goals = judge(summaries, scenarios, args.days) + validation(summaries)
     wall = time.perf_counter() - started
     if args.json:
@@ -251,7 +309,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             "full (logged on, busy times)" if args.target_info == "full" else "counts only (OSCC)"
         )
         print(
-            f"Pacing bench: {args.seeds} seeds × {args.days} day(s), target {args.target:g} %, "
+            f"Pacing bench: {seeds_text(scenarios, args)} × {args.days} day(s), "
+            f"target {args.target:g} %, "
             f"target info: {info}, {args.processes} processes"
         )
         print(METHOD.format(days=args.days))
@@ -264,7 +323,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("\n## Goals\n")
         for goal in goals:
             print(goal.line())
-        print(f"\nwall {wall:.0f} s, CPU of the parent {time.process_time() - cpu:.0f} s")
+        print(f"\nwall {wall:.0f} s, CPU {cpu_seconds() - cpu:.0f} s (every process); by policy: "
+              + ", ".join(f"{k} {v:.0f} s" for k, v in sorted(CPU_BY_POLICY.items(), key=lambda kv: -kv[1])))  # fmt: skip
     report_figures(summaries, goals)
     return 0
 

@@ -68,6 +68,8 @@ BENCHES = [
     Bench("leads_import"),
     Bench("leads_list"),
     Bench("metrics_scrape", quick=("--leads", "200000"), full=()),
+    # --quick: N ∈ {5, 25}, p=0.15, talk 120 s and the two shocks, 10 seeds; --full: the grid.
+    Bench("pacing", quick=("--quick",), full=(), timeout_s=1800.0),
     Bench("routing"),
     Bench("routing_shared", quick=(), full=("--rounds", "3000")),
     Bench("rtp_send", quick=("--streams", "300", "--seconds", "3"), full=()),

@@ -114,6 +114,14 @@ def test_every_call_ends_once_and_every_person_is_counted_once(spec: PolicySpec)
             assert 0 < day.leads <= day.launched
 
 
+@pytest.mark.parametrize("spec", MODES, ids=lambda s: s.label)
+def test_modes_dial_with_full_target_information_too(spec: PolicySpec) -> None:
+    day = run_seed(Task(short_day(), spec, seed=4, full_info=True)).days[0]
+    assert day.ended == day.launched > 0
+    assert day.people == day.people_judged_machine + day.people_connected + day.people_abandoned
+    assert 0.0 < day.occupancy <= 1.0
+
+
 @pytest.mark.parametrize(
     "spec", [*MODES, fixed(4.0), STATE, VICIDIAL_SPECS[0]], ids=lambda s: s.label
 )
@@ -124,6 +132,17 @@ def test_occupancy_is_a_share_of_logged_on_time(spec: PolicySpec) -> None:
         assert 0.0 < day.occupancy <= 1.0
         # 5 agents, 60 min less a 5-minute break, log-on/off spread 2 min each.
         assert 5 * 50 * 60 <= day.logged_on_s <= 5 * 55 * 60
+
+
+def test_the_two_second_rule_counts_people_connected_late_after_their_greeting() -> None:
+    # Progressive holds an agent per call: a person is connected AMD's release plus
+    # the hand-over after their greeting ends, never later.
+    quick = short_day(amd_release_median_s=0.3, handover_min_s=0.3, handover_max_s=0.35)
+    slow = short_day(amd_release_median_s=1.45, handover_min_s=0.75, handover_max_s=0.8)
+    fast_day = run_seed(Task(quick, mode("progressive"), 1)).days[0]
+    slow_day = run_seed(Task(slow, mode("progressive"), 1)).days[0]
+    assert fast_day.people_connected > 50 and fast_day.violations_2s == 0
+    assert slow_day.violations_2s > 0.5 * slow_day.people_connected
 
 
 @pytest.mark.parametrize("method", METHODS)
@@ -259,7 +278,7 @@ def test_calls_are_drawn_per_lead_and_attempt_whatever_the_order() -> None:
 
 def test_the_fixed_ratio_search_finds_the_largest_ratio_keeping_every_day() -> None:
     s = short_day(agents=6, answer_rate=0.2, talk=90.0)
-    found = search_fixed([s], [1, 2, 3, 4], lambda tasks: run_all(tasks, 1))
+    found = search_fixed([s], {s.name: [1, 2, 3, 4]}, lambda tasks: run_all(tasks, 1))
     ratio, results, feasible = found[s.name]
     assert feasible and ratio in RATIOS and len(results) == 4
     assert max(r.worst_day_us for r in results) <= 3.0

@@ -16,13 +16,13 @@ from __future__ import annotations
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from functools import cache, partial
-from time import perf_counter_ns
 from typing import TYPE_CHECKING, Any
 
 from opendialer.core.plugin_context import DialerContext
 from opendialer.core.plugins import PluginManager
 from opendialer.sdk.pacing import ExplainsPacing, PacingSettings, decide, over_dials
 
+from .cpu import cpu_ns, spent_ns
 from .scenario import Scenario
 from .view import snapshot
 
@@ -122,9 +122,9 @@ class ModePolicy(Policy):
 
     def decide(self, sim: DaySim) -> int:
         snap = snapshot(sim, self.settings, full_info=self.full_info)
-        started = perf_counter_ns()
+        started = cpu_ns()
         decision = self._decide(snap)
-        self.last_ns = perf_counter_ns() - started
+        self.last_ns = spent_ns(started)
         self.reasons[decision.reason] += 1
         self.level_sum += decision.dial_level
         return max(0, int(decision.launch))

@@ -85,6 +85,8 @@ class SeedResult:
     policy: str
     seed: int
     days: list[DayResult]
+    #: CPU seconds the whole campaign took (simulation and policy).
+    cpu_s: float = 0.0
 
     def total(self, name: str) -> float:
         return float(sum(getattr(d, name) for d in self.days))

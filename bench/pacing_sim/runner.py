@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import multiprocessing
 import os
-from collections.abc import Callable, Iterable, Sequence
+import time
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from .campaign import Campaign
@@ -25,14 +26,18 @@ FIXED_DAY_LIMIT_PCT = 3.0
 @dataclass(frozen=True, slots=True)
 class PolicySpec:
     """A policy to build for each campaign: ``kind`` is ``mode`` (a product pacing
-    mode, by ``mode`` name), ``vicidial``, ``fixed`` (``value``: the ratio) or
-    ``state`` (``value``: ε)."""
+    mode, by ``mode`` name; ``value``: power's lines per agent), ``vicidial``
+    (``method``; ``value``: the Adapt Intensity Modifier; ``diff``: the Dial Level
+    Difference Target), ``fixed`` (``value``: the
+    ratio) or ``state`` (``value``: ε)."""
 
     label: str
     kind: str
     mode: str = ""
     value: float = 0.0
     method: str = "ADAPT_TAPERED"
+    #: VICIdial's Dial Level Difference Target.
+    diff: float = 0.0
 
 
 def mode(name: str, lines_per_agent: float = 1.5) -> PolicySpec:
@@ -54,7 +59,9 @@ def build(
         settings = product_settings(spec.mode, spec.value or 1.5, target_pct, scenario)
         return ModePolicy(spec.mode, settings, clock, full_info=full_info)
     if spec.kind == "vicidial":
-        return Vicidial(spec.method, drop_limit_pct=target_pct)
+        return Vicidial(
+            spec.method, intensity=spec.value, dl_diff_target=spec.diff, drop_limit_pct=target_pct
+        )
     if spec.kind == "fixed":
         return FixedRatio(spec.value)
     if spec.kind == "state":
@@ -74,13 +81,15 @@ class Task:
 
 def run_seed(task: Task) -> SeedResult:
     """One campaign: ``task.days`` consecutive days, one policy instance, budget carried."""
+    started = time.process_time()
     clock = VirtualClock()
     policy = build(
         task.spec, task.scenario, clock, full_info=task.full_info, target_pct=task.target_pct
     )
     campaign = Campaign(task.scenario, task.seed, policy, clock, target_pct=task.target_pct)
     days = [DaySim(campaign, day, full_info=task.full_info).run() for day in range(task.days)]
-    return SeedResult(task.scenario.name, task.spec.label, task.seed, days)
+    cpu_s = time.process_time() - started
+    return SeedResult(task.scenario.name, task.spec.label, task.seed, days, cpu_s)
 
 
 def run_all(tasks: Sequence[Task], processes: int | None = None) -> list[SeedResult]:
@@ -99,33 +108,40 @@ def run_all(tasks: Sequence[Task], processes: int | None = None) -> list[SeedRes
 
 
 def cost(task: Task) -> float:
-    """A rough guess of a task's CPU: attempts ∝ agents ÷ (answer rate × talk)."""
+    """A rough guess of a task's CPU, to start the long ones first: attempts ∝ agents ÷
+    (answer rate × talk), decisions ∝ the day (a product mode's cost more)."""
     s = task.scenario
-    return task.days * (1.0 + s.agents / (s.answer_rate * (s.talk_mean_s + 30.0)))
+    per_decision = 10.0 if task.spec.kind == "mode" and task.spec.mode != "progressive" else 1.0
+    return task.days * (per_decision + s.agents / (s.answer_rate * (s.talk_mean_s + 30.0)))
 
 
 def search_fixed(
     scenarios: Sequence[Scenario],
-    seeds: Iterable[int],
+    seeds: Mapping[str, Sequence[int]],
     run: Callable[[Sequence[Task]], list[SeedResult]],
     days: int = 1,
 ) -> dict[str, tuple[float, list[SeedResult], bool]]:
     """Per scenario: the largest ratio of :data:`RATIOS` whose every seed's every day
     stays at or under :data:`FIXED_DAY_LIMIT_PCT` (occupancy grows with the ratio, so
     the largest one allowed is the best), found by bisection over the grid, the
-    scenarios' probes run together. A probe runs a fifth of the seeds first and the
-    rest only if none of those broke the limit (one seed breaking it is enough).
-    → {name: (ratio, its seeds' results, feasible)}."""
-    seeds = list(seeds)
-    first, rest = seeds[: max(3, len(seeds) // 5)], seeds[max(3, len(seeds) // 5) :]
+    scenarios' probes run together. A probe runs a fifth of the scenario's seeds
+    (``seeds[name]``) first and the rest only if none of those broke the limit (one
+    seed breaking it is enough). → {name: (ratio, its seeds' results, feasible)}."""
     by_name = {s.name: s for s in scenarios}
+    split = {n: max(3, len(seeds[n]) // 5) for n in by_name}
     lo = dict.fromkeys(by_name, -1)  # largest index known to keep the limit
     hi = dict.fromkeys(by_name, len(RATIOS))  # smallest index known to break it
     seen: dict[tuple[str, int], list[SeedResult]] = {}
 
-    def probe(wanted: dict[str, int], some: list[int]) -> dict[str, list[SeedResult]]:
+    def probe(wanted: Mapping[str, int], part: str) -> dict[str, list[SeedResult]]:
+        def some(n: str) -> Sequence[int]:
+            cut = split[n]
+            return {"first": seeds[n][:cut], "rest": seeds[n][cut:], "all": seeds[n]}[part]
+
         tasks = [
-            Task(by_name[n], fixed(RATIOS[i]), s, days) for n, i in wanted.items() for s in some
+            Task(by_name[n], fixed(RATIOS[i]), seed, days)
+            for n, i in wanted.items()
+            for seed in some(n)
         ]
         out: dict[str, list[SeedResult]] = {n: [] for n in wanted}
         for r in run(tasks):
@@ -139,9 +155,9 @@ def search_fixed(
         wanted = {n: (lo[n] + hi[n]) // 2 for n in by_name if hi[n] - lo[n] > 1}
         if not wanted:
             break
-        stage_a = probe(wanted, first)
+        stage_a = probe(wanted, "first")
         passing = {n: i for n, i in wanted.items() if keeps(stage_a[n])}
-        stage_b = probe(passing, rest) if passing and rest else {}
+        stage_b = probe(passing, "rest") if passing else {}
         for n, i in wanted.items():
             results = stage_a[n] + stage_b.get(n, [])
             if n in passing and keeps(results):
@@ -154,7 +170,7 @@ def search_fixed(
         feasible = lo[n] >= 0
         index = lo[n] if feasible else 0
         if (n, index) not in seen:  # none kept the limit: the grid's first ratio, all seeds
-            seen[(n, index)] = probe({n: index}, seeds)[n]
+            seen[(n, index)] = probe({n: index}, "all")[n]
         found[n] = (RATIOS[index], seen[(n, index)], feasible)
     return found
 

@@ -30,12 +30,12 @@ import heapq
 import itertools
 from array import array
 from collections import deque
-from time import perf_counter_ns
 from typing import Any
 
 from opendialer.sdk.pacing import AgentSample, EndedCall
 
 from .campaign import Campaign
+from .cpu import cpu_ns, spent_ns
 from .results import DayResult
 from .traces import (
     AMD_MACHINE,
@@ -213,9 +213,9 @@ class DaySim:
     def _decide(self) -> None:
         if not self.open_s <= self.t < self.close_s:
             return
-        started = perf_counter_ns()
+        started = cpu_ns()
         wanted = self.policy.decide(self)
-        self.r.policy_ns += self.policy.last_ns or perf_counter_ns() - started
+        self.r.policy_ns += self.policy.last_ns or spent_ns(started)
         self.r.decisions += 1
         room = self.s.ports - self.in_flight
         n = min(wanted, room) if self.over_dials else min(wanted, room, len(self.ready))
