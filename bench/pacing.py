@@ -66,8 +66,11 @@ CPU_BY_POLICY: dict[str, float] = {}
 METHOD = (
     "Method: each seed is {days} consecutive day(s) of one campaign (one pacing-mode "
     "instance, the 30-day abandon budget carried from day to day); 'window' figures are "
-    "over a seed's {days} day(s). With fewer than 30 days the 30-day rule is judged only "
-    "through the days (every day ≤ 3 % implies every 30-day window ≤ 3 %)."
+    "over a seed's {days} day(s)."
+)
+SHORT_WINDOW = (
+    " With fewer than 30 days the 30-day rule is judged only through the days (every day "
+    "≤ 3 % implies every 30-day window ≤ 3 %); --days 30 judges it directly."
 )
 
 
@@ -114,15 +117,25 @@ def scenarios_from(args: argparse.Namespace) -> tuple[list[Scenario], bool]:
             args.talk_mean or HEADLINE.talk_mean_s,
             **extra,
         )
-        if args.hours is not None:
-            s = s.with_(name=f"{s.name} {args.hours:g}h")
+        s = renamed(s, args)
         if args.bad_day:
             s = s.with_(name=f"bad day ({s.name})", bad_day=True)
         if args.amd_fp is not None:
             s = s.with_(name=f"amd_fp {args.amd_fp:.0%} ({s.name})", amd_false_positive=args.amd_fp)
         return [s], False
     chosen = quick_grid() if args.quick else grid()
-    return [s.with_(**extra) for s in chosen] if extra else chosen, True
+    return [renamed(s.with_(**extra), args) for s in chosen], True
+
+
+def renamed(s: Scenario, args: argparse.Namespace) -> Scenario:
+    """A scenario changed by ``--wrap-mean`` or ``--hours`` says so in its name (so the
+    goals, which name the default scenarios, are not judged on it)."""
+    suffix = ""
+    if args.wrap_mean is not None:
+        suffix += f" wrap {args.wrap_mean:g}s"
+    if args.hours is not None:
+        suffix += f" {args.hours:g}h"
+    return s.with_(name=s.name + suffix) if suffix else s
 
 
 def run(
@@ -313,7 +326,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"target {args.target:g} %, "
             f"target info: {info}, {args.processes} processes"
         )
-        print(METHOD.format(days=args.days))
+        print(METHOD.format(days=args.days) + (SHORT_WINDOW if args.days < 30 else ""))
         for sc in scenarios:
             rows = [s for (name, _), s in summaries.items() if name == sc.name]
             if not rows:

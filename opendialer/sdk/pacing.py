@@ -162,9 +162,6 @@ class OutcomeStats:
     talk_s: Distribution = field(default_factory=Distribution)
     #: Seconds from the answer to the AMD verdict.
     amd_delay_s: Distribution = field(default_factory=Distribution)
-    #: Of ``live_answers``, the people abandoned (no agent within the timeout): the
-    #: recent abandon rate a mode can steer by, without waiting for its window's.
-    abandoned: int = 0
 
     @classmethod
     def from_calls(cls, calls: Sequence[EndedCall]) -> OutcomeStats:
@@ -186,7 +183,6 @@ class OutcomeStats:
             ring_other_s=Distribution.of(c.ring_s for c in calls if not c.live),
             talk_s=Distribution.of(c.talk_s for c in calls if c.talk_s is not None),
             amd_delay_s=Distribution.of(c.amd_s for c in calls if c.amd_s is not None),
-            abandoned=sum(1 for c in live if c.abandoned),
         )
 
 

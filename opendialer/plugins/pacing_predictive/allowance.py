@@ -1,26 +1,31 @@
-"""How much abandon risk one more call may carry: the outer loop on the abandon rate.
+"""How much abandon risk one more call may carry: the outer loops on the abandon rate.
 
 The controller launches a call while the chance that its person, if one answers,
-finds no agent is at most ``risk``. How the risk of the marginal call turns into
-the campaign's abandon rate depends on the campaign (a long talk time leaves most
-calls riskless and a few risky; a short one spreads it), so ``risk`` is steered:
+finds no agent is at most ``risk``. How the marginal call's risk turns into the
+campaign's abandon rate depends on the campaign — with long talk times most calls
+carry no risk and a few much; with short ones it is spread — so the risk is set by
+three loops:
 
-* it starts at ``RISK_PER_TARGET`` × the campaign's ``abandon_target_pct``;
-* it is scaled up while the recent abandon rate (``OutcomeStats.abandoned`` ÷
-  ``live_answers``, the last few hundred calls) is under the aim, ``AIM`` ×
-  target, and down while it is over — by e (2.7×) per ``STEER_S`` seconds of a
-  100 % error, within [``MIN_SCALE``, ``MAX_SCALE``]. The scale is the campaign's
-  (the mode's instance lives as long as the campaign runs), so a day starts where
-  the last one ended;
-* the aim is lowered while the window's rate (every node's calls, in the
-  database) is over it, so an overspent window is paid back;
-* the budget (``AbandonBudget.allowed_more``) shrinks the risk in proportion when
-  it holds less than ``RESERVE_S`` seconds of abandons at the aim, and to 0 — one
-  call per free agent — under ``FLOOR_ABANDONS``: the dialer falls back before the
-  window's rate reaches the target, never after. A window that has counted fewer
-  than ``MIN_WINDOW_LIVE`` live answers (a new campaign, a first day) is budgeted as
-  if it had that many: a rate over a handful of people means nothing yet, and
-  without it a new campaign could not over-dial before its 33rd live answer.
+* **calibration** (:class:`Calibration`, the mode's own state): the mean predicted
+  risk of the calls it launched is kept at the aim ÷ ``MODEL_BIAS`` (the realised
+  rate runs about that much above the prediction: the model does not see the calls
+  launched later that are answered first) by scaling the allowed risk, starting
+  from ``RISK_PER_TARGET`` × target. The prediction is there at every launch, with
+  no sampling noise, so this finds a campaign's level within minutes;
+* **the window** (every node's calls, counted in the database): its rate, shrunk
+  towards the aim by ``PRIOR_WINDOW_LIVE`` live answers so a handful of calls cannot
+  swing it, scales both the allowed risk (at once) and the aim the calibration
+  steers to — ``scale = exp(GAIN × (aim − rate) ÷ aim)`` within [``MIN_SCALE``,
+  ``MAX_SCALE``]: what the model's bias leaves over is corrected, and an overspent
+  window is paid back. It is a function of the window, not a state of the mode, so a
+  restart loses nothing of it;
+* **the budget** (``AbandonBudget.allowed_more``): when it holds less than
+  ``RESERVE_S`` seconds of abandons at the aim the risk shrinks in proportion, and to
+  0 — one call per free agent — under ``FLOOR_ABANDONS``: the dialer falls back
+  before the window's rate reaches the target, never after. A window that has
+  counted fewer than ``MIN_WINDOW_LIVE`` live answers (a new campaign, a first day)
+  is budgeted as if it had that many: a rate over a handful of people means nothing
+  yet, and without it a new campaign could not over-dial before its 33rd live answer.
 """
 
 from __future__ import annotations
@@ -28,24 +33,30 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from opendialer.sdk.pacing import AbandonBudget, PacingSettings, PacingSnapshot
+from opendialer.sdk.pacing import AbandonBudget, PacingSettings
 
 #: The abandon rate aimed at, as a fraction of the target.
 AIM = 0.85
-#: The risk a marginal call may carry at first, as a fraction of the target rate.
-RISK_PER_TARGET = 0.8
-#: Seconds for a 100 % error of the recent rate to scale the risk by e.
-STEER_S = 1200.0
-MIN_SCALE, MAX_SCALE = 0.25, 4.0
-#: Live answers of prior belief that a measured rate is at the aim.
-PRIOR_RECENT_LIVE = 25.0
-PRIOR_WINDOW_LIVE = 300.0
-#: Longest gap between two decisions the steering integrates over (seconds).
-MAX_STEP_S = 5.0
+#: The risk a marginal call may carry before any correction, as a fraction of the
+#: target rate.
+RISK_PER_TARGET = 0.7
+#: How strongly the window's rate corrects the risk, and within what.
+GAIN = 3.0
+MIN_SCALE, MAX_SCALE = 1.0 / 3.0, 3.0
+#: Live answers of prior belief that the window's rate is at the aim.
+PRIOR_WINDOW_LIVE = 1000.0
+#: Realised abandon rate ÷ the mean predicted risk of the calls launched (the model
+#: does not see the calls launched after one that are answered before it).
+MODEL_BIAS = 1.9
+#: Launched calls the mean predicted risk is taken over (an exponential average).
+MEAN_OVER_CALLS = 500.0
+#: Launched calls for a 100 % error to scale the allowed risk by e, and the bounds.
+STEER_CALLS = 1000.0
+MAX_CALIBRATION = 4.0
 #: Live answers a window is budgeted for at least.
-MIN_WINDOW_LIVE = 100
+MIN_WINDOW_LIVE = 200
 #: Seconds of abandons at the aim the budget should hold before it is touched.
-RESERVE_S = 600.0
+RESERVE_S = 300.0
 #: Abandons the budget keeps for the calls already in flight.
 FLOOR_ABANDONS = 1.0
 
@@ -54,7 +65,7 @@ FLOOR_ABANDONS = 1.0
 class Allowance:
     #: P(no agent | a person answers) one more call may carry (0: progressive).
     risk: float
-    #: The steering's scale and the budget's factor (1.0: not limiting).
+    #: The window's correction and the budget's factor (1.0: not limiting).
     scale: float
     budget_factor: float
 
@@ -68,51 +79,49 @@ def target_fraction(settings: PacingSettings, budget: AbandonBudget) -> float:
     return max(0.0, min(settings.abandon_target_pct, budget.target_pct)) / 100.0
 
 
-def shrunk_rate(abandoned: int, live: int, prior: float, towards: float) -> float:
-    """abandoned ÷ live, pulled towards ``towards`` by ``prior`` live answers."""
-    return (abandoned + towards * prior) / (live + prior)
+def allowance(settings: PacingSettings, budget: AbandonBudget, live_per_s: float) -> Allowance:
+    """The risk allowed now, ``live_per_s`` people answering per second lately."""
+    target = target_fraction(settings, budget)
+    if target <= 0.0:
+        return Allowance(0.0, 1.0, 0.0)
+    aim = AIM * target
+    measured = (budget.abandoned + aim * PRIOR_WINDOW_LIVE) / (
+        budget.live_answered + PRIOR_WINDOW_LIVE
+    )
+    scale = min(MAX_SCALE, max(MIN_SCALE, math.exp(GAIN * (aim - measured) / aim)))
+    counted = max(budget.live_answered, MIN_WINDOW_LIVE)
+    spare = target * counted - budget.abandoned - FLOOR_ABANDONS
+    reserve = max(1.0, aim * live_per_s * RESERVE_S)
+    budget_factor = min(1.0, max(0.0, spare / reserve))
+    return Allowance(RISK_PER_TARGET * target * scale * budget_factor, scale, budget_factor)
 
 
-class RiskSteering:
-    """The allowed risk of one campaign, steered on its abandon rates."""
+class Calibration:
+    """Keeps the mean predicted risk of the calls launched at the level that yields
+    the aim: the allowed risk is scaled until that mean is ``aim ÷ MODEL_BIAS``."""
 
     def __init__(self) -> None:
         self.log_scale = 0.0
-        self._at: float | None = None
+        self.mean_risk: float | None = None
 
     @property
     def scale(self) -> float:
         return math.exp(self.log_scale)
 
-    def allowance(self, snapshot: PacingSnapshot, live_per_s: float) -> Allowance:
-        """The risk allowed now, ``live_per_s`` people answering per second lately."""
-        budget = snapshot.abandon
-        target = target_fraction(snapshot.settings, budget)
-        if target <= 0.0:
-            return Allowance(0.0, self.scale, 0.0)
-        aim = AIM * target
-        counted = max(budget.live_answered, MIN_WINDOW_LIVE)
-        spare = target * counted - budget.abandoned - FLOOR_ABANDONS
-        reserve = max(1.0, aim * live_per_s * RESERVE_S)
-        budget_factor = min(1.0, max(0.0, spare / reserve))
-        self._steer(snapshot, aim, budget_factor)
-        return Allowance(
-            RISK_PER_TARGET * target * self.scale * budget_factor, self.scale, budget_factor
-        )
-
-    def _steer(self, snapshot: PacingSnapshot, aim: float, budget_factor: float) -> None:
-        now = snapshot.now_s
-        step = 0.0 if self._at is None else min(MAX_STEP_S, max(0.0, now - self._at))
-        self._at = now
-        budget, stats = snapshot.abandon, snapshot.stats
-        window = shrunk_rate(budget.abandoned, budget.live_answered, PRIOR_WINDOW_LIVE, aim)
-        setpoint = aim * min(1.0, aim / window)
-        recent = shrunk_rate(stats.abandoned, stats.live_answers, PRIOR_RECENT_LIVE, setpoint)
-        error = min(1.0, max(-3.0, (setpoint - recent) / setpoint))
-        if error > 0.0:
-            error *= budget_factor  # held back by the budget: no credit for being under
-        self.log_scale += error * step / STEER_S
-        self.log_scale = min(math.log(MAX_SCALE), max(math.log(MIN_SCALE), self.log_scale))
+    def observe(self, risk_sum: float, calls: int, aim: float) -> None:
+        """``calls`` were launched, their predicted risks summing to ``risk_sum``."""
+        if calls <= 0 or aim <= 0.0:
+            return
+        mean = risk_sum / calls
+        if self.mean_risk is None:
+            self.mean_risk = mean
+        else:
+            self.mean_risk += min(1.0, calls / MEAN_OVER_CALLS) * (mean - self.mean_risk)
+        wanted = aim / MODEL_BIAS
+        error = min(1.0, max(-2.0, (wanted - self.mean_risk) / wanted))
+        self.log_scale += error * calls / STEER_CALLS
+        bound = math.log(MAX_CALIBRATION)
+        self.log_scale = min(bound, max(-bound, self.log_scale))
 
 
-__all__ = ["AIM", "Allowance", "RiskSteering", "target_fraction"]
+__all__ = ["AIM", "Allowance", "Calibration", "allowance", "target_fraction"]

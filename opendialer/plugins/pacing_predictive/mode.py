@@ -31,7 +31,13 @@ from opendialer.plugins.pacing_predictive.agents import (
     AgentHistory,
     agents_counted,
 )
-from opendialer.plugins.pacing_predictive.allowance import Allowance, RiskSteering
+from opendialer.plugins.pacing_predictive.allowance import (
+    AIM,
+    Allowance,
+    Calibration,
+    allowance,
+    target_fraction,
+)
 from opendialer.plugins.pacing_predictive.answers import AnswerModel, AnswerRate, RecentOutcomes
 from opendialer.plugins.pacing_predictive.counts import DifferenceTails, bernoulli_sum_rows
 from opendialer.sdk import PacingDecision, PacingSnapshot, PluginContext
@@ -45,6 +51,9 @@ COLD_START_LIVE = 10
 HANDOVER_S = 0.5
 #: Fewer agents than this expected free over the horizon is "no agents".
 NO_AGENTS_BELOW = 0.5
+#: Calls whose risk is computed to sum a decision's predicted risk, at most.
+TOTAL_SAMPLES = 6
+CALIBRATE = True
 
 
 class _Risk:
@@ -69,11 +78,25 @@ class _Risk:
         self.new_live = model.p * HORIZON_LEVELS  # a new call live before one at level u
         self.launching = calls.launching
         self.shortfall = forecast.free_now - calls.waiting_for_agent
+        self._known: dict[int, float] = {}
 
     def of(self, k: int) -> float:
         """P(no agent for the k-th new call's person), averaged over the horizons."""
-        others = k - 1 + self.launching
-        return float(self.tails.prob_at_least(self.shortfall, others, self.new_live).mean())
+        known = self._known.get(k)
+        if known is None:
+            others = k - 1 + self.launching
+            at = self.tails.prob_at_least(self.shortfall, others, self.new_live)
+            known = self._known[k] = float(at.mean())
+        return known
+
+    def total(self, low: int, high: int) -> float:
+        """The risks of the calls k in (low, high] summed (sampled when many)."""
+        if high <= low:
+            return 0.0
+        if high - low <= TOTAL_SAMPLES:
+            return sum(self.of(k) for k in range(low + 1, high + 1))
+        ks = np.linspace(low + 1, high, TOTAL_SAMPLES).round().astype(int)
+        return float(np.mean([self.of(int(k)) for k in ks])) * (high - low)
 
     def most_calls(self, low: int, high: int, allowed: float) -> tuple[int, float]:
         """The largest k in [low, high] whose risk is within ``allowed`` (``low`` is
@@ -109,7 +132,7 @@ class PredictivePacing:
         self._history = AgentHistory()
         self._answer_rate = AnswerRate()
         self._outcomes: RecentOutcomes | None = None
-        self._steering = RiskSteering()
+        self._calibration = Calibration()
         self.last: PacingDecision | None = None
 
     def calls_to_launch(self, snapshot: PacingSnapshot) -> int:
@@ -146,7 +169,7 @@ class PredictivePacing:
         timeout_s = max(0, snapshot.settings.abandon_timeout_ms) / 1000.0
         until_needed = outcomes.reach + outcomes.amd_s + HANDOVER_S + timeout_s
         forecast = AgentForecast.of(snapshot, self._history, outcomes.talk, until_needed)
-        freeing_mid = forecast.expected_freeing[len(HORIZON_LEVELS) // 2]
+        freeing_mid = float(forecast.expected_freeing[len(HORIZON_LEVELS) // 2])
         if free == 0 and forecast.expected_freeing[-1] < NO_AGENTS_BELOW:
             why = (
                 f"no free agent and {forecast.expected_freeing[-1]:.2f} expected to free "
@@ -154,7 +177,7 @@ class PredictivePacing:
             )
             return _no_agents(agents, unresolved, why, predicted=freeing_mid)
         live_per_s = forecast.expected_freeing[-1] / float(until_needed[-1])
-        allowed = self._steering.allowance(snapshot, live_per_s)
+        allowed = allowance(snapshot.settings, snapshot.abandon, live_per_s)
         if allowed.risk <= 0.0:
             budget = snapshot.abandon
             why = (
@@ -170,14 +193,19 @@ class PredictivePacing:
         )
         limit = min(room, cap_room)
         risk = _Risk(snapshot, AnswerModel(outcomes, p), forecast)
-        wanted, next_risk = risk.most_calls(min(progressive, limit + 1), limit + 1, allowed.risk)
+        low = min(progressive, limit + 1)
+        allowed_risk = allowed.risk * self._calibration.scale
+        wanted, next_risk = risk.most_calls(low, limit + 1, allowed_risk)
         launch = min(wanted, limit)
+        if not allowed.budget_limited and CALIBRATE:
+            aim = AIM * target_fraction(snapshot.settings, snapshot.abandon) * allowed.scale
+            self._calibration.observe(risk.total(low, launch), launch, aim)
         reason = _reason(wanted, room, cap_room, allowed)
         why = (
             f"p(live)={p:.3f}; {free} free, {freeing_mid:.1f} expected to free within "
             f"{until_needed[len(HORIZON_LEVELS) // 2]:.0f} s ({forecast.basis}); "
             f"{unresolved} unresolved; one call more would find no agent "
-            f"{next_risk:.1%} of the time (allowed {allowed.risk:.2%})"
+            f"{next_risk:.1%} of the time (allowed {allowed_risk:.2%})"
         )
         if reason == "capacity":
             why += f"; capacity: {room} more calls allowed by ports and the node's cap"
