@@ -16,6 +16,7 @@ import subprocess
 import sys
 from dataclasses import asdict
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -37,7 +38,7 @@ from pacing_sim.runner import (  # noqa: E402
     search_fixed,
 )
 from pacing_sim.scenario import HOUR, Scenario, scenario  # noqa: E402
-from pacing_sim.sim import DaySim  # noqa: E402
+from pacing_sim.sim import ON_BREAK, READY, TALKING, WRAPPING, DaySim  # noqa: E402
 from pacing_sim.summary import t975  # noqa: E402
 from pacing_sim.traces import CallDraws  # noqa: E402
 from pacing_sim.vicidial import METHODS, Vicidial  # noqa: E402
@@ -158,51 +159,88 @@ def test_vicidial_level_stays_within_one_and_the_maximum(method: str) -> None:
                 assert day.max_unresolved_per_agent <= 3.0 + 1e-9
 
 
+def over_limit(v: Vicidial, drops: int = 5) -> None:
+    """The drop statistics as VICIdial's once-a-minute refresh leaves them: 100
+    answers today, ``drops`` of them dropped, more than 50 calls."""
+    v.calls_today, v.answers_today, v.drops_today = 400, 100, drops
+
+
 def test_vicidial_adapt_step_follows_its_formula() -> None:
     v = Vicidial("ADAPT_HARD_LIMIT", intensity=0.0)
-    v.open_s, v.close_s = 0.0, 8 * HOUR
     v.level = 1.5
-    for _ in range(15):  # 4 of 10 agents ready, 1 call waiting: m = (4 - 1) / 10
-        v.samples.append((4, 1, 10))
-    v.adapt(100.0)
+    v.samples.extend([(4, 1, 10)] * 15)  # 4 of 10 agents ready, 1 call waiting: m = 0.3
+    v.adapt(9 * HOUR)
     assert v.level == pytest.approx(1.5 * 1.3)
     v.intensity = 50.0  # raises faster: m' = m × 1.5
-    v.adapt(115.0)
-    assert v.level == pytest.approx(1.5 * 1.3 * 1.45)
+    v.adapt(9 * HOUR + 15)
+    assert v.level == pytest.approx(1.95 * 1.45, abs=1e-3)  # kept to 3 decimals
     v.samples.extend([(0, 5, 10)] * 15)  # m = -0.5; lowers slower: m' = m × |0.5 - 1|
-    v.adapt(130.0)
-    assert v.level == pytest.approx(1.5 * 1.3 * 1.45 * 0.75)
     before = v.level
-    v.answers_today = 1000  # the day's rate stays under the limit
-    for i in range(10):  # more than half the last minute's answers dropped: halve
-        v.resolved(131.0 + i, abandoned=i < 6)
-    v.samples.extend([(5, 0, 10)] * 15)
-    v.adapt(145.0)
-    assert v.day_drop_pct < 3.0
-    assert v.level == pytest.approx(before / 2)
-    v.answers_today, v.drops_today = 100, 4  # over the 3 % limit: the hard limit keeps L ≤ 1
-    v.level = 2.0
-    v.adapt(300.0)  # the last minute has passed: no halving, idle agents, yet held at 1
+    v.adapt(9 * HOUR + 30)
+    assert v.level == pytest.approx(before * 0.75, abs=1e-3)
+    v.samples.extend([(10, 0, 10)] * 15)  # m = 1: capped at the maximum level
+    v.adapt(9 * HOUR + 45)
+    assert v.level == 3.0
+    # Over half of the last minute's calls (of all calls, more than 20) dropped:
+    # the capped level is halved.
+    v.calls_one, v.drops_one = 21, 11
+    v.adapt(9 * HOUR + 60)
+    assert v.level == 1.5
+    v.level, v.calls_one, v.drops_one = 3.0, 20, 20  # 20 calls are too few to judge
+    v.adapt(9 * HOUR + 75)
+    assert v.level == 3.0
+    over_limit(v, drops=4)  # the day over the 3 % limit: the hard limit sets 1.0
+    v.adapt(9 * HOUR + 90)
     assert v.level == 1.0
+    v.calls_today = 50  # ... but only on more than 50 calls today
+    v.adapt(9 * HOUR + 105)
+    assert v.level == 2.5  # 1.0 × (1 + m × 1.5)
 
 
-def test_vicidial_tapered_allows_twice_the_limit_at_the_start_and_the_limit_at_the_end() -> None:
-    v = Vicidial("ADAPT_TAPERED")
-    v.open_s, v.close_s = 0.0, 8 * HOUR
-    v.answers_today, v.drops_today = 100, 5  # 5 %
-    v.samples.extend([(5, 0, 10)] * 15)
+def test_vicidial_tapered_scales_by_the_hhmm_left_and_average_halves() -> None:
+    v = Vicidial("ADAPT_TAPERED", latest_server_time=1700)
+    over_limit(v)  # 5 % today
+    v.samples.extend([(5, 0, 10)] * 15)  # m = 0.5
     v.level = 1.2
-    v.adapt(60.0)  # allowance ≈ 6 %: free to rise
+    v.adapt(9 * HOUR)  # (1700 - 900) / 1000 = 0.8
+    assert v.level == pytest.approx(1.2 * 1.5 * 0.8)
+    v.level = 1.2
+    v.adapt(6 * HOUR + 59 * 60)  # 1700 - 659 = 1041: over 1000 left, not reduced
     assert v.level == pytest.approx(1.8)
-    v.adapt(7 * HOUR)  # allowance 3.375 %: held at 1.0
+    v.level = 2.0
+    v.adapt(12 * HOUR + 59 * 60)  # HHMM numbers: (1700 - 1259) / 1000 = 0.441
+    assert v.level == pytest.approx(3.0 * 0.441)
+    v.level = 2.0
+    v.adapt(16 * HOUR)  # 0.1 of 3.0: raised to 1.0
+    assert v.level == 1.0
+    over_limit(v, drops=3)  # at the limit, not over it: free to rise
+    v.adapt(16 * HOUR + 15)
+    assert v.level == 1.5
+    over_limit(v)
+    v.adapt(17 * HOUR + 30 * 60)  # past the latest server time
     assert v.level == 1.0
     average = Vicidial("ADAPT_AVERAGE")
-    average.open_s, average.close_s = 0.0, 8 * HOUR
-    average.answers_today, average.drops_today = 100, 6  # twice the limit: scaled by half
-    average.samples.extend([(0, 0, 10)] * 15)
-    average.level = 2.0
-    average.adapt(60.0)
-    assert average.level == pytest.approx(1.0)
+    over_limit(average)
+    average.samples.extend([(1, 1, 10)] * 15)  # m = 0
+    average.level = 2.6
+    average.adapt(9 * HOUR)
+    assert average.level == pytest.approx(1.3)
+
+
+def test_vicidial_dial_loop_counts_calls_with_agents_and_not_agents_in_wrap_up() -> None:
+    v = Vicidial()
+    v.level = 1.5
+    # 6 agents on: 1 ready, 3 talking, 2 in wrap-up (PAUSED: left out); a break is off.
+    state = [READY, TALKING, TALKING, TALKING, WRAPPING, WRAPPING, ON_BREAK]
+    center = SimpleNamespace(state=state, logged_on=6, unresolved=1, handing_over=0, with_agent=3)
+    # goal = round(1.5 × 4) = 6 lines, 4 up (1 ringing, 3 with agents): 2 more
+    assert v.decide(center) == 2  # type: ignore[arg-type]
+    center.state = [READY, TALKING, TALKING, TALKING, TALKING, WRAPPING]
+    center.unresolved, center.with_agent = 0, 4  # 5 counted: round(7.5) = 8
+    assert v.decide(center) == 8 - 4  # type: ignore[arg-type]
+    center.state = [READY, TALKING, TALKING, WRAPPING]
+    center.logged_on, center.unresolved, center.with_agent = 4, 1, 2
+    assert v.decide(center) == 4 - 3  # 3 counted: round(4.5) = 4, Perl's %.0f: half to even
 
 
 class SnapshotChecker(Policy):
