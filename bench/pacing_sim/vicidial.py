@@ -84,7 +84,7 @@ Then, in this order:
      ``0.4``); past the latest time ``L' ← 1.0``. Applied at every adapt step
      while over the limit, so ``L`` settles where ``(1 + m) × r = 1``: over the
      limit it keeps about ``1/r − 1`` of its agents waiting (25 % at 09:00), and
-     from ~13:00 (``r ≤ 0.5``) it holds 1.0. Latest Server Time: the campaign's
+     from 12:00 (``r ≤ 0.5``) it holds 1.0. Latest Server Time: the campaign's
      stop (17:00 here), as the document tells the admin to set it (the field's
      default, 2100, would leave a 9-to-5 day unchecked until 11:00);
 3. ``L ← max(1.0, L')``.
