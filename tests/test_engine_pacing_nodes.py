@@ -1,5 +1,6 @@
 """Two engine nodes over-dialing one campaign on one PostgreSQL: one abandon budget,
-and one set of free agents shared between them.
+and one set of free agents shared between them — from their first decisions, when
+they start together or the campaign starts under them.
 
 Both nodes run in this process on one fake clock, each with its own plugins,
 platform and routing target, in front of one simulated contact center (its agents
@@ -27,6 +28,7 @@ from engine_support import records
 from opendialer.core.engine.clock import FakeClock
 from opendialer.core.engine.engine import Engine
 from opendialer.core.engine.view import EngineReadView
+from opendialer.core.plugins import PluginManager
 from opendialer.core.storage import Database
 from opendialer.core.storage.tables import Campaign, PacingDecisionRow
 from opendialer.sdk import CampaignPacingState
@@ -59,7 +61,7 @@ async def test_two_nodes_share_one_abandon_budget(db: Database) -> None:
     a = pacing_engine(db, clock, center, agents=2, node_id="node-a")
     b = pacing_engine(db, clock, center, agents=2, node_id="node-b")
     await a.start(run_loop=False)
-    await b.start(run_loop=False)
+    up = [a]
     try:
         # node-a alone: six lines on two agents, four people abandoned.
         await run_for([a], clock, 6)
@@ -67,9 +69,11 @@ async def test_two_nodes_share_one_abandon_budget(db: Database) -> None:
         assert [c["disposition"] for c in calls].count("abandoned") == 4
         assert {c["node"] for c in calls} == {"node-a"}
 
-        # node-b has abandoned nobody, yet its first decisions see node-a's abandons:
-        # the campaign is over its target, node-b holds it to progressive too.
-        await run_for([a, b], clock, 4)
+        # node-b starts. It has abandoned nobody, yet its first decisions see node-a's
+        # abandons: the campaign is over its target, node-b holds it to progressive too.
+        await b.start(run_loop=False)
+        up.append(b)
+        await run_for(up, clock, 4)
         seen_by_b = state(b, cid)
         assert seen_by_b.decision.reason == "abandon_budget"
         assert seen_by_b.decision.dial_level == 1.0
@@ -88,7 +92,7 @@ async def test_two_nodes_share_one_abandon_budget(db: Database) -> None:
             )
             assert row["abandon_rate_pct"] == pytest.approx(400 / 6)
     finally:
-        await stop_campaign_and_finish(cid, [a, b], clock)
+        await stop_campaign_and_finish(cid, up, clock)
 
 
 async def test_two_nodes_share_the_free_agents_of_one_campaign(db: Database) -> None:
@@ -116,5 +120,82 @@ async def test_two_nodes_share_the_free_agents_of_one_campaign(db: Database) -> 
         }
         for node in (a, b):
             assert state(node, cid).decision.predicted_free_agents == 2.0  # half of 4
+    finally:
+        await stop_campaign_and_finish(cid, [a, b], clock)
+
+
+async def launched_by_node(cid: int) -> dict[str, int]:
+    nodes = [c["node"] for c in await records(cid)]
+    return {node: nodes.count(node) for node in sorted(set(nodes))}
+
+
+async def test_two_nodes_starting_together_over_dial_the_free_agents_once(db: Database) -> None:
+    """Neither node has told the other it paces the campaign when both launch their first
+    calls: each counts the other, a live engine node, in from the start. Four free agents,
+    three lines per agent: twelve calls in all, not twelve per node."""
+    if not db.is_postgres:
+        pytest.skip("several engine nodes need PostgreSQL (SQLite is the single-node backend)")
+    clock = FakeClock(TEN)
+    center = center_name()
+    cid = await pacing_campaign("Power, two nodes starting", THREE_LINES, 40)
+    a = pacing_engine(db, clock, center, agents=4, node_id="node-a")
+    b = pacing_engine(db, clock, center, agents=4, node_id="node-b")
+    await a.start(run_loop=False)
+    await b.start(run_loop=False)
+    try:
+        # 1 s of ringing, then the people answered beyond the four agents are abandoned
+        # 2 s later; the agents stay busy 30 s: nothing else is launched meanwhile.
+        await run_for([a, b], clock, 6)
+        assert await launched_by_node(cid) == {"node-a": 6, "node-b": 6}
+    finally:
+        await stop_campaign_and_finish(cid, [a, b], clock)
+
+
+async def test_a_campaign_started_under_two_running_nodes_over_dials_its_agents_once(
+    db: Database,
+) -> None:
+    """Two nodes up for a while; a campaign starts: neither has a decision for it yet, so
+    each counts the other in until it has had time to report."""
+    if not db.is_postgres:
+        pytest.skip("several engine nodes need PostgreSQL (SQLite is the single-node backend)")
+    clock = FakeClock(TEN)
+    center = center_name()
+    cid = await pacing_campaign("Power, started later", THREE_LINES, 40, state="STOPPED")
+    a = pacing_engine(db, clock, center, agents=4, node_id="node-a")
+    b = pacing_engine(db, clock, center, agents=4, node_id="node-b")
+    await a.start(run_loop=False)
+    await b.start(run_loop=False)
+    try:
+        await run_for([a, b], clock, 30)  # long past any start-up
+        assert await launched_by_node(cid) == {}
+        await Campaign.update({Campaign.state: "STARTED"}).where(Campaign.id == cid).run()
+        await run_for([a, b], clock, 6)
+        assert await launched_by_node(cid) == {"node-a": 6, "node-b": 6}
+    finally:
+        await stop_campaign_and_finish(cid, [a, b], clock)
+
+
+async def test_a_live_node_that_never_reports_on_the_campaign_stops_counting(
+    db: Database,
+) -> None:
+    """node-b is alive but cannot pace the campaign (its mode is not installed there): it is
+    counted in only while it might still report, then node-a has every free agent."""
+    if not db.is_postgres:
+        pytest.skip("several engine nodes need PostgreSQL (SQLite is the single-node backend)")
+    clock = FakeClock(TEN)
+    center = center_name()
+    cid = await pacing_campaign("Power, one node held", THREE_LINES, 0)
+    a = pacing_engine(db, clock, center, agents=4, node_id="node-a")
+    without_the_mode = PluginManager(disabled=frozenset({"amd_numpy"})).load_all()
+    b = pacing_engine(db, clock, center, agents=4, node_id="node-b", pm=without_the_mode)
+    await a.start(run_loop=False)
+    await b.start(run_loop=False)
+    try:
+        await run_for([a, b], clock, 2)
+        assert state(a, cid).decision.predicted_free_agents == 2.0  # half of 4
+        await run_for([a, b], clock, 14)  # its grace, and the next reading
+        assert state(a, cid).decision.predicted_free_agents == 4.0
+        rows = await PacingDecisionRow.select().where(PacingDecisionRow.campaign == cid).run()
+        assert {row["node"] for row in rows} == {"node-a"}
     finally:
         await stop_campaign_and_finish(cid, [a, b], clock)

@@ -15,6 +15,15 @@ often. The rule (also in docs/architecture.md):
   pacing it) of the pool. This node knows its own; the other nodes' come from the
   ``pacing_decision`` rows decided in the last :data:`PARTICIPANT_TTL_S`, read every
   few seconds;
+* **a node not heard from yet**: a node writes its first decision for a campaign a
+  moment after it made it, so two nodes that begin pacing a campaign together — both
+  just started, or the campaign just started under both — would each launch on all the
+  free agents first. So a live engine node (``engine_node`` heartbeat) with no decision
+  for the campaign counts as a participant while it may still be about to report: for
+  :data:`REPORT_GRACE_S` after it started, and, for every live node, for
+  :data:`REPORT_GRACE_S` after this node began over-dialing the campaign. A node that
+  still has not reported by then does not pace the campaign (held, say) and counts no
+  more;
 * **the share**: each participant is given ``free // n`` of the free agents it sees,
   and the remainder (``free % n``) goes to participants in turn — ordered by
   (campaign, node), the turn moving every :data:`TURN_S` of wall-clock time, the
@@ -27,11 +36,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 
 #: The remainder of a division moves to the next participant this often (seconds).
 TURN_S = 10.0
 #: A node whose last decision for a campaign is older than this no longer shares.
 PARTICIPANT_TTL_S = 15.0
+#: A live node with no decision for a campaign counts as pacing it for this long after
+#: it started, or after this node began over-dialing the campaign (seconds): a node
+#: writes its first decisions within a tick or two (``pacing_board.py``).
+REPORT_GRACE_S = 10.0
 
 #: (routing target, queue): campaigns with the same one share their agents.
 Pool = tuple[str, str]
@@ -62,6 +76,24 @@ def share_of(free: int, participants: Iterable[Participant], me: Participant, tu
     return Share(free=base + extra, participants=n, position=position)
 
 
+def presumed_pacing(
+    live: Mapping[str, datetime],
+    reported: Iterable[str],
+    me: str,
+    campaign_since: datetime,
+    now: datetime,
+) -> frozenset[str]:
+    """The live nodes (``live``: node → started at) taken to pace a campaign that no
+    decision of theirs (``reported``) shows yet: every one while the campaign is new on this
+    node (over-dialed here since ``campaign_since``), else those just started."""
+    campaign_new = (now - campaign_since).total_seconds() < REPORT_GRACE_S
+    return frozenset(
+        node
+        for node, started in live.items()
+        if node != me and (campaign_new or (now - started).total_seconds() < REPORT_GRACE_S)
+    ) - frozenset(reported)
+
+
 class FairShares:
     """This node's view of who over-dials on which pool."""
 
@@ -70,11 +102,20 @@ class FairShares:
         #: Per campaign, the *other* nodes that paced it recently.
         self._remote: dict[int, frozenset[str]] = {}
 
-    def remote_nodes(self, found: Mapping[int, Iterable[str]]) -> None:
-        """The nodes with a recent decision per campaign (``pacing_data.nodes_pacing``)."""
-        self._remote = {
-            cid: frozenset(nodes) - {self.node_id} for cid, nodes in found.items() if nodes
-        }
+    def remote_nodes(
+        self,
+        found: Mapping[int, Iterable[str]],
+        presumed: Mapping[int, Iterable[str]] | None = None,
+    ) -> None:
+        """The nodes with a recent decision per campaign (``pacing_data.nodes_pacing``),
+        and those counted in before they reported (:func:`presumed_pacing`)."""
+        presumed = presumed or {}
+        remote = {}
+        for cid in {*found, *presumed}:
+            nodes = {*found.get(cid, ()), *presumed.get(cid, ())} - {self.node_id}
+            if nodes:
+                remote[cid] = frozenset(nodes)
+        self._remote = remote
 
     def share(
         self, campaign_id: int, free: int, local_campaigns: Iterable[int], wall_s: float
@@ -88,4 +129,14 @@ class FairShares:
         return share_of(free, participants, (campaign_id, self.node_id), int(wall_s // TURN_S))
 
 
-__all__ = ["PARTICIPANT_TTL_S", "TURN_S", "FairShares", "Participant", "Pool", "Share", "share_of"]
+__all__ = [
+    "PARTICIPANT_TTL_S",
+    "REPORT_GRACE_S",
+    "TURN_S",
+    "FairShares",
+    "Participant",
+    "Pool",
+    "Share",
+    "presumed_pacing",
+    "share_of",
+]

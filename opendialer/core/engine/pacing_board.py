@@ -4,8 +4,10 @@ On each housekeeping round, for each campaign this node paces: its abandon budge
 outcome statistics and safe-harbour message are read when due
 (``campaign_pacing.py``). Every :data:`DECISIONS_EVERY_S`: each campaign's last
 decision is upserted into ``pacing_decision`` (campaign, node) — the Summary page
-reads it — and the other nodes' recent decisions tell who else over-dials on the
-same agents (``fair_share.py``).
+reads it — and the other nodes' recent decisions, with the engine nodes alive, tell
+who else over-dials on the same agents (``fair_share.py``). While a node or an
+over-dialing campaign is new (``fair_share.REPORT_GRACE_S``) this is done on every
+round: the nodes then count each other in by their decisions within a round or two.
 """
 
 from __future__ import annotations
@@ -14,8 +16,12 @@ import logging
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from opendialer.core.engine.fair_share import PARTICIPANT_TTL_S
-from opendialer.core.engine.pacing_data import nodes_pacing, recent, store_decision
+from opendialer.core.engine.fair_share import (
+    PARTICIPANT_TTL_S,
+    REPORT_GRACE_S,
+    presumed_pacing,
+)
+from opendialer.core.engine.pacing_data import live_nodes, nodes_pacing, recent, store_decision
 
 if TYPE_CHECKING:
     from opendialer.core.engine.engine import Engine
@@ -32,6 +38,10 @@ class PacingBoard:
         self._last_write = float("-inf")
         #: Per campaign, when the decision last written was made.
         self._written: dict[int, datetime] = {}
+        #: Per campaign over-dialing on this node, since when (wall clock).
+        self._over_since: dict[int, datetime] = {}
+        #: The engine nodes alive at the last read, and when each started.
+        self._live: dict[str, datetime] = {}
 
     async def tick(self, now: datetime) -> None:
         engine = self._engine
@@ -49,16 +59,23 @@ class PacingBoard:
                 pacing.ready = became_ready = True
         if became_ready:
             engine.wake()  # their first decision waited for these reads
+        over = [r.campaign_id for r in engine.runners.values() if r.over_dials_now()]
+        self._over_since = {cid: self._over_since.get(cid, now) for cid in over}
         mono = engine.clock.monotonic()
-        if mono - self._last_write < DECISIONS_EVERY_S:
+        if mono - self._last_write < DECISIONS_EVERY_S and not self._settling(now):
             return
         self._last_write = mono
         try:
-            await self._exchange(now)
+            await self._exchange(now, over)
         except Exception:
             log.exception("pacing_decisions_failed node=%s", engine.node_id)
 
-    async def _exchange(self, now: datetime) -> None:
+    def _settling(self, now: datetime) -> bool:
+        """A node (this one included) or an over-dialing campaign here is new."""
+        since = [*self._over_since.values(), *self._live.values()]
+        return any((now - at).total_seconds() < REPORT_GRACE_S for at in since)
+
+    async def _exchange(self, now: datetime, over: list[int]) -> None:
         engine = self._engine
         for runner in list(engine.runners.values()):
             last = runner.pacing.last
@@ -72,9 +89,15 @@ class PacingBoard:
             self._written[runner.campaign_id] = last.decided_at
         for cid in set(self._written) - set(engine.runners):
             del self._written[cid]
-        over = [r.campaign_id for r in engine.runners.values() if r.over_dials_now()]
         found = await nodes_pacing(recent(now, PARTICIPANT_TTL_S), over)
-        engine.shares.remote_nodes(found)
+        self._live = await live_nodes(now, engine.coordinator.dead_after)
+        presumed = {
+            cid: presumed_pacing(
+                self._live, found.get(cid, ()), engine.node_id, self._over_since[cid], now
+            )
+            for cid in over
+        }
+        engine.shares.remote_nodes(found, presumed)
 
 
 __all__ = ["DECISIONS_EVERY_S", "PacingBoard"]

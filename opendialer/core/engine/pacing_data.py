@@ -7,7 +7,9 @@
 * its safe-harbour message (``campaign_message``, kind ``safe_harbour``), read again
   only when its ``uploaded_at`` moved;
 * each node's last decision per campaign (``pacing_decision``): written here, read by
-  the web's Summary and, for the fair share of free agents, by the other nodes.
+  the web's Summary and, for the fair share of free agents, by the other nodes;
+* the engine nodes alive (``engine_node`` heartbeats) and when each started: the fair
+  share counts in a node that has not reported yet (``fair_share.py``).
 """
 
 from __future__ import annotations
@@ -25,7 +27,12 @@ from opendialer.core.services.abandon_rate import (
     is_live_answered,
     window_start,
 )
-from opendialer.core.storage.tables import CallRecord, CampaignMessage, PacingDecisionRow
+from opendialer.core.storage.tables import (
+    CallRecord,
+    CampaignMessage,
+    EngineNode,
+    PacingDecisionRow,
+)
 from opendialer.sdk.contracts import CampaignPacingState
 from opendialer.sdk.pacing import AbandonBudget, EndedCall, OutcomeStats, PacingSettings
 
@@ -249,6 +256,21 @@ async def nodes_pacing(since: datetime, campaigns: list[int]) -> dict[int, set[s
     return out
 
 
+async def live_nodes(now: datetime, dead_after: timedelta) -> dict[str, datetime]:
+    """The engine nodes heard from within ``dead_after`` of ``now``, with when each started.
+    A heartbeat further ahead of ``now`` than that is a clock gone wrong (or a test's row
+    left from another time), not a node alive."""
+    rows = (
+        await EngineNode.select(EngineNode.node_id, EngineNode.started_at)
+        .where(
+            (EngineNode.heartbeat_at >= now - dead_after)
+            & (EngineNode.heartbeat_at <= now + dead_after)
+        )
+        .run()
+    )
+    return {str(row["node_id"]): _aware(row["started_at"]) or now for row in rows}
+
+
 def recent(now: datetime, seconds: float) -> datetime:
     return now - timedelta(seconds=seconds)
 
@@ -260,6 +282,7 @@ __all__ = [
     "SafeHarbourMessage",
     "abandon_budget",
     "ended_call",
+    "live_nodes",
     "nodes_pacing",
     "recent",
     "recent_outcome_stats",
