@@ -46,13 +46,14 @@ from pacing_sim.runner import (
     mode,
     run_all,
     search_fixed,
+    state_based,
 )
 from pacing_sim.scenario import HEADLINE, Scenario, grid, quick_grid, scenario
 from pacing_sim.summary import Summary, summarize, table
 
 BASELINES = (
     "vicidial[:INTENSITY[:DIFF_TARGET]]", "vicidial-hard[:…]", "vicidial-average[:…]", "fixed",
-    "state-based",
+    "state-based[:EPS]", "state-based-counts[:EPS]",
 )  # fmt: skip
 VICIDIAL_METHODS = {
     "vicidial": "ADAPT_TAPERED",
@@ -91,6 +92,8 @@ def policy_specs(names: Sequence[str], lines_per_agent: float) -> list[PolicySpe
             specs.append(fixed(float(name.split(":", 1)[1])))
         elif name == "state-based":
             specs.append(STATE)
+        elif name.split(":")[0] in ("state-based", "state-based-counts"):
+            specs.append(state_based(name))
         else:
             known = ", ".join([*sorted(installed), *BASELINES, "fixed:RATIO"])
             raise SystemExit(f"--policy: unknown policy {name!r}; known: {known}")

@@ -22,6 +22,14 @@ At each decision it launches the largest ``K`` with
 ``E[(A − V)+]`` is taken from the normal approximation of ``A − V`` (means and
 variances of the Bernoulli sums). Capped, like the product, at 3 calls not yet
 with an agent per agent logged on.
+
+``state-based-counts`` is the same controller knowing only what an OSCC queue and
+the engine could know with perfect statistics: the true answer probability and
+distributions still, but not which answered call in AMD is a person (each counts
+P(HUMAN verdict | answered)) nor each agent's time in talk or coming break (the
+busy agents free as a Poisson count at busy ÷ mean busy time per second). The two
+bound what the product's ``predictive`` mode can reach with full information and
+with counts only (docs/pacing.md, "How close to the bound").
 """
 
 from __future__ import annotations
@@ -83,9 +91,12 @@ def free_within(s: Scenario, horizon: float) -> tuple[float, list[float]]:
 class StateBased(Policy):
     name = "state-based"
 
-    def __init__(self, scenario: Scenario, epsilon: float = 0.03) -> None:
+    def __init__(
+        self, scenario: Scenario, epsilon: float = 0.03, *, counts_only: bool = False
+    ) -> None:
         s = self.s = scenario
         self.epsilon = epsilon
+        self.counts_only = counts_only
         self.horizon = s.ring_live_mean_s + (
             (s.greeting_onset_min_s + s.greeting_onset_max_s) / 2
             + s.greeting_word_mean_s
@@ -122,9 +133,15 @@ class StateBased(Policy):
             x = q[int((t - launched) * 10.0)]
             mean_a += count * x
             var_a += count * x * (1.0 - x)
+        fp, fn = s.amd_false_positive, s.amd_false_negative
+        if self.counts_only:
+            h = self._human_if_answered(sim.answer_probability())
+            pending = len(sim.in_amd)
+            mean_a += pending * h + len(sim.waiting)
+            var_a += pending * h * (1 - h)
+            return self._largest(sim, q[0], mean_a, var_a, *self._freeing_counts(sim))
         people = sum(1 for call in sim.in_amd if call.kind == LIVE)
         machines = len(sim.in_amd) - people
-        fp, fn = s.amd_false_positive, s.amd_false_negative
         mean_a += people * (1 - fp) + machines * fn + len(sim.waiting)
         var_a += people * fp * (1 - fp) + machines * fn * (1 - fn)
 
@@ -149,9 +166,25 @@ class StateBased(Policy):
             mean_v += x
             var_v += x * (1.0 - x)
 
-        # The excess grows with K: the largest K keeping it under ε·E[A], by bisection.
-        q_new = q[0]
-        cap = min(3 * sim.logged_on - sim.unresolved, s.ports - sim.in_flight)
+        return self._largest(sim, q[0], mean_a, var_a, mean_v, var_v)
+
+    def _human_if_answered(self, p: float) -> float:
+        s = self.s
+        machines = (1.0 - p) * s.machine_share
+        human = p * (1.0 - s.amd_false_positive) + machines * s.amd_false_negative
+        return human / (p + machines) if p + machines > 0 else 1.0
+
+    def _freeing_counts(self, sim: DaySim) -> tuple[float, float]:
+        """Free agents, plus the busy ones freeing within the horizon as a Poisson count."""
+        busy = sum(1 for state in sim.state if HANDING_OVER <= state <= WRAPPING)
+        freeing = busy * self.horizon / (self.s.talk_mean_s + self.s.wrap_mean_s)
+        return float(len(sim.ready)) + freeing, freeing
+
+    def _largest(
+        self, sim: DaySim, q_new: float, mean_a: float, var_a: float, mean_v: float, var_v: float
+    ) -> int:
+        """The excess grows with K: the largest K keeping it under ε·E[A], by bisection."""
+        cap = min(3 * sim.logged_on - sim.unresolved, self.s.ports - sim.in_flight)
         lo, hi = 0, cap + 1  # lo: allowed; hi: not allowed (or past the cap)
         while hi - lo > 1:
             k = (lo + hi) // 2

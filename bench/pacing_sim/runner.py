@@ -29,7 +29,7 @@ class PolicySpec:
     mode, by ``mode`` name; ``value``: power's lines per agent), ``vicidial``
     (``method``; ``value``: the Adapt Intensity Modifier; ``diff``: the Dial Level
     Difference Target), ``fixed`` (``value``: the
-    ratio) or ``state`` (``value``: ε)."""
+    ratio), ``state`` or ``state-counts`` (``value``: ε)."""
 
     label: str
     kind: str
@@ -48,6 +48,13 @@ VICIDIAL = PolicySpec("vicidial", "vicidial")
 STATE = PolicySpec("state-based", "state", value=0.03)
 
 
+def state_based(name: str) -> PolicySpec:
+    """``state-based[:EPS]`` or ``state-based-counts[:EPS]`` (ε as a fraction, 0.03)."""
+    base, _, eps = name.partition(":")
+    kind = "state-counts" if base == "state-based-counts" else "state"
+    return PolicySpec(name, kind, value=float(eps) if eps else 0.03)
+
+
 def fixed(ratio: float) -> PolicySpec:
     return PolicySpec(f"fixed {ratio:.2f}", "fixed", value=ratio)
 
@@ -64,8 +71,8 @@ def build(
         )
     if spec.kind == "fixed":
         return FixedRatio(spec.value)
-    if spec.kind == "state":
-        return StateBased(scenario, spec.value)
+    if spec.kind in ("state", "state-counts"):
+        return StateBased(scenario, spec.value, counts_only=spec.kind == "state-counts")
     raise ValueError(f"unknown policy kind {spec.kind!r}")
 
 
@@ -187,4 +194,5 @@ __all__ = [
     "run_all",
     "run_seed",
     "search_fixed",
+    "state_based",
 ]
