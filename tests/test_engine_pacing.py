@@ -10,6 +10,7 @@ call records, the leads, the ``pacing_decision`` log lines and table, ``/metrics
 
 from __future__ import annotations
 
+import itertools
 import logging
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
@@ -19,6 +20,7 @@ from engine_pacing_support import (
     DAY,
     MESSAGE,
     THREE_LINES,
+    ThreeLinesPerFreeAgent,
     center_name,
     decision_lines,
     ended_records,
@@ -45,7 +47,13 @@ from opendialer.core.storage import Database
 from opendialer.core.storage.tables import Campaign, PacingDecisionRow, Schedule
 from opendialer.plugins.metrics_prometheus.exporter import PrometheusExporter
 from opendialer.plugins.platform_sim import SimPlatform
-from opendialer.sdk import PlatformFactory, hookimpl
+from opendialer.sdk import (
+    PacingDecision,
+    PacingModeFactory,
+    PacingSnapshot,
+    PlatformFactory,
+    hookimpl,
+)
 
 TEN = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 PACING_LOG = "opendialer.engine.pacing"
@@ -186,6 +194,56 @@ async def test_a_progressive_campaign_never_abandons(db: Database) -> None:
     assert {c["disposition"] for c in calls} == {"transferred"}
     assert most_at_once(calls) <= 2  # one call per free agent, never more
     assert engine.metrics.abandoned == 0 and played_messages(engine) == 0
+
+
+class SnapshotRecorder(ThreeLinesPerFreeAgent):
+    """Three lines per free agent, keeping every snapshot the engine hands it."""
+
+    seen: list[PacingSnapshot] = []
+
+    def decide(self, snapshot: PacingSnapshot) -> PacingDecision:
+        SnapshotRecorder.seen.append(snapshot)
+        return super().decide(snapshot)
+
+
+class SnapshotRecorderPlugin:
+    @hookimpl
+    def register_pacing_modes(self) -> Mapping[str, PacingModeFactory]:
+        return {"recorder": SnapshotRecorder}
+
+
+async def test_a_target_that_knows_its_agents_gives_modes_their_busy_times(
+    db: Database,
+) -> None:
+    """The simulator's queue tells its agents: how many are logged on, how long each busy
+    one has been busy, and how long its finished calls kept agents busy (30 s here) —
+    the last as one object while it does not change, so a mode derives from it once."""
+    SnapshotRecorder.seen = []
+    clock = FakeClock(TEN)
+    cid = await pacing_campaign("Recorded", "recorder", 6)
+    pm = plugins(recorder=SnapshotRecorderPlugin())
+    engine = pacing_engine(db, clock, center_name(), agents=2, pm=pm)
+    await engine.start(run_loop=False)
+    try:
+        await run_for([engine], clock, 70)
+        await run_until_idle([engine], clock)
+    finally:
+        await engine.stop()
+    assert len(await ended_records(cid)) == 6
+    seen = SnapshotRecorder.seen
+    assert seen and all(s.agents_logged_on == 2 for s in seen)
+    before = [s for s in seen if s.agent_busy_history is None]
+    after = [s for s in seen if s.agent_busy_history is not None]
+    assert before and after and seen.index(after[0]) == len(before)  # none until a call ends
+    assert any(s.agent_busy_s for s in before)  # busy agents, none finished yet
+    assert all(0.0 <= b < 30.5 for s in seen for b in s.agent_busy_s or ())
+    last = after[-1].agent_busy_history
+    assert last is not None and len(last) >= 2
+    assert all(x == pytest.approx(30.0, abs=0.5) for x in last.samples)
+    unchanged = [
+        (a, b) for a, b in itertools.pairwise(after) if a.agent_busy_history == b.agent_busy_history
+    ]
+    assert unchanged and all(a.agent_busy_history is b.agent_busy_history for a, b in unchanged)
 
 
 async def test_campaigns_sharing_a_queue_share_its_free_agents(db: Database) -> None:

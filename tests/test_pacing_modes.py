@@ -265,6 +265,29 @@ def test_predictive_over_dials_a_warm_campaign(new: Callable[[str], Any]) -> Non
     assert decision.predicted_free_agents > 5  # busy agents will free meanwhile
 
 
+def test_predictive_forecasts_busy_agents_from_the_busy_times_the_target_reports(
+    new: Callable[[str], Any],
+) -> None:
+    """Twenty-five agents, none free, each busy 100 s: if the target's recent calls
+    kept agents ~105 s, most free within seconds and calls go out for them; if ~600 s,
+    none will, and nothing is launched. The call records carry no busy times."""
+    records = stats(talk_s=None)
+    busy = (100.0,) * 25
+
+    def with_history(seconds: float) -> PacingSnapshot:
+        history = sdk.Distribution.of(seconds + 0.1 * i for i in range(200))
+        return replace(
+            snap(0, logged_on=25, busy=busy, outcome_stats=records),
+            agent_busy_history=history,
+        )
+
+    soon = check(new("predictive").decide(with_history(105.0)))
+    late = check(new("predictive").decide(with_history(600.0)))
+    assert soon.reason == "predictive" and "busy_times" in soon.detail
+    assert soon.launch > 5 and soon.predicted_free_agents > 5
+    assert late.launch == 0 and late.predicted_free_agents < 1
+
+
 def test_predictive_never_launches_fewer_than_progressive(new: Callable[[str], Any]) -> None:
     calls = CallsInFlight(launching=1, ringing_s=(1.0, 2.0), in_amd_s=(0.5,), waiting_for_agent=1)
     for free in (0, 3, 8, 20):

@@ -14,7 +14,7 @@ import heapq
 from collections import deque
 from typing import TYPE_CHECKING
 
-from opendialer.sdk.pacing import AbandonBudget, EndedCall, OutcomeStats
+from opendialer.sdk.pacing import AbandonBudget, Distribution, EndedCall, OutcomeStats
 
 from .scenario import Scenario
 from .traces import CallDraws
@@ -24,6 +24,8 @@ if TYPE_CHECKING:
 
 #: Ended attempts the statistics are made of (the engine reads about as many).
 RECENT_CALLS = 500
+#: Completed busy times an IVR-like target reports (``--target-info full``).
+BUSY_TIMES = 300
 #: The statistics are recomputed (``OutcomeStats.from_calls``) at most this often.
 STATS_REFRESH_S = 60.0
 WINDOW_DAYS = {"24h": 1, "30d": 30, "campaign": 10**9}
@@ -94,6 +96,24 @@ class Campaign:
         self.clock = clock
         self._window_abandoned = 0
         self._budget = AbandonBudget(window, target_pct)
+        #: How long agents' recent calls kept them busy (what an IVR-like target
+        #: reports), and its Distribution, remade with the statistics.
+        self.busy_times: deque[float] = deque(maxlen=BUSY_TIMES)
+        self._busy_history: Distribution | None = None
+        self._busy_dirty = False
+        self._busy_at = float("-inf")
+
+    def agent_freed(self, busy_s: float) -> None:
+        self.busy_times.append(busy_s)
+        self._busy_dirty = True
+
+    def busy_history(self, now: float) -> Distribution | None:
+        """The recent busy times, remade as often as the statistics (None: none yet)."""
+        if self._busy_dirty and now - self._busy_at >= STATS_REFRESH_S:
+            self._busy_history = Distribution.of(self.busy_times)
+            self._busy_at = now
+            self._busy_dirty = False
+        return self._busy_history
 
     def ended(self, call: EndedCall) -> None:
         self.recent.append(call)

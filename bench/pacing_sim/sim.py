@@ -378,8 +378,7 @@ class DaySim:
             r.machines_passed += 1
             self.push(t + draws[MACHINE_DROP][row], TALK_END, call)
         self.campaign.leads.finished(call.lead, call.attempt, t, call.kind == LIVE)
-        if not self.full_info:
-            self._record(call, live=True)
+        self._record(call, live=True)
 
     def _talk_end(self, call: Call) -> None:
         self.with_agent -= 1
@@ -390,19 +389,22 @@ class DaySim:
             self.push(self.t + call.draws[WRAP][call.row], WRAP_END, call)
             return
         self.r.machine_agent_s += spent
-        if self.full_info:
-            self._record(call, live=True, talk_s=spent)
+        self._busy_ended(call.agent)
         self._agent_free(call.agent)
 
     def _wrap_end(self, call: Call) -> None:
-        if self.full_info:
-            self._record(call, live=True, talk_s=self.t - call.t_connect)
+        self._busy_ended(call.agent)
         self._agent_free(call.agent)
 
+    def _busy_ended(self, agent: int) -> None:
+        """An agent's call (talk and wrap-up) is over: how long it kept the agent busy
+        goes to what an IVR-like target reports."""
+        if self.full_info:
+            self.campaign.agent_freed(self.t - self.busy_since[agent])
+
     def _record(
-        self, call: Call, *, live: bool, ring_s: float = 0.0, abandoned: bool = False,
-        talk_s: float | None = None,
-    ) -> None:  # fmt: skip
+        self, call: Call, *, live: bool, ring_s: float = 0.0, abandoned: bool = False
+    ) -> None:
         """The attempt as the engine's statistics see it (a HUMAN verdict is live)."""
         if not self.records:
             return
@@ -412,7 +414,7 @@ class DaySim:
         self.campaign.ended(
             EndedCall(
                 call.hour, live, call.t_answer - call.t_launch, True,
-                call.t_verdict - call.t_answer, talk_s, abandoned,
+                call.t_verdict - call.t_answer, None, abandoned,
             )
         )  # fmt: skip
 

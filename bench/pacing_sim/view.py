@@ -13,8 +13,9 @@ What an OSCC queue and the engine's own bookkeeping tell, nothing more:
 * ``stats``: ``OutcomeStats.from_calls`` over the last 500 ended attempts,
   recomputed at most every 60 s (``campaign.STATS_REFRESH_S``), carried over days;
 * ``abandon``: the budget in the campaign's window (30 days), carried over days;
-* ``agents_logged_on`` and ``agent_busy_s``: ``None`` (an OSCC queue tells only
-  free counts) unless ``full_info`` (an IVR-like target that knows its channels).
+* ``agents_logged_on``, ``agent_busy_s`` and ``agent_busy_history``: ``None`` (an
+  OSCC queue tells only free counts) unless ``full_info`` (an IVR-like target that
+  knows its channels and how long their recent calls kept them busy).
 """
 
 from __future__ import annotations
@@ -59,6 +60,7 @@ def snapshot(sim: DaySim, settings: PacingSettings, *, full_info: bool = False) 
         agent_history=tuple(sim.samples),
         agents_logged_on=logged_on,
         agent_busy_s=busy,
+        agent_busy_history=sim.campaign.busy_history(t) if full_info else None,
         calls=calls,
         stats=sim.campaign.stats(t),
         abandon=sim.campaign.budget(),

@@ -330,6 +330,9 @@ class AgentsState:
     logged_on: int
     #: Seconds each busy agent has been busy with its current call.
     busy_s: tuple[float, ...] = ()
+    #: Seconds the agents' recent calls kept them busy, completed calls only, oldest
+    #: first (a few hundred at most): what makes ``busy_s`` a forecast of who frees soon.
+    recent_busy_s: tuple[float, ...] = ()
 
 
 @runtime_checkable

@@ -233,6 +233,9 @@ class PacingSnapshot:
     agents_logged_on: int | None = None
     #: Seconds each busy agent has been busy, when the target knows (else None).
     agent_busy_s: tuple[float, ...] | None = None
+    #: How long the agents' recent calls kept them busy (completed), when the target
+    #: knows (else None); the same object from one snapshot to the next until it changes.
+    agent_busy_history: Distribution | None = None
     calls: CallsInFlight = field(default_factory=CallsInFlight)
     stats: OutcomeStats = field(default_factory=OutcomeStats)
     abandon: AbandonBudget = field(default_factory=AbandonBudget)

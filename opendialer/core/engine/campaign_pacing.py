@@ -53,6 +53,7 @@ from opendialer.sdk.pacing import (
     AbandonBudget,
     AgentSample,
     CallsInFlight,
+    Distribution,
     OutcomeStats,
     PacingDecision,
     PacingSnapshot,
@@ -108,6 +109,8 @@ class CampaignPacing:
         #: over-dialed call must not go out before its safe-harbour message is known).
         self.ready = False
         self.agents: AgentsState | None = None
+        self._busy_seen: tuple[float, ...] = ()
+        self._busy_distribution: Distribution | None = None
         self._logged: tuple[str, float] | None = None
         self._logged_at = float("-inf")
 
@@ -182,6 +185,7 @@ class CampaignPacing:
             agent_history=tuple(self.history),
             agents_logged_on=logged_on,
             agent_busy_s=busy_s,
+            agent_busy_history=self._busy_history(),
             calls=CallsInFlight(
                 launching=calls.count(*NOT_YET_ON_PLATFORM),
                 ringing_s=calls.ages(CallPhase.ON_PLATFORM, mono),
@@ -221,6 +225,17 @@ class CampaignPacing:
         n, position = share.participants, share.position
         busy = tuple(sorted(state.busy_s)[position::n])
         return round(state.logged_on / n), busy
+
+    def _busy_history(self) -> Distribution | None:
+        """The target's recent busy times, one object while they do not change (modes
+        cache what they derive from it by identity)."""
+        state = self.agents
+        if state is None or not state.recent_busy_s:
+            return None
+        if state.recent_busy_s != self._busy_seen:
+            self._busy_seen = tuple(state.recent_busy_s)
+            self._busy_distribution = Distribution.of(self._busy_seen)
+        return self._busy_distribution
 
     @property
     def occupancy(self) -> float | None:

@@ -3,7 +3,7 @@
 Two cases (``PacingSnapshot`` leaves ``None`` what a target cannot tell):
 
 * **full information** (IVR channels, the simulator): each busy agent's elapsed busy
-  time and the recent busy times (``stats.talk_s``) give each agent's chance to free
+  time and the recent busy times (``agent_busy_history``) give each agent's chance to free
   within ``s`` seconds — the residual life of its call:
   ``(S(b) - S(b + s)) / S(b)`` — and the count that will is their Poisson-binomial;
 * **counts only** (an OSCC queue): the rate agents free at, measured from the

@@ -38,9 +38,14 @@ from opendialer.plugins.pacing_predictive.allowance import (
     allowance,
     target_fraction,
 )
-from opendialer.plugins.pacing_predictive.answers import AnswerModel, AnswerRate, RecentOutcomes
+from opendialer.plugins.pacing_predictive.answers import (
+    AnswerModel,
+    AnswerRate,
+    RecentOutcomes,
+    Vector,
+)
 from opendialer.plugins.pacing_predictive.counts import DifferenceTails, bernoulli_sum_rows
-from opendialer.sdk import PacingDecision, PacingSnapshot, PluginContext
+from opendialer.sdk import Distribution, PacingDecision, PacingSnapshot, PluginContext
 
 #: Quantiles of the live answers' ring times at which a new call is looked at.
 HORIZON_LEVELS = np.array([0.1, 0.3, 0.5, 0.7, 0.9])
@@ -133,6 +138,8 @@ class PredictivePacing:
         self._answer_rate = AnswerRate()
         self._outcomes: RecentOutcomes | None = None
         self._calibration = Calibration()
+        self._busy_source: Distribution | None = None
+        self._busy_array: Vector = np.zeros(0)
         self.last: PacingDecision | None = None
 
     def calls_to_launch(self, snapshot: PacingSnapshot) -> int:
@@ -143,6 +150,17 @@ class PredictivePacing:
         self._answer_rate.launched += decision.launch
         self.last = decision
         return decision
+
+    def _busy_times(self, snapshot: PacingSnapshot) -> Vector:
+        """Recent busy times, sorted: the target's own when it tells them, else those the
+        call statistics carry (none from the engine's records)."""
+        history = snapshot.agent_busy_history
+        if history is None:
+            return self._outcomes.talk if self._outcomes is not None else np.zeros(0)
+        if self._busy_source is not history:
+            self._busy_source = history
+            self._busy_array = np.asarray(history.samples, dtype=np.float64)
+        return self._busy_array
 
     def _decide(self, snapshot: PacingSnapshot) -> PacingDecision:
         calls = snapshot.calls
@@ -168,7 +186,8 @@ class PredictivePacing:
         outcomes = self._outcomes
         timeout_s = max(0, snapshot.settings.abandon_timeout_ms) / 1000.0
         until_needed = outcomes.reach + outcomes.amd_s + HANDOVER_S + timeout_s
-        forecast = AgentForecast.of(snapshot, self._history, outcomes.talk, until_needed)
+        busy_times = self._busy_times(snapshot)
+        forecast = AgentForecast.of(snapshot, self._history, busy_times, until_needed)
         freeing_mid = float(forecast.expected_freeing[len(HORIZON_LEVELS) // 2])
         if free == 0 and forecast.expected_freeing[-1] < NO_AGENTS_BELOW:
             why = (

@@ -19,10 +19,15 @@ import itertools
 import logging
 import random
 import time
+from collections import deque
 from collections.abc import Callable
 from typing import Any
 
 log = logging.getLogger("opendialer.platform_sim")
+
+
+#: Completed busy times kept (the pacing modes' sample of how long a call takes).
+RECENT_BUSY = 300
 
 
 class ContactCenter:
@@ -40,6 +45,8 @@ class ContactCenter:
         self._tasks: set[asyncio.Task[None]] = set()
         #: When each busy agent took its call (``monotonic``), by a token per call.
         self._busy_since: dict[int, float] = {}
+        #: How long the last calls kept their agents busy (seconds), oldest first.
+        self.recent_busy: deque[float] = deque(maxlen=RECENT_BUSY)
         self._tokens = itertools.count()
 
     def configure(
@@ -90,7 +97,9 @@ class ContactCenter:
             await self.sleep(seconds)
         finally:
             self.busy -= 1
-            self._busy_since.pop(token, None)
+            since = self._busy_since.pop(token, None)
+            if since is not None:
+                self.recent_busy.append(max(0.0, self.monotonic() - since))
             self.handled += 1
             for callback in (on_end, self.on_free):
                 if callback is not None:

@@ -36,7 +36,11 @@ class SimRoutingTarget:
     def agents_state(self, request: RoutingRequest) -> AgentsState | None:
         if self.center.agents is None:  # unlimited: nothing to count
             return None
-        return AgentsState(logged_on=self.center.agents, busy_s=self.center.busy_times())
+        return AgentsState(
+            logged_on=self.center.agents,
+            busy_s=self.center.busy_times(),
+            recent_busy_s=tuple(self.center.recent_busy),
+        )
 
     def reserve(self, request: RoutingRequest, call_id: str) -> None:
         self._held[call_id] = request.campaign_id
