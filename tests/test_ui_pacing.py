@@ -50,13 +50,13 @@ LABELS = {
         "Modo de discagem",
         "Linhas por agente",
         "Meta de abandono (%)",
-        "Mensagem de porto seguro",
+        "Mensagem de abandono",
     ),
     "es": (
         "Modo de marcación",
         "Líneas por agente",
         "Objetivo de abandono (%)",
-        "Mensaje de puerto seguro",
+        "Mensaje de abandono",
     ),
 }
 

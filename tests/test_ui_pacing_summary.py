@@ -41,7 +41,7 @@ SHOWN = {
             "1,8% de 1.204 chamadas atendidas por uma pessoa nos últimos 30 dias — meta 3% "
             "· 22 abandonadas"
         ),
-        "warning": "Esta campanha disca mais linhas que agentes e não tem mensagem de porto seguro",
+        "warning": "Esta campanha disca mais linhas que agentes e não tem mensagem de abandono",
         "idle": "Nenhum motor está discando esta campanha.",
     },
     "es": {
@@ -53,7 +53,7 @@ SHOWN = {
             "1,8% de 1.204 llamadas atendidas por una persona en los últimos 30 días — "
             "objetivo 3% · 22 abandonadas"
         ),
-        "warning": "Esta campaña marca más líneas que agentes y no tiene mensaje de puerto seguro",
+        "warning": "Esta campaña marca más líneas que agentes y no tiene mensaje de abandono",
         "idle": "Ningún motor está marcando esta campaña.",
     },
 }
