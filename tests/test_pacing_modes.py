@@ -32,6 +32,7 @@ from opendialer.testing import FakeClock, PluginManager
 REASONS = {
     "progressive",
     "cold_start",
+    "small_team",
     "power",
     "predictive",
     "abandon_budget",
@@ -309,13 +310,19 @@ def test_predictive_cold_start_is_progressive(new: Callable[[str], Any]) -> None
 def test_small_teams_are_dialed_more_cautiously(new: Callable[[str], Any]) -> None:
     """Same share of agents free, same answer rate: a person answering finds no agent
     more often in a small team (the binomial's relative spread), so it dials fewer
-    lines per agent."""
+    lines per agent; under eight agents, one call per free agent."""
     answers = stats(p=0.3)
-    small = check(new("predictive").decide(team(5, 1, outcome_stats=answers)))
+    small = check(new("predictive").decide(team(10, 2, outcome_stats=answers)))
     large = check(new("predictive").decide(team(100, 20, outcome_stats=answers)))
     assert small.reason == large.reason == "predictive"
-    assert small.launch / 5 < large.launch / 100
-    assert small.launch >= 1
+    assert small.launch / 10 < large.launch / 100
+    assert small.launch > 2
+    calls = ringing(1, 3.0)
+    for agents in (2, 5, 7):
+        tiny = check(new("predictive").decide(team(agents, 2, calls=calls, outcome_stats=answers)))
+        assert (tiny.reason, tiny.launch) == ("small_team", 1)
+        assert f"{agents} agents" in tiny.detail
+    assert check(new("predictive").decide(team(8, 2, outcome_stats=answers))).launch > 2
 
 
 def test_old_ringing_calls_count_less_than_fresh_ones(new: Callable[[str], Any]) -> None:

@@ -251,7 +251,7 @@ class PacingDecision:
     dial_level: float = 1.0
     #: Agents the mode expects to be free when the calls it counts are answered.
     predicted_free_agents: float = 0.0
-    #: A short code: ``progressive``, ``cold_start``, ``power``, ``predictive``,
+    #: A short code: ``progressive``, ``cold_start``, ``small_team``, ``power``, ``predictive``,
     #: ``abandon_budget`` (held back to keep under the target), ``max_lines`` (the cap),
     #: ``no_agents``, ``capacity`` (ports or the node's cap)...
     reason: str = PROGRESSIVE

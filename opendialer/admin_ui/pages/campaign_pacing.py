@@ -56,6 +56,7 @@ WINDOW_LABELS = {
 REASON_LABELS = {
     "progressive": N_("One call per free agent."),
     "cold_start": N_("Learning: too few calls yet to predict, dialing one line per agent."),
+    "small_team": N_("Too few agents to over-dial safely: one line per free agent."),
     "power": N_("The fixed lines per agent of power mode."),
     "predictive": N_("Predicted from the recent answer rate and call lengths."),
     "abandon_budget": N_("Held back: the abandon rate is at its target."),
