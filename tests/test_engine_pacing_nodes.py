@@ -289,6 +289,40 @@ async def test_a_joining_node_waits_until_the_other_has_counted_it_in(db: Databa
         await stop_campaign_and_finish(cid, up, clock)
 
 
+async def test_a_campaign_starting_beside_another_on_one_node_counts_its_calls(
+    db: Database,
+) -> None:
+    """The same on one node (either backend): a campaign over-dials its pool's four free
+    agents alone, twelve calls ringing 20 s; a second campaign of the pool starts and takes
+    nothing while they ring."""
+    clock = FakeClock(TEN)
+    center = center_name()
+    first = await pacing_campaign("Power, first", THREE_LINES, 40, abandon_target_pct=100)
+    second = await pacing_campaign(
+        "Power, second", THREE_LINES, 40, abandon_target_pct=100, state="STOPPED"
+    )
+    node = pacing_engine(db, clock, center, agents=4, ring_s=[20, 20])
+    await node.start(run_loop=False)
+    try:
+        await run_for([node], clock, 3)
+        assert await launched_by_node(first) == {"pacing-node": 12}
+        await Campaign.update({Campaign.state: "STARTED"}).where(Campaign.id == second).run()
+        most = 0
+        for _ in range(20):
+            await run_for([node], clock, 0.5)
+            in_flight = EngineReadView(node).calls_in_flight()
+            most = max(most, in_flight.get(first, 0) + in_flight.get(second, 0))
+        assert most == 12
+        assert await launched_by_node(second) == {}
+    finally:
+        for cid in (first, second):
+            await Campaign.update({Campaign.state: "STOPPED"}).where(Campaign.id == cid).run()
+        try:
+            await run_until_idle([node], clock)
+        finally:
+            await node.stop()
+
+
 # -- the rule alone (no database) ------------------------------------------------
 
 

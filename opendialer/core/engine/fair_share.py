@@ -34,8 +34,9 @@ often. The rule (also in docs/architecture.md):
   ``m/n`` within the participant's share and the rest beyond it. Each node publishes
   with its decision its unresolved calls for the campaign (launched, not yet with an
   agent nor ended: ``CallsInFlight.unresolved``) and the fewest participants any of
-  them was launched among (m); each participant counts the other nodes' participants'
-  calls beyond their share (:func:`beyond_share`) as calls of its own still launching
+  them was launched among (m); each participant counts the other participants' calls
+  beyond their share (:func:`beyond_share`; this node's other campaigns' read from
+  their calls at the decision) as calls of its own still launching
   (``campaign_pacing.py``) — they will take agents of its share when answered. With a
   mode of L lines per share, a participant's room is then ``L − own unresolved −
   others' calls beyond their share``; the others hold at most their L within their
@@ -55,14 +56,13 @@ often. The rule (also in docs/architecture.md):
 * a person already waiting for an agent is not limited by any share: the first free
   agent of the pool takes them (``agent_claims.py``).
 
-A node alone on a pool waits for nothing and gets every free agent, as before. (Not
-covered yet: another campaign of the pool starting on the *same* node while one
-over-dials there; its share does not count the other's calls beyond theirs.)
+A campaign alone on a pool, on a node alone, reads nothing more, waits for nothing
+and gets every free agent, as before.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
 
@@ -172,6 +172,9 @@ class FairShares:
         #: Per campaign, when this node's first row since it began over-dialing it was
         #: written (epoch seconds).
         self._visible: dict[int, float] = {}
+        #: This node's calls of a campaign: (unresolved, the fewest participants they were
+        #: launched among), read at the decision (``pacing_board.py`` sets it).
+        self.local_calls: Callable[[int], tuple[int, int]] | None = None
 
     def remote_nodes(
         self,
@@ -202,17 +205,23 @@ class FairShares:
         over-dialing campaigns of the same pool (``campaign_id`` among them)."""
         participants: list[Participant] = []
         reported: list[Reported] = []
-        for cid in {*local_campaigns, campaign_id}:
+        local = {*local_campaigns, campaign_id}
+        for cid in local:
             participants.append((cid, self.node_id))
             participants.extend((cid, node) for node in self._remote.get(cid, ()))
             reported.extend(self._reported.get(cid, {}).values())
         share = share_of(free, participants, (campaign_id, self.node_id), int(wall_s // TURN_S))
-        if not reported:
+        others_here = local - {campaign_id}
+        if not reported and not others_here:
             return share
         n = share.participants
+        beyond = sum(beyond_share(r.unresolved, r.among, n) for r in reported)
+        if self.local_calls is not None:
+            for cid in others_here:
+                beyond += beyond_share(*self.local_calls(cid), n)
         return replace(
             share,
-            beyond=sum(beyond_share(r.unresolved, r.among, n) for r in reported),
+            beyond=beyond,
             waiting=not counted_in(reported, self._visible.get(campaign_id)),
         )
 

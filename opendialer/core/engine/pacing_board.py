@@ -45,6 +45,13 @@ class PacingBoard:
         self._live: dict[str, datetime] = {}
         #: Per campaign over-dialing here, when its first row since then was written.
         self._visible: dict[int, datetime] = {}
+        engine.shares.local_calls = self._local_calls
+
+    def _local_calls(self, campaign_id: int) -> tuple[int, int]:
+        """A campaign's unresolved calls on this node, and the fewest participants they
+        were launched among (none: a campaign gone)."""
+        runner = self._engine.runners.get(campaign_id)
+        return runner.pacing.unresolved(runner.calls) if runner is not None else (0, 1)
 
     async def tick(self, now: datetime) -> None:
         engine = self._engine
