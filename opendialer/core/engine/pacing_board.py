@@ -8,7 +8,9 @@ reads it — with the campaign's unresolved calls on this node at the write, and
 other nodes' recent decisions, with the engine nodes alive, tell who else over-dials
 on the same agents and with how many calls beyond their share (``fair_share.py``).
 While a node or an over-dialing campaign is new (``fair_share.REPORT_GRACE_S``) this
-is done on every round: the nodes then count each other in by their decisions within a round or two.
+is done on every round: the nodes then count each other in by their decisions within
+a round or two. The fair share reads this node's other campaigns' calls from memory,
+through the board (:meth:`PacingBoard._local_calls`).
 """
 
 from __future__ import annotations
