@@ -6,7 +6,10 @@ promises and nothing of the engine's insides:
 * free agents now (the routing target's ``free_slots``; for an over-dialing campaign
   its fair share, ``fair_share.py``) and about a minute of :class:`AgentSample`;
 * the campaign's calls on this node by phase (``CallBook``: launching, ringing, in
-  AMD, waiting for an agent, with an agent);
+  AMD, waiting for an agent, with an agent); with a share, the other participants'
+  calls beyond their share are counted as launching here (they will take agents of
+  this share when answered). While another participant may not have counted this one
+  in yet, the share is nothing: no free agent, none logged on;
 * its outcome statistics over its last 500 ended calls (every node's), read every
   :data:`STATS_REFRESH_S`; its abandon budget in its window, read every
   :data:`BUDGET_REFRESH_S` (one budget for all nodes) plus this node's own calls
@@ -61,6 +64,14 @@ from opendialer.sdk.pacing import (
 
 log = logging.getLogger("opendialer.engine.pacing")
 
+#: A call in these phases may still need an agent (``CallsInFlight.unresolved``).
+UNRESOLVED = (
+    *NOT_YET_ON_PLATFORM,
+    CallPhase.ON_PLATFORM,
+    CallPhase.IN_AMD,
+    CallPhase.WAITING_FOR_AGENT,
+)
+
 #: Seconds of agent samples a snapshot carries, and the least spacing between two.
 HISTORY_S = 60.0
 SAMPLE_EVERY_S = 0.5
@@ -113,6 +124,12 @@ class CampaignPacing:
         self._busy_distribution: Distribution | None = None
         self._logged: tuple[str, float] | None = None
         self._logged_at = float("-inf")
+        #: Participants of the fair share at the last snapshot (1: all the free agents);
+        #: the fewest at a decision that launched since the calls were last looked at;
+        #: per unresolved call, at its launch.
+        self._among = 1
+        self._launches_among: int | None = None
+        self._launched_among: dict[str, int] = {}
 
     # -- database reads (housekeeping, not the pacer) --------------------------------
 
@@ -171,7 +188,10 @@ class CampaignPacing:
         """``free``: the target's free slots; ``share``: the campaign's fair share of them
         (over-dialing), None: all of them."""
         mono = self._monotonic()
-        free = share.free if share is not None else free
+        beyond = 0
+        self._among = share.participants if share is not None else 1
+        if share is not None:
+            free, beyond = (0 if share.waiting else share.free), share.beyond
         self._sample(mono, free)
         logged_on, busy_s = self._agents(routing, request, share)
         return PacingSnapshot(
@@ -187,7 +207,7 @@ class CampaignPacing:
             agent_busy_s=busy_s,
             agent_busy_history=self._busy_history(),
             calls=CallsInFlight(
-                launching=calls.count(*NOT_YET_ON_PLATFORM),
+                launching=calls.count(*NOT_YET_ON_PLATFORM) + beyond,
                 ringing_s=calls.ages(CallPhase.ON_PLATFORM, mono),
                 in_amd_s=calls.ages(CallPhase.IN_AMD, mono),
                 waiting_for_agent=calls.count(CallPhase.WAITING_FOR_AGENT),
@@ -220,6 +240,8 @@ class CampaignPacing:
         self.agents = state
         if state is None:
             return None, None
+        if share is not None and share.waiting:
+            return 0, ()
         if share is None or share.participants == 1:
             return state.logged_on, tuple(state.busy_s)
         n, position = share.participants, share.position
@@ -237,6 +259,21 @@ class CampaignPacing:
             self._busy_distribution = Distribution.of(self._busy_seen)
         return self._busy_distribution
 
+    def unresolved(self, calls: CallBook) -> tuple[int, int]:
+        """This campaign's calls that may still need an agent, and the fewest participants
+        of the fair share any of them was launched among (``fair_share.py``). Read by
+        housekeeping: a call not seen before was launched by a decision since the last
+        read, at the fewest participants of those decisions."""
+        ids = calls.ids(*UNRESOLVED)
+        known = self._launched_among
+        for call_id in known.keys() - ids:
+            del known[call_id]
+        among = self._launches_among if self._launches_among is not None else self._among
+        for call_id in ids - known.keys():
+            known[call_id] = among
+        self._launches_among = None
+        return len(ids), min(known.values(), default=self._among)
+
     @property
     def occupancy(self) -> float | None:
         """Busy agents ÷ agents logged on, when the target tells (else None)."""
@@ -252,6 +289,8 @@ class CampaignPacing:
     ) -> None:
         """Keep the decision (``launched``: the calls that went out) and log it."""
         kept = replace(decision, launch=launched)
+        if launched > 0:
+            self._launches_among = min(self._launches_among or self._among, self._among)
         budget = self.budget(campaign)
         self.last = CampaignPacingState(
             campaign_id=campaign.id,

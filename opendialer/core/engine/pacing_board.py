@@ -4,10 +4,13 @@ On each housekeeping round, for each campaign this node paces: its abandon budge
 outcome statistics and safe-harbour message are read when due
 (``campaign_pacing.py``). Every :data:`DECISIONS_EVERY_S`: each campaign's last
 decision is upserted into ``pacing_decision`` (campaign, node) — the Summary page
-reads it — and the other nodes' recent decisions, with the engine nodes alive, tell
-who else over-dials on the same agents (``fair_share.py``). While a node or an
-over-dialing campaign is new (``fair_share.REPORT_GRACE_S``) this is done on every
-round: the nodes then count each other in by their decisions within a round or two.
+reads it — with the campaign's unresolved calls on this node at the write, and the
+other nodes' recent decisions, with the engine nodes alive, tell who else over-dials
+on the same agents and with how many calls beyond their share (``fair_share.py``).
+While a node or an over-dialing campaign is new (``fair_share.REPORT_GRACE_S``) this
+is done on every round: the nodes then count each other in by their decisions within
+a round or two. The fair share reads this node's other campaigns' calls from memory,
+through the board (:meth:`PacingBoard._local_calls`).
 """
 
 from __future__ import annotations
@@ -42,6 +45,15 @@ class PacingBoard:
         self._over_since: dict[int, datetime] = {}
         #: The engine nodes alive at the last read, and when each started.
         self._live: dict[str, datetime] = {}
+        #: Per campaign over-dialing here, when its first row since then was written.
+        self._visible: dict[int, datetime] = {}
+        engine.shares.local_calls = self._local_calls
+
+    def _local_calls(self, campaign_id: int) -> tuple[int, int]:
+        """A campaign's unresolved calls on this node, and the fewest participants they
+        were launched among (none: a campaign gone)."""
+        runner = self._engine.runners.get(campaign_id)
+        return runner.pacing.unresolved(runner.calls) if runner is not None else (0, 1)
 
     async def tick(self, now: datetime) -> None:
         engine = self._engine
@@ -81,14 +93,18 @@ class PacingBoard:
             last = runner.pacing.last
             if last is None or self._written.get(runner.campaign_id) == last.decided_at:
                 continue
+            unresolved = runner.pacing.unresolved(runner.calls)
             try:
-                await store_decision(engine.node_id, last, runner.pacing.occupancy)
+                await store_decision(engine.node_id, last, runner.pacing.occupancy, unresolved)
             except Exception:  # e.g. the campaign was just deleted: the others still go
                 log.exception("pacing_decision_write_failed campaign=%s", runner.campaign_id)
                 continue
             self._written[runner.campaign_id] = last.decided_at
+            if runner.campaign_id in self._over_since:
+                self._visible.setdefault(runner.campaign_id, now)
         for cid in set(self._written) - set(engine.runners):
             del self._written[cid]
+        self._visible = {cid: at for cid, at in self._visible.items() if cid in self._over_since}
         found = await nodes_pacing(recent(now, PARTICIPANT_TTL_S), over)
         self._live = await live_nodes(now, engine.coordinator.dead_after)
         presumed = {
@@ -97,7 +113,8 @@ class PacingBoard:
             )
             for cid in over
         }
-        engine.shares.remote_nodes(found, presumed)
+        visible = {cid: at.timestamp() for cid, at in self._visible.items()}
+        engine.shares.remote_nodes(found, presumed, visible)
 
 
 __all__ = ["DECISIONS_EVERY_S", "PacingBoard"]

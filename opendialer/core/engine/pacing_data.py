@@ -7,7 +7,8 @@
 * its safe-harbour message (``campaign_message``, kind ``safe_harbour``), read again
   only when its ``uploaded_at`` moved;
 * each node's last decision per campaign (``pacing_decision``): written here, read by
-  the web's Summary and, for the fair share of free agents, by the other nodes;
+  the web's Summary and, for the fair share of free agents, by the other nodes — with
+  its unresolved calls and the fewest participants they were launched among;
 * the engine nodes alive (``engine_node`` heartbeats) and when each started: the fair
   share counts in a node that has not reported yet (``fair_share.py``).
 """
@@ -20,6 +21,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from opendialer.core.domain import LeadStatus
+from opendialer.core.engine.fair_share import Reported
 from opendialer.core.engine.window import TimeZoneError, zone
 from opendialer.core.services.abandon_rate import (
     AbandonCounts,
@@ -197,8 +199,15 @@ class SafeHarbourMessage:
         self.audio, self._stamp = audio, stamp
 
 
-async def store_decision(node: str, state: CampaignPacingState, occupancy: float | None) -> None:
-    """Upsert this node's last decision for the campaign (``pacing_decision``)."""
+async def store_decision(
+    node: str,
+    state: CampaignPacingState,
+    occupancy: float | None,
+    unresolved: tuple[int, int] = (0, 1),
+) -> None:
+    """Upsert this node's last decision for the campaign (``pacing_decision``) with its
+    ``unresolved`` calls: how many, and the fewest participants they were launched among
+    (``fair_share.py``)."""
     decision, budget = state.decision, state.abandon
     row = PacingDecisionRow(
         campaign=state.campaign_id,
@@ -213,6 +222,8 @@ async def store_decision(node: str, state: CampaignPacingState, occupancy: float
         live_answered=budget.live_answered,
         abandoned=budget.abandoned,
         occupancy=occupancy,
+        unresolved=unresolved[0],
+        unresolved_among=unresolved[1],
         decided_at=state.decided_at,
     )
     columns = PacingDecisionRow
@@ -232,6 +243,8 @@ async def store_decision(node: str, state: CampaignPacingState, occupancy: float
                 columns.live_answered,
                 columns.abandoned,
                 columns.occupancy,
+                columns.unresolved,
+                columns.unresolved_among,
                 columns.decided_at,
             ],
         )
@@ -239,20 +252,31 @@ async def store_decision(node: str, state: CampaignPacingState, occupancy: float
     )
 
 
-async def nodes_pacing(since: datetime, campaigns: list[int]) -> dict[int, set[str]]:
-    """Per campaign, the nodes whose last decision for it is at or after ``since``."""
+async def nodes_pacing(since: datetime, campaigns: list[int]) -> dict[int, dict[str, Reported]]:
+    """Per campaign, the nodes whose last decision for it is at or after ``since``, and
+    what that decision's row tells of their calls."""
     if not campaigns:
         return {}
+    columns = PacingDecisionRow
     rows = (
-        await PacingDecisionRow.select(PacingDecisionRow.campaign, PacingDecisionRow.node)
-        .where(
-            PacingDecisionRow.campaign.is_in(campaigns) & (PacingDecisionRow.decided_at >= since)
+        await columns.select(
+            columns.campaign,
+            columns.node,
+            columns.unresolved,
+            columns.unresolved_among,
+            columns.decided_at,
         )
+        .where(columns.campaign.is_in(campaigns) & (columns.decided_at >= since))
         .run()
     )
-    out: dict[int, set[str]] = {}
+    out: dict[int, dict[str, Reported]] = {}
     for row in rows:
-        out.setdefault(int(row["campaign"]), set()).add(str(row["node"]))
+        decided = _aware(row["decided_at"]) or since
+        out.setdefault(int(row["campaign"]), {})[str(row["node"])] = Reported(
+            unresolved=int(row["unresolved"] or 0),
+            among=max(1, int(row["unresolved_among"] or 1)),
+            decided_s=decided.timestamp(),
+        )
     return out
 
 

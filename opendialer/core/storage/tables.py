@@ -169,6 +169,10 @@ class PacingDecisionRow(Table, tablename="pacing_decision"):
     live_answered = Integer(default=0)
     abandoned = Integer(default=0)
     occupancy = Real(null=True, default=None)
+    #: Its calls of the campaign not yet with an agent nor ended, and the fewest
+    #: participants of the fair share they were launched among (m0012).
+    unresolved = Integer(default=0)
+    unresolved_among = Integer(default=1)
     decided_at = Timestamptz(default=TimestamptzNow())
 
 
