@@ -252,7 +252,7 @@ class SipEndpoint:
     def _refuse_malformed(
         self, message: SipRequest | SipResponse, refused: Refused, addr: Address
     ) -> None:
-        """Count and log; a request that can be answered gets a 400 (§8.2.2 … §21.4.1)."""
+        """Count and log; a request that can be answered gets a 400 (RFC 3261 §21.4.1)."""
         self.refusals.refuse(addr, refused, _described(message))
         if (
             isinstance(message, SipRequest)
