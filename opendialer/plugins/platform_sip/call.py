@@ -14,8 +14,8 @@ layers — dialog, SDP, transactions, transport framing — are their own module
 
 The dialog state (Call-ID, tags, CSeq, route set, remote target) is a
 :class:`~.dialog.Dialog`; the call answers in-dialog requests the dialog owns
-(481 for a wrong To tag), re-ACKs retransmitted 2xx, answers a re-INVITE with
-the same SDP, and follows NOTIFY sipfrag progress.
+(the endpoint answers 481 to the others), re-ACKs retransmitted 2xx, answers a
+re-INVITE with the same SDP, and follows NOTIFY sipfrag progress.
 """
 
 from __future__ import annotations
@@ -37,6 +37,7 @@ from opendialer.plugins.platform_sip import agent_wait
 from opendialer.plugins.platform_sip import outcome_details as details
 from opendialer.plugins.platform_sip.config import SipAccount, Tunables
 from opendialer.plugins.platform_sip.dialog import Dialog, cancel_of
+from opendialer.plugins.platform_sip.refusals import cseq_parts, from_tag
 from opendialer.plugins.platform_sip.rtp import RtpEndpoint
 from opendialer.plugins.platform_sip.sdp import (
     ANSWER_DIRECTION,
@@ -413,12 +414,12 @@ class SipCall:
 
     # ------------------------------------------------------------ from the far end
 
+    def owns(self, request: SipRequest) -> bool:
+        return self.dialog.owns(request)
+
     def handle_request(self, request: SipRequest, reply: Callable[[SipResponse], None]) -> None:
+        """A request of this dialog (the endpoint answered 481 to any other, §12.2.2)."""
         method = request.method.upper()
-        if not self.dialog.owns(request):
-            if method != "ACK":
-                reply(make_response(request, 481, "Call/Transaction Does Not Exist"))
-            return
         if method == "ACK":
             return
         if method == "BYE":
@@ -450,14 +451,18 @@ class SipCall:
         else:
             reply(make_response(request, 501, "Not Implemented"))
 
-    def handle_stray_response(self, response: SipResponse) -> None:
-        """A 2xx to our INVITE after its transaction ended: the ACK was lost, send it again."""
-        if (
-            response.status_code // 100 == 2
-            and (response.headers.get_first("cseq") or "").upper().endswith("INVITE")
-            and self.ack is not None
-        ):
-            self.endpoint.send_message(self.ack)
+    def handle_stray_response(self, response: SipResponse) -> bool:
+        """A 2xx to our INVITE after its transaction ended: the ACK was lost, send it again.
+
+        Only a 2xx that answers our INVITE — its CSeq and From tag — is re-ACKed;
+        anything else with our Call-ID is not this dialog's (False: refused)."""
+        invite = self.invite
+        if self.ack is None or invite is None or response.status_code // 100 != 2:
+            return False
+        if cseq_parts(response) != cseq_parts(invite) or from_tag(response) != from_tag(invite):
+            return False
+        self.endpoint.send_message(self.ack)
+        return True
 
 
 class _Ringing:

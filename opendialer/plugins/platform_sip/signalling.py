@@ -7,11 +7,15 @@ UDP path never retransmits, its Via always says UDP, its TCP transport needs a
 pre-opened connection per address and it has no TLS — see docs/sip.md).
 
 Every request goes to the configured server (an outbound proxy / SBC / the
-PBX itself). A message that fails this layer's checks never reaches a dialog:
-responses are matched to their client transaction by branch and method;
-incoming requests are routed to the dialog that owns their
-Call-ID; anything else gets an RFC 3261 answer (481, 400, 200 for OPTIONS) or,
-if it cannot even be parsed, is counted and dropped.
+PBX itself). A message that fails this layer's checks never reaches a
+transaction or a dialog: a bad start line or a missing/unreadable mandatory
+header is refused first (``refusals.py``; a request then gets a 400 if it has
+a Via to answer to); a response is matched to its client transaction by
+branch and CSeq method and must then carry the request's Call-ID, From tag and
+CSeq number, else — unless it is a retransmitted 2xx its dialog re-ACKs — it is
+refused; an incoming request goes to the dialog of its Call-ID only if the
+dialog's tags match (else 481), an out-of-dialog OPTIONS gets 200 and INVITE
+480. Every refusal is counted (``dropped``) and logged once per peer and minute.
 """
 
 from __future__ import annotations
@@ -24,9 +28,9 @@ from collections.abc import Callable
 from typing import Protocol
 
 from aiosipua import SipMessage, SipRequest, SipResponse
-from aiosipua.message import missing_required_headers
 
 from opendialer.plugins.platform_sip.framing import Address, SipTransport
+from opendialer.plugins.platform_sip.refusals import RefusalLog, Refused, header_problem, parse
 from opendialer.plugins.platform_sip.transactions import (
     ClientTransaction,
     Timers,
@@ -40,7 +44,14 @@ log = logging.getLogger(__name__)
 class DialogHandler(Protocol):
     def handle_request(self, request: SipRequest, reply: Callable[[SipResponse], None]) -> None: ...
 
-    def handle_stray_response(self, response: SipResponse) -> None: ...
+    def owns(self, request: SipRequest) -> bool:
+        """Whether ``request`` (its Call-ID is the dialog's) has the dialog's tags."""
+        ...
+
+    def handle_stray_response(self, response: SipResponse) -> bool:
+        """Take a response with the dialog's Call-ID that no transaction matched;
+        False when it is not the dialog's either (the endpoint refuses it)."""
+        ...
 
 
 def new_branch() -> str:
@@ -114,7 +125,7 @@ class SipEndpoint:
         self._on_silent = on_server_silent
         self._transactions: dict[tuple[str, str], ClientTransaction] = {}
         self._dialogs: dict[str, DialogHandler] = {}
-        self.dropped = 0  # datagrams that were not SIP at all
+        self.refusals = RefusalLog()
 
     # ------------------------------------------------------------ lifecycle
 
@@ -209,61 +220,93 @@ class SipEndpoint:
     def open_dialogs(self) -> int:
         return len(self._dialogs)
 
+    @property
+    def dropped(self) -> int:
+        """Messages refused (``refusals.py``): never matched to a transaction or dialog."""
+        return self.refusals.total
+
     # ------------------------------------------------------------ receiving
 
     def receive(self, data: bytes, addr: Address, _unused: object) -> None:
         if not data.strip():
             return  # keep-alive CRLF
         try:
-            message = SipMessage.parse(data)
-        except Exception:  # any parse failure is the sender's problem, never ours
-            self.dropped += 1
-            log.debug("sip.unparseable from=%s:%s bytes=%d", addr[0], addr[1], len(data))
+            message = parse(data)
+        except Refused as refused:
+            self.refusals.refuse(addr, refused)
+            return
+        problem = header_problem(message)
+        if problem is not None:
+            self._refuse_malformed(message, problem, addr)
             return
         if self._on_alive is not None and (self.reliable or addr == self.server):
             self._on_alive()
         try:
             if isinstance(message, SipResponse):
-                self._receive_response(message)
+                self._receive_response(message, addr)
             else:
                 self._receive_request(message, addr)
         except Exception:
             log.exception("sip.handler_error from=%s:%s", addr[0], addr[1])
 
-    def _receive_response(self, response: SipResponse) -> None:
+    def _refuse_malformed(
+        self, message: SipRequest | SipResponse, refused: Refused, addr: Address
+    ) -> None:
+        """Count and log; a request that can be answered gets a 400 (RFC 3261 §21.4.1)."""
+        self.refusals.refuse(addr, refused, _described(message))
+        if (
+            isinstance(message, SipRequest)
+            and message.method.upper() != "ACK"
+            and message.headers.get("via")  # nowhere to send an answer without one
+        ):
+            self.send_message(make_response(message, 400, refused.phrase), addr)
+
+    def _receive_response(self, response: SipResponse, addr: Address) -> None:
         branch, method = top_branch(response), cseq_method(response)
-        if branch and method:
-            transaction = self._transactions.get((branch, method))
-            if transaction is not None:
+        transaction = self._transactions.get((branch or "", method or ""))
+        if transaction is not None:
+            mismatch = transaction.mismatch(response)
+            if mismatch is None:
                 transaction.on_response(response)
-                return
+            else:
+                refused = Refused("not_the_request", f"branch={branch}: {mismatch}")
+                self.refusals.refuse(addr, refused, _described(response))
+            return
         handler = self._dialogs.get(response.call_id or "")
-        if handler is not None:
-            handler.handle_stray_response(response)  # e.g. a retransmitted 2xx: re-ACK
+        if handler is not None and handler.handle_stray_response(response):
+            return  # e.g. a retransmitted 2xx: re-ACKed
+        refused = Refused("no_transaction", f"branch={branch}: matches no transaction or dialog")
+        self.refusals.refuse(addr, refused, _described(response))
 
     def _receive_request(self, request: SipRequest, addr: Address) -> None:
         def reply(response: SipResponse) -> None:
             self.send_message(response, addr)
 
-        if not request.headers.get("via"):
-            self.dropped += 1  # nowhere to send an answer
-            return
-        missing = missing_required_headers(request)
-        if missing:
-            if request.method.upper() != "ACK":
-                bad = make_response(request, 400, f"Missing {', '.join(missing)}")
-                reply(bad)
-            return
+        method = request.method.upper()
         handler = self._dialogs.get(request.call_id or "")
-        if handler is not None:
+        if handler is not None and handler.owns(request):
             handler.handle_request(request, reply)
             return
-        method = request.method.upper()
+        to = request.to_addr
+        in_dialog = handler is not None or bool(to and to.tag)
         if method == "ACK":
+            if in_dialog:  # (an ACK of an answer we sent statelessly is simply absorbed)
+                refused = Refused("no_dialog", "an ACK whose Call-ID or tags match no dialog")
+                self.refusals.refuse(addr, refused, _described(request))
             return
-        if method == "OPTIONS":
+        if method == "OPTIONS" and not in_dialog:
             reply(make_response(request, 200, "OK", to_tag=new_tag()))
-        elif method == "INVITE":
+        elif method == "INVITE" and not in_dialog:
             reply(make_response(request, 480, "Outbound Dialer Only", to_tag=new_tag()))
-        else:
+        else:  # §12.2.2: a request for a dialog we do not have
+            refused = Refused("no_dialog", "its Call-ID or tags match no dialog")
+            self.refusals.refuse(addr, refused, _described(request))
             reply(make_response(request, 481, "Call/Transaction Does Not Exist", to_tag=new_tag()))
+
+
+def _described(message: SipRequest | SipResponse) -> str:
+    """A short name of a message for the log: ``INVITE`` or ``200 INVITE``."""
+    if isinstance(message, SipRequest):
+        return message.method[:20]
+    cseq = (message.headers.get_first("cseq") or "").split()
+    return f"{message.status_code} {cseq[-1][:20] if cseq else '?'}"

@@ -27,6 +27,8 @@ from dataclasses import dataclass
 
 from aiosipua import SipRequest, SipResponse
 
+from opendialer.plugins.platform_sip.refusals import cseq_parts, from_tag
+
 log = logging.getLogger(__name__)
 
 
@@ -118,6 +120,24 @@ class ClientTransaction:
     @property
     def key(self) -> tuple[str, str]:
         return (self.branch, self.method)
+
+    def mismatch(self, response: SipResponse) -> str | None:
+        """Why ``response``, matched to this transaction by its branch and CSeq
+        method (§17.1.3), is still not an answer to this request; None when it is.
+
+        The branch is the far end's to copy, not proof: a response whose Call-ID,
+        From tag or CSeq number differ from the request's belongs to another
+        request (or to nobody) and must not end this transaction (§8.1.3.3).
+        """
+        request = self.request
+        if response.call_id != request.call_id:
+            return "its Call-ID is not the request's"
+        if from_tag(response) != from_tag(request):
+            return "its From tag is not the request's"
+        ours, theirs = cseq_parts(request), cseq_parts(response)
+        if ours is None or theirs is None or ours[0] != theirs[0]:
+            return "its CSeq number is not the request's"
+        return None
 
     def start(self) -> None:
         self._send(self.request)
