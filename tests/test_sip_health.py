@@ -98,7 +98,7 @@ async def test_an_unanswered_bye_is_the_calls_loss_and_the_next_calls_are_dialed
             assert outcome.disposition is CallDisposition.TRANSFERRED, outcome
             assert uas.count("BYE") > 3  # Timer E resent it until Timer F
             assert down == [] and logged(caplog, "sip.server_down") == []
-            timeouts = logged(caplog, "sip.in_dialog_timeout")
+            timeouts = logged(caplog, "sip.call_request_timeout")
             assert len(timeouts) == 1 and f"call={first.call_id} method=BYE" in timeouts[0]
             assert platform.health().ok and platform.free_ports() == 4
             for _ in range(2):

@@ -3,10 +3,11 @@
 Evidence against the server is a request *to the server itself* that got no
 answer at all — Timer B of an initial INVITE, Timer F of a REGISTER or of the
 OPTIONS probe (RFC 3261 §17.1) — or a TCP/TLS connection to it that cannot be
-made. A request inside a dialog (BYE, re-INVITE, REFER, NOTIFY …) or a CANCEL
-that goes unanswered says something about that one call's path (the far phone,
-a proxy that dropped the dialog), not about the server: it is logged against
-the call and changes nothing here.
+made. A request inside a dialog (BYE, re-INVITE, REFER, NOTIFY …), a CANCEL,
+or an INVITE whose final never came after the server sent a 1xx, says
+something about that one call's path (the far phone, a proxy that dropped the
+dialog), not about the server: it is logged against the call and changes
+nothing here.
 
 The rule (docs/sip.md, "Platform health"):
 
@@ -134,25 +135,27 @@ class WatchedEndpoint(SipEndpoint):
         timeout_s: float | None = None,
     ) -> ClientTransaction:
         transaction = super().request(request, on_provisional=on_provisional, timeout_s=timeout_s)
-        transaction.final.add_done_callback(partial(self._judge, request))
+        transaction.final.add_done_callback(partial(self._judge, transaction))
         return transaction
 
-    def _judge(self, request: SipRequest, final: asyncio.Future[SipResponse | None]) -> None:
+    def _judge(
+        self, transaction: ClientTransaction, final: asyncio.Future[SipResponse | None]
+    ) -> None:
         if final.cancelled() or self.closed or not self.watched:
             return
-        method = request.method.upper()
+        request, method = transaction.request, transaction.method
         if final.result() is not None:
             if method == "OPTIONS" and to_the_server(request):
                 self.health.probe_answered()
             else:
                 self.health.answered()
-        elif to_the_server(request):
+        elif to_the_server(request) and not transaction.provisional_seen:
             self.health.unanswered(method)
-        else:
+        else:  # in a dialog, a CANCEL, or an INVITE the server did answer with a 1xx
             handler = self._dialogs.get(request.call_id or "")
             call = getattr(getattr(handler, "request", None), "call_id", None)
             log.warning(
-                "sip.in_dialog_timeout call=%s method=%s sip_call_id=%s "
+                "sip.call_request_timeout call=%s method=%s sip_call_id=%s "
                 "(the call's loss, not the server's: health unchanged)",
                 call,
                 method,
