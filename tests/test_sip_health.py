@@ -14,7 +14,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pytest
 from aiosipua import SipMessage, SipResponse
@@ -32,17 +32,18 @@ PLATFORM_LOG = "opendialer.plugins.platform_sip.platform"
 
 @dataclass
 class SwallowsOne(ScriptedUas):
-    """Never answers the first ``method`` request it gets (nor its retransmissions)."""
+    """Never answers the first ``calls`` calls' ``method`` request (nor its retransmissions)."""
 
     method: str = "BYE"
-    swallowed: str | None = None  # the Call-ID of the request left unanswered
+    calls: int = 1
+    swallowed: set[str] = field(default_factory=set)  # Call-IDs whose request goes unanswered
 
     def datagram_received(self, data: bytes, addr: object) -> None:
-        text = data.decode(errors="replace")
-        if text.startswith(f"{self.method} "):
+        if data.startswith(f"{self.method} ".encode()):
             request = SipMessage.parse(data)
-            if self.swallowed in (None, request.call_id):
-                self.swallowed = request.call_id
+            call_id = request.call_id or ""
+            if call_id in self.swallowed or len(self.swallowed) < self.calls:
+                self.swallowed.add(call_id)
                 self.received.append(request)  # seen, never answered
                 return
         super().datagram_received(data, addr)
@@ -125,6 +126,35 @@ async def test_one_lost_invite_while_the_server_answers_the_probe_keeps_it_up(
             await eventually(lambda: uas.count("OPTIONS") >= 1)  # in doubt: the probe asks
             outcome = await platform.originate(call_request())
             assert outcome.disposition is CallDisposition.TRANSFERRED, outcome
+            assert platform.health().ok
+            assert down == [] and logged(caplog, "sip.server_down") == []
+    finally:
+        uas.close()
+
+
+async def test_invites_that_rang_but_never_ended_are_the_calls_loss(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The server sent 100/180 but neither answers our CANCELs nor sends the 487s:
+    three INVITEs end by timeout at once, yet the server did answer each of them."""
+    caplog.set_level(logging.INFO, logger=PLATFORM_LOG)
+    uas = await SwallowsOne(Behaviour(answer=False), method="CANCEL", calls=3).start()
+    try:
+        async with (
+            running_platform(sip_config(uas.address), **FAST) as platform,
+            health_watched(platform) as down,
+        ):
+            rang = [call_request(no_answer_timeout_s=0.2) for _ in range(3)]
+            outcomes = await asyncio.gather(*(platform.originate(r) for r in rang))
+            assert logged(caplog, "sip.server_down") == [], outcomes
+            assert uas.count("CANCEL") > 3 and uas.count("OPTIONS") == 0  # not even in doubt
+            lost = logged(caplog, "sip.call_request_timeout")
+            assert (
+                sorted(line.split()[2] for line in lost)
+                == ["method=CANCEL"] * 3 + ["method=INVITE"] * 3
+            )
+            outcome = await platform.originate(call_request(no_answer_timeout_s=0.2))
+            assert outcome.disposition is CallDisposition.NO_ANSWER, outcome
             assert platform.health().ok
             assert down == [] and logged(caplog, "sip.server_down") == []
     finally:

@@ -113,3 +113,21 @@ async def test_a_new_server_is_registered_only_after_the_old_one_was_told() -> N
     finally:
         old.close()
         new.close()
+
+
+async def test_an_old_server_that_is_gone_delays_the_move_but_not_the_new_servers_health() -> None:
+    """Moving away from a dead server: its un-REGISTERs go unanswered (each waits at
+    most 2 s), then the ports register at the new one and the platform is up there."""
+    old, new = await BindingRegistrar().start(), await BindingRegistrar().start()
+    try:
+        config = sip_config(old.address, ports=len(USERS), register=True)
+        async with followed_platform(config) as (platform, store):
+            await eventually(lambda: all_registered(platform) and old.count() == len(USERS))
+            old.close()  # the old server is gone
+
+            store({**config, "server": new.address})
+            await eventually(lambda: all_registered(platform) and new.count() == len(USERS))
+            assert platform.health().ok and platform.free_ports() == len(USERS)
+            assert removals(new) == []
+    finally:
+        new.close()
