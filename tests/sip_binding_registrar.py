@@ -83,6 +83,12 @@ class BindingRegistrar(asyncio.DatagramProtocol):
         for writer in self._writers:
             writer.close()
 
+    def drop_connections(self) -> None:
+        """Close every TCP connection (a server restart, a NAT or firewall timeout)."""
+        for writer in self._writers:
+            writer.close()
+        self._writers.clear()
+
     def current(self) -> dict[str, set[str]]:
         """Per user, the Contact URIs bound now."""
         now = time.monotonic()
@@ -144,5 +150,5 @@ class BindingRegistrar(asyncio.DatagramProtocol):
         now = time.monotonic()
         for uri, until in contacts.items():
             if until > now:
-                ok.headers.append("Contact", f"<{uri}>;expires={int(until - now)}")
+                ok.headers.append("Contact", f"<{uri}>;expires={round(until - now)}")
         return ok

@@ -131,3 +131,25 @@ async def test_an_old_server_that_is_gone_delays_the_move_but_not_the_new_server
             assert removals(new) == []
     finally:
         new.close()
+
+
+async def test_a_tcp_connection_made_again_removes_the_binding_of_the_old_one() -> None:
+    """The TCP connection drops; the next refresh connects from another local port, so
+    another Contact: the old one is removed first, over the new connection.
+
+    One port: several ports refreshing at once after a drop each open a connection
+    (``SipTransport.ensure_connected`` is not serialised), answers get lost and the
+    ports register only after a back-off — a fault of the transport layer, on main
+    as well, left to its owner."""
+    registrar = await BindingRegistrar().start()
+    try:
+        config = sip_config(registrar.address, ports=1, register=True, transport="tcp")
+        async with running_platform(config, register_expires_s=2, t1_s=0.05) as platform:
+            await eventually(lambda: platform.registrations()[0]["state"] == "registered")
+            before = registrar.current()
+            registrar.drop_connections()
+            await eventually(lambda: registrar.count() == 1 and registrar.current() != before)
+            assert removals(registrar) == [("tcp", "port001", c) for c in before["port001"]]
+            assert platform.health().ok
+    finally:
+        registrar.close()

@@ -119,8 +119,6 @@ class PortRegistration:
     async def run(self) -> None:
         while True:
             self._set("registering", "")
-            if self.binding is not None and self.binding != self._here():
-                await self._unregister()
             granted = await self.register_once(expires=self.policy.expires_s)
             if granted is not None and granted > 0:
                 self.failures = 0
@@ -144,10 +142,6 @@ class PortRegistration:
             self.next_attempt_at = _now_plus(wait)
             await asyncio.sleep(wait)
 
-    def _here(self) -> tuple[SipEndpoint, str]:
-        endpoint = self._endpoint()
-        return endpoint, endpoint.contact(self.account.user)
-
     async def register_once(
         self, *, expires: int, through: tuple[SipEndpoint, str] | None = None
     ) -> int | None:
@@ -155,10 +149,13 @@ class PortRegistration:
 
         ``through``: the endpoint and Contact to use (a binding to remove); by
         default the platform's current endpoint and its Contact."""
-        endpoint, contact = through or self._here()
+        endpoint = through[0] if through else self._endpoint()
         if endpoint.reliable and not await endpoint.ensure_connected():
             self.last_code, self.detail = None, "cannot connect to the SIP server"
             return None
+        contact = through[1] if through else endpoint.contact(self.account.user)  # connected
+        if through is None and self.binding not in (None, (endpoint, contact)):
+            await self._unregister()  # a binding elsewhere: removed before another is made
         authorization: tuple[str, str] | None = None
         for _attempt in range(2):
             request = self._request(endpoint, contact, expires, authorization)
