@@ -243,7 +243,7 @@ class SipPlatform:
                         f"cannot connect to {config.server_host}:{config.server_port}"
                         f" ({config.transport})"
                     )
-                    await asyncio.sleep(self.tunables.probe_interval_s / 2)  # a whole interval
+                    await asyncio.sleep(self.tunables.probe_interval_s / 2)  # + the one below
                 else:
                     request = options_request(endpoint, config.domain, self._first_user())
                     await endpoint.request(request, timeout_s=self.tunables.probe_interval_s).final
