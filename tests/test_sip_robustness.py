@@ -183,6 +183,8 @@ async def test_silent_server_puts_the_platform_down_until_it_answers(far_end) ->
         outcome = await platform.originate(call_request(amd=EnergyAmd()))
         assert outcome.disposition is CallDisposition.PLATFORM_ERROR, outcome
         assert len(uas.requests("INVITE")) > 3  # Timer A kept trying until Timer B
+        # one lost INVITE starts the probe; down once three requests in a row went unanswered
+        await eventually(lambda: not platform.health().ok)
         health = platform.health()
         assert not health.ok and "did not answer" in health.detail
         assert platform.free_ports() == 0

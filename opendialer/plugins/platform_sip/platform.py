@@ -15,7 +15,14 @@ and gives both back, whatever happens.
 Configuration changes apply without a restart: ``apply_config`` (or the
 ``config_source`` option, polled every ``config_poll_s``) adds and removes
 ports, re-registers changed accounts, and moves new calls to a new endpoint
-when server or transport change (calls in progress finish on the old one).
+when server or transport change (calls in progress finish on the old one; each
+port's binding is removed at the old server, through the old endpoint, before
+the port registers through the new one).
+
+Health (``health.py``): the platform goes down on unanswered requests to the
+server itself (INVITE/REGISTER/OPTIONS Timers B/F, three in a row) or a
+connection that cannot be made, never on a lost in-dialog request; the OPTIONS
+probe runs while in doubt and brings it up again at its first answer.
 Without any configuration yet (nothing saved on System → Communication
 platform) the platform starts "not configured" — down, originating nothing —
 and comes up when the configuration source first returns one.
@@ -39,7 +46,6 @@ import logging
 import ssl
 from collections.abc import Awaitable, Mapping
 from dataclasses import replace
-from datetime import UTC, datetime
 from typing import Any
 
 from opendialer.plugins.platform_sip import options as editable
@@ -47,6 +53,7 @@ from opendialer.plugins.platform_sip.call import CallSetup, SipCall
 from opendialer.plugins.platform_sip.config import SipAccount, SipConfig, Tunables
 from opendialer.plugins.platform_sip.config_follower import ConfigFollower, ConfigSource
 from opendialer.plugins.platform_sip.diagnosis import diagnose
+from opendialer.plugins.platform_sip.health import ServerHealth, WatchedEndpoint
 from opendialer.plugins.platform_sip.leases import PortLeases
 from opendialer.plugins.platform_sip.option_messages import N_
 from opendialer.plugins.platform_sip.port_pool import PortLeaser, PortPool
@@ -121,8 +128,7 @@ class SipPlatform:
             ),
             self._current_endpoint,
         )
-        self._down_reason: str | None = None
-        self._down_since: datetime | None = None
+        self._health = ServerHealth(on_doubt=self._start_probe)
         self._tasks: set[asyncio.Task[None]] = set()
         self._probe_task: asyncio.Task[None] | None = None
         self._started = False
@@ -186,7 +192,8 @@ class SipPlatform:
         if config.transport == "tls":
             tls_context = ssl.create_default_context(cafile=self.tunables.tls_ca_file)
             tls_context.minimum_version = ssl.TLSVersion.TLSv1_2
-        endpoint = SipEndpoint(
+        endpoint = WatchedEndpoint(
+            health=self._health,
             server=(config.server_host, config.server_port),
             transport=config.transport,
             timers=self.timers,
@@ -194,8 +201,6 @@ class SipPlatform:
             bind_port=self.tunables.sip_port,
             advertised_host=self.tunables.advertised_host,
             tls_context=tls_context,
-            on_server_alive=self._server_alive,
-            on_server_silent=self._server_silent,
         )
         try:
             await endpoint.start()
@@ -209,39 +214,40 @@ class SipPlatform:
                 )
             else:
                 reason = f"cannot reach {config.server_host}:{config.server_port}: {exc}"
-            self._server_silent(reason)
+            self._health.unreachable(reason)
         self._endpoint_calls[endpoint] = 0
         return endpoint
 
     # ------------------------------------------------------------ health
 
-    def _server_alive(self) -> None:
-        if self._down_reason is not None:
-            log.info("sip.server_up after=%s", self._down_reason)
-        self._down_reason = None
-        self._down_since = None
+    # What decides it is ``health.py`` (the rule is in its docstring and docs/sip.md);
+    # here is the probe it starts when in doubt.
 
-    def _server_silent(self, reason: str) -> None:
-        if self._down_reason is None:
-            log.warning("sip.server_down reason=%s", reason)
-            self._down_since = datetime.now(UTC)
-        self._down_reason = reason
+    def _start_probe(self) -> None:
         if self._probe_task is None and not self._closing:
             self._probe_task = self._spawn(self._probe(), "sip-probe")
 
     async def _probe(self) -> None:
-        """OPTIONS to the server every ``probe_interval_s`` until it answers again."""
+        """OPTIONS to the server every ``probe_interval_s`` while in doubt or down.
+
+        Its answers and timeouts reach the health through the endpoint (an
+        answered OPTIONS is what brings a down platform up); a TCP/TLS
+        connection that cannot be made is reported from here."""
         try:
-            while self._down_reason is not None and self._endpoint is not None:
+            while self._health.in_doubt and not self._closing:
                 endpoint, config = self._endpoint, self.config
-                if config is None:
+                if endpoint is None or config is None:
                     return
                 if endpoint.reliable and not await endpoint.ensure_connected():
-                    await asyncio.sleep(self.tunables.probe_interval_s)
-                    continue
-                request = options_request(endpoint, config.domain, self._first_user())
-                await endpoint.request(request, timeout_s=self.tunables.probe_interval_s).final
-                if self._down_reason is not None:
+                    self._health.unreachable(
+                        f"cannot connect to {config.server_host}:{config.server_port}"
+                        f" ({config.transport})"
+                    )
+                    await asyncio.sleep(self.tunables.probe_interval_s / 2)  # + the one below
+                else:
+                    request = options_request(endpoint, config.domain, self._first_user())
+                    await endpoint.request(request, timeout_s=self.tunables.probe_interval_s).final
+                if self._health.in_doubt:
                     await asyncio.sleep(self.tunables.probe_interval_s / 2)
         finally:
             self._probe_task = None
@@ -264,8 +270,8 @@ class SipPlatform:
             return Health(ok=False, detail="SIP platform not started")
         if self.config is None:
             return Health(ok=False, detail=self._unconfigured_detail())
-        if self._down_reason is not None:
-            return Health(ok=False, detail=self._down_reason, since=self._down_since)
+        if self._health.down_reason is not None:
+            return Health(ok=False, detail=self._health.down_reason, since=self._health.down_since)
         if not self._ports.licensed():
             return Health(
                 ok=False, detail="no dialer port configured (System → Communication platform)"
@@ -335,7 +341,9 @@ class SipPlatform:
         rtp: RtpEndpoint | None = None
         try:
             if endpoint.reliable and not await endpoint.ensure_connected():
-                self._server_silent(f"cannot connect to {config.server_host}:{config.server_port}")
+                self._health.unreachable(
+                    f"cannot connect to {config.server_host}:{config.server_port}"
+                )
                 raise PlatformUnavailable("SIP platform unavailable: cannot connect to the server")
             rtp = await RtpEndpoint.open(
                 self._rtp, self.tunables.bind_host, self.tunables.rtp_batch_ms, self._rtp_ticker
@@ -405,16 +413,22 @@ class SipPlatform:
         if self.tunables.rtp_range(new) != self.tunables.rtp_range(old):
             self._rtp = self._rtp_allocator(new)
         restart_all = new.signalling_key != old.signalling_key or new.domain != old.domain
-        if new.signalling_key != old.signalling_key and self._started:
-            previous = self._endpoint
-            self._down_reason = None
+        moved = new.signalling_key != old.signalling_key and self._started
+        previous = self._endpoint
+        if moved:
+            if isinstance(previous, WatchedEndpoint):
+                previous.watched = False  # what it loses from now on is not the new server's
+            self._health.reset()
             self._endpoint = await self._new_endpoint(new)
-            if previous is not None:
-                await self._retire_if_idle(previous)
+        # Every binding is removed through the endpoint and with the Contact that made it
+        # (PortRegistration.binding) — the old server over the old transport — before
+        # the port registers again through the new endpoint (_sync_registrations).
         if restart_all or not new.register:
             await self._registrations.stop_all()
         else:
             await self._registrations.stop_changed(new.ports)
+        if moved and previous is not None:
+            await self._retire_if_idle(previous)
         self._sync_registrations()
         log.info("sip.config_applied ports=%d register=%s", len(new.ports), new.register)
 

@@ -5,6 +5,13 @@ A failure (403, wrong password answered with another 401, timeout, 5xx)
 marks the port unusable and retries after ``backoff`` seconds, doubling up to
 ``backoff_max`` — a misconfigured password must not hammer the registrar.
 The state of every port is what the admin's Diagnostics page shows.
+
+A binding is removed (REGISTER ``Expires: 0``) through the endpoint and with
+the Contact that created it — :attr:`PortRegistration.binding` —, whatever the
+platform's current endpoint is by then: after a change of server or transport
+the old registrar, over the old transport, is told, before the port registers
+anew. A refresh that would register another Contact (a new endpoint, a TCP
+connection made again from another local port) removes the old binding first.
 """
 
 from __future__ import annotations
@@ -26,6 +33,7 @@ from opendialer.plugins.platform_sip.signalling import SipEndpoint, new_tag
 log = logging.getLogger(__name__)
 
 REFRESH_FRACTION = 0.9
+UNREGISTER_S = 2.0  # the longest a port waits for its un-REGISTER's answer
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +68,8 @@ class PortRegistration:
         self.expires_at: datetime | None = None
         self.next_attempt_at: datetime | None = None
         self.failures = 0
+        #: Where the registrar holds this port: the endpoint and the Contact it registered.
+        self.binding: tuple[SipEndpoint, str] | None = None
         self._task: asyncio.Task[None] | None = None
 
     @property
@@ -87,10 +97,18 @@ class PortRegistration:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
-        if unregister and self.registered:
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(self.register_once(expires=0), 2)
+        if unregister:
+            await self._unregister()
         self._set("unregistered", "")
+
+    async def _unregister(self) -> None:
+        """Remove :attr:`binding` where it was made (bounded: the old server may be gone)."""
+        binding = self.binding
+        if binding is None:
+            return
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(self.register_once(expires=0, through=binding), UNREGISTER_S)
+        self.binding = None  # answered or not: it expires on its own at worst
 
     def _set(self, state: str, detail: str) -> None:
         changed = state != self.state
@@ -124,15 +142,23 @@ class PortRegistration:
             self.next_attempt_at = _now_plus(wait)
             await asyncio.sleep(wait)
 
-    async def register_once(self, *, expires: int) -> int | None:
-        """One REGISTER exchange (answering one challenge); the granted seconds or None."""
-        endpoint = self._endpoint()
+    async def register_once(
+        self, *, expires: int, through: tuple[SipEndpoint, str] | None = None
+    ) -> int | None:
+        """One REGISTER exchange (answering one challenge); the granted seconds or None.
+
+        ``through``: the endpoint and Contact to use (a binding to remove); by
+        default the platform's current endpoint and its Contact."""
+        endpoint = through[0] if through else self._endpoint()
         if endpoint.reliable and not await endpoint.ensure_connected():
             self.last_code, self.detail = None, "cannot connect to the SIP server"
             return None
+        contact = through[1] if through else endpoint.contact(self.account.user)  # connected
+        if through is None and self.binding not in (None, (endpoint, contact)):
+            await self._unregister()  # a binding elsewhere: removed before another is made
         authorization: tuple[str, str] | None = None
         for _attempt in range(2):
-            request = self._request(endpoint, expires, authorization)
+            request = self._request(endpoint, contact, expires, authorization)
             response = await endpoint.request(request).final
             if response is None:
                 self.last_code, self.detail = None, "the registrar did not answer"
@@ -151,7 +177,9 @@ class PortRegistration:
                     return None
                 continue
             if 200 <= response.status_code < 300:
-                return _granted(response, expires)
+                granted = _granted(response, expires, contact)
+                self.binding = (endpoint, contact) if expires and granted else None
+                return granted
             reason = response.reason_phrase
             if response.status_code in (401, 403, 407):
                 self.detail = f"{response.status_code} {reason}: check auth user and password"
@@ -162,7 +190,11 @@ class PortRegistration:
         return None
 
     def _request(
-        self, endpoint: SipEndpoint, expires: int, authorization: tuple[str, str] | None
+        self,
+        endpoint: SipEndpoint,
+        contact: str,
+        expires: int,
+        authorization: tuple[str, str] | None,
     ) -> SipRequest:
         self.cseq += 1
         aor = f"sip:{self.account.user}@{self.domain}"
@@ -173,16 +205,26 @@ class PortRegistration:
         request.headers.set_single("To", f"<{aor}>")
         request.headers.set_single("Call-ID", self.call_id)
         request.headers.set_single("CSeq", f"{self.cseq} REGISTER")
-        request.headers.set_single("Contact", endpoint.contact(self.account.user))
+        request.headers.set_single("Contact", contact)
         request.headers.set_single("Expires", str(expires))
         if authorization:
             request.headers.set_single(*authorization)
         return request
 
 
-def _granted(response: SipResponse, asked: int) -> int:
-    for contact in response.headers.get("contact"):
-        for part in contact.split(";")[1:]:
+def _uri(contact: str) -> str:
+    contact = contact.strip()
+    return contact.partition("<")[2].partition(">")[0] if "<" in contact else contact.split(";")[0]
+
+
+def _granted(response: SipResponse, asked: int, contact: str) -> int:
+    """The seconds granted to ``contact``: its ``expires`` in the 2xx's Contact list
+    (which holds every binding of the port, ours among them), else the Expires header."""
+    ours = _uri(contact)
+    listed = [c for header in response.headers.get("contact") for c in header.split(",")]
+    for entry in sorted(listed, key=lambda c: _uri(c) != ours):  # ours first
+        params = entry.rpartition(">")[2] if "<" in entry else entry.partition(";")[2]
+        for part in params.split(";"):
             name, _, value = part.strip().partition("=")
             if name.lower() == "expires" and value.isdigit():
                 return int(value)

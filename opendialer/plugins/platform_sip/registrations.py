@@ -3,8 +3,11 @@
 The platform says which accounts should be registered (:meth:`Registrations.sync`
 after a configuration change or a lease round) and which must stop (a port given
 back to another node is unregistered *before* that node may register it; a
-changed account is registered again). Every registration uses the platform's
-current endpoint, so a new server or transport moves them all.
+changed account is registered again). Every registration registers through
+the platform's current endpoint and removes its binding through the one that
+made it: on a new server or transport the platform stops them all (each old
+binding removed at the old server, over the old transport) before it syncs
+them again on the new endpoint.
 """
 
 from __future__ import annotations
