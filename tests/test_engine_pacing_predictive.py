@@ -50,15 +50,17 @@ CENTER: dict[str, Any] = {
 SIMULATED_S = 900
 
 
-async def _dial(db: Database, mode: str) -> tuple[list[dict[str, Any]], AbandonCounts]:
-    """``SIMULATED_S`` of one campaign in ``mode`` on its own simulated center."""
+async def _dial(
+    db: Database, mode: str, agents: int = AGENTS, seconds: int = SIMULATED_S
+) -> tuple[list[dict[str, Any]], AbandonCounts]:
+    """``seconds`` of one campaign in ``mode`` on its own simulated center."""
     clock = FakeClock(NINE)
     cid = await pacing_campaign(f"Campaign {mode}", mode, 900, max_attempts=1)
     await upload_message(cid, MESSAGE, NINE)
-    engine = pacing_engine(db, clock, center_name(), agents=AGENTS, **CENTER)
+    engine = pacing_engine(db, clock, center_name(), agents=agents, **CENTER)
     await engine.start(run_loop=False)
     try:
-        await run_for([engine], clock, SIMULATED_S, step=1.0)
+        await run_for([engine], clock, seconds, step=1.0)
     finally:
         await engine.stop()
     # Stopped, so that the next run's engine (same node) leaves this campaign alone.
@@ -109,3 +111,20 @@ async def test_predictive_dials_ahead_of_its_agents_and_hands_more_people_over(
 
     # (about 84 against 72 here, cold start included).
     assert handed(calls) > handed(progressive), (handed(calls), handed(progressive))
+
+
+async def test_a_small_team_is_dialed_one_call_per_free_agent_each_holding_it(
+    db: Database, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Five agents (the simulator's center tells how many are logged on): predictive
+    dials as progressive does — a call per free agent, the agent held while it rings —
+    so nobody is abandoned, learning or not."""
+    caplog.set_level(logging.INFO, logger=PACING_LOG)
+    calls, counts = await _dial(db, "predictive", agents=5, seconds=300)
+    lines = decision_lines(caplog.records)
+    assert lines and all("reason=small_team" in line for line in lines), lines[:3]
+    assert all(level <= 1.0 for level in _levels(lines, "small_team"))
+    assert 'why="5 agents: a team under 8' in lines[0]
+    assert len(calls) > 10 and most_at_once(calls) <= 5
+    assert counts.live_answered > 0 and counts.abandoned == 0
+    assert not [c for c in calls if c["disposition"] == "abandoned"]

@@ -300,7 +300,8 @@ def test_predictive_cold_start_is_progressive(new: Callable[[str], Any]) -> None
     mode = new("predictive")
     few = stats(outcomes=40)
     decision = check(mode.decide(team(25, 6, calls=ringing(2, 3.0), outcome_stats=few)))
-    assert (decision.launch, decision.reason) == (4, "cold_start")
+    # held calls: the free count is already net of the ringing calls' agents
+    assert (decision.launch, decision.reason, decision.holds_agents) == (6, "cold_start", True)
     # enough calls ended but too few of them live
     rare = stats(p=0.015, outcomes=400)
     assert check(mode.decide(team(25, 6, outcome_stats=rare))).reason == "cold_start"
@@ -320,8 +321,10 @@ def test_small_teams_are_dialed_more_cautiously(new: Callable[[str], Any]) -> No
     calls = ringing(1, 3.0)
     for agents in (2, 5, 7):
         tiny = check(new("predictive").decide(team(agents, 2, calls=calls, outcome_stats=answers)))
-        assert (tiny.reason, tiny.launch) == ("small_team", 1)
+        # each call holds its agent, so the ringing one holds its own: two free, two more
+        assert (tiny.reason, tiny.launch, tiny.holds_agents) == ("small_team", 2, True)
         assert f"{agents} agents" in tiny.detail
+    assert not large.holds_agents
     assert check(new("predictive").decide(team(8, 2, outcome_stats=answers))).launch > 2
 
 
@@ -427,10 +430,17 @@ def test_no_agents_at_all_launches_nothing(new: Callable[[str], Any]) -> None:
 def test_a_spent_budget_is_progressive(new: Callable[[str], Any]) -> None:
     # 2000 live, 3 % target: 60 allowed; 59.5 abandoned would leave under one
     spent = AbandonBudget(live_answered=2000, abandoned=60)
-    decision = check(new("predictive").decide(team(25, 6, calls=ringing(2, 3.0), budget=spent)))
-    assert (decision.launch, decision.reason) == (4, "abandon_budget")
+    mode = new("predictive")
+    assert not check(mode.decide(team(25, 6))).holds_agents  # over-dialing: none held
+    decision = check(mode.decide(team(25, 6, calls=ringing(2, 3.0), budget=spent)))
+    # one call per free agent, held; the two over-dialed calls still ringing hold none,
+    # so two of the six free agents are theirs
+    assert (decision.launch, decision.reason, decision.holds_agents) == (4, "abandon_budget", True)
     over = AbandonBudget(live_answered=2000, abandoned=80)
     assert check(new("predictive").decide(team(25, 6, budget=over))).launch == 6
+    # a mode that over-dialed nothing lately: the ringing calls hold their own agents
+    fresh = check(new("predictive").decide(team(25, 6, calls=ringing(2, 3.0), budget=spent)))
+    assert (fresh.launch, fresh.holds_agents) == (6, True)
 
 
 def test_a_nearly_spent_budget_holds_back_before_the_target(new: Callable[[str], Any]) -> None:

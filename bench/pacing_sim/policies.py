@@ -59,6 +59,8 @@ class Policy:
     name = ""
     #: Calls hold no agent while they ring (see ``sdk/pacing.py``).
     over_dials = True
+    #: The last decision's calls hold their agents all the same (``holds_agents``).
+    holds_agents = False
     #: Seconds between timed decisions.
     period_s = 1.0
     #: Also decides ``reaction_s`` after an agent frees.
@@ -125,6 +127,7 @@ class ModePolicy(Policy):
         started = cpu_ns()
         decision = self._decide(snap)
         self.last_ns = spent_ns(started)
+        self.holds_agents = decision.holds_agents
         self.reasons[decision.reason] += 1
         self.level_sum += decision.dial_level
         return max(0, int(decision.launch))

@@ -218,7 +218,8 @@ class DaySim:
         self.r.policy_ns += self.policy.last_ns or spent_ns(started)
         self.r.decisions += 1
         room = self.s.ports - self.in_flight
-        n = min(wanted, room) if self.over_dials else min(wanted, room, len(self.ready))
+        holding = not self.over_dials or self.policy.holds_agents
+        n = min(wanted, room, len(self.ready)) if holding else min(wanted, room)
         if n > 0:
             self._launch(n)
             if self.logged_on:
@@ -254,7 +255,7 @@ class DaySim:
         heappush = heapq.heappush
         hour = int((t - self.base) // 3600)
         no_answer_at = t + s.no_answer_timeout_s
-        holds_agent = not self.over_dials
+        holds_agent = not self.over_dials or self.policy.holds_agents
         for _ in range(n):
             lead, attempt = take(t)
             draws, row = block(lead)

@@ -257,6 +257,11 @@ class PacingDecision:
     reason: str = PROGRESSIVE
     #: One English sentence for the log (``pacing_decision ... why=...``).
     detail: str = ""
+    #: An over-dialing mode's calls of this decision hold an agent from their launch,
+    #: as progressive's do (its one-call-per-free-agent fallbacks: learning, a small
+    #: team): a person they reach never waits, so they never abandon. ``launch`` then
+    #: counts the free agents, which are net of the agents held.
+    holds_agents: bool = False
 
 
 class PacingMode(Protocol):

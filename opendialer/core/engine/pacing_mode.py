@@ -15,7 +15,9 @@ What the engine enforces whatever the mode says (:func:`guarded_decision`):
 * an over-dialing campaign whose abandon rate is over its target in its window runs
   as progressive until it is back under (``abandon_budget``): the mode is still
   asked, so it keeps learning, but its launch is not used;
-* a mode that raises runs as progressive for that decision (``mode_failed``, logged).
+* a mode that raises runs as progressive for that decision (``mode_failed``, logged);
+* an over-dialing mode's decision that says ``holds_agents`` (its own one call per
+  free agent) is launched like progressive's: each call holds its agent.
 """
 
 from __future__ import annotations
@@ -129,7 +131,7 @@ def guarded_decision(
     ``all_free``: the target's whole free count (the snapshot may hold a share)."""
     wants_over = over_dials(mode)
     decision = _asked(mode, snapshot)
-    over = wants_over and platform_waits
+    over = wants_over and platform_waits and not (decision is not None and decision.holds_agents)
     if decision is None:
         decision, over = (
             progressive(

@@ -53,6 +53,9 @@ HORIZON_LEVELS = np.array([0.1, 0.3, 0.5, 0.7, 0.9])
 #: finding no agent is a large share of the hour, and the gain over progressive small
 #: (the bench's N=5 campaigns: +0.13 occupancy for 2.6 % abandons against none).
 SMALL_TEAM = 8
+#: Seconds a call launched holding no agent may stay unresolved (ring, AMD, the wait):
+#: until then the mode's held calls leave room for it.
+UNHELD_TAIL_S = 120.0
 #: Outcomes and live answers the statistics need before the mode over-dials.
 COLD_START_OUTCOMES = 50
 COLD_START_LIVE = 10
@@ -142,6 +145,8 @@ class PredictivePacing:
         self._answer_rate = AnswerRate()
         self._outcomes: RecentOutcomes | None = None
         self._calibration = Calibration()
+        #: Until when calls launched holding no agent may still be unresolved.
+        self._unheld_until = -math.inf
         self._busy_source: Distribution | None = None
         self._busy_array: Vector = np.zeros(0)
         self.last: PacingDecision | None = None
@@ -151,6 +156,8 @@ class PredictivePacing:
 
     def decide(self, snapshot: PacingSnapshot) -> PacingDecision:
         decision = self._decide(snapshot)
+        if decision.launch > 0 and not decision.holds_agents:
+            self._unheld_until = snapshot.now_s + UNHELD_TAIL_S
         self._answer_rate.launched += decision.launch
         self.last = decision
         return decision
@@ -175,6 +182,9 @@ class PredictivePacing:
         agents = agents_counted(snapshot, self._history)
         unresolved = calls.unresolved
         progressive = max(0, free - unresolved)
+        # One call per free agent, held: the free count is net of the agents held, so
+        # only calls launched holding none (over-dialed lately) are taken off it.
+        held = progressive if snapshot.now_s < self._unheld_until else free
         if agents <= 0 or snapshot.agents_logged_on == 0:
             return _no_agents(agents, unresolved, "no agent logged on")
         if agents < SMALL_TEAM:
@@ -182,7 +192,7 @@ class PredictivePacing:
                 f"{agents} agents: a team under {SMALL_TEAM} is dialed one call per free "
                 "agent (one person finding none would be a large share of its abandons)"
             )
-            return _one_per_free_agent(progressive, room, agents, unresolved, "small_team", why)
+            return _one_per_free_agent(held, room, agents, unresolved, "small_team", why)
         stats = snapshot.stats
         if stats.outcomes < COLD_START_OUTCOMES or stats.live_answers < COLD_START_LIVE or p <= 0.0:
             why = (
@@ -190,7 +200,7 @@ class PredictivePacing:
                 f"(over-dialing needs {COLD_START_OUTCOMES} and {COLD_START_LIVE}); "
                 "one call per free agent"
             )
-            return _one_per_free_agent(progressive, room, agents, unresolved, "cold_start", why)
+            return _one_per_free_agent(held, room, agents, unresolved, "cold_start", why)
         if self._outcomes is None or self._outcomes.stats is not stats:
             self._outcomes = RecentOutcomes.of(stats, HORIZON_LEVELS)
         outcomes = self._outcomes
@@ -215,7 +225,7 @@ class PredictivePacing:
                 f"{snapshot.settings.abandon_target_pct:.2f} %); one call per free agent"
             )
             return _one_per_free_agent(
-                progressive, room, agents, unresolved, "abandon_budget", why, free + freeing_mid
+                held, room, agents, unresolved, "abandon_budget", why, free + freeing_mid
             )
         cap_room = max(
             0, math.floor(snapshot.settings.max_lines_per_agent * agents + 1e-9) - unresolved
@@ -283,6 +293,9 @@ def _one_per_free_agent(
     why: str,
     predicted: float | None = None,
 ) -> PacingDecision:
+    """One call per free agent, each holding its agent from the launch (the engine
+    launches it as progressive's): ``progressive`` counts the free agents not already
+    covered by calls that hold none."""
     launch = min(progressive, room)
     if room < progressive:
         reason = "capacity"
@@ -293,6 +306,7 @@ def _one_per_free_agent(
         predicted_free_agents=float(progressive + unresolved) if predicted is None else predicted,
         reason=reason,
         detail=why,
+        holds_agents=True,
     )
 
 
