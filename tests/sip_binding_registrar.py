@@ -6,7 +6,8 @@ address of record, the Contact URIs registered and not removed since
 gone too). The 2xx lists every binding of the AoR with its ``expires``, as a
 registrar does. Every REGISTER is kept with the transport it came over, so a
 test can tell through which endpoint and with which Contact a binding was made
-and removed. OPTIONS get a 200 on both transports.
+and removed; ``connections`` counts the TCP connections accepted. OPTIONS get a
+200 on both transports.
 """
 
 from __future__ import annotations
@@ -58,6 +59,7 @@ class BindingRegistrar(asyncio.DatagramProtocol):
     registers: list[Register] = field(default_factory=list)
     # user → Contact URI → monotonic time it expires
     bindings: dict[str, dict[str, float]] = field(default_factory=dict)
+    connections: int = 0  # TCP connections accepted since start
     _udp: asyncio.DatagramTransport | None = None
     _tcp: asyncio.Server | None = None
     _writers: list[asyncio.StreamWriter] = field(default_factory=list)
@@ -109,6 +111,7 @@ class BindingRegistrar(asyncio.DatagramProtocol):
         self._handle(data, "udp", lambda reply: udp.sendto(reply, addr))
 
     async def _serve_tcp(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.connections += 1
         self._writers.append(writer)
         with contextlib.suppress(asyncio.IncompleteReadError, ConnectionError, OSError):
             while (data := await read_stream_message(reader)) is not None:

@@ -11,6 +11,7 @@ TCP at one port number.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
@@ -47,6 +48,14 @@ async def followed_platform(
 
 def all_registered(platform: SipPlatform) -> bool:
     return [r["state"] for r in platform.registrations()] == ["registered"] * len(USERS)
+
+
+#: Log lines that would mean a port or the platform was hurt by the reconnect.
+TROUBLE = ("sip.register_failed", "sip.server_down", "sip.server_unanswered", "sip.connect_failed")
+
+
+def messages(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [r.getMessage() for r in caplog.records]
 
 
 def removals(registrar: BindingRegistrar) -> list[tuple[str, str, str]]:
@@ -133,23 +142,37 @@ async def test_an_old_server_that_is_gone_delays_the_move_but_not_the_new_server
         new.close()
 
 
-async def test_a_tcp_connection_made_again_removes_the_binding_of_the_old_one() -> None:
-    """The TCP connection drops; the next refresh connects from another local port, so
-    another Contact: the old one is removed first, over the new connection.
-
-    One port: several ports refreshing at once after a drop each open a connection
-    (``SipTransport.ensure_connected`` is not serialised), answers get lost and the
-    ports register only after a back-off — a fault of the transport layer, on main
-    as well, left to its owner."""
+async def test_a_dropped_tcp_connection_is_made_again_once_for_all_ports(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The TCP connection drops; the ports' next refreshes come together and share
+    one new connection — each made from another local port, so another Contact:
+    the old binding is removed first, over the new connection — and every port
+    stays registered with the platform up throughout."""
+    caplog.set_level(logging.INFO, logger="opendialer.plugins.platform_sip")
     registrar = await BindingRegistrar().start()
     try:
-        config = sip_config(registrar.address, ports=1, register=True, transport="tcp")
+        config = sip_config(registrar.address, ports=len(USERS), register=True, transport="tcp")
         async with running_platform(config, register_expires_s=2, t1_s=0.05) as platform:
-            await eventually(lambda: platform.registrations()[0]["state"] == "registered")
+            await eventually(lambda: all_registered(platform) and registrar.count() == len(USERS))
             before = registrar.current()
+            assert registrar.connections == 1
             registrar.drop_connections()
-            await eventually(lambda: registrar.count() == 1 and registrar.current() != before)
-            assert removals(registrar) == [("tcp", "port001", c) for c in before["port001"]]
+            await eventually(
+                lambda: (
+                    registrar.count() == len(USERS)
+                    and all(registrar.current().get(u, before[u]) != before[u] for u in USERS)
+                    and all_registered(platform)
+                ),
+                within=30,
+                what="every port registered again under a new Contact",
+            )
+            assert registrar.connections == 2  # one new connection, shared by all ports
+            assert removals(registrar) == sorted(
+                ("tcp", user, contact) for user, contacts in before.items() for contact in contacts
+            )
+            assert len({c for cs in registrar.current().values() for c in cs}) == len(USERS)
+            assert [m for m in messages(caplog) if m.startswith(TROUBLE)] == []
             assert platform.health().ok
     finally:
         registrar.close()

@@ -10,7 +10,8 @@ library's global one, so two exporters in one process do not collide):
   Counters start at 0 when the process starts, as Prometheus expects
   (``rate()``/``increase()`` handle restarts).
 * **Read when scraped** (:class:`LiveState`): calls in flight, pacing (dial level,
-  abandon rate: :mod:`.pacing`), platform, SIP registrations, routing targets and
+  abandon rate: :mod:`.pacing`), platform, SIP registrations and SIP messages
+  refused (counters the platform keeps: ``refused_messages()``), routing targets and
   DNC providers' health from the engine of this process; schedule states and leads
   due from the database (one :func:`~opendialer.sdk.dialing_overview`, cached for
   ``db_refresh_s`` so scrapes never add load); event-loop lag.
@@ -29,7 +30,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
-from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.exposition import choose_encoder
 from prometheus_client.registry import Collector
 
@@ -395,6 +396,27 @@ class LiveState(Collector):
             for state, count in sorted(counts.items()):
                 gauge.add_metric([state], float(count))
         yield gauge
+        yield _refused_messages(platform)
+
+
+def _refused_messages(platform: Any) -> Metric:
+    """The platform's own count (``refused_messages()``: reason → messages since it
+    started, as the SIP platform keeps it), exposed as a counter; no series for a
+    platform that does not count refusals (the simulator)."""
+    counter = CounterMetricFamily(
+        PREFIX + "sip_messages_refused",
+        "SIP messages the platform refused (malformed, or matching no transaction or "
+        "dialog: never acted on), per reason.",
+        labels=["reason"],
+    )
+    refused = getattr(platform, "refused_messages", None)
+    if callable(refused):
+        try:
+            for reason, count in sorted(refused().items()):
+                counter.add_metric([str(reason)], float(count))
+        except Exception as exc:
+            log.warning("metrics_refused_messages_failed error=%s: %s", type(exc).__name__, exc)
+    return counter
 
 
 __all__ = ["LiveState", "PrometheusExporter"]

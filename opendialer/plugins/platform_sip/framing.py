@@ -5,7 +5,9 @@ UDP: one datagram is one message; the server's name is resolved once at start
 are raised so a burst of answers does not overflow them. TCP/TLS: messages are
 framed by their header block and ``Content-Length`` (§18.3, compact form ``l``);
 a message over :data:`MAX_STREAM_MESSAGE` closes the connection, which
-:meth:`SipTransport.ensure_connected` opens again. Every message received goes,
+:meth:`SipTransport.ensure_connected` opens again — once, however many ports
+ask at the same time (they share one connection, so their Contacts and the
+answers to them are that connection's). Every message received goes,
 as bytes with its source address, to ``deliver`` — parsing and everything above
 is the endpoint's (``signalling.py``).
 """
@@ -95,6 +97,11 @@ class SipTransport:
         self._udp: asyncio.DatagramTransport | None = None
         self._writer: asyncio.StreamWriter | None = None
         self._reader_task: asyncio.Task[None] | None = None
+        # One (re)connect at a time: ports refreshing together after a drop would
+        # otherwise each open a connection, and each new one replaces the writer
+        # the others' requests (and Contacts) were made for.
+        self._connect_lock = asyncio.Lock()
+        self._failed_connects = 0  # lets those waiting on a failed attempt share its result
 
     @property
     def via_transport(self) -> str:
@@ -142,20 +149,33 @@ class SipTransport:
         )
         self._writer = writer
         self.local_port = int(writer.get_extra_info("sockname")[1])
-        self._reader_task = asyncio.create_task(self._read_stream(reader))
+        self._reader_task = asyncio.create_task(self._read_stream(reader, writer))
 
     async def ensure_connected(self) -> bool:
-        """Reconnect a dropped TCP/TLS connection; False if the server cannot be reached."""
+        """Reconnect a dropped TCP/TLS connection; False if the server cannot be reached.
+
+        Callers arriving while a connect is under way wait for it and use its
+        connection; if it failed, they are told so rather than each trying (and
+        waiting out the connect timeout) in turn."""
         if self.connected or self.closed:
             return self.connected
-        try:
-            await self._connect()
-        except (OSError, TimeoutError, ssl.SSLError) as exc:
-            log.warning("sip.connect_failed server=%s:%s error=%s", *self.server, exc)
-            return False
+        failed_before = self._failed_connects
+        async with self._connect_lock:
+            if self.connected or self.closed:
+                return self.connected
+            if self._failed_connects != failed_before:
+                return False  # the attempt made while we waited failed just now
+            try:
+                await self._connect()
+            except (OSError, TimeoutError, ssl.SSLError) as exc:
+                self._failed_connects += 1
+                log.warning("sip.connect_failed server=%s:%s error=%s", *self.server, exc)
+                return False
         return True
 
-    async def _read_stream(self, reader: asyncio.StreamReader) -> None:
+    async def _read_stream(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
         try:
             while True:
                 message = await read_stream_message(reader)
@@ -165,9 +185,9 @@ class SipTransport:
         except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, ConnectionError, OSError):
             pass
         finally:
-            if self._writer is not None:
-                self._writer.close()
-            self._writer = None
+            writer.close()
+            if self._writer is writer:  # a newer connection may have replaced this one
+                self._writer = None
 
     def send(self, data: bytes, addr: Address | None = None) -> None:
         if self._udp is not None:

@@ -58,6 +58,7 @@ from opendialer.plugins.platform_sip.leases import PortLeases
 from opendialer.plugins.platform_sip.option_messages import N_
 from opendialer.plugins.platform_sip.port_pool import PortLeaser, PortPool
 from opendialer.plugins.platform_sip.probe import probe_server
+from opendialer.plugins.platform_sip.refusals import RefusalLog
 from opendialer.plugins.platform_sip.registration import RegistrationPolicy
 from opendialer.plugins.platform_sip.registrations import Registrations
 from opendialer.plugins.platform_sip.rtp import RtpEndpoint, RtpPortAllocator, RtpTicker
@@ -67,6 +68,17 @@ from opendialer.sdk import CallOutcome, CallRequest, Health, PlatformUnavailable
 
 log = logging.getLogger(__name__)
 
+#: The reasons ``refusals.py`` counts a refused message under (``Refused.reason``);
+#: :meth:`SipPlatform.refused_messages` lists each, so a reason never seen reads 0.
+REFUSAL_REASONS = (
+    "bad_start_line",
+    "unparsable",
+    "missing_header",
+    "bad_header",
+    "not_the_request",
+    "no_transaction",
+    "no_dialog",
+)
 NOT_CONFIGURED = "no communication platform configured: set it in System → Communication platform"
 
 
@@ -129,6 +141,9 @@ class SipPlatform:
             self._current_endpoint,
         )
         self._health = ServerHealth(on_doubt=self._start_probe)
+        # One count of refused messages for the platform's life, shared by its endpoints:
+        # a change of server or transport must not set a Prometheus counter back to 0.
+        self._refusals = RefusalLog()
         self._tasks: set[asyncio.Task[None]] = set()
         self._probe_task: asyncio.Task[None] | None = None
         self._started = False
@@ -202,6 +217,7 @@ class SipPlatform:
             advertised_host=self.tunables.advertised_host,
             tls_context=tls_context,
         )
+        endpoint.refusals = self._refusals
         try:
             await endpoint.start()
         except (OSError, TimeoutError, ssl.SSLError) as exc:
@@ -472,5 +488,15 @@ class SipPlatform:
             "rtp_streams_sending": self._rtp_ticker.streams,
             "open_dialogs": endpoint.open_dialogs if endpoint else 0,
             "open_transactions": endpoint.open_transactions if endpoint else 0,
-            "dropped_datagrams": endpoint.dropped if endpoint else 0,
+            "dropped_datagrams": self._refusals.total,
         }
+
+    def refused_messages(self) -> dict[str, int]:
+        """SIP messages refused since the platform started, per reason (every reason in
+        :data:`REFUSAL_REASONS`, 0 included), whichever endpoint refused them.
+
+        The Prometheus exporter reads it, when a platform has it, as
+        ``opendialer_sip_messages_refused_total{reason}`` (docs/metrics.md)."""
+        counted = self._refusals.by_reason
+        reasons = (*REFUSAL_REASONS, *sorted(set(counted) - set(REFUSAL_REASONS)))
+        return {reason: counted.get(reason, 0) for reason in reasons}
