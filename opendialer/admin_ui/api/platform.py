@@ -47,6 +47,8 @@ class PlatformIn(msgspec.Struct, forbid_unknown_fields=True):
     no_answer_timeout_s: float = 30
     rtp_port_min: int = 20000
     rtp_port_max: int = 29999
+    follow_redirects: bool = False
+    max_redirects: int = 3
     # read-only fields of the GET body, ignored
     revision: int | None = None
     updated_at: datetime | None = None
@@ -63,6 +65,8 @@ class PlatformOut(msgspec.Struct):
     no_answer_timeout_s: float
     rtp_port_min: int
     rtp_port_max: int
+    follow_redirects: bool
+    max_redirects: int
     revision: int
     updated_at: datetime | None
     configured: bool

@@ -5,6 +5,7 @@ layers — dialog, SDP, transactions, transport framing — are their own module
 
     INVITE ─1xx─► ringing ─(no-answer timer)─► CANCEL ─487─► NO_ANSWER
        │ 3xx-6xx ─► FINAL_RESPONSE (sip_code)         (Timer B) ─► PLATFORM_ERROR
+       │ 300-302 with follow_redirects ─► INVITE to its Contact (hop limit, no loops)
        └ 2xx ─► ACK ─► answer audio ─► AMD verdict ─ hang up ─► BYE ─► AMD_HANGUP
                                         │            └ transfer ─► REFER ─► NOTIFY sipfrag
                                         └ far-end BYE ─► FAR_END_HANGUP      2xx ─► TRANSFERRED
@@ -37,6 +38,7 @@ from opendialer.plugins.platform_sip import agent_wait
 from opendialer.plugins.platform_sip import outcome_details as details
 from opendialer.plugins.platform_sip.config import SipAccount, Tunables
 from opendialer.plugins.platform_sip.dialog import Dialog, cancel_of
+from opendialer.plugins.platform_sip.redirects import redirect_target, uri_key
 from opendialer.plugins.platform_sip.refusals import cseq_parts, from_tag
 from opendialer.plugins.platform_sip.rtp import RtpEndpoint
 from opendialer.plugins.platform_sip.sdp import (
@@ -75,6 +77,7 @@ class CallSetup:
     domain: str
     rtp: RtpEndpoint
     tunables: Tunables
+    max_redirects: int = 0  # 3xx a call follows (SipConfig.redirect_hops; 0: none)
 
 
 class SipCall:
@@ -93,6 +96,9 @@ class SipCall:
         self.ended_by_far_end = asyncio.Event()
         self.decision: asyncio.Future[AmdDecision] = asyncio.get_running_loop().create_future()
         self.notifies: asyncio.Queue[int] = asyncio.Queue()
+        # The INVITE's Request-URI: the called number, or where a 3xx redirected it
+        # (the To header keeps naming the called number, §8.1.3.4).
+        self.request_uri = self.dialog.remote_uri
         self.invite: SipRequest | None = None
         self.ack: SipRequest | None = None
         self._sdp_session = int(time.time())
@@ -117,6 +123,7 @@ class SipCall:
 
     def _build_invite(self, authorization: tuple[str, str] | None = None) -> SipRequest:
         invite = self._new_request("INVITE", in_dialog=False)
+        invite.uri = self.request_uri
         if self.request.caller_id:
             invite.headers.set_single("P-Asserted-Identity", f"<{self.dialog.local_uri}>")
         invite.headers.set_single("Allow", "INVITE, ACK, CANCEL, BYE, REFER, NOTIFY, OPTIONS")
@@ -212,7 +219,49 @@ class SipCall:
         return await self._answered(response)
 
     async def _invite(self) -> tuple[SipResponse | None, bool]:
-        """Send the INVITE (answering one digest challenge); return (final, cancelled)."""
+        """Send the INVITE, following 3xx redirects as far as the platform allows
+        (``max_redirects``, never to a URI already tried); return (final, cancelled).
+
+        Each redirect is a new INVITE transaction in the same Call-ID and From
+        tag with the next CSeq (§8.1.3.4), through the same server; its ring time
+        starts afresh. A redirect that is not followed ends the call with it."""
+        tried = {uri_key(self.request_uri)}
+        hops = 0
+        while True:
+            response, cancelled = await self._invite_target()
+            if response is None or cancelled or not self.setup.max_redirects:
+                return response, cancelled
+            target = redirect_target(response)
+            if target is None:
+                return response, cancelled
+            why = ""
+            if hops >= self.setup.max_redirects:
+                why = f"limit of {self.setup.max_redirects} reached"
+            elif uri_key(target) in tried:
+                why = "a URI already tried (loop)"
+            if why:
+                log.info(
+                    "sip.redirect_not_followed call=%s code=%s to=%s: %s",
+                    self.request.call_id,
+                    response.status_code,
+                    target,
+                    why,
+                )
+                return response, cancelled
+            hops += 1
+            tried.add(uri_key(target))
+            log.info(
+                "sip.redirect call=%s code=%s to=%s hop=%d",
+                self.request.call_id,
+                response.status_code,
+                target,
+                hops,
+            )
+            self.rtp.stop_sending()  # early media of the old target ends with it
+            self.request_uri = target
+
+    async def _invite_target(self) -> tuple[SipResponse | None, bool]:
+        """INVITE ``request_uri`` (answering one digest challenge); (final, cancelled)."""
         authorization: tuple[str, str] | None = None
         for attempt in range(2):
             invite = self._build_invite(authorization)

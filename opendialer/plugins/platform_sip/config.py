@@ -16,6 +16,8 @@ from opendialer.sdk import SIP_USER_NAME, is_dial_string
 
 TRANSPORTS = ("udp", "tcp", "tls")
 RTP_SEND = ("answer", "early", "off")
+#: How many 3xx redirects one call may follow when ``follow_redirects`` is on.
+MAX_REDIRECTS = (1, 10)
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +41,13 @@ class SipConfig:
     no_answer_timeout_s: float
     rtp_port_min: int
     rtp_port_max: int
+    follow_redirects: bool = False
+    max_redirects: int = 3
+
+    @property
+    def redirect_hops(self) -> int:
+        """How many 3xx a call follows: ``max_redirects`` when on, else none."""
+        return self.max_redirects if self.follow_redirects else 0
 
     @property
     def signalling_key(self) -> tuple[Any, ...]:
@@ -91,6 +100,14 @@ class SipConfig:
         timeout = float(data.get("no_answer_timeout_s", 30))
         if timeout <= 0:
             raise ValueError("no_answer_timeout_s must be more than 0")
+        max_redirects = data.get("max_redirects", 3)
+        low, high = MAX_REDIRECTS
+        if (
+            isinstance(max_redirects, bool)
+            or not isinstance(max_redirects, int)
+            or not (low <= max_redirects <= high)
+        ):
+            raise ValueError(f"max_redirects must be {low}..{high}, got {max_redirects!r}")
         return cls(
             server_host=host,
             server_port=int(port_text),
@@ -102,6 +119,8 @@ class SipConfig:
             no_answer_timeout_s=timeout,
             rtp_port_min=rtp_min,
             rtp_port_max=rtp_max,
+            follow_redirects=data.get("follow_redirects") is True,
+            max_redirects=max_redirects,
         )
 
 

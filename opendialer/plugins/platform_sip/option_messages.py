@@ -24,6 +24,13 @@ ERRORS: dict[str, ErrorMessage] = {
     "platform_sip.register_not_bool": ErrorMessage(
         "register must be true or false", N_("Expected yes or no (true or false).")
     ),
+    "platform_sip.follow_redirects_not_bool": ErrorMessage(
+        "follow_redirects must be true or false", N_("Expected yes or no (true or false).")
+    ),
+    "platform_sip.max_redirects_invalid": ErrorMessage(
+        "max_redirects must be a whole number from %(low)s to %(high)s, got %(value)s",
+        WHOLE_NUMBER,
+    ),
     "platform_sip.config_not_object": ErrorMessage(
         "the platform configuration must be a JSON object", N_("Expected a JSON object.")
     ),

@@ -11,6 +11,9 @@ JSON fields (``GET/PUT /api/v1/platform``, stored by core as ``platform.sip``)::
                          spaces removed, as a campaign's caller_id)
     no_answer_timeout_s  default ring time before CANCEL            (default 30)
     rtp_port_min/max     UDP range for answer audio      (default 20000..29999)
+    follow_redirects     true: a 3xx to our INVITE is followed to its first
+                         sip:/sips: Contact (docs/sip.md "Redirects") (default false)
+    max_redirects        redirects one call follows at most, 1..10   (default 3)
 
 Passwords are write-only: :func:`shown_options` returns ``has_password`` instead,
 and a configuration without a port's password keeps the one stored for that user
@@ -27,7 +30,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from opendialer.plugins.platform_sip import option_messages  # noqa: F401  (registers the codes)
-from opendialer.plugins.platform_sip.config import TRANSPORTS
+from opendialer.plugins.platform_sip.config import MAX_REDIRECTS, TRANSPORTS
 from opendialer.sdk import SIP_USER_NAME, OptionError, OptionField, OptionsInvalid, dial_string
 
 PORT_FIELDS = {"user", "auth_user", "password", "has_password"}
@@ -70,6 +73,15 @@ OPTION_FIELDS: tuple[OptionField, ...] = (
     OptionField("no_answer_timeout_s", "number", "No-answer timeout (s)", 30),
     OptionField("rtp_port_min", "whole", "Lowest RTP port", 20000),
     OptionField("rtp_port_max", "whole", "Highest RTP port", 29999),
+    OptionField(
+        "follow_redirects",
+        "bool",
+        "Follow redirects (3xx) to another SIP address",
+        False,
+        help="A 301 or 302 answer to a call is followed to the first SIP address it "
+        "names, through the same server; the call then goes on as usual.",
+    ),
+    OptionField("max_redirects", "whole", "Redirects followed per call at most", 3),
 )
 FIELDS = {f.name for f in OPTION_FIELDS}
 DEFAULTS: dict[str, Any] = {f.name: f.default for f in OPTION_FIELDS} | {"ports": []}
@@ -94,6 +106,22 @@ def _number(data: Mapping[str, Any], name: str, low: float, high: float, *, whol
             option=name,
             value=f"{value:g}",
             **bounds,
+        )
+    return value
+
+
+def _max_redirects(data: Mapping[str, Any]) -> int:
+    value = data.get("max_redirects")
+    if value is None or value == "":  # left empty on the page: the default
+        value = DEFAULTS["max_redirects"]
+    low, high = MAX_REDIRECTS
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise OptionError(
+            "platform_sip.max_redirects_invalid",
+            option="max_redirects",
+            low=low,
+            high=high,
+            value=repr(value),
         )
     return value
 
@@ -273,6 +301,12 @@ def check(
     rtp_max = _collect(
         problems, lambda: _number(data, "rtp_port_max", 1025, 65535, whole=True), None
     )
+    follow_redirects = data.get("follow_redirects", DEFAULTS["follow_redirects"])
+    if not isinstance(follow_redirects, bool):
+        problems.append(
+            OptionError("platform_sip.follow_redirects_not_bool", option="follow_redirects")
+        )
+    max_redirects = _collect(problems, lambda: _max_redirects(data), None)
     ports, port_problems = _ports(data.get("ports", []), register, stored)
     problems.extend(port_problems)
     if rtp_min is not None and rtp_max is not None:
@@ -298,6 +332,8 @@ def check(
         "no_answer_timeout_s": timeout,
         "rtp_port_min": rtp_min,
         "rtp_port_max": rtp_max,
+        "follow_redirects": follow_redirects,
+        "max_redirects": max_redirects,
     }
     return checked, problems
 

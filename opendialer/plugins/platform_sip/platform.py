@@ -374,7 +374,9 @@ class SipPlatform:
             request = replace(request, no_answer_timeout_s=config.no_answer_timeout_s)
         if request.caller_id is None and config.caller_id:
             request = replace(request, caller_id=config.caller_id)
-        setup = CallSetup(endpoint, account, config.domain, rtp, self.tunables)
+        setup = CallSetup(
+            endpoint, account, config.domain, rtp, self.tunables, config.redirect_hops
+        )
         self._endpoint_calls[endpoint] = self._endpoint_calls.get(endpoint, 0) + 1
         self.calls_in_flight += 1
         try:
