@@ -51,7 +51,10 @@ from opendialer.sdk import Distribution, PacingDecision, PacingSnapshot, PluginC
 HORIZON_LEVELS = np.array([0.1, 0.3, 0.5, 0.7, 0.9])
 #: A team of fewer agents is dialed one call per free agent: with so few, one person
 #: finding no agent is a large share of the hour, and the gain over progressive small
-#: (the bench's N=5 campaigns: +0.13 occupancy for 2.6 % abandons against none).
+#: (the bench's N=5 campaigns: +0.13 occupancy for 2.6 % abandons against none). Only
+#: when the target tells its agents logged on: from free counts alone a team's size
+#: cannot be told (5 agents on 1-minute calls look like 10 on 2-minute ones), and the
+#: estimate's errors cost more than the rule saves (the bench's grid, 2026-12-07).
 SMALL_TEAM = 8
 #: Seconds a call launched holding no agent may stay unresolved (ring, AMD, the wait):
 #: until then the mode's held calls leave room for it.
@@ -187,7 +190,7 @@ class PredictivePacing:
         held = progressive if snapshot.now_s < self._unheld_until else free
         if agents <= 0 or snapshot.agents_logged_on == 0:
             return _no_agents(agents, unresolved, "no agent logged on")
-        if agents < SMALL_TEAM:
+        if snapshot.agents_logged_on is not None and agents < SMALL_TEAM:
             why = (
                 f"{agents} agents: a team under {SMALL_TEAM} is dialed one call per free "
                 "agent (one person finding none would be a large share of its abandons)"
