@@ -280,11 +280,22 @@ async def test_a_joining_node_waits_until_the_other_has_counted_it_in(db: Databa
         up.append(b)
         await add_due_leads(cid, 40, TEN)
         most = 0
+        reasons = set()
         for _ in range(24):  # node-b's first 12 s; node-a's calls ring 20 s
             await run_for(up, clock, 0.5)
             most = max(most, unresolved_up(up, cid))
+            row = (
+                await PacingDecisionRow.select(PacingDecisionRow.reason)
+                .where((PacingDecisionRow.campaign == cid) & (PacingDecisionRow.node == "node-b"))
+                .first()
+                .run()
+            )
+            if row is not None:
+                reasons.add(row["reason"])
         assert most == 12
         assert await launched_by_node(cid) == {"node-a": 12}
+        # While it waits to be counted in, node-b says so (the Summary shows it).
+        assert "share_pending" in reasons, reasons
     finally:
         await stop_campaign_and_finish(cid, up, clock)
 

@@ -63,6 +63,9 @@ REASON_LABELS = {
     "max_lines": N_("At the maximum lines per agent."),
     "no_agents": N_("No free agent."),
     "capacity": N_("Limited by the free lines or the engine's call limit."),
+    "share_pending": N_(
+        "Waiting for the other engine nodes to count this one in before sharing the free agents."
+    ),
 }
 
 

@@ -43,6 +43,9 @@ PLATFORM_NO_WAIT = "platform_no_wait"
 ABANDON_BUDGET = "abandon_budget"
 MODE_FAILED = "mode_failed"
 CAPACITY = "capacity"
+#: A node that has just begun pacing a shared campaign waits until the others count it
+#: in (``fair_share.Share.waiting``).
+SHARE_PENDING = "share_pending"
 
 
 class CampaignMode:
@@ -178,6 +181,7 @@ __all__ = [
     "CAPACITY",
     "MODE_FAILED",
     "PLATFORM_NO_WAIT",
+    "SHARE_PENDING",
     "CampaignMode",
     "guarded_decision",
     "progressive",

@@ -19,6 +19,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -36,7 +37,7 @@ from opendialer.core.engine.campaign_pacing import CampaignPacing, Capacity
 from opendialer.core.engine.campaign_view import CampaignView, verdict_action
 from opendialer.core.engine.claims import claim_due_leads
 from opendialer.core.engine.fair_share import Pool
-from opendialer.core.engine.pacing_mode import guarded_decision, waits_for_agents
+from opendialer.core.engine.pacing_mode import SHARE_PENDING, guarded_decision, waits_for_agents
 from opendialer.core.engine.records import claim_and_start_attempts
 from opendialer.core.engine.scheduler import DialableEntry, set_schedule_reason
 from opendialer.core.held import Hold, hold
@@ -167,6 +168,13 @@ class CampaignRunner:
             self.campaign, self.calls, routing, request, capacity, free, share, now
         )
         decision, over = guarded_decision(mode, snapshot, platform_waits=waits, all_free=free)
+        if share is not None and share.waiting and over and decision.launch == 0:
+            decision = replace(
+                decision,
+                reason=SHARE_PENDING,
+                detail="waiting until the other engine nodes pacing this campaign's pool "
+                "count this node in, so the free agents are not over-dialed twice",
+            )
         calls = await self._launch(now, decision.launch, routing, request, woken_at, over=over)
         self.pacing.decided(self.campaign, decision, len(calls), now)
         return len(calls)
