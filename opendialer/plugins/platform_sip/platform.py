@@ -58,7 +58,7 @@ from opendialer.plugins.platform_sip.leases import PortLeases
 from opendialer.plugins.platform_sip.option_messages import N_
 from opendialer.plugins.platform_sip.port_pool import PortLeaser, PortPool
 from opendialer.plugins.platform_sip.probe import probe_server
-from opendialer.plugins.platform_sip.refusals import RefusalLog
+from opendialer.plugins.platform_sip.refusals import REFUSAL_REASONS, RefusalLog
 from opendialer.plugins.platform_sip.registration import RegistrationPolicy
 from opendialer.plugins.platform_sip.registrations import Registrations
 from opendialer.plugins.platform_sip.rtp import RtpEndpoint, RtpPortAllocator, RtpTicker
@@ -68,17 +68,6 @@ from opendialer.sdk import CallOutcome, CallRequest, Health, PlatformUnavailable
 
 log = logging.getLogger(__name__)
 
-#: The reasons ``refusals.py`` counts a refused message under (``Refused.reason``);
-#: :meth:`SipPlatform.refused_messages` lists each, so a reason never seen reads 0.
-REFUSAL_REASONS = (
-    "bad_start_line",
-    "unparsable",
-    "missing_header",
-    "bad_header",
-    "not_the_request",
-    "no_transaction",
-    "no_dialog",
-)
 NOT_CONFIGURED = "no communication platform configured: set it in System → Communication platform"
 
 
@@ -495,7 +484,7 @@ class SipPlatform:
 
     def refused_messages(self) -> dict[str, int]:
         """SIP messages refused since the platform started, per reason (every reason in
-        :data:`REFUSAL_REASONS`, 0 included), whichever endpoint refused them.
+        ``refusals.REFUSAL_REASONS``, 0 included), whichever endpoint refused them.
 
         The Prometheus exporter reads it, when a platform has it, as
         ``opendialer_sip_messages_refused_total{reason}`` (docs/metrics.md)."""

@@ -34,6 +34,17 @@ _STATUS_LINE = re.compile(r"SIP/2\.0 [1-6][0-9][0-9](?: .*)?", re.IGNORECASE)
 _REQUEST_LINE = re.compile(rf"{_TOKEN} [A-Za-z][A-Za-z0-9+.-]*:\S+ SIP/2\.0", re.IGNORECASE)
 _CSEQ = re.compile(rf"([0-9]{{1,10}})\s+({_TOKEN})")
 MAX_CSEQ = 2**31  # §8.1.1.5: the sequence number is below 2**31
+#: Every ``Refused.reason`` raised here and in ``signalling.py``: the platform's
+#: ``refused_messages`` lists each, so a reason never seen reads 0.
+REFUSAL_REASONS = (
+    "bad_start_line",
+    "unparsable",
+    "missing_header",
+    "bad_header",
+    "not_the_request",
+    "no_transaction",
+    "no_dialog",
+)
 
 
 class Refused(Exception):
