@@ -37,6 +37,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from api_client import app_cache, app_client  # noqa: F401  (the JSON API test client fixtures)
 from helpers import reset_database
+from sip_scripted_far_end import far_end  # noqa: F401  (the scripted SIP far end fixture)
 
 # Cheap argon2 for the test run: suites create hundreds of users. Hashes record
 # their own costs, so nothing else changes (see core/services/passwords.py).

@@ -15,12 +15,13 @@ from __future__ import annotations
 import asyncio
 import secrets
 import ssl
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pytest
 from aiosipua import SipMessage, SipRequest, SipResponse
 
 from opendialer.plugins.platform_sip import g711
@@ -363,3 +364,19 @@ class ScriptedUas(asyncio.DatagramProtocol):
             notify.headers.set_single("Content-Type", "message/sipfrag;version=2.0")
             notify.text = f"SIP/2.0 {frag}\r\n"
             self.send(notify)
+
+
+@pytest.fixture
+async def far_end() -> AsyncIterator[Callable[..., Awaitable[ScriptedUas]]]:
+    """``await far_end(**behaviour)``: a started :class:`ScriptedUas`, closed after the test
+    (conftest makes it every test's fixture; a module may define its own)."""
+    made: list[ScriptedUas] = []
+
+    async def make(**behaviour: Any) -> ScriptedUas:
+        uas = await ScriptedUas(Behaviour(**behaviour)).start()
+        made.append(uas)
+        return uas
+
+    yield make
+    for uas in made:
+        uas.close()

@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
 
 import numpy as np
 import pytest
 from sip_helpers import call_request, eventually, running_platform, sip_config
-from sip_scripted_far_end import Behaviour, RtpRecorder, ScriptedUas
+from sip_scripted_far_end import RtpRecorder
 from test_sip_g711 import ref_linear2alaw, ref_ulaw2linear
 
 from opendialer.plugins.platform_sip import outcome_details as details
@@ -31,20 +31,6 @@ SILENCE = {PCMU: b"\xff" * 160, PCMA: b"\xd5" * 160}
 #: 2 s of pseudo-random µ-law codes (no packet alike, none silence).
 MESSAGE = bytes(np.random.default_rng(4).integers(0, 255, 16000, dtype=np.uint8))
 FAST = {"t1_s": 0.1, "t4_s": 0.5}
-
-
-@pytest.fixture
-async def far_end() -> AsyncIterator[Callable[..., ScriptedUas]]:
-    made: list[ScriptedUas] = []
-
-    async def make(**behaviour: object) -> ScriptedUas:
-        uas = await ScriptedUas(Behaviour(**behaviour)).start()  # type: ignore[arg-type]
-        made.append(uas)
-        return uas
-
-    yield make  # type: ignore[misc]
-    for uas in made:
-        uas.close()
 
 
 def to_alaw(ulaw: bytes) -> bytes:

@@ -13,12 +13,12 @@ from __future__ import annotations
 import logging
 import re
 import socket
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 
 import pytest
 from aiosipua import SipRequest, SipResponse
 from sip_helpers import EnergyAmd, call_request, eventually, running_platform, sip_config
-from sip_scripted_far_end import AUDIO, Behaviour, ScriptedUas, reply
+from sip_scripted_far_end import AUDIO, ScriptedUas, reply
 
 from opendialer.core.domain import LeadStatus
 from opendialer.core.engine.outcomes import status_for_outcome
@@ -31,20 +31,6 @@ HUMAN = (AUDIO / "human_hello.ulaw").read_bytes()[: 8000 * 3]
 FAST = {"t1_s": 0.1, "t4_s": 0.5, "amd_max_s": 4.0, "transfer_timeout_s": 5.0}
 JUNK = [b"\x00\xff" * 50, b"HELLO WORLD\r\n\r\n", b"SIP/2.0 banana\r\n\r\n", b"INVITE\r\n"]
 REFUSED_LOG = "opendialer.plugins.platform_sip.signalling"
-
-
-@pytest.fixture
-async def far_end() -> AsyncIterator[Callable[..., ScriptedUas]]:
-    made: list[ScriptedUas] = []
-
-    async def make(**behaviour: object) -> ScriptedUas:
-        uas = await ScriptedUas(Behaviour(**behaviour)).start()  # type: ignore[arg-type]
-        made.append(uas)
-        return uas
-
-    yield make  # type: ignore[misc]
-    for uas in made:
-        uas.close()
 
 
 def answer(uas: ScriptedUas, invite: SipRequest) -> SipResponse:

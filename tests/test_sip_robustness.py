@@ -8,13 +8,12 @@ from __future__ import annotations
 import asyncio
 import re
 import socket
-from collections.abc import AsyncIterator, Callable
 from dataclasses import replace
 
 import pytest
 from aiosipua import SipRequest
 from sip_helpers import EnergyAmd, call_request, eventually, running_platform, sip_config
-from sip_scripted_far_end import AUDIO, Behaviour, ScriptedUas, loud_audio
+from sip_scripted_far_end import AUDIO, loud_audio
 
 from opendialer.core.domain import LeadStatus
 from opendialer.core.engine.outcomes import status_for_outcome
@@ -26,20 +25,6 @@ pytestmark = pytest.mark.timeout(120)
 
 HUMAN = (AUDIO / "human_hello.ulaw").read_bytes()[: 8000 * 3]
 FAST = {"t1_s": 0.1, "t4_s": 0.5, "amd_max_s": 4.0, "transfer_timeout_s": 5.0}
-
-
-@pytest.fixture
-async def far_end() -> AsyncIterator[Callable[..., ScriptedUas]]:
-    made: list[ScriptedUas] = []
-
-    async def make(**behaviour: object) -> ScriptedUas:
-        uas = await ScriptedUas(Behaviour(**behaviour)).start()  # type: ignore[arg-type]
-        made.append(uas)
-        return uas
-
-    yield make  # type: ignore[misc]
-    for uas in made:
-        uas.close()
 
 
 def send_udp(data: bytes, port: int) -> None:

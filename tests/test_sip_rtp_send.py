@@ -13,12 +13,11 @@ from __future__ import annotations
 import asyncio
 import itertools
 import socket
-from collections.abc import AsyncIterator, Callable
 
 import numpy as np
 import pytest
 from sip_helpers import EnergyAmd, call_request, eventually, running_platform, sip_config
-from sip_scripted_far_end import AUDIO, Behaviour, RtpRecorder, ScriptedUas
+from sip_scripted_far_end import AUDIO, RtpRecorder, ScriptedUas
 
 from opendialer.plugins.platform_sip import g711
 from opendialer.plugins.platform_sip.rtp import RtpEndpoint, RtpPortAllocator, RtpTicker
@@ -28,20 +27,6 @@ pytestmark = pytest.mark.timeout(120)
 
 FAST = {"t1_s": 0.1, "t4_s": 0.5, "transfer_timeout_s": 5.0}
 HUMAN = (AUDIO / "human_hello.ulaw").read_bytes()[: 8000 * 3]
-
-
-@pytest.fixture
-async def far_end() -> AsyncIterator[Callable[..., ScriptedUas]]:
-    made: list[ScriptedUas] = []
-
-    async def make(**behaviour: object) -> ScriptedUas:
-        uas = await ScriptedUas(Behaviour(**behaviour)).start()  # type: ignore[arg-type]
-        made.append(uas)
-        return uas
-
-    yield make  # type: ignore[misc]
-    for uas in made:
-        uas.close()
 
 
 def header(packet: bytes) -> tuple[int, int, int, int, int, int]:
