@@ -221,7 +221,7 @@ class DaySim:
         holding = not self.over_dials or self.policy.holds_agents
         n = min(wanted, room, len(self.ready)) if holding else min(wanted, room)
         if n > 0:
-            self._launch(n)
+            self._launch(n, holding)
             if self.logged_on:
                 per_agent = self.unresolved / self.logged_on
                 if per_agent > self.r.max_unresolved_per_agent:
@@ -245,7 +245,7 @@ class DaySim:
 
     # -- calls ----------------------------------------------------------------
 
-    def _launch(self, n: int) -> None:
+    def _launch(self, n: int, holds_agent: bool) -> None:
         t, s, r = self.t, self.s, self.r
         p = self.curve.at(t - self.base)
         machine_cut = p + (1.0 - p) * s.machine_share
@@ -255,7 +255,6 @@ class DaySim:
         heappush = heapq.heappush
         hour = int((t - self.base) // 3600)
         no_answer_at = t + s.no_answer_timeout_s
-        holds_agent = not self.over_dials or self.policy.holds_agents
         for _ in range(n):
             lead, attempt = take(t)
             draws, row = block(lead)
