@@ -114,6 +114,10 @@ async def _serve_with_engine(
     exporter: MetricsExporter | None,
     web_app: WebApp | None,
 ) -> None:
+    serves_metrics = metrics_port is not None and exporter is not None
+    # An engine with no server of its own listens for SIGINT/SIGTERM before it starts: a
+    # stop asked while it starts (its node already visible) then stops it cleanly.
+    stop = _stop_on_signal() if role == "engine" and not serves_metrics else None
     db = await connect(config.database_url())
     engine: Engine | None = None
     try:
@@ -121,10 +125,11 @@ async def _serve_with_engine(
         if exporter is not None:
             attach_exporter(exporter, engine)  # its events stop with the process
         if role == "engine":
-            if metrics_port is not None and exporter is not None:
+            if stop is None:
+                assert metrics_port is not None and exporter is not None
                 await serve_app(metrics_only_app(exporter), host, metrics_port, certfile, keyfile)
             else:
-                await _until_signalled()
+                await stop.wait()
         else:
             assert web_app is not None  # checked by serve_node
             await serve_app(web_app(db, exporter), host, port, certfile, keyfile)
@@ -134,10 +139,11 @@ async def _serve_with_engine(
         await db.close()
 
 
-async def _until_signalled() -> None:
+def _stop_on_signal() -> asyncio.Event:
+    """An event SIGINT/SIGTERM will set (the handlers installed now)."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(sig, stop.set)
-    await stop.wait()
+    return stop
