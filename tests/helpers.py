@@ -39,6 +39,27 @@ async def reset_database(db: Database) -> None:
     await db.engine.run_ddl("UPDATE dnc_service SET list_version = 0, replaced_in = 0")
     await db.engine.run_ddl("DELETE FROM dialer_group WHERE name <> 'Default Dialer Group'")
     await db.engine.run_ddl("UPDATE dialer_group SET enabled = TRUE")
+    await clear_audit_trail(db)
+
+
+async def clear_audit_trail(db: Database) -> None:
+    """Empty the append-only ``audit_event`` the way only its owner can: its guard
+    triggers set aside for the delete and put back (m0014), as a DBA purging old rows would."""
+    from opendialer.core.storage.migrations import m0014_audit_trail as m0014
+
+    if not await db.engine.run_ddl("SELECT 1 FROM audit_event LIMIT 1"):
+        return
+    if db.is_postgres:
+        await db.engine.run_ddl(  # one statement: the guard is never left off
+            "DO $$ BEGIN ALTER TABLE audit_event DISABLE TRIGGER USER;"
+            " DELETE FROM audit_event; ALTER TABLE audit_event ENABLE TRIGGER USER; END $$"
+        )
+        return
+    await db.engine.run_ddl("DROP TRIGGER audit_event_no_update")
+    await db.engine.run_ddl("DROP TRIGGER audit_event_no_delete")
+    await db.engine.run_ddl("DELETE FROM audit_event")
+    for statement in m0014.SQLITE_GUARD:
+        await db.engine.run_ddl(statement)
 
 
 def run_cli(

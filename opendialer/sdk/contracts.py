@@ -150,6 +150,10 @@ class DncVerdict:
     do_not_call: bool
     service: str
     checked_at: datetime
+    #: Which version of the list answered and when it was loaded, when the provider
+    #: knows (the audit trail stores them: an answer from a stale list shows its age).
+    list_version: int | str | None = None
+    list_loaded_at: datetime | None = None
 
 
 class DncUnavailable(Exception):

@@ -217,6 +217,11 @@ async def _check_and_start(runner: CampaignRunner, call: CallAttempt) -> Finishe
     return None
 
 
+def _message_ms(ulaw: bytes | None) -> int | None:
+    """How long a G.711 µ-law message plays (8,000 bytes a second); None: no message."""
+    return None if not ulaw else round(len(ulaw) * 1000 / 8000)
+
+
 async def _dial(runner: CampaignRunner, call: CallAttempt) -> Finished | None:
     """Originate, map the outcome, store it (lead and record in one transaction)."""
     engine = runner.engine
@@ -270,7 +275,9 @@ async def _dial(runner: CampaignRunner, call: CallAttempt) -> Finished | None:
             "platform_unavailable",
             extra={"campaign": runner.campaign_id, "lead": lead.id, "detail": str(exc)},
         )
-        await cancel_attempt(engine.db, attempt, due_at=lead.due_at)
+        await cancel_attempt(
+            engine.db, attempt, due_at=lead.due_at, at=engine.clock.now(), reason=str(exc)
+        )
         return None
     except Exception as exc:  # a platform bug: the call may have gone out
         outcome = CallOutcome(
@@ -296,7 +303,13 @@ async def _dial(runner: CampaignRunner, call: CallAttempt) -> Finished | None:
             await asyncio.sleep(delay)
         try:
             finished = await engine.outcomes.finish(
-                Outcome(attempt, outcome, status=status, next_attempt_at=next_at)
+                Outcome(
+                    attempt,
+                    outcome,
+                    status=status,
+                    next_attempt_at=next_at,
+                    safe_harbour_ms=_message_ms(request.safe_harbour_ulaw),
+                )
             )
             break
         except Exception:

@@ -67,6 +67,8 @@ class DncGate:
             service=verdict.service or config.name,
             checked_at=verdict.checked_at,
             blocked=verdict.do_not_call,
+            list_version=verdict.list_version,
+            list_loaded_at=verdict.list_loaded_at,
         )
 
 

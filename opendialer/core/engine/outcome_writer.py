@@ -12,7 +12,9 @@ Each caller still gets its own result only after the commit, so the event
 hooks still never see what the database does not hold.
 
 The transaction itself (:func:`finish_attempt`): the call record's closing
-columns and the lead's new status in one go; nothing when crash reconciliation
+columns, the lead's new status and the call's audit-trail rows (answered, ended,
+abandoned and its safe-harbour message: :func:`outcome_entries`) in one go — the
+trail's rows of a whole batch in one INSERT; nothing when crash reconciliation
 closed the record first.
 """
 
@@ -25,11 +27,12 @@ from datetime import datetime
 from typing import Any
 
 from opendialer.core.domain import LeadStatus
+from opendialer.core.engine.audit import AuditEntry, AuditKind, write_audit
 from opendialer.core.engine.records import Attempt, Finished, Outcome, params_json
 from opendialer.core.engine.transactions import write_transaction
 from opendialer.core.storage import Database
 from opendialer.core.storage.tables import CallRecord, Lead
-from opendialer.sdk.contracts import CallOutcome
+from opendialer.sdk.contracts import CallDisposition, CallOutcome
 
 log = logging.getLogger("opendialer.engine.records")
 
@@ -43,10 +46,16 @@ async def finish_attempt(
     next_attempt_at: datetime | None,
 ) -> Finished | None:
     """Store the outcome; None when reconciliation already closed this record."""
-    async with write_transaction(db):
-        return await _finish_in_transaction(
-            attempt, outcome, status=status, next_attempt_at=next_attempt_at
+    return (
+        await finish_attempts(
+            db, [Outcome(attempt, outcome, status=status, next_attempt_at=next_attempt_at)]
         )
+    )[0]
+
+
+async def finish_outcome(db: Database, outcome: Outcome) -> Finished | None:
+    """:func:`finish_attempt` of one :class:`Outcome` (all it carries)."""
+    return (await finish_attempts(db, [outcome]))[0]
 
 
 async def finish_attempts(db: Database, outcomes: list[Outcome]) -> list[Finished | None]:
@@ -56,12 +65,89 @@ async def finish_attempts(db: Database, outcomes: list[Outcome]) -> list[Finishe
     retries them (one by one, so that one bad row cannot hold back the others).
     """
     async with write_transaction(db):
-        return [
+        results = [
             await _finish_in_transaction(
                 o.attempt, o.outcome, status=o.status, next_attempt_at=o.next_attempt_at
             )
             for o in outcomes
         ]
+        await write_audit(
+            [
+                entry
+                for o, result in zip(outcomes, results, strict=True)
+                if result is not None  # reconciliation closed it: its own rows say so
+                for entry in outcome_entries(o)
+            ]
+        )
+        return results
+
+
+def outcome_entries(o: Outcome) -> list[AuditEntry]:
+    """The trail's rows of a finished call: answered (if it was), ended, and for an
+    abandoned call the abandon and the safe-harbour message it carried."""
+    attempt, outcome = o.attempt, o.outcome
+    lead = attempt.lead
+
+    def entry(kind: AuditKind, at: datetime, detail: dict[str, Any]) -> AuditEntry:
+        return AuditEntry(
+            kind=kind,
+            at=at,
+            campaign=lead.campaign_id,
+            number=lead.phone,
+            lead=lead.id,
+            attempt=attempt.number,
+            call_id=attempt.call_id,
+            node=attempt.node,
+            detail=detail,
+        )
+
+    amd = outcome.amd
+    verdict = amd.label.value if amd else None
+    entries = []
+    if outcome.answered_at is not None:
+        entries.append(
+            entry(AuditKind.ATTEMPT_ANSWERED, outcome.answered_at, {"port": outcome.port})
+        )
+    entries.append(
+        entry(
+            AuditKind.ATTEMPT_ENDED,
+            outcome.ended_at,
+            {
+                "started_at": attempt.created_at,
+                "answered_at": outcome.answered_at,
+                "disposition": outcome.disposition.value,
+                "status": o.status.value,
+                "sip_code": outcome.sip_code,
+                "amd_verdict": verdict,
+                "amd_decision_ms": amd.decision_ms if amd else None,
+                "transfer_result": outcome.transfer_code,
+                "detail_code": outcome.detail_code,
+                "next_attempt_at": o.next_attempt_at,
+            },
+        )
+    )
+    if outcome.disposition is CallDisposition.ABANDONED:
+        entries.append(
+            entry(
+                AuditKind.ABANDONED,
+                outcome.ended_at,
+                {
+                    "answered_at": outcome.answered_at,
+                    "amd_verdict": verdict,
+                    "detail_code": outcome.detail_code,
+                    **dict(outcome.detail_params),  # the platform's facts: waited_ms, …
+                },
+            )
+        )
+        if o.safe_harbour_ms is not None:
+            entries.append(
+                entry(
+                    AuditKind.SAFE_HARBOUR_PLAYED,
+                    outcome.ended_at,
+                    {"message_ms": o.safe_harbour_ms},
+                )
+            )
+    return entries
 
 
 def closing_columns(outcome: CallOutcome, status: LeadStatus) -> dict[str, Any]:
@@ -163,13 +249,7 @@ class OutcomeWriter:
     ) -> None:
         for o, future in batch:
             try:
-                result = await finish_attempt(
-                    self.db,
-                    o.attempt,
-                    o.outcome,
-                    status=o.status,
-                    next_attempt_at=o.next_attempt_at,
-                )
+                result = await finish_outcome(self.db, o)
             except Exception as exc:
                 if not future.done():
                     future.set_exception(exc)
@@ -178,4 +258,11 @@ class OutcomeWriter:
                 future.set_result(result)
 
 
-__all__ = ["OutcomeWriter", "closing_columns", "finish_attempt", "finish_attempts"]
+__all__ = [
+    "OutcomeWriter",
+    "closing_columns",
+    "finish_attempt",
+    "finish_attempts",
+    "finish_outcome",
+    "outcome_entries",
+]

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from opendialer.core.domain import LeadStatus
+from opendialer.core.engine.audit import AuditEntry, AuditKind, write_audit
 from opendialer.core.engine.call_events import announce, log_call_outcome
 from opendialer.core.engine.records import Finished
 from opendialer.core.engine.transactions import write_transaction
@@ -54,6 +55,9 @@ async def reconcile_node(
             CallRecord.lead,
             CallRecord.campaign,
             CallRecord.attempt,
+            CallRecord.call_id,
+            CallRecord.phone,
+            CallRecord.created_at,
             CallRecord.lead.status.as_alias("lead_status"),
             CallRecord.lead.attempts.as_alias("lead_attempts"),
             CallRecord.campaign.max_attempts.as_alias("max_attempts"),
@@ -102,6 +106,27 @@ async def reconcile_node(
                 )
                 .where(Lead.id == row["lead"])
                 .run()
+            )
+            await write_audit(
+                [
+                    AuditEntry(
+                        kind=AuditKind.ATTEMPT_ENDED,
+                        at=now,
+                        campaign=row["campaign"],
+                        number=row["phone"],
+                        lead=row["lead"],
+                        attempt=row["attempt"],
+                        call_id=row["call_id"],
+                        node=node,
+                        detail={
+                            "started_at": row["created_at"],
+                            "disposition": "unknown",
+                            "status": status.value,
+                            "reconciled": reason,
+                            "next_attempt_at": next_at,
+                        },
+                    )
+                ]
             )
         closed.append(
             Finished(

@@ -24,6 +24,7 @@ from datetime import datetime
 from typing import Any
 
 from opendialer.core.domain import LeadStatus
+from opendialer.core.engine.audit import AuditEntry, AuditKind, write_audit
 from opendialer.core.engine.claims import ClaimedLead, due_condition
 from opendialer.core.engine.transactions import write_transaction
 from opendialer.core.services.error_messages import MESSAGES
@@ -44,10 +45,36 @@ class DncCheck:
     blocked: bool
     #: How long the check took (wall time, ms), for the log line; not stored.
     elapsed_ms: float | None = None
+    #: The list's version and load time, when the provider tells (the audit trail).
+    list_version: int | str | None = None
+    list_loaded_at: datetime | None = None
 
     @property
     def result(self) -> str:
         return "blocked" if self.blocked else "callable"
+
+    def audit(self, lead: ClaimedLead, *, node: str, attempt: int, call_id: str) -> AuditEntry:
+        """The trail's ``dnc_check`` row: service, answer, and the list's version and age."""
+        loaded = self.list_loaded_at
+        return AuditEntry(
+            kind=AuditKind.DNC_CHECK,
+            at=self.checked_at,
+            campaign=lead.campaign_id,
+            number=lead.phone,
+            lead=lead.id,
+            attempt=attempt,
+            call_id=call_id,
+            node=node,
+            detail={
+                "service": self.service,
+                "result": self.result,
+                "list_version": self.list_version,
+                "list_loaded_at": loaded,
+                "list_age_s": (
+                    None if loaded is None else round((self.checked_at - loaded).total_seconds())
+                ),
+            },
+        )
 
 
 @dataclass(slots=True)
@@ -84,6 +111,9 @@ class Outcome:
     outcome: CallOutcome
     status: LeadStatus
     next_attempt_at: datetime | None
+    #: The length of the safe-harbour message the call carried (over-dialed calls
+    #: with one uploaded), for the audit trail of an abandoned call; None: none.
+    safe_harbour_ms: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,6 +186,22 @@ async def insert_call_records(records: Sequence[NewCallRecord]) -> dict[str, int
     return {row["call_id"]: row["id"] for row in inserted}
 
 
+def started_entry(record: NewCallRecord) -> AuditEntry:
+    """The trail's ``attempt_started`` row of a call record inserted in flight."""
+    lead = record.lead
+    return AuditEntry(
+        kind=AuditKind.ATTEMPT_STARTED,
+        at=record.created_at,
+        campaign=lead.campaign_id,
+        number=lead.phone,
+        lead=lead.id,
+        attempt=record.attempt,
+        call_id=record.call_id,
+        node=record.node,
+        detail={"lead_status": lead.status, "due_at": lead.due_at},
+    )
+
+
 def _attempt_started(now: datetime) -> dict[Any, Any]:
     """The lead's columns when an attempt starts: counted, not due, lease spent."""
     return {
@@ -191,9 +237,10 @@ async def start_attempt(
         if not rows:
             return None
         number = rows[0]["attempts"]
-        ids = await insert_call_records(
-            [NewCallRecord(lead, number, call_id, node, created_at=now, dnc=dnc)]
-        )
+        record = NewCallRecord(lead, number, call_id, node, created_at=now, dnc=dnc)
+        ids = await insert_call_records([record])
+        checked = [dnc.audit(lead, node=node, attempt=number, call_id=call_id)] if dnc else []
+        await write_audit([*checked, started_entry(record)])
     return Attempt(ids[call_id], call_id, lead, number, node, created_at=now, dnc=dnc)
 
 
@@ -242,6 +289,7 @@ async def claim_and_start_attempts(
             for r in rows
         ]
         ids = await insert_call_records(started)
+        await write_audit([started_entry(s) for s in started])
     attempts = [
         Attempt(ids[s.call_id], s.call_id, s.lead, s.attempt, node, created_at=now) for s in started
     ]
@@ -291,6 +339,7 @@ async def record_dnc_block(
                 )
             ]
         )
+        await write_audit([dnc.audit(lead, node=node, attempt=number, call_id=call_id)])
     return Finished(
         record_id=ids[call_id],
         lead_id=lead.id,
@@ -301,12 +350,16 @@ async def record_dnc_block(
     )
 
 
-async def cancel_attempt(db: Database, attempt: Attempt, *, due_at: datetime) -> None:
+async def cancel_attempt(
+    db: Database, attempt: Attempt, *, due_at: datetime, at: datetime, reason: str
+) -> None:
     """Nothing was sent after all (the platform had no port): undo the attempt, due again."""
+    lead = attempt.lead
     async with write_transaction(db):
-        await (
-            CallRecord.delete()
+        deleted = (
+            await CallRecord.delete()
             .where((CallRecord.id == attempt.record_id) & CallRecord.status.is_null())
+            .returning(CallRecord.id)
             .run()
         )
         await (
@@ -321,6 +374,22 @@ async def cancel_attempt(db: Database, attempt: Attempt, *, due_at: datetime) ->
             .where(Lead.id == attempt.lead.id)
             .run()
         )
+        if deleted:
+            await write_audit(
+                [
+                    AuditEntry(
+                        kind=AuditKind.ATTEMPT_CANCELLED,
+                        at=at,
+                        campaign=lead.campaign_id,
+                        number=lead.phone,
+                        lead=lead.id,
+                        attempt=attempt.number,
+                        call_id=attempt.call_id,
+                        node=attempt.node,
+                        detail={"reason": reason, "due_at": due_at},
+                    )
+                ]
+            )
 
 
 __all__ = [
@@ -336,4 +405,5 @@ __all__ = [
     "params_json",
     "record_dnc_block",
     "start_attempt",
+    "started_entry",
 ]

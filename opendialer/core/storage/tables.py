@@ -290,6 +290,27 @@ class RoutingWaiter(Table, tablename="routing_waiter"):
     until = Timestamptz(default=TimestamptzNow())
 
 
+class AuditEvent(Table, tablename="audit_event"):
+    """One decision that matters for compliance (m0014; ``docs/audit.md``): append-only
+    (triggers refuse UPDATE and DELETE), no foreign key so that it outlives the
+    campaign and lead it speaks of (hence the campaign's name beside its id)."""
+
+    id: Serial  # added by Piccolo; declared for type checkers
+    at = Timestamptz(default=TimestamptzNow())
+    campaign = Integer()
+    campaign_name = Varchar(length=100, default="")
+    lead = Integer(null=True, default=None)
+    attempt = Integer(null=True, default=None)
+    call_id = Varchar(length=64, null=True, default=None)
+    #: The number as the lead stores it (E.164 digits, no ``+``).
+    number = Varchar(length=20, default="")
+    #: ``dnc_check``, ``attempt_started``, ``attempt_answered``, ``attempt_ended``, … (audit.py)
+    kind = Varchar(length=32)
+    node = Varchar(length=64, default="")
+    #: The facts as a JSON object (text): DNC service and answer, AMD verdict, rule, …
+    detail = Text(default="{}")
+
+
 ALL_TABLES: list[type[Table]] = [
     DialerGroup,
     DialerUser,
@@ -308,4 +329,5 @@ ALL_TABLES: list[type[Table]] = [
     CampaignMessage,
     PacingDecisionRow,
     RoutingWaiter,
+    AuditEvent,
 ]

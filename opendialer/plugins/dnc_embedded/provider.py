@@ -275,10 +275,18 @@ class EmbeddedDncProvider:
             value = normalise_e164(number)
         except ValueError as exc:
             raise DncUnavailable(f"DNC service {self.config.name!r}: {number!r}: {exc}") from None
+        # The index, its version and its load are swapped together (_load), with no
+        # await between this lookup and reading them.
         listed = self.is_listed(value)
         now = self.context.now() if self.context is not None else datetime.now(UTC)
+        load = self.last_load
         return DncVerdict(
-            number=number.lstrip("+"), do_not_call=listed, service=self.config.name, checked_at=now
+            number=number.lstrip("+"),
+            do_not_call=listed,
+            service=self.config.name,
+            checked_at=now,
+            list_version=self._version,
+            list_loaded_at=load.at if load is not None else None,
         )
 
     def health(self) -> Health:
