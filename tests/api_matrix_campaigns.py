@@ -1,5 +1,5 @@
 """Permission-matrix rows of the campaign routes (campaigns, schedules and schedule days,
-leads, calls).
+leads, calls, audit trail).
 
 Campaign Administrators do everything on their groups' campaigns; Campaign
 Supervisors read them (403 on changes); another group's campaign is a 404 for both;
@@ -157,4 +157,5 @@ ROWS: list[Row] = [
         target=lead_target,
     ),
     Row("GET", "/api/v1/campaigns/{campaign_id}/calls", READ, target=campaign_target),
+    Row("GET", "/api/v1/campaigns/{campaign_id}/audit", READ, target=campaign_target),
 ]

@@ -129,9 +129,10 @@ async def test_a_dnc_refusal_and_a_checked_call_leave_their_rows(db: Database) -
     assert ended["detail"]["status"] == "BUSY" == called["status"]
     assert ended["detail"]["disposition"] == called["disposition"]
     assert ended["detail"]["sip_code"] == called["sip_code"] == 486
-    assert ended["detail"]["next_attempt_at"] == (
-        called["ended_at"] + timedelta(minutes=60)
-    ).isoformat()
+    assert (
+        ended["detail"]["next_attempt_at"]
+        == (called["ended_at"] + timedelta(minutes=60)).isoformat()
+    )
 
 
 async def test_an_answered_call_and_an_abandoned_call_leave_their_rows(db: Database) -> None:
@@ -186,9 +187,7 @@ async def test_the_rows_cannot_be_changed_nor_deleted_and_outlive_their_campaign
         SYSTEM,
         {
             "name": "Kept",
-            "group_id": (await Campaign.raw("SELECT id FROM dialer_group LIMIT 1").run())[0][
-                "id"
-            ],
+            "group_id": (await Campaign.raw("SELECT id FROM dialer_group LIMIT 1").run())[0]["id"],
             "start_date": "2030-01-07",
             "end_date": "2030-01-11",
             "start_time": "09:00",

@@ -6,6 +6,7 @@ from __future__ import annotations
 import typer
 
 import opendialer
+from opendialer.cli.audit import audit_app
 from opendialer.cli.db import db_app
 from opendialer.cli.doctor import doctor
 from opendialer.cli.leads import leads_app
@@ -31,6 +32,7 @@ app.add_typer(leads_app, name="leads")
 app.add_typer(logs_app, name="logs")
 app.add_typer(platform_app, name="platform")
 app.add_typer(routing_app, name="routing")
+app.add_typer(audit_app, name="audit")
 app.command("doctor")(doctor)
 app.command("serve")(serve)
 app.command("demo")(demo)

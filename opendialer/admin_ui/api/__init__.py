@@ -8,6 +8,7 @@ from typing import Any
 
 def api_routes() -> list[Any]:
     from opendialer.admin_ui.api import (
+        audit,
         auth,
         calls,
         campaign_messages,
@@ -36,6 +37,7 @@ def api_routes() -> list[Any]:
         schedules,
         leads,
         calls,
+        audit,
         platform,
         routing,
     )

@@ -22,6 +22,7 @@ from litestar.template.config import TemplateConfig
 from opendialer.admin_ui.dates import day_filter
 from opendialer.admin_ui.i18n import N_
 from opendialer.admin_ui.pages import (
+    audit,
     calls,
     campaigns,
     dnc,
@@ -68,6 +69,7 @@ def _page_router() -> Router:
         *schedules.ROUTES,
         *leads.ROUTES,
         *calls.ROUTES,
+        *audit.ROUTES,
         *dnc.ROUTES,
         *system.ROUTES,
         *platform.ROUTES,

@@ -20,7 +20,14 @@ from opendialer.admin_ui.pages.chart import STATUS_COLOURS, bar_chart
 from opendialer.admin_ui.pages.common import done, errors_of, text
 from opendialer.admin_ui.pages.session import UI
 from opendialer.core.domain import LeadStatus, Role
-from opendialer.core.services import campaigns, dialing, dnc_services, groups, schedules
+from opendialer.core.services import (
+    campaigns,
+    compliance_summary,
+    dialing,
+    dnc_services,
+    groups,
+    schedules,
+)
 from opendialer.core.services.common import PageRequest
 from opendialer.core.services.errors import ServiceError
 
@@ -281,7 +288,9 @@ async def _summary_context(ui: UI, campaign_id: int) -> dict[str, Any]:
 
 @get("/campaigns/{campaign_id:int}/summary")
 async def summary_page(ui: NamedDependency[UI], campaign_id: FromPath[int]) -> Template:
-    return ui.render("campaigns/summary.html", **await _summary_context(ui, campaign_id))
+    context = await _summary_context(ui, campaign_id)
+    compliance = await compliance_summary.daily_compliance(ui.require_tab("campaigns"), campaign_id)
+    return ui.render("campaigns/summary.html", **context, compliance=compliance)
 
 
 @get("/campaigns/{campaign_id:int}/summary/panel")

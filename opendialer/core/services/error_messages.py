@@ -649,6 +649,15 @@ MESSAGES: dict[str, ErrorMessage] = {
         "since: %(value)r is not an ISO 8601 time, e.g. 2026-11-27T08:00:00Z",
         N_("Enter a date and time in ISO 8601 form, for example 2026-11-27T08:00:00Z."),
     ),
+    "audit.range_invalid": E(
+        "%(bound)s: %(value)r is neither a date (2026-12-01) nor an ISO 8601 time "
+        "(2026-12-01T08:00:00Z)",
+        N_("Enter a date such as 2026-12-01, or a time such as 2026-12-01T08:00:00Z."),
+    ),
+    "audit.range_empty": E(
+        "to (%(end)s) must come after from (%(start)s): the range is [from, to)",
+        N_("The end must come after the start (the end day itself is not included)."),
+    ),
     "call.status_invalid": E("status must be %(in_progress)s or one of %(statuses)s", STATUS),
     "call.phone_no_digits": E(
         "phone: %(value)r has no digits; give the number or a part of it",
