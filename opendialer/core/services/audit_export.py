@@ -23,6 +23,8 @@ from datetime import UTC, date, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from piccolo.columns.combination import WhereRaw
+
 from opendialer.core.services import campaigns
 from opendialer.core.services.common import Actor
 from opendialer.core.services.errors import NotFound, ValidationFailed
@@ -76,9 +78,9 @@ class AuditExport:
                 where = where & (AuditEvent.at < self.end)
             if after is not None:
                 at, last_id = after
-                where = where & (
-                    (AuditEvent.at > at) | ((AuditEvent.at == at) & (AuditEvent.id > last_id))
-                )
+                # A row comparison: both backends walk the (campaign, at, id) index from
+                # there (an OR of the two cases makes PostgreSQL filter instead).
+                where = where & WhereRaw("(at, id) > ({}, {})", at, last_id)
             rows = (
                 await AuditEvent.select(*AuditEvent.all_columns())
                 .where(where)
