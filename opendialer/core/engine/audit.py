@@ -96,6 +96,25 @@ async def write_audit(entries: Sequence[AuditEntry]) -> None:
         ).run()
 
 
+async def write_started(call_record_ids: Sequence[int]) -> None:
+    """The ``attempt_started`` rows of call records just inserted in flight (inside the
+    same transaction), copied from them by the database: start time, lead, attempt,
+    call id, number, node. One short statement for a whole claim — the launch path
+    waits on it — instead of ten values a row."""
+    for start in range(0, len(call_record_ids), _CHUNK):
+        chunk = list(call_record_ids[start : start + _CHUNK])
+        await AuditEvent.raw(
+            f"INSERT INTO audit_event ({_COLUMNS})"
+            " SELECT r.created_at, r.campaign, c.name, r.lead, r.attempt, r.call_id, r.phone,"
+            " {}, r.node, {}"
+            " FROM call_record r JOIN campaign c ON c.id = r.campaign"
+            f" WHERE r.id IN ({', '.join(['{}'] * len(chunk))}) ORDER BY r.id",
+            AuditKind.ATTEMPT_STARTED.value,
+            "{}",  # no detail: the columns say it all
+            *chunk,
+        ).run()
+
+
 def deferred(
     *,
     campaign_id: int,
@@ -121,4 +140,4 @@ def deferred(
     )
 
 
-__all__ = ["AuditEntry", "AuditKind", "deferred", "detail_json", "write_audit"]
+__all__ = ["AuditEntry", "AuditKind", "deferred", "detail_json", "write_audit", "write_started"]

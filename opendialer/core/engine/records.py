@@ -24,7 +24,7 @@ from datetime import datetime
 from typing import Any
 
 from opendialer.core.domain import LeadStatus
-from opendialer.core.engine.audit import AuditEntry, AuditKind, write_audit
+from opendialer.core.engine.audit import AuditEntry, AuditKind, write_audit, write_started
 from opendialer.core.engine.claims import ClaimedLead, due_condition
 from opendialer.core.engine.transactions import write_transaction
 from opendialer.core.services.error_messages import MESSAGES
@@ -186,22 +186,6 @@ async def insert_call_records(records: Sequence[NewCallRecord]) -> dict[str, int
     return {row["call_id"]: row["id"] for row in inserted}
 
 
-def started_entry(record: NewCallRecord) -> AuditEntry:
-    """The trail's ``attempt_started`` row of a call record inserted in flight."""
-    lead = record.lead
-    return AuditEntry(
-        kind=AuditKind.ATTEMPT_STARTED,
-        at=record.created_at,
-        campaign=lead.campaign_id,
-        number=lead.phone,
-        lead=lead.id,
-        attempt=record.attempt,
-        call_id=record.call_id,
-        node=record.node,
-        detail={"lead_status": lead.status, "due_at": lead.due_at},
-    )
-
-
 def _attempt_started(now: datetime) -> dict[Any, Any]:
     """The lead's columns when an attempt starts: counted, not due, lease spent."""
     return {
@@ -239,8 +223,9 @@ async def start_attempt(
         number = rows[0]["attempts"]
         record = NewCallRecord(lead, number, call_id, node, created_at=now, dnc=dnc)
         ids = await insert_call_records([record])
-        checked = [dnc.audit(lead, node=node, attempt=number, call_id=call_id)] if dnc else []
-        await write_audit([*checked, started_entry(record)])
+        if dnc is not None:
+            await write_audit([dnc.audit(lead, node=node, attempt=number, call_id=call_id)])
+        await write_started(list(ids.values()))
     return Attempt(ids[call_id], call_id, lead, number, node, created_at=now, dnc=dnc)
 
 
@@ -289,7 +274,7 @@ async def claim_and_start_attempts(
             for r in rows
         ]
         ids = await insert_call_records(started)
-        await write_audit([started_entry(s) for s in started])
+        await write_started(sorted(ids.values()))
     attempts = [
         Attempt(ids[s.call_id], s.call_id, s.lead, s.attempt, node, created_at=now) for s in started
     ]
@@ -405,5 +390,4 @@ __all__ = [
     "params_json",
     "record_dnc_block",
     "start_attempt",
-    "started_entry",
 ]
