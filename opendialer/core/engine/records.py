@@ -223,9 +223,22 @@ async def start_attempt(
         number = rows[0]["attempts"]
         record = NewCallRecord(lead, number, call_id, node, created_at=now, dnc=dnc)
         ids = await insert_call_records([record])
-        if dnc is not None:
-            await write_audit([dnc.audit(lead, node=node, attempt=number, call_id=call_id)])
-        await write_started(list(ids.values()))
+        if dnc is None:
+            await write_started(list(ids.values()))
+        else:  # the check and the start in one statement
+            started = AuditEntry(
+                kind=AuditKind.ATTEMPT_STARTED,
+                at=now,
+                campaign=lead.campaign_id,
+                number=lead.phone,
+                lead=lead.id,
+                attempt=number,
+                call_id=call_id,
+                node=node,
+            )
+            await write_audit(
+                [dnc.audit(lead, node=node, attempt=number, call_id=call_id), started]
+            )
     return Attempt(ids[call_id], call_id, lead, number, node, created_at=now, dnc=dnc)
 
 
