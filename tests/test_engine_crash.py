@@ -1,10 +1,14 @@
 """kill -9 an engine process mid-campaign, restart it: every lead accounted for,
-in-flight attempts reconciled as UNKNOWN (attempt counted), none dialed twice."""
+in-flight attempts reconciled as UNKNOWN (attempt counted), none dialed twice; the
+audit trail holds exactly one start and one end for every call record, the crash
+notwithstanding (each written in its record's transaction)."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
+from collections import Counter
 
 import pytest
 from engine_support import (
@@ -16,7 +20,7 @@ from engine_support import (
 )
 
 from opendialer.core.storage import Database
-from opendialer.core.storage.tables import CallRecord, Lead
+from opendialer.core.storage.tables import AuditEvent, CallRecord, Lead
 
 pytestmark = [pytest.mark.pg, pytest.mark.slow]
 
@@ -69,3 +73,17 @@ async def test_kill_9_mid_campaign_then_restart(
     for call in calls:
         if call["lead"] in retried and call["status"] == "SUCCESS":
             assert call["attempt"] >= 2  # a new attempt, never the reconciled one again
+
+    trail = await AuditEvent.select().where(AuditEvent.campaign == cid).run()
+    for kind in ("attempt_started", "attempt_ended"):
+        per_call = Counter(r["call_id"] for r in trail if r["kind"] == kind)
+        assert per_call == Counter(c["call_id"] for c in calls), kind
+    reconciled = {
+        r["call_id"]: json.loads(r["detail"])
+        for r in trail
+        if r["kind"] == "attempt_ended" and "reconciled" in r["detail"]
+    }
+    assert set(reconciled) == {c["call_id"] for c in unknown}
+    assert all(
+        d["status"] == "UNKNOWN" and "restarted" in d["reconciled"] for d in reconciled.values()
+    )
