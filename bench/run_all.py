@@ -62,6 +62,7 @@ class Bench:
 FULL_FACTOR = 12
 BENCHES = [
     Bench("amd", quick=("--chunk-ms", "20"), full=("--chunk-ms", "20"), needs_corpus=True),
+    Bench("audit_export", quick=("--rows", "200000"), full=("--rows", "1000000")),
     Bench("auth"),
     Bench("dnc"),
     Bench("engine"),
