@@ -234,3 +234,43 @@ async def test_the_rows_cannot_be_changed_nor_deleted_and_outlive_their_campaign
     await campaigns.delete_campaign(SYSTEM, cid)
     [kept] = await trail(cid)
     assert kept == row
+
+
+async def test_a_call_the_platform_refuses_is_started_then_cancelled(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No free port after all: the trail keeps the start and says it was undone (the call
+    record itself is deleted), and the lead's next call is a start of its own."""
+    from engine_support import add_leads, add_schedule, make_campaign, make_engine
+
+    from opendialer.sdk.contracts import PlatformUnavailable
+
+    clock = FakeClock(utc(2026, 3, 2, 10, 0))
+    cid = await make_campaign()
+    await add_schedule(cid, clock.now().date())
+    await add_leads(cid, ["15552000001"])
+    engine = make_engine(db, clock, mix={"busy": 1}, slots=1)
+    await engine.start(run_loop=False)
+    originate = engine.platform.originate
+    refusals = [PlatformUnavailable("no free port (test)")]
+
+    async def refuse_once(request: Any) -> Any:
+        if refusals:
+            raise refusals.pop()
+        return await originate(request)
+
+    monkeypatch.setattr(engine.platform, "originate", refuse_once)
+    try:
+        await run_round(engine, rounds=2)
+    finally:
+        await engine.stop()
+    [call] = await records(cid)
+    rows = await trail(cid)
+    refused = next(r["call_id"] for r in rows if r["call_id"] != call["call_id"])
+    assert kinds_by_call(rows) == {
+        refused: ["attempt_started", "attempt_cancelled"],
+        call["call_id"]: ["attempt_started", "attempt_ended"],
+    }
+    cancelled = next(r for r in rows if r["kind"] == "attempt_cancelled")
+    assert cancelled["detail"]["reason"] == "no free port (test)"
+    assert cancelled["attempt"] == 1 and call["attempt"] == 1  # the attempt was undone

@@ -218,7 +218,9 @@ def test_write_replaces_only_the_marked_block(tmp_path: Path) -> None:
 
 
 def test_unknown_bench_name_is_refused() -> None:
-    with pytest.raises(SystemExit, match="unknown bench\\(es\\) nope; known: amd, audit_export, auth"):
+    with pytest.raises(
+        SystemExit, match="unknown bench\\(es\\) nope; known: amd, audit_export, auth"
+    ):
         run_all.select("amd,nope")
     assert [b.name for b in run_all.select("dnc, amd")] == ["dnc", "amd"]
 
