@@ -176,8 +176,15 @@ async def test_an_answered_call_and_an_abandoned_call_leave_their_rows(db: Datab
             "safe_harbour_played",
         ]
         assert own["abandoned"]["at"] == call["ended_at"]
-        assert own["abandoned"]["detail"]["waited_ms"] == "2000"
-        assert own["safe_harbour_played"]["detail"] == {"message_ms": 1500}
+        # The platform's own account: the person waited 2 s, heard the 1.5 s message.
+        sim_says = {"waited_ms": "2000", "message_ms": "1500"}
+        assert own["abandoned"]["detail"]["detail_code"] == "platform_sim.abandoned"
+        assert own["abandoned"]["detail"]["detail_params"] == sim_says
+        assert own["safe_harbour_played"]["detail"] == {
+            "message_ms": 1500,
+            "detail_code": "platform_sim.abandoned",
+            "detail_params": sim_says,
+        }
 
 
 async def test_the_rows_cannot_be_changed_nor_deleted_and_outlive_their_campaign(

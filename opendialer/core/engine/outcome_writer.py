@@ -135,7 +135,7 @@ def outcome_entries(o: Outcome) -> list[AuditEntry]:
                     "answered_at": outcome.answered_at,
                     "amd_verdict": verdict,
                     "detail_code": outcome.detail_code,
-                    **dict(outcome.detail_params),  # the platform's facts: waited_ms, …
+                    "detail_params": dict(outcome.detail_params),  # the platform's: waited_ms…
                 },
             )
         )
@@ -144,7 +144,13 @@ def outcome_entries(o: Outcome) -> list[AuditEntry]:
                 entry(
                     AuditKind.SAFE_HARBOUR_PLAYED,
                     outcome.ended_at,
-                    {"message_ms": o.safe_harbour_ms},
+                    # The platform's code and values say whether it was heard to the
+                    # end (SIP: the seconds ``played`` when the person hung up during it).
+                    {
+                        "message_ms": o.safe_harbour_ms,
+                        "detail_code": outcome.detail_code,
+                        "detail_params": dict(outcome.detail_params),
+                    },
                 )
             )
     return entries
