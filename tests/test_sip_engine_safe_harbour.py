@@ -21,7 +21,10 @@ over — a budget of 1.8 abandons at the 3 % target, enough for a round of three
 from __future__ import annotations
 
 import asyncio
+import csv
+import io
 import itertools
+import json
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -315,6 +318,19 @@ async def test_people_no_agent_is_left_for_hear_the_uploaded_message_and_count_a
         assert call["answered_at"] is not None and call["node"] == "sip-safe-harbour"
         if call["disposition"] == "abandoned":
             assert call["detail_code"] == details.ABANDONED_MESSAGE_PLAYED
+
+    # In the audit trail, as the API exports it: each abandon and its message, heard whole.
+    r = await admin.get(f"/api/v1/campaigns/{cid}/audit")
+    assert r.status_code == 200, r.text
+    trail = list(csv.DictReader(io.StringIO(r.text)))
+    abandoned = {c["call_id"] for c in today if c["disposition"] == "abandoned"}
+    for kind in ("abandoned", "safe_harbour_played"):
+        assert {row["call_id"] for row in trail if row["kind"] == kind} == abandoned, kind
+    for row in trail:
+        if row["kind"] == "safe_harbour_played":
+            detail = json.loads(row["detail"])
+            assert detail["message_ms"] == round(len(uploaded) / 8)  # 8 µ-law bytes a ms
+            assert detail["detail_code"] == details.ABANDONED_MESSAGE_PLAYED
 
     # The summary's abandon rate counts them: 63 live answers in the window, 2 abandoned.
     r = await admin.get(f"/api/v1/campaigns/{cid}/summary")
