@@ -11,7 +11,8 @@
 3. :func:`cancel_attempt` — the platform refused (nothing was sent): undone.
 
 Every call record is inserted by :func:`insert_call_records` (one multi-row
-INSERT). The outcome is stored by :mod:`~opendialer.core.engine.outcome_writer`;
+INSERT). Each step also writes its rows of the audit trail in its transaction
+(:mod:`~opendialer.core.engine.audit`): the DNC check, the start, the cancellation. The outcome is stored by :mod:`~opendialer.core.engine.outcome_writer`;
 its log line and hooks are in :mod:`~opendialer.core.engine.call_events`.
 """
 
