@@ -12,8 +12,9 @@
 
 Every call record is inserted by :func:`insert_call_records` (one multi-row
 INSERT). Each step also writes its rows of the audit trail in its transaction
-(:mod:`~opendialer.core.engine.audit`): the DNC check, the start, the cancellation. The outcome is stored by :mod:`~opendialer.core.engine.outcome_writer`;
-its log line and hooks are in :mod:`~opendialer.core.engine.call_events`.
+(:mod:`~opendialer.core.engine.audit`): the DNC check, the start, the cancellation.
+The outcome is stored by :mod:`~opendialer.core.engine.outcome_writer`; its log
+line and hooks are in :mod:`~opendialer.core.engine.call_events`.
 """
 
 from __future__ import annotations
