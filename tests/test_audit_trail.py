@@ -20,7 +20,14 @@ from engine_pacing_support import (
     run_until_idle,
     upload_message,
 )
-from engine_support import dnc_campaign, records, run_round, started_engine, utc
+from engine_support import (
+    dnc_campaign,
+    leads_by_phone,
+    records,
+    run_round,
+    started_engine,
+    utc,
+)
 
 from opendialer.core.engine.audit import deferred, write_audit
 from opendialer.core.engine.clock import FakeClock
@@ -30,7 +37,7 @@ from opendialer.core.services import campaigns
 from opendialer.core.services.common import SYSTEM
 from opendialer.core.storage import Database
 from opendialer.core.storage.tables import AuditEvent, Campaign, DncService
-from opendialer.sdk.contracts import DncVerdict
+from opendialer.sdk.contracts import DncUnavailable, DncVerdict
 from opendialer.sdk.hookspecs import hookimpl
 
 pytestmark = pytest.mark.pg
@@ -45,6 +52,9 @@ LIST_VERSION = 42
 class VersionedListProvider:
     """A DNC provider that says which list version answered and when it was loaded."""
 
+    #: A switch that makes every check fail (the service is down).
+    down = False
+
     def __init__(self, config: Any, context: Any) -> None:
         self.config, self.context = config, context
 
@@ -55,6 +65,8 @@ class VersionedListProvider:
         return None
 
     async def check(self, number: str) -> DncVerdict:
+        if VersionedListProvider.down:
+            raise DncUnavailable("connect timeout after 2.0 s")
         return DncVerdict(
             number=number,
             do_not_call=number == BLOCKED,
@@ -93,12 +105,17 @@ def kinds_by_call(rows: list[dict[str, Any]]) -> dict[str | None, list[str]]:
     return out
 
 
-async def test_a_dnc_refusal_and_a_checked_call_leave_their_rows(db: Database) -> None:
+async def versioned_list_campaign(phones: list[str]) -> tuple[Any, PluginManager]:
+    VersionedListProvider.down = False
     service = DncService(name="Versioned list", kind="versioned_list")
     await service.save().run()
     pm = PluginManager().load_all()
     assert pm.register(VersionedListPlugin(), name="versioned_dnc")
-    campaign = await dnc_campaign(service.id, [CALLABLE, BLOCKED])
+    return await dnc_campaign(service.id, phones), pm
+
+
+async def test_a_dnc_refusal_and_a_checked_call_leave_their_rows(db: Database) -> None:
+    campaign, pm = await versioned_list_campaign([CALLABLE, BLOCKED])
     cid, clock = campaign.campaign_id, campaign.clock
     async with started_engine(db, clock, pm=pm, mix={"busy": 1}) as engine:
         await run_round(engine)
@@ -133,6 +150,22 @@ async def test_a_dnc_refusal_and_a_checked_call_leave_their_rows(db: Database) -
         ended["detail"]["next_attempt_at"]
         == (called["ended_at"] + timedelta(minutes=60)).isoformat()
     )
+
+
+async def test_a_dnc_service_that_cannot_answer_leaves_a_row_and_no_call(db: Database) -> None:
+    """Fail closed: no call, the lead given back, and the trail says the check failed."""
+    campaign, pm = await versioned_list_campaign([CALLABLE])
+    VersionedListProvider.down = True
+    async with started_engine(db, campaign.clock, pm=pm, mix={"busy": 1}) as engine:
+        await run_round(engine)
+        assert engine.platform.calls == 0  # type: ignore[attr-defined]
+    assert await records(campaign.campaign_id) == []
+    [row] = await trail(campaign.campaign_id)
+    assert (row["kind"], row["number"], row["attempt"]) == ("dnc_check", CALLABLE, None)
+    assert row["detail"]["result"] == "unavailable"
+    assert "connect timeout after 2.0 s" in row["detail"]["reason"]
+    lead = (await leads_by_phone(campaign.campaign_id))[CALLABLE]
+    assert lead["attempts"] == 0 and lead["lease_owner"] is None  # due as before
 
 
 async def test_an_answered_call_and_an_abandoned_call_leave_their_rows(db: Database) -> None:

@@ -40,6 +40,7 @@ from opendialer.core.engine.records import (
     Outcome,
     cancel_attempt,
     record_dnc_block,
+    release_unchecked,
     start_attempt,
 )
 from opendialer.sdk.contracts import (
@@ -178,7 +179,14 @@ async def _check_and_start(runner: CampaignRunner, call: CallAttempt) -> Finishe
         try:
             dnc = await engine.dnc.check(campaign.dnc_service, lead.phone)
         except DncUnavailable as exc:
-            await release_leases([lead.id], node=engine.node_id)
+            await release_unchecked(
+                engine.db,
+                lead,
+                node=engine.node_id,
+                service_id=campaign.dnc_service,
+                reason=str(exc),
+                at=engine.clock.now(),
+            )
             await hold_for_dnc(runner, str(exc))
             return None
         dnc = replace(dnc, elapsed_ms=(time.perf_counter() - started) * 1000)

@@ -12,7 +12,8 @@
 
 Every call record is inserted by :func:`insert_call_records` (one multi-row
 INSERT). Each step also writes its rows of the audit trail in its transaction
-(:mod:`~opendialer.core.engine.audit`): the DNC check, the start, the cancellation.
+(:mod:`~opendialer.core.engine.audit`): the DNC check (also one that could not be
+made: :func:`release_unchecked`), the start, the cancellation.
 The outcome is stored by :mod:`~opendialer.core.engine.outcome_writer`; its log
 line and hooks are in :mod:`~opendialer.core.engine.call_events`.
 """
@@ -350,6 +351,38 @@ async def record_dnc_block(
     )
 
 
+async def release_unchecked(
+    db: Database, lead: ClaimedLead, *, node: str, service_id: int, reason: str, at: datetime
+) -> None:
+    """The DNC service gave no trustworthy answer: the lead is given back, due as before
+    and not dialed (fail closed), and the trail says why."""
+    async with write_transaction(db):
+        released = (
+            await Lead.update({Lead.lease_owner: None, Lead.lease_until: None})
+            .where((Lead.id == lead.id) & (Lead.lease_owner == node))
+            .returning(Lead.id)
+            .run()
+        )
+        if released:
+            await write_audit(
+                [
+                    AuditEntry(
+                        kind=AuditKind.DNC_CHECK,
+                        at=at,
+                        campaign=lead.campaign_id,
+                        number=lead.phone,
+                        lead=lead.id,
+                        node=node,
+                        detail={
+                            "service_id": service_id,
+                            "result": "unavailable",
+                            "reason": reason,
+                        },
+                    )
+                ]
+            )
+
+
 async def cancel_attempt(
     db: Database, attempt: Attempt, *, due_at: datetime, at: datetime, reason: str
 ) -> None:
@@ -404,5 +437,6 @@ __all__ = [
     "insert_call_records",
     "params_json",
     "record_dnc_block",
+    "release_unchecked",
     "start_attempt",
 ]
