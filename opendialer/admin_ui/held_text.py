@@ -59,6 +59,10 @@ HELD_TEXT: dict[str, str | tuple[str, str]] = {
     held.PACING_FAILED: N_(
         "Started — not dialing: the pacing mode %(mode)s failed to start: %(detail)s"
     ),
+    held.LOCAL_HOURS_CLOSED: N_(
+        "Started — waiting: every lead is outside its local calling hours (the next "
+        "opening: %(opens)s)"
+    ),
     held.LEGACY: N_("Started — not dialing: %(detail)s"),
 }
 
@@ -72,6 +76,7 @@ FIX_PLACES: dict[str, str] = {
     "/schedules": N_("Schedule"),
     "/leads/upload": N_("Upload leads"),
     "/edit": N_("Edit campaign"),
+    "/compliance": N_("Compliance policy"),
 }
 ASK_ROLE: dict[Role, str] = {
     Role.MASTER: N_("ask a Master: %(place)s"),

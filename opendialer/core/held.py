@@ -21,6 +21,9 @@ code                       meaning (params)
 ``pacing_not_installed``   no plugin provides the campaign's pacing mode (mode, installed:
                            the modes that are); fixed in the campaign's settings
 ``pacing_failed``          the pacing mode's plugin failed to build it (mode, detail)
+``local_hours_closed``     every lead is outside its local calling hours or on a holiday
+                           of the compliance policy (opens: when the first zone opens,
+                           "HH:MM Zone/Name", or "" when none within 8 days)
 ``engine``                 a sentence stored before codes existed (detail)
 =========================  ==========================================================
 """
@@ -40,6 +43,7 @@ PLATFORM_DOWN = "platform_down"
 DNC_OUT_OF_SERVICE = "dnc_out_of_service"
 PACING_NOT_INSTALLED = "pacing_not_installed"
 PACING_FAILED = "pacing_failed"
+LOCAL_HOURS_CLOSED = "local_hours_closed"
 LEGACY = "engine"
 
 ENGINE_CODES = frozenset(
@@ -76,6 +80,7 @@ class Hold:
         target = self.params.get("target", "")
         detail = self.params.get("detail", "")
         mode = self.params.get("mode", "")
+        opens = self.params.get("opens", "")
         head = {
             ROUTING_NOT_INSTALLED: f"routing target {target!r} is not installed",
             ROUTING_NOT_CONFIGURED: f"routing target {target!r} is not configured",
@@ -90,6 +95,9 @@ class Hold:
                 "campaign's settings"
             ),
             PACING_FAILED: f"pacing mode {mode!r} failed to start",
+            LOCAL_HOURS_CLOSED: (
+                f"every lead is outside its local calling hours (the next opening: {opens})"
+            ),
         }.get(self.code, "")
         if not head:
             return detail

@@ -10,6 +10,7 @@ def api_routes() -> list[Any]:
     from opendialer.admin_ui.api import (
         auth,
         calls,
+        campaign_compliance,
         campaign_messages,
         campaign_pacing,
         campaigns,
@@ -33,6 +34,7 @@ def api_routes() -> list[Any]:
         campaigns,
         campaign_pacing,
         campaign_messages,
+        campaign_compliance,
         schedules,
         leads,
         calls,

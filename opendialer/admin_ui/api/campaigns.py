@@ -123,6 +123,8 @@ class Campaign(msgspec.Struct):
     max_lines_per_agent: float
     state: CampaignState
     state_reason: str
+    #: Its compliance policy's preset (the policy: GET /api/v1/campaigns/{id}/compliance).
+    compliance_preset: str = "none"
     #: Uploaded apart: PUT /api/v1/campaigns/{id}/safe-harbour-message.
     safe_harbour_message: SafeHarbourMessage | None = None
     #: STARTED and dialing now (core/services/dialing.py decides).

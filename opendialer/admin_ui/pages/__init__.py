@@ -23,6 +23,7 @@ from opendialer.admin_ui.dates import day_filter
 from opendialer.admin_ui.i18n import N_
 from opendialer.admin_ui.pages import (
     calls,
+    campaign_compliance,
     campaigns,
     dnc,
     groups,
@@ -66,6 +67,7 @@ def _page_router() -> Router:
         *groups.ROUTES,
         *campaigns.ROUTES,
         *schedules.ROUTES,
+        *campaign_compliance.ROUTES,
         *leads.ROUTES,
         *calls.ROUTES,
         *dnc.ROUTES,

@@ -20,7 +20,14 @@ from opendialer.admin_ui.pages.chart import STATUS_COLOURS, bar_chart
 from opendialer.admin_ui.pages.common import done, errors_of, text
 from opendialer.admin_ui.pages.session import UI
 from opendialer.core.domain import LeadStatus, Role
-from opendialer.core.services import campaigns, dialing, dnc_services, groups, schedules
+from opendialer.core.services import (
+    campaign_compliance,
+    campaigns,
+    dialing,
+    dnc_services,
+    groups,
+    schedules,
+)
 from opendialer.core.services.common import PageRequest
 from opendialer.core.services.errors import ServiceError
 
@@ -71,8 +78,13 @@ async def schedules_page(
     per_page = per_page if per_page in (10, 25, 50, 100) else 25
     request = PageRequest(page=max(page, 1), per_page=per_page)
     listing = await schedules.list_schedules(actor, campaign_id, request)
+    policy = await campaign_compliance.campaign_policy(actor, campaign_id)
+    skipped = campaign_compliance.skipped_days(
+        policy, [s["date"] for s in listing["items"]], ui.t.language
+    )
     return ui.render(
         "campaigns/schedules.html",
+        skipped=skipped,
         campaign=campaign,
         listing=listing,
         page=request.page,

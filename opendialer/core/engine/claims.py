@@ -10,6 +10,11 @@ oldest-due first, in one transaction:
 - SQLite: the same inside a ``BEGIN IMMEDIATE`` transaction (one writer at a
   time; SQLite is the single-node backend).
 
+A campaign whose compliance policy closes some of its leads' zones now (local
+hours, holidays: ``local_hours.py``) claims from the open zones only, one indexed
+read per zone key (``lead_zone_due``), merged oldest-due first: the leads of a
+closed zone stay due and untouched.
+
 The lease only has to cover the DNC check: once the attempt starts
 (:func:`opendialer.core.engine.records.start_attempt`) ``next_attempt_at`` is
 NULL and the lead cannot be claimed whatever its lease says; a crashed node's
@@ -18,7 +23,7 @@ in-flight attempts are found through their open call records instead.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -63,6 +68,42 @@ def due_condition(campaign_id: int, now: datetime):  # type: ignore[no-untyped-d
     )
 
 
+#: The zone keys a claim may take leads of (None: the campaign's zone); None: any.
+ZoneKeys = Sequence[str | None] | None
+
+
+async def select_due(
+    db: Database,
+    columns: Sequence[Any],
+    *,
+    campaign_id: int,
+    now: datetime,
+    limit: int,
+    zones: ZoneKeys = None,
+) -> list[dict[str, Any]]:
+    """Up to ``limit`` due leads (``columns`` plus id and due time), oldest-due first,
+    of the open ``zones`` only; rows locked for update on PostgreSQL (others skipped)."""
+
+    def query(condition: Any) -> Any:
+        q = (
+            Lead.select(Lead.id, Lead.next_attempt_at, *columns)
+            .where(condition)
+            .order_by(Lead.next_attempt_at, Lead.id)
+            .limit(limit)
+        )
+        return q.lock_rows("UPDATE", skip_locked=True) if db.is_postgres else q
+
+    due = due_condition(campaign_id, now)
+    if zones is None:
+        return list(await query(due).run())
+    rows: list[dict[str, Any]] = []
+    for key in zones:
+        in_zone = Lead.timezone.is_null() if key is None else (Lead.timezone == key)
+        rows.extend(await query(due & in_zone).run())
+    rows.sort(key=lambda r: (r["next_attempt_at"], r["id"]))
+    return rows[:limit]
+
+
 async def claim_due_leads(
     db: Database,
     *,
@@ -71,13 +112,20 @@ async def claim_due_leads(
     now: datetime,
     limit: int,
     lease_s: float = 120.0,
+    zones: ZoneKeys = None,
 ) -> list[ClaimedLead]:
     """Lease up to ``limit`` due leads of the campaign to ``node``, oldest-due first."""
-    if limit <= 0:
+    if limit <= 0 or (zones is not None and not zones):
         return []
     async with write_transaction(db, urgent=True):
         return await claim_in_transaction(
-            db, campaign_id=campaign_id, node=node, now=now, limit=limit, lease_s=lease_s
+            db,
+            campaign_id=campaign_id,
+            node=node,
+            now=now,
+            limit=limit,
+            lease_s=lease_s,
+            zones=zones,
         )
 
 
@@ -89,22 +137,20 @@ async def claim_in_transaction(
     now: datetime,
     limit: int,
     lease_s: float,
+    zones: ZoneKeys = None,
 ) -> list[ClaimedLead]:
     """The claim's two statements, inside the caller's write transaction."""
-    query = (
-        Lead.select(Lead.id)
-        .where(due_condition(campaign_id, now))
-        .order_by(Lead.next_attempt_at, Lead.id)
-        .limit(limit)
-    )
-    if db.is_postgres:
-        query = query.lock_rows("UPDATE", skip_locked=True)
-    ids = [row["id"] for row in await query.run()]
+    due = await select_due(db, (), campaign_id=campaign_id, now=now, limit=limit, zones=zones)
+    ids = [row["id"] for row in due]
     if not ids:
         return []
     rows = (
         await Lead.update(
-            {Lead.lease_owner: node, Lead.lease_until: now + timedelta(seconds=lease_s)}
+            {
+                Lead.lease_owner: node,
+                Lead.lease_until: now + timedelta(seconds=lease_s),
+                Lead.deferred_reason: "",
+            }
         )
         .where(Lead.id.is_in(ids))
         .returning(Lead.id, Lead.name, Lead.phone, Lead.attempts, Lead.status, Lead.next_attempt_at)
@@ -156,4 +202,5 @@ __all__ = [
     "claim_in_transaction",
     "due_condition",
     "release_leases",
+    "select_due",
 ]

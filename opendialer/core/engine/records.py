@@ -24,7 +24,7 @@ from datetime import datetime
 from typing import Any
 
 from opendialer.core.domain import LeadStatus
-from opendialer.core.engine.claims import ClaimedLead, due_condition
+from opendialer.core.engine.claims import ClaimedLead, ZoneKeys, select_due
 from opendialer.core.engine.transactions import write_transaction
 from opendialer.core.services.error_messages import MESSAGES
 from opendialer.core.storage import Database
@@ -162,6 +162,7 @@ def _attempt_started(now: datetime) -> dict[Any, Any]:
         Lead.attempts: Lead.attempts + 1,
         Lead.next_attempt_at: None,
         Lead.lease_until: None,
+        Lead.deferred_reason: "",
         Lead.updated_at: now,
     }
 
@@ -205,6 +206,7 @@ async def claim_and_start_attempts(
     now: datetime,
     limit: int,
     new_call_id: Callable[[], str],
+    zones: ZoneKeys = None,
 ) -> list[Attempt]:
     """Claim up to ``limit`` due leads and start their attempts, in one transaction.
 
@@ -214,20 +216,13 @@ async def claim_and_start_attempts(
     PostgreSQL: ``SELECT … FOR UPDATE SKIP LOCKED`` keeps concurrent nodes apart;
     SQLite: the transaction is ``BEGIN IMMEDIATE`` (one writer).
     """
-    if limit <= 0:
+    if limit <= 0 or (zones is not None and not zones):
         return []
-    query = (
-        Lead.select(
-            Lead.id, Lead.name, Lead.phone, Lead.attempts, Lead.status, Lead.next_attempt_at
-        )
-        .where(due_condition(campaign_id, now))
-        .order_by(Lead.next_attempt_at, Lead.id)
-        .limit(limit)
-    )
-    if db.is_postgres:
-        query = query.lock_rows("UPDATE", skip_locked=True)
+    columns = (Lead.name, Lead.phone, Lead.attempts, Lead.status)
     async with write_transaction(db, urgent=True):
-        due = await query.run()
+        due = await select_due(
+            db, columns, campaign_id=campaign_id, now=now, limit=limit, zones=zones
+        )
         if not due:
             return []
         leads = {r["id"]: ClaimedLead.from_row(r, campaign_id) for r in due}

@@ -278,9 +278,11 @@ async def update_campaign(actor: Actor, campaign_id: int, data: dict[str, Any]) 
     regenerates the schedule from today on; new working hours go to today's and later
     days that have not run (``schedules.follow_working_hours``): one transaction."""
     from opendialer.core.services import schedules
+    from opendialer.core.services.campaign_compliance import check_campaign_values, policy_of
 
     current = await load_for_change(actor, campaign_id)
     values = await validate({**_as_input(current), **data})
+    check_campaign_values(policy_of(current), values)
     await _check_references(actor, values, current)
     shaping_changed = any(values[c] != current[c] for c in fields.SCHEDULE_SHAPING_COLUMNS)
     hours_changed = any(values[c] != current[c] for c in ("start_time", "end_time"))

@@ -135,6 +135,8 @@ class Campaign(Table, tablename="campaign"):
     abandon_window = Varchar(length=16, default="30d")
     abandon_timeout_ms = Integer(default=2000)
     max_lines_per_agent = Real(default=3.0)
+    #: The compliance policy (core/services/compliance_policy.py, m0013); {}: none.
+    compliance = JSON(default="{}")
     state = Varchar(length=8, default="STOPPED")
     state_reason = Text(default="")
     created_at = Timestamptz(default=TimestamptzNow())
@@ -201,6 +203,12 @@ class Lead(Table, tablename="lead"):
     #: Which engine node holds the lead, and until when (multi-node claiming).
     lease_owner = Varchar(length=64, null=True, default=None)
     lease_until = Timestamptz(null=True, default=None)
+    #: Its zone key (one IANA zone, or several space-separated); NULL: the campaign's
+    #: (core/services/lead_zones.py, m0013), and where it came from.
+    timezone = Varchar(length=200, null=True, default=None)
+    timezone_source = Varchar(length=16, default="campaign")
+    #: Why a compliance rule put the lead off, as JSON (code, until, values); "" if none.
+    deferred_reason = Text(default="")
     updated_at = Timestamptz(default=TimestamptzNow())
 
 
