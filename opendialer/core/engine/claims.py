@@ -96,12 +96,52 @@ async def select_due(
     due = due_condition(campaign_id, now)
     if zones is None:
         return list(await query(due).run())
-    rows: list[dict[str, Any]] = []
+    if len(zones) == 1:
+        return list(await query(due & _in_zone(zones[0])).run())
+    return await _select_due_in_zones(db, columns, campaign_id, now, limit, zones)
+
+
+def _in_zone(key: str | None) -> Any:
+    return Lead.timezone.is_null() if key is None else (Lead.timezone == key)
+
+
+async def _select_due_in_zones(
+    db: Database,
+    columns: Sequence[Any],
+    campaign_id: int,
+    now: datetime,
+    limit: int,
+    zones: Sequence[str | None],
+) -> list[dict[str, Any]]:
+    """Several zone keys in one statement: each key's first ``limit`` due leads from
+    the ``lead_zone_due`` index (UNION ALL), the oldest ``limit`` of them, locked on
+    PostgreSQL (a row another node holds is skipped: the claim may come back short,
+    the next round takes more)."""
+    names = ["id", "next_attempt_at", *(c._meta.db_column_name for c in columns)]
+    due = (
+        "campaign = {} AND next_attempt_at IS NOT NULL AND next_attempt_at <= {} "
+        "AND (lease_until IS NULL OR lease_until < {})"
+    )
+    parts: list[str] = []
+    args: list[Any] = []
     for key in zones:
-        in_zone = Lead.timezone.is_null() if key is None else (Lead.timezone == key)
-        rows.extend(await query(due & in_zone).run())
-    rows.sort(key=lambda r: (r["next_attempt_at"], r["id"]))
-    return rows[:limit]
+        zone_sql = "timezone IS NULL" if key is None else "timezone = {}"
+        parts.append(
+            f"SELECT * FROM (SELECT id, next_attempt_at FROM lead WHERE {due} AND {zone_sql} "
+            "ORDER BY next_attempt_at, id LIMIT {}) AS z"
+        )
+        args += [campaign_id, now, now, *([] if key is None else [key]), limit]
+    chosen = (
+        "SELECT id FROM (" + " UNION ALL ".join(parts) + ") AS u "
+        "ORDER BY next_attempt_at, id LIMIT {}"
+    )
+    args.append(limit)
+    lock = " FOR UPDATE SKIP LOCKED" if db.is_postgres else ""
+    sql = (
+        f"SELECT {', '.join(names)} FROM lead WHERE id IN ({chosen}) "
+        f"ORDER BY next_attempt_at, id{lock}"
+    )
+    return list(await Lead.raw(sql, *args).run())
 
 
 async def claim_due_leads(
