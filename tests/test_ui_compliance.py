@@ -186,3 +186,21 @@ async def test_the_schedule_shows_the_days_its_holidays_skip(app_client: ApiClie
     assert "Sem chamadas: folga da campanha" in rows["2030-12-24"]
     assert "Sem chamadas: Natal (BR)" in rows["2030-12-25"], rows["2030-12-25"]
     assert "skipped-day" not in rows["2030-12-23"] and "skipped-day" not in rows["2030-12-26"]
+
+
+async def test_the_lead_list_shows_each_leads_time_zone(app_client: ApiClient) -> None:
+    group = await app_client.group()
+    await app_client.user("campaign_admin", [group], username="eva")
+    cid = await _campaign(group)
+    eva = await _browser(app_client, "eva", "es")
+    admin = await app_client.login_as("campaign_admin", [group])
+    r = await admin.post(
+        f"/api/v1/campaigns/{cid}/leads",
+        content=b"Ana,5592991234567\nBia,+44 20 7946 0018\n",
+        headers={"Content-Type": "text/csv"},
+    )
+    assert r.status_code == 201, r.text
+    page = (await eva.get(f"/campaigns/{cid}/leads")).text
+    zones = re.findall(r'<td class="lead-zone" title="([^"]*)">([^<]*)</td>', page)
+    assert ("Del código de área del número", "America/Manaus") in zones, zones
+    assert any("Europe/London" in zone for _, zone in zones), zones
