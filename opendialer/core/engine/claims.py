@@ -10,6 +10,10 @@ oldest-due first, in one transaction:
 - SQLite: the same inside a ``BEGIN IMMEDIATE`` transaction (one writer at a
   time; SQLite is the single-node backend).
 
+A campaign whose compliance policy limits contacts per number (``contact_limits.py``)
+screens the leads it selects in the same transaction: a blocked lead is put off, not
+leased.
+
 A campaign whose compliance policy closes some of its leads' zones now (local
 hours, holidays: ``local_hours.py``) claims from the open zones only, one indexed
 read per zone key (``lead_zone_due``), merged oldest-due first: the leads of a
@@ -29,6 +33,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from opendialer.core.domain import LeadStatus
+from opendialer.core.engine.contact_limits import ContactLimits, defer_leads, screen
 from opendialer.core.engine.transactions import write_transaction
 from opendialer.core.storage import Database
 from opendialer.core.storage.tables import Lead
@@ -43,6 +48,8 @@ class ClaimedLead:
     attempts: int  # before this attempt
     status: str
     due_at: datetime
+    #: Its zone key (None: the campaign's zone); read only when contact limits apply.
+    timezone: str | None = None
 
     @classmethod
     def from_row(cls, row: Mapping[str, Any], campaign_id: int) -> ClaimedLead:
@@ -55,6 +62,7 @@ class ClaimedLead:
             attempts=row["attempts"],
             status=row["status"],
             due_at=row["next_attempt_at"],
+            timezone=row.get("timezone"),
         )
 
 
@@ -67,6 +75,9 @@ def due_condition(campaign_id: int, now: datetime):  # type: ignore[no-untyped-d
         & (Lead.lease_until.is_null() | (Lead.lease_until < now))
     )
 
+
+#: The columns a claim reads when its leads are screened by contact limits.
+SCREENED_COLUMNS = (Lead.name, Lead.phone, Lead.attempts, Lead.status, Lead.timezone)
 
 #: The zone keys a claim may take leads of (None: the campaign's zone); None: any.
 ZoneKeys = Sequence[str | None] | None
@@ -153,8 +164,10 @@ async def claim_due_leads(
     limit: int,
     lease_s: float = 120.0,
     zones: ZoneKeys = None,
+    limits: ContactLimits | None = None,
 ) -> list[ClaimedLead]:
-    """Lease up to ``limit`` due leads of the campaign to ``node``, oldest-due first."""
+    """Lease up to ``limit`` due leads of the campaign to ``node``, oldest-due first
+    (those ``limits`` forbid now are put off instead)."""
     if limit <= 0 or (zones is not None and not zones):
         return []
     async with write_transaction(db, urgent=True):
@@ -166,6 +179,7 @@ async def claim_due_leads(
             limit=limit,
             lease_s=lease_s,
             zones=zones,
+            limits=limits,
         )
 
 
@@ -178,10 +192,19 @@ async def claim_in_transaction(
     limit: int,
     lease_s: float,
     zones: ZoneKeys = None,
+    limits: ContactLimits | None = None,
 ) -> list[ClaimedLead]:
-    """The claim's two statements, inside the caller's write transaction."""
-    due = await select_due(db, (), campaign_id=campaign_id, now=now, limit=limit, zones=zones)
+    """The claim's two statements, inside the caller's write transaction (and the
+    contact limits' screen between them when the campaign has limits)."""
+    columns = SCREENED_COLUMNS if limits is not None else ()
+    due = await select_due(db, columns, campaign_id=campaign_id, now=now, limit=limit, zones=zones)
     ids = [row["id"] for row in due]
+    if limits is not None and ids:
+        allowed, deferred = await screen(
+            db, limits, [ClaimedLead.from_row(r, campaign_id) for r in due], now
+        )
+        await defer_leads(deferred, now=now)
+        ids = [lead.id for lead in allowed]
     if not ids:
         return []
     rows = (
@@ -236,6 +259,7 @@ async def arm_new_leads(campaign_id: int, now: datetime) -> int:
 
 
 __all__ = [
+    "SCREENED_COLUMNS",
     "ClaimedLead",
     "arm_new_leads",
     "claim_due_leads",

@@ -6,6 +6,8 @@
    :func:`claim_and_start_attempts` claims a batch of due leads and starts them
    in one transaction (nothing to check between the two);
    :func:`start_attempt` starts one lead claimed earlier (after its DNC check).
+   Both screen the leads by the campaign's contact limits in that transaction
+   (``contact_limits.py``): a lead a limit forbids is put off, not started.
 2. :func:`record_dnc_block` — the number is on a Do-Not-Call list: a call record
    with status DO_NOT_CALL, the lead DO_NOT_CALL for good, no call placed.
 3. :func:`cancel_attempt` — the platform refused (nothing was sent): undone.
@@ -24,7 +26,8 @@ from datetime import datetime
 from typing import Any
 
 from opendialer.core.domain import LeadStatus
-from opendialer.core.engine.claims import ClaimedLead, ZoneKeys, select_due
+from opendialer.core.engine.claims import SCREENED_COLUMNS, ClaimedLead, ZoneKeys, select_due
+from opendialer.core.engine.contact_limits import ContactLimits, Deferral, defer_leads, screen
 from opendialer.core.engine.transactions import write_transaction
 from opendialer.core.services.error_messages import MESSAGES
 from opendialer.core.storage import Database
@@ -180,9 +183,18 @@ async def start_attempt(
     call_id: str,
     now: datetime,
     dnc: DncCheck | None,
-) -> Attempt | None:
-    """Count the attempt and insert the in-flight record; None if the lease was lost."""
+    limits: ContactLimits | None = None,
+) -> Attempt | Deferral | None:
+    """Count the attempt and insert the in-flight record; None if the lease was lost,
+    the lead's :class:`Deferral` if a contact limit forbids the call now (screened
+    again here: another campaign may have called the number since the claim)."""
     async with write_transaction(db, urgent=True):  # the launch path: before outcome writes
+        if limits is not None:
+            allowed, deferred = await screen(db, limits, [lead], now)
+            if not allowed:
+                if await defer_leads(deferred, now=now, leased_to=node):
+                    return deferred[0]
+                return None
         rows = (
             await Lead.update(_attempt_started(now))
             .where(_leased_to(lead, node))
@@ -198,6 +210,9 @@ async def start_attempt(
     return Attempt(ids[call_id], call_id, lead, number, node, created_at=now, dnc=dnc)
 
 
+_CLAIM_COLUMNS = (Lead.name, Lead.phone, Lead.attempts, Lead.status)
+
+
 async def claim_and_start_attempts(
     db: Database,
     *,
@@ -207,8 +222,10 @@ async def claim_and_start_attempts(
     limit: int,
     new_call_id: Callable[[], str],
     zones: ZoneKeys = None,
+    limits: ContactLimits | None = None,
 ) -> list[Attempt]:
-    """Claim up to ``limit`` due leads and start their attempts, in one transaction.
+    """Claim up to ``limit`` due leads and start their attempts, in one transaction
+    (those ``limits`` forbid now are put off instead, in it too).
 
     For a campaign with no DNC check there is nothing to do between the claim and
     the start, so one transaction does both: the leads are counted and not due,
@@ -218,7 +235,7 @@ async def claim_and_start_attempts(
     """
     if limit <= 0 or (zones is not None and not zones):
         return []
-    columns = (Lead.name, Lead.phone, Lead.attempts, Lead.status)
+    columns = SCREENED_COLUMNS if limits is not None else _CLAIM_COLUMNS
     async with write_transaction(db, urgent=True):
         due = await select_due(
             db, columns, campaign_id=campaign_id, now=now, limit=limit, zones=zones
@@ -226,6 +243,12 @@ async def claim_and_start_attempts(
         if not due:
             return []
         leads = {r["id"]: ClaimedLead.from_row(r, campaign_id) for r in due}
+        if limits is not None:
+            allowed, deferred = await screen(db, limits, list(leads.values()), now)
+            await defer_leads(deferred, now=now)
+            leads = {lead.id: lead for lead in allowed}
+            if not leads:
+                return []
         rows = (
             await Lead.update({**_attempt_started(now), Lead.lease_owner: node})
             .where(Lead.id.is_in(list(leads)))

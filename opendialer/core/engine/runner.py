@@ -36,6 +36,7 @@ from opendialer.core.engine.call_flow import run_call
 from opendialer.core.engine.campaign_pacing import CampaignPacing, Capacity
 from opendialer.core.engine.campaign_view import CampaignView, verdict_action
 from opendialer.core.engine.claims import claim_due_leads
+from opendialer.core.engine.contact_limits import ContactLimits
 from opendialer.core.engine.fair_share import Pool
 from opendialer.core.engine.local_hours import (
     CampaignZones,
@@ -299,8 +300,10 @@ class CampaignRunner:
         the call's task, phase DNC_CHECK). With none there is nothing to do
         between the claim and the start, so the claim starts the whole batch in
         its transaction, committed before any INVITE goes out (the calls skip
-        the check and their start)."""
+        the check and their start). Either way the claim puts off the leads whose
+        number a contact limit forbids now (``contact_limits.py``)."""
         engine = self.engine
+        limits = ContactLimits.of(self.campaign)
         if self.campaign.dnc_service is not None:
             leads = await claim_due_leads(
                 engine.db,
@@ -310,6 +313,7 @@ class CampaignRunner:
                 limit=wanted,
                 lease_s=engine.lease_s,
                 zones=zones,
+                limits=limits,
             )
             return [CallAttempt(new_call_id(), lead, routing, woken_at) for lead in leads]
         attempts = await claim_and_start_attempts(
@@ -320,6 +324,7 @@ class CampaignRunner:
             limit=wanted,
             new_call_id=new_call_id,
             zones=zones,
+            limits=limits,
         )
         return [CallAttempt(a.call_id, a.lead, routing, woken_at, attempt=a) for a in attempts]
 
