@@ -24,6 +24,9 @@ code                       meaning (params)
 ``local_hours_closed``     every lead is outside its local calling hours or on a holiday
                            of the compliance policy (opens: when the first zone opens,
                            "HH:MM Zone/Name", or "" when none within 8 days)
+``short_call_guard``       calls of 6 s or less are at or above the policy's share of the
+                           campaign's caller ID's calls today, UTC (caller_id, share,
+                           threshold, calls; core/engine/short_call_guard.py)
 ``engine``                 a sentence stored before codes existed (detail)
 =========================  ==========================================================
 """
@@ -44,6 +47,7 @@ DNC_OUT_OF_SERVICE = "dnc_out_of_service"
 PACING_NOT_INSTALLED = "pacing_not_installed"
 PACING_FAILED = "pacing_failed"
 LOCAL_HOURS_CLOSED = "local_hours_closed"
+SHORT_CALL_GUARD = "short_call_guard"
 LEGACY = "engine"
 
 ENGINE_CODES = frozenset(
@@ -97,6 +101,12 @@ class Hold:
             PACING_FAILED: f"pacing mode {mode!r} failed to start",
             LOCAL_HOURS_CLOSED: (
                 f"every lead is outside its local calling hours (the next opening: {opens})"
+            ),
+            SHORT_CALL_GUARD: (
+                f"calls of 6 s or less are {self.params.get('share', '')} % of the "
+                f"{self.params.get('calls', '')} calls of caller ID "
+                f"{self.params.get('caller_id') or '(the platform default)'} today (UTC), "
+                f"at or above the policy's {self.params.get('threshold', '')} %"
             ),
         }.get(self.code, "")
         if not head:

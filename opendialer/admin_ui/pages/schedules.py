@@ -285,6 +285,8 @@ async def _summary_context(ui: UI, campaign_id: int) -> dict[str, Any]:
         "poll_s": SUMMARY_POLL_S,
         "pacing": summary["pacing"],
         "pacing_view": campaign_pacing.summary_view(summary["pacing"], ui.t),
+        "short_calls": summary["short_calls"],
+        "short_calls_view": campaign_pacing.short_calls_view(summary["short_calls"], ui.t),
         "message_seconds": campaign_pacing.message_seconds(summary, ui.t),
         "status_labels": LEAD_STATUS_LABELS,
         "state_labels": STATE_LABELS,

@@ -162,6 +162,11 @@ class CampaignRunner:
             why = hold(held.PLATFORM_NOT_CHOSEN)  # a new install: a Master must choose one
         elif not platform.ok:
             why = hold(held.PLATFORM_DOWN, detail=platform.detail)
+        if why is None:
+            why = engine.short_calls.hold_for(self.campaign)
+            if why is not None:  # its caller ID's calls are too short today: none launched
+                await self._throttle(why)
+                return 0
         zones: list[str | None] | None = None
         if why is None:
             zones, why = await self._open_zones(now)

@@ -95,7 +95,7 @@ def _engine_hold(campaign: Mapping[str, Any], entry: Mapping[str, Any]) -> Diali
     platform_codes = {held.PLATFORM_DOWN, held.PLATFORM_NOT_CHOSEN}
     if found.code in held.PACING_CODES:  # the campaign names a mode: pick another one
         path, role = f"/campaigns/{campaign['id']}/edit", Role.CAMPAIGN_ADMIN
-    elif found.code == held.LOCAL_HOURS_CLOSED:  # its policy's hours: it waits by design
+    elif found.code in (held.LOCAL_HOURS_CLOSED, held.SHORT_CALL_GUARD):  # its policy
         path, role = f"/campaigns/{campaign['id']}/compliance", Role.CAMPAIGN_ADMIN
     elif found.code in held.ENGINE_CODES - {held.DNC_OUT_OF_SERVICE, *platform_codes}:
         path, role = routing_fix_path(found.params.get("target", "")), Role.MASTER
