@@ -136,6 +136,16 @@ async def test_start_refuses_what_the_policy_requires(app_client: ApiClient) -> 
     assert r.status_code == 409, r.text
     assert r.json()["code"] == "compliance.safe_harbour_required"
 
+    # A policy limiting the DNC list's age needs a DNC service to ask.
+    unchecked = await _campaign(admin, group, name="Unchecked", dnc_service_id=None)
+    await give_leads(admin, unchecked)
+    await admin.put(f"/api/v1/campaigns/{unchecked}/compliance", json={"dnc_max_age_days": 31})
+    r = await admin.post(f"/api/v1/campaigns/{unchecked}/start")
+    assert r.status_code == 409, r.text
+    assert r.json()["code"] == "compliance.dnc_service_required"
+    assert r.json()["field"] == "dnc_service"
+    assert "(31 days)" in r.json()["detail"]
+
 
 async def test_bad_values_are_422_naming_each_field_and_nothing_changes(
     app_client: ApiClient,

@@ -150,6 +150,12 @@ class DncVerdict:
     do_not_call: bool
     service: str
     checked_at: datetime
+    #: When the list that answered was last updated, if the provider knows (an HTTP
+    #: service's ``X-DNC-List-Date`` header, the embedded list's last import). A
+    #: campaign whose compliance policy sets ``dnc_max_age_days`` is not dialed with
+    #: an older list, nor with one of unknown age. Added with issue 18: optional, a
+    #: provider that leaves it out works as before for every other campaign.
+    list_date: datetime | None = None
 
 
 class DncUnavailable(Exception):

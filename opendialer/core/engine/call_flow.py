@@ -178,7 +178,11 @@ async def _check_and_start(runner: CampaignRunner, call: CallAttempt) -> Finishe
         call.enter(CallPhase.DNC_CHECK)
         started = time.perf_counter()  # wall time, whatever the engine's clock
         try:
-            dnc = await engine.dnc.check(campaign.dnc_service, lead.phone)
+            dnc = await engine.dnc.check(
+                campaign.dnc_service,
+                lead.phone,
+                max_age_days=campaign.compliance.dnc_max_age_days,
+            )
         except DncUnavailable as exc:
             await release_leases([lead.id], node=engine.node_id)
             await hold_for_dnc(runner, str(exc))

@@ -47,6 +47,8 @@ class DncCheck:
     blocked: bool
     #: How long the check took (wall time, ms), for the log line; not stored.
     elapsed_ms: float | None = None
+    #: When the list that answered was last updated, if its provider says; not stored.
+    list_date: datetime | None = None
 
     @property
     def result(self) -> str:

@@ -10,9 +10,10 @@ asks of the rest of the campaign (issue 18; the rules: compliance_policy.py).
   followed by a trip to another page.
 - The campaign's settings: once a policy is set, the campaign form cannot loosen them
   past it (:func:`check_campaign_values`: a 422 naming the field).
-- Start: a policy that requires a caller ID (the campaign's or the platform's) or a
-  recorded message for abandoned calls (over-dialing campaigns) refuses to start
-  without it (:func:`require_startable`).
+- Start: a policy that requires a caller ID (the campaign's or the platform's), a
+  recorded message for abandoned calls (over-dialing campaigns) or a DNC list of a
+  limited age (a DNC service to ask) refuses to start without it
+  (:func:`require_startable`).
 """
 
 from __future__ import annotations
@@ -131,6 +132,13 @@ async def require_startable(row: dict[str, Any]) -> None:
             raise Conflict(
                 "compliance.caller_id_required", error="caller_id_required", field="caller_id"
             )
+    if policy.dnc_max_age_days is not None and not row.get("dnc_service"):
+        raise Conflict(
+            "compliance.dnc_service_required",
+            error="dnc_service_required",
+            field="dnc_service",
+            days=policy.dnc_max_age_days,
+        )
     if policy.safe_harbour_required and over_dials(row.get("pacing_mode") or "progressive"):
         if await audio_of(row["id"]) is None:
             raise Conflict(

@@ -479,6 +479,14 @@ MESSAGES: dict[str, ErrorMessage] = {
             "communication platform) before starting."
         ),
     ),
+    "compliance.dnc_service_required": E(
+        "the compliance policy limits the DNC list's age (%(days)s days): choose the "
+        "campaign's DNC service before starting",
+        N_(
+            "The compliance policy requires a Do-Not-Call list no older than %(days)s "
+            "days: choose the campaign's DNC service before starting."
+        ),
+    ),
     "compliance.abandon_above_policy": E(
         "the compliance policy allows at most %(max)s %% abandoned calls, got %(value)s",
         N_("The compliance policy allows at most %(max)s %% abandoned calls."),

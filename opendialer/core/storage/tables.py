@@ -89,6 +89,8 @@ class DncService(Table, tablename="dnc_service"):
     #: The list version of the last replace: a node older than it reloads everything
     #: (after an append it reads only the numbers ``added_in`` since its version).
     replaced_in = BigInt(default=0)
+    #: When the list was last imported (m0015): the embedded list's date (DNC data age).
+    list_updated_at = Timestamptz(null=True, default=None)
     created_at = Timestamptz(default=TimestamptzNow())
     updated_at = Timestamptz(default=TimestamptzNow())
 
