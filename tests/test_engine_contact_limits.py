@@ -12,7 +12,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 import pytest
-from api_client import ApiClient
+from api_client import PASSWORD, ApiClient
 from engine_support import (
     add_leads,
     add_schedule,
@@ -26,7 +26,7 @@ from engine_support import (
 from opendialer.core.engine.claims import ClaimedLead
 from opendialer.core.engine.clock import FakeClock
 from opendialer.core.engine.records import NewCallRecord, insert_call_records
-from opendialer.core.services import campaign_compliance
+from opendialer.core.services import campaign_compliance, users
 from opendialer.core.services.common import SYSTEM
 from opendialer.core.storage import Database
 from opendialer.core.storage.tables import CallRecord, Lead
@@ -177,6 +177,20 @@ async def test_no_call_within_the_quiet_period_after_an_abandoned_call(
         assert lead["deferred"]["code"] == "after_abandon"
         assert lead["deferred"]["until"] == "2026-03-05T12:00:00+00:00"  # 72 hours later
         assert lead["attempts"] == 0 and lead["status"] == "NOT_CALLED"
+
+        # The leads page says it too, in the viewer's language.
+        viewer = await app_client.login_as(
+            "campaign_admin", [await default_group_id()], cookie=True
+        )
+        await users.set_language(
+            await users.authenticate(viewer.user["username"], PASSWORD), "pt_BR"
+        )
+        page = await viewer.get(f"/campaigns/{strict}/leads")
+        assert page.status_code == 200, page.text
+        assert (
+            "Adiado até 2026-03-05 12:00 UTC: o intervalo após uma chamada abandonada"
+            in page.text
+        )
     finally:
         await engine.stop()
 
