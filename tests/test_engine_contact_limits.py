@@ -188,8 +188,7 @@ async def test_no_call_within_the_quiet_period_after_an_abandoned_call(
         page = await viewer.get(f"/campaigns/{strict}/leads")
         assert page.status_code == 200, page.text
         assert (
-            "Adiado até 2026-03-05 12:00 UTC: o intervalo após uma chamada abandonada"
-            in page.text
+            "Adiado até 2026-03-05 12:00 UTC: o intervalo após uma chamada abandonada" in page.text
         )
     finally:
         await engine.stop()
