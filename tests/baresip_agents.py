@@ -78,6 +78,11 @@ def hello_clip(call_s: float = 20.0) -> npt.NDArray[np.int16]:
     return np.concatenate([hello, _silence(call_s - 3.0)])
 
 
+def hang_up_clip() -> npt.NDArray[np.int16]:
+    """Someone who says "hello?" and hangs up at once (baresip ends the call with the file)."""
+    return _recording("human_hello.ulaw", 1.0)
+
+
 def voicemail_clip(call_s: float = 20.0) -> npt.NDArray[np.int16]:
     """A voicemail greeting (~14 s of talk), the beep, then quiet."""
     greeting = _recording("machine_greeting.ulaw", 14.0)
@@ -123,6 +128,7 @@ class Baresip:
     proxy: str  # host:port of Kamailio (UDP)
     domain: str
     workdir: Path
+    regint_s: int = 3600  # its registration interval (it refreshes at ~90 %)
     port: int = 0
     ctrl_port: int = 0
     process: subprocess.Popen[bytes] | None = None
@@ -177,8 +183,8 @@ class Baresip:
             )
         )
         (self.home / "accounts").write_text(
-            f'<sip:{self.user}@{self.domain}>;auth_pass={self.password};'
-            f'outbound="sip:{self.proxy};transport=udp";regint=3600;'
+            f"<sip:{self.user}@{self.domain}>;auth_pass={self.password};"
+            f'outbound="sip:{self.proxy};transport=udp";regint={self.regint_s};'
             f"answermode={answermode};audio_codecs=PCMU\n"
         )
 
@@ -222,12 +228,6 @@ class Baresip:
         command = {"command": name, "params": params, "token": name}
         self._ctrl.write(_netstring(json.dumps(command).encode()))
         await self._ctrl.drain()
-
-    async def register_again(self) -> None:
-        """Register now (after the registrar lost its bindings, e.g. a restart)."""
-        before = self.registrations()
-        await self.command("uareg", "3600")
-        await self.wait_registered(more_than=before)
 
     async def _control(self, reader: asyncio.StreamReader) -> None:
         """Keep the ``ctrl_tcp`` events; a busy party hangs up each incoming call."""

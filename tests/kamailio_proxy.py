@@ -45,8 +45,9 @@ class KamailioTools:
 
 def ensure_kamailio() -> KamailioTools:
     """Kamailio and its TLS module; the test skips (fails under ``CI=true``) without them."""
-    kamailio, kamcmd = shutil.which("kamailio", path=_sbin_path()), shutil.which(
-        "kamcmd", path=_sbin_path()
+    kamailio, kamcmd = (
+        shutil.which("kamailio", path=_sbin_path()),
+        shutil.which("kamcmd", path=_sbin_path()),
     )
     if kamailio is None or kamcmd is None:
         missing("kamailio", "kamailio")
@@ -63,7 +64,11 @@ def _sbin_path() -> str:
 
 
 def _module_dirs() -> list[Path]:
-    return [MODULES, *Path("/usr/lib").glob("*/kamailio/modules"), Path("/usr/lib/kamailio/modules")]
+    return [
+        MODULES,
+        *Path("/usr/lib").glob("*/kamailio/modules"),
+        Path("/usr/lib/kamailio/modules"),
+    ]
 
 
 def free_port(*, also_next: bool = False) -> int:
@@ -108,6 +113,7 @@ class Kamailio:
     tls_port: int = 0
     process: subprocess.Popen[bytes] | None = None
     starts: int = 0
+    log_offset: int = 0  # where the current run's lines start in the log file
     tools: KamailioTools | None = field(default=None, repr=False)
 
     @property
@@ -141,19 +147,11 @@ class Kamailio:
         config = self._write_config()
         self.starts += 1
         with self.log_file.open("ab") as log:
+            self.log_offset = log.tell()
             log.write(f"=== start {self.starts}\n".encode())
             log.flush()
             self.process = subprocess.Popen(
-                [
-                    self.tools.kamailio,
-                    "-DD",  # foreground, children still forked
-                    "-E",  # log to stderr (the log file)
-                    "-f", str(config),
-                    "-Y", str(run),
-                    "-P", str(run / "kamailio.pid"),
-                    "-m", "32",
-                    "-M", "8",
-                ],  # fmt: skip
+                self._command(config, run),
                 cwd=self.workdir,
                 stdin=subprocess.DEVNULL,
                 stdout=log,
@@ -162,6 +160,15 @@ class Kamailio:
             )
         self._wait_ready()
         return self
+
+    def _command(self, config: Path, run: Path) -> list[str]:
+        assert self.tools is not None
+        # -DD: foreground (the children are still forked); -E: log to stderr (the log file)
+        command = [self.tools.kamailio, "-DD", "-E"]
+        options = {"-f": config, "-Y": run, "-P": run / "kamailio.pid", "-m": 32, "-M": 8}
+        for flag, value in options.items():
+            command += [flag, str(value)]
+        return command
 
     def _wait_ready(self, timeout: float = 15.0) -> None:
         deadline = time.monotonic() + timeout
@@ -269,19 +276,23 @@ class Kamailio:
 
     # ------------------------------------------------------------ what it saw
 
-    def log_text(self) -> str:
+    def log_text(self, *, this_run: bool = False) -> str:
+        """Kamailio's log; ``this_run``: only since the last (re)start."""
         try:
-            return self.log_file.read_text(errors="replace")
+            with self.log_file.open("rb") as log:
+                log.seek(self.log_offset if this_run else 0)
+                return log.read().decode(errors="replace")
         except OSError:
             return ""
 
-    def wire(self) -> list[str]:
+    def wire(self, *, this_run: bool = False) -> list[str]:
         """The ``WIRE …`` lines, in order (requests, replies, challenges, relays)."""
-        return [m.group(1) for line in self.log_text().splitlines() if (m := WIRE.search(line))]
+        text = self.log_text(this_run=this_run)
+        return [m.group(1) for line in text.splitlines() if (m := WIRE.search(line))]
 
-    def lines(self, *words: str) -> list[str]:
+    def lines(self, *words: str, this_run: bool = False) -> list[str]:
         """The wire lines that contain every one of ``words``."""
-        return [line for line in self.wire() if all(w in line for w in words)]
+        return [line for line in self.wire(this_run=this_run) if all(w in line for w in words)]
 
     def bindings(self) -> dict[str, list[str]]:
         """``kamcmd ul.dump``: AoR (user) → its Contact addresses."""

@@ -26,7 +26,14 @@ from typing import Any
 
 import pytest
 import trustme
-from baresip_agents import Baresip, agent_clip, ensure_baresip, hello_clip, voicemail_clip
+from baresip_agents import (
+    Baresip,
+    agent_clip,
+    ensure_baresip,
+    hang_up_clip,
+    hello_clip,
+    voicemail_clip,
+)
 from engine_support import add_leads, add_schedule, leads_by_phone, make_campaign, records, utc
 from kamailio_proxy import Kamailio, ensure_kamailio
 from sip_helpers import EnergyPlugin, eventually
@@ -45,12 +52,14 @@ CALLER_ID = "4930123456"
 DAY = date(2026, 3, 2)
 
 PERSON, VOICEMAIL, BUSY, SILENT, PERSON_2 = "5550001", "5550002", "5550003", "5550004", "5550005"
+HANGS_UP = "5550006"
 AGENT, BUSY_AGENT = "7000", "7001"
 #: number → (behaviour, clip)
 PARTIES: dict[str, tuple[str, Any]] = {
     PERSON: ("answer", hello_clip),
     PERSON_2: ("answer", hello_clip),
     VOICEMAIL: ("answer", voicemail_clip),
+    HANGS_UP: ("answer", hang_up_clip),
     BUSY: ("busy", None),
     SILENT: ("ignore", None),
     AGENT: ("answer", agent_clip),
@@ -86,15 +95,25 @@ class Network:
 
 @asynccontextmanager
 async def sip_network(
-    workdir: Path, *, ports: int, parties: list[str], nonce_expire_s: int = 300
+    workdir: Path,
+    *,
+    ports: int,
+    parties: list[str],
+    nonce_expire_s: int = 300,
+    regint_s: int = 3600,
 ) -> AsyncIterator[Network]:
-    """Kamailio and the baresip ``parties``, all registered; everything stopped after."""
+    """Kamailio and the baresip ``parties`` (registering every ``regint_s``), all
+    registered; everything stopped after."""
     ensure_kamailio()  # skip (or fail under CI=true) before starting anything
     ensure_baresip()
     port_users = {f"port{i:03d}": f"dialer-{i}" for i in range(1, ports + 1)}
     subscribers = {**port_users, **{number: f"pw-{number}" for number in parties}}
     kamailio = Kamailio(
-        workdir / "kamailio", subscribers, trustme.CA(), domain=DOMAIN, nonce_expire_s=nonce_expire_s
+        workdir / "kamailio",
+        subscribers,
+        trustme.CA(),
+        domain=DOMAIN,
+        nonce_expire_s=nonce_expire_s,
     )
     agents: dict[str, Baresip] = {}
     try:
@@ -109,6 +128,7 @@ async def sip_network(
                 kamailio.address("udp"),
                 DOMAIN,
                 workdir,
+                regint_s=regint_s,
             ).start()
         await asyncio.gather(*(agent.wait_registered() for agent in agents.values()))
         yield Network(kamailio, agents, port_users)
@@ -194,9 +214,9 @@ def dialer_call_ids(kamailio: Kamailio, number: str) -> set[str]:
 async def test_campaign_through_kamailio_to_baresip(
     db: Database, tmp_path: Path, transport: str
 ) -> None:
-    parties = [PERSON, VOICEMAIL, BUSY, SILENT, PERSON_2, AGENT, BUSY_AGENT]
-    async with sip_network(tmp_path, ports=5, parties=parties) as network:
-        main = await campaign("Interop", AGENT, [PERSON, VOICEMAIL, BUSY, SILENT])
+    parties = [PERSON, VOICEMAIL, BUSY, SILENT, HANGS_UP, PERSON_2, AGENT, BUSY_AGENT]
+    async with sip_network(tmp_path, ports=6, parties=parties) as network:
+        main = await campaign("Interop", AGENT, [PERSON, VOICEMAIL, BUSY, SILENT, HANGS_UP])
         refused = await campaign("Interop, agent busy", BUSY_AGENT, [PERSON_2])
         async with dialer(db, network, transport) as (engine, _platform):
             await dial_all(engine)
@@ -210,16 +230,20 @@ async def test_campaign_through_kamailio_to_baresip(
             VOICEMAIL: "AMD",
             BUSY: "BUSY",
             SILENT: "FAILURE",
+            HANGS_UP: "FAILURE",
             PERSON_2: "FAILURE",
         }
         calls = by_number(await records(main) + await records(refused), leads)
-        assert len(calls) == 5 and all(c["attempt"] == 1 for c in calls.values())
-        record = {n: (c["disposition"], c["amd_verdict"], c["transfer_result"]) for n, c in calls.items()}
+        assert len(calls) == 6 and all(c["attempt"] == 1 for c in calls.values())
+        record = {
+            n: (c["disposition"], c["amd_verdict"], c["transfer_result"]) for n, c in calls.items()
+        }
         assert record == {
             PERSON: ("transferred", "HUMAN", "200"),
             VOICEMAIL: ("amd_hangup", "MACHINE", None),
             BUSY: ("final_response", None, None),
             SILENT: ("no_answer", None, None),
+            HANGS_UP: ("far_end_hangup", None, None),
             PERSON_2: ("transfer_failed", "HUMAN", "486"),
         }  # fmt: skip
         assert calls[BUSY]["sip_code"] == 486 and calls[SILENT]["sip_code"] == 487
@@ -231,7 +255,7 @@ async def test_campaign_through_kamailio_to_baresip(
             assert kamailio.lines("challenge 401 REGISTER", f"sip:{user}@{DOMAIN}")
             assert kamailio.lines("authorized REGISTER", f" {user} ")
         # ... every call's INVITE challenged with 407 and then let through
-        for number in (PERSON, VOICEMAIL, BUSY, SILENT, PERSON_2):
+        for number in (PERSON, VOICEMAIL, BUSY, SILENT, HANGS_UP, PERSON_2):
             (call_id,) = dialer_call_ids(kamailio, number)
             assert kamailio.lines("challenge 407 INVITE", f"ci={call_id}"), number
             (authorized,) = kamailio.lines("authorized INVITE", f"ci={call_id}")
@@ -274,3 +298,79 @@ async def test_campaign_through_kamailio_to_baresip(
         assert "Call established" not in network.log(SILENT)
         assert f"rejecting incoming call from sip:{PERSON_2}@{DOMAIN}" in network.log(BUSY_AGENT)
         assert "CALL_CLOSED" in network.parties[SILENT].event_types()  # our CANCEL reached it
+        # the BYE of the party that hung up reached the dialer along the record-route
+        (hang_up_call,) = dialer_call_ids(kamailio, HANGS_UP)
+        assert kamailio.lines("request BYE", f"from=sip:{HANGS_UP}@", f"ci={hang_up_call}")
+        assert kamailio.lines("reply 200", "BYE", f"ci={hang_up_call}", f"src={transport}:")
+
+
+@pytest.mark.parametrize("transport", TRANSPORTS)
+async def test_refreshes_with_expiring_nonces_and_a_kamailio_restart_mid_campaign(
+    db: Database, tmp_path: Path, transport: str
+) -> None:
+    """Registrations of 2 s against nonces that live 1 s: every refresh is challenged
+    anew and accepted. Then, between two rounds of a campaign, Kamailio restarts (its
+    bindings are in memory: gone; a new secret: every nonce stale; on TCP/TLS the
+    connection closed): the dialer registers again by itself and dials the rest — every
+    lead dialed exactly once."""
+    parties = [PERSON, BUSY, PERSON_2, VOICEMAIL, AGENT]
+    # the parties refresh every 2 s too: after the restart they are back as phones would be
+    async with sip_network(
+        tmp_path, ports=2, parties=parties, nonce_expire_s=1, regint_s=2
+    ) as network:
+        kamailio = network.kamailio
+        cid = await campaign("Interop restart", AGENT, [PERSON, BUSY, PERSON_2, VOICEMAIL])
+
+        def refreshed(times: int, *, this_run: bool = False) -> bool:
+            return all(
+                len(kamailio.lines("authorized REGISTER", f" {user} ", this_run=this_run)) >= times
+                for user in network.ports
+            )
+
+        tunables = {"register_expires_s": 2, "register_backoff_s": 0.5, "probe_interval_s": 0.5}
+        async with dialer(db, network, transport, **tunables) as (engine, platform):
+            await dial_all(engine)  # two ports: two leads
+            assert len(await records(cid)) == 2
+
+            await eventually(lambda: refreshed(3), within=20, what="two refreshes per port")
+            for user in network.ports:  # each REGISTER challenged first, then accepted
+                challenged = kamailio.lines("challenge 401 REGISTER", f"sip:{user}@{DOMAIN}")
+                accepted = kamailio.lines("authorized REGISTER", f" {user} ")
+                assert len(challenged) - len(accepted) in (0, 1)  # (one may be in flight)
+            assert all(r["failures"] == 0 for r in platform.registrations())
+
+            await asyncio.to_thread(kamailio.restart)
+
+            def dialer_back() -> bool:
+                bindings = kamailio.bindings()
+                everyone = [*network.ports, *network.parties]
+                return platform.health().ok and all(user in bindings for user in everyone)
+
+            await eventually(
+                lambda: asyncio.to_thread(dialer_back),
+                within=20,
+                what="the dialer (and the parties) registered again at the restarted Kamailio",
+            )
+            await dial_all(engine)
+
+        leads = await leads_by_phone(cid)
+        assert {n: lead["status"] for n, lead in leads.items()} == {
+            PERSON: "SUCCESS",
+            BUSY: "BUSY",
+            PERSON_2: "SUCCESS",
+            VOICEMAIL: "AMD",
+        }
+        calls = await records(cid)  # one call per lead: none lost, none dialed twice
+        assert sorted(c["lead"] for c in calls) == sorted(lead["id"] for lead in leads.values())
+        assert all(c["attempt"] == 1 for c in calls)
+        assert all(lead["attempts"] == 1 for lead in leads.values())
+        # the second round went through the new Kamailio, challenged by its new secret
+        for number in (PERSON, BUSY, PERSON_2, VOICEMAIL):
+            assert len(dialer_call_ids(kamailio, number)) == 1, number
+        second_round = [
+            n for n in (PERSON, BUSY, PERSON_2, VOICEMAIL)
+            if kamailio.lines("authorized INVITE", this_run=True)
+            and kamailio.lines("request INVITE", f"to=sip:{n}@", f"from=sip:{CALLER_ID}@", this_run=True)
+        ]  # fmt: skip
+        assert len(second_round) == 2, second_round
+        assert refreshed(1, this_run=True)
