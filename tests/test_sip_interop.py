@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -36,13 +36,14 @@ from baresip_agents import (
 )
 from engine_support import add_leads, add_schedule, leads_by_phone, make_campaign, records, utc
 from kamailio_proxy import Kamailio, ensure_kamailio
-from sip_helpers import EnergyPlugin, eventually
+from sip_helpers import EnergyAmd, EnergyPlugin, call_request, eventually, running_platform
 
 from opendialer.core.engine.clock import FakeClock
 from opendialer.core.engine.engine import Engine
 from opendialer.core.plugins import PluginManager
 from opendialer.core.storage import Database
 from opendialer.plugins.platform_sip import SipPlatform
+from opendialer.sdk.contracts import CallDisposition
 
 pytestmark = [pytest.mark.sip, pytest.mark.timeout(120)]
 
@@ -374,3 +375,59 @@ async def test_refreshes_with_expiring_nonces_and_a_kamailio_restart_mid_campaig
         ]  # fmt: skip
         assert len(second_round) == 2, second_round
         assert refreshed(1, this_run=True)
+
+
+@pytest.mark.parametrize("transport", TRANSPORTS)
+async def test_kamailio_restarted_during_a_call_the_transfer_still_goes_through(
+    tmp_path: Path, transport: str
+) -> None:
+    """Kamailio restarts while a person's call is up (after the answer, before the
+    REFER). On TCP/TLS the dialer's connection is gone: the REFER and the BYE must go
+    over a new one, and the called party's NOTIFYs must still reach the dialer — its
+    Contact names its end of the connection. The agent registers again before the
+    hand-over (``claim_agent`` waits for it, as an over-dialed call waits for an agent)."""
+    async with sip_network(tmp_path, ports=1, parties=[PERSON, AGENT], regint_s=2) as network:
+        kamailio, person = network.kamailio, network.parties[PERSON]
+        restarted = asyncio.Event()
+
+        async def agent_after_restart() -> bool:
+            await restarted.wait()
+            return True
+
+        request = replace(
+            call_request(amd=EnergyAmd(), number=PERSON), claim_agent=agent_after_restart
+        )
+        config = network.dialer_config(transport)
+        # T1 100 ms: a request lost on a dead connection fails in 6.4 s (Timer F), not 32 s
+        async with running_platform(
+            config, tls_ca_file=str(kamailio.ca_file), t1_s=0.1, transfer_timeout_s=10
+        ) as platform:
+            await eventually(
+                lambda: all(r["state"] == "registered" for r in platform.registrations()),
+                what="the dialer's port registered",
+            )
+            call = asyncio.create_task(platform.originate(request))
+            await eventually(
+                lambda: "CALL_ESTABLISHED" in person.event_types(), what="the person answered"
+            )
+            await asyncio.to_thread(kamailio.restart)
+            await eventually(
+                lambda: asyncio.to_thread(lambda: AGENT in kamailio.bindings()),
+                what="the agent registered at the restarted Kamailio",
+            )
+            restarted.set()
+            outcome = await call
+        assert outcome.disposition is CallDisposition.TRANSFERRED, outcome
+        assert outcome.transfer_code == 200
+        # all of it through the new Kamailio, over the dialer's transport
+        (dialer_call,) = dialer_call_ids(kamailio, PERSON)
+        refer = kamailio.lines("request REFER", f"ci={dialer_call}", this_run=True)
+        assert refer and all(f"src={transport}:" in line for line in refer), refer
+        assert kamailio.lines("sipfrag SIP/2.0 200", f"ci={dialer_call}", this_run=True)
+        assert kamailio.lines("reply 200 OK NOTIFY", f"ci={dialer_call}", f"src={transport}:")
+        assert kamailio.lines("relay BYE", f"ci={dialer_call}", this_run=True)
+        await eventually(
+            lambda: f"Call with sip:{CALLER_ID}@{DOMAIN} terminated" in person.log_text(),
+            what="the person's baresip got the dialer's BYE",
+        )
+        assert f"Call established: sip:{AGENT}@{DOMAIN}" in person.log_text()
