@@ -75,6 +75,7 @@ class Behaviour:
     drop_byes: int = 0
     challenge_invite: bool = False
     extra_200s: int = 0  # retransmit the 200 OK this many more times
+    ringing_after_answer: bool = False  # the 180 after the 200 (a proxy reordered them)
     reinvite: bool = False
     hang_up_after_s: float | None = None  # BYE from the far end
     rtp: bytes | None = None  # µ-law to stream after ACK
@@ -259,6 +260,10 @@ class ScriptedUas(asyncio.DatagramProtocol):
             self.send(progress)
         ringing = reply(request, 180, "Ringing", self.tag)
         ringing.headers.set_single("Contact", f"<sip:far@127.0.0.1:{self.port}>")
+        if b.ringing_after_answer:
+            self._answer(request)
+            self.send(ringing)
+            return
         self.send(ringing)
         if not b.answer:
             return

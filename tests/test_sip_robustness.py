@@ -79,6 +79,19 @@ async def test_retransmitted_2xx_is_acked_every_time(far_end) -> None:
     assert uas.count("INVITE") == 1
 
 
+async def test_a_180_after_the_200_is_absorbed_not_refused(far_end) -> None:
+    """A proxy forwarding the far end's 180 and 200 from different worker processes
+    (Kamailio does, seen over TCP) can deliver the 180 after the 200: a provisional of
+    our INVITE, late — not a message to refuse, count and warn about."""
+    uas = await far_end(rtp=HUMAN, ringing_after_answer=True)
+    async with running_platform(sip_config(uas.address), **FAST) as platform:
+        outcome = await platform.originate(call_request(amd=EnergyAmd()))
+        refused = {reason: n for reason, n in platform.refused_messages().items() if n}
+    assert outcome.disposition is CallDisposition.TRANSFERRED, outcome
+    assert refused == {}
+    assert uas.count("ACK") == 1
+
+
 async def test_reinvite_mid_call_is_answered_with_sdp(far_end) -> None:
     uas = await far_end(rtp=HUMAN, reinvite=True)
     async with running_platform(sip_config(uas.address), **FAST) as platform:
