@@ -501,19 +501,20 @@ class SipCall:
             reply(make_response(request, 501, "Not Implemented"))
 
     def handle_stray_response(self, response: SipResponse) -> bool:
-        """A response to our INVITE after its transaction ended (on the 2xx).
+        """A response to our INVITE after its transaction ended (on its final response).
 
-        A 2xx: the ACK was lost, send it again. A 1xx: a provisional overtaken by
-        the 2xx — a proxy forwarding them from different worker processes (Kamailio
-        over TCP) delivers them out of order —, late and of no use: absorbed. Only
-        a response to our INVITE — its CSeq and From tag — is taken; anything else
-        with our Call-ID is not this dialog's (False: refused)."""
+        A 2xx: the ACK was lost, send it again. A 1xx: a provisional overtaken by the
+        final response — a proxy forwarding them from different worker processes
+        (Kamailio over TCP) delivers them out of order —, late and of no use:
+        absorbed. Only a response to our INVITE — its CSeq and From tag — is taken;
+        anything else with our Call-ID is not this dialog's (False: refused)."""
         invite = self.invite
-        if self.ack is None or invite is None or response.status_code // 100 not in (1, 2):
+        kind = response.status_code // 100
+        if invite is None or kind not in (1, 2) or (kind == 2 and self.ack is None):
             return False
         if cseq_parts(response) != cseq_parts(invite) or from_tag(response) != from_tag(invite):
             return False
-        if response.status_code // 100 == 2:
+        if kind == 2:
             self.endpoint.send_message(self.ack)
         return True
 
