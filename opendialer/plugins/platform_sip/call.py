@@ -508,14 +508,14 @@ class SipCall:
         (Kamailio over TCP) delivers them out of order —, late and of no use:
         absorbed. Only a response to our INVITE — its CSeq and From tag — is taken;
         anything else with our Call-ID is not this dialog's (False: refused)."""
-        invite = self.invite
+        invite, ack = self.invite, self.ack
         kind = response.status_code // 100
-        if invite is None or kind not in (1, 2) or (kind == 2 and self.ack is None):
+        if invite is None or kind not in (1, 2) or (kind == 2 and ack is None):
             return False
         if cseq_parts(response) != cseq_parts(invite) or from_tag(response) != from_tag(invite):
             return False
-        if kind == 2:
-            self.endpoint.send_message(self.ack)
+        if ack is not None and kind == 2:
+            self.endpoint.send_message(ack)
         return True
 
 
