@@ -29,7 +29,6 @@ import json
 import shutil
 import signal
 import subprocess
-import time
 import wave
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,6 +36,7 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+from eventually import eventually
 from kamailio_proxy import free_port
 from sipp_far_end import AUDIO_DIR
 from system_deps import missing
@@ -211,11 +211,11 @@ class Baresip:
 
     async def wait_registered(self, more_than: int = 0, within: float = 15.0) -> None:
         """Until the registrar accepted more than ``more_than`` REGISTERs of this agent."""
-        deadline = time.monotonic() + within
-        while self.registrations() <= more_than:
-            if time.monotonic() > deadline:
-                raise AssertionError(f"baresip {self.user} did not register:\n{self.log_text()}")
-            await asyncio.sleep(0.05)
+        await eventually(
+            lambda: self.registrations() > more_than,
+            within=within,
+            what=f"baresip {self.user} registered (its log: {self.log_file})",
+        )
         if self._ctrl_task is None:
             reader, self._ctrl = await asyncio.open_connection("127.0.0.1", self.ctrl_port)
             self._ctrl_task = asyncio.create_task(

@@ -5,13 +5,16 @@ Campaign → engine → ``SipPlatform`` → Kamailio → baresip, as a site runs
 dialer's ports REGISTER (challenged 401) and INVITE (challenged 407) through
 Kamailio, which record-routes every dialog; called parties are baresip instances
 registered to Kamailio (over UDP, so on TCP/TLS Kamailio bridges transports): one
-says "hello?" (a person), one plays a voicemail greeting and beep, one rejects busy,
-one never answers. A person is transferred with REFER: the called baresip calls the
-pilot number through Kamailio, an agent baresip answers, and the dialer records
-SUCCESS when the final NOTIFY sipfrag says 200 — a second campaign's pilot is an agent
-that rejects busy, so the transfer fails with its 486. Each test reads what Kamailio
-logged (its ``WIRE`` lines, ``kamcmd ul.dump``) and what each baresip logged, besides
-the leads and call records. Fixtures: ``kamailio_proxy.py``, ``baresip_agents.py``.
+says "hello?" (a person), one says it and hangs up, one plays a voicemail greeting
+and beep, one rejects busy, one never answers. A person is transferred with REFER:
+the called baresip calls the pilot number through Kamailio, an agent baresip
+answers, and the dialer records SUCCESS when the final NOTIFY sipfrag says 200 — a
+second campaign's pilot is an agent that rejects busy, so the transfer fails with
+its 486. Each test reads what Kamailio logged (its ``WIRE`` lines, ``kamcmd
+ul.dump``) and what each baresip logged, besides the leads and call records. Then
+Kamailio is made hard to live with: nonces that expire in 1 s under 2 s
+registrations, a restart between two rounds of a campaign, and a restart during a
+call. Fixtures: ``kamailio_proxy.py``, ``baresip_agents.py``.
 """
 
 from __future__ import annotations
