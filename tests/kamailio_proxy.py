@@ -109,6 +109,7 @@ class Kamailio:
     ca: trustme.CA
     domain: str = "dialer.test"
     nonce_expire_s: int = 300
+    defines: tuple[str, ...] = ()  # kamailio.cfg's #!ifdef switches (-A NAME)
     port: int = 0  # UDP and TCP
     tls_port: int = 0
     process: subprocess.Popen[bytes] | None = None
@@ -165,6 +166,8 @@ class Kamailio:
         assert self.tools is not None
         # -DD: foreground (the children are still forked); -E: log to stderr (the log file)
         command = [self.tools.kamailio, "-DD", "-E"]
+        for name in self.defines:
+            command += ["-A", name]
         options = {"-f": config, "-Y": run, "-P": run / "kamailio.pid", "-m": 32, "-M": 8}
         for flag, value in options.items():
             command += [flag, str(value)]

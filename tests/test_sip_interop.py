@@ -20,6 +20,7 @@ call. Fixtures: ``kamailio_proxy.py``, ``baresip_agents.py``.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
@@ -58,6 +59,7 @@ DAY = date(2026, 3, 2)
 PERSON, VOICEMAIL, BUSY, SILENT, PERSON_2 = "5550001", "5550002", "5550003", "5550004", "5550005"
 HANGS_UP = "5550006"
 AGENT, BUSY_AGENT = "7000", "7001"
+STALE = ("STALL_FIRST_ANSWER",)  # kamailio.cfg: hold the dialer's first answers until stale
 #: number → (behaviour, clip)
 PARTIES: dict[str, tuple[str, Any]] = {
     PERSON: ("answer", hello_clip),
@@ -105,6 +107,7 @@ async def sip_network(
     parties: list[str],
     nonce_expire_s: int = 300,
     regint_s: int = 3600,
+    defines: tuple[str, ...] = (),
 ) -> AsyncIterator[Network]:
     """Kamailio and the baresip ``parties`` (registering every ``regint_s``), all
     registered; everything stopped after."""
@@ -118,6 +121,7 @@ async def sip_network(
         trustme.CA(),
         domain=DOMAIN,
         nonce_expire_s=nonce_expire_s,
+        defines=defines,
     )
     agents: dict[str, Baresip] = {}
     try:
@@ -436,3 +440,33 @@ async def test_kamailio_restarted_during_a_call_the_transfer_still_goes_through(
             what="the person's baresip got the dialer's BYE",
         )
         assert f"Call established: sip:{AGENT}@{DOMAIN}" in person.log_text()
+
+
+@pytest.mark.parametrize("transport", ["udp", "tcp"])
+async def test_a_nonce_gone_stale_before_the_answer_is_answered_again(
+    tmp_path: Path, transport: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A slow registrar: Kamailio (``STALL_FIRST_ANSWER``) holds the dialer's first
+    answer to each challenge for 2 s against nonces that live 1 s, and answers it with
+    a new challenge saying ``stale=true`` — the password was right, the nonce old
+    (RFC 2617 §3.2.1). The dialer answers that one too: the port registers and the call
+    goes through with no failure, no back-off."""
+    caplog.set_level(logging.WARNING, logger="opendialer.plugins.platform_sip")
+    async with sip_network(
+        tmp_path, ports=1, parties=[PERSON, AGENT], nonce_expire_s=1, defines=STALE
+    ) as network:
+        kamailio = network.kamailio
+        config = network.dialer_config(transport)
+        async with running_platform(config, tls_ca_file=str(kamailio.ca_file)) as platform:
+            await eventually(
+                lambda: all(r["state"] == "registered" for r in platform.registrations()),
+                what="the dialer's port registered",
+            )
+            assert [r["failures"] for r in platform.registrations()] == [0]
+            outcome = await platform.originate(call_request(amd=EnergyAmd(), number=PERSON))
+        assert outcome.disposition is CallDisposition.TRANSFERRED, outcome
+        assert kamailio.lines("challenge 401 stale REGISTER", "sip:port001@")
+        (call_id,) = dialer_call_ids(kamailio, PERSON)
+        assert kamailio.lines("challenge 407 stale INVITE", f"ci={call_id}")
+        assert kamailio.lines("authorized INVITE port001", f"ci={call_id}")
+        assert [r.getMessage() for r in caplog.records if "register_failed" in r.getMessage()] == []

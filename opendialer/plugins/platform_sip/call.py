@@ -51,6 +51,7 @@ from opendialer.plugins.platform_sip.sdp import (
 from opendialer.plugins.platform_sip.signalling import (
     SipEndpoint,
     make_response,
+    stale_challenge,
 )
 from opendialer.plugins.platform_sip.transactions import ClientTransaction
 from opendialer.sdk import (
@@ -261,9 +262,10 @@ class SipCall:
             self.request_uri = target
 
     async def _invite_target(self) -> tuple[SipResponse | None, bool]:
-        """INVITE ``request_uri`` (answering one digest challenge); (final, cancelled)."""
+        """INVITE ``request_uri`` (answering one digest challenge, and once more one that
+        says its nonce went stale); (final, cancelled)."""
         authorization: tuple[str, str] | None = None
-        for attempt in range(2):
+        for attempt in range(3):
             invite = self._build_invite(authorization)
             self.invite = invite
             ringing = _Ringing(self, invite)
@@ -276,7 +278,11 @@ class SipCall:
                 response = await transaction.final
             finally:
                 timer.cancel()
-            if response is not None and response.status_code in (401, 407) and attempt == 0:
+            if (
+                response is not None
+                and response.status_code in (401, 407)
+                and (attempt == 0 or (attempt == 1 and stale_challenge(response)))
+            ):
                 account = self.setup.account
                 authorization = answer_challenge(
                     SipDigestAuth(account.auth_user, account.password),
