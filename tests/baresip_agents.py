@@ -128,7 +128,7 @@ class Baresip:
     proxy: str  # host:port of Kamailio (UDP)
     domain: str
     workdir: Path
-    regint_s: int = 3600  # its registration interval (it refreshes at ~90 %)
+    regint_s: int = 3600  # the registration interval it asks for (it refreshes before)
     port: int = 0
     ctrl_port: int = 0
     process: subprocess.Popen[bytes] | None = None
