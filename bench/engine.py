@@ -10,7 +10,12 @@ Runs a campaign of N leads (max attempts 1, so N calls) on the simulator with
 
 - sqlite1: one engine in this process on SQLite;
 - pg1:     one engine in this process on PostgreSQL;
-- pg2:     two engine processes (`opendialer serve --role engine`) on PostgreSQL.
+- pg2:     two engine processes (`opendialer serve --role engine`) on PostgreSQL;
+- claims:  the claim alone on a 1,000,000-lead campaign spread over 4 time zones
+           (`--claim-leads`), PostgreSQL: p50/p99 of a 20-lead claim with no
+           compliance policy (the baseline, same run) and with local hours leaving
+           3, 2 or 1 zone open — interleaved zones, and the worst order for a filter
+           (the one open zone's leads all due last).
 
 Figures: calls launched per second, p50/p99 agent-free → originate latency,
 CPU seconds per 1,000 calls (engine processes; the database server is not
@@ -32,7 +37,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -44,7 +49,7 @@ from opendialer.core.engine.engine import Engine
 from opendialer.core.engine.metrics import percentile
 from opendialer.core.storage import connect
 from opendialer.core.storage.migrate import migrate
-from opendialer.core.storage.tables import CallRecord
+from opendialer.core.storage.tables import CallRecord, Lead
 
 AGENTS = 300
 
@@ -193,6 +198,97 @@ async def two_processes(url: str, n: int, time_scale: float, workdir: Path) -> N
     print(f"         calls per node: {per_node}  (peak RSS is the larger of the two)")
 
 
+ZONES = ("America/Sao_Paulo", "America/Manaus", "America/Rio_Branco", "America/Noronha")
+CLAIMS = 400
+CLAIM_SIZE = 20
+
+
+async def _seed_zoned_leads(campaign_id: int, n: int, *, open_zone_last: bool) -> None:
+    """``n`` due leads over the 4 zones: interleaved (lead i in zone i % 4), or in four
+    blocks in due order (zone i * 4 // n) so the last zone's leads are all due last."""
+    zone_of = "(i * 4 / $2)" if open_zone_last else "(i % 4)"
+    case = " ".join(f"WHEN {k} THEN '{z}'" for k, z in enumerate(ZONES))
+    await Lead.raw(
+        "INSERT INTO lead (campaign, name, description, phone, attempts, status, "
+        "next_attempt_at, timezone, timezone_source, deferred_reason, updated_at) "
+        "SELECT {}, 'lead ' || i, '', '55' || (1100000000 + i)::text, 0, 'NOT_CALLED', "
+        "now() - interval '1 day' + i * interval '1 millisecond', "
+        f"CASE {zone_of} {case} END, 'number', '', now() "
+        "FROM generate_series(0, {} - 1) AS i",
+        campaign_id,
+        n,
+    ).run()
+
+
+async def claims_by_zone(url: str, n: int) -> None:
+    """Claim latency with local hours on ``n`` leads in 4 zones, against no policy."""
+    from opendialer.core.engine.claims import claim_due_leads
+    from opendialer.core.engine.local_hours import zone_keys
+
+    db = await connect(url)
+    await migrate(db)
+    try:
+        results: dict[str, list[float]] = {}
+        for order in ("interleaved", "open-zone-last"):
+            campaign_id = await seed_started_campaign(0, routing_target="static", prefix=order)
+            started = time.perf_counter()
+            await _seed_zoned_leads(campaign_id, n, open_zone_last=order == "open-zone-last")
+            await Lead.raw("ANALYZE lead").run()
+            print(f"  claims {order}: {n:,} leads seeded in {time.perf_counter() - started:.0f} s")
+            keys_started = time.perf_counter()
+            keys = await zone_keys(campaign_id)
+            keys_ms = (time.perf_counter() - keys_started) * 1000
+            figures.report(f"engine claims {order}: read the zone keys", keys_ms, "ms")
+            print(f"    zone keys {keys} read in {keys_ms:.1f} ms")
+            setups: list[tuple[str, list[str | None] | None]] = [
+                ("no policy", None),
+                ("3 zones open", [z for z in ZONES if z != ZONES[0]]),
+                ("2 zones open", list(ZONES[2:])),
+                ("1 zone open", [ZONES[3]]),
+            ]
+            for label, zones in setups:
+                latencies = []
+                for _ in range(CLAIMS):
+                    t0 = time.perf_counter()
+                    got = await claim_due_leads(
+                        db,
+                        campaign_id=campaign_id,
+                        node="bench",
+                        now=datetime.now(UTC),
+                        limit=CLAIM_SIZE,
+                        zones=zones,
+                    )
+                    latencies.append((time.perf_counter() - t0) * 1000)
+                    assert len(got) == CLAIM_SIZE, (label, len(got))
+                    # As the engine does at once: the attempt starts, the lead is not due.
+                    await (
+                        Lead.update({Lead.next_attempt_at: None})
+                        .where(Lead.id.is_in([lead.id for lead in got]))
+                        .run()
+                    )
+                results[f"{order} {label}"] = latencies
+            base = results[f"{order} no policy"]
+            for label, _ in setups:
+                lat = results[f"{order} {label}"]
+                p50, p99 = percentile(lat, 50), percentile(lat, 99)
+                ratio = p99 / percentile(base, 99)
+                print(
+                    f"    {label:>12}: claim of {CLAIM_SIZE} p50 {p50:.2f} ms, p99 {p99:.2f} ms "
+                    f"({ratio:.2f}x the p99 without a policy)",
+                    flush=True,
+                )
+                figures.report(
+                    f"engine claims {order}: p99 of a {CLAIM_SIZE}-lead claim, {label}",
+                    p99,
+                    "ms",
+                    baseline=percentile(base, 99),
+                    baseline_name="no policy, same run",
+                    note=f"{n:,} leads in 4 zones, PostgreSQL",
+                )
+    finally:
+        await db.close()
+
+
 async def pg_scratch(admin_url: str) -> tuple[str, str]:
     name = f"opendialer_bench_{os.getpid()}"
     conn = await asyncpg.connect(admin_url)
@@ -216,10 +312,11 @@ async def main() -> None:
     parser.add_argument("--full", action="store_true", help="100,000 leads")
     parser.add_argument("--leads", type=int, default=3000)
     parser.add_argument("--time-scale", type=float, default=0.05, help="simulated time factor")
-    parser.add_argument("--only", choices=["sqlite1", "pg1", "pg2"], action="append")
+    parser.add_argument("--only", choices=["sqlite1", "pg1", "pg2", "claims"], action="append")
+    parser.add_argument("--claim-leads", type=int, default=1_000_000)
     args = parser.parse_args()
     n = 100_000 if args.full else args.leads
-    runs = args.only or ["sqlite1", "pg1", "pg2"]
+    runs = args.only or ["sqlite1", "pg1", "pg2", "claims"]
     admin = os.environ.get(
         "OPENDIALER_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
     )
@@ -234,15 +331,17 @@ async def main() -> None:
         workdir = Path(tmp)
         if "sqlite1" in runs:
             await in_process("sqlite1", f"sqlite:///{workdir / 'bench.sqlite'}", n, args.time_scale)
-        for run in ("pg1", "pg2"):
+        for run in ("pg1", "pg2", "claims"):
             if run not in runs:
                 continue
             name, url = await pg_scratch(admin)
             try:
                 if run == "pg1":
                     await in_process("pg1", url, n, args.time_scale)
-                else:
+                elif run == "pg2":
                     await two_processes(url, n, args.time_scale, workdir)
+                else:
+                    await claims_by_zone(url, args.claim_leads)
             finally:
                 await pg_drop(admin, name)
 

@@ -106,7 +106,10 @@ MODES = ("answer", "slow", "error", "malformed", "wrong_number", "no_flag", "dro
 class FakeDncServer:
     """An HTTPS Do-Not-Call service on 127.0.0.1 (a free port) for tests.
 
-    ``blocked`` numbers answer ``doNotCall: true``, others ``false``. Set
+    ``blocked`` numbers answer ``doNotCall: true``, others ``false``. ``list_date``
+    (text, e.g. ``"2026-11-30"``) is the age of the list it declares: in the
+    ``X-DNC-List-Date`` header, or with ``list_date_in = "body"`` in the answer's
+    ``list_date`` field (None: it declares none). Set
     ``mode`` to one of :data:`MODES` to misbehave; ``delay_s`` is the delay of
     mode ``"slow"``. ``ca_pem`` is the CA to trust; ``hostname`` is the name in
     the server certificate (default ``127.0.0.1``: use another to test a
@@ -126,6 +129,8 @@ class FakeDncServer:
         self.blocked: set[str] = set(blocked or ())
         self.mode = "answer"
         self.delay_s = 5.0
+        self.list_date: str | None = None
+        self.list_date_in = "header"
         self.path = path
         self.requests = 0
         self.connections = 0
@@ -212,10 +217,18 @@ def _handler_for(fake: FakeDncServer) -> type[BaseHTTPRequestHandler]:
                 body["number"] = "999" + number
             if mode == "no_flag":
                 body["doNotCall"] = "yes"
-            self._send(200, json.dumps(body).encode())
+            headers = {}
+            if fake.list_date is not None:
+                if fake.list_date_in == "body":
+                    body["list_date"] = fake.list_date
+                else:
+                    headers["X-DNC-List-Date"] = fake.list_date
+            self._send(200, json.dumps(body).encode(), headers)
 
-        def _send(self, status: int, payload: bytes) -> None:
+        def _send(self, status: int, payload: bytes, headers: dict[str, str] | None = None) -> None:
             self.send_response(status)
+            for name, value in (headers or {}).items():
+                self.send_header(name, value)
             self.send_header("content-type", "application/json")
             self.send_header("content-length", str(len(payload)))
             self.end_headers()

@@ -21,6 +21,7 @@ from eventually import eventually as eventually  # tests import it from here too
 
 from opendialer.plugins.platform_sip import SipPlatform
 from opendialer.sdk.contracts import AmdDecision, AmdLabel, CallAction, CallRequest
+from opendialer.sdk.hookspecs import hookimpl
 
 FRAME = 160  # 20 ms at 8 kHz
 VOICE_RMS = 500.0
@@ -67,6 +68,31 @@ class EnergyAmd:
             label = AmdLabel.NOTSURE if self.heard else AmdLabel.SILENCE
             self.decision = AmdDecision(label, self.ms, "audio ended before a decision")
         return self.decision
+
+
+class EnergyStrategy:
+    """``EnergyAmd`` as an AMD strategy, for tests that drive the engine."""
+
+    def __init__(self, context: Any = None) -> None:
+        pass
+
+    def parameters(self) -> list[Any]:
+        return []
+
+    def presets(self) -> dict[str, Any]:
+        return {}
+
+    def new_session(self, params: Any, sample_rate: int = 8000) -> EnergyAmd:
+        return EnergyAmd()
+
+
+class EnergyPlugin:
+    """Registers :class:`EnergyStrategy` as ``sip_energy_test`` (a campaign's
+    ``amd_params={"strategy": "sip_energy_test", ...}``)."""
+
+    @hookimpl
+    def register_amd_strategies(self) -> dict[str, Any]:
+        return {"sip_energy_test": EnergyStrategy}
 
 
 def hang_up_machines(decision: AmdDecision) -> CallAction:

@@ -75,6 +75,7 @@ class Behaviour:
     drop_byes: int = 0
     challenge_invite: bool = False
     extra_200s: int = 0  # retransmit the 200 OK this many more times
+    ringing_after_answer: bool = False  # the 180 after the 200 or reject (a proxy swapped them)
     reinvite: bool = False
     hang_up_after_s: float | None = None  # BYE from the far end
     rtp: bytes | None = None  # µ-law to stream after ACK
@@ -142,10 +143,16 @@ class ScriptedUas(asyncio.DatagramProtocol):
 
     async def start_tls(self, context: ssl.SSLContext) -> ScriptedUas:
         """Listen for SIP over TLS instead of UDP (one connection: the dialer's)."""
-        await self.start()
-        assert self.transport is not None
-        self.transport.close()  # keep the RTP sockets, drop the UDP SIP socket
-        self.transport = None
+        return await self.start_tcp(context)
+
+    async def start_tcp(self, context: ssl.SSLContext | None = None) -> ScriptedUas:
+        """Listen for SIP over TCP (TLS with ``context``) instead of UDP (one
+        connection: the dialer's); started or not yet."""
+        if self.rtp_transport is None:
+            await self.start()
+        if self.transport is not None:
+            self.transport.close()  # keep the RTP sockets, drop the UDP SIP socket
+            self.transport = None
         self.server = await asyncio.start_server(self._serve_tls, "127.0.0.1", 0, ssl=context)
         self.port = self.server.sockets[0].getsockname()[1]
         return self
@@ -250,6 +257,8 @@ class ScriptedUas(asyncio.DatagramProtocol):
         self.send(reply(request, 100, "Trying"))
         if b.reject:
             self.send(reply(request, b.reject[0], b.reject[1], self.tag))
+            if b.ringing_after_answer:
+                self.send(reply(request, 180, "Ringing", self.tag))
             return
         if b.early_media:
             progress = reply(request, 183, "Session Progress", self.tag)
@@ -259,6 +268,10 @@ class ScriptedUas(asyncio.DatagramProtocol):
             self.send(progress)
         ringing = reply(request, 180, "Ringing", self.tag)
         ringing.headers.set_single("Contact", f"<sip:far@127.0.0.1:{self.port}>")
+        if b.ringing_after_answer:
+            self._answer(request)
+            self.send(ringing)
+            return
         self.send(ringing)
         if not b.answer:
             return

@@ -300,3 +300,20 @@ def test_strategy_is_registered_documented_and_has_presets() -> None:
     accurate = run(x, dict(presets["accurate"]))
     assert fast.label is accurate.label is AmdLabel.HUMAN
     assert fast.decision_ms < accurate.decision_ms
+
+
+@pytest.mark.parametrize(
+    ("clip", "was"),
+    [("early_media_personal.wav", "SILENCE"), ("early_media_personal_line.wav", "HUMAN")],
+)
+def test_a_greeting_already_playing_at_answer_is_a_machine(clip: str, was: str) -> None:
+    """Early media: the voicemail played from the 183 on, so the dialer's audio starts
+    0.35 s into the greeting (two clips of the dev corpus, cut so; the detector called
+    them ``was`` while it learnt the line's background from the voice's own syllables)."""
+    from pathlib import Path
+
+    from opendialer.plugins.amd_numpy.wavio import read_wav
+
+    x, rate = read_wav(Path(__file__).parent / "amd_fixtures" / clip)
+    d = run(np.asarray(x, dtype=np.float64), rate=rate)
+    assert d.label is AmdLabel.MACHINE, (clip, was, d.reasons)

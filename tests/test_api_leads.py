@@ -75,6 +75,10 @@ async def test_import_then_list_search_filter_and_paginate(app_client: ApiClient
         "attempts": 0,
         "status": "NOT_CALLED",
         "next_attempt_at": None,
+        # Curitiba's area code (41): its zone, from the number (docs/compliance.md).
+        "timezone": "America/Sao_Paulo",
+        "timezone_source": "number",
+        "deferred": None,
     }
     assert [i["phone"] for i in listed["items"]] == [
         "5541981021119",

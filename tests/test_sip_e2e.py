@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 from engine_support import add_leads, add_schedule, leads_by_phone, make_campaign, records, utc
-from sip_helpers import EnergyAmd, sip_config
+from sip_helpers import EnergyPlugin, sip_config
 from sipp_far_end import SippUas, audio, ensure_sipp
 
 from opendialer.core.engine.clock import FakeClock
@@ -24,29 +24,8 @@ from opendialer.core.engine.engine import Engine
 from opendialer.core.plugins import PluginManager
 from opendialer.core.storage import Database
 from opendialer.plugins.platform_sip import SipPlatform
-from opendialer.sdk.hookspecs import hookimpl
 
 pytestmark = [pytest.mark.sip, pytest.mark.slow, pytest.mark.timeout(600)]
-
-
-class EnergyStrategy:
-    def __init__(self, context: Any = None) -> None:
-        pass
-
-    def parameters(self) -> list[Any]:
-        return []
-
-    def presets(self) -> dict[str, Any]:
-        return {}
-
-    def new_session(self, params: Any, sample_rate: int = 8000) -> EnergyAmd:
-        return EnergyAmd()
-
-
-class EnergyPlugin:
-    @hookimpl
-    def register_amd_strategies(self) -> dict[str, Any]:
-        return {"sip_energy_test": EnergyStrategy}
 
 
 def answering(recording: str, refer_result: str = "200 OK") -> SippUas:

@@ -12,6 +12,7 @@ TCP at one port number.
 from __future__ import annotations
 
 import logging
+import socket
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
@@ -56,6 +57,14 @@ TROUBLE = ("sip.register_failed", "sip.server_down", "sip.server_unanswered", "s
 
 def messages(caplog: pytest.LogCaptureFixture) -> list[str]:
     return [r.getMessage() for r in caplog.records]
+
+
+def _bound(sock: socket.socket, port: int) -> bool:
+    try:
+        sock.bind(("127.0.0.1", port))
+    except OSError:
+        return False
+    return True
 
 
 def removals(registrar: BindingRegistrar) -> list[tuple[str, str, str]]:
@@ -142,13 +151,46 @@ async def test_an_old_server_that_is_gone_delays_the_move_but_not_the_new_server
         new.close()
 
 
-async def test_a_dropped_tcp_connection_is_made_again_once_for_all_ports(
+async def test_a_dropped_tcp_connection_is_made_again_from_the_same_port(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    """The TCP connection drops; the ports' next refreshes come together and share
-    one new connection — each made from another local port, so another Contact:
-    the old binding is removed first, over the new connection — and every port
-    stays registered with the platform up throughout."""
+    """The TCP connection drops (the server restarted, a NAT forgot it); the ports'
+    next refreshes come together and share one new connection, made from the old
+    one's local port — the Contacts (of the bindings and of calls in progress) stay
+    valid, so nothing needs removing — and every port stays registered with the
+    platform up throughout."""
+    caplog.set_level(logging.INFO, logger="opendialer.plugins.platform_sip")
+    registrar = await BindingRegistrar().start()
+    try:
+        config = sip_config(registrar.address, ports=len(USERS), register=True, transport="tcp")
+        async with running_platform(config, register_expires_s=2, t1_s=0.05) as platform:
+            await eventually(lambda: all_registered(platform) and registrar.count() == len(USERS))
+            before = registrar.current()
+            registrations_before = len(registrar.registers)
+            assert registrar.connections == 1
+            registrar.drop_connections()
+            await eventually(
+                lambda: (
+                    registrar.connections == 2
+                    and len(registrar.registers) >= registrations_before + len(USERS)
+                ),
+                within=30,
+                what="every port refreshed over a new connection",
+            )
+            assert registrar.current() == before  # the same Contacts: the same local port
+            assert removals(registrar) == []
+            assert [m for m in messages(caplog) if m.startswith(TROUBLE)] == []
+            assert all_registered(platform) and platform.health().ok
+    finally:
+        registrar.close()
+
+
+async def test_a_dropped_tcp_connection_made_again_from_another_port_moves_the_bindings(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """As above, but the old local port is taken meanwhile: the new connection comes
+    from another port, so another Contact — each port's old binding is removed first,
+    over the new connection, and the ports stay registered."""
     caplog.set_level(logging.INFO, logger="opendialer.plugins.platform_sip")
     registrar = await BindingRegistrar().start()
     try:
@@ -157,16 +199,19 @@ async def test_a_dropped_tcp_connection_is_made_again_once_for_all_ports(
             await eventually(lambda: all_registered(platform) and registrar.count() == len(USERS))
             before = registrar.current()
             assert registrar.connections == 1
+            old_port = int(next(iter(before[USERS[0]])).split(":")[-1].split(";")[0])
             registrar.drop_connections()
-            await eventually(
-                lambda: (
-                    registrar.count() == len(USERS)
-                    and all(registrar.current().get(u, before[u]) != before[u] for u in USERS)
-                    and all_registered(platform)
-                ),
-                within=30,
-                what="every port registered again under a new Contact",
-            )
+            with socket.socket() as squatter:  # once the dialer's side of it has closed
+                await eventually(lambda: _bound(squatter, old_port), what="the old port free")
+                await eventually(
+                    lambda: (
+                        registrar.count() == len(USERS)
+                        and all(registrar.current().get(u, before[u]) != before[u] for u in USERS)
+                        and all_registered(platform)
+                    ),
+                    within=30,
+                    what="every port registered again under a new Contact",
+                )
             assert registrar.connections == 2  # one new connection, shared by all ports
             assert removals(registrar) == sorted(
                 ("tcp", user, contact) for user, contacts in before.items() for contact in contacts

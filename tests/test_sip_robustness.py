@@ -79,6 +79,34 @@ async def test_retransmitted_2xx_is_acked_every_time(far_end) -> None:
     assert uas.count("INVITE") == 1
 
 
+@pytest.mark.parametrize("transport", ["udp", "tcp"])
+async def test_a_180_after_the_final_response_is_absorbed_not_refused(
+    far_end, transport: str
+) -> None:
+    """A proxy forwarding the far end's 180 and its final response from different
+    worker processes (Kamailio does, seen over TCP) can deliver the 180 last: a
+    provisional of our INVITE, late — not a message to refuse, count and warn about.
+    After a 200 (the call goes on) and after a 486 (on TCP its transaction is gone at
+    once; on UDP Timer D still holds it)."""
+    answered = await far_end(rtp=HUMAN, ringing_after_answer=True)
+    busy = await far_end(reject=(486, "Busy Here"), ringing_after_answer=True)
+    outcomes, refused = [], []
+    for uas in (answered, busy):
+        if transport == "tcp":
+            await uas.start_tcp()
+        config = sip_config(uas.address, transport=transport)
+        async with running_platform(config, **FAST) as platform:
+            outcomes.append(await platform.originate(call_request(amd=EnergyAmd())))
+            await eventually(lambda uas=uas: uas.count("ACK") == 1)
+            refused.append({reason: n for reason, n in platform.refused_messages().items() if n})
+    assert [o.disposition for o in outcomes] == [
+        CallDisposition.TRANSFERRED,
+        CallDisposition.FINAL_RESPONSE,
+    ], outcomes
+    assert outcomes[1].sip_code == 486
+    assert refused == [{}, {}]
+
+
 async def test_reinvite_mid_call_is_answered_with_sdp(far_end) -> None:
     uas = await far_end(rtp=HUMAN, reinvite=True)
     async with running_platform(sip_config(uas.address), **FAST) as platform:

@@ -59,6 +59,15 @@ HELD_TEXT: dict[str, str | tuple[str, str]] = {
     held.PACING_FAILED: N_(
         "Started — not dialing: the pacing mode %(mode)s failed to start: %(detail)s"
     ),
+    held.LOCAL_HOURS_CLOSED: N_(
+        "Started — waiting: every lead is outside its local calling hours (the next "
+        "opening: %(opens)s)"
+    ),
+    held.SHORT_CALL_GUARD: N_(
+        "Started — held by the short-call guard: calls of 6 s or less are %(share)s %% of "
+        "the %(calls)s calls of caller ID %(caller_id)s today (UTC), at or above the "
+        "policy's %(threshold)s %%"
+    ),
     held.LEGACY: N_("Started — not dialing: %(detail)s"),
 }
 
@@ -72,11 +81,14 @@ FIX_PLACES: dict[str, str] = {
     "/schedules": N_("Schedule"),
     "/leads/upload": N_("Upload leads"),
     "/edit": N_("Edit campaign"),
+    "/compliance": N_("Compliance policy"),
 }
 ASK_ROLE: dict[Role, str] = {
     Role.MASTER: N_("ask a Master: %(place)s"),
     Role.CAMPAIGN_ADMIN: N_("ask a Campaign Administrator: %(place)s"),
 }
+#: A campaign without a caller ID of its own presents the platform's.
+PLATFORM_CALLER_ID = N_("(the platform's default)")
 GROUP_DISABLED = N_("Group disabled: this campaign runs to its end; it cannot be restarted.")
 DIALING = N_("Started — dialing")
 
@@ -94,6 +106,8 @@ def held_detail(state: DialingState, t: Translator, *, markup: bool = False) -> 
     params.update(state.params)
     if params["date"]:
         params["date"] = local_day(params["date"], t.language)
+    if state.code == held.SHORT_CALL_GUARD and not params.get("caller_id"):
+        params["caller_id"] = t.gettext(PLATFORM_CALLER_ID)
     if isinstance(entry, tuple):
         # The IVR's message for the target IVR campaigns default to (its System page).
         ivr = SETTINGS_PAGES["IVR"]

@@ -14,8 +14,10 @@ from opendialer.core import config
 
 T = TypeVar("T")
 
-out = Console()
-err = Console(stderr=True)
+# soft_wrap: a printed message stays one line however long (a database path in a
+# pytest temp folder wrapped "is up to date" over two lines); tables still fit the width.
+out = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
 
 
 def fail(message: str, code: int = 1) -> NoReturn:

@@ -21,6 +21,12 @@ code                       meaning (params)
 ``pacing_not_installed``   no plugin provides the campaign's pacing mode (mode, installed:
                            the modes that are); fixed in the campaign's settings
 ``pacing_failed``          the pacing mode's plugin failed to build it (mode, detail)
+``local_hours_closed``     every lead is outside its local calling hours or on a holiday
+                           of the compliance policy (opens: when the first zone opens,
+                           "HH:MM Zone/Name", or "" when none within 8 days)
+``short_call_guard``       calls of 6 s or less are at or above the policy's share of the
+                           campaign's caller ID's calls today, UTC (caller_id, share,
+                           threshold, calls; core/engine/short_call_guard.py)
 ``engine``                 a sentence stored before codes existed (detail)
 =========================  ==========================================================
 """
@@ -40,6 +46,8 @@ PLATFORM_DOWN = "platform_down"
 DNC_OUT_OF_SERVICE = "dnc_out_of_service"
 PACING_NOT_INSTALLED = "pacing_not_installed"
 PACING_FAILED = "pacing_failed"
+LOCAL_HOURS_CLOSED = "local_hours_closed"
+SHORT_CALL_GUARD = "short_call_guard"
 LEGACY = "engine"
 
 ENGINE_CODES = frozenset(
@@ -76,6 +84,7 @@ class Hold:
         target = self.params.get("target", "")
         detail = self.params.get("detail", "")
         mode = self.params.get("mode", "")
+        opens = self.params.get("opens", "")
         head = {
             ROUTING_NOT_INSTALLED: f"routing target {target!r} is not installed",
             ROUTING_NOT_CONFIGURED: f"routing target {target!r} is not configured",
@@ -90,6 +99,15 @@ class Hold:
                 "campaign's settings"
             ),
             PACING_FAILED: f"pacing mode {mode!r} failed to start",
+            LOCAL_HOURS_CLOSED: (
+                f"every lead is outside its local calling hours (the next opening: {opens})"
+            ),
+            SHORT_CALL_GUARD: (
+                f"calls of 6 s or less are {self.params.get('share', '')} % of the "
+                f"{self.params.get('calls', '')} calls of caller ID "
+                f"{self.params.get('caller_id') or '(the platform default)'} today (UTC), "
+                f"at or above the policy's {self.params.get('threshold', '')} %"
+            ),
         }.get(self.code, "")
         if not head:
             return detail

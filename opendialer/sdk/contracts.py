@@ -154,6 +154,12 @@ class DncVerdict:
     #: knows (the audit trail stores them: an answer from a stale list shows its age).
     list_version: int | str | None = None
     list_loaded_at: datetime | None = None
+    #: When the list that answered was last updated, if the provider knows (an HTTP
+    #: service's ``X-DNC-List-Date`` header, the embedded list's last import). A
+    #: campaign whose compliance policy sets ``dnc_max_age_days`` is not dialed with
+    #: an older list, nor with one of unknown age. Added with issue 18: optional, a
+    #: provider that leaves it out works as before for every other campaign.
+    list_date: datetime | None = None
 
 
 class DncUnavailable(Exception):

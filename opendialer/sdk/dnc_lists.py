@@ -6,6 +6,8 @@ Do-Not-Call page); a provider keeps an index of it in memory
 
 * :func:`list_version` — the list's version (bumped by every import), or None
   once the service is deleted: compare it with what you indexed;
+* :func:`list_date` — when the list was last imported (None: unknown), for the
+  verdicts' ``list_date``;
 * :func:`read_list` — the whole list, or (``since=version``) only the numbers
   added after that version when nothing was replaced meanwhile;
 * :func:`listen_for_changes` — a :class:`ChangeListener` that calls
@@ -19,6 +21,7 @@ Do-Not-Call page); a provider keeps an index of it in memory
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -34,6 +37,11 @@ EMBEDDED_KIND = dnc_numbers.EMBEDDED_KIND
 async def list_version(service_id: int) -> int | None:
     """The list's version, or None when the service no longer exists."""
     return await dnc_numbers.list_version(service_id)
+
+
+async def list_date(service_id: int) -> datetime | None:
+    """When the list was last imported (None: unknown, or no such service)."""
+    return await dnc_numbers.list_updated_at(service_id)
 
 
 async def read_list(service_id: int, *, since: int | None = None) -> ListRead | None:
@@ -78,6 +86,7 @@ __all__ = [
     "ImportReport",
     "ListRead",
     "import_numbers",
+    "list_date",
     "list_version",
     "listen_for_changes",
     "read_list",

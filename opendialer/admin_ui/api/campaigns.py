@@ -123,6 +123,8 @@ class Campaign(msgspec.Struct):
     max_lines_per_agent: float
     state: CampaignState
     state_reason: str
+    #: Its compliance policy's preset (the policy: GET /api/v1/campaigns/{id}/compliance).
+    compliance_preset: str = "none"
     #: Uploaded apart: PUT /api/v1/campaigns/{id}/safe-harbour-message.
     safe_harbour_message: SafeHarbourMessage | None = None
     #: STARTED and dialing now (core/services/dialing.py decides).
@@ -161,11 +163,30 @@ class ScheduleDay(msgspec.Struct):
     reason: str
 
 
+class ShortCalls(msgspec.Struct):
+    """The campaign's caller ID's calls ended today (UTC day, every campaign presenting
+    it) and the share of those of 6 s or less (docs/compliance.md)."""
+
+    #: The campaign's caller ID ('': none of its own, the platform's default).
+    caller_id: str
+    #: Short calls / calls, in percent (0 with no call).
+    share: float
+    calls: int
+    short: int
+    #: The policy's ``short_call_guard_pct`` (null: no guard).
+    threshold: float | None
+    #: The guard holds the campaign only from this many calls a day.
+    min_calls: int
+    #: The UTC day counted.
+    day: date
+
+
 class CampaignSummary(Campaign, kw_only=True):
     leads: LeadCounts
     #: Today's schedule in the campaign's zone, else the next one; null when none is left.
     next_schedule: ScheduleDay | None
     pacing: PacingNow
+    short_calls: ShortCalls
 
 
 class CampaignCreate(msgspec.Struct, forbid_unknown_fields=True):

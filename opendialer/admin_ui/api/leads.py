@@ -36,6 +36,13 @@ class Lead(msgspec.Struct):
     attempts: int
     status: LeadStatus
     next_attempt_at: datetime | None
+    #: The lead's time zone (an IANA name; several, space-separated, when its number or
+    #: region spans them: the intersection of their hours is used); null: the campaign's.
+    timezone: str | None = None
+    #: Where it came from: csv, region, number or campaign.
+    timezone_source: str = "campaign"
+    #: Why a compliance rule put it off: {"code", "until", ...}; null when none.
+    deferred: dict[str, Any] | None = None
 
 
 class LeadPage(msgspec.Struct):

@@ -24,6 +24,7 @@ from opendialer.admin_ui.i18n import N_
 from opendialer.admin_ui.pages import (
     audit,
     calls,
+    campaign_compliance,
     campaigns,
     dnc,
     groups,
@@ -67,6 +68,7 @@ def _page_router() -> Router:
         *groups.ROUTES,
         *campaigns.ROUTES,
         *schedules.ROUTES,
+        *campaign_compliance.ROUTES,
         *leads.ROUTES,
         *calls.ROUTES,
         *audit.ROUTES,

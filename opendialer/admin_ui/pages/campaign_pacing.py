@@ -229,6 +229,22 @@ def summary_view(pacing: dict[str, Any], t: Translator) -> dict[str, Any]:
     }
 
 
+def short_calls_view(short: dict[str, Any], t: Translator) -> dict[str, Any]:
+    """The Summary's short-call line (core/services/short_calls.py), in the viewer's
+    language; ``over``: the guard holds the campaign (at or above its threshold)."""
+    locale = BABEL_LOCALES[t.language]
+    threshold = short["threshold"]
+    return {
+        "share": _percent(short["share"], t.language),
+        "calls": format_decimal(short["calls"], "#,##0", locale=locale),
+        "threshold": None if threshold is None else _percent(threshold, t.language),
+        "min_calls": format_decimal(short["min_calls"], "#,##0", locale=locale),
+        "over": threshold is not None
+        and short["calls"] >= short["min_calls"]
+        and short["share"] >= threshold,
+    }
+
+
 __all__ = [
     "BLANK",
     "FIELDS",
@@ -241,5 +257,6 @@ __all__ = [
     "form_view",
     "read_message",
     "refused",
+    "short_calls_view",
     "summary_view",
 ]

@@ -27,6 +27,21 @@ from opendialer.core.services.errors import ServiceError
 #: Largest lead file the upload accepts (a million leads is ~40 MB).
 MAX_LEAD_UPLOAD_BYTES = 256 * 1024 * 1024
 
+#: Where a lead's time zone came from (core/services/lead_zones.py).
+ZONE_SOURCE_LABELS = {
+    "csv": N_("From the file's time zone column"),
+    "region": N_("From the file's region column"),
+    "number": N_("From the number's area code"),
+    "campaign": N_("The campaign's time zone"),
+}
+#: Why a compliance rule put a lead off (lead.deferred_reason's code).
+DEFERRAL_LABELS = {
+    "contact_limit_day": N_("the attempts per day allowed for this number"),
+    "contact_limit_30d": N_("the attempts in 30 days allowed for this number"),
+    "after_abandon": N_("the quiet time after an abandoned call"),
+    "after_machine": N_("the gap after an answering machine"),
+}
+
 
 def _save_upload(upload: UploadFile) -> Path:
     """Copy the uploaded (spooled) file to a temporary path; runs in a worker thread."""
@@ -131,6 +146,8 @@ async def leads_page(
         filters=filters,
         statuses=[s.value for s in LeadStatus],
         status_labels=LEAD_STATUS_LABELS,
+        zone_sources=ZONE_SOURCE_LABELS,
+        deferral_labels=DEFERRAL_LABELS,
         may_change=actor.role is Role.CAMPAIGN_ADMIN and campaign["state"] == "STOPPED",
     )
 

@@ -21,6 +21,7 @@ from opendialer.admin_ui.pages.common import done, errors_of, text
 from opendialer.admin_ui.pages.session import UI
 from opendialer.core.domain import LeadStatus, Role
 from opendialer.core.services import (
+    campaign_compliance,
     campaigns,
     compliance_summary,
     dialing,
@@ -78,8 +79,13 @@ async def schedules_page(
     per_page = per_page if per_page in (10, 25, 50, 100) else 25
     request = PageRequest(page=max(page, 1), per_page=per_page)
     listing = await schedules.list_schedules(actor, campaign_id, request)
+    policy = await campaign_compliance.campaign_policy(actor, campaign_id)
+    skipped = campaign_compliance.skipped_days(
+        policy, [s["date"] for s in listing["items"]], ui.t.language
+    )
     return ui.render(
         "campaigns/schedules.html",
+        skipped=skipped,
         campaign=campaign,
         listing=listing,
         page=request.page,
@@ -280,6 +286,8 @@ async def _summary_context(ui: UI, campaign_id: int) -> dict[str, Any]:
         "poll_s": SUMMARY_POLL_S,
         "pacing": summary["pacing"],
         "pacing_view": campaign_pacing.summary_view(summary["pacing"], ui.t),
+        "short_calls": summary["short_calls"],
+        "short_calls_view": campaign_pacing.short_calls_view(summary["short_calls"], ui.t),
         "message_seconds": campaign_pacing.message_seconds(summary, ui.t),
         "status_labels": LEAD_STATUS_LABELS,
         "state_labels": STATE_LABELS,

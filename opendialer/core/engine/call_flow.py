@@ -5,7 +5,8 @@
     CLAIMED ─► DNC_CHECK ─► LAUNCHING ─► ON_PLATFORM … ─► SETTLING ─► DONE
 
 DNC_CHECK runs when the campaign has a DNC service (a blocked number gets its
-record and no call); LAUNCHING records the attempt (already done by the claim
+record and no call); LAUNCHING records the attempt, unless a contact limit puts the
+lead off now (``contact_limits.py``) (already done by the claim
 when there was nothing to check); from ON_PLATFORM on, ``platform.originate`` runs
 and the request's callbacks move the call (ringing → in AMD → waiting for an agent
 → with an agent, or hanging up: ``call_attempt.py``); SETTLING frees the routing
@@ -30,6 +31,7 @@ from opendialer.core.domain import LeadStatus
 from opendialer.core.engine.call_attempt import CallAttempt, CallPhase
 from opendialer.core.engine.call_events import announce, log_call_outcome
 from opendialer.core.engine.claims import release_leases
+from opendialer.core.engine.contact_limits import ContactLimits, Deferral
 from opendialer.core.engine.dnc_outage import hold_for_dnc
 from opendialer.core.engine.outcome_writer import closing_columns
 from opendialer.core.engine.outcomes import status_for_outcome
@@ -177,7 +179,11 @@ async def _check_and_start(runner: CampaignRunner, call: CallAttempt) -> Finishe
         call.enter(CallPhase.DNC_CHECK)
         started = time.perf_counter()  # wall time, whatever the engine's clock
         try:
-            dnc = await engine.dnc.check(campaign.dnc_service, lead.phone)
+            dnc = await engine.dnc.check(
+                campaign.dnc_service,
+                lead.phone,
+                max_age_days=campaign.compliance.dnc_max_age_days,
+            )
         except DncUnavailable as exc:
             await release_unchecked(
                 engine.db,
@@ -215,9 +221,18 @@ async def _check_and_start(runner: CampaignRunner, call: CallAttempt) -> Finishe
         await release_leases([lead.id], node=engine.node_id)
         return None
     call.enter(CallPhase.LAUNCHING)
-    call.attempt = await start_attempt(
-        engine.db, lead, node=engine.node_id, call_id=call_id, now=engine.clock.now(), dnc=dnc
+    begun = await start_attempt(
+        engine.db,
+        lead,
+        node=engine.node_id,
+        call_id=call_id,
+        now=engine.clock.now(),
+        dnc=dnc,
+        limits=ContactLimits.of(campaign),
     )
+    if isinstance(begun, Deferral):
+        return None  # another campaign called the number since the claim: put off
+    call.attempt = begun
     if call.attempt is None:
         log.warning(
             "lease_lost campaign=%s lead=%s: another node took it", runner.campaign_id, lead.id

@@ -12,9 +12,11 @@ import json
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from opendialer.core import amd_settings
+from opendialer.core.services.compliance_policy import CompliancePolicy, from_stored
 from opendialer.sdk.contracts import AmdDecision, CallAction, RoutingRequest
 from opendialer.sdk.pacing import PROGRESSIVE, PacingSettings
 
@@ -64,6 +66,18 @@ def pacing_settings(row: Mapping[str, Any]) -> PacingSettings:
     )
 
 
+@lru_cache(maxsize=256)
+def _policy(text: str) -> CompliancePolicy:
+    return from_stored(text)
+
+
+def compliance_policy(raw: Any) -> CompliancePolicy:
+    """The stored policy, parsed once per distinct value (rows are read every second)."""
+    if isinstance(raw, Mapping):
+        raw = json.dumps(raw, sort_keys=True)
+    return _policy(raw if isinstance(raw, str) else "{}")
+
+
 @dataclass(frozen=True, slots=True)
 class CampaignView:
     """A dialable campaign as the engine uses it (read-only; a new one per read of the row)."""
@@ -89,6 +103,8 @@ class CampaignView:
     on_verdict: VerdictAction = field(default=verdict_action({}), compare=False)
     #: The pacing mode the campaign names and its settings.
     pacing: PacingSettings = field(default_factory=PacingSettings)
+    #: Its compliance policy (local hours, holidays, contact limits…).
+    compliance: CompliancePolicy = field(default_factory=CompliancePolicy)
 
     @classmethod
     def from_row(cls, row: Mapping[str, Any], routing_by_type: Mapping[str, str]) -> CampaignView:
@@ -115,6 +131,7 @@ class CampaignView:
             amd_strategy=str(strategy) if strategy else None,
             on_verdict=verdict_action(params),
             pacing=pacing_settings(row),
+            compliance=compliance_policy(row.get("compliance")),
         )
 
     def routing_request(self) -> RoutingRequest:

@@ -3,7 +3,8 @@
 Any node whose check fails moves today's schedule entry RUNNING →
 DNC_OUT_OF_SERVICE (with the reason) and stops launching that campaign's calls;
 only the leader probes — one probe per campaign at a time, one of the
-campaign's numbers — and moves the entry back to RUNNING when it answers.
+campaign's numbers — and moves the entry back to RUNNING when it answers (with a
+list fresh enough for the campaign's compliance policy, ``dnc_max_age_days``).
 """
 
 from __future__ import annotations
@@ -91,7 +92,11 @@ class DncProbes:
             if lead is None:
                 return
             try:
-                await self._gate.check(service_id, lead["phone"])
+                await self._gate.check(
+                    service_id,
+                    lead["phone"],
+                    max_age_days=runner.campaign.compliance.dnc_max_age_days,
+                )
             except DncUnavailable as exc:
                 text = hold(held.DNC_OUT_OF_SERVICE, detail=str(exc)).encode()
                 if text != entry.reason:

@@ -39,6 +39,7 @@ from opendialer.core.engine.reconcile import reconcile_node, report_reconciled
 from opendialer.core.engine.routing_targets import ROUTING_RECHECK_S, RoutingTargets
 from opendialer.core.engine.runner import CampaignRunner
 from opendialer.core.engine.scheduler import Scheduler, dialable_entries
+from opendialer.core.engine.short_call_guard import ShortCallGuard
 from opendialer.core.memory import pin_mmap_threshold
 from opendialer.core.plugins import PluginManager, get_plugin_manager
 from opendialer.core.routing_defaults import default_targets
@@ -124,6 +125,8 @@ class Engine:
         #: Who over-dials on which pool, here and on the other nodes (fair_share.py).
         self.shares = FairShares(node_id)
         self.pacing_board = PacingBoard(self)
+        #: Today's short-call shares of the caller IDs its campaigns guard (30 s).
+        self.short_calls = ShortCallGuard()
         self._wake_event = asyncio.Event()
         self._woken_at: float | None = None
         self._loop_task: asyncio.Task[None] | None = None
@@ -307,6 +310,7 @@ class Engine:
                 runner.update(None)
                 if not len(runner.calls):
                     del self.runners[cid]
+        await self.short_calls.refresh((e.campaign for e in entries), now, mono)
         await self.pacing_board.tick(now)
 
     async def pace(self) -> None:

@@ -6,6 +6,8 @@
    :func:`claim_and_start_attempts` claims a batch of due leads and starts them
    in one transaction (nothing to check between the two);
    :func:`start_attempt` starts one lead claimed earlier (after its DNC check).
+   Both screen the leads by the campaign's contact limits in that transaction
+   (``contact_limits.py``): a lead a limit forbids is put off, not started.
 2. :func:`record_dnc_block` — the number is on a Do-Not-Call list: a call record
    with status DO_NOT_CALL, the lead DO_NOT_CALL for good, no call placed.
 3. :func:`cancel_attempt` — the platform refused (nothing was sent): undone.
@@ -28,7 +30,13 @@ from typing import Any
 
 from opendialer.core.domain import LeadStatus
 from opendialer.core.engine.audit import AuditEntry, AuditKind, write_audit, write_started
-from opendialer.core.engine.claims import ClaimedLead, due_condition
+from opendialer.core.engine.claims import (
+    SCREENED_COLUMNS,
+    ClaimedLead,
+    ZoneKeys,
+    select_due,
+)
+from opendialer.core.engine.contact_limits import ContactLimits, Deferral, defer_leads, screen
 from opendialer.core.engine.transactions import write_transaction
 from opendialer.core.services.error_messages import MESSAGES
 from opendialer.core.storage import Database
@@ -51,6 +59,8 @@ class DncCheck:
     #: The list's version and load time, when the provider tells (the audit trail).
     list_version: int | str | None = None
     list_loaded_at: datetime | None = None
+    #: When the list that answered was last updated, if its provider says; not stored.
+    list_date: datetime | None = None
 
     @property
     def result(self) -> str:
@@ -195,6 +205,7 @@ def _attempt_started(now: datetime) -> dict[Any, Any]:
         Lead.attempts: Lead.attempts + 1,
         Lead.next_attempt_at: None,
         Lead.lease_until: None,
+        Lead.deferred_reason: "",
         Lead.updated_at: now,
     }
 
@@ -212,9 +223,18 @@ async def start_attempt(
     call_id: str,
     now: datetime,
     dnc: DncCheck | None,
-) -> Attempt | None:
-    """Count the attempt and insert the in-flight record; None if the lease was lost."""
+    limits: ContactLimits | None = None,
+) -> Attempt | Deferral | None:
+    """Count the attempt and insert the in-flight record; None if the lease was lost,
+    the lead's :class:`Deferral` if a contact limit forbids the call now (screened
+    again here: another campaign may have called the number since the claim)."""
     async with write_transaction(db, urgent=True):  # the launch path: before outcome writes
+        if limits is not None:
+            allowed, deferred = await screen(db, limits, [lead], now)
+            if not allowed:
+                if await defer_leads(deferred, now=now, leased_to=node):
+                    return deferred[0]
+                return None
         rows = (
             await Lead.update(_attempt_started(now))
             .where(_leased_to(lead, node))
@@ -245,6 +265,9 @@ async def start_attempt(
     return Attempt(ids[call_id], call_id, lead, number, node, created_at=now, dnc=dnc)
 
 
+_CLAIM_COLUMNS = (Lead.name, Lead.phone, Lead.attempts, Lead.status)
+
+
 async def claim_and_start_attempts(
     db: Database,
     *,
@@ -253,8 +276,11 @@ async def claim_and_start_attempts(
     now: datetime,
     limit: int,
     new_call_id: Callable[[], str],
+    zones: ZoneKeys = None,
+    limits: ContactLimits | None = None,
 ) -> list[Attempt]:
-    """Claim up to ``limit`` due leads and start their attempts, in one transaction.
+    """Claim up to ``limit`` due leads and start their attempts, in one transaction
+    (those ``limits`` forbid now are put off instead, in it too).
 
     For a campaign with no DNC check there is nothing to do between the claim and
     the start, so one transaction does both: the leads are counted and not due,
@@ -262,23 +288,22 @@ async def claim_and_start_attempts(
     PostgreSQL: ``SELECT … FOR UPDATE SKIP LOCKED`` keeps concurrent nodes apart;
     SQLite: the transaction is ``BEGIN IMMEDIATE`` (one writer).
     """
-    if limit <= 0:
+    if limit <= 0 or (zones is not None and not zones):
         return []
-    query = (
-        Lead.select(
-            Lead.id, Lead.name, Lead.phone, Lead.attempts, Lead.status, Lead.next_attempt_at
-        )
-        .where(due_condition(campaign_id, now))
-        .order_by(Lead.next_attempt_at, Lead.id)
-        .limit(limit)
-    )
-    if db.is_postgres:
-        query = query.lock_rows("UPDATE", skip_locked=True)
+    columns = SCREENED_COLUMNS if limits is not None else _CLAIM_COLUMNS
     async with write_transaction(db, urgent=True):
-        due = await query.run()
+        due = await select_due(
+            db, columns, campaign_id=campaign_id, now=now, limit=limit, zones=zones
+        )
         if not due:
             return []
         leads = {r["id"]: ClaimedLead.from_row(r, campaign_id) for r in due}
+        if limits is not None:
+            allowed, deferred = await screen(db, limits, list(leads.values()), now)
+            await defer_leads(deferred, now=now)
+            leads = {lead.id: lead for lead in allowed}
+            if not leads:
+                return []
         rows = (
             await Lead.update({**_attempt_started(now), Lead.lease_owner: node})
             .where(Lead.id.is_in(list(leads)))

@@ -36,10 +36,20 @@ from opendialer.core.engine.call_flow import run_call
 from opendialer.core.engine.campaign_pacing import CampaignPacing, Capacity
 from opendialer.core.engine.campaign_view import CampaignView, verdict_action
 from opendialer.core.engine.claims import claim_due_leads
+from opendialer.core.engine.contact_limits import ContactLimits
 from opendialer.core.engine.fair_share import Pool
+from opendialer.core.engine.local_hours import (
+    CampaignZones,
+    key_open,
+    next_opening,
+    open_keys,
+    policy_limits_zones,
+    zone_keys,
+)
 from opendialer.core.engine.pacing_mode import SHARE_PENDING, guarded_decision, waits_for_agents
 from opendialer.core.engine.records import claim_and_start_attempts
 from opendialer.core.engine.scheduler import DialableEntry, set_schedule_reason
+from opendialer.core.engine.window import zone
 from opendialer.core.held import Hold, hold
 from opendialer.sdk.contracts import ClaimsSlots, RoutingRequest, RoutingTarget
 from opendialer.sdk.pacing import over_dials
@@ -68,6 +78,8 @@ class CampaignRunner:
         #: Its last claim found every lead it asked for (False: none left due now, so
         #: it takes no share of the free agents until a claim finds some again).
         self.leads_left = True
+        #: Its leads' zone keys (local hours), read again every minute.
+        self.zones = CampaignZones()
         self.update(entry)
 
     # -- what others read (pacer, metrics, Diagnostics, benches) -----------------
@@ -150,6 +162,17 @@ class CampaignRunner:
             why = hold(held.PLATFORM_NOT_CHOSEN)  # a new install: a Master must choose one
         elif not platform.ok:
             why = hold(held.PLATFORM_DOWN, detail=platform.detail)
+        if why is None:
+            why = engine.short_calls.hold_for(self.campaign)
+            if why is not None:  # its caller ID's calls are too short today: none launched
+                await self._throttle(why)
+                return 0
+        zones: list[str | None] | None = None
+        if why is None:
+            zones, why = await self._open_zones(now)
+            if zones is not None and not zones:
+                await self._throttle(why)
+                return 0
         await self._throttle(why)
         waits = waits_for_agents(engine.platform)
         free = routing.free_slots(request)
@@ -175,9 +198,39 @@ class CampaignRunner:
                 detail="waiting until the other engine nodes pacing this campaign's pool "
                 "count this node in, so the free agents are not over-dialed twice",
             )
-        calls = await self._launch(now, decision.launch, routing, request, woken_at, over=over)
+        calls = await self._launch(
+            now, decision.launch, routing, request, woken_at, over=over, zones=zones
+        )
         self.pacing.decided(self.campaign, decision, len(calls), now)
         return len(calls)
+
+    async def _open_zones(self, now: datetime) -> tuple[list[str | None] | None, Hold | None]:
+        """The zone keys whose leads may be called now (None: all), and why the campaign
+        waits when none may (``local_hours_closed``)."""
+        policy = self.campaign.compliance
+        if not policy_limits_zones(policy):
+            return None, None
+        clock = self.engine.clock.monotonic()
+        if self.zones.stale(clock):
+            self.zones.keys = await zone_keys(self.campaign_id)
+            self.zones.read_at = clock
+        keys = self.zones.keys
+        allowed = open_keys(policy, keys, self.campaign.timezone, now)
+        if allowed is None or allowed:
+            return allowed, None
+        opens = next_opening(policy, keys, self.campaign.timezone, now)
+        when = ""
+        if opens is not None:
+            first = next(
+                (
+                    k or self.campaign.timezone
+                    for k in keys
+                    if key_open(policy, k, self.campaign.timezone, opens)
+                ),
+                self.campaign.timezone,
+            ).split()[0]
+            when = f"{opens.astimezone(zone(first)):%Y-%m-%d %H:%M} {first}"
+        return allowed, hold(held.LOCAL_HOURS_CLOSED, opens=when or "-")
 
     async def _launch(
         self,
@@ -188,6 +241,7 @@ class CampaignRunner:
         woken_at: float,
         *,
         over: bool,
+        zones: list[str | None] | None = None,
     ) -> list[CallAttempt]:
         """Claim up to ``wanted`` leads and start their calls. Progressive: a routing slot
         per call, held from now (claimed across nodes first where the target shares
@@ -208,7 +262,7 @@ class CampaignRunner:
         )
         calls: list[CallAttempt] = []
         try:
-            calls = await self._claim(now, wanted, new_call_id, routing, woken_at)
+            calls = await self._claim(now, wanted, new_call_id, routing, woken_at, zones)
             self.leads_left = len(calls) >= wanted
         finally:
             if granted:  # fewer due leads than slots claimed: give the rest back
@@ -242,15 +296,19 @@ class CampaignRunner:
         new_call_id: Callable[[], str],
         routing: RoutingTarget,
         woken_at: float,
+        zones: list[str | None] | None = None,
     ) -> list[CallAttempt]:
-        """Claim up to ``wanted`` due leads: the calls to launch, phase CLAIMED.
+        """Claim up to ``wanted`` due leads (of the open ``zones`` only, None: any): the
+        calls to launch, phase CLAIMED.
 
         With a DNC service each number is checked before its attempt starts (in
         the call's task, phase DNC_CHECK). With none there is nothing to do
         between the claim and the start, so the claim starts the whole batch in
         its transaction, committed before any INVITE goes out (the calls skip
-        the check and their start)."""
+        the check and their start). Either way the claim puts off the leads whose
+        number a contact limit forbids now (``contact_limits.py``)."""
         engine = self.engine
+        limits = ContactLimits.of(self.campaign)
         if self.campaign.dnc_service is not None:
             leads = await claim_due_leads(
                 engine.db,
@@ -259,6 +317,8 @@ class CampaignRunner:
                 now=now,
                 limit=wanted,
                 lease_s=engine.lease_s,
+                zones=zones,
+                limits=limits,
             )
             return [CallAttempt(new_call_id(), lead, routing, woken_at) for lead in leads]
         attempts = await claim_and_start_attempts(
@@ -268,6 +328,8 @@ class CampaignRunner:
             now=now,
             limit=wanted,
             new_call_id=new_call_id,
+            zones=zones,
+            limits=limits,
         )
         return [CallAttempt(a.call_id, a.lead, routing, woken_at, attempt=a) for a in attempts]
 

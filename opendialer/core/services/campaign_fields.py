@@ -11,7 +11,7 @@ from datetime import date, time, timedelta
 from typing import Any
 
 from opendialer.core.domain import WEEKDAYS, CampaignType
-from opendialer.core.services import campaign_pacing
+from opendialer.core.services import campaign_pacing, compliance_policy
 from opendialer.core.services.campaign_regions import parse_region, region_for_zone
 from opendialer.core.services.common import require_bool, require_str
 from opendialer.core.services.errors import FieldErrors, InvalidValue, ValidationFailed
@@ -49,7 +49,15 @@ WRITABLE = {
     *campaign_pacing.FIELDS,
 }
 #: ``safe_harbour_message`` is uploaded apart (``core/services/campaign_messages.py``).
-READ_ONLY = {"id", "state", "state_reason", "created_at", "updated_at", "safe_harbour_message"}
+READ_ONLY = {
+    "id",
+    "state",
+    "state_reason",
+    "created_at",
+    "updated_at",
+    "safe_harbour_message",
+    "compliance_preset",  # set through /campaigns/{id}/compliance
+}
 #: A change of these columns regenerates the future schedules.
 SCHEDULE_SHAPING_COLUMNS = ("start_date", "end_date", "weekdays", "timezone")
 
@@ -87,6 +95,7 @@ def campaign_json(row: dict[str, Any]) -> dict[str, Any]:
         "no_answer_timeout_s": row["no_answer_timeout_s"],
         "routing_target": row.get("routing_target"),
         **campaign_pacing.settings_json(row),
+        "compliance_preset": compliance_policy.from_stored(row.get("compliance")).preset,
         "state": row["state"],
         "state_reason": row["state_reason"],
     }

@@ -12,6 +12,7 @@ from typing import Any
 from opendialer.core.domain import CampaignState, LeadStatus, ScheduleState
 from opendialer.core.engine.window import TimeZoneError, local_date, window_for
 from opendialer.core.plugins import get_plugin_manager
+from opendialer.core.services.campaign_compliance import require_startable
 from opendialer.core.services.campaigns import get_campaign, load, require_writer
 from opendialer.core.services.common import SYSTEM, Actor
 from opendialer.core.services.errors import Conflict
@@ -46,6 +47,7 @@ async def _set_state(
                 name=group["name"] if group else row["group"],
             )
         await _require_dialable(row)
+        await require_startable(row)
     why = reason or f"user:{actor.username}"
     changed = (
         await Campaign.update(

@@ -278,9 +278,11 @@ async def update_campaign(actor: Actor, campaign_id: int, data: dict[str, Any]) 
     regenerates the schedule from today on; new working hours go to today's and later
     days that have not run (``schedules.follow_working_hours``): one transaction."""
     from opendialer.core.services import schedules
+    from opendialer.core.services.campaign_compliance import check_campaign_values, policy_of
 
     current = await load_for_change(actor, campaign_id)
     values = await validate({**_as_input(current), **data})
+    check_campaign_values(policy_of(current), values)
     await _check_references(actor, values, current)
     shaping_changed = any(values[c] != current[c] for c in fields.SCHEDULE_SHAPING_COLUMNS)
     hours_changed = any(values[c] != current[c] for c in ("start_time", "end_time"))
@@ -336,10 +338,16 @@ def lead_counts(rows: Iterable[dict[str, Any]]) -> dict[str, int]:
 async def campaign_summary(actor: Actor, campaign_id: int) -> dict[str, Any]:
     """The campaign's settings and state, with its leads counted by status, the
     schedule it runs on today (or next): ``next_schedule``, None when none is left, and
-    how it is paced now (``pacing``: core/services/pacing_summary.py)."""
-    from opendialer.core.services import pacing_summary, schedules
+    how it is paced now (``pacing``: core/services/pacing_summary.py) and its caller
+    ID's short calls today (``short_calls``: core/services/short_calls.py)."""
+    from opendialer.core.services import pacing_summary, schedules, short_calls
+    from opendialer.core.services.compliance_policy import from_stored
 
-    campaign = await get_campaign(actor, campaign_id)
+    row = await load(actor, campaign_id)
+    campaign = (await with_messages([fields.campaign_json(row)]))[0]
+    now = datetime.now(UTC)
+    threshold = from_stored(row.get("compliance")).short_call_guard_pct
+    short = await short_calls.share_of(row.get("caller_id") or "", now)
     rows = (
         await Lead.select(Lead.status, Count(alias="count"))
         .where(Lead.campaign == campaign_id)
@@ -353,4 +361,5 @@ async def campaign_summary(actor: Actor, campaign_id: int) -> dict[str, Any]:
         "pacing": await pacing_summary.pacing_summary(
             campaign, campaign["safe_harbour_message"] is not None
         ),
+        "short_calls": short_calls.summary_json(short, threshold, now),
     }

@@ -50,7 +50,8 @@ CODES = frozenset(
     {NO_ENGINE, WAITING_NEXT_RUN, NO_SCHEDULE_LEFT, NO_LEADS_DUE, NO_LEADS_LEFT, held.LEGACY}
     | held.ENGINE_CODES
 )
-WAITING_CODES = frozenset({WAITING_NEXT_RUN, NO_LEADS_DUE})
+#: No fault: it waits by design (the next run, retries, the leads' local hours).
+WAITING_CODES = frozenset({WAITING_NEXT_RUN, NO_LEADS_DUE, held.LOCAL_HOURS_CLOSED})
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +95,8 @@ def _engine_hold(campaign: Mapping[str, Any], entry: Mapping[str, Any]) -> Diali
     platform_codes = {held.PLATFORM_DOWN, held.PLATFORM_NOT_CHOSEN}
     if found.code in held.PACING_CODES:  # the campaign names a mode: pick another one
         path, role = f"/campaigns/{campaign['id']}/edit", Role.CAMPAIGN_ADMIN
+    elif found.code in (held.LOCAL_HOURS_CLOSED, held.SHORT_CALL_GUARD):  # its policy
+        path, role = f"/campaigns/{campaign['id']}/compliance", Role.CAMPAIGN_ADMIN
     elif found.code in held.ENGINE_CODES - {held.DNC_OUT_OF_SERVICE, *platform_codes}:
         path, role = routing_fix_path(found.params.get("target", "")), Role.MASTER
     elif found.code in platform_codes:

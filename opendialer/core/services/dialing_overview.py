@@ -3,7 +3,9 @@
 ``overview(now)`` reads the campaigns (a small table), today's schedule entry of
 each STARTED campaign (the unique ``(campaign, date)`` index), the number of
 leads due per STARTED campaign (the ``lead(campaign, next_attempt_at)`` index:
-a range count per campaign, no table scan) and the DNC services' names. Callers
+a range count per campaign, no table scan), the DNC services' names and each caller
+ID's short calls today (``short_calls.py``: the calls of the UTC day by the
+``call_record(campaign, created_at)`` index). Callers
 cache the answer (the metrics exporter refreshes it every few seconds, not per
 scrape): counting a million due leads is an index range, but still not free.
 """
@@ -17,6 +19,7 @@ from piccolo.query.functions.aggregate import Count
 
 from opendialer.core.domain import CampaignState
 from opendialer.core.engine.window import TimeZoneError, local_date
+from opendialer.core.services.short_calls import ShortCallShare, shares_today
 from opendialer.core.storage.tables import Campaign, DncService, Lead, Schedule
 
 
@@ -38,6 +41,8 @@ class DialingOverview:
     campaigns: list[CampaignOverview] = field(default_factory=list)
     #: DNC service id → its configured name.
     dnc_service_names: dict[int, str] = field(default_factory=dict)
+    #: Each caller ID's calls ended today (UTC) and its short ones ('': the platform's).
+    short_calls: list[ShortCallShare] = field(default_factory=list)
 
 
 async def overview(now: datetime) -> DialingOverview:
@@ -89,6 +94,7 @@ async def overview(now: datetime) -> DialingOverview:
             for c in campaigns
         ],
         dnc_service_names=names,
+        short_calls=await shares_today(now),
     )
 
 

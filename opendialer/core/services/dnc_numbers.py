@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -208,6 +209,14 @@ async def list_version(service_id: int) -> int | None:
     """The service's list version, or None when the service no longer exists."""
     rows = await DncService.select(DncService.list_version).where(DncService.id == service_id).run()
     return int(rows[0]["list_version"]) if rows else None
+
+
+async def list_updated_at(service_id: int) -> datetime | None:
+    """When the list was last imported (None: not since m0015, or no such service)."""
+    rows = (
+        await DncService.select(DncService.list_updated_at).where(DncService.id == service_id).run()
+    )
+    return rows[0]["list_updated_at"] if rows else None
 
 
 async def read_numbers(service_id: int) -> dnc_bulk.Numbers:

@@ -424,6 +424,89 @@ MESSAGES: dict[str, ErrorMessage] = {
             "lower it or raise the maximum."
         ),
     ),
+    # -- a campaign's compliance policy (core/services/compliance_policy.py) ----------
+    "compliance.not_an_object": E(
+        "the compliance policy must be a JSON object",
+        N_("The compliance policy is not valid."),
+    ),
+    "compliance.unknown_field": E(
+        "unknown compliance field(s) %(names)s; known: %(known)s",
+        N_("Unknown field(s): %(names)s."),
+    ),
+    "compliance.preset_unknown": E(
+        "preset must be one of %(known)s, got %(value)r",
+        N_("Choose one of the presets."),
+    ),
+    "compliance.value_out_of_range": E(
+        "must be empty (no limit) or a number from %(low)s to %(high)s, got %(value)r",
+        N_("Leave it empty (no limit) or enter a number from %(low)s to %(high)s."),
+    ),
+    "compliance.not_a_boolean": E("must be true or false, got %(value)r", N_("Choose yes or no.")),
+    "compliance.local_hours_days": E(
+        "local_hours must be an object whose keys are weekdays (%(known)s), or null",
+        N_("Calling hours are given per weekday."),
+    ),
+    "compliance.local_hours_invalid": E(
+        "calling hours are spans like 08:00-21:00 (the end after the start), got %(value)r",
+        N_("Write calling hours like 08:00-21:00 (the end after the start): %(value)s"),
+    ),
+    "compliance.local_hours_overlap": E(
+        "the calling hours of %(day)s overlap",
+        N_("The calling hours of one day overlap (%(day)s)."),
+    ),
+    "compliance.holiday_calendar_unknown": E(
+        "unknown holiday calendar %(value)r: write a country code (BR, US, GB) or a "
+        "country and subdivision (BR-SP, US-CA)",
+        N_("%(value)s is not a holiday calendar: write a country (BR) or a subdivision (BR-SP)."),
+    ),
+    "compliance.holiday_subdivision_unknown": E(
+        "unknown subdivision in %(value)r; %(country)s has: %(known)s",
+        N_("%(value)s: this country has no such subdivision."),
+    ),
+    "compliance.holiday_date_invalid": E(
+        "holiday dates are written YYYY-MM-DD, got %(value)r",
+        N_("Write each date as YYYY-MM-DD: %(value)s"),
+    ),
+    "compliance.ring_time_below_policy": E(
+        "the no-answer timeout (%(value)s s) is under the %(min)s s the compliance policy requires",
+        N_("The compliance policy requires at least %(min)s seconds of ringing."),
+    ),
+    "compliance.caller_id_required": E(
+        "the compliance policy requires a caller ID: set the campaign's caller ID or the "
+        "platform's before starting",
+        N_(
+            "The compliance policy requires a caller ID: set one in the campaign (or the "
+            "communication platform) before starting."
+        ),
+    ),
+    "compliance.dnc_service_required": E(
+        "the compliance policy limits the DNC list's age (%(days)s days): choose the "
+        "campaign's DNC service before starting",
+        N_(
+            "The compliance policy requires a Do-Not-Call list no older than %(days)s "
+            "days: choose the campaign's DNC service before starting."
+        ),
+    ),
+    "compliance.abandon_above_policy": E(
+        "the compliance policy allows at most %(max)s %% abandoned calls, got %(value)s",
+        N_("The compliance policy allows at most %(max)s %% abandoned calls."),
+    ),
+    "compliance.abandon_window_policy": E(
+        "the compliance policy counts abandons over %(window)s, got %(value)s",
+        N_("The compliance policy sets the window of the abandon rate: %(window)s."),
+    ),
+    "compliance.abandon_timeout_above_policy": E(
+        "the compliance policy allows at most %(max)s ms to reach an agent, got %(value)s",
+        N_("The compliance policy allows at most %(max)s ms to reach an agent."),
+    ),
+    "compliance.safe_harbour_required": E(
+        "the compliance policy requires a recorded message for abandoned calls: upload "
+        "one before starting an over-dialing campaign",
+        N_(
+            "The compliance policy requires a recorded message for abandoned calls: upload "
+            "one before starting."
+        ),
+    ),
     # -- a campaign's safe-harbour message (core/services/message_audio.py) ----------
     "safe_harbour.not_found": E(
         "campaign %(id)s has no safe-harbour message",
@@ -581,8 +664,24 @@ MESSAGES: dict[str, ErrorMessage] = {
     ),
     # One row of a lead file (the per-line report; the reason of each row).
     "lead_row.columns": E(
-        "expected 2 columns (name,phone) or 3 (name,phone,description), found %(n)s",
-        N_("Expected 2 columns (name,phone) or 3 (name,phone,description); found %(n)s."),
+        "expected 2 to 4 columns (name,phone[,description[,timezone]]) or the columns the "
+        "header names, found %(n)s",
+        N_(
+            "Expected 2 to 4 columns (name, phone, description, time zone) or the columns "
+            "the header names; found %(n)s."
+        ),
+    ),
+    "lead_row.timezone_unknown": E(
+        "unknown IANA time zone %(value)r (write it like America/Sao_Paulo)",
+        N_("%(value)s is not a time zone: write it like America/Sao_Paulo."),
+    ),
+    "lead_row.region_unknown": E(
+        "unknown region %(value)r: write an ISO 3166-2 subdivision such as BR-AM or US-TX "
+        "(or AM in the campaign's country, %(country)s)",
+        N_(
+            "%(value)s is not a region we know: write it like BR-AM or US-TX (or AM for "
+            "the campaign's country, %(country)s)."
+        ),
     ),
     "lead_row.empty_name": E("empty name", N_("The name is empty.")),
     "lead_row.name_too_long": E(

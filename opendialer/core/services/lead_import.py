@@ -43,6 +43,7 @@ from opendialer.core.services.leads_csv import (
     MAX_ERRORS,
     SNIFF_BYTES,
     LeadCsvReader,
+    LeadRow,
     ReadReport,
     RowError,
     check_is_text,
@@ -51,7 +52,7 @@ from opendialer.core.services.leads_csv import (
 
 BATCH_ROWS = 5000
 _DONE = object()
-_COLUMNS = ("line", "name", "phone", "description")
+_COLUMNS = ("line", "name", "phone", "description", "timezone", "timezone_source")
 
 
 class InvalidCsv(ValidationFailed):
@@ -95,18 +96,19 @@ class _Staging:
             await self.execute("DROP TABLE IF EXISTS temp.lead_import_bad")
         await self.execute(
             "CREATE TEMP TABLE lead_import (line INTEGER NOT NULL, name TEXT NOT NULL, "
-            f"phone TEXT NOT NULL, description TEXT NOT NULL) {temp}"
+            "phone TEXT NOT NULL, description TEXT NOT NULL, timezone TEXT, "
+            f"timezone_source TEXT NOT NULL) {temp}"
         )
         await self.execute(
             "CREATE TEMP TABLE lead_import_bad (line INTEGER NOT NULL, first_line INTEGER, "
             f"lead_id INTEGER, phone TEXT NOT NULL) {temp}"
         )
 
-    async def add(self, rows: list[tuple[int, str, str, str]]) -> None:
+    async def add(self, rows: list[LeadRow]) -> None:
         if self.postgres:
             await self.conn.copy_records_to_table("lead_import", records=rows, columns=_COLUMNS)
         else:
-            await self.conn.executemany("INSERT INTO lead_import VALUES (?, ?, ?, ?)", rows)
+            await self.conn.executemany("INSERT INTO lead_import VALUES (?, ?, ?, ?, ?, ?)", rows)
 
     async def drop(self) -> None:
         if not self.postgres:
@@ -121,9 +123,11 @@ class _Staging:
         )
         return (
             "INSERT INTO lead (campaign, name, description, phone, attempts, status, "
-            "next_attempt_at, lease_owner, lease_until, updated_at) "
+            "next_attempt_at, lease_owner, lease_until, timezone, timezone_source, "
+            "deferred_reason, updated_at) "
             f"SELECT $1, s.name, s.description, s.phone, 0, '{LeadStatus.NOT_CALLED.value}', "
-            f"NULL, NULL, NULL, $2 FROM lead_import s{where} ORDER BY s.line"
+            "NULL, NULL, NULL, s.timezone, s.timezone_source, '', $2 "
+            f"FROM lead_import s{where} ORDER BY s.line"
         )
 
     async def try_insert(self, campaign_id: int, now: datetime) -> bool:
@@ -186,7 +190,7 @@ class _Staging:
 
 async def _read_in_thread(
     path: Path, region: str, on_bytes: Callable[[int], None] | None, report_out: list[ReadReport]
-) -> AsyncIterator[list[tuple[int, str, str, str]]]:
+) -> AsyncIterator[list[LeadRow]]:
     """Batches of valid rows, read by a worker thread; at most 4 batches wait in memory."""
     loop = asyncio.get_running_loop()
     queue: asyncio.Queue[Any] = asyncio.Queue(maxsize=4)

@@ -7,6 +7,7 @@ needs a Campaign Administrator and a STOPPED campaign. Imports are in
 
 from __future__ import annotations
 
+import json
 import time
 from collections import OrderedDict
 from datetime import UTC, datetime
@@ -15,7 +16,7 @@ from typing import Any
 from piccolo.columns.combination import WhereRaw
 
 from opendialer.core.domain import LeadStatus
-from opendialer.core.services import campaigns
+from opendialer.core.services import campaigns, lead_zones
 from opendialer.core.services.campaign_regions import region_of
 from opendialer.core.services.common import Actor, PageRequest, page_body, reject_unknown
 from opendialer.core.services.common import require_str as _require_str
@@ -57,6 +58,9 @@ LEAD_COLUMNS = (
     Lead.attempts,
     Lead.status,
     Lead.next_attempt_at,
+    Lead.timezone,
+    Lead.timezone_source,
+    Lead.deferred_reason,
 )
 
 
@@ -69,7 +73,22 @@ def lead_json(row: dict[str, Any]) -> dict[str, Any]:
         "attempts": row["attempts"],
         "status": row["status"],
         "next_attempt_at": row["next_attempt_at"],
+        # NULL: the campaign's zone (lead_zones.py); several zones are space-separated.
+        "timezone": row.get("timezone"),
+        "timezone_source": row.get("timezone_source") or lead_zones.FROM_CAMPAIGN,
+        "deferred": deferral_json(row.get("deferred_reason")),
     }
+
+
+def deferral_json(raw: str | None) -> dict[str, Any] | None:
+    """Why a compliance rule put the lead off (``{"code", "until", ...}``), or None."""
+    if not raw:
+        return None
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else None
 
 
 def parse_status(status: str | None) -> str | None:
@@ -221,6 +240,17 @@ async def update_lead(
             if other is not None:
                 raise Conflict("lead.phone_taken", field="phone", phone=phone, id=other["id"])
         changes[Lead.phone] = phone
+        if phone != current["phone"] and current.get("timezone_source") in (
+            lead_zones.FROM_NUMBER,
+            lead_zones.FROM_CAMPAIGN,
+            None,
+        ):
+            # a zone that came from the old number follows the new one
+            zone = lead_zones.zones_for_number(phone)
+            changes[Lead.timezone] = zone
+            changes[Lead.timezone_source] = (
+                lead_zones.FROM_NUMBER if zone else lead_zones.FROM_CAMPAIGN
+            )
     if changes:
         changes[Lead.updated_at] = datetime.now(UTC)
         await Lead.update(changes).where(Lead.id == lead_id).run()

@@ -1,8 +1,10 @@
 """The lead CSV: read, check and normalise, one row at a time (never the whole file).
 
 Format (``docs/leads-csv.md``): ``name,phone`` per line, an optional third column
-``description``; UTF-8 with or without BOM; an optional header (a first row whose
-phone column holds no digit); ``;`` instead of ``,`` when the first row has ``;``
+``description`` and fourth ``timezone``; UTF-8 with or without BOM; an optional
+header (a first row whose phone column holds no digit) — a header naming its columns
+(``name, phone, description, timezone, region``, or their Portuguese and Spanish
+names) may put them in any order; ``;`` instead of ``,`` when the first row has ``;``
 and no ``,`` (spreadsheet exports in many locales); quoted fields may hold commas
 and line breaks; blank lines are ignored.
 
@@ -23,6 +25,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 
+from opendialer.core.services import lead_zones
 from opendialer.core.services.errors import InvalidValue, ServiceError
 from opendialer.core.services.phones import InvalidPhone, PhoneNormaliser, problem
 
@@ -35,6 +38,25 @@ SNIFF_BYTES = 64 * 1024
 #: A batch of rows holds about this much text at most (long descriptions).
 BATCH_BYTES = 1 << 20
 csv.field_size_limit(1024 * 1024)
+
+#: A header cell (lower case, accents kept and dropped) → the column it names.
+HEADER_NAMES = {
+    **dict.fromkeys(("name", "nome", "nombre"), "name"),
+    **dict.fromkeys(("phone", "telefone", "teléfono", "telefono", "number", "número"), "phone"),
+    **dict.fromkeys(
+        ("description", "descrição", "descricao", "descripción", "descripcion"), "description"
+    ),
+    **dict.fromkeys(
+        ("timezone", "time_zone", "fuso_horario", "fuso horário", "zona_horaria"), "timezone"
+    ),
+    **dict.fromkeys(
+        ("region", "state", "estado", "uf", "região", "regiao", "región", "provincia"), "region"
+    ),
+}
+#: The columns of a file without a header naming them, in order.
+POSITIONAL = ("name", "phone", "description", "timezone")
+#: A valid row: line, name, phone, description, zone key (None: the campaign's), source.
+LeadRow = tuple[int, str, str, str, str | None, str]
 
 #: (first bytes, what it is) of files people upload by mistake.
 _MAGIC = (
@@ -166,6 +188,9 @@ class LeadCsvReader:
         self._bad_encoding: dict[int, InvalidValue] = {}
         self._line = 0
         self.bytes_read = 0
+        self._country = region or ""
+        #: Column name → its index, from a header naming them; else positional.
+        self._columns: dict[str, int] | None = None
 
     def _lines(self) -> Iterator[str]:
         """Decoded physical lines; undecodable ones are noted by line number.
@@ -192,9 +217,7 @@ class LeadCsvReader:
         if self._on_bytes is not None:
             self._on_bytes(self.bytes_read)
 
-    def batches(
-        self, size: int = 5000, max_bytes: int = BATCH_BYTES
-    ) -> Iterator[list[tuple[int, str, str, str]]]:
+    def batches(self, size: int = 5000, max_bytes: int = BATCH_BYTES) -> Iterator[list[LeadRow]]:
         """Valid rows in batches of at most ``size`` rows or about ``max_bytes`` of text."""
         lines = self._lines()
         first = next((ln for ln in lines if ln.strip()), None)
@@ -203,7 +226,7 @@ class LeadCsvReader:
         delimiter = ";" if ";" in first and "," not in first else ","
         reader = csv.reader(_chain(first, lines), delimiter=delimiter)
         previous_end = self._line - 1  # the blank lines before the first row
-        batch: list[tuple[int, str, str, str]] = []
+        batch: list[LeadRow] = []
         batch_bytes = 0
         while True:
             try:
@@ -230,6 +253,7 @@ class LeadCsvReader:
             if not (self.report.valid_rows or self.report.invalid_rows or self.report.header):
                 if _is_header(record):
                     self.report.header = True
+                    self._columns = _named_columns(record)
                     continue
             row = self._check(start, record)
             if row is not None:
@@ -243,13 +267,48 @@ class LeadCsvReader:
         self.report.fast_path = self._normalise.fast
         self.report.slow_path = self._normalise.slow
 
-    def _check(self, line: int, record: list[str]) -> tuple[int, str, str, str] | None:
-        if len(record) not in (2, 3):
+    def _cells(self, line: int, record: list[str]) -> dict[str, str] | None:
+        """The row's cells by column name, or None after reporting a wrong count."""
+        if self._columns is not None:
+            if len(record) > max(self._columns.values()) + 1 or len(record) < 2:
+                self.report.add(
+                    RowError(line, "row", InvalidValue("lead_row.columns", n=len(record)))
+                )
+                return None
+            return {name: record[i] for name, i in self._columns.items() if i < len(record)}
+        if len(record) not in (2, 3, 4):
             self.report.add(RowError(line, "row", InvalidValue("lead_row.columns", n=len(record))))
             return None
-        name = " ".join(record[0].split())
-        raw_phone = record[1].strip()
-        description = record[2].strip() if len(record) == 3 else ""
+        return dict(zip(POSITIONAL, record, strict=False))
+
+    def _zone(self, line: int, cells: dict[str, str], phone: str) -> tuple[str | None, str] | None:
+        """The lead's zone key and where it came from, or None after reporting a bad cell."""
+        given = cells.get("timezone", "").strip()
+        if given:
+            try:
+                return lead_zones.check_zone(given), lead_zones.FROM_CSV
+            except InvalidValue as exc:
+                self.report.add(RowError(line, "timezone", exc))
+                return None
+        region = cells.get("region", "").strip()
+        if region:
+            try:
+                return lead_zones.zones_for_region(region, self._country), lead_zones.FROM_REGION
+            except InvalidValue as exc:
+                self.report.add(RowError(line, "region", exc))
+                return None
+        from_number = lead_zones.zones_for_number(phone)
+        if from_number is not None:
+            return from_number, lead_zones.FROM_NUMBER
+        return None, lead_zones.FROM_CAMPAIGN
+
+    def _check(self, line: int, record: list[str]) -> LeadRow | None:
+        cells = self._cells(line, record)
+        if cells is None:
+            return None
+        name = " ".join(cells.get("name", "").split())
+        raw_phone = cells.get("phone", "").strip()
+        description = cells.get("description", "").strip()
         if not name:
             self.report.add(RowError(line, "name", InvalidValue("lead_row.empty_name")))
             return None
@@ -275,13 +334,25 @@ class LeadCsvReader:
         except InvalidPhone as exc:
             self.report.add(RowError(line, "phone", problem(raw_phone, exc)))
             return None
+        zone = self._zone(line, cells, number.digits)
+        if zone is None:
+            return None
         if not number.assigned:
             self.report.unassigned += 1
             if len(self.report.unassigned_lines) < MAX_UNASSIGNED_LINES:
                 self.report.unassigned_lines.append(line)
-        phone = number.digits
         self.report.valid_rows += 1
-        return (line, name, phone, description)
+        return (line, name, number.digits, description, *zone)
+
+
+def _named_columns(header: list[str]) -> dict[str, int] | None:
+    """Column → index when the header names name and phone (and only known columns)."""
+    names = [HEADER_NAMES.get(cell.strip().lower()) for cell in header]
+    if "name" not in names or "phone" not in names or None in names:
+        return None
+    if len(set(names)) != len(names):
+        return None
+    return {name: i for i, name in enumerate(names) if name is not None}
 
 
 def _is_header(record: list[str]) -> bool:

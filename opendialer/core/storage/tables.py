@@ -89,6 +89,8 @@ class DncService(Table, tablename="dnc_service"):
     #: The list version of the last replace: a node older than it reloads everything
     #: (after an append it reads only the numbers ``added_in`` since its version).
     replaced_in = BigInt(default=0)
+    #: When the list was last imported (m0015): the embedded list's date (DNC data age).
+    list_updated_at = Timestamptz(null=True, default=None)
     created_at = Timestamptz(default=TimestamptzNow())
     updated_at = Timestamptz(default=TimestamptzNow())
 
@@ -135,6 +137,8 @@ class Campaign(Table, tablename="campaign"):
     abandon_window = Varchar(length=16, default="30d")
     abandon_timeout_ms = Integer(default=2000)
     max_lines_per_agent = Real(default=3.0)
+    #: The compliance policy (core/services/compliance_policy.py, m0013); {}: none.
+    compliance = JSON(default="{}")
     state = Varchar(length=8, default="STOPPED")
     state_reason = Text(default="")
     created_at = Timestamptz(default=TimestamptzNow())
@@ -201,6 +205,12 @@ class Lead(Table, tablename="lead"):
     #: Which engine node holds the lead, and until when (multi-node claiming).
     lease_owner = Varchar(length=64, null=True, default=None)
     lease_until = Timestamptz(null=True, default=None)
+    #: Its zone key (one IANA zone, or several space-separated); NULL: the campaign's
+    #: (core/services/lead_zones.py, m0013), and where it came from.
+    timezone = Varchar(length=200, null=True, default=None)
+    timezone_source = Varchar(length=16, default="campaign")
+    #: Why a compliance rule put the lead off, as JSON (code, until, values); "" if none.
+    deferred_reason = Text(default="")
     updated_at = Timestamptz(default=TimestamptzNow())
 
 

@@ -48,6 +48,19 @@ BG_INIT_DB = 2.0  # the first background frame's level + this starts the tracker
 BG_UNKNOWN = -1000.0
 SPEECH_REL_DB = 15.0  # frames this far below the callee's speech peak are background
 SPEECH_REF_DECAY_DB = 0.02  # per frame: the peak forgets 2 dB a second
+# The line's first START_FRAMES after INIT_FRAMES are looked at again at their end: a
+# start that swings over START_SPREAD_DB (p90 - p10 of the 120 ms energy) is a voice
+# (early media — a greeting already playing at answer, the 183's audio then the 200 OK —
+# or a callee who spoke in the first 350 ms). The background learnt meanwhile took that
+# voice's quieter syllables for the line; it restarts from the start's valleys (p10), so
+# the syllables stand over it. A steady start (noise, babble, silence) keeps what it learnt.
+START_FRAMES = 30
+START_SPREAD_DB = 12.0
+# ... and when the line's very first 50 ms (INIT_FRAMES) are already that voice — at
+# least VOICE_AT_ANSWER_DB over the silence threshold and no quieter than the start's
+# median less 3 dB — nobody picked up and spoke: people speak after they answer, a
+# recording was playing before. Such a greeting is never called HUMAN.
+VOICE_AT_ANSWER_DB = 15.0
 GREETING_BEFORE_FAX_FRAMES = 100  # a tone after 1 s of greeting is a beep, not a fax
 WORD_EXCESS_DB = 3.0  # a word's loudest 120 ms clears the threshold by this: noise blips do not
 # A "word" as long as the floor's window, half of it within MEDIAN_EXCESS_DB of the
@@ -145,6 +158,9 @@ class NumpyAmdSession:
         self._floor = 0.0
         self._zeros = 0  # consecutive all-zero frames
         self._bg_hi = BG_UNKNOWN  # the background's 90th percentile energy (dB)
+        self._init_levels: list[float] = []  # the first INIT_FRAMES' 120 ms energies
+        self._start_levels: list[float] = []  # the START_FRAMES' after them
+        self._voice_at_answer = False
         self._word_frames: list[float] = []  # the current word's frame energies (dB)
         #: finished words of the greeting: (start, last frame, peak dB, frame energies)
         self._greeting_words: list[GreetingWord] = []
@@ -254,6 +270,14 @@ class NumpyAmdSession:
             heard = len(recent) - recent.count(0.0)
             es = 10.0 * math.log10(sum(recent) / heard) if heard else 0.0
             threshold = max(self._floor + self._margin, self._bg_hi + BG_GUARD_DB)
+            if t < INIT_FRAMES:
+                if heard:
+                    self._init_levels.append(es)
+            elif t < INIT_FRAMES + START_FRAMES:
+                if heard:
+                    self._start_levels.append(es)
+                if t == INIT_FRAMES + START_FRAMES - 1:
+                    self._look_at_the_start()
 
             # -- voice activity, noise floor -----------------------------------
             if lost and self._was_speech and self._zeros <= MAX_LOST_FRAMES:
@@ -384,6 +408,8 @@ class NumpyAmdSession:
                 silence = t - self._speech_last
                 need = self._after if span <= self._short else self._long_after
                 if silence >= need and self._word_start < 0 and not self.tones.pending:
+                    if self._voice_at_answer:
+                        return AmdLabel.MACHINE, self._why(t, "voice_at_answer")
                     return AmdLabel.HUMAN, self._why(t)
             elif not self._activity and t + 1 >= self._initial_silence:
                 return AmdLabel.SILENCE, f"initial_silence={_s(t + 1)} (no speech, no tone)"
@@ -398,6 +424,21 @@ class NumpyAmdSession:
             self._bg_hi += BG_STEP_DB * BG_QUANTILE
         else:
             self._bg_hi -= BG_STEP_DB * (1.0 - BG_QUANTILE)
+
+    def _look_at_the_start(self) -> None:
+        """A voice at the line's start restarts the background (see START_FRAMES)."""
+        if not self._start_levels:
+            return
+        ordered = sorted(self._start_levels)
+        low = ordered[len(ordered) // 10]
+        high = ordered[(len(ordered) * 9) // 10]
+        if high - low > START_SPREAD_DB:
+            self._bg_hi = low + BG_INIT_DB  # a voice at answer: the line is its valleys
+            first = min(self._init_levels, default=-100.0)
+            median = ordered[len(ordered) // 2]
+            self._voice_at_answer = (
+                first > self._abs_db + VOICE_AT_ANSWER_DB and first >= median - 3.0
+            )
 
     def _restart_greeting(self, t: int) -> None:
         """A voice far louder than the "greeting" so far: that was the room (babble, a TV)."""

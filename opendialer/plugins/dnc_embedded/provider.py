@@ -109,6 +109,8 @@ class EmbeddedDncProvider:
         self.poll_interval_s = float(interval)
         self.listen = listen
         self.last_load: ListLoad | None = None
+        #: When the list in memory was last imported (its verdicts' ``list_date``).
+        self.list_date: datetime | None = None
         self._index: NumberIndex | None = None
         self._version: int | None = None
         self._problem = ""
@@ -155,6 +157,9 @@ class EmbeddedDncProvider:
                 await self._load(since=self._version if self._index is not None else None)
 
     async def _load(self, *, since: int | None) -> None:
+        # Read before the list: an import committed in between makes it older, never
+        # newer, than the numbers it goes with.
+        list_date = await dnc_lists.list_date(self.config.id)
         read = await dnc_lists.read_list(self.config.id, since=since)
         if read is None:
             self._index = None
@@ -178,6 +183,7 @@ class EmbeddedDncProvider:
         # One step with no await in between: lookups see (old list, old version) or
         # (new list, new version).
         self._index, self._version, self.last_load = index, load.version, load
+        self.list_date = list_date
         log.info(
             "dnc_list_loaded service=%s kind=%s numbers=%d read=%d version=%d seconds=%.2f",
             self.config.name,
@@ -287,6 +293,7 @@ class EmbeddedDncProvider:
             checked_at=now,
             list_version=self._version,
             list_loaded_at=load.at if load is not None else None,
+            list_date=self.list_date,
         )
 
     def health(self) -> Health:

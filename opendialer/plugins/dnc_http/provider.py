@@ -1,7 +1,11 @@
 """The external Do-Not-Call provider: the product's JSON contract over HTTPS.
 
 ``POST <url>`` with ``{"number": "554181021119"}``; the service answers
-``200 {"number": "554181021119", "doNotCall": true|false}``. Anything else —
+``200 {"number": "554181021119", "doNotCall": true|false}``. It may say how old its
+list is — a response header ``X-DNC-List-Date`` or a field ``list_date``, an ISO 8601
+date (``2026-11-30``, midnight UTC) or date and time (``2026-11-30T06:00:00Z``; no
+offset: UTC) — which the verdict carries as ``list_date`` (a campaign whose compliance
+policy sets ``dnc_max_age_days`` needs it); an unreadable one is no date. Anything else —
 timeout, refused connection, TLS failure, non-200, malformed JSON, an answer
 for another number, a missing or non-boolean ``doNotCall`` — raises
 :class:`DncUnavailable` with the reason. Never "callable" by default.
@@ -21,7 +25,7 @@ import os
 import random
 import ssl
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -30,6 +34,24 @@ import httpx
 from opendialer import sdk
 from opendialer.plugins.dnc_http.breaker import BreakerOpen, BreakerState, CircuitBreaker
 from opendialer.sdk import DncServiceConfig, DncUnavailable, DncVerdict, Health, PluginContext
+
+#: The response header an HTTP DNC service declares its list's date in.
+LIST_DATE_HEADER = "X-DNC-List-Date"
+
+
+def parse_list_date(value: Any) -> datetime | None:
+    """An ISO 8601 date (midnight UTC) or date and time (no offset: UTC); None if it
+    is not one."""
+    if not isinstance(value, str) or not value.strip():
+        return None
+    text = value.strip()
+    try:
+        if len(text) == 10:
+            return datetime.combine(date.fromisoformat(text), time(0), tzinfo=UTC)
+        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
 
 
 class _Failure(Exception):
@@ -117,6 +139,8 @@ class HttpDncProvider:
         )
         self._client: httpx.AsyncClient | None = None
         self._failing_since: datetime | None = None
+        #: The list date of the latest answer (None: it declared none).
+        self.list_date: datetime | None = None
 
     async def start(self) -> None:
         self._client = httpx.AsyncClient(
@@ -156,7 +180,7 @@ class HttpDncProvider:
                     await asyncio.sleep(random.uniform(0, self.backoff_s * 2 ** (attempt - 1)))
                 attempts += 1
                 try:
-                    do_not_call = await self._ask(number)
+                    do_not_call, list_date = await self._ask(number)
                 except _Failure as exc:
                     failure = exc
                     if not exc.retry:
@@ -165,11 +189,13 @@ class HttpDncProvider:
                 self.breaker.record_success()
                 settled = True
                 self._failing_since = None
+                self.list_date = list_date
                 return DncVerdict(
                     number=number,
                     do_not_call=do_not_call,
                     service=self.config.name,
                     checked_at=self._now(),
+                    list_date=list_date,
                 )
             self.breaker.record_failure(self._hidden(failure.reason))
             settled = True
@@ -189,7 +215,7 @@ class HttpDncProvider:
                 text = text.replace(secret, "***")
         return text
 
-    async def _ask(self, number: str) -> bool:
+    async def _ask(self, number: str) -> tuple[bool, datetime | None]:
         assert self._client is not None
         try:
             response = await self._client.post(self.config.url or "", json={"number": number})
@@ -221,12 +247,17 @@ class HttpDncProvider:
         do_not_call = body.get("doNotCall")
         if not isinstance(do_not_call, bool):
             raise _Failure(f"answer has no boolean doNotCall (got {do_not_call!r})", retry=False)
-        return do_not_call
+        declared = response.headers.get(LIST_DATE_HEADER) or body.get("list_date")
+        return do_not_call, parse_list_date(declared)
 
     def health(self) -> Health:
         state = self.breaker.state
         if state is BreakerState.CLOSED and not self.breaker.last_failure:
-            return Health(ok=True, detail=f"answering ({self.config.shown_url})")
+            dated = (
+                self.list_date
+                and f"; list dated {self.list_date.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
+            )
+            return Health(ok=True, detail=f"answering ({self.config.shown_url}){dated or ''}")
         return Health(
             ok=False,
             detail=f"circuit {state}: {self.breaker.last_failure}",

@@ -234,6 +234,26 @@ def _gauge(name: str, documentation: str, labels: list[str] | None = None) -> Ga
     return GaugeMetricFamily(PREFIX + name, documentation, labels=labels)
 
 
+def _short_calls(view: DialingOverview) -> Iterator[Metric]:
+    """Per caller ID, today's (UTC) calls and the share of 6 s or less (Brazil's
+    short-call guard; an older dialer's overview has none: no series)."""
+    share = _gauge(
+        "short_call_share",
+        "Calls of 6 s or less / calls ended today (UTC day) under each caller ID, every "
+        "campaign and node (a ratio: 0.8 is 80 %; caller_id '' is the platform's default).",
+        ["caller_id"],
+    )
+    calls = _gauge(
+        "short_call_calls",
+        "Calls ended today (UTC day) under each caller ID: the short-call share's base.",
+        ["caller_id"],
+    )
+    for item in getattr(view, "short_calls", ()):
+        share.add_metric([item.caller_id], item.share_pct / 100.0)
+        calls.add_metric([item.caller_id], float(item.calls))
+    yield from (share, calls)
+
+
 def _is_up(health: Any) -> float | None:
     """1/0 from a :class:`Health`; None when the object gave no health to read."""
     try:
@@ -318,6 +338,7 @@ class LiveState(Collector):
         for state, count in sorted(counts.items()):
             by_state.add_metric([state], float(count))
         yield from (info, by_state, schedule, due)
+        yield from _short_calls(view)
 
     def _dnc_health(self) -> Iterator[Metric]:
         """Providers this process started: the engine's gate and the web's /donotcall."""

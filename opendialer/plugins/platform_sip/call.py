@@ -51,6 +51,7 @@ from opendialer.plugins.platform_sip.sdp import (
 from opendialer.plugins.platform_sip.signalling import (
     SipEndpoint,
     make_response,
+    stale_challenge,
 )
 from opendialer.plugins.platform_sip.transactions import ClientTransaction
 from opendialer.sdk import (
@@ -261,9 +262,10 @@ class SipCall:
             self.request_uri = target
 
     async def _invite_target(self) -> tuple[SipResponse | None, bool]:
-        """INVITE ``request_uri`` (answering one digest challenge); (final, cancelled)."""
+        """INVITE ``request_uri`` (answering one digest challenge, and once more one that
+        says its nonce went stale); (final, cancelled)."""
         authorization: tuple[str, str] | None = None
-        for attempt in range(2):
+        for attempt in range(3):
             invite = self._build_invite(authorization)
             self.invite = invite
             ringing = _Ringing(self, invite)
@@ -276,7 +278,11 @@ class SipCall:
                 response = await transaction.final
             finally:
                 timer.cancel()
-            if response is not None and response.status_code in (401, 407) and attempt == 0:
+            if (
+                response is not None
+                and response.status_code in (401, 407)
+                and (attempt == 0 or (attempt == 1 and stale_challenge(response)))
+            ):
                 account = self.setup.account
                 authorization = answer_challenge(
                     SipDigestAuth(account.auth_user, account.password),
@@ -501,16 +507,21 @@ class SipCall:
             reply(make_response(request, 501, "Not Implemented"))
 
     def handle_stray_response(self, response: SipResponse) -> bool:
-        """A 2xx to our INVITE after its transaction ended: the ACK was lost, send it again.
+        """A response to our INVITE after its transaction ended (on its final response).
 
-        Only a 2xx that answers our INVITE — its CSeq and From tag — is re-ACKed;
+        A 2xx: the ACK was lost, send it again. A 1xx: a provisional overtaken by the
+        final response — a proxy forwarding them from different worker processes
+        (Kamailio over TCP) delivers them out of order —, late and of no use:
+        absorbed. Only a response to our INVITE — its CSeq and From tag — is taken;
         anything else with our Call-ID is not this dialog's (False: refused)."""
-        invite = self.invite
-        if self.ack is None or invite is None or response.status_code // 100 != 2:
+        invite, ack = self.invite, self.ack
+        kind = response.status_code // 100
+        if invite is None or kind not in (1, 2) or (kind == 2 and ack is None):
             return False
         if cseq_parts(response) != cseq_parts(invite) or from_tag(response) != from_tag(invite):
             return False
-        self.endpoint.send_message(self.ack)
+        if ack is not None and kind == 2:
+            self.endpoint.send_message(ack)
         return True
 
 

@@ -7,7 +7,12 @@ framed by their header block and ``Content-Length`` (§18.3, compact form ``l``)
 a message over :data:`MAX_STREAM_MESSAGE` closes the connection, which
 :meth:`SipTransport.ensure_connected` opens again — once, however many ports
 ask at the same time (they share one connection, so their Contacts and the
-answers to them are that connection's). Every message received goes,
+answers to them are that connection's). A message sent while the connection is
+gone (the server restarted or dropped it mid-call: the REFER, BYE, ACK or CANCEL of
+a call in progress) is held and sent over that new connection (RFC 3261 §18.1.1),
+not dropped. The new connection is made from the local port of the old one when the
+OS allows it: the Contacts of calls in progress name that port, and a server routes
+the far end's in-dialog requests (NOTIFY, BYE) to it. Every message received goes,
 as bytes with its source address, to ``deliver`` — parsing and everything above
 is the endpoint's (``signalling.py``).
 """
@@ -16,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import logging
 import socket
 import ssl
@@ -27,6 +33,9 @@ log = logging.getLogger("opendialer.plugins.platform_sip.signalling")
 Address = tuple[str, int]
 Deliver = Callable[[bytes, Address, object], None]
 MAX_STREAM_MESSAGE = 64 * 1024
+#: Messages held while a dropped TCP/TLS connection is made again (beyond: dropped,
+#: their transactions' timers turn the silence into outcomes).
+MAX_HELD_MESSAGES = 10_000
 UDP_BUFFER_BYTES = 4 * 1024 * 1024  # capped by net.core.rmem_max/wmem_max
 
 
@@ -102,6 +111,8 @@ class SipTransport:
         # the others' requests (and Contacts) were made for.
         self._connect_lock = asyncio.Lock()
         self._failed_connects = 0  # lets those waiting on a failed attempt share its result
+        self._held: list[bytes] = []  # sent while the connection was gone (see send)
+        self._resend_task: asyncio.Task[None] | None = None
 
     @property
     def via_transport(self) -> str:
@@ -138,18 +149,35 @@ class SipTransport:
             await self._connect()
 
     async def _connect(self) -> None:
-        reader, writer = await asyncio.wait_for(
+        # Again from the old connection's port when it is free: the Contacts of calls
+        # in progress name it. A port in TIME_WAIT or taken refuses the bind: then any
+        # port (a refused or unanswered connect is the server's answer: no second try).
+        previous = self.local_port
+        opened = None
+        if previous:
+            try:
+                opened = await self._open((self._bind[0], previous))
+            except OSError as exc:
+                if exc.errno not in (errno.EADDRINUSE, errno.EADDRNOTAVAIL):
+                    raise
+        reader, writer = opened or await self._open(None)
+        self._writer = writer
+        self.local_port = int(writer.get_extra_info("sockname")[1])
+        self._reader_task = asyncio.create_task(self._read_stream(reader, writer))
+
+    async def _open(
+        self, local_addr: tuple[str, int] | None
+    ) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+        return await asyncio.wait_for(
             asyncio.open_connection(
                 self.server[0],
                 self.server[1],
                 ssl=self._tls_context if self.transport == "tls" else None,
                 server_hostname=self.server[0] if self.transport == "tls" else None,
+                local_addr=local_addr,
             ),
             timeout=self._connect_timeout_s,
         )
-        self._writer = writer
-        self.local_port = int(writer.get_extra_info("sockname")[1])
-        self._reader_task = asyncio.create_task(self._read_stream(reader, writer))
 
     async def ensure_connected(self) -> bool:
         """Reconnect a dropped TCP/TLS connection; False if the server cannot be reached.
@@ -192,12 +220,34 @@ class SipTransport:
     def send(self, data: bytes, addr: Address | None = None) -> None:
         if self._udp is not None:
             self._udp.sendto(data, addr or self.server)
-        elif self._writer is not None and not self._writer.is_closing():
+        elif self._writer is not None and not self._writer.is_closing() and not self._held:
             self._writer.write(data)
-        # else: not connected; the transaction's timer turns silence into an outcome
+        elif self.reliable and not self.closed and len(self._held) < MAX_HELD_MESSAGES:
+            # The connection is gone: connect again and send it then, in order (§18.1.1).
+            self._held.append(data)
+            if self._resend_task is None or self._resend_task.done():
+                self._resend_task = asyncio.get_running_loop().create_task(
+                    self._send_held(), name="sip-reconnect"
+                )
+        # else: closed, or too much held; the transaction's timer turns silence into an outcome
+
+    async def _send_held(self) -> None:
+        """Connect again (sharing an attempt under way) and send what was held; if the
+        server cannot be reached, drop it: the transactions time out as for a loss."""
+        connected = await self.ensure_connected()
+        held, self._held = self._held, []
+        if connected and self._writer is not None:
+            for data in held:
+                self._writer.write(data)
 
     async def close(self) -> None:
         self.closed = True
+        self._held.clear()
+        if self._resend_task is not None:
+            self._resend_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._resend_task
+            self._resend_task = None
         if self._udp is not None:
             self._udp.close()
             self._udp = None

@@ -1,6 +1,8 @@
 """REGISTER for each dialer port: digest auth, refresh before expiry, back-off on failure.
 
 One task per port: register, sleep until 90 % of the granted interval, again.
+Each REGISTER answers the registrar's digest challenge, and once more a challenge
+that says ``stale=true`` (the nonce had expired before the answer was checked).
 A failure (403, wrong password answered with another 401, timeout, 5xx)
 marks the port unusable and retries after ``backoff`` seconds, doubling up to
 ``backoff_max`` — a misconfigured password must not hammer the registrar.
@@ -28,7 +30,7 @@ from aiosipua import SipDigestAuth, SipRequest, SipResponse
 from aiosipua.auth import answer_challenge
 
 from opendialer.plugins.platform_sip.config import SipAccount
-from opendialer.plugins.platform_sip.signalling import SipEndpoint, new_tag
+from opendialer.plugins.platform_sip.signalling import SipEndpoint, new_tag, stale_challenge
 
 log = logging.getLogger(__name__)
 
@@ -157,14 +159,17 @@ class PortRegistration:
         if through is None and self.binding not in (None, (endpoint, contact)):
             await self._unregister()  # a binding elsewhere: removed before another is made
         authorization: tuple[str, str] | None = None
-        for _attempt in range(2):
+        stale_answered = False
+        for _attempt in range(3):  # no credentials; answered; answered again if stale
             request = self._request(endpoint, contact, expires, authorization)
             response = await endpoint.request(request).final
             if response is None:
                 self.last_code, self.detail = None, "the registrar did not answer"
                 return None
             self.last_code = response.status_code
-            if response.status_code in (401, 407) and authorization is None:
+            stale = authorization is not None and not stale_answered and stale_challenge(response)
+            if response.status_code in (401, 407) and (authorization is None or stale):
+                stale_answered = stale_answered or stale
                 authorization = answer_challenge(
                     SipDigestAuth(self.account.auth_user, self.account.password),
                     response,

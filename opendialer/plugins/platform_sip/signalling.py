@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import secrets
 import ssl
 from collections.abc import Callable
@@ -76,6 +77,17 @@ def make_response(request: SipRequest, code: int, reason: str, *, to_tag: str = 
         to = f"{to};tag={to_tag}"
     response.headers.set_single("To", to)
     return response
+
+
+_STALE = re.compile(r'(?:^|[\s,])stale\s*=\s*"?true"?\s*(?:$|,)', re.IGNORECASE)
+
+
+def stale_challenge(response: SipResponse) -> bool:
+    """Whether a 401/407 says ``stale=true``: our credentials were right but their
+    nonce too old (RFC 2617 §3.2.1) — its new nonce is to be answered, once, rather
+    than the request given up as refused."""
+    name = "www-authenticate" if response.status_code == 401 else "proxy-authenticate"
+    return any(_STALE.search(value) for value in response.headers.get(name))
 
 
 def options_request(endpoint: SipEndpoint, domain: str, user: str) -> SipRequest:

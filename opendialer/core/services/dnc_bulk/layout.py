@@ -80,14 +80,22 @@ def sorted_whole(whole: ListRead) -> Numbers:
     return merged
 
 
-_BUMP_SQL = "UPDATE dnc_service SET list_version = list_version + 1{replaced} WHERE id = {param}"
+_BUMP_SQL = (
+    "UPDATE dnc_service SET list_version = list_version + 1, list_updated_at = {now}{replaced}"
+    " WHERE id = {param}"
+)
+#: The import's time, as each backend stores a TIMESTAMPTZ (SQLite: Piccolo's text).
+_NOW_SQL = {
+    "postgres": "now()",
+    "sqlite": "strftime('%Y-%m-%d %H:%M:%f+00:00', 'now')",
+}
 
 
-def bump_sql(replace: bool, param: str) -> str:
-    """The statement that bumps a list's version (and marks a replace), with the
-    backend's placeholder ``param``."""
+def bump_sql(replace: bool, param: str, *, backend: str) -> str:
+    """The statement that bumps a list's version and its import time (and marks a
+    replace), with the backend's placeholder ``param``."""
     replaced = ", replaced_in = list_version + 1" if replace else ""
-    return _BUMP_SQL.format(replaced=replaced, param=param)
+    return _BUMP_SQL.format(replaced=replaced, param=param, now=_NOW_SQL[backend])
 
 
 def usable(snapshot_version: Any, replaced_in: int, version: int) -> bool:

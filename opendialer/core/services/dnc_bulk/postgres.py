@@ -68,7 +68,9 @@ async def write(
     async with connection(engine) as conn, conn.transaction():
         # Locks the service row first: imports into one list run one after another.
         bumped = await conn.fetchrow(
-            layout.bump_sql(replace, "$1") + " RETURNING list_version, replaced_in", service_id
+            layout.bump_sql(replace, "$1", backend="postgres")
+            + " RETURNING list_version, replaced_in",
+            service_id,
         )
         version, replaced_in = int(bumped["list_version"]), int(bumped["replaced_in"])
         if replace:

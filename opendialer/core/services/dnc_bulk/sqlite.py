@@ -86,7 +86,7 @@ def _begin(service_id: int, replace: bool) -> Callable[[sqlite3.Connection], tup
     """Bump the list version (and clear the list on a replace): (version, replaced_in)."""
 
     def step(conn: sqlite3.Connection) -> tuple[int, int]:
-        conn.execute(layout.bump_sql(replace, "?"), (service_id,)).close()
+        conn.execute(layout.bump_sql(replace, "?", backend="sqlite"), (service_id,)).close()
         if replace:
             for table in ("dnc_number", "dnc_snapshot"):
                 conn.execute(f"DELETE FROM {table} WHERE service = ?", (service_id,)).close()
