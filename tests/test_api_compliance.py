@@ -245,3 +245,22 @@ async def test_each_lead_gets_its_time_zone(app_client: ApiClient) -> None:
         "Fabi": ("America/Chicago America/Denver", "region"),
     }
     assert all(lead["deferred"] is None for lead in leads)
+
+
+async def test_a_running_campaign_cannot_be_given_a_policy_it_breaks(
+    app_client: ApiClient,
+) -> None:
+    """Start refuses a campaign without the caller ID its policy requires; a running
+    campaign is refused the policy itself (it would break it from its next call on)."""
+    admin, group = await admin_and_group(app_client)
+    cid = await _campaign(admin, group)
+    await give_leads(admin, cid)
+    assert (await admin.post(f"/api/v1/campaigns/{cid}/start")).status_code == 200
+    r = await admin.put(f"/api/v1/campaigns/{cid}/compliance", json={"preset": "us_tsr"})
+    assert r.status_code == 409, r.text
+    assert r.json()["code"] == "compliance.caller_id_required"
+    assert (await admin.get(f"/api/v1/campaigns/{cid}/compliance")).json()["preset"] == "none"
+    # One it keeps is taken at once, the campaign still running.
+    r = await admin.put(f"/api/v1/campaigns/{cid}/compliance", json={"preset": "fr_2022"})
+    assert r.status_code == 200, r.text
+    assert (await admin.get(f"/api/v1/campaigns/{cid}")).json()["state"] == "STARTED"

@@ -14,6 +14,7 @@ from litestar.response import Template
 
 from opendialer.admin_ui.held_text import held_view
 from opendialer.admin_ui.i18n import N_
+from opendialer.admin_ui.pages import campaign_compliance as campaign_compliance_page
 from opendialer.admin_ui.pages import campaign_pacing
 from opendialer.admin_ui.pages.campaigns import STATE_LABELS
 from opendialer.admin_ui.pages.chart import STATUS_COLOURS, bar_chart
@@ -291,6 +292,7 @@ async def _summary_context(ui: UI, campaign_id: int) -> dict[str, Any]:
         "message_seconds": campaign_pacing.message_seconds(summary, ui.t),
         "status_labels": LEAD_STATUS_LABELS,
         "state_labels": STATE_LABELS,
+        "compliance_labels": campaign_compliance_page.PRESET_LABELS,
     }
 
 

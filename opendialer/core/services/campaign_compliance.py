@@ -23,6 +23,7 @@ from dataclasses import replace
 from datetime import UTC, date, datetime
 from typing import Any
 
+from opendialer.core.domain import CampaignState
 from opendialer.core.services import compliance_policy as rules
 from opendialer.core.services.campaigns import load, require_writer, write_transaction
 from opendialer.core.services.common import Actor
@@ -171,6 +172,10 @@ async def update_policy(actor: Actor, campaign_id: int, data: dict[str, Any]) ->
     change: PolicyChange = rules.build(data)
     adjusted = tightened_settings(change.policy, row)
     stored = json.dumps(rules.as_json(change.policy), sort_keys=True)
+    if row["state"] == CampaignState.STARTED.value:
+        # A running campaign must keep the policy it is given from its next call on:
+        # what start would refuse (no caller ID, no recorded message) is refused here.
+        await require_startable({**row, **adjusted, "compliance": stored})
     async with write_transaction():
         values: dict[Any, Any] = {getattr(Campaign, k): v for k, v in adjusted.items()}
         values[Campaign.compliance] = stored
