@@ -11,8 +11,8 @@ Runs a campaign of N leads (max attempts 1, so N calls) on the simulator with
 - sqlite1: one engine in this process on SQLite;
 - pg1:     one engine in this process on PostgreSQL;
 - pg2:     two engine processes (`opendialer serve --role engine`) on PostgreSQL;
-- claims:  the claim alone on a 1,000,000-lead campaign spread over 4 time zones
-           (`--claim-leads`), PostgreSQL: p50/p99 of a 20-lead claim with no
+- claims:  the claim alone on a campaign spread over 4 time zones (200,000 leads;
+           1,000,000 with --full; `--claim-leads`), PostgreSQL: p50/p99 of a 20-lead claim with no
            compliance policy (the baseline, same run) and with local hours leaving
            3, 2 or 1 zone open — interleaved zones, and the worst order for a filter
            (the one open zone's leads all due last).
@@ -313,7 +313,9 @@ async def main() -> None:
     parser.add_argument("--leads", type=int, default=3000)
     parser.add_argument("--time-scale", type=float, default=0.05, help="simulated time factor")
     parser.add_argument("--only", choices=["sqlite1", "pg1", "pg2", "claims"], action="append")
-    parser.add_argument("--claim-leads", type=int, default=1_000_000)
+    parser.add_argument(
+        "--claim-leads", type=int, help="leads of the claims run (default 200,000; --full 1M)"
+    )
     args = parser.parse_args()
     n = 100_000 if args.full else args.leads
     runs = args.only or ["sqlite1", "pg1", "pg2", "claims"]
@@ -341,7 +343,8 @@ async def main() -> None:
                 elif run == "pg2":
                     await two_processes(url, n, args.time_scale, workdir)
                 else:
-                    await claims_by_zone(url, args.claim_leads)
+                    claim_leads = args.claim_leads or (1_000_000 if args.full else 200_000)
+                    await claims_by_zone(url, claim_leads)
             finally:
                 await pg_drop(admin, name)
 
