@@ -165,7 +165,10 @@ async def test_no_call_within_the_quiet_period_after_an_abandoned_call(
     abandoned_at = utc(2026, 3, 2, 12, 0)
     await _earlier_call(PHONES[0], "ABANDONED", abandoned_at)
     strict = await _campaign(
-        "Strict", PHONES[:1], {"preset": "uk_ofcom", "safe_harbour_required": False}
+        "Strict",
+        PHONES[:1],
+        {"preset": "uk_ofcom", "safe_harbour_required": False},
+        caller_id="554130150310",  # Ofcom's policy presents a caller ID
     )
     clock = FakeClock(utc(2026, 3, 2, 13, 0))
     engine = make_engine(db, clock, mix={"busy": 1})
