@@ -57,10 +57,13 @@ SPEECH_REF_DECAY_DB = 0.02  # per frame: the peak forgets 2 dB a second
 START_FRAMES = 30
 START_SPREAD_DB = 12.0
 # ... and when the line's very first 50 ms (INIT_FRAMES) are already that voice — at
-# least VOICE_AT_ANSWER_DB over the silence threshold and no quieter than the start's
-# median less 3 dB — nobody picked up and spoke: people speak after they answer, a
-# recording was playing before. Such a greeting is never called HUMAN.
+# least VOICE_AT_ANSWER_DB over the silence threshold and within
+# VOICE_AT_ANSWER_BELOW_PEAK_DB of the start's loud part (p90) — nobody picked up and
+# spoke: people speak after they answer, a recording was playing before. Such a
+# greeting is never called HUMAN. (Against the start's median instead, a loud line
+# before a "¿Quién es?" at 0.2 s passed for that voice: a person hung up on.)
 VOICE_AT_ANSWER_DB = 15.0
+VOICE_AT_ANSWER_BELOW_PEAK_DB = 6.0
 GREETING_BEFORE_FAX_FRAMES = 100  # a tone after 1 s of greeting is a beep, not a fax
 WORD_EXCESS_DB = 3.0  # a word's loudest 120 ms clears the threshold by this: noise blips do not
 # A "word" as long as the floor's window, half of it within MEDIAN_EXCESS_DB of the
@@ -435,9 +438,9 @@ class NumpyAmdSession:
         if high - low > START_SPREAD_DB:
             self._bg_hi = low + BG_INIT_DB  # a voice at answer: the line is its valleys
             first = min(self._init_levels, default=-100.0)
-            median = ordered[len(ordered) // 2]
             self._voice_at_answer = (
-                first > self._abs_db + VOICE_AT_ANSWER_DB and first >= median - 3.0
+                first > self._abs_db + VOICE_AT_ANSWER_DB
+                and first >= high - VOICE_AT_ANSWER_BELOW_PEAK_DB
             )
 
     def _restart_greeting(self, t: int) -> None:
