@@ -270,7 +270,12 @@ async def main() -> None:
     parser.add_argument("--levels", help="comma-separated concurrency levels")
     parser.add_argument("--cps-calls", type=int, default=None)
     parser.add_argument("--engine", action="store_true", help="the whole product (engines)")
-    parser.add_argument("--engines", type=int, default=0, help="--engine: processes per level")
+    parser.add_argument("--engines", type=int, default=1, help="--engine: processes per level")
+    parser.add_argument(
+        "--then-engines",
+        type=int,
+        help="--engine: then the highest level held again with this many processes (--full: 3)",
+    )
     parser.add_argument("--hold-s", type=float, help="--engine: seconds each level is held")
     parser.add_argument("--ring-s", type=float, default=5.0, help="--engine: far ends ring")
     parser.add_argument("--leads", type=int, default=100_000, help="--engine: campaign size")
@@ -286,6 +291,7 @@ async def main() -> None:
             LoadSetup(
                 levels=levels or ([100, 300, 600, 1000] if args.full else [50, 100]),
                 engines=args.engines,
+                then_engines=args.then_engines or (3 if args.full else None),
                 hold_s=args.hold_s or (60.0 if args.full else 15.0),
                 ring_s=args.ring_s,
                 leads=args.leads,

@@ -1,7 +1,8 @@
 """``bench/sip_load.py --engine``: the whole product under load, not the platform alone.
 
-    .venv/bin/python bench/sip_load.py --engine                 # levels 50, 100 (< 3 min)
-    .venv/bin/python bench/sip_load.py --engine --full          # 100, 300, 600, 1000
+    .venv/bin/python bench/sip_load.py --engine             # levels 50, 100, held 15 s (< 3 min)
+    .venv/bin/python bench/sip_load.py --engine --full      # 100, 300, 600, 1000 held 60 s,
+                                                            # then the highest held with 3 engines
     .venv/bin/python bench/sip_load.py --engine --levels 300 --engines 2 --hold-s 30
 
 The product as a site runs it, on one host:
@@ -19,7 +20,8 @@ The product as a site runs it, on one host:
   BYE → lead AMD), 40 % busy (486 → lead BUSY); each rings ``--ring-s`` first;
 - ``--engines`` K processes of ``opendialer serve --role engine`` (own node id,
   own SIP socket, own RTP range; the ports split between them by the platform's
-  port leases), each with ``slots = max calls = level / K``.
+  port leases), each with ``slots = max calls = level / K`` (default K = 1;
+  ``--then-engines`` repeats the highest level held with more processes).
 
 Per level: the engines start, reach the level, hold it ``--hold-s`` seconds, then
 are stopped (SIGTERM: they drain their calls). A level *holds* when, in the
@@ -31,7 +33,8 @@ Kamailio and SIPp separately; PostgreSQL, a shared server, is not counted), engi
 RSS per call above each engine's RSS once its /metrics answered, event-loop lag
 p99 (the engines' ``opendialer_event_loop_lag_seconds``, scraped every second) and
 worst, agent-free → originate (the INVITE is sent in originate) p99 from the
-engines' call logs. Then SIPp's own UAC (``-sn uac``) at the same concurrency and
+engines' call logs (without each engine's opening burst), and the mean call length
+(mean in flight ÷ calls/s: a saturated dialer stretches calls). Then SIPp's own UAC (``-sn uac``) at the same concurrency and
 call length, against a SIPp UAS of the same scenario directly, is the baseline.
 """
 
@@ -76,6 +79,9 @@ from opendialer.core.storage.tables import Campaign
 DOMAIN = "dialer.test"
 PASSWORD = "load-secret"
 SIPP_TOLERANT = ["-default_behaviors", "all,-abortunexp"]
+#: the far ends' UDP receive buffer (SIPp's default is 64 KiB: the opening burst of a level
+#: — every slot free at once — overflowed it)
+SIPP_FAR_END = [*SIPP_TOLERANT, "-buff_size", "4194304"]
 RTP_BASE, RTP_SPAN = 16000, 4000  # engine k binds RTP in RTP_BASE + k·RTP_SPAN … + span − 1
 #: the number's last digit → (far end, the lead's final status, the call's disposition)
 KINDS: dict[str, tuple[str, str, str]] = {
@@ -91,15 +97,15 @@ LAG_MAX = re.compile(r"^opendialer_event_loop_lag_max_seconds (\S+)$", re.M)
 @dataclass(frozen=True)
 class LoadSetup:
     levels: list[int]
-    engines: int  # processes per level; 0: one per 400 calls of the level
+    engines: int  # engine processes of each level of the ramp
     hold_s: float
     ring_s: float
     leads: int
     admin_url: str = DEFAULT_ADMIN_URL
     baseline: bool = True
-
-    def engines_for(self, level: int) -> int:
-        return self.engines or max(1, math.ceil(level / 400))
+    # After the ramp, the highest level held again with this many processes (what
+    # splitting the engine costs and buys); None: not.
+    then_engines: int | None = None
 
 
 @dataclass
@@ -126,6 +132,11 @@ class LevelResult:
     baseline_cps: float | None = None
     baseline_cpu_ms_per_call: float | None = None
     baseline_detail: str = ""
+
+    @property
+    def call_s(self) -> float:
+        """Mean call length over the hold (Little's law): it grows when the dialer lags."""
+        return self.mean_in_flight / self.cps if self.cps else 0.0
 
 
 # ------------------------------------------------------------------ the far ends
@@ -155,7 +166,7 @@ def answering_uas(kind: str, ring_s: float) -> SippUas:
         "uas_answer_rtp.xml",
         keys={"audio": audio(greeting), "refer_result": "200 OK"},
         sets={"ring_ms": str(int(ring_s * 1000))},
-        extra=SIPP_TOLERANT,
+        extra=SIPP_FAR_END,
     )
 
 
@@ -165,7 +176,7 @@ def far_ends(workdir: Path, ports: int, ring_s: float) -> Iterator[FarEnds]:
         "human": answering_uas("human", ring_s),
         "machine": answering_uas("machine", ring_s),
         "busy": SippUas(
-            "uas_busy_486.xml", sets={"ring_ms": str(int(ring_s * 1000))}, extra=SIPP_TOLERANT
+            "uas_busy_486.xml", sets={"ring_ms": str(int(ring_s * 1000))}, extra=SIPP_FAR_END
         ),
     }
     for far in uas.values():
@@ -182,6 +193,9 @@ def far_ends(workdir: Path, ports: int, ring_s: float) -> Iterator[FarEnds]:
         far_ends=routes,
         debug=0,  # no WIRE line per message: at 1,000 calls the log would cost more than SIP
         shared_memory_mb=256,
+        # SIPp sends its 100/180 once: one lost in a burst is never sent again, and tm's
+        # default 5 s would end a call that rings 5 s with 408 (see docs/sip.md).
+        no_reply_timeout_s=60,
     )
     try:
         kamailio.start()
@@ -326,7 +340,7 @@ def spawn_engines(url: str, workdir: Path, level: int, count: int) -> list[Engin
     share = math.ceil(level / count)
     engines = []
     for k in range(count):
-        node = f"load-{level}-{k}"
+        node = f"load-{level}-{count}-{k}"
         port = free_udp_port()
         options = {
             "bind_host": "127.0.0.1",
@@ -405,9 +419,14 @@ def rss(processes: list[psutil.Process]) -> int:
 
 
 async def run_level(
-    setup: LoadSetup, url: str, campaign_id: int, ends: FarEnds, workdir: Path, level: int
+    setup: LoadSetup,
+    url: str,
+    campaign_id: int,
+    ends: FarEnds,
+    workdir: Path,
+    level: int,
+    count: int,
 ) -> LevelResult:
-    count = setup.engines_for(level)
     result = LevelResult(level, count)
     await store_platform(ends.kamailio, level)
     engines = spawn_engines(url, workdir, level, count)
@@ -555,7 +574,8 @@ def print_level(row: LevelResult) -> None:
     print(
         f"  {row.level:5d} concurrent, {row.engines} engine process(es): "
         f"{'HELD' if row.held else 'NOT HELD'}  in flight mean {row.mean_in_flight:.0f} "
-        f"peak {row.peak_in_flight}  {row.calls} calls in the hold, {row.cps:6.1f} calls/s",
+        f"peak {row.peak_in_flight}  {row.calls} calls in the hold, {row.cps:6.1f} calls/s, "
+        f"mean call {row.call_s:.1f} s",
         flush=True,
     )
     print(
@@ -619,6 +639,12 @@ def report_figures(setup: LoadSetup, rows: list[LevelResult]) -> None:
             note=f"Kamailio {row.kamailio_cpu_ms_per_call:.2f} ms, SIPp UAS "
             f"{row.sipp_cpu_ms_per_call:.2f} ms",
         )
+        figures.report(
+            f"{tag}: mean call length (in flight ÷ calls/s)",
+            row.call_s,
+            "s",
+            note=f"ring {setup.ring_s:g} s; mean {row.mean_in_flight:.0f} in flight",
+        )
         figures.report(f"{tag}: engine RSS per call above idle", row.rss_kib_per_call, "KiB")
         figures.report(
             f"{tag}: event-loop lag p99",
@@ -650,18 +676,25 @@ async def run(setup: LoadSetup) -> list[LevelResult]:
         campaign_id = await seed(url, setup.leads)
         print(f"  {setup.leads:,} leads seeded in {time.perf_counter() - started:.1f} s")
         with far_ends(workdir, max(setup.levels), setup.ring_s) as ends:
-            for level in setup.levels:
-                row = await run_level(setup, url, campaign_id, ends, workdir, level)
+            runs = [(level, setup.engines) for level in setup.levels]
+            repeated = False
+            while runs:
+                level, count = runs.pop(0)
+                row = await run_level(setup, url, campaign_id, ends, workdir, level, count)
                 if setup.baseline:
-                    call_s = level / row.cps if row.cps else setup.ring_s + 3
-                    base = await sipp_baseline(level, call_s, setup.ring_s, workdir)
+                    base = await sipp_baseline(level, row.call_s, setup.ring_s, workdir)
                     row.baseline_cps = base.cps
                     row.baseline_cpu_ms_per_call = base.baseline_cpu_ms_per_call
                     row.baseline_detail = base.baseline_detail
                 rows.append(row)
                 print_level(row)
                 if not row.held:
-                    break
+                    runs = [r for r in runs if r[1] != setup.engines]  # the ramp ends here
+                if setup.then_engines and not runs and not repeated:
+                    repeated = True
+                    best = max((r.level for r in rows if r.held), default=None)
+                    if best is not None:
+                        runs.append((best, setup.then_engines))
     print(
         f"highest level held: {max((r.level for r in rows if r.held), default=0)}; "
         f"load average now {os.getloadavg()[0]:.2f}",

@@ -116,6 +116,8 @@ class Kamailio:
     debug: int = 2  # 2 logs the WIRE lines; 0 only warnings (the load bench: log no call)
     children: int = 2  # UDP worker processes
     shared_memory_mb: int = 32
+    # tm's fr_timer: no reply at all to a relayed request within this long → 408.
+    no_reply_timeout_s: float = 5.0
     port: int = 0  # UDP and TCP
     tls_port: int = 0
     process: subprocess.Popen[bytes] | None = None
@@ -270,6 +272,7 @@ class Kamailio:
         values = {
             "DEBUG": str(self.debug),
             "CHILDREN": str(self.children),
+            "FR_TIMER_MS": str(int(self.no_reply_timeout_s * 1000)),
             "FAR_ENDS": self._far_end_routes(),
             "DOMAIN": self.domain,
             "UDP_PORT": str(self.port),
