@@ -280,6 +280,7 @@ async def main() -> None:
     parser.add_argument("--ring-s", type=float, default=5.0, help="--engine: far ends ring")
     parser.add_argument("--leads", type=int, default=100_000, help="--engine: campaign size")
     parser.add_argument("--no-baseline", action="store_true", help="--engine: skip SIPp's UAC")
+    parser.add_argument("--profile", action="store_true", help="--engine: under cProfile")
     parser.add_argument("--admin-url", help="--engine: PostgreSQL server for the scratch database")
     args = parser.parse_args()
     if args.engine:
@@ -297,6 +298,7 @@ async def main() -> None:
                 leads=args.leads,
                 baseline=not args.no_baseline,
                 admin_url=args.admin_url or DEFAULT_ADMIN_URL,
+                profile=args.profile,
             )
         )
         return

@@ -34,8 +34,10 @@ RSS per call above each engine's RSS once its /metrics answered, event-loop lag
 p99 (the engines' ``opendialer_event_loop_lag_seconds``, scraped every second) and
 worst, agent-free → originate (the INVITE is sent in originate) p99 from the
 engines' call logs (without each engine's opening burst), and the mean call length
-(mean in flight ÷ calls/s: a saturated dialer stretches calls). Then SIPp's own UAC (``-sn uac``) at the same concurrency and
-call length, against a SIPp UAS of the same scenario directly, is the baseline.
+(mean in flight ÷ calls/s: a saturated dialer stretches calls). Then SIPp's own UAC
+(``-sn uac``) keeps the same number of calls in flight, each as long as a call of the
+first (lightest) level, against a SIPp UAS of the machine scenario directly: the
+baseline of calls/s and CPU per call.
 """
 
 from __future__ import annotations
@@ -106,6 +108,7 @@ class LoadSetup:
     # After the ramp, the highest level held again with this many processes (what
     # splitting the engine costs and buys); None: not.
     then_engines: int | None = None
+    profile: bool = False  # engines under cProfile (slower): where their CPU goes
 
 
 @dataclass
@@ -336,7 +339,9 @@ class EngineProcess:
         return psutil.Process(self.proc.pid)
 
 
-def spawn_engines(url: str, workdir: Path, level: int, count: int) -> list[EngineProcess]:
+def spawn_engines(
+    url: str, workdir: Path, level: int, count: int, *, profile: bool = False
+) -> list[EngineProcess]:
     share = math.ceil(level / count)
     engines = []
     for k in range(count):
@@ -363,7 +368,9 @@ def spawn_engines(url: str, workdir: Path, level: int, count: int) -> list[Engin
         with open(log, "w") as out:
             proc = subprocess.Popen(
                 [
-                    *(sys.executable, "-m", "opendialer.cli", "serve", "--role", "engine"),
+                    sys.executable,
+                    *(("-m", "cProfile", "-o", str(workdir / f"{node}.prof")) if profile else ()),
+                    *("-m", "opendialer.cli", "serve", "--role", "engine"),
                     *("--metrics-port", str(port)),
                 ],
                 env=env,
@@ -429,7 +436,7 @@ async def run_level(
 ) -> LevelResult:
     result = LevelResult(level, count)
     await store_platform(ends.kamailio, level)
-    engines = spawn_engines(url, workdir, level, count)
+    engines = spawn_engines(url, workdir, level, count, profile=setup.profile)
     conn = await asyncpg.connect(url)
     try:
         async with httpx.AsyncClient() as client:
@@ -451,7 +458,26 @@ async def run_level(
         if engine.proc.returncode not in (0, -signal.SIGTERM):
             result.why.append(f"{engine.node} exited {engine.proc.returncode}")
     result.held = not result.why
+    if setup.profile:
+        print_profile([workdir / f"{e.node}.prof" for e in engines])
     return result
+
+
+def print_profile(files: list[Path], top: int = 25) -> None:
+    """The engines' functions by own time (cProfile: the shares, not the absolute times)."""
+    import pstats
+
+    found = [str(f) for f in files if f.exists()]
+    if not found:
+        print("        (no profile written)")
+        return
+    stats = pstats.Stats(*found)
+    total = sum(row[2] for row in stats.stats.values())  # type: ignore[attr-defined]
+    rows = sorted(stats.stats.items(), key=lambda item: item[1][2], reverse=True)  # type: ignore[attr-defined]
+    print(f"        profile of {len(found)} engine(s), own time, {total:.1f} s in all:")
+    for (path, line, name), (_cc, calls, own, _cum, _callers) in rows[:top]:
+        where = "/".join(Path(path).parts[-2:]) if path != "~" else "builtin"
+        print(f"          {100 * own / total:5.1f} %  {calls:>9,}  {name} ({where}:{line})")
 
 
 async def reach_level(
@@ -594,7 +620,7 @@ def print_level(row: LevelResult) -> None:
     )
     if row.baseline_cps is not None:
         print(
-            f"        SIPp -sn uac, {row.level} in flight, same call length: "
+            f"        SIPp -sn uac, {row.level} in flight, calls as long as at the first level: "
             f"{row.baseline_cps:6.1f} calls/s, CPU (UAC + UAS) {row.baseline_cpu_ms_per_call:.2f}"
             f" ms/call ({row.baseline_detail})",
             flush=True,
@@ -628,7 +654,7 @@ def report_figures(setup: LoadSetup, rows: list[LevelResult]) -> None:
             row.cps,
             "calls/s",
             baseline=row.baseline_cps,
-            baseline_name=f"SIPp -sn uac, {row.level} in flight, same call length",
+            baseline_name=f"SIPp -sn uac, {row.level} in flight, calls as long as at the first level",
         )
         figures.report(
             f"{tag}: engine CPU per call",
@@ -682,7 +708,11 @@ async def run(setup: LoadSetup) -> list[LevelResult]:
                 level, count = runs.pop(0)
                 row = await run_level(setup, url, campaign_id, ends, workdir, level, count)
                 if setup.baseline:
-                    base = await sipp_baseline(level, row.call_s, setup.ring_s, workdir)
+                    # The call length of the first (lightest) level: what a call lasts when
+                    # the dialer keeps up — at the same length SIPp would have the same rate
+                    # by Little's law, so the stretch under load is what the ratio shows.
+                    call_s = (rows[0] if rows else row).call_s
+                    base = await sipp_baseline(level, call_s, setup.ring_s, workdir)
                     row.baseline_cps = base.cps
                     row.baseline_cpu_ms_per_call = base.baseline_cpu_ms_per_call
                     row.baseline_detail = base.baseline_detail
