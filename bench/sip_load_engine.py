@@ -4,6 +4,7 @@
     .venv/bin/python bench/sip_load.py --engine --full      # 100, 300, 600, 1000 held 60 s,
                                                             # then the highest held with 3 engines
     .venv/bin/python bench/sip_load.py --engine --levels 300 --engines 2 --hold-s 30
+    .venv/bin/python bench/sip_load.py --engine --levels 1000 --no-baseline --profile
 
 The product as a site runs it, on one host:
 
