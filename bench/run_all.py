@@ -57,6 +57,11 @@ class Bench:
     full: tuple[str, ...] = ("--full",)
     timeout_s: float = 900.0  # small run; --full multiplies it by FULL_FACTOR
     needs_corpus: bool = False
+    script: str = ""  # bench/SCRIPT.py when one script has two modes; default: the name
+
+    @property
+    def path(self) -> Path:
+        return BENCH / f"{self.script or self.name}.py"
 
 
 FULL_FACTOR = 12
@@ -75,6 +80,9 @@ BENCHES = [
     Bench("routing_shared", quick=(), full=("--rounds", "3000")),
     Bench("rtp_send", quick=("--streams", "300", "--seconds", "3"), full=()),
     Bench("sip_load"),
+    # The whole product (engines on PostgreSQL, Kamailio, SIPp): levels 50, 100 quick;
+    # 100, 300, 600, 1000 held 60 s each with --full.
+    Bench("sip_load_engine", script="sip_load", quick=("--engine",), full=("--engine", "--full")),
 ]
 
 
@@ -357,7 +365,7 @@ def run_bench(bench: Bench, args: list[str], timeout_s: float, logs: Path) -> Be
     figures_file.unlink(missing_ok=True)
     log = logs / f"{bench.name}.log"
     env = dict(os.environ, **{FIGURES_ENV: str(figures_file)})
-    command = [sys.executable, str(BENCH / f"{bench.name}.py"), *args]
+    command = [sys.executable, str(bench.path), *args]
     print(f"→ {bench.name}: {' '.join(command[1:])}", flush=True)
     started = time.perf_counter()
     with open(log, "w") as out:

@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/sip_load.py            # short run (< 2 min): ramp 50, 150
     .venv/bin/python bench/sip_load.py --full     # ramp 100, 300, 600, 1000
+    .venv/bin/python bench/sip_load.py --engine [--full]   # the whole product: see below
 
 Phases, all in one process (one asyncio loop, one SIP socket per far end):
 
@@ -15,6 +16,10 @@ Phases, all in one process (one asyncio loop, one SIP socket per far end):
 2. **Calls per second** — INVITE → 200 → ACK → 200 ms of audio → BYE, 200
    ports, against the answering UAS; then SIPp's own UAC (``sipp -sn uac``,
    same call shape: ``-d 200``) against the same UAS as the baseline.
+
+``--engine``: not the platform alone but the product — ``opendialer serve --role
+engine`` processes on PostgreSQL with a STARTED campaign, ports registered through
+Kamailio, SIPp far ends behind it (``bench/sip_load_engine.py`` says how).
 """
 
 from __future__ import annotations
@@ -264,7 +269,39 @@ async def main() -> None:
     parser.add_argument("--full", action="store_true", help="ramp 100, 300, 600, 1000")
     parser.add_argument("--levels", help="comma-separated concurrency levels")
     parser.add_argument("--cps-calls", type=int, default=None)
+    parser.add_argument("--engine", action="store_true", help="the whole product (engines)")
+    parser.add_argument("--engines", type=int, default=1, help="--engine: processes per level")
+    parser.add_argument(
+        "--then-engines",
+        type=int,
+        help="--engine: then the highest level held again with this many processes (--full: 3)",
+    )
+    parser.add_argument("--hold-s", type=float, help="--engine: seconds each level is held")
+    parser.add_argument("--ring-s", type=float, default=5.0, help="--engine: far ends ring")
+    parser.add_argument("--leads", type=int, default=100_000, help="--engine: campaign size")
+    parser.add_argument("--no-baseline", action="store_true", help="--engine: skip SIPp's UAC")
+    parser.add_argument("--profile", action="store_true", help="--engine: under cProfile")
+    parser.add_argument("--admin-url", help="--engine: PostgreSQL server for the scratch database")
     args = parser.parse_args()
+    if args.engine:
+        from scratch_db import DEFAULT_ADMIN_URL
+        from sip_load_engine import LoadSetup, run
+
+        levels = [int(x) for x in args.levels.split(",")] if args.levels else None
+        await run(
+            LoadSetup(
+                levels=levels or ([100, 300, 600, 1000] if args.full else [50, 100]),
+                engines=args.engines,
+                then_engines=args.then_engines or (3 if args.full else None),
+                hold_s=args.hold_s or (60.0 if args.full else 15.0),
+                ring_s=args.ring_s,
+                leads=args.leads,
+                baseline=not args.no_baseline,
+                admin_url=args.admin_url or DEFAULT_ADMIN_URL,
+                profile=args.profile,
+            )
+        )
+        return
     levels = (
         [int(x) for x in args.levels.split(",")]
         if args.levels

@@ -110,6 +110,14 @@ class Kamailio:
     domain: str = "dialer.test"
     nonce_expire_s: int = 300
     defines: tuple[str, ...] = ()  # kamailio.cfg's #!ifdef switches (-A NAME)
+    # (regex on the Request-URI user, host:port): authorized INVITEs whose number matches
+    # go there instead of a registered binding — the load bench's SIPp far ends.
+    far_ends: tuple[tuple[str, str], ...] = ()
+    debug: int = 2  # 2 logs the WIRE lines; 0 only warnings (the load bench: log no call)
+    children: int = 2  # UDP worker processes
+    shared_memory_mb: int = 32
+    # tm's fr_timer: no reply at all to a relayed request within this long → 408.
+    no_reply_timeout_s: float = 5.0
     port: int = 0  # UDP and TCP
     tls_port: int = 0
     process: subprocess.Popen[bytes] | None = None
@@ -168,7 +176,13 @@ class Kamailio:
         command = [self.tools.kamailio, "-DD", "-E"]
         for name in self.defines:
             command += ["-A", name]
-        options = {"-f": config, "-Y": run, "-P": run / "kamailio.pid", "-m": 32, "-M": 8}
+        options = {
+            "-f": config,
+            "-Y": run,
+            "-P": run / "kamailio.pid",
+            "-m": self.shared_memory_mb,
+            "-M": 8,
+        }
         for flag, value in options.items():
             command += [flag, str(value)]
         return command
@@ -256,7 +270,10 @@ class Kamailio:
     def _write_config(self) -> Path:
         assert self.tools is not None
         values = {
-            "DEBUG": "2",
+            "DEBUG": str(self.debug),
+            "CHILDREN": str(self.children),
+            "FR_TIMER_MS": str(int(self.no_reply_timeout_s * 1000)),
+            "FAR_ENDS": self._far_end_routes(),
             "DOMAIN": self.domain,
             "UDP_PORT": str(self.port),
             "TCP_PORT": str(self.port),
@@ -276,6 +293,17 @@ class Kamailio:
         path = self.workdir / "kamailio.cfg"
         path.write_text(text)
         return path
+
+    def _far_end_routes(self) -> str:
+        routes = [
+            f'\tif ($rU =~ "{pattern}") {{\n'
+            "\t\trecord_route();\n"
+            f'\t\t$du = "sip:{address}";\n'
+            "\t\troute(RELAY);\n"
+            "\t}"
+            for pattern, address in self.far_ends
+        ]
+        return "\n".join(routes)
 
     # ------------------------------------------------------------ what it saw
 

@@ -9,6 +9,7 @@ plus a short soak on each backend to show the whole path runs.
 from __future__ import annotations
 
 import json
+import os
 import random
 import subprocess
 import sys
@@ -237,9 +238,9 @@ def test_every_bench_script_is_in_the_table() -> None:
         for path in (ROOT / "bench").glob("*.py")
         if 'if __name__ == "__main__"' in path.read_text()
     }
-    assert scripts - not_benches == {b.name for b in run_all.BENCHES}
+    assert scripts - not_benches == {b.path.stem for b in run_all.BENCHES}
     for bench in run_all.BENCHES:
-        text = (ROOT / "bench" / f"{bench.name}.py").read_text()
+        text = bench.path.read_text()
         assert "report(" in text, f"{bench.name} reports no figure to the table"
 
 
@@ -309,3 +310,52 @@ def test_short_soak_runs_the_engine_and_judges_every_series(db_url: str, db: obj
     for series in soak.SERIES:
         line = next(line for line in lines if line.strip().startswith(series))
         assert line.rstrip().endswith(("grows", "no growth"))
+
+
+# -- the product under SIP load (bench/sip_load.py --engine), its smallest level ------
+
+
+@pytest.mark.sip
+@pytest.mark.postgres
+@pytest.mark.timeout(300)
+def test_engine_load_bench_holds_its_smallest_level(
+    postgres_admin_url: str, tmp_path: Path
+) -> None:
+    """Engines on PostgreSQL, ports registered through Kamailio, SIPp far ends: 10 calls
+    at once, every outcome checked in the database, and SIPp's own UAC after it."""
+    from kamailio_proxy import ensure_kamailio
+    from sipp_far_end import ensure_sipp
+
+    ensure_kamailio()
+    ensure_sipp()
+    figures_file = tmp_path / "figures.jsonl"
+    smallest = "--engine --levels 10 --hold-s 4 --leads 400 --ring-s 0.5".split()
+    done = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "bench" / "sip_load.py"),
+            *smallest,
+            "--admin-url",
+            postgres_admin_url,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=240,
+        cwd=ROOT,
+        env={**os.environ, figures.FIGURES_ENV: str(figures_file)},
+    )
+    if done.returncode != 0 and "could not connect" in done.stderr + done.stdout:
+        reason = f"PostgreSQL not reachable at {postgres_admin_url}"
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{reason} (CI=true requires PostgreSQL)", pytrace=False)
+        pytest.skip(reason)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "highest level held: 10" in done.stdout, done.stdout
+    reported = {f.name: f for f in run_all.parse_figures(figures_file.read_text().splitlines())}
+    held = reported["engine mode: max concurrent calls held, every outcome right, no lead lost"]
+    assert held.value == 10
+    rate = reported["engine mode at 10 (1 proc, held): calls/s"]
+    assert rate.value is not None and rate.value > 0
+    assert isinstance(rate.baseline, float) and rate.baseline > 0  # SIPp's UAC ran
+    invite = reported["engine mode at 10 (1 proc, held): agent-free → INVITE p99"]
+    assert invite.value is not None and invite.value > 0
