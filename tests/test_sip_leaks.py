@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import os
+import socket
 from collections import Counter
 from pathlib import Path
 
@@ -98,7 +99,10 @@ async def test_thousands_of_calls_leave_no_sockets_tasks_or_ports(tmp_path: Path
     assert await asyncio.to_thread(uas.wait, 120) == 0, uas.errors()
 
 
-async def test_finished_calls_are_freed_without_the_cycle_collector(tmp_path: Path) -> None:
+@pytest.mark.parametrize("ports_taken", [False, True], ids=["free-range", "ports-taken"])
+async def test_finished_calls_are_freed_without_the_cycle_collector(
+    tmp_path: Path, ports_taken: bool
+) -> None:
     """A call's objects go when the call ends, not at the next full garbage collection.
 
     A reference cycle (the INVITE transaction kept its 1xx callback, a method of
@@ -106,7 +110,13 @@ async def test_finished_calls_are_freed_without_the_cycle_collector(tmp_path: Pa
     call — its messages, futures, RTP endpoint — as cyclic garbage: at 300
     concurrent calls the process grew ~2 KiB per call (bench/soak.py). With the
     collector off during the calls, whatever a collection then finds was leaked
-    to it."""
+    to it.
+
+    ``ports-taken``: other sockets hold RTP ports of the range (another process's, as
+    the suite's parallel workers do), so binding skips them. asyncio kept each bind's
+    error in a cycle whose traceback reached the frame opening the endpoint — and with
+    it the endpoint that did bind, left to the collector after its call (the failure
+    seen only under parallel load)."""
     ensure_sipp()
     calls = 20
     uas = SippUas(
@@ -116,9 +126,20 @@ async def test_finished_calls_are_freed_without_the_cycle_collector(tmp_path: Pa
         sets={"ring_ms": "200"},
         extra=["-default_behaviors", "all,-abortunexp"],
     ).start(tmp_path)
-    async with running_platform(
-        sip_config(uas.address, ports=calls), t4_s=0.1, amd_max_s=5.0
-    ) as platform:
+    config = sip_config(uas.address, ports=calls)
+    held: list[socket.socket] = []
+    if ports_taken:
+        base = 20000 + 2 * (os.getpid() % 4000)
+        config.update(rtp_port_min=base, rtp_port_max=base + 4 * calls + 40)
+        for port in range(base, base + 4 * calls + 40, 6):  # every third even port
+            sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                sock.close()
+                continue
+            held.append(sock)
+    async with running_platform(config, t4_s=0.1, amd_max_s=5.0) as platform:
         gc.collect()
         gc.disable()
         try:
@@ -162,4 +183,6 @@ async def test_finished_calls_are_freed_without_the_cycle_collector(tmp_path: Pa
         assert left == Counter(), (
             f"objects of finished calls left to the cycle collector: {left}; held by {holders}"
         )
+    for sock in held:
+        sock.close()
     assert await asyncio.to_thread(uas.wait, 60) == 0, uas.errors()

@@ -196,7 +196,12 @@ class RtpEndpoint(asyncio.DatagramProtocol):
                 endpoint = cls(allocator, port, batch_ms, ticker)
                 try:
                     await loop.create_datagram_endpoint(endpoint._itself, local_addr=(host, port))
-                except OSError:
+                except OSError as exc:
+                    # asyncio keeps this error in a list its own frame holds (a cycle);
+                    # its traceback reaches this frame, whose ``endpoint`` is soon the
+                    # one that binds: cut it, or that endpoint outlives its call until
+                    # the cycle collector runs (seen when another process held a port).
+                    exc.__traceback__ = None
                     busy.append(port)
                     continue
                 return endpoint
