@@ -103,9 +103,33 @@ class CampaignZones:
 
     keys: list[str | None] = field(default_factory=list)
     read_at: float = float("-inf")
+    #: While every key is closed: the policy and keys it was worked out for, the next
+    #: opening, and its "HH:MM Zone" text — the pacer asks 5 times a second, the
+    #: 15-minute search of next_opening runs once per closing, not on every round.
+    closed: tuple[CompliancePolicy, tuple[str | None, ...], datetime | None, str] | None = None
 
     def stale(self, monotonic_now: float) -> bool:
         return monotonic_now - self.read_at >= KEYS_TTL_S
+
+    def next_opening_text(self, policy: CompliancePolicy, campaign_zone: str, now: datetime) -> str:
+        """When the first of the keys opens, as ``2026-03-02 09:00 America/Sao_Paulo``
+        ("" when none does within 8 days); worked out again only once that time has
+        come or the policy or keys changed."""
+        keys = tuple(self.keys)
+        cached = self.closed
+        if cached is not None and cached[0] == policy and cached[1] == keys:
+            if cached[2] is not None and now < cached[2]:
+                return cached[3]
+        opens = next_opening(policy, keys, campaign_zone, now)
+        text = ""
+        if opens is not None:
+            first = next(
+                (k or campaign_zone for k in keys if key_open(policy, k, campaign_zone, opens)),
+                campaign_zone,
+            ).split()[0]
+            text = f"{opens.astimezone(zone(first)):%Y-%m-%d %H:%M} {first}"
+        self.closed = (policy, keys, opens, text)
+        return text
 
 
 def open_keys(

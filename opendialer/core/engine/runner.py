@@ -40,8 +40,6 @@ from opendialer.core.engine.contact_limits import ContactLimits
 from opendialer.core.engine.fair_share import Pool
 from opendialer.core.engine.local_hours import (
     CampaignZones,
-    key_open,
-    next_opening,
     open_keys,
     policy_limits_zones,
     zone_keys,
@@ -49,7 +47,6 @@ from opendialer.core.engine.local_hours import (
 from opendialer.core.engine.pacing_mode import SHARE_PENDING, guarded_decision, waits_for_agents
 from opendialer.core.engine.records import claim_and_start_attempts
 from opendialer.core.engine.scheduler import DialableEntry, set_schedule_reason
-from opendialer.core.engine.window import zone
 from opendialer.core.held import Hold, hold
 from opendialer.sdk.contracts import ClaimsSlots, RoutingRequest, RoutingTarget
 from opendialer.sdk.pacing import over_dials
@@ -218,18 +215,7 @@ class CampaignRunner:
         allowed = open_keys(policy, keys, self.campaign.timezone, now)
         if allowed is None or allowed:
             return allowed, None
-        opens = next_opening(policy, keys, self.campaign.timezone, now)
-        when = ""
-        if opens is not None:
-            first = next(
-                (
-                    k or self.campaign.timezone
-                    for k in keys
-                    if key_open(policy, k, self.campaign.timezone, opens)
-                ),
-                self.campaign.timezone,
-            ).split()[0]
-            when = f"{opens.astimezone(zone(first)):%Y-%m-%d %H:%M} {first}"
+        when = self.zones.next_opening_text(policy, self.campaign.timezone, now)
         return allowed, hold(held.LOCAL_HOURS_CLOSED, opens=when or "-")
 
     async def _launch(

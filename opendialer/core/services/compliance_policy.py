@@ -27,6 +27,7 @@ Each rule, its field(s), and which way is tighter:
 from __future__ import annotations
 
 import itertools
+import json
 import math
 import re
 from dataclasses import asdict, dataclass, field, fields, replace
@@ -395,8 +396,6 @@ def as_json(policy: CompliancePolicy) -> dict[str, Any]:
 
 def from_stored(raw: Any) -> CompliancePolicy:
     """A stored ``compliance`` value (dict or JSON text); unreadable → ``none``."""
-    import json
-
     if isinstance(raw, str):
         try:
             raw = json.loads(raw or "{}")
