@@ -159,7 +159,7 @@ def _render(
         saved=saved,
         unsaved=unsaved,
         may_change=actor is not None and actor.role is Role.CAMPAIGN_ADMIN,
-        presets=[p for p in compliance_policy.PRESETS],
+        presets=list(compliance_policy.PRESETS),
         preset_labels=PRESET_LABELS,
         day_labels=DAY_LABELS,
         field_labels=FIELD_LABELS,

@@ -56,6 +56,7 @@ def _calendar(name: str, year: int, language: str | None) -> holidays.HolidayBas
     )
 
 
+@lru_cache(maxsize=256)  # the schedule page asks once per day shown and calendar
 def _language_for(calendar: str, ui_language: str) -> str | None:
     country = calendar.partition("-")[0]
     available = set(getattr(holidays.country_holidays(country), "supported_languages", ()))
