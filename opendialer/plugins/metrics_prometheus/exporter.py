@@ -30,7 +30,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+    Metric,
+)
 from prometheus_client.exposition import choose_encoder
 from prometheus_client.registry import Collector
 
@@ -418,6 +423,7 @@ class LiveState(Collector):
                 gauge.add_metric([state], float(count))
         yield gauge
         yield _refused_messages(platform)
+        yield from _amd_streams(platform)
 
 
 def _refused_messages(platform: Any) -> Metric:
@@ -441,3 +447,38 @@ def _refused_messages(platform: Any) -> Metric:
 
 
 __all__ = ["LiveState", "PrometheusExporter"]
+
+
+def _amd_streams(platform: Any) -> Iterator[Metric]:
+    """AMD streams running now and the processing lag of their audio, from a platform
+    that counts them (``amd_streams()``; the SIP platform does): whether AMD keeps up."""
+    read = getattr(platform, "amd_streams", None)
+    if not callable(read):
+        return
+    try:
+        streams = read()
+    except Exception as exc:
+        log.warning("metrics_amd_streams_failed error=%s: %s", type(exc).__name__, exc)
+        return
+    active = _gauge(
+        "amd_streams",
+        "Answered calls whose audio answering-machine detection is analysing now.",
+    )
+    active.add_metric([], float(streams["active"]))
+    yield active
+    lag = HistogramMetricFamily(
+        PREFIX + "amd_processing_lag_seconds",
+        "How long answer audio waited before AMD analysed it (wall time since the answer "
+        "less the audio time analysed), one sample per 200 ms batch: near 0 while the "
+        "node keeps up.",
+    )
+    lag.add_metric(
+        [],
+        [(_bound(bound), float(count)) for bound, count in streams["buckets"]],
+        streams["sum_s"],
+    )
+    yield lag
+
+
+def _bound(bound: float) -> str:
+    return "+Inf" if bound == float("inf") else repr(bound)

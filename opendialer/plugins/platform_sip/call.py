@@ -26,7 +26,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import numpy as np
@@ -36,6 +36,7 @@ from aiosipua.auth import answer_challenge
 
 from opendialer.plugins.platform_sip import agent_wait
 from opendialer.plugins.platform_sip import outcome_details as details
+from opendialer.plugins.platform_sip.amd_streams import AmdStreams, StreamClock
 from opendialer.plugins.platform_sip.config import SipAccount, Tunables
 from opendialer.plugins.platform_sip.dialog import Dialog, cancel_of
 from opendialer.plugins.platform_sip.redirects import redirect_target, uri_key
@@ -79,6 +80,7 @@ class CallSetup:
     rtp: RtpEndpoint
     tunables: Tunables
     max_redirects: int = 0  # 3xx a call follows (SipConfig.redirect_hops; 0: none)
+    amd_streams: AmdStreams = field(default_factory=AmdStreams)  # the platform's, shared
 
 
 class SipCall:
@@ -97,6 +99,7 @@ class SipCall:
         self.ended_by_far_end = asyncio.Event()
         self.decision: asyncio.Future[AmdDecision] = asyncio.get_running_loop().create_future()
         self.notifies: asyncio.Queue[int] = asyncio.Queue()
+        self.amd_clock: StreamClock | None = None  # while and after AMD listened
         # The INVITE's Request-URI: the called number, or where a 3xx redirected it
         # (the To header keeps naming the called number, §8.1.3.4).
         self.request_uri = self.dialog.remote_uri
@@ -354,6 +357,8 @@ class SipCall:
         """Feed answer audio to AMD until it decides; None if the far end hung up first."""
         session = self.request.amd_session
         assert session is not None
+        streams = self.setup.amd_streams
+        clock = self.amd_clock = StreamClock(streams)
 
         def feed(pcm: npt.NDArray[np.int16]) -> None:
             if self.decision.done():
@@ -363,13 +368,16 @@ class SipCall:
             except Exception as exc:
                 log.exception("sip.amd_feed_error call=%s", self.request.call_id)
                 verdict = AmdDecision(AmdLabel.NOTSURE, 0.0, f"detector error: {exc!r}")
+            clock.fed(len(pcm))
             if verdict is not None:
+                clock.decided(verdict.decision_ms)
                 self.decision.set_result(verdict)
                 self.rtp.stop_decoding()
 
         self.rtp.start(feed)
         bye: asyncio.Future[object] = asyncio.ensure_future(self.ended_by_far_end.wait())
         waiters: set[asyncio.Future[object]] = {self.decision, bye}  # type: ignore[arg-type]
+        streams.active += 1
         try:
             await asyncio.wait(
                 waiters,
@@ -377,6 +385,7 @@ class SipCall:
                 return_when=asyncio.FIRST_COMPLETED,
             )
         finally:
+            streams.active -= 1
             bye.cancel()
             self.rtp.stop_decoding()
         if self.decision.done():

@@ -49,6 +49,7 @@ from dataclasses import replace
 from typing import Any
 
 from opendialer.plugins.platform_sip import options as editable
+from opendialer.plugins.platform_sip.amd_streams import AmdStreams, StreamClock
 from opendialer.plugins.platform_sip.call import CallSetup, SipCall
 from opendialer.plugins.platform_sip.config import SipAccount, SipConfig, Tunables
 from opendialer.plugins.platform_sip.config_follower import ConfigFollower, ConfigSource
@@ -64,7 +65,7 @@ from opendialer.plugins.platform_sip.registrations import Registrations
 from opendialer.plugins.platform_sip.rtp import RtpEndpoint, RtpPortAllocator, RtpTicker
 from opendialer.plugins.platform_sip.signalling import SipEndpoint, options_request
 from opendialer.plugins.platform_sip.transactions import Timers
-from opendialer.sdk import CallOutcome, CallRequest, Health, PlatformUnavailable
+from opendialer.sdk import AmdDecision, CallOutcome, CallRequest, Health, PlatformUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -140,6 +141,7 @@ class SipPlatform:
         self.calls_in_flight = 0
         self.rtp_packets = 0  # answer-audio packets decoded, all calls so far
         self.rtp_packets_sent = 0  # RTP sent (silence, messages), all calls so far
+        self._amd_streams = AmdStreams()
 
     @staticmethod
     def _leaser_of(options: Mapping[str, Any], context: Any) -> PortLeaser | None:
@@ -364,12 +366,19 @@ class SipPlatform:
         if request.caller_id is None and config.caller_id:
             request = replace(request, caller_id=config.caller_id)
         setup = CallSetup(
-            endpoint, account, config.domain, rtp, self.tunables, config.redirect_hops
+            endpoint,
+            account,
+            config.domain,
+            rtp,
+            self.tunables,
+            config.redirect_hops,
+            self._amd_streams,
         )
         self._endpoint_calls[endpoint] = self._endpoint_calls.get(endpoint, 0) + 1
         self.calls_in_flight += 1
+        call = SipCall(request, setup)
         try:
-            outcome = await SipCall(request, setup).run()
+            outcome = await call.run()
         finally:
             rtp.close()
             self.rtp_packets += rtp.packets
@@ -378,8 +387,9 @@ class SipPlatform:
             self._ports.release(account.user)
             self._endpoint_calls[endpoint] -= 1
             await self._retire_if_idle(endpoint)
+        clock = call.amd_clock
         log.info(
-            "sip.call_end call=%s port=%s disposition=%s code=%s amd=%s transfer=%s detail=%s",
+            "sip.call_end call=%s port=%s disposition=%s code=%s amd=%s transfer=%s detail=%s%s",
             request.call_id,
             outcome.port,
             outcome.disposition.value,
@@ -387,6 +397,7 @@ class SipPlatform:
             outcome.amd.label.value if outcome.amd else None,
             outcome.transfer_code,
             outcome.detail,
+            "" if clock is None else _amd_timing(clock, outcome.amd),
         )
         return outcome
 
@@ -471,6 +482,7 @@ class SipPlatform:
         endpoint = self._endpoint
         return {
             "calls_in_flight": self.calls_in_flight,
+            "amd_streams": self._amd_streams.active,
             "rtp_packets": self.rtp_packets,
             "busy_ports": len(self._ports.busy),
             "rtp_ports_free": self._rtp.free,
@@ -482,6 +494,12 @@ class SipPlatform:
             "dropped_datagrams": self._refusals.total,
         }
 
+    def amd_streams(self) -> dict[str, Any]:
+        """AMD streams running now and the processing lag of every feed so far
+        (:meth:`AmdStreams.snapshot`); the Prometheus exporter reads it, when a platform
+        has it, as ``opendialer_amd_streams`` and ``opendialer_amd_processing_lag_seconds``."""
+        return self._amd_streams.snapshot()
+
     def refused_messages(self) -> dict[str, int]:
         """SIP messages refused since the platform started, per reason (every reason in
         ``refusals.REFUSAL_REASONS``, 0 included), whichever endpoint refused them.
@@ -491,3 +509,14 @@ class SipPlatform:
         counted = self._refusals.by_reason
         reasons = (*REFUSAL_REASONS, *sorted(set(counted) - set(REFUSAL_REASONS)))
         return {reason: counted.get(reason, 0) for reason in reasons}
+
+
+def _amd_timing(clock: StreamClock, decision: AmdDecision | None) -> str:
+    """`` amd_ms=… amd_lag_ms=… amd_delay_ms=…`` for the call's log line: the verdict's
+    audio time, the worst processing lag, and how long after its audio the verdict came."""
+    delay = clock.verdict_delay_s
+    return (
+        f" amd_ms={decision.decision_ms if decision else None}"
+        f" amd_lag_ms={1000 * clock.worst_lag_s:.1f}"
+        f" amd_delay_ms={'None' if delay is None else f'{1000 * delay:.1f}'}"
+    )
