@@ -468,9 +468,9 @@ def _amd_streams(platform: Any) -> Iterator[Metric]:
     yield active
     lag = HistogramMetricFamily(
         PREFIX + "amd_processing_lag_seconds",
-        "How long answer audio waited before AMD analysed it (wall time since the answer "
-        "less the audio time analysed), one sample per 200 ms batch: near 0 while the "
-        "node keeps up.",
+        "How long answer audio waited before AMD analysed it (wall time less the audio "
+        "time analysed, from the earliest the stream has been), one sample per 200 ms "
+        "batch: near 0 while the node keeps up.",
     )
     lag.add_metric(
         [],

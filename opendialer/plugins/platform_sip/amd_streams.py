@@ -1,18 +1,23 @@
 """Whether answering-machine detection keeps up: AMD streams running and their lag.
 
-A call's AMD stream runs from the answer (our ACK: the far end starts its audio)
-to the verdict. Audio that the far end sends in real time arrives at
-``answered_at + t`` for audio time ``t``; when the detector is fed audio up to
-``t`` at wall time ``now``, its *processing lag* is ``now - answered_at - t``:
-how long the newest audio waited (socket queue, a busy event loop) before it was
-analysed. It stays near 0 (packet jitter) while the node keeps up and grows when
-it does not. The platform's 200 ms RTP batches and the detector's 100 ms blocks
-are not in it: they delay a verdict by at most 300 ms of audio, the same offline.
+A call's AMD stream runs from the answer to the verdict. A far end sends its audio
+in real time, so audio time ``t`` arrives at ``start + t``; when the detector is
+fed audio up to ``t`` at wall time ``now``, ``now - t - start`` is how long the
+newest audio waited (socket queue, a busy event loop) before it was analysed: its
+*processing lag*. ``start`` is not known exactly (the far end starts its audio
+when it sees our ACK, itself perhaps late), so it is taken as the earliest the
+stream has ever been, ``min(now - t)`` over its batches so far: a far end that
+started late does not count, a node that falls behind does. It stays near 0
+(packet jitter) while the node keeps up. The platform's 200 ms RTP batches and
+the detector's 100 ms blocks are not in it: they delay a verdict by at most
+300 ms of audio, the same offline. A far end that sends late after its start
+(it is short of CPU) shows as lag too.
 """
 
 from __future__ import annotations
 
 import bisect
+import math
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -51,22 +56,24 @@ class AmdStreams:
 
 
 class StreamClock:
-    """One call's AMD stream: the audio fed against the wall clock since the answer."""
+    """One call's AMD stream: the audio fed against the wall clock."""
 
     def __init__(self, streams: AmdStreams) -> None:
         self.streams = streams
-        self.answered_at = time.monotonic()
+        self.start = math.inf  # wall time of audio time 0, the earliest seen
         self.samples = 0
         self.worst_lag_s = 0.0
         self.verdict_delay_s: float | None = None
 
     def fed(self, samples: int) -> None:
         self.samples += samples
-        lag = max(0.0, time.monotonic() - self.answered_at - self.samples / SAMPLE_RATE)
+        behind = time.monotonic() - self.samples / SAMPLE_RATE
+        self.start = min(self.start, behind)
+        lag = behind - self.start
         self.worst_lag_s = max(self.worst_lag_s, lag)
         self.streams.observe(lag)
 
     def decided(self, decision_ms: float) -> None:
         """The verdict came now, for the audio up to ``decision_ms``: how much later than
         that audio arrived (the processing lag plus the batch and block it waited in)."""
-        self.verdict_delay_s = time.monotonic() - self.answered_at - decision_ms / 1000
+        self.verdict_delay_s = time.monotonic() - self.start - decision_ms / 1000
