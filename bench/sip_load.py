@@ -282,6 +282,13 @@ async def main() -> None:
     parser.add_argument("--no-baseline", action="store_true", help="--engine: skip SIPp's UAC")
     parser.add_argument("--profile", action="store_true", help="--engine: under cProfile")
     parser.add_argument("--admin-url", help="--engine: PostgreSQL server for the scratch database")
+    parser.add_argument(
+        "--mix",
+        choices=("product", "amd"),
+        default="product",
+        help="--engine: product (30 %% person, 30 %% machine, 40 %% busy) or amd (every call a "
+        "machine: the most AMD streams at once)",
+    )
     args = parser.parse_args()
     if args.engine:
         from scratch_db import DEFAULT_ADMIN_URL
@@ -299,6 +306,7 @@ async def main() -> None:
                 baseline=not args.no_baseline,
                 admin_url=args.admin_url or DEFAULT_ADMIN_URL,
                 profile=args.profile,
+                mix=args.mix,
             )
         )
         return

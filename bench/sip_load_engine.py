@@ -54,6 +54,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -92,6 +93,22 @@ KINDS: dict[str, tuple[str, str, str]] = {
     **{d: ("machine", "AMD", "amd_hangup") for d in "345"},
     **{d: ("busy", "BUSY", "final_response") for d in "6789"},
 }
+#: ``--mix amd``: every number an answering machine, so that AMD streams overlap the most
+AMD_KINDS: dict[str, tuple[str, str, str]] = {d: KINDS["3"] for d in "0123456789"}
+GREETINGS = {"human": "human_hello.ulaw", "machine": "machine_greeting.ulaw"}
+#: ``--mix amd``: the campaign waits for the machine's beep (12.1 s into the looping
+#: greeting) instead of calling it MACHINE on its length at 4.4 s — as a voicemail drop
+#: would —, so each call's AMD stream is long and fewer calls a second keep 300 running
+AMD_MIX_PARAMS = {"greeting_ms": 15000, "total_analysis_time_ms": 15000}
+AMD_TIMING = re.compile(
+    r"amd=(\w+) .*amd_ms=([0-9.]+|None) amd_lag_ms=([0-9.]+) amd_delay_ms=([0-9.]+|None)"
+)
+#: a level holds only if AMD kept up: its processing lag p99 (a bucket bound) within 0.5 s
+AMD_LAG_P99_MAX_S = 0.5
+AMD_ACTIVE = re.compile(r"^opendialer_amd_streams (\S+)$", re.M)
+AMD_LAG_BUCKET = re.compile(
+    r'^opendialer_amd_processing_lag_seconds_bucket\{le="([^"]+)"\} (\S+)$', re.M
+)
 LATENCY = re.compile(r"originate_latency_ms=([0-9.]+)")
 LAG = re.compile(r"^opendialer_event_loop_lag_seconds (\S+)$", re.M)
 LAG_MAX = re.compile(r"^opendialer_event_loop_lag_max_seconds (\S+)$", re.M)
@@ -110,6 +127,21 @@ class LoadSetup:
     # splitting the engine costs and buys); None: not.
     then_engines: int | None = None
     profile: bool = False  # engines under cProfile (slower): where their CPU goes
+    mix: str = "product"  # "product": KINDS; "amd": every call a machine (AMD_KINDS)
+
+    @property
+    def kinds(self) -> dict[str, tuple[str, str, str]]:
+        return AMD_KINDS if self.mix == "amd" else KINDS
+
+    @property
+    def amd_params(self) -> dict[str, Any]:
+        """The campaign's AMD parameters besides the strategy and ``on_notsure``."""
+        return AMD_MIX_PARAMS if self.mix == "amd" else {}
+
+    @property
+    def amd_max_s(self) -> float:
+        """The platform's cap on one call's AMD (``amd_max_s``), past the detector's own."""
+        return 20.0 if self.mix == "amd" else 8.0
 
 
 @dataclass
@@ -136,6 +168,15 @@ class LevelResult:
     baseline_cps: float | None = None
     baseline_cpu_ms_per_call: float | None = None
     baseline_detail: str = ""
+    amd_active_mean: float = 0.0  # AMD streams of the engines, scraped every second
+    amd_active_max: float = 0.0
+    amd_lag_p50_s: float | None = None  # upper bound of the bucket (processing lag)
+    amd_lag_p99_s: float | None = None
+    amd_lag_samples: int = 0
+    #: per call that AMD listened to: verdict, its audio time (ms), worst processing lag
+    #: (ms), verdict delay after its audio (ms; nan: no verdict while audio came, e.g. the
+    #: platform's ``amd_max_s`` ended the analysis)
+    amd_calls: list[tuple[str, float, float, float]] = field(default_factory=list)
 
     @property
     def call_s(self) -> float:
@@ -165,17 +206,18 @@ class FarEnds:
 
 
 def answering_uas(kind: str, ring_s: float) -> SippUas:
-    greeting = "human_hello.ulaw" if kind == "human" else "machine_greeting.ulaw"
     return SippUas(
         "uas_answer_rtp.xml",
-        keys={"audio": audio(greeting), "refer_result": "200 OK"},
+        keys={"audio": audio(GREETINGS[kind]), "refer_result": "200 OK"},
         sets={"ring_ms": str(int(ring_s * 1000))},
         extra=SIPP_FAR_END,
     )
 
 
 @contextmanager
-def far_ends(workdir: Path, ports: int, ring_s: float) -> Iterator[FarEnds]:
+def far_ends(
+    workdir: Path, ports: int, ring_s: float, kinds: dict[str, tuple[str, str, str]]
+) -> Iterator[FarEnds]:
     uas = {
         "human": answering_uas("human", ring_s),
         "machine": answering_uas("machine", ring_s),
@@ -186,8 +228,9 @@ def far_ends(workdir: Path, ports: int, ring_s: float) -> Iterator[FarEnds]:
     for far in uas.values():
         far.start(workdir)
     routes = tuple(
-        (f"[{''.join(d for d, k in KINDS.items() if k[0] == kind)}]$", uas[kind].address)
+        (f"[{''.join(digits)}]$", uas[kind].address)
         for kind in uas
+        if (digits := [d for d, k in kinds.items() if k[0] == kind])
     )
     kamailio = Kamailio(
         workdir / "kamailio",
@@ -235,14 +278,16 @@ def sip_options(kamailio: Kamailio, ports: int) -> dict[str, Any]:
 # ------------------------------------------------------------------ the database
 
 
-async def seed(url: str, leads: int) -> int:
+async def seed(url: str, leads: int, amd_params: dict[str, Any]) -> int:
     """The STARTED campaign, AMD on, and its ``leads`` leads in one INSERT."""
     campaign_id = await seed_started_campaign(0, routing_target="static", prefix="load")
     await (
         Campaign.update(
             {
                 Campaign.amd_enabled: True,
-                Campaign.amd_params: json.dumps({"strategy": "numpy", "on_notsure": "hangup"}),
+                Campaign.amd_params: json.dumps(
+                    {"strategy": "numpy", "on_notsure": "hangup", **amd_params}
+                ),
             }
         )
         .where(Campaign.id == campaign_id)
@@ -285,7 +330,9 @@ async def finished(conn: asyncpg.Connection, campaign_id: int) -> int:
     )
 
 
-async def audit(conn: asyncpg.Connection, campaign_id: int) -> tuple[int, list[str]]:
+async def audit(
+    conn: asyncpg.Connection, campaign_id: int, kinds: dict[str, tuple[str, str, str]]
+) -> tuple[int, list[str]]:
     """After the engines drained: leads with an outcome, and what is wrong (empty: none)."""
     wrong: list[str] = []
     twice = await conn.fetchval(
@@ -315,7 +362,7 @@ async def audit(conn: asyncpg.Connection, campaign_id: int) -> tuple[int, list[s
     unexpected: dict[str, int] = {}
     for row in rows:
         dialed += row["n"]
-        kind, status, disposition = KINDS[row["digit"]]
+        kind, status, disposition = kinds[row["digit"]]
         if (row["status"], row["disposition"]) != (status, disposition):
             key = f"{kind} → {row['status']}/{row['disposition']}"
             unexpected[key] = unexpected.get(key, 0) + row["n"]
@@ -341,7 +388,13 @@ class EngineProcess:
 
 
 def spawn_engines(
-    url: str, workdir: Path, level: int, count: int, *, profile: bool = False
+    url: str,
+    workdir: Path,
+    level: int,
+    count: int,
+    *,
+    profile: bool = False,
+    amd_max_s: float = 8.0,
 ) -> list[EngineProcess]:
     share = math.ceil(level / count)
     engines = []
@@ -352,7 +405,7 @@ def spawn_engines(
             "bind_host": "127.0.0.1",
             "node_rtp_port_min": RTP_BASE + k * RTP_SPAN,
             "node_rtp_port_max": RTP_BASE + (k + 1) * RTP_SPAN - 1,
-            "amd_max_s": 8.0,
+            "amd_max_s": amd_max_s,
         }
         env = dict(
             os.environ,
@@ -437,7 +490,9 @@ async def run_level(
 ) -> LevelResult:
     result = LevelResult(level, count)
     await store_platform(ends.kamailio, level)
-    engines = spawn_engines(url, workdir, level, count, profile=setup.profile)
+    engines = spawn_engines(
+        url, workdir, level, count, profile=setup.profile, amd_max_s=setup.amd_max_s
+    )
     conn = await asyncpg.connect(url)
     try:
         async with httpx.AsyncClient() as client:
@@ -445,23 +500,37 @@ async def run_level(
             if not result.why:
                 await hold_level(setup, conn, client, campaign_id, engines, ends, result)
         await stop_engines(engines)
-        result.dialed, wrong = await audit(conn, campaign_id)
+        result.dialed, wrong = await audit(conn, campaign_id, setup.kinds)
         result.why += wrong
     finally:
         await stop_engines(engines, 10)
         await conn.close()
     steady = []
     for engine in engines:
-        samples = [float(x) for x in LATENCY.findall(engine.log.read_text(errors="replace"))]
+        text = engine.log.read_text(errors="replace")
+        samples = [float(x) for x in LATENCY.findall(text)]
         steady += samples[math.ceil(level / count) :]  # without the opening burst
+        result.amd_calls += [
+            (label, _number(ms), float(lag), _number(delay))
+            for label, ms, lag, delay in AMD_TIMING.findall(text)
+        ]
     result.invite_p50_ms, result.invite_p99_ms = percentile(steady, 50), percentile(steady, 99)
     for engine in engines:
         if engine.proc.returncode not in (0, -signal.SIGTERM):
             result.why.append(f"{engine.node} exited {engine.proc.returncode}")
+    if result.amd_lag_p99_s is not None and result.amd_lag_p99_s > AMD_LAG_P99_MAX_S:
+        result.why.append(
+            f"AMD fell behind the audio: processing lag p99 ≤ {fmt_s(result.amd_lag_p99_s)} "
+            f"(over {fmt_s(AMD_LAG_P99_MAX_S)})"
+        )
     result.held = not result.why
     if setup.profile:
         print_profile([workdir / f"{e.node}.prof" for e in engines])
     return result
+
+
+def _number(text: str) -> float:
+    return math.nan if text == "None" else float(text)
 
 
 def print_profile(files: list[Path], top: int = 25) -> None:
@@ -521,17 +590,27 @@ async def hold_level(
     cpu0 = (cpu_s(engine_ps), cpu_s(kamailio_ps), cpu_s(sipp_ps))
     done0, started = await finished(conn, campaign_id), time.monotonic()
     flights, lags, worst, peak_rss = [], [], [], 0
+    amd_active: list[float] = []
+    first_buckets: dict[str, dict[float, float]] = {}
+    last_buckets: dict[str, dict[float, float]] = {}
     while (elapsed := time.monotonic() - started) < setup.hold_s:
         flights.append(await in_flight(conn, campaign_id))
         peak_rss = max(peak_rss, rss(engine_ps))
+        streams_now = 0.0
         for engine in engines:
             text = await scrape(client, engine)
             if text is None:
                 continue
+            streams_now += amd_streams_now(text)
             if found := LAG.search(text):
                 lags.append(float(found.group(1)) * 1000)
             if found := LAG_MAX.search(text):
                 worst.append(float(found.group(1)) * 1000)
+            buckets = {float(le): float(n) for le, n in AMD_LAG_BUCKET.findall(text)}
+            if buckets:
+                first_buckets.setdefault(engine.node, buckets)
+                last_buckets[engine.node] = buckets
+        amd_active.append(streams_now)
         await asyncio.sleep(max(0.0, 1.0 - (time.monotonic() - started - elapsed)))
     elapsed = time.monotonic() - started
     calls = await finished(conn, campaign_id) - done0
@@ -547,12 +626,67 @@ async def hold_level(
     result.engine_rss_mib = peak_rss / 2**20
     result.rss_kib_per_call = (peak_rss - idle) / 1024 / result.level
     result.lag_p99_ms = percentile(lags, 99)
+    result.amd_active_mean = sum(amd_active) / max(len(amd_active), 1)
+    result.amd_active_max = max(amd_active, default=0.0)
+    hold = histogram_delta(first_buckets, last_buckets)
+    result.amd_lag_samples = int(max(hold.values(), default=0))
+    result.amd_lag_p50_s = bucket_quantile(hold, 0.50)
+    result.amd_lag_p99_s = bucket_quantile(hold, 0.99)
     result.lag_worst_ms = max(worst, default=None)
     if result.mean_in_flight < 0.9 * result.level:
         result.why.append(
             f"mean {result.mean_in_flight:.0f} calls in flight over the hold, "
             f"below 90 % of {result.level}"
         )
+
+
+def amd_streams_now(text: str) -> float:
+    found = AMD_ACTIVE.search(text)
+    return float(found.group(1)) if found else 0.0
+
+
+def histogram_delta(
+    first: dict[str, dict[float, float]], last: dict[str, dict[float, float]]
+) -> dict[float, float]:
+    """The engines' cumulative lag buckets counted during the hold (summed over engines)."""
+    total: dict[float, float] = {}
+    for node, buckets in last.items():
+        before = first.get(node, {})
+        for bound, count in buckets.items():
+            total[bound] = total.get(bound, 0.0) + count - before.get(bound, 0.0)
+    return total
+
+
+def bucket_quantile(cumulative: dict[float, float], q: float) -> float | None:
+    """The upper bound of the bucket holding quantile ``q`` (a histogram gives no more)."""
+    if not cumulative or max(cumulative.values()) <= 0:
+        return None
+    total = max(cumulative.values())
+    for bound in sorted(cumulative):
+        if cumulative[bound] >= q * total:
+            return bound
+    return math.inf
+
+
+def offline_verdict(kind: str, params: dict[str, Any]) -> tuple[str, float]:
+    """What ``amd_numpy`` (the campaign's parameters) says on the far end's looping audio, fed
+    20 ms at a time as the platform would: the verdict each call of that far end should get
+    at the same audio time."""
+    import numpy as np
+
+    from opendialer.plugins.amd_numpy.detector import NumpyAmdSession
+    from opendialer.plugins.amd_numpy.params import parse_params
+    from opendialer.plugins.platform_sip import g711
+
+    raw = (Path(audio(GREETINGS[kind]).split(",")[0])).read_bytes()
+    pcm = g711.decode(raw * 3, 0)
+    session = NumpyAmdSession(parse_params(params))
+    for start in range(0, len(pcm), 160):
+        decision = session.feed(np.asarray(pcm[start : start + 160]))
+        if decision is not None:
+            return decision.label.value, decision.decision_ms
+    decision = session.finish()
+    return decision.label.value, decision.decision_ms
 
 
 # ------------------------------------------------------------------ SIPp's own UAC
@@ -597,7 +731,7 @@ async def sipp_baseline(level: int, call_s: float, ring_s: float, workdir: Path)
 # ------------------------------------------------------------------ the run
 
 
-def print_level(row: LevelResult) -> None:
+def print_level(row: LevelResult, amd_params: dict[str, Any]) -> None:
     print(
         f"  {row.level:5d} concurrent, {row.engines} engine process(es): "
         f"{'HELD' if row.held else 'NOT HELD'}  in flight mean {row.mean_in_flight:.0f} "
@@ -626,8 +760,51 @@ def print_level(row: LevelResult) -> None:
             f" ms/call ({row.baseline_detail})",
             flush=True,
         )
+    if row.amd_calls:
+        print_amd(row, amd_params)
     for why in row.why:
         print(f"        ✗ {why}", flush=True)
+
+
+def print_amd(row: LevelResult, params: dict[str, Any]) -> None:
+    """Whether AMD kept up: streams at once, processing lag, verdicts against offline."""
+    lags = [c[2] for c in row.amd_calls]
+    delays = [c[3] for c in row.amd_calls if not math.isnan(c[3])]
+    print(
+        f"        AMD streams at once over the hold: mean {row.amd_active_mean:.0f}, max "
+        f"{row.amd_active_max:.0f};  processing lag (audio received → analysed, "
+        f"{row.amd_lag_samples} batches in the hold) p50 ≤ {fmt_s(row.amd_lag_p50_s)}, "
+        f"p99 ≤ {fmt_s(row.amd_lag_p99_s)};  per call ({len(lags)} calls): worst lag p50 "
+        f"{fmt_ms(percentile(lags, 50))} p99 {fmt_ms(percentile(lags, 99))} max "
+        f"{fmt_ms(max(lags))}",
+        flush=True,
+    )
+    print(
+        f"        verdict after its audio arrived (lag + ≤ 200 ms batch + ≤ 100 ms block): "
+        f"p50 {fmt_ms(percentile(delays, 50))} p99 {fmt_ms(percentile(delays, 99))} max "
+        f"{fmt_ms(max(delays, default=None))}; {len(lags) - len(delays)} calls without a "
+        f"verdict from their audio (the platform's amd_max_s cut the analysis short)",
+        flush=True,
+    )
+    for kind in ("machine", "human"):
+        label, ms = offline_verdict(kind, params)
+        calls = [c for c in row.amd_calls if c[0] == label]
+        if not calls:
+            continue
+        same = sum(1 for c in calls if c[1] == ms)
+        times = sorted({c[1] for c in calls if not math.isnan(c[1])})
+        others = Counter(c[0] for c in row.amd_calls if c[0] != label)
+        print(
+            f"        {kind} far end: offline {label} at {ms:.0f} ms of audio; on the wire "
+            f"{len(calls)} {label} verdicts, {same} at that audio time"
+            f" (audio times seen: {', '.join(f'{t:.0f}' for t in times[:6])}"
+            f"{' …' if len(times) > 6 else ''} ms); other verdicts {dict(others)}",
+            flush=True,
+        )
+
+
+def fmt_s(value: float | None) -> str:
+    return "—" if value is None else f"{1000 * value:.0f} ms"
 
 
 def fmt_ms(value: float | None) -> str:
@@ -680,6 +857,20 @@ def report_figures(setup: LoadSetup, rows: list[LevelResult]) -> None:
             note=f"worst {fmt_ms(row.lag_worst_ms)}",
         )
         figures.report(f"{tag}: agent-free → INVITE p99", row.invite_p99_ms, "ms")
+        if row.amd_calls:
+            figures.report(
+                f"{tag}: AMD streams at once, mean over the hold",
+                row.amd_active_mean,
+                "streams",
+                note=f"max {row.amd_active_max:.0f}",
+            )
+            figures.report(
+                f"{tag}: AMD processing lag p99 (bucket bound)",
+                None if row.amd_lag_p99_s is None else 1000 * row.amd_lag_p99_s,
+                "ms",
+                goal="<= 500",
+                met=None if row.amd_lag_p99_s is None else row.amd_lag_p99_s <= AMD_LAG_P99_MAX_S,
+            )
 
 
 async def run(setup: LoadSetup) -> list[LevelResult]:
@@ -692,17 +883,22 @@ async def run(setup: LoadSetup) -> list[LevelResult]:
         f"hold {setup.hold_s:g} s per level; logs in {workdir}",
         flush=True,
     )
+    mix = (
+        "every call an answering machine (AMD waits for its beep: MACHINE at 12.1 s of audio → BYE)"
+        if setup.mix == "amd"
+        else "30 % person (AMD HUMAN → REFER → NOTIFY 200), 30 % machine (AMD → BYE), "
+        "40 % busy (486)"
+    )
     print(
-        "  mix: 30 % person (AMD HUMAN → REFER → NOTIFY 200), 30 % machine (AMD → BYE), "
-        "40 % busy (486), all through Kamailio (digest REGISTER and INVITE)",
+        f"  mix: {mix}, all through Kamailio (digest REGISTER and INVITE)",
         flush=True,
     )
     rows: list[LevelResult] = []
     async with scratch_database(setup.admin_url, pool_size=5) as (url, _db):
         started = time.perf_counter()
-        campaign_id = await seed(url, setup.leads)
+        campaign_id = await seed(url, setup.leads, setup.amd_params)
         print(f"  {setup.leads:,} leads seeded in {time.perf_counter() - started:.1f} s")
-        with far_ends(workdir, max(setup.levels), setup.ring_s) as ends:
+        with far_ends(workdir, max(setup.levels), setup.ring_s, setup.kinds) as ends:
             runs = [(level, setup.engines) for level in setup.levels]
             repeated = False
             while runs:
@@ -718,7 +914,7 @@ async def run(setup: LoadSetup) -> list[LevelResult]:
                     row.baseline_cpu_ms_per_call = base.baseline_cpu_ms_per_call
                     row.baseline_detail = base.baseline_detail
                 rows.append(row)
-                print_level(row)
+                print_level(row, setup.amd_params)
                 if not row.held:
                     runs = [r for r in runs if r[1] != setup.engines]  # the ramp ends here
                 if setup.then_engines and not runs and not repeated:
