@@ -3,6 +3,7 @@
     .venv/bin/python bench/sip_load.py            # short run (< 2 min): ramp 50, 150
     .venv/bin/python bench/sip_load.py --full     # ramp 100, 300, 600, 1000
     .venv/bin/python bench/sip_load.py --engine [--full]   # the whole product: see below
+    .venv/bin/python bench/sip_load.py --engine --mix amd --levels 380 --ring-s 0.5  # AMD streams
 
 Phases, all in one process (one asyncio loop, one SIP socket per far end):
 

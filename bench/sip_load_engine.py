@@ -5,6 +5,8 @@
                                                             # then the highest held with 3 engines
     .venv/bin/python bench/sip_load.py --engine --levels 300 --engines 2 --hold-s 30
     .venv/bin/python bench/sip_load.py --engine --levels 1000 --no-baseline --profile
+    .venv/bin/python bench/sip_load.py --engine --mix amd --levels 100,200,380 --hold-s 40 \
+        --ring-s 0.5 --no-baseline          # 300+ AMD streams at once: do they keep up?
 
 The product as a site runs it, on one host:
 
@@ -39,6 +41,16 @@ engines' call logs (without each engine's opening burst), and the mean call leng
 (``-sn uac``) keeps the same number of calls in flight, each as long as a call of the
 first (lightest) level, against a SIPp UAS of the machine scenario directly: the
 baseline of calls/s and CPU per call.
+
+``--mix amd``: every call an answering machine whose greeting the campaign's AMD
+waits out to its beep (MACHINE at 12.1 s of audio), so AMD streams overlap the most.
+For every mix, when AMD listened, each level also prints the AMD streams at once
+(the engines' ``opendialer_amd_streams``, mean and max over the hold), the processing
+lag of their audio (``opendialer_amd_processing_lag_seconds`` over the hold, p50/p99;
+each call's worst from its ``sip.call_end`` line), how long after its audio each
+verdict came, and the verdicts' audio time against the detector run offline on the
+far end's audio; a level whose lag p99 is over 0.5 s does not hold
+(docs/performance.md, "AMD streams on one engine").
 """
 
 from __future__ import annotations
@@ -731,7 +743,7 @@ async def sipp_baseline(level: int, call_s: float, ring_s: float, workdir: Path)
 # ------------------------------------------------------------------ the run
 
 
-def print_level(row: LevelResult, amd_params: dict[str, Any]) -> None:
+def print_level(row: LevelResult, setup: LoadSetup) -> None:
     print(
         f"  {row.level:5d} concurrent, {row.engines} engine process(es): "
         f"{'HELD' if row.held else 'NOT HELD'}  in flight mean {row.mean_in_flight:.0f} "
@@ -761,12 +773,14 @@ def print_level(row: LevelResult, amd_params: dict[str, Any]) -> None:
             flush=True,
         )
     if row.amd_calls:
-        print_amd(row, amd_params)
+        print_amd(row, setup.amd_params, setup.kinds)
     for why in row.why:
         print(f"        ✗ {why}", flush=True)
 
 
-def print_amd(row: LevelResult, params: dict[str, Any]) -> None:
+def print_amd(
+    row: LevelResult, params: dict[str, Any], kinds: dict[str, tuple[str, str, str]]
+) -> None:
     """Whether AMD kept up: streams at once, processing lag, verdicts against offline."""
     lags = [c[2] for c in row.amd_calls]
     delays = [c[3] for c in row.amd_calls if not math.isnan(c[3])]
@@ -786,7 +800,7 @@ def print_amd(row: LevelResult, params: dict[str, Any]) -> None:
         f"verdict from their audio (the platform's amd_max_s cut the analysis short)",
         flush=True,
     )
-    for kind in ("machine", "human"):
+    for kind in sorted({k[0] for k in kinds.values()} & set(GREETINGS)):
         label, ms = offline_verdict(kind, params)
         calls = [c for c in row.amd_calls if c[0] == label]
         if not calls:
@@ -914,7 +928,7 @@ async def run(setup: LoadSetup) -> list[LevelResult]:
                     row.baseline_cpu_ms_per_call = base.baseline_cpu_ms_per_call
                     row.baseline_detail = base.baseline_detail
                 rows.append(row)
-                print_level(row, setup.amd_params)
+                print_level(row, setup)
                 if not row.held:
                     runs = [r for r in runs if r[1] != setup.engines]  # the ramp ends here
                 if setup.then_engines and not runs and not repeated:
