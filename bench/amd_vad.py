@@ -229,7 +229,7 @@ def truth_of(row: dict[str, str], n: int) -> Truth:
     elif row.get("music"):
         group = f"music ({row['music']})"
     else:
-        group = f"{row['noise_type'] or 'none'} {row['snr_bin']}"
+        group = f"{row.get('noise_type') or 'none'} {row.get('snr_bin', '')}".strip()
     return Truth(frames, onset, group)
 
 
