@@ -800,19 +800,22 @@ def print_amd(
         f"verdict from their audio (the platform's amd_max_s cut the analysis short)",
         flush=True,
     )
-    for kind in sorted({k[0] for k in kinds.values()} & set(GREETINGS)):
+    answering = sorted({k[0] for k in kinds.values()} & set(GREETINGS))
+    for kind in answering:
         label, ms = offline_verdict(kind, params)
         calls = [c for c in row.amd_calls if c[0] == label]
         if not calls:
             continue
         same = sum(1 for c in calls if c[1] == ms)
         times = sorted({c[1] for c in calls if not math.isnan(c[1])})
-        others = Counter(c[0] for c in row.amd_calls if c[0] != label)
+        # with one answering far end, every other verdict is a wrong one
+        others = Counter(c[0] for c in row.amd_calls if c[0] != label and len(answering) == 1)
         print(
             f"        {kind} far end: offline {label} at {ms:.0f} ms of audio; on the wire "
             f"{len(calls)} {label} verdicts, {same} at that audio time"
             f" (audio times seen: {', '.join(f'{t:.0f}' for t in times[:6])}"
-            f"{' …' if len(times) > 6 else ''} ms); other verdicts {dict(others)}",
+            f"{' …' if len(times) > 6 else ''} ms)"
+            + (f"; other verdicts {dict(others)}" if len(answering) == 1 else ""),
             flush=True,
         )
 
