@@ -21,7 +21,8 @@ how many each detector calls MACHINE (the issue's target: >= 95 %).
 ``--train DIR --heldout DIR`` instead runs every detector on both splits of
 ``bench/amd_corpus`` and prints their figures side by side, naming the held-out
 split's engines and voices (from its meta.json): the gap between the columns is
-what a detector owes to the voices and phrases it was tuned or trained on.
+what a detector owes to the voices and phrases it was tuned or trained on
+(``--by COLUMN`` adds a row per value; ``--chunk-ms`` applies).
 
 ``--cap-sweep MS`` instead searches the parameters that matter most under a
 short analysis cap (``greeting_ms`` x ``long_greeting_silence_ms``, with
@@ -323,9 +324,12 @@ def load(corpus: Path) -> tuple[list[dict[str, str]], list[tuple[np.ndarray, int
 
 
 def summary(
-    rows: list[dict[str, str]], clips: list[tuple[np.ndarray, int]], detect: Detector
+    rows: list[dict[str, str]],
+    clips: list[tuple[np.ndarray, int]],
+    detect: Detector,
+    by: str | None = None,
 ) -> dict[str, float | None]:
-    """The figures the issue sets targets for, on one corpus."""
+    """The figures the issue sets targets for, on one corpus (and H+M accuracy per ``by``)."""
     preds = []
     cpu = 0.0
     for x, rate in clips:
@@ -345,6 +349,14 @@ def summary(
         for i, r in enumerate(rows)
         if truth[i] == "HUMAN" and labels[i] == "HUMAN"
     ]
+    groups: dict[str, list[int]] = defaultdict(list)
+    for i, r in enumerate(rows):
+        if by and truth[i] in ("HUMAN", "MACHINE"):
+            groups[f"H+M accuracy, {by} {r.get(by) or '-'}"].append(i)
+    by_group: dict[str, float | None] = {
+        key: sum(labels[i] == truth[i] for i in idx) / len(idx)
+        for key, idx in sorted(groups.items())
+    }
     return {
         "HUMAN+MACHINE accuracy": acc_hm,
         "all four classes accuracy": sum(a == b for a, b in zip(truth, labels, strict=True))
@@ -366,10 +378,11 @@ def summary(
         if released
         else None,
         "CPU s per s of audio": cpu / max(1e-9, sum(len(x) / rate for x, rate in clips)),
+        **by_group,
     }
 
 
-def side_by_side(train: Path, heldout: Path, chunk_ms: int) -> None:
+def side_by_side(train: Path, heldout: Path, chunk_ms: int, by: str | None) -> None:
     """Every detector on the train and held-out splits, one column each."""
     corpora = {"train": load(train), "held-out": load(heldout)}
     metas: dict[str, dict[str, Any]] = {}
@@ -395,13 +408,16 @@ def side_by_side(train: Path, heldout: Path, chunk_ms: int) -> None:
         ("app_amd re-implementation, default parameters", app_amd),
     ]
     for name, detect in detectors:
-        columns = {split: summary(rows, clips, detect) for split, (rows, clips) in corpora.items()}
+        columns = {
+            split: summary(rows, clips, detect, by) for split, (rows, clips) in corpora.items()
+        }
         print(f"\n=== {name}")
         print(f"  {'figure':<44}{'train':>10}{'held-out':>10}")
-        for figure in columns["train"]:
+        held_only = [f for f in columns["held-out"] if f not in columns["train"]]
+        for figure in [*columns["train"], *held_only]:
             cells = []
             for split in corpora:
-                v = columns[split][figure]
+                v = columns[split].get(figure)
                 unit_is_share = not figure.endswith((" s", "audio"))
                 cells.append(
                     "-"
@@ -413,7 +429,7 @@ def side_by_side(train: Path, heldout: Path, chunk_ms: int) -> None:
                     else f"{v:.5f}"
                 )
             print(f"  {figure:<44}{cells[0]:>10}{cells[1]:>10}")
-            held = columns["held-out"][figure]
+            held = columns["held-out"].get(figure)
             if figure in (
                 "HUMAN+MACHINE accuracy",
                 "humans called MACHINE",
@@ -452,7 +468,7 @@ def main() -> None:
     if a.train or a.heldout:
         if not (a.train and a.heldout):
             ap.error("--train and --heldout go together")
-        side_by_side(a.train, a.heldout, a.chunk_ms)
+        side_by_side(a.train, a.heldout, a.chunk_ms, a.by)
         return
     if a.corpus is None:
         ap.error("name a corpus directory, or --train DIR --heldout DIR")
