@@ -7,6 +7,9 @@ for Spanish. Portuguese has only espeak-ng and mbrola voices, so it holds out
 voices: espeak-ng's European Portuguese and three of the six mbrola voices.
 espeak-ng's voice variants (``+m3``, ``+f2``, ...) are split too.
 
+festival's mbrola voices (festvox-us1/us2/us3/en1) are not used: they are the same
+diphone databases as mbrola us1/us2/us3/en1, which would put one voice in both splits.
+
 The shared dev generator left mbrola es1, es2 and mx1 out (stressed vowels missing
 with espeak-ng 1.51); on 2026-12-07 their longest pause inside a sentence measured
 like the other Spanish voices' (110-380 ms), so they are used.
