@@ -3,7 +3,8 @@
     .venv/bin/python bench/amd.py /tmp/amd-dev [--limit N] [--chunk-ms 20] [--by engine]
     .venv/bin/python bench/amd.py /tmp/amd-dev --cap-sweep 5000
 
-The corpus comes from ``../shared/amd-corpus/make_corpus.py`` (labels.csv + WAVs).
+The corpus comes from ``bench/amd_corpus/make.py`` (labels.csv + WAVs; the
+shared dev generator's corpora have the same columns and work too).
 For every detector it prints the confusion matrix, accuracy over HUMAN+MACHINE
 and over the four classes, human->machine and machine->human rates, SILENCE and
 FAX recall, decision times (median/p95; humans also from ``speech_end_s``) and
@@ -17,6 +18,12 @@ playing at answer (early media: the 183's audio, then the 200 OK): each MACHINE
 clip cut to start S seconds into its speech (``speech_onset_s + S``), and prints
 how many each detector calls MACHINE (the issue's target: >= 95 %).
 
+``--train DIR --heldout DIR`` instead runs every detector on both splits of
+``bench/amd_corpus`` and prints their figures side by side, naming the held-out
+split's engines and voices (from its meta.json): the gap between the columns is
+what a detector owes to the voices and phrases it was tuned or trained on
+(``--by COLUMN`` adds a row per value; ``--chunk-ms`` applies).
+
 ``--cap-sweep MS`` instead searches the parameters that matter most under a
 short analysis cap (``greeting_ms`` x ``long_greeting_silence_ms``, with
 ``total_analysis_time_ms=MS``) and prints, for each pair, the figures the
@@ -28,6 +35,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import json
 import sys
 import time
 from collections import Counter, defaultdict
@@ -309,11 +317,139 @@ def early_media(
         )
 
 
+def load(corpus: Path) -> tuple[list[dict[str, str]], list[tuple[np.ndarray, int]]]:
+    with open(corpus / "labels.csv", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    return rows, [read_wav(corpus / r["file"]) for r in rows]
+
+
+def summary(
+    rows: list[dict[str, str]],
+    clips: list[tuple[np.ndarray, int]],
+    detect: Detector,
+    by: str | None = None,
+) -> dict[str, float | None]:
+    """The figures the issue sets targets for, on one corpus (and H+M accuracy per ``by``)."""
+    preds = []
+    cpu = 0.0
+    for x, rate in clips:
+        t0 = time.process_time()
+        preds.append(detect(x, rate))
+        cpu += time.process_time() - t0
+    truth = [r["label"] for r in rows]
+    labels = [p for p, _ in preds]
+    acc_hm, h2m, m2h = hm_rates(truth, labels)
+
+    def recall(label: str, keep: Callable[[dict[str, str]], bool] = lambda r: True) -> float | None:
+        idx = [i for i, r in enumerate(rows) if truth[i] == label and keep(r)]
+        return sum(labels[i] == label for i in idx) / len(idx) if idx else None
+
+    released = [
+        preds[i][1] / 1000 - float(r["speech_end_s"])
+        for i, r in enumerate(rows)
+        if truth[i] == "HUMAN" and labels[i] == "HUMAN"
+    ]
+    groups: dict[str, list[int]] = defaultdict(list)
+    for i, r in enumerate(rows):
+        if by and truth[i] in ("HUMAN", "MACHINE"):
+            groups[f"H+M accuracy, {by} {r.get(by) or '-'}"].append(i)
+    by_group: dict[str, float | None] = {
+        key: sum(labels[i] == truth[i] for i in idx) / len(idx)
+        for key, idx in sorted(groups.items())
+    }
+    return {
+        "HUMAN+MACHINE accuracy": acc_hm,
+        "all four classes accuracy": sum(a == b for a, b in zip(truth, labels, strict=True))
+        / max(1, len(rows)),
+        "humans called MACHINE": h2m,
+        "machines called HUMAN": m2h,
+        "SILENCE recall": recall("SILENCE"),
+        "FAX recall": recall("FAX"),
+        "early-media greetings called MACHINE": recall(
+            "MACHINE", lambda r: bool(r.get("early_media_s"))
+        ),
+        "long live greetings called HUMAN": recall(
+            "HUMAN", lambda r: r["scenario"] == "human_long"
+        ),
+        "beepless voicemails called MACHINE": recall(
+            "MACHINE", lambda r: "nobeep" in r["scenario"]
+        ),
+        "humans released after speech end, median s": float(np.median(released))
+        if released
+        else None,
+        "CPU s per s of audio": cpu / max(1e-9, sum(len(x) / rate for x, rate in clips)),
+        **by_group,
+    }
+
+
+def side_by_side(train: Path, heldout: Path, chunk_ms: int, by: str | None) -> None:
+    """Every detector on the train and held-out splits, one column each."""
+    corpora = {"train": load(train), "held-out": load(heldout)}
+    metas: dict[str, dict[str, Any]] = {}
+    for name, path in (("train", train), ("held-out", heldout)):
+        meta_path = path / "meta.json"
+        metas[name] = meta = json.loads(meta_path.read_text()) if meta_path.exists() else {}
+        rows = corpora[name][0]
+        print(
+            f"{name}: {path}, {len(rows)} clips, split {meta.get('split', '?')}, seed {meta.get('seed', '?')}"
+        )
+    held, trained = metas["held-out"], metas["train"]
+    if held.get("voices"):
+        engines = sorted(set(held.get("engines", [])) - set(trained.get("engines", [])))
+        print(f"  held out: whole engines {', '.join(engines) or 'none'}; the split's voices:")
+        for lang, voices in held["voices"].items():
+            print(f"    {lang}: {' '.join(voices)}")
+    detectors: list[tuple[str, Detector]] = [
+        ("numpy (default parameters)", numpy_detector({}, chunk_ms)),
+        *[
+            (f"numpy preset {name}", numpy_detector(dict(values), chunk_ms))
+            for name, values in PRESETS.items()
+        ],
+        ("app_amd re-implementation, default parameters", app_amd),
+    ]
+    for name, detect in detectors:
+        columns = {
+            split: summary(rows, clips, detect, by) for split, (rows, clips) in corpora.items()
+        }
+        print(f"\n=== {name}")
+        print(f"  {'figure':<44}{'train':>10}{'held-out':>10}")
+        held_only = [f for f in columns["held-out"] if f not in columns["train"]]
+        for figure in [*columns["train"], *held_only]:
+            cells = []
+            for split in corpora:
+                v = columns[split].get(figure)
+                unit_is_share = not figure.endswith((" s", "audio"))
+                cells.append(
+                    "-"
+                    if v is None
+                    else pct(v)
+                    if unit_is_share
+                    else f"{v:.2f}"
+                    if "median" in figure
+                    else f"{v:.5f}"
+                )
+            print(f"  {figure:<44}{cells[0]:>10}{cells[1]:>10}")
+            held = columns["held-out"].get(figure)
+            if figure in (
+                "HUMAN+MACHINE accuracy",
+                "humans called MACHINE",
+                "machines called HUMAN",
+            ):
+                figures.report(
+                    f"{name.split(',')[0]}: {figure} (held-out split)",
+                    None if held is None else 100 * held,
+                    "%",
+                    note=f"{len(corpora['held-out'][0])} clips of {heldout.name}",
+                )
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    ap.add_argument("corpus", type=Path)
+    ap.add_argument("corpus", type=Path, nargs="?")
+    ap.add_argument("--train", type=Path, help="train split (with --heldout: side by side)")
+    ap.add_argument("--heldout", type=Path, help="held-out split (with --train)")
     ap.add_argument("--limit", type=int, default=0, help="only the first N clips")
     ap.add_argument("--chunk-ms", type=int, default=0, help="feed the numpy detector in pieces")
     ap.add_argument("--by", default=None, help="labels.csv column to break accuracy down by")
@@ -329,6 +465,13 @@ def main() -> None:
         help="machines cut S s into their speech: the share called MACHINE",
     )
     a = ap.parse_args()
+    if a.train or a.heldout:
+        if not (a.train and a.heldout):
+            ap.error("--train and --heldout go together")
+        side_by_side(a.train, a.heldout, a.chunk_ms, a.by)
+        return
+    if a.corpus is None:
+        ap.error("name a corpus directory, or --train DIR --heldout DIR")
 
     with open(a.corpus / "labels.csv", encoding="utf-8") as f:
         rows = list(csv.DictReader(f))

@@ -13,10 +13,10 @@ Benches report figures through ``bench/figures.py``: run here, each
 baseline measured in the same run (when the bench has one), the ratio, the goal
 and whether this run met it. Each bench's full output is kept in ``--logs``.
 
-``bench/amd.py`` needs the labelled corpus of ``../shared/amd-corpus``: when
-``--amd-corpus`` (default ``$OPENDIALER_AMD_CORPUS`` or ``/tmp/amd-dev``) has no
-``labels.csv``, it is made first (``setup.sh``, then ``make_corpus.py --seed 1``);
-if that cannot be done the bench is skipped with the reason.
+``bench/amd.py`` needs a labelled corpus: when ``--amd-corpus`` (default
+``$OPENDIALER_AMD_CORPUS`` or ``/tmp/amd-train1``) has no ``labels.csv``, the train
+split is made first (``bench/amd_corpus/setup.sh``, then ``bench/amd_corpus/make.py
+--split train --seed 1``); if that cannot be done the bench is skipped with the reason.
 
 ``--write FILE`` puts the table, the machine it ran on and the command into FILE
 between ``<!-- run_all:begin -->`` and ``<!-- run_all:end -->`` (the rest of the
@@ -46,8 +46,8 @@ sys.path.insert(0, str(BENCH))
 from figures import FIGURES_ENV  # noqa: E402
 
 BEGIN, END = "<!-- run_all:begin -->", "<!-- run_all:end -->"
-DEFAULT_CORPUS = Path(os.environ.get("OPENDIALER_AMD_CORPUS", "/tmp/amd-dev"))
-CORPUS_TOOLS = ROOT.parent / "shared" / "amd-corpus"
+DEFAULT_CORPUS = Path(os.environ.get("OPENDIALER_AMD_CORPUS", "/tmp/amd-train1"))
+CORPUS_TOOLS = BENCH / "amd_corpus"
 
 
 @dataclass(frozen=True)
@@ -341,14 +341,15 @@ def ensure_corpus(corpus: Path, tools: Path, logs: Path) -> str:
     """'' when the corpus is ready, else why it is not."""
     if (corpus / "labels.csv").exists():
         return ""
-    if not (tools / "make_corpus.py").exists():
-        return f"no AMD corpus at {corpus} and no {tools / 'make_corpus.py'} to make one"
-    print(f"making the AMD corpus in {corpus} (setup.sh, make_corpus.py --seed 1) …", flush=True)
+    if not (tools / "make.py").exists():
+        return f"no AMD corpus at {corpus} and no {tools / 'make.py'} to make one"
+    print(
+        f"making the AMD corpus in {corpus} (setup.sh, make.py --split train --seed 1) …",
+        flush=True,
+    )
     with open(logs / "amd_corpus.log", "w") as log:
-        steps = [
-            ["bash", str(tools / "setup.sh")],
-            ["python3", str(tools / "make_corpus.py"), "--out", str(corpus), "--seed", "1"],
-        ]
+        make = [sys.executable, str(tools / "make.py"), "--split", "train", "--seed", "1"]
+        steps = [["bash", str(tools / "setup.sh")], [*make, "--out", str(corpus)]]
         for step in steps:
             try:
                 done = subprocess.run(step, stdout=log, stderr=subprocess.STDOUT, timeout=1800)
@@ -360,7 +361,7 @@ def ensure_corpus(corpus: Path, tools: Path, logs: Path) -> str:
                     f"(see {logs / 'amd_corpus.log'})"
                 )
     if not (corpus / "labels.csv").exists():
-        return f"make_corpus.py ran but {corpus / 'labels.csv'} is missing"
+        return f"make.py ran but {corpus / 'labels.csv'} is missing"
     return ""
 
 

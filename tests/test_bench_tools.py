@@ -231,7 +231,6 @@ def test_every_bench_script_is_in_the_table() -> None:
     not_benches = {
         "run_all",  # the table itself
         "soak",  # 30 minutes: run on its own, its figures have their own section
-        "amd_heldout_corpus",  # makes a corpus, measures nothing
     }
     scripts = {
         path.stem
@@ -282,7 +281,7 @@ def test_a_failing_or_hanging_bench_is_a_row_not_a_crash(
 
 def test_missing_corpus_without_tools_is_a_reason(tmp_path: Path) -> None:
     why = run_all.ensure_corpus(tmp_path / "corpus", tmp_path / "no-tools", tmp_path)
-    assert "no AMD corpus" in why and "make_corpus.py" in why
+    assert "no AMD corpus" in why and "make.py" in why
     (tmp_path / "corpus").mkdir()
     (tmp_path / "corpus" / "labels.csv").write_text("file,label\n")
     assert run_all.ensure_corpus(tmp_path / "corpus", tmp_path / "no-tools", tmp_path) == ""
