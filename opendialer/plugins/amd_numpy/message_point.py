@@ -45,7 +45,7 @@ AFTER_BEEP_S = 0.12
 #: A beep is a mailbox's only after a greeting (1 s of speech: a tone before is music,
 #: a SIT or a tone at answer), and apart from it (not a note under the voice).
 GREETING_BEFORE_BEEP_FRAMES = 100
-QUIET_BEFORE_BEEP_FRAMES = 12
+QUIET_BEFORE_BEEP_FRAMES = 6
 TONE_ONSET_FRAMES = 6
 #: A chunk holding this share of its power at the beep's pitch still sounds the beep.
 TONE_SHARE = 0.5
