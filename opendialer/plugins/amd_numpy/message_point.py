@@ -25,6 +25,8 @@ second of silence at the start of the recording.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import numpy.typing as npt
 
@@ -47,6 +49,8 @@ AFTER_BEEP_S = 0.12
 GREETING_BEFORE_BEEP_FRAMES = 100
 QUIET_BEFORE_BEEP_FRAMES = 6
 TONE_ONSET_FRAMES = 6
+#: After a shadow restarted: silence is at most this far over the earlier floor.
+QUIET_OVER_FLOOR_DB = 12.0
 #: A chunk holding this share of its power at the beep's pitch still sounds the beep.
 TONE_SHARE = 0.5
 
@@ -95,6 +99,10 @@ class NumpyMessagePointTracker:
         self._shadow = _shadow(params, sample_rate)
         self._shadow_from_s = 0.0  # where the shadow started listening (s since answer)
         self._spoken = 0  # frames of speech heard by the shadows before this one
+        #: The line's floor (dB) learnt by the shadows before this one: a fresh shadow
+        #: that starts mid-greeting (over a music bed, in babble) takes the sound for
+        #: its background, so its silence must also be quiet by the earlier floor.
+        self._floor_db = math.inf
         self._samples = 0
         self._last: npt.NDArray[np.int16] = np.zeros(0, dtype=np.int16)
         self._point: MessagePoint | None = None
@@ -126,6 +134,8 @@ class NumpyMessagePointTracker:
         trace = self._shadow.trace
         assert trace is not None
         self._spoken += sum(trace.speech)
+        if trace.floor_db:  # the line's floor as the first shadows knew it
+            self._floor_db = min(self._floor_db, trace.floor_db[-1])
         self._shadow = _shadow(self._params, self._rate)
         self._shadow_from_s = self.heard_s
 
@@ -173,6 +183,8 @@ class NumpyMessagePointTracker:
         # Sound over the speech threshold that is not speech (a music bed, tones) is
         # not the silence after a greeting either.
         if any(e > th for e, th in zip(trace.energy_db[-n:], trace.threshold_db[-n:], strict=True)):
+            return None
+        if any(e > self._floor_db + QUIET_OVER_FLOOR_DB for e in trace.energy_db[-n:]):
             return None
         last = len(speech) - 1 - speech[::-1].index(True) if True in speech else -1
         ended = (
