@@ -29,7 +29,7 @@ from opendialer.core.services.common import SYSTEM
 from opendialer.core.storage import Database
 from opendialer.core.storage.tables import AuditEvent, CampaignMessage, Lead
 from opendialer.plugins.platform_sim.clips import load_clips
-from opendialer.sdk import AmdLabel, FindsMessagePoint
+from opendialer.sdk import AmdLabel, FindsMessagePoint, hookimpl
 
 PATH = "/api/v1/campaigns/{}/voicemail-message"
 
@@ -292,3 +292,64 @@ async def test_the_form_uploads_the_message_and_says_what_to_do_without_it(
     page = (await ana.get(f"/campaigns/{cid}/edit", headers=htmx(ana))).text
     assert selected(page, "amd_on_machine") == "leave_message"
     assert f"/api/v1/campaigns/{cid}/voicemail-message/audio" in page
+
+
+class SlotSpy:
+    """One slot per campaign; notes, at each release, how many messages the simulator
+    had finished leaving."""
+
+    platform: Any = None
+    releases: list[int] = []
+
+    def __init__(self, options: Any = None, context: Any = None) -> None:
+        self.held: set[str] = set()
+
+    async def start(self) -> None:
+        return None
+
+    async def close(self) -> None:
+        return None
+
+    def free_slots(self, request: Any) -> int:
+        return 0 if self.held else 1
+
+    def reserve(self, request: Any, call_id: str) -> None:
+        self.held.add(call_id)
+
+    def release(self, call_id: str, transferred: bool) -> None:
+        self.held.discard(call_id)
+        SlotSpy.releases.append(SlotSpy.platform.messages_left)
+
+    def health(self, request: Any = None) -> Any:
+        from opendialer.sdk import Health
+
+        return Health(ok=True, detail="spy")
+
+
+class SlotSpyPlugin:
+    @hookimpl
+    def register_routing_targets(self) -> Any:
+        return {"slot_spy": SlotSpy}
+
+
+async def test_the_agent_is_freed_at_the_verdict_not_after_the_message(db: Database) -> None:
+    """A progressive call holds its agent from the launch; leaving a message keeps the
+    call up for a minute, so the agent goes back at the MACHINE verdict."""
+    pm = PluginManager().load_all()
+    pm.register(SlotSpyPlugin(), name="slot_spy")
+    cid, _, script = await amd_campaign(
+        "155073",
+        {"machine": 2},
+        routing_target="slot_spy",
+        amd_params={"on_machine": "leave_message"},
+    )
+    await _voicemail(cid)
+    engine = make_engine(db, FakeClock(utc(2026, 3, 2, 10, 0)), pm=pm, script=script)
+    SlotSpy.platform, SlotSpy.releases = engine.platform, []
+    await engine.start(run_loop=False)
+    try:
+        await run_round(engine, rounds=2)
+    finally:
+        await engine.stop()
+    assert [c["status"] for c in await records(cid)] == ["MESSAGE_LEFT", "MESSAGE_LEFT"]
+    assert SlotSpy.releases == [0, 1]  # each before its own message was left

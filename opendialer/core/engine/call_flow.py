@@ -149,9 +149,25 @@ def _following_verdict(
                 _handing_over(runner, call)
             else:  # a machine: hung up on, or left a message first
                 call.enter(CallPhase.HANGING_UP)
+                if action is CallAction.LEAVE_MESSAGE:
+                    _free_slot_now(runner, call)
         return action
 
     return verdict
+
+
+def _free_slot_now(runner: CampaignRunner, call: CallAttempt) -> None:
+    """Voicemail drop keeps the call up for the greeting and the message (up to a
+    minute): the agent a progressive call held since its launch is not needed, so it
+    goes back to the routing target now, not when the call ends."""
+    if not call.holds_slot:
+        return
+    call.holds_slot = False
+    try:
+        call.routing.release(call.call_id, False)
+    except Exception:
+        log.exception("routing_release_failed call_id=%s", call.call_id)
+    runner.engine.wake()
 
 
 def _handing_over(runner: CampaignRunner, call: CallAttempt) -> None:
