@@ -352,6 +352,7 @@ async def test_summary_counts_leads_by_status(app_client: ApiClient) -> None:
         "SERVICE_TEMPORARILY_UNAVAILABLE": 0,
         "DO_NOT_CALL": 0,
         "ABANDONED": 0,
+        "MESSAGE_LEFT": 0,
         "UNKNOWN": 0,
     }
 

@@ -46,7 +46,7 @@ ROLES = ("master", "manager", "campaign_admin", "campaign_supervisor")
 #: The seeded data's own words (names people typed) are not the product's text.
 #: One lead per status (and a call record each), so every status name is shown.
 LEAD_NAMES = ("Ana Souza", "Bruno Lima", "Carla Dias", "Davi Rocha", "Eva Nunes")
-LEAD_NAMES += ("Fábio Reis", "Gil Sá", "Hugo Melo", "Iara Luz", "Júlia Cruz")
+LEAD_NAMES += ("Fábio Reis", "Gil Sá", "Hugo Melo", "Iara Luz", "Júlia Cruz", "Lia Prado")
 LEADS_CSV = "name,phone\n" + "".join(
     f"{name},(41) 98102-11{10 + i}\n" for i, name in enumerate(LEAD_NAMES)
 )
@@ -201,7 +201,7 @@ async def seed(app: ApiClient) -> dict[str, Any]:
         if start:
             assert (await admin.post(f"/api/v1/campaigns/{cid}/start")).status_code == 200
         ids["campaign_id"] = cid
-    leads = (await admin.get(f"/api/v1/campaigns/{ids['campaign_id']}/leads")).json()
+    leads = (await admin.get(f"/api/v1/campaigns/{ids['campaign_id']}/leads?per_page=50")).json()
     ids["lead_id"] = leads["items"][0]["id"]
     await _dialled(ids["campaign_id"], [lead["id"] for lead in leads["items"]])
     days = (await admin.get(f"/api/v1/campaigns/{ids['campaign_id']}/schedules")).json()

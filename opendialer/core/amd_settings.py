@@ -8,7 +8,9 @@ Keys the engine reads itself (:data:`ENGINE_KEYS`):
   when installed, else the first by name);
 * ``preset`` — one of the strategy's presets (``fast``, ``accurate``);
 * ``on_machine``, ``on_fax``, ``on_silence``, ``on_notsure`` — ``hangup`` or
-  ``transfer``: what that verdict does. A HUMAN verdict always transfers.
+  ``transfer``: what that verdict does; ``on_machine`` may also be ``leave_message``
+  (voicemail drop: the campaign's voicemail message, checked by the campaign service
+  since it lives apart). A HUMAN verdict always transfers.
 
 Every other key is the strategy's parameter (ours or app_amd's name), on top of
 the preset's values.
@@ -34,6 +36,13 @@ ENGINE_KEYS = ("strategy", "preset", *VERDICT_SETTINGS)
 #: detector); when it is not installed, the first installed strategy by name.
 PREFERRED_STRATEGY = "numpy"
 ACTIONS = tuple(a.value for a in CallAction)
+#: The verdict settings that may leave a message (only a machine records one).
+LEAVES_MESSAGE = ("on_machine",)
+
+
+def leaves_message(params: Mapping[str, Any]) -> bool:
+    """The campaign leaves a message on answering machines (needs its voicemail message)."""
+    return params.get("on_machine") == CallAction.LEAVE_MESSAGE.value
 
 
 def strategy_name(factories: Mapping[str, Any], wanted: Any, default: str | None = None) -> Any:
@@ -71,6 +80,8 @@ def check(params: Any, factories: Mapping[str, Any]) -> dict[str, Any]:
     for key in VERDICT_SETTINGS:
         if key in params and params[key] not in ACTIONS:
             raise InvalidValue("amd.action_invalid", key=key, value=params[key])
+        if params.get(key) == CallAction.LEAVE_MESSAGE and key not in LEAVES_MESSAGE:
+            raise InvalidValue("amd.leave_message_machine_only", key=key)
     wanted = params.get("strategy")
     if wanted is not None and (not isinstance(wanted, str) or wanted not in factories):
         installed = ", ".join(sorted(factories)) or "none"

@@ -44,11 +44,16 @@ class LeadStatus(StrEnum):
     #: A person answered and no agent was free in time (over-dialing pacing): the
     #: safe-harbour message was played. Not final: the retry policy schedules it.
     ABANDONED = "ABANDONED"
+    #: A machine answered and the campaign's voicemail message was left on it
+    #: (``on_machine: leave_message``). Final: the message is what the call was for.
+    MESSAGE_LEFT = "MESSAGE_LEFT"
     UNKNOWN = "UNKNOWN"
 
 
 #: Statuses after which a lead is never dialed again, whatever its attempts.
-FINAL_LEAD_STATUSES = frozenset({LeadStatus.SUCCESS, LeadStatus.DO_NOT_CALL})
+FINAL_LEAD_STATUSES = frozenset(
+    {LeadStatus.SUCCESS, LeadStatus.DO_NOT_CALL, LeadStatus.MESSAGE_LEFT}
+)
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 

@@ -227,6 +227,47 @@ class AmdSession(Protocol):
 
 
 @dataclass(frozen=True, slots=True)
+class MessagePoint:
+    """Where a message left on an answering machine starts (voicemail drop).
+
+    ``at_ms``: ms of audio since answer at which the point was reached — the message
+    starts now. ``found`` False: the tracker gave up (no end of greeting heard within
+    its cap); the engine then hangs up instead. ``reasons`` says why, like a verdict's.
+    """
+
+    at_ms: float
+    reasons: str
+    found: bool = True
+
+
+class MessagePointTracker(Protocol):
+    """Listens to a machine's greeting after the MACHINE verdict, for the moment to
+    start a message: the end of the beep, else the silence after the greeting.
+
+    ``feed`` takes 16-bit PCM at the session's rate, the audio that follows what the
+    session was fed, in chunks of any length; it returns None until the point is
+    reached, then the point (and the same one on later calls).
+    """
+
+    def feed(self, pcm: npt.NDArray[np.int16]) -> MessagePoint | None: ...
+
+
+@runtime_checkable
+class FindsMessagePoint(Protocol):
+    """An :class:`AmdSession` that can follow its MACHINE verdict with a
+    :class:`MessagePointTracker` (the built-in ``numpy`` strategy's sessions do).
+
+    A session that does not gets the engine's fallback tracker: it waits for the line
+    to stay quiet for 2 s (no beep detection), and gives up like any tracker after the
+    engine's cap (docs/amd.md, "Voicemail drop").
+    """
+
+    def message_point_tracker(self) -> MessagePointTracker:
+        """A tracker that continues from the audio this session has heard."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
 class AmdParameter:
     """One tunable, documented for administrators."""
 
@@ -395,6 +436,9 @@ class ValidatesOptions(Protocol):
 class CallAction(StrEnum):
     TRANSFER = "transfer"
     HANGUP = "hangup"
+    #: Voicemail drop (a MACHINE verdict only): wait for the message point
+    #: (``CallRequest.message_point``), play ``CallRequest.voicemail_ulaw``, hang up.
+    LEAVE_MESSAGE = "leave_message"
 
 
 class CallDisposition(StrEnum):
@@ -410,6 +454,9 @@ class CallDisposition(StrEnum):
     #: A person answered and no agent freed within the campaign's abandon timeout
     #: (over-dialing pacing): the safe-harbour message was played, then BYE.
     ABANDONED = "abandoned"
+    #: A machine answered; the campaign's voicemail message was played at the message
+    #: point (``CallAction.LEAVE_MESSAGE``), then BYE.
+    MESSAGE_LEFT = "message_left"
     PLATFORM_ERROR = "platform_error"  # transport failure, server not answering
     UNKNOWN = "unknown"
 
@@ -447,6 +494,14 @@ class CallRequest:
     #: The campaign's safe-harbour message: 8 kHz G.711 µ-law, played to a person the
     #: dialer abandons (a platform that negotiated PCMA transcodes it). None: no message.
     safe_harbour_ulaw: bytes | None = None
+    #: Voicemail drop: the campaign's voicemail message (8 kHz G.711 µ-law), played when
+    #: ``on_verdict`` answers ``LEAVE_MESSAGE``. None: the campaign leaves no message.
+    voicemail_ulaw: bytes | None = None
+    #: Voicemail drop: a fresh tracker of the message point, continuing from the audio
+    #: the AMD session heard. The platform keeps feeding it the call's audio after the
+    #: verdict, plays ``voicemail_ulaw`` when it returns a point that was ``found`` and
+    #: returns MESSAGE_LEFT; a point not found: BYE, AMD_HANGUP. The engine caps it.
+    message_point: Callable[[], MessagePointTracker] | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,5 +1,6 @@
 """``/api/v1/campaigns/{id}/safe-harbour-message``: the recording played to a person the
-dialer abandons (over-dialing pacing).
+dialer abandons (over-dialing pacing); ``/api/v1/campaigns/{id}/voicemail-message``: the
+one left on answering machines (``amd_params.on_machine: leave_message``). Both the same:
 
 ``PUT`` takes a WAV or MP3 (the raw body, ``Content-Type: audio/wav`` or ``audio/mpeg``,
 or the ``file`` field of a multipart form), converts it to 8 kHz mono G.711 µ-law and
@@ -24,6 +25,7 @@ from opendialer.admin_ui.api.common import ObjectId
 from opendialer.admin_ui.api.csv_upload import UnsupportedUpload
 from opendialer.admin_ui.api.openapi_docs import AudioUploadOperation
 from opendialer.core.services import campaign_messages, campaigns, message_audio
+from opendialer.core.services.campaign_messages import VOICEMAIL
 from opendialer.core.services.common import Actor
 from opendialer.core.services.errors import ValidationFailed
 
@@ -119,4 +121,71 @@ class CampaignMessageController(Controller):
         await campaign_messages.delete_message(actor, campaign_id)
 
 
-ROUTES: list[Any] = [CampaignMessageController]
+class VoicemailMessageController(Controller):
+    """The campaign's voicemail message: the same rules and codes as the safe-harbour
+    message (``safe_harbour.*`` for a refused file, ``voicemail.not_found``)."""
+
+    path = "/campaigns/{campaign_id:int}/voicemail-message"
+    tags = ["campaigns"]
+
+    @get("/", summary="The campaign's voicemail message (file name, length)")
+    async def get_message(
+        self, actor: NamedDependency[Actor], campaign_id: ObjectId
+    ) -> SafeHarbourMessage:
+        found = await campaign_messages.get_message(actor, campaign_id, VOICEMAIL)
+        return msgspec.convert(found, SafeHarbourMessage)
+
+    @get(
+        "/audio",
+        summary="Listen to the voicemail message (a 16-bit 8 kHz WAV of what machines record)",
+        media_type="audio/wav",
+    )
+    async def get_audio(
+        self, actor: NamedDependency[Actor], campaign_id: ObjectId
+    ) -> Response[bytes]:
+        wav = await campaign_messages.listen(actor, campaign_id, VOICEMAIL)
+        return Response(
+            content=wav,
+            media_type="audio/wav",
+            headers={"Content-Disposition": f'inline; filename="voicemail-{campaign_id}.wav"'},
+        )
+
+    @put(
+        "/",
+        operation_class=AudioUploadOperation,
+        request_max_body_size=MAX_BODY_BYTES,
+        summary="Upload (or replace) the voicemail message: WAV or MP3, 1-30 s",
+        description=(
+            "Left on answering machines when amd_params.on_machine is leave_message "
+            "(docs/amd.md, Voicemail drop). Converted on upload to 8 kHz mono G.711 µ-law. "
+            "Refused with 422 and a safe_harbour.* code (nothing changes): an empty file, "
+            "neither WAV nor MP3, damaged, shorter than 1 s or longer than 30 s, silent. "
+            "The campaign must be STOPPED."
+        ),
+    )
+    async def put_message(
+        self,
+        request: Request[Any, Any, Any],
+        actor: NamedDependency[Actor],
+        campaign_id: ObjectId,
+        filename: Annotated[
+            str | None,
+            QueryParameter(
+                description="the file's name to show (raw bodies; a form sends its own)",
+                max_length=255,
+            ),
+        ] = None,
+    ) -> SafeHarbourMessage:
+        await campaigns.load_for_change(actor, campaign_id)
+        data, sent_name = await read_upload(request)
+        stored = await campaign_messages.upload(
+            actor, campaign_id, data, sent_name or filename, VOICEMAIL
+        )
+        return msgspec.convert(stored, SafeHarbourMessage)
+
+    @delete("/", status_code=204, summary="Delete the voicemail message")
+    async def delete_message(self, actor: NamedDependency[Actor], campaign_id: ObjectId) -> None:
+        await campaign_messages.delete_message(actor, campaign_id, VOICEMAIL)
+
+
+ROUTES: list[Any] = [CampaignMessageController, VoicemailMessageController]

@@ -127,6 +127,9 @@ class Campaign(msgspec.Struct):
     compliance_preset: str = "none"
     #: Uploaded apart: PUT /api/v1/campaigns/{id}/safe-harbour-message.
     safe_harbour_message: SafeHarbourMessage | None = None
+    #: Left on answering machines (``amd_params.on_machine: leave_message``); uploaded
+    #: apart: PUT /api/v1/campaigns/{id}/voicemail-message.
+    voicemail_message: SafeHarbourMessage | None = None
     #: STARTED and dialing now (core/services/dialing.py decides).
     dialing: bool = False
     held_reason: HeldReason | None = None
@@ -151,6 +154,8 @@ class LeadCounts(msgspec.Struct):
     DO_NOT_CALL: int
     #: A person answered and no agent was free in time (over-dialing pacing).
     ABANDONED: int
+    #: A machine answered and the campaign's voicemail message was left on it.
+    MESSAGE_LEFT: int
     UNKNOWN: int
 
 

@@ -52,7 +52,7 @@ _DESCRIPTIONS = {
     429: "Too many failed log-ins; retry after the `Retry-After` seconds",
 }
 
-_UPLOAD_PATH_MARKERS = ("/leads", "/numbers", "/safe-harbour-message")
+_UPLOAD_PATH_MARKERS = ("/leads", "/numbers", "/safe-harbour-message", "/voicemail-message")
 _UPLOADING = {"POST", "PUT"}
 _CHANGING = {"POST", "PUT", "PATCH", "DELETE"}
 

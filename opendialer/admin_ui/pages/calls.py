@@ -36,6 +36,7 @@ DISPOSITION_LABELS = {
     "transferred": N_("Transferred"),
     "transfer_failed": N_("Transfer failed"),
     "amd_hangup": N_("Hung up after AMD"),
+    "message_left": N_("Voicemail message left"),
     "final_response": N_("Final SIP response"),
     "no_answer": N_("No answer"),
     "far_end_hangup": N_("Hung up by the called party"),

@@ -15,8 +15,17 @@ from opendialer.core import amd_settings
 from opendialer.core.plugins import get_plugin_manager
 from opendialer.core.services.errors import ServiceError, field_errors
 
+#: The voicemail message's inputs (voicemail drop: ``on_machine: leave_message``).
+VOICEMAIL_FILE = "voicemail_file"
+VOICEMAIL_REMOVE = "voicemail_remove"
 #: The form's AMD inputs: ``amd_params`` is the NAME=VALUE text.
-FIELDS = ("amd_preset", *(f"amd_{key}" for key in amd_settings.VERDICT_SETTINGS), "amd_params")
+FIELDS = (
+    "amd_preset",
+    *(f"amd_{key}" for key in amd_settings.VERDICT_SETTINGS),
+    "amd_params",
+    VOICEMAIL_FILE,
+    VOICEMAIL_REMOVE,
+)
 SHOWN_APART = ("preset", *amd_settings.VERDICT_SETTINGS)
 #: The select an error is shown at (a verdict's action error names its ``key``).
 APART_BY_CODE = {"amd.preset_unknown": "preset"}

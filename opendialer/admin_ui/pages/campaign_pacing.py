@@ -133,18 +133,22 @@ class MessageUpload:
     filename: str = ""
     remove: bool = False
     errors: dict[str, str] = field(default_factory=dict)
+    file_input: str = FILE_INPUT
 
 
-async def read_message(form: Any, t: Translator) -> MessageUpload:
-    upload = form.get(FILE_INPUT)
+async def read_message(
+    form: Any, t: Translator, file_input: str = FILE_INPUT, remove_input: str = REMOVE_INPUT
+) -> MessageUpload:
+    """The form's recording of one kind (the safe-harbour inputs unless named)."""
+    upload = form.get(file_input)
     if isinstance(upload, UploadFile) and upload.filename:
         data = await upload.read()
         try:
             audio = await campaign_messages.convert_upload(data)
         except ValidationFailed as exc:
-            return MessageUpload(errors={FILE_INPUT: translate_error(exc, t)})
-        return MessageUpload(audio=audio, filename=upload.filename)
-    return MessageUpload(remove=form.get(REMOVE_INPUT) == "1")
+            return MessageUpload(errors={file_input: translate_error(exc, t)})
+        return MessageUpload(audio=audio, filename=upload.filename, file_input=file_input)
+    return MessageUpload(remove=form.get(remove_input) == "1", file_input=file_input)
 
 
 def as_input(campaign: dict[str, Any]) -> dict[str, Any]:
@@ -178,22 +182,27 @@ async def refused(
 
 def choose_again(upload: MessageUpload, errors: dict[str, str], t: Translator) -> dict[str, str]:
     """A form refused for its settings forgets the file chosen: say so at the input."""
-    if upload.audio is not None and FILE_INPUT not in errors:
-        errors[FILE_INPUT] = t.gettext(
+    if upload.audio is not None and upload.file_input not in errors:
+        errors[upload.file_input] = t.gettext(
             "The recording was not saved because of the errors above: choose it again."
         )
     return errors
 
 
-async def apply_message(actor: Actor, campaign_id: int, upload: MessageUpload) -> None:
-    """After the campaign's settings are saved: store or remove its message."""
+async def apply_message(
+    actor: Actor,
+    campaign_id: int,
+    upload: MessageUpload,
+    kind: str = campaign_messages.SAFE_HARBOUR,
+) -> None:
+    """After the campaign's settings are saved: store or remove its message of ``kind``."""
     if upload.audio is not None:
-        await campaign_messages.store(actor, campaign_id, upload.audio, upload.filename)
+        await campaign_messages.store(actor, campaign_id, upload.audio, upload.filename, kind)
     elif upload.remove:
         try:
-            await campaign_messages.delete_message(actor, campaign_id)
+            await campaign_messages.delete_message(actor, campaign_id, kind)
         except ServiceError as exc:
-            if exc.code != "safe_harbour.not_found":  # already gone: what was asked
+            if not exc.code.endswith(".not_found"):  # already gone: what was asked
                 raise
 
 

@@ -28,6 +28,7 @@ from opendialer.core.services import (
     groups,
     routing_config,
 )
+from opendialer.core.services.campaign_messages import VOICEMAIL
 from opendialer.core.services.common import MAX_PER_PAGE, Actor, PageRequest
 from opendialer.core.services.errors import Conflict, ServiceError
 
@@ -175,8 +176,17 @@ async def _modal(
         weekday_labels=WEEKDAY_LABELS,
         amd=campaign_amd.form_view(campaign.get("amd_params") or {}),
         pacing=campaign_pacing.form_view(campaign, ui.t),
+        voicemail=_voicemail_view(campaign, ui),
         **await routing_context(actor, campaign),
     )
+
+
+def _voicemail_view(campaign: dict[str, Any], ui: UI) -> dict[str, Any] | None:
+    """The campaign's voicemail message as the form shows it (None without one)."""
+    message = campaign.get("voicemail_message")
+    if not message:
+        return None
+    return {**message, "seconds": campaign_pacing.seconds(message["duration_ms"], ui.t)}
 
 
 async def routing_context(actor: Actor, campaign: dict[str, Any]) -> dict[str, Any]:
@@ -263,15 +273,19 @@ async def create_campaign(
     form = await request.form()
     values = campaign_values(form)
     upload = await campaign_pacing.read_message(form, ui.t)
-    if upload.errors:
-        errors = await campaign_pacing.refused(ui, None, values, upload, form_errors)
+    voicemail = await _read_voicemail(form, ui)
+    if upload.errors or voicemail.errors:
+        both = campaign_pacing.MessageUpload(errors={**upload.errors, **voicemail.errors})
+        errors = await campaign_pacing.refused(ui, None, values, both, form_errors)
         return await _modal(ui, actor, values, errors, editing=False)
     try:
         created = await campaigns.create_campaign(actor, values)
     except ServiceError as exc:
         errors = campaign_pacing.choose_again(upload, form_errors(exc, ui), ui.t)
+        errors = campaign_pacing.choose_again(voicemail, errors, ui.t)
         return await _modal(ui, actor, values, errors, editing=False)
     await campaign_pacing.apply_message(actor, created["id"], upload)
+    await campaign_pacing.apply_message(actor, created["id"], voicemail, VOICEMAIL)
     return done(request, "/campaigns", "campaign_created")
 
 
@@ -304,12 +318,16 @@ async def update_campaign(
     form = await request.form()
     values = campaign_values(form)
     upload = await campaign_pacing.read_message(form, ui.t)
+    voicemail = await _read_voicemail(form, ui)
     before = await campaigns.get_campaign(actor, campaign_id)
     shown_again = {**before, **values, "id": campaign_id}
-    if upload.errors:
-        errors = await campaign_pacing.refused(ui, before, values, upload, form_errors)
+    if upload.errors or voicemail.errors:
+        both = campaign_pacing.MessageUpload(errors={**upload.errors, **voicemail.errors})
+        errors = await campaign_pacing.refused(ui, before, values, both, form_errors)
         return await _modal(ui, actor, shown_again, errors, editing=True)
     try:
+        # The voicemail message first: choosing leave_message needs it stored.
+        await campaign_pacing.apply_message(actor, campaign_id, voicemail, VOICEMAIL)
         after = await campaigns.update_campaign(actor, campaign_id, values)
         await campaign_pacing.apply_message(actor, campaign_id, upload)
     except ServiceError as exc:
@@ -317,6 +335,12 @@ async def update_campaign(
         return await _modal(ui, actor, shown_again, errors, editing=True)
     moved = any(before[k] != after[k] for k in ("start_time", "end_time"))
     return done(request, "/campaigns", "campaign_hours_updated" if moved else "campaign_updated")
+
+
+async def _read_voicemail(form: Any, ui: UI) -> campaign_pacing.MessageUpload:
+    return await campaign_pacing.read_message(
+        form, ui.t, campaign_amd.VOICEMAIL_FILE, campaign_amd.VOICEMAIL_REMOVE
+    )
 
 
 async def _change_state(

@@ -28,6 +28,7 @@ STATUS_COLOURS = {
     "SERVICE_TEMPORARILY_UNAVAILABLE": "#b7950b",
     "DO_NOT_CALL": "#34495e",
     "ABANDONED": "#a93226",
+    "MESSAGE_LEFT": "#2e86c1",
     "UNKNOWN": "#7f8c8d",
 }
 

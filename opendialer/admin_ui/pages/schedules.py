@@ -49,6 +49,7 @@ LEAD_STATUS_LABELS = {
     "SERVICE_TEMPORARILY_UNAVAILABLE": N_("Service temporarily unavailable"),
     "DO_NOT_CALL": N_("Do not call"),
     "ABANDONED": N_("Abandoned"),
+    "MESSAGE_LEFT": N_("Message left"),
     "UNKNOWN": N_("Unknown"),
 }
 #: How often the summary refreshes itself while the campaign runs.

@@ -33,6 +33,8 @@ class AuditKind(StrEnum):
     ATTEMPT_ENDED = "attempt_ended"
     ABANDONED = "abandoned"
     SAFE_HARBOUR_PLAYED = "safe_harbour_played"
+    #: A machine answered and the campaign's voicemail message was left on it.
+    MESSAGE_LEFT = "message_left"
     DEFERRED = "deferred"
 
 

@@ -33,6 +33,7 @@ from opendialer.core.engine.call_events import announce, log_call_outcome
 from opendialer.core.engine.claims import release_leases
 from opendialer.core.engine.contact_limits import ContactLimits, Deferral
 from opendialer.core.engine.dnc_outage import hold_for_dnc
+from opendialer.core.engine.message_point import tracker_for
 from opendialer.core.engine.outcome_writer import closing_columns
 from opendialer.core.engine.outcomes import status_for_outcome
 from opendialer.core.engine.records import (
@@ -146,11 +147,27 @@ def _following_verdict(
         if call.phase in (CallPhase.ON_PLATFORM, CallPhase.IN_AMD):
             if action is CallAction.TRANSFER:
                 _handing_over(runner, call)
-            else:
+            else:  # a machine: hung up on, or left a message first
                 call.enter(CallPhase.HANGING_UP)
+                if action is CallAction.LEAVE_MESSAGE:
+                    _free_slot_now(runner, call)
         return action
 
     return verdict
+
+
+def _free_slot_now(runner: CampaignRunner, call: CallAttempt) -> None:
+    """Voicemail drop keeps the call up for the greeting and the message (up to a
+    minute): the agent a progressive call held since its launch is not needed, so it
+    goes back to the routing target now, not when the call ends."""
+    if not call.holds_slot:
+        return
+    call.holds_slot = False
+    try:
+        call.routing.release(call.call_id, False)
+    except Exception:
+        log.exception("routing_release_failed call_id=%s", call.call_id)
+    runner.engine.wake()
 
 
 def _handing_over(runner: CampaignRunner, call: CallAttempt) -> None:
@@ -268,6 +285,8 @@ async def _dial(runner: CampaignRunner, call: CallAttempt) -> Finished | None:
         on_transferred_ended=_on_transferred_ended(runner, call),
         claim_agent=runner.agents.claim_for(call) if over else None,
         safe_harbour_ulaw=runner.pacing.message.audio if over else None,
+        voicemail_ulaw=runner.pacing.voicemail.audio,
+        message_point=(lambda: tracker_for(session)) if session is not None else None,
     )
     call.enter(CallPhase.ON_PLATFORM)
     latency = max(0.0, engine.clock.monotonic() - call.woken_at)
@@ -332,6 +351,7 @@ async def _dial(runner: CampaignRunner, call: CallAttempt) -> Finished | None:
                     status=status,
                     next_attempt_at=next_at,
                     safe_harbour_ms=_message_ms(request.safe_harbour_ulaw),
+                    voicemail_ms=_message_ms(request.voicemail_ulaw),
                 )
             )
             break
@@ -340,6 +360,8 @@ async def _dial(runner: CampaignRunner, call: CallAttempt) -> Finished | None:
     engine.metrics.outcomes[status.value] += 1
     if outcome.disposition is CallDisposition.ABANDONED:
         engine.metrics.abandoned += 1
+    elif outcome.disposition is CallDisposition.MESSAGE_LEFT:
+        engine.metrics.messages_left += 1
     runner.pacing.count_outcome(outcome)
     dnc = attempt.dnc
     log_call_outcome(

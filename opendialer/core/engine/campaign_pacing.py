@@ -33,6 +33,7 @@ from opendialer.core.engine.call_attempt import NOT_YET_ON_PLATFORM, CallBook, C
 from opendialer.core.engine.campaign_view import CampaignView
 from opendialer.core.engine.fair_share import Share
 from opendialer.core.engine.pacing_data import (
+    VOICEMAIL,
     BudgetCounter,
     SafeHarbourMessage,
     abandon_budget,
@@ -109,6 +110,8 @@ class CampaignPacing:
         self.history: deque[AgentSample] = deque(maxlen=int(HISTORY_S / SAMPLE_EVERY_S) * 4)
         self.stats = OutcomeStats()
         self.message = SafeHarbourMessage(campaign_id)
+        #: The message left on machines (voicemail drop), read with the other.
+        self.voicemail = SafeHarbourMessage(campaign_id, VOICEMAIL)
         self._budget = AbandonBudget()
         self._counter = BudgetCounter(campaign_id)
         #: This node's live answers and abandons since the budget was last read.
@@ -151,6 +154,7 @@ class CampaignPacing:
         if mono - read["message"] >= MESSAGE_REFRESH_S:
             read["message"] = mono
             await self.message.refresh()
+            await self.voicemail.refresh()
 
     def count_outcome(self, outcome: CallOutcome) -> None:
         """A call of this node ended: counted in the budget until the next read holds it."""

@@ -25,6 +25,8 @@ class EngineMetrics:
     refused: int = 0
     #: a person answered and no agent freed in time: safe-harbour message, hung up
     abandoned: int = 0
+    #: a machine answered and the campaign's voicemail message was left (voicemail drop)
+    messages_left: int = 0
     outcomes: Counter[str] = field(default_factory=Counter)
     #: Seconds from "capacity seen free" (an agent freed, a call ended, a pacing tick) to
     #: the platform's originate call, one sample per call (the last 100,000).
@@ -39,6 +41,7 @@ class EngineMetrics:
             "originated": self.originated,
             "refused": self.refused,
             "abandoned": self.abandoned,
+            "messages_left": self.messages_left,
             "outcomes": dict(self.outcomes),
             "latency_p50_ms": None if p50 is None else round(p50 * 1000, 2),
             "latency_p99_ms": None if p99 is None else round(p99 * 1000, 2),

@@ -126,6 +126,20 @@ def outcome_entries(o: Outcome) -> list[AuditEntry]:
             },
         )
     )
+    if outcome.disposition is CallDisposition.MESSAGE_LEFT:
+        entries.append(
+            entry(
+                AuditKind.MESSAGE_LEFT,
+                outcome.ended_at,
+                {
+                    "answered_at": outcome.answered_at,
+                    "amd_verdict": verdict,
+                    "message_ms": o.voicemail_ms,
+                    "detail_code": outcome.detail_code,
+                    "detail_params": dict(outcome.detail_params),  # the message point…
+                },
+            )
+        )
     if outcome.disposition is CallDisposition.ABANDONED:
         entries.append(
             entry(

@@ -31,6 +31,7 @@ DISPOSITION_STATUS: dict[CallDisposition, LeadStatus] = {
     CallDisposition.NO_ANSWER: LeadStatus.FAILURE,
     CallDisposition.FAR_END_HANGUP: LeadStatus.FAILURE,
     CallDisposition.ABANDONED: LeadStatus.ABANDONED,
+    CallDisposition.MESSAGE_LEFT: LeadStatus.MESSAGE_LEFT,
     CallDisposition.PLATFORM_ERROR: LeadStatus.SERVICE_TEMPORARILY_UNAVAILABLE,
     CallDisposition.UNKNOWN: LeadStatus.UNKNOWN,
 }

@@ -42,6 +42,8 @@ from opendialer.sdk.pacing import AbandonBudget, EndedCall, OutcomeStats, Pacing
 RECENT_CALLS = 500
 #: The ``campaign_message`` kind played to a person the dialer abandons.
 SAFE_HARBOUR = "safe_harbour"
+#: The message left on answering machines (``on_machine: leave_message``).
+VOICEMAIL = "voicemail"
 
 
 def _aware(value: Any) -> datetime | None:
@@ -175,18 +177,18 @@ async def abandon_budget(
 
 
 class SafeHarbourMessage:
-    """A campaign's safe-harbour audio (8 kHz µ-law), cached until it is uploaded again."""
+    """A campaign's recorded message of ``kind`` (8 kHz µ-law; the safe-harbour one by
+    default, or the voicemail message), cached until it is uploaded again."""
 
-    def __init__(self, campaign_id: int) -> None:
+    def __init__(self, campaign_id: int, kind: str = SAFE_HARBOUR) -> None:
         self.campaign_id = campaign_id
+        self.kind = kind
         self.audio: bytes | None = None
         self._stamp: datetime | None = None
 
     async def refresh(self) -> None:
         """Read ``uploaded_at``; the audio itself only when it changed (or was removed)."""
-        where = (CampaignMessage.campaign == self.campaign_id) & (
-            CampaignMessage.kind == SAFE_HARBOUR
-        )
+        where = (CampaignMessage.campaign == self.campaign_id) & (CampaignMessage.kind == self.kind)
         row = await CampaignMessage.select(CampaignMessage.uploaded_at).where(where).first().run()
         stamp = _aware(row["uploaded_at"]) if row is not None else None
         if stamp == self._stamp:
@@ -302,6 +304,7 @@ def recent(now: datetime, seconds: float) -> datetime:
 __all__ = [
     "RECENT_CALLS",
     "SAFE_HARBOUR",
+    "VOICEMAIL",
     "BudgetCounter",
     "SafeHarbourMessage",
     "abandon_budget",

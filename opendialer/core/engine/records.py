@@ -127,6 +127,9 @@ class Outcome:
     #: The length of the safe-harbour message the call carried (over-dialed calls
     #: with one uploaded), for the audit trail of an abandoned call; None: none.
     safe_harbour_ms: int | None = None
+    #: The length of the voicemail message the call carried (voicemail drop), for the
+    #: audit trail of a message left; None: none.
+    voicemail_ms: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

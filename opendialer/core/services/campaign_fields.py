@@ -56,6 +56,7 @@ READ_ONLY = {
     "created_at",
     "updated_at",
     "safe_harbour_message",
+    "voicemail_message",
     "compliance_preset",  # set through /campaigns/{id}/compliance
 }
 #: A change of these columns regenerates the future schedules.

@@ -1,5 +1,7 @@
-"""A campaign's recorded messages (``campaign_message``): today its safe-harbour message,
-played to a person the dialer abandons (over-dialing pacing, docs/pacing.md).
+"""A campaign's recorded messages (``campaign_message``), one per ``kind``: its
+safe-harbour message, played to a person the dialer abandons (over-dialing pacing,
+docs/pacing.md), and its voicemail message, left on answering machines
+(``on_machine: leave_message``, docs/amd.md "Voicemail drop").
 
 Same rules as the campaign's settings: a Campaign Administrator of its group uploads,
 replaces and deletes it while the campaign is STOPPED (the engine reads it when the
@@ -12,16 +14,21 @@ a refused file leaves the old message as it was.
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
 from opendialer.core.services import campaigns, message_audio
 from opendialer.core.services.common import Actor
-from opendialer.core.services.errors import NotFound
+from opendialer.core.services.errors import Conflict, NotFound, ValidationFailed
 from opendialer.core.storage.tables import CampaignMessage
 
 SAFE_HARBOUR = "safe_harbour"
+VOICEMAIL = "voicemail"
+KINDS = (SAFE_HARBOUR, VOICEMAIL)
+#: The code of a missing message, by kind.
+NOT_FOUND = {"safe_harbour": "safe_harbour.not_found", "voicemail": "voicemail.not_found"}
 #: Longest file name kept (the column's length).
 MAX_FILENAME = 255
 #: Columns of a message without its audio (lists never drag the bytes along).
@@ -71,7 +78,7 @@ async def get_message(actor: Actor, campaign_id: int, kind: str = SAFE_HARBOUR) 
     await campaigns.load(actor, campaign_id)
     found = (await messages_of([campaign_id], kind)).get(campaign_id)
     if found is None:
-        raise NotFound("safe_harbour.not_found", id=campaign_id)
+        raise NotFound(NOT_FOUND[kind], id=campaign_id)
     return found
 
 
@@ -80,7 +87,7 @@ async def get_audio(actor: Actor, campaign_id: int, kind: str = SAFE_HARBOUR) ->
     await campaigns.load(actor, campaign_id)
     audio = await audio_of(campaign_id, kind)
     if audio is None:
-        raise NotFound("safe_harbour.not_found", id=campaign_id)
+        raise NotFound(NOT_FOUND[kind], id=campaign_id)
     return audio
 
 
@@ -157,19 +164,60 @@ async def delete_message(actor: Actor, campaign_id: int, kind: str = SAFE_HARBOU
         .run()
     )
     if not deleted:
-        raise NotFound("safe_harbour.not_found", id=campaign_id)
+        raise NotFound(NOT_FOUND[kind], id=campaign_id)
+
+
+async def check_leave_message(campaign_id: int | None, amd_params: Any) -> None:
+    """Saving ``on_machine: leave_message`` needs the campaign's voicemail message (a
+    new campaign has none yet: it is uploaded once the campaign exists)."""
+    from opendialer.core import amd_settings
+
+    if not isinstance(amd_params, dict) or not amd_settings.leaves_message(amd_params):
+        return
+    if campaign_id is None or not await has_message(campaign_id, VOICEMAIL):
+        raise ValidationFailed("amd.voicemail_missing", field="amd_params", key="on_machine")
+
+
+async def require_voicemail(row: dict[str, Any]) -> None:
+    """Start refuses a campaign that leaves messages and has none to leave."""
+    from opendialer.core import amd_settings
+
+    params = row.get("amd_params") or {}
+    if isinstance(params, str):  # JSON text on some backends
+        params = json.loads(params)
+    if amd_settings.leaves_message(params) and not await has_message(row["id"], VOICEMAIL):
+        raise Conflict(
+            "campaign.voicemail_missing",
+            error="voicemail_missing",
+            field="voicemail_message",
+            name=repr(row["name"]),
+            id=row["id"],
+        )
+
+
+async def has_message(campaign_id: int, kind: str) -> bool:
+    return bool(
+        await CampaignMessage.exists()
+        .where((CampaignMessage.campaign == campaign_id) & (CampaignMessage.kind == kind))
+        .run()
+    )
 
 
 __all__ = [
+    "KINDS",
     "SAFE_HARBOUR",
+    "VOICEMAIL",
     "audio_of",
+    "check_leave_message",
     "clean_filename",
     "convert_upload",
     "delete_message",
     "get_audio",
     "get_message",
+    "has_message",
     "listen",
     "messages_of",
+    "require_voicemail",
     "store",
     "upload",
 ]

@@ -13,6 +13,7 @@ from opendialer.core.domain import CampaignState, LeadStatus, ScheduleState
 from opendialer.core.engine.window import TimeZoneError, local_date, window_for
 from opendialer.core.plugins import get_plugin_manager
 from opendialer.core.services.campaign_compliance import require_startable
+from opendialer.core.services.campaign_messages import require_voicemail
 from opendialer.core.services.campaigns import get_campaign, load, require_writer
 from opendialer.core.services.common import SYSTEM, Actor
 from opendialer.core.services.errors import Conflict
@@ -48,6 +49,7 @@ async def _set_state(
             )
         await _require_dialable(row)
         await require_startable(row)
+        await require_voicemail(row)
     why = reason or f"user:{actor.username}"
     changed = (
         await Campaign.update(

@@ -203,12 +203,21 @@ async def get_campaign(actor: Actor, campaign_id: int) -> dict[str, Any]:
 
 
 async def with_messages(bodies: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Campaign bodies with their ``safe_harbour_message`` (its file name, length and
-    upload time; None without one): one query for them all, never the audio."""
+    """Campaign bodies with their ``safe_harbour_message`` and ``voicemail_message`` (file
+    name, length and upload time; None without one): a query per kind, never the audio."""
     from opendialer.core.services import campaign_messages
 
-    found = await campaign_messages.messages_of(b["id"] for b in bodies)
-    return [{**b, "safe_harbour_message": found.get(b["id"])} for b in bodies]
+    ids = [b["id"] for b in bodies]
+    found = await campaign_messages.messages_of(ids)
+    voicemail = await campaign_messages.messages_of(ids, campaign_messages.VOICEMAIL)
+    return [
+        {
+            **b,
+            "safe_harbour_message": found.get(b["id"]),
+            "voicemail_message": voicemail.get(b["id"]),
+        }
+        for b in bodies
+    ]
 
 
 async def list_campaigns(
@@ -256,7 +265,10 @@ async def create_campaign(actor: Actor, data: dict[str, Any]) -> dict[str, Any]:
     data = dict(data)
     if "dnc_service_id" not in data:
         data["dnc_service_id"] = await _embedded_dnc_service()
+    from opendialer.core.services import campaign_messages
+
     values = await validate(data)
+    await campaign_messages.check_leave_message(None, values["amd_params"])
     await _check_references(actor, values, None)
     async with write_transaction():
         row = Campaign(**values)
@@ -277,12 +289,13 @@ async def update_campaign(actor: Actor, campaign_id: int, data: dict[str, Any]) 
     """Change a STOPPED campaign's settings. A new date range, weekdays or zone
     regenerates the schedule from today on; new working hours go to today's and later
     days that have not run (``schedules.follow_working_hours``): one transaction."""
-    from opendialer.core.services import schedules
+    from opendialer.core.services import campaign_messages, schedules
     from opendialer.core.services.campaign_compliance import check_campaign_values, policy_of
 
     current = await load_for_change(actor, campaign_id)
     values = await validate({**_as_input(current), **data})
     check_campaign_values(policy_of(current), values)
+    await campaign_messages.check_leave_message(campaign_id, values["amd_params"])
     await _check_references(actor, values, current)
     shaping_changed = any(values[c] != current[c] for c in fields.SCHEDULE_SHAPING_COLUMNS)
     hours_changed = any(values[c] != current[c] for c in ("start_time", "end_time"))

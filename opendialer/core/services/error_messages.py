@@ -557,7 +557,8 @@ MESSAGES: dict[str, ErrorMessage] = {
         "amd_params must be a JSON object", N_("The AMD settings must be a JSON object.")
     ),
     "amd.action_invalid": E(
-        "amd_params.%(key)s: %(value)r is not an action; use hangup or transfer",
+        "amd_params.%(key)s: %(value)r is not an action; use hangup or transfer "
+        "(on_machine: also leave_message)",
         N_("Choose hang up or transfer."),
     ),
     "amd.strategy_unknown": E(
@@ -571,6 +572,33 @@ MESSAGES: dict[str, ErrorMessage] = {
         N_("Choose one of the presets: %(presets)s."),
     ),
     "amd.strategy_refused": E("amd_params: %(problem)s", None, N_("AMD settings: %(problem)s")),
+    "amd.leave_message_machine_only": E(
+        "amd_params.%(key)s: leave_message is for answering machines only (on_machine); "
+        "use hangup or transfer",
+        N_("Leaving a message is for answering machines only: choose hang up or transfer."),
+    ),
+    "amd.voicemail_missing": E(
+        "amd_params.on_machine: leave_message needs the campaign's voicemail message; "
+        "upload it first (PUT /api/v1/campaigns/{id}/voicemail-message, or the campaign "
+        "form's AMD settings), then choose leave_message",
+        N_(
+            "This campaign has no voicemail message: upload one first (below), save, then "
+            "choose to leave a message."
+        ),
+    ),
+    "campaign.voicemail_missing": E(
+        "campaign %(name)s leaves a message on answering machines (on_machine: "
+        "leave_message) and has no voicemail message: upload one (PUT "
+        "/api/v1/campaigns/%(id)s/voicemail-message) or choose another action, then start it",
+        N_(
+            "This campaign leaves a message on answering machines and has no voicemail "
+            "message: upload one in Edit campaign, AMD settings, or choose another action."
+        ),
+    ),
+    "voicemail.not_found": E(
+        "campaign %(id)s has no voicemail message",
+        N_("This campaign has no voicemail message."),
+    ),
     # -- schedules (core/services/schedules.py) --------------------------------------
     "schedule.date_past": E(
         "date %(day)s is in the past (today is %(today)s in %(zone)s)",

@@ -11,6 +11,7 @@ import numpy.typing as npt
 from opendialer.sdk import AmdDecision, AmdParameter, PluginContext
 
 from .detector import NumpyAmdSession
+from .message_point import ListeningSession
 from .params import PRESETS, parameter_docs, parse_params
 
 
@@ -28,8 +29,9 @@ class NumpyAmdStrategy:
 
     def new_session(
         self, params: Mapping[str, Any] | None = None, sample_rate: int = 8000
-    ) -> NumpyAmdSession:
-        return NumpyAmdSession(parse_params(params), sample_rate=sample_rate)
+    ) -> ListeningSession:
+        """The detector, able to follow a MACHINE verdict with a message point tracker."""
+        return ListeningSession(parse_params(params), sample_rate=sample_rate)
 
 
 def resolve_params(preset: str | None, overrides: Mapping[str, Any] | None) -> dict[str, Any]:

@@ -25,6 +25,7 @@ HUNG_UP = "platform_sim.hung_up_before_transfer"
 NO_FREE_AGENT = "platform_sim.no_free_agent"
 ABANDONED = "platform_sim.abandoned"
 ABANDONED_SILENT = "platform_sim.abandoned_without_message"
+MESSAGE_LEFT = "platform_sim.message_left"
 
 DETAILS: dict[str, ErrorMessage] = {
     TRANSFERRED: ErrorMessage(
@@ -55,6 +56,13 @@ DETAILS: dict[str, ErrorMessage] = {
         N_(
             "No agent was free after %(waited_ms)s ms and no safe-harbour message is set: "
             "the call was hung up (simulator)."
+        ),
+    ),
+    MESSAGE_LEFT: ErrorMessage(
+        "voicemail message (%(message_ms)s ms) left at %(at_s)s s: %(why)s (sim)",
+        N_(
+            "A machine answered: the voicemail message (%(message_ms)s ms) was left at "
+            "%(at_s)s s (%(why)s), then the call was hung up (simulator)."
         ),
     ),
 }

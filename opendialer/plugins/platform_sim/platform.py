@@ -34,6 +34,12 @@ on the simulated clock — and hung up: disposition ABANDONED, its detail saying
 long the person waited and how long the message was (``safe_harbour_played``
 counts them).
 
+Voicemail drop: a MACHINE verdict whose action is ``leave_message`` feeds the rest of
+the machine's clip (then a quiet line) to the request's ``message_point`` tracker in
+simulated time, "plays" ``voicemail_ulaw`` for its duration and hangs up:
+MESSAGE_LEFT (``messages_left`` counts them); no point before the tracker's cap, or
+no message: AMD_HANGUP.
+
 Audio: answered calls play a shipped clip (a person's "hello?" or a voicemail
 greeting) to the campaign's AMD session in ``chunk_ms`` chunks, sleeping each
 chunk's duration in simulated time. With AMD on but no AMD strategy installed,
@@ -171,6 +177,8 @@ class SimPlatform:
         self.calls = 0
         #: Abandoned calls that heard the safe-harbour message.
         self.safe_harbour_played = 0
+        #: Voicemail messages left on machines (``CallAction.LEAVE_MESSAGE``).
+        self.messages_left = 0
 
     # -- life cycle --------------------------------------------------------------
 
@@ -251,13 +259,17 @@ class SimPlatform:
             )
         truth = "machine" if what == "machine" else "human"
         decision: AmdDecision | None = None
+        rest: npt.NDArray[np.int16] = np.zeros(0, dtype=np.int16)
         if request.amd_session is not None:
-            decision = await self._play(request, truth)
+            decision, rest = await self._play(request, truth)
         elif request.amd_enabled:  # AMD wanted but no strategy installed: the sim knows
             label = AmdLabel.MACHINE if truth == "machine" else AmdLabel.HUMAN
             decision = AmdDecision(label, 1800.0, "simulator: scripted verdict (no AMD installed)")
             await self._sleep(decision.decision_ms / 1000)
-        if decision is not None and request.on_verdict(decision) is CallAction.HANGUP:
+        action = request.on_verdict(decision) if decision is not None else None
+        if action is CallAction.LEAVE_MESSAGE and decision is not None:
+            return await self._leave_message(request, port, created, answered, decision, rest)
+        if action is CallAction.HANGUP and decision is not None:
             return CallOutcome(
                 CallDisposition.AMD_HANGUP,
                 port,
@@ -333,8 +345,11 @@ class SimPlatform:
             ),
         )
 
-    async def _play(self, request: CallRequest, truth: str) -> AmdDecision:
-        """Feed the clip to the AMD session chunk by chunk, in simulated time."""
+    async def _play(
+        self, request: CallRequest, truth: str
+    ) -> tuple[AmdDecision, npt.NDArray[np.int16]]:
+        """Feed the clip to the AMD session chunk by chunk, in simulated time: the
+        verdict and the part of the clip still to play."""
         session = request.amd_session
         assert session is not None
         clips = self.clips.get(truth) or [np.zeros(SAMPLE_RATE * 3, dtype=np.int16)]
@@ -344,8 +359,59 @@ class SimPlatform:
             decision = session.feed(pcm[offset : offset + self.chunk])
             await self._sleep(step_s)
             if decision is not None:
-                return decision
-        return session.finish()
+                return decision, pcm[offset + self.chunk :]
+        return session.finish(), np.zeros(0, dtype=np.int16)
+
+    async def _leave_message(
+        self,
+        request: CallRequest,
+        port: str,
+        created: datetime,
+        answered: datetime,
+        decision: AmdDecision,
+        rest: npt.NDArray[np.int16],
+    ) -> CallOutcome:
+        """Voicemail drop: the rest of the greeting (then a quiet line) to the message
+        point tracker, then the message "played" for its duration, then BYE."""
+        point = None
+        if request.message_point is not None:
+            tracker = request.message_point()
+            quiet = np.zeros(self.chunk, dtype=np.int16)
+            step_s = self.chunk / SAMPLE_RATE
+            offset = 0
+            while point is None:
+                piece = rest[offset : offset + self.chunk] if offset < len(rest) else quiet
+                offset += self.chunk
+                point = tracker.feed(piece)
+                await self._sleep(step_s)
+        audio = request.voicemail_ulaw
+        if point is None or not point.found or not audio:
+            return CallOutcome(
+                CallDisposition.AMD_HANGUP,
+                port,
+                created,
+                self._now(),
+                answered_at=answered,
+                amd=decision,
+                detail_code=details.AMD_HANGUP,
+                detail_params={"verdict": decision.label.value, "truth": "machine"},
+            )
+        await self._sleep(len(audio) / SAMPLE_RATE)  # 8,000 µ-law bytes a second
+        self.messages_left += 1
+        return CallOutcome(
+            CallDisposition.MESSAGE_LEFT,
+            port,
+            created,
+            self._now(),
+            answered_at=answered,
+            amd=decision,
+            detail_code=details.MESSAGE_LEFT,
+            detail_params={
+                "at_s": f"{point.at_ms / 1000:.1f}",
+                "why": point.reasons,
+                "message_ms": str(round(len(audio) * 1000 / SAMPLE_RATE)),
+            },
+        )
 
 
 __all__ = ["OUTCOMES", "SimPlatform"]

@@ -12,6 +12,8 @@ layers — dialog, SDP, transactions, transport framing — are their own module
                                                                           else ─► TRANSFER_FAILED
     Over-dialing (``claim_agent`` set): before the REFER, wait for an agent
     (``agent_wait.py``); none ─► safe-harbour message over RTP ─► BYE ─► ABANDONED.
+    Voicemail drop (verdict action ``leave_message``, ``voicemail_drop.py``): audio on to
+    the message point tracker ─► voicemail message over RTP ─► BYE ─► MESSAGE_LEFT.
 
 The dialog state (Call-ID, tags, CSeq, route set, remote target) is a
 :class:`~.dialog.Dialog`; the call answers in-dialog requests the dialog owns
@@ -34,7 +36,7 @@ import numpy.typing as npt
 from aiosipua import SipDigestAuth, SipRequest, SipResponse
 from aiosipua.auth import answer_challenge
 
-from opendialer.plugins.platform_sip import agent_wait
+from opendialer.plugins.platform_sip import agent_wait, voicemail_drop
 from opendialer.plugins.platform_sip import outcome_details as details
 from opendialer.plugins.platform_sip.amd_streams import AmdStreams, StreamClock
 from opendialer.plugins.platform_sip.config import SipAccount, Tunables
@@ -335,6 +337,8 @@ class SipCall:
             except Exception:
                 log.exception("sip.on_verdict_error call=%s", self.request.call_id)
                 action = CallAction.HANGUP
+            if action is CallAction.LEAVE_MESSAGE:
+                return await voicemail_drop.leave_message(self, response.status_code, decision)
             if action is not CallAction.TRANSFER:
                 await self.send_bye()
                 return self.outcome(

@@ -28,6 +28,10 @@ ABANDONED_MESSAGE_PLAYED = "platform_sip.abandoned_message_played"
 ABANDONED_NO_MESSAGE = "platform_sip.abandoned_no_message"
 ABANDONED_HUNG_UP_DURING_MESSAGE = "platform_sip.abandoned_hung_up_during_message"
 ABANDONED_MESSAGE_CUT = "platform_sip.abandoned_message_cut"
+# Voicemail drop: a machine answered, the campaign leaves a message (``voicemail_drop.py``).
+MESSAGE_LEFT = "platform_sip.message_left"
+MESSAGE_NO_POINT = "platform_sip.message_no_point"
+MESSAGE_HUNG_UP = "platform_sip.message_hung_up"
 
 DETAILS: dict[str, ErrorMessage] = {
     NO_ANSWER: ErrorMessage("no answer after %(s)s s", N_("No answer after %(s)s s.")),
@@ -83,6 +87,29 @@ DETAILS: dict[str, ErrorMessage] = {
             "No agent was free in time; the safe-harbour message could not be played in "
             "full (%(played)s s of %(s)s s: the call was on hold or had no audio), then "
             "the call was hung up."
+        ),
+    ),
+    MESSAGE_LEFT: ErrorMessage(
+        "machine: voicemail message (%(s)s s) left from %(at)s s after answer (%(why)s), "
+        "then hung up",
+        N_(
+            "A machine answered: the voicemail message (%(s)s s) was left from %(at)s s "
+            "after the answer (%(why)s), then the call was hung up."
+        ),
+    ),
+    MESSAGE_NO_POINT: ErrorMessage(
+        "machine: no place to leave the voicemail message (%(why)s): hung up",
+        N_(
+            "A machine answered but the end of its greeting was not heard (%(why)s): no "
+            "message was left, the call was hung up."
+        ),
+    ),
+    MESSAGE_HUNG_UP: ErrorMessage(
+        "machine: the far end hung up before the voicemail message ended "
+        "(%(played)s s of %(s)s s played)",
+        N_(
+            "A machine answered and hung up before the voicemail message ended "
+            "(%(played)s s of %(s)s s played)."
         ),
     ),
 }
