@@ -294,6 +294,7 @@ def early_media(
     print(f"\n=== early media: {len(cut)} machine greetings cut {cut_s:.2f} s into their speech")
     detectors: list[tuple[str, Detector]] = [
         ("numpy (default parameters)", numpy_detector({}, chunk_ms)),
+        ("numpy timing rules only (model=0)", numpy_detector({"model": 0}, chunk_ms)),
         *[
             (f"numpy preset {name}", numpy_detector(dict(values), chunk_ms))
             for name, values in PRESETS.items()
@@ -503,6 +504,7 @@ def main() -> None:
 
     detectors: list[tuple[str, Detector]] = [
         ("numpy (default parameters)", numpy_detector({}, a.chunk_ms)),
+        ("numpy timing rules only (model=0)", numpy_detector({"model": 0}, a.chunk_ms)),
         *[
             (f"numpy preset {name}", numpy_detector(dict(values), a.chunk_ms))
             for name, values in PRESETS.items()

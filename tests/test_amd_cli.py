@@ -156,7 +156,11 @@ def test_plot_shows_energy_floor_segments_tones_and_the_decision(wavs: dict[str,
     session = NumpyAmdSession(parse_params({}), sample_rate=rate, trace=True)
     decision = session.feed(samples) or session.finish()
     fig = figure(samples, rate, session, decision)
-    wave, energy = fig.axes
+    wave, energy, score = fig.axes  # score: the learned model's P(machine), right axis
+    assert score.get_ylim() == (0, 1) and "P(machine)" in score.get_ylabel()
+    (probs,) = score.get_lines()
+    assert len(probs.get_xdata()) >= 10  # one per 100 ms block since the greeting began
+    assert all(0 <= p <= 1 for p in probs.get_ydata())
     assert decision.label.value in wave.get_title() and "beep 1000 Hz" in wave.get_title()
     labels = [line.get_label() for line in energy.get_lines()]
     assert labels[:3] == ["energy (120 ms)", "noise floor", "threshold"]

@@ -27,6 +27,7 @@ import numpy.typing as npt
 from opendialer.sdk import AmdDecision, AmdLabel
 
 from .features import FRAME, FRAME_S, HOP_TAIL, POWER_EPS, block_features
+from .model import AmdModel, SpeechStats, Word, greeting_features, shipped_model
 from .params import AmdParams
 from .resample import TARGET_RATE, StreamResampler
 from .tones import CANDIDATE_PURITY, ToneTracker, ToneVerdict
@@ -118,6 +119,8 @@ class Trace:
     speech: list[bool] = field(default_factory=list)
     #: (start s, end s, Hz, kind) of every judged tone
     tones: list[tuple[float, float, float, str]] = field(default_factory=list)
+    #: (s, P(machine)) at the end of every block once a greeting has started
+    scores: list[tuple[float, float]] = field(default_factory=list)
 
 
 def _s(frames: float) -> str:
@@ -127,7 +130,13 @@ def _s(frames: float) -> str:
 class NumpyAmdSession:
     """Streaming AMD for one call (see :class:`opendialer.sdk.AmdSession`)."""
 
-    def __init__(self, params: AmdParams, sample_rate: int = TARGET_RATE, trace: bool = False):
+    def __init__(
+        self,
+        params: AmdParams,
+        sample_rate: int = TARGET_RATE,
+        trace: bool = False,
+        model: AmdModel | None = None,
+    ):
         self.params = params
         self.sample_rate = sample_rate
         self._resampler = StreamResampler(sample_rate) if sample_rate != TARGET_RATE else None
@@ -147,6 +156,20 @@ class NumpyAmdSession:
         self._abs_power = (p.silence_threshold * 1.25) ** 2  # mean |x| -> RMS (Gaussian-ish)
         self._abs_db = 10.0 * math.log10(max(self._abs_power, POWER_EPS))
         self._line_heard = False  # a frame that is not a tone (silence, noise, speech)
+        # the learned model (model.py), asked where the timing rules would decide
+        self._model = (model or shipped_model()) if p.model else None
+        self._model_machine = p.model_machine
+        self._model_human = p.model_human
+        self._model_threshold = p.model_threshold
+        self._model_wait = p.model_wait_ms * ms
+        self._model_short_wait = p.model_short_wait_ms * ms
+        self._model_greeting_max = p.model_greeting_max_ms * ms
+        self._score: tuple[int, float, str] = (-100, 0.0, "")  # (frame, P(machine), why)
+        #: training (bench/amd_train.py): the features at every point where a timing rule
+        #: would decide, (frame, "silence" | "long", features), and no such verdict
+        self.snapshots: list[tuple[int, str, list[float]]] | None = None
+        self._sp_frames = 0  # sums over the greeting's speech frames (model.SpeechStats)
+        self._sp_level = self._sp_level2 = self._sp_purity = self._sp_hz = self._sp_hz2 = 0.0
         self._margin = p.speech_margin_db
         self.tones = ToneTracker(p)
 
@@ -197,6 +220,9 @@ class NumpyAmdSession:
         """The state so far in the verdicts' words (``initial_silence=… greeting=… …``)."""
         if self._decision is not None:
             return self._decision.reasons
+        if self._model is not None and self._greeting_start >= 0:
+            p, why = self._model.score(self.features(self._frame - 1))
+            return self._why(self._frame - 1, f"model P(machine)={p:.2f} ({why})")
         return self._why(self._frame - 1)
 
     def feed(self, pcm: npt.NDArray[np.int16]) -> AmdDecision | None:
@@ -249,6 +275,10 @@ class NumpyAmdSession:
         if verdict is not None:
             label, reasons = verdict
             self._decision = AmdDecision(label, round(block_end * FRAME_S * 1000, 1), reasons)
+        elif self.trace is not None and self._model is not None and self._greeting_start >= 0:
+            # not through _scored's cache: a plot must not change the verdict
+            p, _ = self._model.score(self.features(block_end - 1))
+            self.trace.scores.append((block_end * FRAME_S, p))
 
     def _frames(
         self, power: list[float], hz: list[float], fund: list[float], purity: list[float]
@@ -347,6 +377,13 @@ class NumpyAmdSession:
                         self._word_excess = es - threshold
                 self._word_last = t
                 length = t - self._word_start + 1
+                if self._greeting_start >= 0:
+                    self._sp_frames += 1
+                    self._sp_level += es
+                    self._sp_level2 += es * es
+                    self._sp_purity += purity[i]
+                    self._sp_hz += hz[i]
+                    self._sp_hz2 += hz[i] * hz[i]
                 if (
                     not self._word_confirmed
                     and length >= self._min_word
@@ -366,6 +403,7 @@ class NumpyAmdSession:
                         self._words = 1
                         self._greeting_max = -100.0
                         self._lagged.clear()
+                        self._reset_speech_stats()
                 if self._word_confirmed and es > self._speech_ref:
                     self._speech_ref = es
                 if self._word_confirmed and self._greeting_start >= 0:
@@ -405,15 +443,18 @@ class NumpyAmdSession:
             if self._greeting_start >= 0:
                 span = self._speech_last - self._greeting_start + 1
                 if span > self._greeting:
-                    return AmdLabel.MACHINE, self._why(t, "> greeting_ms")
+                    verdict = self._judge_long(t, span)
+                    if verdict is not None:
+                        return verdict
                 if self._max_words and self._words >= self._max_words:
                     return AmdLabel.MACHINE, self._why(t, "> maximum_number_of_words")
                 silence = t - self._speech_last
                 need = self._after if span <= self._short else self._long_after
                 if silence >= need and self._word_start < 0 and not self.tones.pending:
-                    if self._voice_at_answer:
-                        return AmdLabel.MACHINE, self._why(t, "voice_at_answer")
-                    return AmdLabel.HUMAN, self._why(t)
+                    wait = self._model_wait if span > self._short else self._model_short_wait
+                    verdict = self._judge_silence(t, silence - need, wait)
+                    if verdict is not None:
+                        return verdict
             elif not self._activity and t + 1 >= self._initial_silence:
                 return AmdLabel.SILENCE, f"initial_silence={_s(t + 1)} (no speech, no tone)"
             if t + 1 >= self._total:
@@ -451,6 +492,7 @@ class NumpyAmdSession:
         self._words = 1
         self._greeting_max = -100.0
         self._lagged.clear()
+        self._reset_speech_stats()
 
     def _forget_background_words(self, threshold: float) -> None:
         """Drop the greeting's first words while they are the line
@@ -491,6 +533,75 @@ class NumpyAmdSession:
             what = "double beep" if tone.kind == "double" else "beep"
             return AmdLabel.MACHINE, f"{what} {tone.hz:.0f} Hz at {tone.start_s:.2f} s"
         return None
+
+    # -- the learned model -------------------------------------------------
+
+    def _reset_speech_stats(self) -> None:
+        self._sp_frames = 0
+        self._sp_level = self._sp_level2 = self._sp_purity = self._sp_hz = self._sp_hz2 = 0.0
+
+    def features(self, t: int) -> list[float]:
+        """The model's inputs (model.FEATURE_NAMES) at frame ``t``; the greeting has started."""
+        words = [Word(w.start, w.last) for w in self._greeting_words]
+        if self._word_start >= 0 and self._word_confirmed:
+            words.append(Word(self._word_start, self._word_last))
+        stats = SpeechStats(
+            self._sp_frames,
+            self._sp_level,
+            self._sp_level2,
+            self._sp_purity,
+            self._sp_hz,
+            self._sp_hz2,
+        )
+        return greeting_features(
+            words, self._greeting_start, self._speech_last, t, self._voice_at_answer, stats
+        )
+
+    def _scored(self, t: int) -> tuple[float, str]:
+        """P(machine) and its reasons, computed at most once per block (10 frames)."""
+        assert self._model is not None
+        at, p, why = self._score
+        if t - at >= BLOCK_FRAMES:
+            p, why = self._model.score(self.features(t))
+            self._score = (t, p, why)
+        return p, why
+
+    def _snapshot(self, t: int, point: str) -> None:
+        assert self.snapshots is not None
+        last = self.snapshots[-1] if self.snapshots else None
+        if last is None or last[1] != point or t - last[0] >= BLOCK_FRAMES:
+            self.snapshots.append((t, point, self.features(t)))
+
+    def _judge_silence(self, t: int, waited: float, wait: float) -> tuple[AmdLabel, str] | None:
+        """Silence after the greeting is long enough for the timing rule's HUMAN."""
+        if self.snapshots is not None:
+            self._snapshot(t, "silence")
+            return None
+        if self._voice_at_answer:
+            return AmdLabel.MACHINE, self._why(t, "voice_at_answer")
+        if self._model is None:
+            return AmdLabel.HUMAN, self._why(t)
+        p, why = self._scored(t)
+        model = f"model P(machine)={p:.2f} ({why})"
+        if p >= self._model_machine:
+            return AmdLabel.MACHINE, self._why(t, model + " >= model_machine")
+        if p <= self._model_human:
+            return AmdLabel.HUMAN, self._why(t, model)
+        if waited >= wait:  # no beep, no second utterance: unsure goes to a person
+            return AmdLabel.HUMAN, self._why(t, model + " after model_wait")
+        return None  # unsure: wait for a beep, a second utterance or more speech
+
+    def _judge_long(self, t: int, span: int) -> tuple[AmdLabel, str] | None:
+        """The greeting ran past ``greeting_ms``."""
+        if self.snapshots is not None:
+            self._snapshot(t, "long")
+            return None
+        if self._model is None or span > self._model_greeting_max:
+            return AmdLabel.MACHINE, self._why(t, "> greeting_ms")
+        p, why = self._scored(t)
+        if p >= self._model_threshold:
+            return AmdLabel.MACHINE, self._why(t, f"> greeting_ms model P(machine)={p:.2f} ({why})")
+        return None  # a long live greeting, by its shape: wait for its end
 
     def _why(self, t: int, extra: str = "") -> str:
         if self._greeting_start < 0:

@@ -183,6 +183,66 @@ SPECS: dict[str, Spec] = {
         integer=False,
     ),
     "fax_detection": Spec(1, 0, 1, "0/1", "Detect fax CNG (1100 Hz) and CED (2100 Hz): FAX."),
+    "model": Spec(
+        1,
+        0,
+        1,
+        "0/1",
+        "Ask the learned model (P(machine) from the greeting's shape) where the timing rules "
+        "would decide; 0 = timing rules only.",
+    ),
+    "model_machine": Spec(
+        0.9,
+        0.0,
+        1.0,
+        "probability",
+        "When silence follows the greeting: P(machine) at least this is MACHINE at once.",
+        integer=False,
+    ),
+    "model_human": Spec(
+        0.2,
+        0.0,
+        1.0,
+        "probability",
+        "When silence follows the greeting: P(machine) at most this is HUMAN at once; between "
+        "the two the detector waits up to model_wait_ms for a beep or a second utterance, "
+        "then says HUMAN.",
+        integer=False,
+    ),
+    "model_threshold": Spec(
+        0.9,
+        0.0,
+        1.0,
+        "probability",
+        "When the greeting passes greeting_ms: P(machine) at least this is MACHINE; below, "
+        "a long live greeting by its shape, heard to its end (up to model_greeting_max_ms).",
+        integer=False,
+    ),
+    "model_wait_ms": Spec(
+        1000,
+        0,
+        5000,
+        "ms",
+        "Longest wait, beyond the timing rule's silence, for a beep or a second utterance when "
+        "the model is unsure.",
+    ),
+    "model_short_wait_ms": Spec(
+        0,
+        0,
+        5000,
+        "ms",
+        "The same wait after a short greeting (up to short_greeting_ms). 0 (default): an "
+        'unsure "Hello?" is HUMAN at once, people are not kept waiting; the accurate preset '
+        'waits for the rest of a recorded "Hi, ... you\'ve reached Maria".',
+    ),
+    "model_greeting_max_ms": Spec(
+        5500,
+        500,
+        30000,
+        "ms",
+        "A greeting past greeting_ms that the model takes for a live one is MACHINE anyway "
+        "once it runs this long.",
+    ),
 }
 
 ALIASES: dict[str, str] = {s.app_amd: name for name, s in SPECS.items() if s.app_amd}
@@ -199,6 +259,7 @@ PRESETS: dict[str, dict[str, Any]] = {
     # Wait for the beep or for the end of a long greeting: fewer live callees hung
     # up on, a late beep after a long greeting is still heard.
     "accurate": {
+        "model_short_wait_ms": 1000,
         "greeting_ms": 4500,
         "long_greeting_silence_ms": 1200,
         "total_analysis_time_ms": 10000,
@@ -226,6 +287,13 @@ class AmdParams:
     beep_max_hz: float
     tone_purity: float
     fax_detection: float
+    model: float
+    model_machine: float
+    model_human: float
+    model_threshold: float
+    model_wait_ms: float
+    model_short_wait_ms: float
+    model_greeting_max_ms: float
 
     def with_changes(self, **changes: Any) -> AmdParams:
         return replace(self, **changes)

@@ -47,7 +47,8 @@ def figure(
     decision: AmdDecision,
 ) -> Any:
     """Waveform above; 120 ms energy, noise floor and threshold below; speech
-    segments green, tones orange (labelled), the decision point a red line."""
+    segments green, tones orange (labelled), the learned model's P(machine)
+    purple (right axis), the decision point a red line."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -74,6 +75,12 @@ def figure(
         for ax in (ax_wave, ax_energy):
             ax.axvspan(start_s, end_s, color="tab:orange", alpha=0.3)
         ax_energy.annotate(f"{kind} {hz:.0f} Hz", (start_s, max(trace.energy_db)), fontsize=8)
+    if trace.scores:
+        ax_score = ax_energy.twinx()
+        times, probs = zip(*trace.scores, strict=True)
+        ax_score.step(times, probs, where="post", color="tab:purple", linewidth=1.0)
+        ax_score.set_ylim(0, 1)
+        ax_score.set_ylabel("model P(machine)", color="tab:purple")
     at = decision.decision_ms / 1000
     for ax in (ax_wave, ax_energy):
         ax.axvline(at, color="tab:red")
