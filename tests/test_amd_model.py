@@ -1,6 +1,7 @@
 """The learned model inside the numpy AMD strategy, through the SDK and the CLI.
 
-The two WAVs come from a held-out draw of ``bench/amd_heldout_corpus.py`` (seed
+The two WAVs come from a held-out draw of the earlier ``bench/amd_heldout_corpus.py`` (since replaced by
+``bench/amd_corpus``; seed
 707: engines, voices and phrases the model was not trained on):
 
 - ``heldout_long_live_greeting.wav``: a person (espeak-ng New York accent) who
