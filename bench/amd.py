@@ -350,6 +350,11 @@ def summary(
         for i, r in enumerate(rows)
         if truth[i] == "HUMAN" and labels[i] == "HUMAN"
     ]
+    after_first = [
+        preds[i][1] / 1000 - float(r["greeting_end_s"] or r["speech_end_s"])
+        for i, r in enumerate(rows)
+        if truth[i] == "HUMAN" and labels[i] == "HUMAN"
+    ]
     groups: dict[str, list[int]] = defaultdict(list)
     for i, r in enumerate(rows):
         if by and truth[i] in ("HUMAN", "MACHINE"):
@@ -378,6 +383,22 @@ def summary(
         "humans released after speech end, median s": float(np.median(released))
         if released
         else None,
+        # the silence a person hears before the agent: from the end of their first
+        # utterance (one released at their second "Hello?" waited through the pause)
+        "... after their first utterance, median s": float(np.median(after_first))
+        if after_first
+        else None,
+        "... after their first utterance, p90 s": float(np.percentile(after_first, 90))
+        if after_first
+        else None,
+        "humans NOTSURE (to an agent)": sum(
+            labels[i] == "NOTSURE" for i in range(len(rows)) if truth[i] == "HUMAN"
+        )
+        / max(1, truth.count("HUMAN")),
+        "machines NOTSURE (to an agent)": sum(
+            labels[i] == "NOTSURE" for i in range(len(rows)) if truth[i] == "MACHINE"
+        )
+        / max(1, truth.count("MACHINE")),
         "CPU s per s of audio": cpu / max(1e-9, sum(len(x) / rate for x, rate in clips)),
         **by_group,
     }
@@ -426,7 +447,7 @@ def side_by_side(train: Path, heldout: Path, chunk_ms: int, by: str | None) -> N
                     else pct(v)
                     if unit_is_share
                     else f"{v:.2f}"
-                    if "median" in figure
+                    if "median" in figure or "p90" in figure
                     else f"{v:.5f}"
                 )
             print(f"  {figure:<44}{cells[0]:>10}{cells[1]:>10}")

@@ -82,10 +82,19 @@ def load(corpora: list[str], workers: int) -> list[Clip]:
         return pool.map(snapshots_of, jobs, chunksize=8)
 
 
-def design(clips: list[Clip]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Snapshot matrix, labels, weights (each clip once per kind of point), clip index."""
+def design(
+    clips: list[Clip], max_silence_s: float = np.inf
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Snapshot matrix, labels, weights (each clip once per kind of point), clip index.
+
+    Snapshots later than ``max_silence_s`` of silence after the greeting are dropped:
+    the policy decides by then, and the dev generator's machine clips end 1-2 s after
+    their greeting while its humans stay silent for seconds, which would teach that a
+    long silence is a person (a recorder stays silent for minutes).
+    """
     xs, ys, ws, owner = [], [], [], []
     for c, clip in enumerate(clips):
+        clip["snaps"] = [s for s in clip["snaps"] if s[2][IDX["after_silence_s"]] <= max_silence_s]
         counts: dict[str, int] = {}
         for _, point, _ in clip["snaps"]:
             counts[point] = counts.get(point, 0) + 1
@@ -182,8 +191,11 @@ def replay(clip: Clip, probs: list[float], a: argparse.Namespace) -> tuple[str, 
             return "MACHINE", ms
         if p <= a.human:
             return "HUMAN", ms
-        if waited >= (a.wait if span_ms > params.short_greeting_ms else a.short_wait):
-            return "HUMAN", ms  # no beep, no second utterance, and still unsure
+        wait = a.wait if span_ms > params.short_greeting_ms else a.short_wait
+        if waited >= wait:  # no beep, no second utterance
+            if wait > 0 and p >= a.silent:
+                return "MACHINE", ms  # a recording waiting for its message
+            return "HUMAN", ms
     return clip["rule_end"]
 
 
@@ -233,6 +245,10 @@ def main() -> None:
     ap.add_argument("--threshold", type=float, default=parse_params({}).model_threshold)
     ap.add_argument("--wait", type=float, default=parse_params({}).model_wait_ms)
     ap.add_argument("--short-wait", type=float, default=parse_params({}).model_short_wait_ms)
+    ap.add_argument(
+        "--max-silence", type=float, default=2.0, help="train on snapshots up to this silence (s)"
+    )
+    ap.add_argument("--silent", type=float, default=parse_params({}).model_silent_machine)
     a = ap.parse_args()
 
     import pickle
@@ -250,7 +266,7 @@ def main() -> None:
         clips = load(a.corpora, a.workers)
         if a.cache:
             a.cache.write_bytes(pickle.dumps(clips))
-    x, y, w, owner = design(clips)
+    x, y, w, owner = design(clips, a.max_silence)
     for name in filter(None, a.drop.split(",")):
         x[:, IDX[name]] = 0.0
     print(

@@ -290,7 +290,7 @@ def test_strategy_is_registered_documented_and_has_presets() -> None:
     factory = pm.factories("amd_strategies")["numpy"]
     strategy = factory(context=None)
     names = {p.name: p for p in strategy.parameters()}
-    assert names["total_analysis_time_ms"].default == 8000
+    assert names["total_analysis_time_ms"].default == 10000
     assert "app_amd: afterGreetingSilence" in names["after_greeting_silence_ms"].help
     presets = strategy.presets()
     assert set(presets) == {"fast", "accurate"}

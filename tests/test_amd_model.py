@@ -126,3 +126,39 @@ def test_plot_draws_the_score(tmp_path: Path) -> None:
     assert r.returncode == 0, r.stderr
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "model P(machine)" in r.stdout
+
+
+def with_line_after(path: Path, out: Path, end_s: float, seconds: float, again: bool) -> Path:
+    """The clip up to ``end_s``, then its own line noise for ``seconds``; with ``again``,
+    the clip's speech from 0.9 to 1.5 s said once more 1.3 s into that silence ("Hello?")."""
+    x, rate = read_wav(path)
+    line = np.tile(x[int((end_s + 0.2) * rate) :], 20)[: int(seconds * rate)]
+    y = np.concatenate([x[: int(end_s * rate)], line])
+    if again:
+        hello = x[int(0.9 * rate) : int(1.5 * rate)]  # both fixtures speak from ~0.86 s
+        at = int((end_s + 1.3) * rate)
+        y[at : at + len(hello)] = hello
+    write_wav(out, y, rate, "pcm16")
+    return out
+
+
+LIVE_END_S = 4.75  # her "... can I help you?" ends
+
+
+def test_a_second_utterance_after_the_silence_is_a_person(tmp_path: Path) -> None:
+    clip = with_line_after(LIVE, tmp_path / "again.wav", LIVE_END_S, 4.0, again=True)
+    d = detect(clip, {"model_human": 0.0})  # the model may not release her before
+    assert d.label is AmdLabel.HUMAN and "second utterance after" in d.reasons, d.reasons
+    assert LIVE_END_S + 1.3 < d.decision_ms / 1000 < LIVE_END_S + 1.3 + 0.4  # at once
+    # without the rule her "Hello?" is more greeting: past the live length, a machine
+    off = detect(clip, {"model_human": 0.0, "second_utterance_ms": 0})
+    assert off.label is not AmdLabel.HUMAN or "second utterance" not in off.reasons
+
+
+def test_a_recording_that_stays_silent_is_a_machine(tmp_path: Path) -> None:
+    clip = with_line_after(RECORDING, tmp_path / "silent.wav", GREETING_END_S + 0.3, 6.0, False)
+    d = detect(clip)
+    assert d.label is AmdLabel.MACHINE and "silent after model_wait" in d.reasons, d.reasons
+    assert d.decision_ms / 1000 < GREETING_END_S + 2.5
+    # with the old rule (unsure goes to a person) it reached an agent
+    assert detect(clip, {"model_silent_machine": 1.0}).label is AmdLabel.HUMAN

@@ -27,6 +27,15 @@ SPEECH_REF_DBFS = -16.0  # active-speech RMS before the clip's random gain
 LANG_P = {"en": 0.5, "pt": 0.25, "es": 0.25}
 FAST_ENGINES = ("espeak", "mbrola", "pico", "flite")  # babble: many short syntheses
 SIT = ((913.8, 0.274), (1370.6, 0.274), (1776.7, 0.380))
+# What a live callee does when nobody answers their greeting (see docs/amd.md, "Corpus"):
+# silence of about 1 s is the conversational "standard maximum" after which the speaker
+# treats it as trouble, and on the phone the answerer re-issues the summons ("Hello?").
+AGAIN_P = 0.8  # speaks again ...
+AGAIN_GAP_S = (0.7, 1.2, 2.5)  # ... after this much silence (triangular: low, mode, high)
+SILENT_AFTER_S = (3.0, 5.0)  # the others stay silent this long, at least (then the clip ends)
+# A recorder stays silent for minutes after its greeting (or records after its beep):
+# the clip goes on with line noise at least this long after the greeting.
+MACHINE_AFTER_S = 6.0
 MACHINE_KINDS = {  # share of MACHINE clips; beep probability
     "personal": (0.30, 0.8),
     "business": (0.23, 0.75),
@@ -48,7 +57,11 @@ class Split:
         self.bank = BANKS[self.name]
         self.code = SPLITS.index(self.name)
 
-    def rng(self, idx: int) -> np.random.Generator:
+    def rng(self, idx: int, stream: int = 0) -> np.random.Generator:
+        """Clip ``idx``'s generator; ``stream`` 1 draws what happens after the first
+        utterance or greeting (added in 2.1 without moving the draws of 2.0)."""
+        if stream:
+            return np.random.default_rng([self.seed, self.code, idx, stream])
         return np.random.default_rng([self.seed, self.code, idx])
 
 
@@ -163,7 +176,14 @@ class Clip:
         return y
 
 
-def human(split: Split, clip: Clip, who: Speaker, speed: float, rng: np.random.Generator) -> None:
+def human(
+    split: Split,
+    clip: Clip,
+    who: Speaker,
+    speed: float,
+    rng: np.random.Generator,
+    then: np.random.Generator,
+) -> None:
     bank = split.bank[clip.meta["lang"]]
     r = rng.random()
     scenario = "human_long" if r < 0.25 else "human_repeat" if r < 0.45 else "human_short"
@@ -180,8 +200,16 @@ def human(split: Split, clip: Clip, who: Speaker, speed: float, rng: np.random.G
         x2 = say(split, who, again, speed)
         clip.place(x2, end1 + float(rng.uniform(1.0, 2.0)))
         texts.append(again)
+    elif then.random() < AGAIN_P:
+        # nobody answered: the callee re-issues the greeting ("Hello?") after ~1 s
+        gap = float(then.triangular(*AGAIN_GAP_S))
+        again = pick(then, bank["human_short"])
+        clip.place(say(split, who, again, speed), end1 + gap)
+        texts.append(again)
+        clip.meta["again_s"] = round(gap, 3)
     speech_end = clip.parts[-1][1] + len(clip.parts[-1][0]) / sg.SR
-    clip.total = max(speech_end + 2.0, min(8.0, speech_end + float(rng.uniform(2.0, 5.0))))
+    silent = float(then.uniform(*SILENT_AFTER_S))
+    clip.total = max(speech_end + silent, min(8.0, speech_end + float(rng.uniform(2.0, 5.0))))
     clip.meta.update(
         scenario=scenario,
         text=" | ".join(texts),
@@ -273,7 +301,7 @@ def machine(split: Split, clip: Clip, who: Speaker, speed: float, rng: np.random
         tags.append("nobeep")
     if music:
         tags.append(f"music_{music}")
-    clip.total = t + 1.0
+    clip.total = max(t + 1.0, g_end + MACHINE_AFTER_S)
     clip.meta.update(
         scenario="+".join(tags),
         text=text,
@@ -405,7 +433,10 @@ def build_clip(split: Split, idx: int, label: str) -> tuple[np.ndarray, dict[str
         lang = str(rng.choice(list(LANG_P), p=list(LANG_P.values())))
         who = choose_speaker(split, lang, rng)
         clip.meta.update(lang=lang, engine=who.voice.engine, voice=who.name, speed=round(speed, 3))
-        (human if label == "HUMAN" else machine)(split, clip, who, speed, rng)
+        if label == "HUMAN":
+            human(split, clip, who, speed, rng, split.rng(idx, 1))
+        else:
+            machine(split, clip, who, speed, rng)
     elif label == "SILENCE":
         clip.total = float(rng.uniform(5.0, 8.0))
         clip.meta["scenario"] = "silence"

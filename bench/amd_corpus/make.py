@@ -39,7 +39,7 @@ from amd_corpus.phrases import BANKS, shared_phrases
 from amd_corpus.signals import SR
 from amd_corpus.voices import SPLITS, VOICES, variants_of
 
-GENERATOR_VERSION = "2.0"
+GENERATOR_VERSION = "2.1"
 FIELDS = [
     "file", "label", "duration_s", "speech_onset_s", "greeting_end_s", "speech_end_s",
     "beep_start_s", "beep_end_s", "beep_freq_hz", "tone_start_s", "n_utterances",
@@ -47,6 +47,7 @@ FIELDS = [
     "gain_db", "loss_pct", "text",
     # added by this generator
     "split", "codec", "plc", "jitter", "level_step_s", "level_step_db", "early_media_s",
+    "again_s",
 ]  # fmt: skip
 SHARES = {"HUMAN": 0.45, "MACHINE": 0.45, "SILENCE": 0.05}
 

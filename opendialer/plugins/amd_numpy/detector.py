@@ -164,6 +164,10 @@ class NumpyAmdSession:
         self._model_wait = p.model_wait_ms * ms
         self._model_short_wait = p.model_short_wait_ms * ms
         self._model_greeting_max = p.model_greeting_max_ms * ms
+        self._model_silent_machine = p.model_silent_machine
+        # a word after this much silence following the greeting is a second utterance
+        self._second_gap = p.second_utterance_ms * ms if p.second_utterance_ms else math.inf
+        self._word_gap = -1  # silence before the current word, once a greeting runs
         self._score: tuple[int, float, str] = (-100, 0.0, "")  # (frame, P(machine), why)
         #: training (bench/amd_train.py): the features at every point where a timing rule
         #: would decide, (frame, "silence" | "long", features), and no such verdict
@@ -368,6 +372,7 @@ class NumpyAmdSession:
                 if self._word_start < 0:
                     self._word_start = t
                     self._word_confirmed = False
+                    self._word_gap = t - self._speech_last - 1 if self._greeting_start >= 0 else -1
                     self._word_peak = es
                     self._word_excess = es - threshold
                 else:
@@ -404,6 +409,10 @@ class NumpyAmdSession:
                         self._greeting_max = -100.0
                         self._lagged.clear()
                         self._reset_speech_stats()
+                    elif self._word_gap >= self._second_gap:
+                        verdict = self._judge_second_utterance(t)
+                        if verdict is not None:
+                            return verdict
                 if self._word_confirmed and es > self._speech_ref:
                     self._speech_ref = es
                 if self._word_confirmed and self._greeting_start >= 0:
@@ -583,13 +592,28 @@ class NumpyAmdSession:
             return AmdLabel.HUMAN, self._why(t)
         p, why = self._scored(t)
         model = f"model P(machine)={p:.2f} ({why})"
-        if p >= self._model_machine:
+        if p >= self._model_machine and (wait <= 0 or waited >= wait):
+            # after a long greeting the detector listens on first even when sure: a
+            # person who hears nobody says "Hello?" again within ~1-2 s
             return AmdLabel.MACHINE, self._why(t, model + " >= model_machine")
         if p <= self._model_human:
             return AmdLabel.HUMAN, self._why(t, model)
-        if waited >= wait:  # no beep, no second utterance: unsure goes to a person
+        if waited >= wait:  # no beep, no second utterance
+            if wait > 0 and p >= self._model_silent_machine:  # a recording waiting for its message
+                return AmdLabel.MACHINE, self._why(t, model + " silent after model_wait")
             return AmdLabel.HUMAN, self._why(t, model + " after model_wait")
         return None  # unsure: wait for a beep, a second utterance or more speech
+
+    def _judge_second_utterance(self, t: int) -> tuple[AmdLabel, str] | None:
+        """Speech again after ``second_utterance_ms`` of silence following the greeting:
+        a person who heard nobody answer says "Hello?" again; a recording is silent,
+        beeps, or plays on without such a pause."""
+        if self._voice_at_answer:
+            return None
+        # also in training (snapshots): the policy's HUMAN ends the clip's snapshots, as
+        # on a call; what follows (a longer "greeting") is never asked about
+        gap = f"second utterance after {_s(self._word_gap)} of silence"
+        return AmdLabel.HUMAN, self._why(t, gap)
 
     def _judge_long(self, t: int, span: int) -> tuple[AmdLabel, str] | None:
         """The greeting ran past ``greeting_ms``."""

@@ -66,6 +66,7 @@ def _shadow(params: AmdParams, sample_rate: int) -> NumpyAmdSession:
         maximum_word_length_ms=never,
         maximum_number_of_words=0,
         fax_detection=0,
+        second_utterance_ms=0,
     )
     return NumpyAmdSession(quiet, sample_rate=sample_rate, trace=True)
 

@@ -94,7 +94,7 @@ SPECS: dict[str, Spec] = {
         "Silence after a greeting longer than short_greeting_ms that releases it as HUMAN.",
     ),
     "total_analysis_time_ms": Spec(
-        8000,
+        10000,
         1000,
         60000,
         "ms",
@@ -204,13 +204,13 @@ SPECS: dict[str, Spec] = {
         0.0,
         1.0,
         "probability",
-        "When silence follows the greeting: P(machine) at most this is HUMAN at once; between "
-        "the two the detector waits up to model_wait_ms for a beep or a second utterance, "
-        "then says HUMAN.",
+        "When silence follows the greeting: P(machine) at most this is HUMAN at once; above "
+        "it the detector listens on up to model_wait_ms for a beep or a second utterance, "
+        "then model_silent_machine decides.",
         integer=False,
     ),
     "model_threshold": Spec(
-        0.9,
+        0.99,
         0.0,
         1.0,
         "probability",
@@ -223,8 +223,9 @@ SPECS: dict[str, Spec] = {
         0,
         5000,
         "ms",
-        "Longest wait, beyond the timing rule's silence, for a beep or a second utterance when "
-        "the model is unsure.",
+        "How long the detector listens on after a long greeting, beyond the timing rule's "
+        "silence, for a beep or a second utterance (even when the model is sure of a machine: "
+        'a person gets the chance to say "Hello?" again).',
     ),
     "model_short_wait_ms": Spec(
         0,
@@ -236,12 +237,31 @@ SPECS: dict[str, Spec] = {
         'waits for the rest of a recorded "Hi, ... you\'ve reached Maria".',
     ),
     "model_greeting_max_ms": Spec(
-        5500,
+        6500,
         500,
         30000,
         "ms",
         "A greeting past greeting_ms that the model takes for a live one is MACHINE anyway "
         "once it runs this long.",
+    ),
+    "model_silent_machine": Spec(
+        0.35,
+        0.0,
+        1.0,
+        "probability",
+        "After model_wait_ms of silence with no beep and no second utterance: P(machine) at "
+        "least this is MACHINE (a recording waiting for its message), below it HUMAN. 1 = "
+        "always HUMAN.",
+        integer=False,
+    ),
+    "second_utterance_ms": Spec(
+        1000,
+        0,
+        5000,
+        "ms",
+        "Speech that starts after this much silence following the greeting is a second "
+        'utterance: a person who heard nobody answer says "Hello?" again; HUMAN at once. '
+        "0 = off.",
     ),
 }
 
@@ -255,6 +275,8 @@ PRESETS: dict[str, dict[str, Any]] = {
         "after_greeting_silence_ms": 450,
         "long_greeting_silence_ms": 700,
         "total_analysis_time_ms": 5000,
+        # within 5 s a long greeting cannot be heard to its end: let a sure model decide it
+        "model_threshold": 0.9,
     },
     # Wait for the beep or for the end of a long greeting: fewer live callees hung
     # up on, a late beep after a long greeting is still heard.
@@ -262,7 +284,7 @@ PRESETS: dict[str, dict[str, Any]] = {
         "model_short_wait_ms": 1000,
         "greeting_ms": 4500,
         "long_greeting_silence_ms": 1200,
-        "total_analysis_time_ms": 10000,
+        "total_analysis_time_ms": 12000,
     },
 }
 
@@ -294,6 +316,8 @@ class AmdParams:
     model_wait_ms: float
     model_short_wait_ms: float
     model_greeting_max_ms: float
+    model_silent_machine: float
+    second_utterance_ms: float
 
     def with_changes(self, **changes: Any) -> AmdParams:
         return replace(self, **changes)
