@@ -80,6 +80,7 @@ class Behaviour:
     hang_up_after_s: float | None = None  # BYE from the far end
     rtp: bytes | None = None  # µ-law to stream after ACK
     rtp_from_elsewhere: bool = False
+    rtp_lost: range = range(0)  # packets of ``rtp`` never sent (their 20 ms still pass)
     refer_result: str = "200 OK"
     reject: tuple[int, str] | None = None
     register_expires: int = 300
@@ -320,8 +321,9 @@ class ScriptedUas(asyncio.DatagramProtocol):
         assert self.dialer_rtp is not None
         sender = self.other_rtp if self.behaviour.rtp_from_elsewhere else self.rtp_transport
         assert sender is not None
-        for packet in rtp_packets(payload):
-            sender.sendto(packet, self.dialer_rtp)
+        for index, packet in enumerate(rtp_packets(payload)):
+            if index not in self.behaviour.rtp_lost:
+                sender.sendto(packet, self.dialer_rtp)
             await asyncio.sleep(0.02)
 
     def in_dialog(self, method: str, *, to_tag: str | None = None) -> SipRequest:

@@ -34,6 +34,7 @@ from .tones import CANDIDATE_PURITY, ToneTracker, ToneVerdict
 
 BLOCK_FRAMES = 10  # 100 ms: numpy call overhead per block is what costs; latency stays low
 BLOCK = BLOCK_FRAMES * FRAME
+PASS = 5 * BLOCK  # the features of up to 5 blocks per numpy pass: the platform feeds 200 ms
 MAX_LOST_FRAMES = 3  # RTP packets are 20 ms; a frame more for jitter
 INIT_FRAMES = 5  # the first 50 ms only teach the noise floor
 SMOOTH = 12  # the VAD looks at 120 ms energy: syllables merge, noise estimates steady
@@ -243,8 +244,9 @@ class NumpyAmdSession:
         usable = (len(pending) // BLOCK) * BLOCK
         start = 0
         while start < usable and self._decision is None:
-            self._process(pending[start : start + BLOCK], BLOCK_FRAMES)
-            start += BLOCK
+            end = min(start + PASS, usable)
+            self._process(pending[start:end], (end - start) // FRAME)
+            start = end
         if self._decision is None and start < len(pending):
             self._pieces, self._queued = [pending[start:]], len(pending) - start
         return self._decision
@@ -269,26 +271,38 @@ class NumpyAmdSession:
     # -- processing --------------------------------------------------------
 
     def _process(self, samples: npt.NDArray[np.float64], n_frames: int) -> None:
+        """The frames' features in one numpy pass, then the state machine block by block:
+        a verdict is reported at the end of its block, as if the blocks came one by one."""
         feats = block_features(self._tail, samples)
         self._tail = samples[len(samples) - HOP_TAIL :].copy()
-        power = feats.power.tolist()
-        block_end = self._frame + n_frames
-        verdict = self._frames(
-            power, feats.peak_hz.tolist(), feats.fundamental.tolist(), feats.purity.tolist()
-        )
-        if verdict is not None:
-            label, reasons = verdict
-            self._decision = AmdDecision(label, round(block_end * FRAME_S * 1000, 1), reasons)
-        elif self.trace is not None and self._model is not None and self._greeting_start >= 0:
-            # not through _scored's cache: a plot must not change the verdict
-            p, _ = self._model.score(self.features(block_end - 1))
-            self.trace.scores.append((block_end * FRAME_S, p))
+        power, hz = feats.power.tolist(), feats.peak_hz.tolist()
+        fund, purity = feats.fundamental.tolist(), feats.purity.tolist()
+        for start in range(0, n_frames, BLOCK_FRAMES):
+            end = min(start + BLOCK_FRAMES, n_frames)
+            block_end = self._frame + end - start
+            verdict = self._frames(power, hz, fund, purity, start, end)
+            if verdict is not None:
+                label, reasons = verdict
+                self._decision = AmdDecision(label, round(block_end * FRAME_S * 1000, 1), reasons)
+                return
+            if self.trace is not None and self._model is not None and self._greeting_start >= 0:
+                # not through _scored's cache: a plot must not change the verdict
+                p, _ = self._model.score(self.features(block_end - 1))
+                self.trace.scores.append((block_end * FRAME_S, p))
 
     def _frames(
-        self, power: list[float], hz: list[float], fund: list[float], purity: list[float]
+        self,
+        power: list[float],
+        hz: list[float],
+        fund: list[float],
+        purity: list[float],
+        start: int,
+        end: int,
     ) -> tuple[AmdLabel, str] | None:
+        """Frames ``start`` to ``end`` (exclusive) of the features, one at a time."""
         trace = self.trace
-        for i in range(len(power)):
+        tones = self.tones
+        for i in range(start, end):
             t = self._frame
             self._frame += 1
             pw = power[i]
@@ -306,7 +320,10 @@ class NumpyAmdSession:
                 del recent[0]
             heard = len(recent) - recent.count(0.0)
             es = 10.0 * math.log10(sum(recent) / heard) if heard else 0.0
-            threshold = max(self._floor + self._margin, self._bg_hi + BG_GUARD_DB)
+            # conditionals, not min()/max(): this loop runs 100 times a second per call
+            threshold = self._floor + self._margin
+            if self._bg_hi + BG_GUARD_DB > threshold:
+                threshold = self._bg_hi + BG_GUARD_DB
             if t < INIT_FRAMES:
                 if heard:
                     self._init_levels.append(es)
@@ -333,7 +350,7 @@ class NumpyAmdSession:
                 self._mins.append(self._block_min)
                 self._mins_low = min(self._mins)  # once per chunk, not per frame
                 self._block_min = 1e9
-            self._floor = min(self._block_min, self._mins_low)
+            self._floor = self._mins_low if self._mins_low < self._block_min else self._block_min
 
             # -- tones (beeps, SIT, fax) -----------------------------------------
             if not self._line_heard and not lost and purity[i] < CANDIDATE_PURITY:
@@ -341,14 +358,14 @@ class NumpyAmdSession:
             # A tone from the first frame (CED at answer) would be its own floor: until
             # something else is heard, the absolute threshold stands in for the floor.
             tone_floor = self._floor if self._line_heard else min(self._floor, self._abs_db)
-            tone = self.tones.frame(
+            tone = tones.frame(
                 t, None if lost else 10.0 * math.log10(pw), hz[i], fund[i], purity[i], tone_floor
             )
-            if self.tones.holding:
+            if tones.holding:
                 speech = False  # a tone being tracked is not speech
                 self._activity = True
                 self._tone_seen = True
-            elif not lost and t >= INIT_FRAMES and not self.tones.open:
+            elif not lost and t >= INIT_FRAMES and not tones.open:
                 # what is not a word teaches the background; a word's frames wait
                 # until we know whether it was one (or whether it stays one)
                 if speech or self._word_start >= 0:
@@ -459,7 +476,7 @@ class NumpyAmdSession:
                     return AmdLabel.MACHINE, self._why(t, "> maximum_number_of_words")
                 silence = t - self._speech_last
                 need = self._after if span <= self._short else self._long_after
-                if silence >= need and self._word_start < 0 and not self.tones.pending:
+                if silence >= need and self._word_start < 0 and not tones.pending:
                     wait = self._model_wait if span > self._short else self._model_short_wait
                     verdict = self._judge_silence(t, silence - need, wait)
                     if verdict is not None:

@@ -122,7 +122,9 @@ class ToneTracker:
             and level_db > floor + MIN_LEVEL_OVER_FLOOR_DB
             and (self._in_beep_band(hz) or (self._fax and _fax_pitch(hz)))
         )
-        verdict = self._track(t, tonal, level_db, hz, fund, purity)
+        verdict = None
+        if tonal or self.open or self._held is not None:  # most frames: nothing to track
+            verdict = self._track(t, tonal, level_db, hz, fund, purity)
         self._recent.append(-200.0 if level_db is None else level_db)
         return verdict
 

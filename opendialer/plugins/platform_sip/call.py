@@ -69,6 +69,13 @@ from opendialer.sdk import (
 
 log = logging.getLogger(__name__)
 
+#: RTP packets (20 ms each) missing from a call's answer audio that end its analysis
+#: as NOTSURE. Network loss of a few % misses a packet here and there; a node that
+#: fell ~5 s behind loses whole seconds when its sockets' buffers fill
+#: (docs/performance.md, "AMD streams on one engine"), and the detector would take
+#: what is left for the whole greeting.
+AMD_MAX_LOST_PACKETS = 50
+
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
@@ -364,14 +371,27 @@ class SipCall:
         streams = self.setup.amd_streams
         clock = self.amd_clock = StreamClock(streams)
 
+        lost_before = self.rtp.lost
+
         def feed(pcm: npt.NDArray[np.int16]) -> None:
             if self.decision.done():
                 return
-            try:
-                verdict = session.feed(pcm)
-            except Exception as exc:
-                log.exception("sip.amd_feed_error call=%s", self.request.call_id)
-                verdict = AmdDecision(AmdLabel.NOTSURE, 0.0, f"detector error: {exc!r}")
+            lost = self.rtp.lost - lost_before
+            if lost >= AMD_MAX_LOST_PACKETS:
+                # the detector would judge a greeting with holes it cannot see (a beep
+                # lost, a pause made shorter): no verdict is better than a wrong one
+                fed_ms = 1000 * (clock.samples + len(pcm)) / 8000
+                verdict: AmdDecision | None = AmdDecision(
+                    AmdLabel.NOTSURE,
+                    fed_ms,
+                    f"audio lost: {lost} RTP packets ({20 * lost} ms) missing from the analysis",
+                )
+            else:
+                try:
+                    verdict = session.feed(pcm)
+                except Exception as exc:
+                    log.exception("sip.amd_feed_error call=%s", self.request.call_id)
+                    verdict = AmdDecision(AmdLabel.NOTSURE, 0.0, f"detector error: {exc!r}")
             clock.fed(len(pcm))
             if verdict is not None:
                 clock.decided(verdict.decision_ms)

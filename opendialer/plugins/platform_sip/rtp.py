@@ -1,6 +1,8 @@
 """RTP for a call: answer audio in, silence out, on one asyncio datagram endpoint per call.
 
-Per packet the only Python work is a header check and a ``bytearray`` append;
+Per packet the only Python work is a header check, the sequence number (gaps
+are counted as ``lost``: the call's AMD gives up on audio with seconds missing)
+and a ``bytearray`` append;
 G.711 is decoded with a numpy lookup table once per batch (200 ms by default)
 and the PCM handed to the call's sink (the AMD session). Once AMD has decided
 the call stops decoding: later packets are dropped at the first check, which
@@ -172,6 +174,11 @@ class RtpEndpoint(asyncio.DatagramProtocol):
         self.packets = 0
         self.ignored = 0  # wrong source, wrong version or payload type, too short
         self.dropped = 0  # arrived while nothing decodes (before start, after stop_decoding)
+        #: packets missing from the decoded stream, from its sequence numbers: lost on the
+        #: way, or dropped by the kernel when this socket's buffer was full (a node behind)
+        self.lost = 0
+        self._next_seq = -1  # of the stream being decoded (-1: none yet)
+        self._stream_ssrc = b""
         self._buffer = bytearray()
         self._sink: AudioSink | None = None
         self._transport: asyncio.DatagramTransport | None = None
@@ -332,6 +339,7 @@ class RtpEndpoint(asyncio.DatagramProtocol):
     def stop_decoding(self) -> None:
         self._sink = None
         self._buffer.clear()
+        self._next_seq = -1  # what arrives meanwhile is not decoded, not lost
 
     def datagram_received(self, data: bytes, addr: Any) -> None:
         if self._sink is None:
@@ -354,6 +362,18 @@ class RtpEndpoint(asyncio.DatagramProtocol):
         if end <= start:
             self.ignored += 1
             return
+        # a gap in the sequence numbers is lost audio; a late or repeated packet (a step
+        # back) and a new SSRC (the far end switched streams) are not
+        seq = data[2] << 8 | data[3]
+        if seq != self._next_seq:
+            ssrc = data[8:12]
+            if ssrc != self._stream_ssrc or self._next_seq < 0:
+                self._stream_ssrc = ssrc
+            elif (gap := (seq - self._next_seq) & 0xFFFF) < 0x8000:
+                self.lost += gap
+            else:
+                seq = self._next_seq - 1
+        self._next_seq = (seq + 1) & 0xFFFF
         self.packets += 1
         self._buffer += data[start:end]
         if len(self._buffer) >= self.batch_bytes:
