@@ -135,6 +135,7 @@ class Baresip:
     events: list[dict[str, Any]] = field(default_factory=list)
     _ctrl_task: asyncio.Task[None] | None = None
     _ctrl: asyncio.StreamWriter | None = None
+    _bind_retries: int = 0
 
     @property
     def home(self) -> Path:
@@ -206,6 +207,15 @@ class Baresip:
     def registrations(self) -> int:
         """How many REGISTERs the registrar accepted (one log line each)."""
         if self.process is not None and self.process.poll() is not None:
+            if "Address already in use" in self.log_text() and self._bind_retries < 3:
+                # free_port() only says a port was free a moment ago: under parallel tests
+                # another process can take it before baresip binds. Other ports, again.
+                self._bind_retries += 1
+                self.log_file.rename(self.log_file.with_suffix(f".bind-{self._bind_retries}.log"))
+                self.port = free_port(also_next=True)
+                self.ctrl_port = free_port()
+                self.start()
+                return 0
             raise RuntimeError(f"baresip {self.user} exited:\n{self.log_text()[-2000:]}")
         return sum(" 200 OK " in line for line in self.log_text().splitlines())
 
