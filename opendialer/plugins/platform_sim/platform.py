@@ -270,16 +270,7 @@ class SimPlatform:
         if action is CallAction.LEAVE_MESSAGE and decision is not None:
             return await self._leave_message(request, port, created, answered, decision, rest)
         if action is CallAction.HANGUP and decision is not None:
-            return CallOutcome(
-                CallDisposition.AMD_HANGUP,
-                port,
-                created,
-                self._now(),
-                answered_at=answered,
-                amd=decision,
-                detail_code=details.AMD_HANGUP,
-                detail_params={"verdict": decision.label.value, "truth": truth},
-            )
+            return self._amd_hangup(port, created, answered, decision, truth)
         if request.claim_agent is not None:
             waiting_since = self._monotonic()
             if not await request.claim_agent():
@@ -312,6 +303,21 @@ class SimPlatform:
 
     def _monotonic(self) -> float:
         return self.context.monotonic() if self.context is not None else time.monotonic()
+
+    def _amd_hangup(
+        self, port: str, created: datetime, answered: datetime, decision: AmdDecision, truth: str
+    ) -> CallOutcome:
+        """The verdict's action hung up (or a voicemail drop found no point to play at)."""
+        return CallOutcome(
+            CallDisposition.AMD_HANGUP,
+            port,
+            created,
+            self._now(),
+            answered_at=answered,
+            amd=decision,
+            detail_code=details.AMD_HANGUP,
+            detail_params={"verdict": decision.label.value, "truth": truth},
+        )
 
     async def _abandon(
         self,
@@ -386,16 +392,7 @@ class SimPlatform:
                 await self._sleep(step_s)
         audio = request.voicemail_ulaw
         if point is None or not point.found or not audio:
-            return CallOutcome(
-                CallDisposition.AMD_HANGUP,
-                port,
-                created,
-                self._now(),
-                answered_at=answered,
-                amd=decision,
-                detail_code=details.AMD_HANGUP,
-                detail_params={"verdict": decision.label.value, "truth": "machine"},
-            )
+            return self._amd_hangup(port, created, answered, decision, "machine")
         await self._sleep(len(audio) / SAMPLE_RATE)  # 8,000 µ-law bytes a second
         self.messages_left += 1
         return CallOutcome(

@@ -85,21 +85,11 @@ async def _settled(claim: Callable[[], Awaitable[bool]], call_id: str) -> bool:
         return False
 
 
-async def abandon(call: SipCall, sip_code: int, decision: AmdDecision | None) -> CallOutcome:
-    """No agent for a person: play the safe-harbour message, hang up; ABANDONED."""
-    message = call.request.safe_harbour_ulaw
-    call_id = call.request.call_id
-    if not message:
-        await call.send_bye()
-        log.info("sip.abandoned call=%s no safe-harbour message", call_id)
-        return call.outcome(
-            CallDisposition.ABANDONED,
-            sip_code=sip_code,
-            amd=decision,
-            detail_code=details.ABANDONED_NO_MESSAGE,
-        )
+async def play_message(call: SipCall, message: bytes) -> tuple[int, int]:
+    """Play ``message`` in the call's own RTP stream until it ends, the far end hangs
+    up or it overruns its length by MESSAGE_GRACE_S; a whole message gets a tail for
+    the far end's jitter buffer. (packets sent, packets in the message)."""
     frames = -(-len(message) // SAMPLES_PER_FRAME)
-    seconds = {"s": f"{len(message) / SAMPLE_RATE:.1f}"}
     playing = call.rtp.play(message)
     far_end_gone = asyncio.ensure_future(call.ended_by_far_end.wait())
     try:
@@ -114,6 +104,24 @@ async def abandon(call: SipCall, sip_code: int, decision: AmdDecision | None) ->
             await asyncio.wait({far_end_gone}, timeout=call.setup.tunables.message_tail_s)
     finally:
         far_end_gone.cancel()
+    return sent, frames
+
+
+async def abandon(call: SipCall, sip_code: int, decision: AmdDecision | None) -> CallOutcome:
+    """No agent for a person: play the safe-harbour message, hang up; ABANDONED."""
+    message = call.request.safe_harbour_ulaw
+    call_id = call.request.call_id
+    if not message:
+        await call.send_bye()
+        log.info("sip.abandoned call=%s no safe-harbour message", call_id)
+        return call.outcome(
+            CallDisposition.ABANDONED,
+            sip_code=sip_code,
+            amd=decision,
+            detail_code=details.ABANDONED_NO_MESSAGE,
+        )
+    seconds = {"s": f"{len(message) / SAMPLE_RATE:.1f}"}
+    sent, frames = await play_message(call, message)
     played = {"played": f"{sent * FRAME_S:.1f}", **seconds}
     if sent == frames:  # (a BYE during the tail came after the whole message)
         code, params = details.ABANDONED_MESSAGE_PLAYED, seconds

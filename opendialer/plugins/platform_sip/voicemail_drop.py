@@ -21,8 +21,8 @@ import numpy as np
 import numpy.typing as npt
 
 from opendialer.plugins.platform_sip import outcome_details as details
-from opendialer.plugins.platform_sip.agent_wait import MESSAGE_GRACE_S, SAMPLE_RATE
-from opendialer.plugins.platform_sip.rtp import FRAME_S, SAMPLES_PER_FRAME
+from opendialer.plugins.platform_sip.agent_wait import SAMPLE_RATE, play_message
+from opendialer.plugins.platform_sip.rtp import FRAME_S
 from opendialer.sdk import AmdDecision, CallDisposition, CallOutcome, MessagePoint
 
 if TYPE_CHECKING:
@@ -56,21 +56,8 @@ async def leave_message(call: SipCall, sip_code: int, decision: AmdDecision) -> 
             detail_code=details.MESSAGE_NO_POINT,
             detail_params={"why": why},
         )
-    frames = -(-len(message) // SAMPLES_PER_FRAME)
     seconds = f"{len(message) / SAMPLE_RATE:.1f}"
-    playing = call.rtp.play(message)
-    far_end_gone = asyncio.ensure_future(call.ended_by_far_end.wait())
-    try:
-        waiting: set[asyncio.Future[Any]] = {playing, far_end_gone}
-        timeout = frames * FRAME_S + MESSAGE_GRACE_S
-        await asyncio.wait(waiting, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
-        if not playing.done():
-            call.rtp.stop_sending()
-        sent = await playing
-        if sent == frames and not call.ended_by_far_end.is_set():
-            await asyncio.wait({far_end_gone}, timeout=call.setup.tunables.message_tail_s)
-    finally:
-        far_end_gone.cancel()
+    sent, frames = await play_message(call, message)
     await call.send_bye()
     log.info(
         "sip.message_left call=%s at_ms=%.0f packets=%d of %d (%s)",
