@@ -25,7 +25,7 @@ from opendialer.admin_ui.api.common import ObjectId
 from opendialer.admin_ui.api.csv_upload import UnsupportedUpload
 from opendialer.admin_ui.api.openapi_docs import AudioUploadOperation
 from opendialer.core.services import campaign_messages, campaigns, message_audio
-from opendialer.core.services.campaign_messages import VOICEMAIL
+from opendialer.core.services.campaign_messages import SAFE_HARBOUR, VOICEMAIL
 from opendialer.core.services.common import Actor
 from opendialer.core.services.errors import ValidationFailed
 
@@ -60,132 +60,90 @@ async def read_upload(request: Request[Any, Any, Any]) -> tuple[bytes, str]:
     return await request.body(), ""
 
 
-class CampaignMessageController(Controller):
-    path = "/campaigns/{campaign_id:int}/safe-harbour-message"
-    tags = ["campaigns"]
+def message_controller(kind: str, slug: str, what: str, plays: str, use: str) -> type[Controller]:
+    """The four routes of one kind of campaign message at ``/campaigns/{id}/{slug}``: both
+    kinds keep the same rules and refusal codes (``safe_harbour.*`` for a refused file;
+    ``safe_harbour.not_found`` / ``voicemail.not_found``)."""
 
-    @get("/", summary="The campaign's safe-harbour message (file name, length)")
-    async def get_message(
-        self, actor: NamedDependency[Actor], campaign_id: ObjectId
-    ) -> SafeHarbourMessage:
-        found = await campaign_messages.get_message(actor, campaign_id)
-        return msgspec.convert(found, SafeHarbourMessage)
+    class MessageController(Controller):
+        path = f"/campaigns/{{campaign_id:int}}/{slug}"
+        tags = ["campaigns"]
 
-    @get(
-        "/audio",
-        summary="Listen to the safe-harbour message (a 16-bit 8 kHz WAV of what calls hear)",
-        media_type="audio/wav",
-    )
-    async def get_audio(
-        self, actor: NamedDependency[Actor], campaign_id: ObjectId
-    ) -> Response[bytes]:
-        wav = await campaign_messages.listen(actor, campaign_id)
-        return Response(
-            content=wav,
+        @get("/", summary=f"The campaign's {what} (file name, length)")
+        async def get_message(
+            self, actor: NamedDependency[Actor], campaign_id: ObjectId
+        ) -> SafeHarbourMessage:
+            found = await campaign_messages.get_message(actor, campaign_id, kind)
+            return msgspec.convert(found, SafeHarbourMessage)
+
+        @get(
+            "/audio",
+            summary=f"Listen to the {what} (a 16-bit 8 kHz WAV of what {plays})",
             media_type="audio/wav",
-            headers={"Content-Disposition": f'inline; filename="safe-harbour-{campaign_id}.wav"'},
         )
+        async def get_audio(
+            self, actor: NamedDependency[Actor], campaign_id: ObjectId
+        ) -> Response[bytes]:
+            wav = await campaign_messages.listen(actor, campaign_id, kind)
+            name = slug.removesuffix("-message")
+            return Response(
+                content=wav,
+                media_type="audio/wav",
+                headers={"Content-Disposition": f'inline; filename="{name}-{campaign_id}.wav"'},
+            )
 
-    @put(
-        "/",
-        operation_class=AudioUploadOperation,
-        request_max_body_size=MAX_BODY_BYTES,
-        summary="Upload (or replace) the safe-harbour message: WAV or MP3, 1-30 s",
-        description=(
-            "Converted on upload to 8 kHz mono G.711 µ-law. Refused with 422 and a "
-            "safe_harbour.* code (nothing changes): an empty file, neither WAV nor MP3, "
-            "damaged, shorter than 1 s or longer than 30 s, silent. The campaign must be "
-            "STOPPED."
-        ),
-    )
-    async def put_message(
-        self,
-        request: Request[Any, Any, Any],
-        actor: NamedDependency[Actor],
-        campaign_id: ObjectId,
-        filename: Annotated[
-            str | None,
-            QueryParameter(
-                description="the file's name to show (raw bodies; a form sends its own)",
-                max_length=255,
+        @put(
+            "/",
+            operation_class=AudioUploadOperation,
+            request_max_body_size=MAX_BODY_BYTES,
+            summary=f"Upload (or replace) the {what}: WAV or MP3, 1-30 s",
+            description=(
+                f"{use}Converted on upload to 8 kHz mono G.711 µ-law. Refused with 422 and a "
+                "safe_harbour.* code (nothing changes): an empty file, neither WAV nor MP3, "
+                "damaged, shorter than 1 s or longer than 30 s, silent. The campaign must be "
+                "STOPPED."
             ),
-        ] = None,
-    ) -> SafeHarbourMessage:
-        await campaigns.load_for_change(actor, campaign_id)  # 403/404/409 before the upload
-        data, sent_name = await read_upload(request)
-        stored = await campaign_messages.upload(actor, campaign_id, data, sent_name or filename)
-        return msgspec.convert(stored, SafeHarbourMessage)
-
-    @delete("/", status_code=204, summary="Delete the safe-harbour message")
-    async def delete_message(self, actor: NamedDependency[Actor], campaign_id: ObjectId) -> None:
-        await campaign_messages.delete_message(actor, campaign_id)
-
-
-class VoicemailMessageController(Controller):
-    """The campaign's voicemail message: the same rules and codes as the safe-harbour
-    message (``safe_harbour.*`` for a refused file, ``voicemail.not_found``)."""
-
-    path = "/campaigns/{campaign_id:int}/voicemail-message"
-    tags = ["campaigns"]
-
-    @get("/", summary="The campaign's voicemail message (file name, length)")
-    async def get_message(
-        self, actor: NamedDependency[Actor], campaign_id: ObjectId
-    ) -> SafeHarbourMessage:
-        found = await campaign_messages.get_message(actor, campaign_id, VOICEMAIL)
-        return msgspec.convert(found, SafeHarbourMessage)
-
-    @get(
-        "/audio",
-        summary="Listen to the voicemail message (a 16-bit 8 kHz WAV of what machines record)",
-        media_type="audio/wav",
-    )
-    async def get_audio(
-        self, actor: NamedDependency[Actor], campaign_id: ObjectId
-    ) -> Response[bytes]:
-        wav = await campaign_messages.listen(actor, campaign_id, VOICEMAIL)
-        return Response(
-            content=wav,
-            media_type="audio/wav",
-            headers={"Content-Disposition": f'inline; filename="voicemail-{campaign_id}.wav"'},
         )
+        async def put_message(
+            self,
+            request: Request[Any, Any, Any],
+            actor: NamedDependency[Actor],
+            campaign_id: ObjectId,
+            filename: Annotated[
+                str | None,
+                QueryParameter(
+                    description="the file's name to show (raw bodies; a form sends its own)",
+                    max_length=255,
+                ),
+            ] = None,
+        ) -> SafeHarbourMessage:
+            await campaigns.load_for_change(actor, campaign_id)  # 403/404/409 before the upload
+            data, sent_name = await read_upload(request)
+            stored = await campaign_messages.upload(
+                actor, campaign_id, data, sent_name or filename, kind
+            )
+            return msgspec.convert(stored, SafeHarbourMessage)
 
-    @put(
-        "/",
-        operation_class=AudioUploadOperation,
-        request_max_body_size=MAX_BODY_BYTES,
-        summary="Upload (or replace) the voicemail message: WAV or MP3, 1-30 s",
-        description=(
-            "Left on answering machines when amd_params.on_machine is leave_message "
-            "(docs/amd.md, Voicemail drop). Converted on upload to 8 kHz mono G.711 µ-law. "
-            "Refused with 422 and a safe_harbour.* code (nothing changes): an empty file, "
-            "neither WAV nor MP3, damaged, shorter than 1 s or longer than 30 s, silent. "
-            "The campaign must be STOPPED."
-        ),
-    )
-    async def put_message(
-        self,
-        request: Request[Any, Any, Any],
-        actor: NamedDependency[Actor],
-        campaign_id: ObjectId,
-        filename: Annotated[
-            str | None,
-            QueryParameter(
-                description="the file's name to show (raw bodies; a form sends its own)",
-                max_length=255,
-            ),
-        ] = None,
-    ) -> SafeHarbourMessage:
-        await campaigns.load_for_change(actor, campaign_id)
-        data, sent_name = await read_upload(request)
-        stored = await campaign_messages.upload(
-            actor, campaign_id, data, sent_name or filename, VOICEMAIL
-        )
-        return msgspec.convert(stored, SafeHarbourMessage)
+        @delete("/", status_code=204, summary=f"Delete the {what}")
+        async def delete_message(
+            self, actor: NamedDependency[Actor], campaign_id: ObjectId
+        ) -> None:
+            await campaign_messages.delete_message(actor, campaign_id, kind)
 
-    @delete("/", status_code=204, summary="Delete the voicemail message")
-    async def delete_message(self, actor: NamedDependency[Actor], campaign_id: ObjectId) -> None:
-        await campaign_messages.delete_message(actor, campaign_id, VOICEMAIL)
+    MessageController.__name__ = MessageController.__qualname__ = f"{kind.title()}MessageController"
+    return MessageController
 
 
-ROUTES: list[Any] = [CampaignMessageController, VoicemailMessageController]
+ROUTES: list[Any] = [
+    message_controller(
+        SAFE_HARBOUR, "safe-harbour-message", "safe-harbour message", "calls hear", ""
+    ),
+    message_controller(
+        VOICEMAIL,
+        "voicemail-message",
+        "voicemail message",
+        "machines record",
+        "Left on answering machines when amd_params.on_machine is leave_message "
+        "(docs/amd.md, Voicemail drop). ",
+    ),
+]
