@@ -201,11 +201,14 @@ async def test_summary_shows_compliance_day_by_day(app_client: ApiClient, db: Da
             for c in re.findall(r"<td[^>]*>(.*?)</td>", days[day.isoformat()], re.S)
         ]
 
-    assert cells(yesterday)[1:] == ["2", "1", "1", "1", "100.00 %", "0", "contact_limit 1"]
+    assert cells(yesterday)[1:] == ["2", "1", "1", "1", "100.00%", "0", "contact_limit 1"]
     assert 'class="num outside-hours bad"' in days[yesterday.isoformat()]
     assert cells(before)[1:3] == ["1", "1"]
-    assert cells(today)[1:] == ["0", "0", "0", "0", "0.00 %", "0", "—"]
+    assert cells(today)[1:] == ["0", "0", "0", "0", "0.00%", "0", "—"]
 
     sam = await browser_session(app_client, "sam")
     page = (await sam.get(f"/campaigns/{cid}/summary")).text
     assert "Conformidade, dia a dia" in page and "Fora do horário" in page
+    # The abandon rate with the decimal comma Portuguese writes, as the pacing card does.
+    days = dict(re.findall(r'<tr data-day="([\d-]+)">(.*?)</tr>', page, re.S))
+    assert cells(yesterday)[5] == "100,00%"

@@ -9,11 +9,13 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from api_client import PASSWORD
 from playwright.async_api import Page, expect
 from test_ui_browser import log_in, make_group, make_user
 from test_ui_campaign_log import HUMAN, campaign_around_today, day_id, dialed_campaign
 from ui_browser import browser, chromium_executable, live_server, tab  # noqa: F401
 
+from opendialer.core.services import users
 from opendialer.core.storage import Database
 
 pytestmark = pytest.mark.browser
@@ -88,3 +90,20 @@ async def test_supervisor_reads_the_call_log_without_actions(tab: Page, db: Data
     base: str = tab.base_url  # type: ignore[attr-defined]
     refused = await tab.goto(f"{base}/campaigns/{campaign['id']}/delete")
     assert refused is not None and refused.status == 403
+
+
+async def test_a_calls_time_never_breaks_inside_the_clock(tab: Page, db: Database) -> None:
+    """At a narrow width the time column breaks between day and clock: the clock
+    (e.g. 19:03:17) stays on one line; it showed "19:03:1" over "7" in Spanish."""
+    group = await make_group("Sales")
+    await make_user("sam", "campaign_supervisor", [group])
+    await users.set_language(await users.authenticate("sam", PASSWORD), "es")
+    campaign = await dialed_campaign(db, group)
+    await tab.set_viewport_size({"width": 900, "height": 800})
+    await log_in(tab, "sam")
+    base: str = tab.base_url  # type: ignore[attr-defined]
+    await tab.goto(f"{base}/campaigns/{campaign['id']}/calls")
+    clocks = tab.locator("#calls-table tbody time span.nowrap:last-child")
+    await expect(clocks).to_have_count(14)
+    lines = await clocks.evaluate_all("spans => spans.map(s => s.getClientRects().length)")
+    assert lines == [1] * 14

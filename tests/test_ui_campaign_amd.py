@@ -59,6 +59,35 @@ async def test_new_form_shows_the_defaults_and_the_strategys_presets(
     assert re.search(r'<textarea id="f-amd_params" name="amd_params"[^>]*></textarea>', page)
 
 
+PRESET_WORDS = {
+    "es": ["Preciso (espera el pitido)", "Rápido (decide pronto, 5 s como máximo)"],
+    "pt_BR": ["Preciso (espera o bipe)", "Rápido (decide cedo, 5 s no máximo)"],
+}
+
+
+@pytest.mark.parametrize("language", sorted(PRESET_WORDS))
+async def test_the_presets_are_named_in_the_users_language(
+    app_client: ApiClient, language: str
+) -> None:
+    """The strategy's preset names (``fast``, ``accurate``) stay the stored values;
+    the form and the Summary show them in words of the user's language, not English."""
+    group = await app_client.group("Sales")
+    await app_client.user("campaign_admin", [group], username="ana")
+    await users.set_language(await users.authenticate("ana", PASSWORD), language)
+    ana = await browser_session(app_client, "ana")
+    page = (await ana.get("/campaigns/new", headers=htmx(ana))).text
+    options = page.split('name="amd_preset"')[1].split("</select>")[0]
+    assert re.findall(r'<option value="(\w+)">([^<]*)</option>', options) == list(
+        zip(["accurate", "fast"], PRESET_WORDS[language], strict=True)
+    )
+    form = {**GOOD, "group_id": str(group), "amd_preset": "fast"}
+    assert (await ana.post("/campaigns", data=form, headers=htmx(ana))).headers["HX-Redirect"]
+    (created,) = (await campaigns.list_campaigns(SYSTEM))["items"]
+    summary = (await ana.get(f"/campaigns/{created['id']}/summary")).text
+    amd_line = summary.split('id="summary-amd">')[1].split("</dd>")[0]
+    assert PRESET_WORDS[language][1] in amd_line and "fast" not in amd_line
+
+
 async def test_settings_are_saved_as_amd_params_and_shown_back(app_client: ApiClient) -> None:
     group = await app_client.group("Sales")
     await app_client.user("campaign_admin", [group], username="ana")

@@ -149,3 +149,36 @@ async def test_an_unknown_reason_is_shown_in_the_engines_words_and_the_message_i
     assert player is not None
     assert "notice.wav" in player.group(1) and "3.5 s" in player.group(1)
     assert f'src="/api/v1/campaigns/{cid}/safe-harbour-message/audio"' in player.group(1)
+
+
+@pytest.mark.parametrize(
+    ("language", "label", "unknown"),
+    [
+        (
+            "es",
+            "Ocupación de los canales del IVR",
+            "Desconocida: el marcador solo sabe cuántos canales del IVR están libres.",
+        ),
+        (
+            "pt_BR",
+            "Ocupação dos canais do IVR",
+            "Desconhecida: o discador sabe apenas quantos canais do IVR estão livres.",
+        ),
+    ],
+)
+async def test_an_ivr_campaign_has_channels_not_a_contact_centers_agents(
+    app_client: ApiClient, language: str, label: str, unknown: str
+) -> None:
+    """An IVR campaign's pacing card speaks of the IVR's channels: it used to say the
+    contact center tells only how many agents are free, of a campaign without one."""
+    group = await app_client.group("Sales")
+    admin = await app_client.login_as("campaign_admin", [group], username="ana")
+    r = await admin.post("/api/v1/campaigns", json=campaign_body(group, type="IVR"))
+    assert r.status_code == 201, r.text
+    cid = r.json()["id"]
+    await app_client.user("campaign_supervisor", [group], username="sara")
+    sara = await browser_session(app_client, "sara", language)
+    await decision(cid, "node-a", 1, dial_level=1.0, reason="progressive", occupancy=None)
+    page = html.unescape((await sara.get(f"/campaigns/{cid}/summary")).text)
+    assert card(page)["occupancy"] == unknown
+    assert f"<dt>{label}</dt>" in page and "centro de contact" not in page

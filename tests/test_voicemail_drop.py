@@ -232,20 +232,20 @@ def test_the_cap_gives_up_on_a_greeting_that_never_ends() -> None:
 UI_TEXTS = {
     "en": (
         "Leave a message",
-        "This campaign has no voicemail message: upload one first (below), save, then "
-        "choose to leave a message.",
+        "This campaign has no voicemail message: choose a WAV or MP3 file under "
+        "Voicemail message (below) and save again, or choose another action.",
         "Voicemail message",
     ),
     "pt_BR": (
         "Deixar mensagem",
-        "Esta campanha não tem mensagem de correio de voz: envie uma primeiro (abaixo), "
-        "salve e então escolha deixar mensagem.",
+        "Esta campanha não tem mensagem de correio de voz: escolha um arquivo WAV ou MP3 "
+        "em Mensagem de correio de voz (abaixo) e salve de novo, ou escolha outra ação.",
         "Mensagem de correio de voz",
     ),
     "es": (
         "Dejar un mensaje",
-        "Esta campaña no tiene mensaje de buzón de voz: suba uno primero (abajo), guarde y "
-        "luego elija dejar un mensaje.",
+        "Esta campaña no tiene mensaje de buzón de voz: elija un archivo WAV o MP3 en "
+        "Mensaje de buzón de voz (abajo) y guarde de nuevo, o elija otra acción.",
         "Mensaje de buzón de voz",
     ),
 }
@@ -292,6 +292,35 @@ async def test_the_form_uploads_the_message_and_says_what_to_do_without_it(
     page = (await ana.get(f"/campaigns/{cid}/edit", headers=htmx(ana))).text
     assert selected(page, "amd_on_machine") == "leave_message"
     assert f"/api/v1/campaigns/{cid}/voicemail-message/audio" in page
+
+
+async def test_a_new_campaign_leaves_messages_from_its_first_save(app_client: ApiClient) -> None:
+    """Add campaign with "Leave a message" and the recording chosen: one save creates
+    the campaign, its voicemail message and the setting (it used to be refused as
+    having no message, the file dropped with "choose it again"); a refused file still
+    saves nothing."""
+    from test_ui_campaign_amd import GOOD
+    from test_ui_form_errors import browser_session, htmx, shown_errors
+
+    from opendialer.core.services import campaigns
+
+    group = await app_client.group("Sales")
+    await app_client.user("campaign_admin", [group], username="ana")
+    ana = await browser_session(app_client, "ana")
+    leave = {**GOOD, "group_id": str(group), "amd_on_machine": "leave_message"}
+    not_audio = {"voicemail_file": ("Oferta.wav", b"not a recording", "audio/wav")}
+    r = await ana.post("/campaigns", data=leave, files=not_audio, headers=htmx(ana))
+    assert set(shown_errors(r.text)) == {"voicemail_file"}, r.text[:800]
+    assert (await campaigns.list_campaigns(SYSTEM))["items"] == []
+
+    files = {"voicemail_file": ("Oferta.wav", tone_wav(3.0), "audio/wav")}
+    r = await ana.post("/campaigns", data=leave, files=files, headers=htmx(ana))
+    assert r.headers.get("HX-Redirect") == "/campaigns", shown_errors(r.text)
+    (created,) = (await campaigns.list_campaigns(SYSTEM))["items"]
+    saved = await campaigns.get_campaign(SYSTEM, created["id"])
+    assert saved["amd_params"] == {"on_machine": "leave_message"}
+    assert saved["voicemail_message"]["filename"] == "Oferta.wav"
+    assert saved["voicemail_message"]["duration_ms"] == 3000
 
 
 class SlotSpy:

@@ -1,5 +1,6 @@
-"""Dates as the viewer's language writes them (07/12/2026 in pt_BR and es, Dec 7, 2026
-in en), for the pages; the API keeps ISO 8601."""
+"""Dates and percentages as the viewer's language writes them (07/12/2026 in pt_BR and
+es, Dec 7, 2026 in en; 2,50 % and 2.50%), for the pages; the API keeps ISO 8601 and
+plain numbers."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from datetime import date, datetime
 from typing import Any
 
 from babel.dates import format_date
+from babel.numbers import format_percent
 from jinja2 import pass_context
 
 #: Babel's locale names for the UI's languages.
@@ -36,3 +38,13 @@ def day_filter(context: Any, value: Any) -> str:
     ui = context.get("ui")
     language = getattr(getattr(ui, "t", None), "language", "en")
     return local_day(value, language)
+
+
+@pass_context
+def percent_filter(context: Any, value: Any) -> str:
+    """Jinja ``{{ pct|percent }}``: a percentage (0-100) with two decimals, the decimal
+    mark and the sign's spacing of the viewer's language."""
+    ui = context.get("ui")
+    language = getattr(getattr(ui, "t", None), "language", "en")
+    locale = BABEL_LOCALES.get(language, "en_US")
+    return format_percent(float(value) / 100, "#,##0.00%", locale=locale)

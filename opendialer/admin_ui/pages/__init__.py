@@ -19,7 +19,7 @@ from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 
-from opendialer.admin_ui.dates import day_filter
+from opendialer.admin_ui.dates import day_filter, percent_filter
 from opendialer.admin_ui.i18n import N_
 from opendialer.admin_ui.pages import (
     audit,
@@ -58,6 +58,7 @@ def template_config() -> TemplateConfig[JinjaTemplateEngine]:
     environment.globals["weekday_labels"] = campaigns.WEEKDAY_LABELS
     environment.globals["seeded_texts"] = SEEDED_TEXTS
     environment.filters["day"] = day_filter  # dates as the viewer's language writes them
+    environment.filters["percent"] = percent_filter  # and percentages
     return TemplateConfig(instance=JinjaTemplateEngine.from_environment(environment))
 
 

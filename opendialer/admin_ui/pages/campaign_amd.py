@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from opendialer.admin_ui.i18n import N_, Translator
 from opendialer.admin_ui.pages.common import text
 from opendialer.core import amd_settings
 from opendialer.core.plugins import get_plugin_manager
@@ -27,6 +28,20 @@ FIELDS = (
     VOICEMAIL_REMOVE,
 )
 SHOWN_APART = ("preset", *amd_settings.VERDICT_SETTINGS)
+#: The built-in strategy's presets in words (the stored value stays the preset's name);
+#: a preset this table does not know (a plugin's) is shown by its name.
+PRESET_LABELS = {
+    "fast": N_("Fast (decides early, 5 s at most)"),
+    "accurate": N_("Accurate (waits for the beep)"),
+}
+
+
+def preset_label(preset: str, t: Translator) -> str:
+    """The preset as the admin reads it; empty stays empty (the defaults)."""
+    known = PRESET_LABELS.get(preset)
+    return t.gettext(known) if known else preset
+
+
 #: The select an error is shown at (a verdict's action error names its ``key``).
 APART_BY_CODE = {"amd.preset_unknown": "preset"}
 
@@ -40,7 +55,7 @@ def presets(amd_params: dict[str, Any]) -> list[str]:
     return sorted(factories[name](context=None).presets())
 
 
-def form_view(amd_params: dict[str, Any]) -> dict[str, Any]:
+def form_view(amd_params: dict[str, Any], t: Translator) -> dict[str, Any]:
     """What the form shows: the preset, each verdict's action, the other keys as lines."""
     preset = amd_params.get("preset") or ""
     choices = presets(amd_params)
@@ -48,7 +63,7 @@ def form_view(amd_params: dict[str, Any]) -> dict[str, Any]:
         choices.append(preset)
     return {
         "preset": preset,
-        "preset_options": [(name, name) for name in choices],
+        "preset_options": [(name, preset_label(name, t)) for name in choices],
         "actions": {
             key: amd_params.get(key, default.value)
             for key, (_, default) in amd_settings.VERDICT_SETTINGS.items()

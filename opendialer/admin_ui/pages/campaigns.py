@@ -174,7 +174,7 @@ async def _modal(
         zones=time_zones(),
         regions=region_choices(ui.t.language),
         weekday_labels=WEEKDAY_LABELS,
-        amd=campaign_amd.form_view(campaign.get("amd_params") or {}),
+        amd=campaign_amd.form_view(campaign.get("amd_params") or {}, ui.t),
         pacing=campaign_pacing.form_view(campaign, ui.t),
         voicemail=_voicemail_view(campaign, ui),
         **await routing_context(actor, campaign),
@@ -278,14 +278,15 @@ async def create_campaign(
         both = campaign_pacing.MessageUpload(errors={**upload.errors, **voicemail.errors})
         errors = await campaign_pacing.refused(ui, None, values, both, form_errors)
         return await _modal(ui, actor, values, errors, editing=False)
+    # The voicemail message comes with the campaign: "Leave a message" on its first save.
+    first_voicemail = (voicemail.audio, voicemail.filename) if voicemail.audio else None
     try:
-        created = await campaigns.create_campaign(actor, values)
+        created = await campaigns.create_campaign(actor, values, first_voicemail)
     except ServiceError as exc:
         errors = campaign_pacing.choose_again(upload, form_errors(exc, ui), ui.t)
         errors = campaign_pacing.choose_again(voicemail, errors, ui.t)
         return await _modal(ui, actor, values, errors, editing=False)
     await campaign_pacing.apply_message(actor, created["id"], upload)
-    await campaign_pacing.apply_message(actor, created["id"], voicemail, VOICEMAIL)
     return done(request, "/campaigns", "campaign_created")
 
 

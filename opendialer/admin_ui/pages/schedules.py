@@ -14,8 +14,8 @@ from litestar.response import Template
 
 from opendialer.admin_ui.held_text import held_view
 from opendialer.admin_ui.i18n import N_
+from opendialer.admin_ui.pages import campaign_amd, campaign_pacing
 from opendialer.admin_ui.pages import campaign_compliance as campaign_compliance_page
-from opendialer.admin_ui.pages import campaign_pacing
 from opendialer.admin_ui.pages.campaigns import STATE_LABELS
 from opendialer.admin_ui.pages.chart import STATUS_COLOURS, bar_chart
 from opendialer.admin_ui.pages.common import done, errors_of, text
@@ -274,7 +274,9 @@ async def _summary_context(ui: UI, campaign_id: int) -> dict[str, Any]:
         dnc_service = await dnc_services.get_service(actor, summary["dnc_service_id"])
     return {
         "campaign": summary,
-        "amd_preset": (summary.get("amd_params") or {}).get("preset") or "",
+        "amd_preset": campaign_amd.preset_label(
+            (summary.get("amd_params") or {}).get("preset") or "", ui.t
+        ),
         "dnc_service": dnc_service,
         "counts": counts,
         "statuses": statuses,

@@ -129,17 +129,25 @@ async def store(
             .where((CampaignMessage.campaign == campaign_id) & (CampaignMessage.kind == kind))
             .run()
         )
-        await CampaignMessage.insert(
-            CampaignMessage(
-                campaign=campaign_id,
-                kind=kind,
-                audio=audio.ulaw,
-                duration_ms=audio.duration_ms,
-                filename=clean_filename(filename),
-                uploaded_at=datetime.now(UTC),
-            )
-        ).run()
+        await insert(campaign_id, audio, filename, kind)
     return await get_message(actor, campaign_id, kind)
+
+
+async def insert(
+    campaign_id: int, audio: message_audio.ConvertedAudio, filename: str | None, kind: str
+) -> None:
+    """Write a message of a campaign that has none of ``kind``, inside the caller's
+    transaction (``store`` replaces; a new campaign's first message comes with it)."""
+    await CampaignMessage.insert(
+        CampaignMessage(
+            campaign=campaign_id,
+            kind=kind,
+            audio=audio.ulaw,
+            duration_ms=audio.duration_ms,
+            filename=clean_filename(filename),
+            uploaded_at=datetime.now(UTC),
+        )
+    ).run()
 
 
 async def upload(
@@ -167,12 +175,16 @@ async def delete_message(actor: Actor, campaign_id: int, kind: str = SAFE_HARBOU
         raise NotFound(NOT_FOUND[kind], id=campaign_id)
 
 
-async def check_leave_message(campaign_id: int | None, amd_params: Any) -> None:
-    """Saving ``on_machine: leave_message`` needs the campaign's voicemail message (a
-    new campaign has none yet: it is uploaded once the campaign exists)."""
+async def check_leave_message(
+    campaign_id: int | None, amd_params: Any, *, arriving: bool = False
+) -> None:
+    """Saving ``on_machine: leave_message`` needs the campaign's voicemail message:
+    stored already, or ``arriving`` with the save (a new campaign's, from the form)."""
     from opendialer.core import amd_settings
 
     if not isinstance(amd_params, dict) or not amd_settings.leaves_message(amd_params):
+        return
+    if arriving:
         return
     if campaign_id is None or not await has_message(campaign_id, VOICEMAIL):
         raise ValidationFailed("amd.voicemail_missing", field="amd_params", key="on_machine")

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from piccolo.engine.sqlite import SQLiteEngine, TransactionType
 from piccolo.query.functions.aggregate import Count
@@ -48,6 +48,9 @@ from opendialer.core.storage.tables import (
     Lead,
     Schedule,
 )
+
+if TYPE_CHECKING:
+    from opendialer.core.services.message_audio import ConvertedAudio
 
 CAMPAIGN_ROLES = (Role.CAMPAIGN_ADMIN, Role.CAMPAIGN_SUPERVISOR)
 
@@ -256,24 +259,34 @@ async def recent_timezone(actor: Actor) -> str | None:
     return zone if zone in fields.ZONES else None
 
 
-async def create_campaign(actor: Actor, data: dict[str, Any]) -> dict[str, Any]:
-    """Create a STOPPED campaign and its schedules (every date in range on a selected day)."""
-    from opendialer.core.services import schedules
+async def create_campaign(
+    actor: Actor,
+    data: dict[str, Any],
+    voicemail: tuple[ConvertedAudio, str | None] | None = None,
+) -> dict[str, Any]:
+    """Create a STOPPED campaign and its schedules (every date in range on a selected day).
+
+    ``voicemail`` (converted audio, file name) is stored with it, in the same
+    transaction: a new campaign may leave messages from its first save."""
+    from opendialer.core.services import campaign_messages, schedules
 
     visible_groups(actor)
     require_writer(actor)
     data = dict(data)
     if "dnc_service_id" not in data:
         data["dnc_service_id"] = await _embedded_dnc_service()
-    from opendialer.core.services import campaign_messages
-
     values = await validate(data)
-    await campaign_messages.check_leave_message(None, values["amd_params"])
+    await campaign_messages.check_leave_message(
+        None, values["amd_params"], arriving=voicemail is not None
+    )
     await _check_references(actor, values, None)
     async with write_transaction():
         row = Campaign(**values)
         await row.save().run()
         await schedules.generate(row.id, values, keep_before=None)
+        if voicemail is not None:
+            audio, filename = voicemail
+            await campaign_messages.insert(row.id, audio, filename, campaign_messages.VOICEMAIL)
     return await get_campaign(actor, row.id)
 
 

@@ -582,8 +582,8 @@ MESSAGES: dict[str, ErrorMessage] = {
         "upload it first (PUT /api/v1/campaigns/{id}/voicemail-message, or the campaign "
         "form's AMD settings), then choose leave_message",
         N_(
-            "This campaign has no voicemail message: upload one first (below), save, then "
-            "choose to leave a message."
+            "This campaign has no voicemail message: choose a WAV or MP3 file under "
+            "Voicemail message (below) and save again, or choose another action."
         ),
     ),
     "campaign.voicemail_missing": E(
