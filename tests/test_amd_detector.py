@@ -318,3 +318,37 @@ def test_a_greeting_already_playing_at_answer_is_a_machine(clip: str, was: str) 
     x, rate = read_wav(Path(__file__).parent / "amd_fixtures" / clip)
     d = run(np.asarray(x, dtype=np.float64), rate=rate)
     assert d.label is AmdLabel.MACHINE, (clip, was, d.reasons)
+
+
+def _greeting_playing_at_answer(g: np.random.Generator) -> np.ndarray:
+    """Early media: the recording is mid-sentence at sample 0 (one second without a
+    pause, so the first 350 ms have no valley), then a pause and more of it."""
+    x = s.join(
+        s.speech(1.0, g, pause_max=0.03),
+        s.silence(0.5, g),
+        s.speech(0.4, g, pause_max=0.03),
+        s.silence(3.0, g),
+    )
+    return x + s.white(len(x) / s.RATE, g, -62.0)
+
+
+@pytest.mark.parametrize("seed", [1, 3])
+def test_a_voice_from_sample_0_then_a_quiet_line_is_a_machine(seed: int) -> None:
+    """The line falls 20 dB below its first 50 ms: those were a voice, playing before the
+    answer. Without the rule the background learnt the voice and the call was SILENCE."""
+    x = _greeting_playing_at_answer(s.rng(seed))
+    d = run(x)
+    assert d.label is AmdLabel.MACHINE, d
+    assert "voice_at_answer (voiced from the first 50 ms" in d.reasons
+    assert "over the line's quiet at" in d.reasons
+    assert run(x, {"answer_valley_db": 0}).label is AmdLabel.SILENCE
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3, 4, 5])
+def test_a_live_hello_after_answer_is_still_human(seed: int) -> None:
+    """A person speaks after picking up (0.3 s here): the first 50 ms are the quiet line."""
+    g = s.rng(seed)
+    x = s.join(s.silence(0.3, g), s.speech(0.5, g), s.silence(3.0, g))
+    d = run(x + s.white(len(x) / s.RATE, g, -62.0))
+    assert d.label is AmdLabel.HUMAN, d
+    assert "voice_at_answer" not in d.reasons

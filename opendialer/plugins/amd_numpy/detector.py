@@ -66,6 +66,13 @@ START_SPREAD_DB = 12.0
 # before a "¿Quién es?" at 0.2 s passed for that voice: a person hung up on.)
 VOICE_AT_ANSWER_DB = 15.0
 VOICE_AT_ANSWER_BELOW_PEAK_DB = 6.0
+# A loud start without valleys in its first 350 ms (one long word, or words run together)
+# is looked at again until ``answer_valley_look_ms``: once the line falls
+# ``answer_valley_db`` below its first 50 ms, those frames were a voice over a quiet
+# line (a babble talker or noise at answer is not that far above the line's own dips);
+# and they must be the voice's loud part: no more than ANSWER_BELOW_PEAK_DB under the
+# loudest 120 ms heard since (a person's louder "Hello?" after a noisy start is not).
+ANSWER_BELOW_PEAK_DB = 12.0
 GREETING_BEFORE_FAX_FRAMES = 100  # a tone after 1 s of greeting is a beep, not a fax
 WORD_EXCESS_DB = 3.0  # a word's loudest 120 ms clears the threshold by this: noise blips do not
 # A "word" as long as the floor's window, half of it within MEDIAN_EXCESS_DB of the
@@ -192,6 +199,15 @@ class NumpyAmdSession:
         self._init_levels: list[float] = []  # the first INIT_FRAMES' 120 ms energies
         self._start_levels: list[float] = []  # the START_FRAMES' after them
         self._voice_at_answer = False
+        #: why the audio was taken for a voice at answer (the verdict's reason)
+        self._answer_why = ""
+        # the first 50 ms' level while a valley under it may still confirm a voice at answer
+        self._answer_level: float | None = None
+        self._answer_peak = -100.0
+        # speech this loud after a voice at answer was the callee over a noisy start
+        self._answer_revoke_db = math.inf
+        self._answer_look = p.answer_valley_look_ms * ms
+        self._answer_valley = p.answer_valley_db if p.answer_valley_db else math.inf
         self._word_frames: list[float] = []  # the current word's frame energies (dB)
         #: finished words of the greeting: (start, last frame, peak dB, frame energies)
         self._greeting_words: list[GreetingWord] = []
@@ -327,6 +343,10 @@ class NumpyAmdSession:
             if t < INIT_FRAMES:
                 if heard:
                     self._init_levels.append(es)
+                if t == INIT_FRAMES - 1 and len(self._init_levels) == INIT_FRAMES:
+                    first = min(self._init_levels)
+                    if first > self._abs_db + VOICE_AT_ANSWER_DB:
+                        self._answer_level = first  # loud from answer: look for a valley
             elif t < INIT_FRAMES + START_FRAMES:
                 if heard:
                     self._start_levels.append(es)
@@ -351,6 +371,14 @@ class NumpyAmdSession:
                 self._mins_low = min(self._mins)  # once per chunk, not per frame
                 self._block_min = 1e9
             self._floor = self._mins_low if self._mins_low < self._block_min else self._block_min
+            if self._answer_level is not None:
+                self._look_for_a_valley(t, es)
+            if es > self._answer_revoke_db:
+                # much louder than the start: that was the room, this is the callee
+                self._voice_at_answer = False
+                self._answer_revoke_db = math.inf
+                if self._bg_hi < self._answer_bg:
+                    self._bg_hi = self._answer_bg  # what it had learnt was the room after all
 
             # -- tones (beeps, SIT, fax) -----------------------------------------
             if not self._line_heard and not lost and purity[i] < CANDIDATE_PURITY:
@@ -509,6 +537,36 @@ class NumpyAmdSession:
                 first > self._abs_db + VOICE_AT_ANSWER_DB
                 and first >= high - VOICE_AT_ANSWER_BELOW_PEAK_DB
             )
+            if self._voice_at_answer:
+                self._answer_why = (
+                    f"voice_at_answer (voiced from the first 50 ms, {high - low:.0f} dB swings "
+                    f"by {_s(INIT_FRAMES + START_FRAMES)})"
+                )
+
+    def _look_for_a_valley(self, t: int, es: float) -> None:
+        """A line loud from answer that then falls far below it was a voice at answer
+        (see ANSWER_BELOW_PEAK_DB): the background restarts from the valley."""
+        assert self._answer_level is not None
+        if es > self._answer_peak:
+            self._answer_peak = es
+        if t >= self._answer_look or self._voice_at_answer:
+            self._answer_level = None
+            return
+        first = self._answer_level
+        if first - self._floor < self._answer_valley:
+            return
+        self._answer_level = None
+        if first < self._answer_peak - ANSWER_BELOW_PEAK_DB:
+            return  # something much louder came after the start: the start was the line
+        self._voice_at_answer = True
+        self._answer_revoke_db = first + ANSWER_BELOW_PEAK_DB
+        self._answer_why = (
+            f"voice_at_answer (voiced from the first 50 ms, {first - self._floor:.0f} dB over "
+            f"the line's quiet at {_s(t)})"
+        )
+        self._answer_bg = self._bg_hi
+        if self._bg_hi > self._floor + BG_INIT_DB:
+            self._bg_hi = self._floor + BG_INIT_DB  # it learnt the voice: the line is the valley
 
     def _restart_greeting(self, t: int) -> None:
         """A voice far louder than the "greeting" so far: that was the room (babble, a TV)."""
@@ -604,7 +662,7 @@ class NumpyAmdSession:
             self._snapshot(t, "silence")
             return None
         if self._voice_at_answer:
-            return AmdLabel.MACHINE, self._why(t, "voice_at_answer")
+            return AmdLabel.MACHINE, self._why(t, self._answer_why)
         if self._model is None:
             return AmdLabel.HUMAN, self._why(t)
         p, why = self._scored(t)

@@ -263,6 +263,23 @@ SPECS: dict[str, Spec] = {
         'utterance: a person who heard nobody answer says "Hello?" again; HUMAN at once. '
         "0 = off.",
     ),
+    "answer_valley_db": Spec(
+        20,
+        0,
+        60,
+        "dB",
+        "Early media: audio already loud in the first 50 ms after answer whose line then "
+        "falls this far below it (within answer_valley_look_ms) was a recording playing "
+        "before the answer (people speak after they pick up): never HUMAN, and the line's "
+        "background is learnt from that quiet, not from the voice. 0 = off.",
+    ),
+    "answer_valley_look_ms": Spec(
+        2000,
+        0,
+        10000,
+        "ms",
+        "How long after answer the quiet that confirms a voice at answer may come.",
+    ),
 }
 
 ALIASES: dict[str, str] = {s.app_amd: name for name, s in SPECS.items() if s.app_amd}
@@ -318,6 +335,8 @@ class AmdParams:
     model_greeting_max_ms: float
     model_silent_machine: float
     second_utterance_ms: float
+    answer_valley_db: float
+    answer_valley_look_ms: float
 
     def with_changes(self, **changes: Any) -> AmdParams:
         return replace(self, **changes)
