@@ -7,11 +7,14 @@ Times are shown in the campaign's zone, formatted for the viewer's language.
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date, format_datetime, format_time
+from babel.numbers import format_decimal
 from litestar import get
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery
@@ -77,7 +80,7 @@ def detail_text(call: dict[str, Any], t: Translator) -> str | None:
     code = call.get("detail_code")
     if not code or code not in MESSAGES:
         return None
-    values = dict(call.get("detail_params") or {})
+    values = _localised_numbers(dict(call.get("detail_params") or {}), BABEL_LOCALES[t.language])
     if values.get("truth") in TRUTH_LABELS:
         values["truth"] = t.gettext(TRUTH_LABELS[values["truth"]])
     if values.get("verdict") in AMD_LABELS:
@@ -90,6 +93,37 @@ def detail_text(call: dict[str, Any], t: Translator) -> str | None:
         return None
 
 
+#: Outcome detail values that are a plugin's own English trace, not words for a
+#: sentence (the message point tracker's ``why``: "beep 1000 Hz ended at 7.45 s"):
+#: the call log shows them apart as a technical detail unless the code's sentence
+#: places them itself.
+TRACE_PARAMS = ("why",)
+DECIMAL = re.compile(r"\d+\.\d+")
+
+
+def _localised_numbers(values: dict[str, Any], locale: str) -> dict[str, Any]:
+    """A detail's decimals ("7.45", stored as text) with the language's decimal mark."""
+    return {
+        key: format_decimal(Decimal(value), f"0.{'0' * len(value.split('.')[1])}", locale)
+        if isinstance(value, str) and DECIMAL.fullmatch(value)
+        else value
+        for key, value in values.items()
+    }
+
+
+def detail_trace(call: dict[str, Any]) -> str | None:
+    """The engine's English trace of a coded detail that its sentence leaves out."""
+    code = call.get("detail_code")
+    if not code or code not in MESSAGES:
+        return None
+    values = call.get("detail_params") or {}
+    sentence = MESSAGES[code].text or ""
+    traces = [
+        str(values[key]) for key in TRACE_PARAMS if values.get(key) and f"%({key})s" not in sentence
+    ]
+    return "; ".join(traces) or None
+
+
 def call_row(
     call: dict[str, Any], zone: ZoneInfo, locale: str, t: Translator | None = None
 ) -> dict[str, Any]:
@@ -98,6 +132,7 @@ def call_row(
     return {
         **call,
         "detail_text": detail_text(call, t) if t is not None else None,
+        "detail_trace": detail_trace(call),
         "when": format_datetime(created, "medium", tzinfo=zone, locale=locale),
         # The day and the clock apart, so a narrow column breaks between them, never
         # inside the time (it showed "19:03:1" over "7").

@@ -60,9 +60,10 @@ DETAILS: dict[str, ErrorMessage] = {
     ),
     MESSAGE_LEFT: ErrorMessage(
         "voicemail message (%(message_ms)s ms) left at %(at_s)s s: %(why)s (sim)",
+        # The tracker's ``why`` is its English trace: the call log shows it apart.
         N_(
             "A machine answered: the voicemail message (%(message_ms)s ms) was left at "
-            "%(at_s)s s (%(why)s), then the call was hung up (simulator)."
+            "%(at_s)s s, then the call was hung up (simulator)."
         ),
     ),
 }

@@ -92,16 +92,17 @@ DETAILS: dict[str, ErrorMessage] = {
     MESSAGE_LEFT: ErrorMessage(
         "machine: voicemail message (%(s)s s) left from %(at)s s after answer (%(why)s), "
         "then hung up",
+        # The tracker's ``why`` is its English trace: the call log shows it apart.
         N_(
             "A machine answered: the voicemail message (%(s)s s) was left from %(at)s s "
-            "after the answer (%(why)s), then the call was hung up."
+            "after the answer, then the call was hung up."
         ),
     ),
     MESSAGE_NO_POINT: ErrorMessage(
         "machine: no place to leave the voicemail message (%(why)s): hung up",
         N_(
-            "A machine answered but the end of its greeting was not heard (%(why)s): no "
-            "message was left, the call was hung up."
+            "A machine answered but the end of its greeting was not heard: no message was "
+            "left, the call was hung up."
         ),
     ),
     MESSAGE_HUNG_UP: ErrorMessage(

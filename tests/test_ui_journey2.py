@@ -1,0 +1,99 @@
+"""A new admin's second walk in Spanish and Portuguese, over HTTP: the call log keeps
+the engines' English traces apart from its translated sentences."""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+
+from api_client import ApiClient
+from test_api_calls import record
+from test_call_detail_codes import detail_of
+from test_ui_campaign_log import HUMAN, MACHINE, import_leads, people, rows
+from test_ui_pages import browser_session
+from test_ui_qa_campaign_pages import speaks
+
+from opendialer.core.plugins import get_plugin_manager
+from opendialer.core.services import campaigns
+from opendialer.core.services.common import SYSTEM
+from opendialer.core.storage.tables import Lead
+
+BEEP = "beep 1000 Hz ended at 7.45 s"
+REASONS = "initial_silence=0.21s greeting=4.41s words=3 > greeting_ms"
+
+
+async def a_campaign(group: int, name: str = "Renewals") -> dict[str, object]:
+    return await campaigns.create_campaign(
+        SYSTEM,
+        {
+            "name": name,
+            "group_id": group,
+            "start_date": "2030-01-07",
+            "end_date": "2030-01-08",
+            "start_time": "09:00",
+            "end_time": "17:00",
+            "timezone": "America/Sao_Paulo",
+            "weekdays": ["mon", "tue"],
+            "pilot_number": "4000",
+            "default_region": "BR",
+        },
+    )
+
+
+async def test_the_call_logs_traces_are_set_apart_from_its_translated_sentences(
+    app_client: ApiClient,
+) -> None:
+    """The voicemail line read "... deixada a partir de 7.95 s após o atendimento (beep
+    1000 Hz ended at 7.45 s) ...": the tracker's English inside a Portuguese sentence,
+    and the AMD reasons as if they were words of the page."""
+    get_plugin_manager()
+    group = await people(app_client)
+    campaign = await a_campaign(group)
+    await import_leads(campaign["id"], [f"Ana Souza,+{HUMAN}", f"Bia Lima,+{MACHINE}"])
+    bia = (await Lead.select(Lead.id).where(Lead.phone == MACHINE).first().run())["id"]
+    await record(
+        campaign["id"],
+        bia,
+        1,
+        "MESSAGE_LEFT",
+        phone=MACHINE,
+        sip_code=200,
+        disposition="message_left",
+        amd_verdict="MACHINE",
+        amd_decision_ms=2100.0,
+        amd_reasons=REASONS,
+        detail="machine: voicemail message (4.2 s) left from 7.95 s after answer "
+        f"({BEEP}), then hung up",
+        detail_code="platform_sip.message_left",
+        detail_params=json.dumps({"s": "4.2", "at": "7.95", "why": BEEP}),
+    )
+    expected = {
+        "pt_BR": "Uma secretária eletrônica atendeu: a mensagem de correio de voz (4,2 s) "
+        "foi deixada a partir de 7,95 s após o atendimento e a chamada foi desligada.",
+        "es": "Respondió un contestador: el mensaje de buzón de voz (4,2 s) se dejó desde "
+        "7,95 s tras la respuesta y se colgó la llamada.",
+        "en": "A machine answered: the voicemail message (4.2 s) was left from 7.95 s after "
+        "the answer, then the call was hung up.",
+    }
+    label = {
+        "pt_BR": "Detalhe técnico, em inglês",
+        "es": "Detalle técnico, en inglés",
+        "en": "Technical detail, in English",
+    }
+    for language, sentence in expected.items():
+        await speaks("sam", language)
+        sam = await browser_session(app_client, "sam")
+        page = (await sam.get(f"/campaigns/{campaign['id']}/calls")).text
+        row = next(r for r in rows(page, "calls-table") if "Bia Lima" in r)
+        assert detail_of(row)[1] == sentence, language
+        # The traces, each in a <code> of its own, folded under a translated label.
+        traces = re.findall(
+            r'<details class="small trace [\w-]+"><summary class="muted">([^<]*)</summary>'
+            r'<code lang="en" translate="no">([^<]*)</code></details>',
+            row,
+        )
+        assert [(html.unescape(a), html.unescape(b)) for a, b in traces] == [
+            (label[language], BEEP),
+            (label[language], REASONS),
+        ], language
