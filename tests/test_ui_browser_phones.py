@@ -69,7 +69,7 @@ async def test_the_guide_campaign_and_lead_list_from_the_web_ui(
     await tab.click("#upload-button")
     await expect(tab.locator("#upload-ok")).to_have_text("2 leads imported.")
     await expect(tab.locator("#upload-unassigned")).to_contain_text(
-        "2 numbers look unassigned in BR: lines 1, 3."
+        "2 numbers look unassigned in Brazil: lines 1, 3."
     )
 
     await tab.click("#upload-report a")

@@ -1,5 +1,6 @@
 """A new admin's second walk in Spanish and Portuguese, over HTTP: the call log keeps
-the engines' English traces apart from its translated sentences."""
+the engines' English traces apart from its translated sentences; the lead import names
+the country, not its code."""
 
 from __future__ import annotations
 
@@ -10,8 +11,9 @@ import re
 from api_client import ApiClient
 from test_api_calls import record
 from test_call_detail_codes import detail_of
+from test_ui_browser_phones import GUIDE_CSV
 from test_ui_campaign_log import HUMAN, MACHINE, import_leads, people, rows
-from test_ui_pages import browser_session
+from test_ui_pages import browser_session, htmx
 from test_ui_qa_campaign_pages import speaks
 
 from opendialer.core.plugins import get_plugin_manager
@@ -97,3 +99,30 @@ async def test_the_call_logs_traces_are_set_apart_from_its_translated_sentences(
             (label[language], BEEP),
             (label[language], REASONS),
         ], language
+
+
+async def test_the_lead_import_names_the_country_in_the_viewers_language(
+    app_client: ApiClient,
+) -> None:
+    """It said "no asignados en BR": the region's ISO code inside a Spanish sentence.
+    (Portuguese puts the country after a preposition that agrees with it — no Brasil,
+    em Portugal, na Argentina — so its sentence names the country in brackets.)"""
+    group = await people(app_client)
+    expected = {
+        "es": "2 números parecen no asignados en Brasil: líneas 1, 3.",
+        "pt_BR": "2 números parecem não atribuídos no plano de numeração do país (Brasil): "
+        "linhas 1, 3.",
+        "en": "2 numbers look unassigned in Brazil: lines 1, 3.",
+    }
+    for language, sentence in expected.items():
+        await speaks("ana", language)
+        client = await browser_session(app_client, "ana")
+        campaign = await a_campaign(group, f"Guia {language}")
+        r = await client.post(
+            f"/campaigns/{campaign['id']}/leads/upload",
+            files={"file": ("guia.csv", GUIDE_CSV.encode(), "text/csv")},
+            headers=htmx(client),
+        )
+        found = re.search(r'id="upload-unassigned">([^<]*)', r.text)
+        assert found is not None, r.text
+        assert html.unescape(found.group(1)).startswith(sentence), language

@@ -1,12 +1,13 @@
-"""Dates and percentages as the viewer's language writes them (07/12/2026 in pt_BR and
-es, Dec 7, 2026 in en; 2,50 % and 2.50%), for the pages; the API keeps ISO 8601 and
-plain numbers."""
+"""Dates, percentages and country names as the viewer's language writes them
+(07/12/2026 in pt_BR and es, Dec 7, 2026 in en; 2,50 % and 2.50%; Brasil and Brazil),
+for the pages; the API keeps ISO 8601, plain numbers and ISO 3166 codes."""
 
 from __future__ import annotations
 
 from datetime import date, datetime
 from typing import Any
 
+from babel import Locale
 from babel.dates import format_date
 from babel.numbers import format_percent
 from jinja2 import pass_context
@@ -48,3 +49,17 @@ def percent_filter(context: Any, value: Any) -> str:
     language = getattr(getattr(ui, "t", None), "language", "en")
     locale = BABEL_LOCALES.get(language, "en_US")
     return format_percent(float(value) / 100, "#,##0.00%", locale=locale)
+
+
+def country_name(code: str, language: str) -> str:
+    """An ISO 3166 region code's country in ``language`` (BR: Brasil, Brazil); an
+    unknown code as is."""
+    names = Locale.parse(BABEL_LOCALES.get(language, "en_US")).territories
+    return str(names.get(code.upper(), code)) if code else code
+
+
+@pass_context
+def country_filter(context: Any, code: Any) -> str:
+    """Jinja ``{{ region|country }}``: the country's name in the viewer's language."""
+    ui = context.get("ui")
+    return country_name(str(code or ""), getattr(getattr(ui, "t", None), "language", "en"))

@@ -19,7 +19,7 @@ from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 
-from opendialer.admin_ui.dates import day_filter, percent_filter
+from opendialer.admin_ui.dates import country_filter, day_filter, percent_filter
 from opendialer.admin_ui.i18n import N_
 from opendialer.admin_ui.pages import (
     audit,
@@ -59,6 +59,7 @@ def template_config() -> TemplateConfig[JinjaTemplateEngine]:
     environment.globals["seeded_texts"] = SEEDED_TEXTS
     environment.filters["day"] = day_filter  # dates as the viewer's language writes them
     environment.filters["percent"] = percent_filter  # and percentages
+    environment.filters["country"] = country_filter  # and a region code's country
     return TemplateConfig(instance=JinjaTemplateEngine.from_environment(environment))
 
 
