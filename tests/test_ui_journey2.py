@@ -8,7 +8,7 @@ import html
 import json
 import re
 
-from api_client import ApiClient
+from api_client import PASSWORD, ApiClient
 from test_api_calls import record
 from test_call_detail_codes import detail_of
 from test_ui_browser_phones import GUIDE_CSV
@@ -17,7 +17,7 @@ from test_ui_pages import browser_session, htmx
 from test_ui_qa_campaign_pages import speaks
 
 from opendialer.core.plugins import get_plugin_manager
-from opendialer.core.services import campaigns
+from opendialer.core.services import campaigns, users
 from opendialer.core.services.common import SYSTEM
 from opendialer.core.storage.tables import Lead
 
@@ -126,3 +126,87 @@ async def test_the_lead_import_names_the_country_in_the_viewers_language(
         found = re.search(r'id="upload-unassigned">([^<]*)', r.text)
         assert found is not None, r.text
         assert html.unescape(found.group(1)).startswith(sentence), language
+
+
+def button(page: str) -> str:
+    found = re.search(r'id="submit">([^<]+)<', page)
+    assert found is not None
+    return found.group(1)
+
+
+def html_lang(page: str) -> str:
+    found = re.search(r'<html lang="([^"]+)">', page)
+    assert found is not None
+    return found.group(1)
+
+
+async def test_the_login_page_follows_the_browsers_language(app_client: ApiClient) -> None:
+    """With no choice made (no od_lang cookie, no ?lang=) the login page was English
+    whatever the browser asked for."""
+    asks = {
+        "es-ES,es;q=0.9,en;q=0.8": "es",
+        "pt-BR,pt;q=0.9": "pt_BR",
+        "pt-PT": "pt_BR",  # every Portuguese reads the Brazilian catalogue
+        "fr-FR,fr;q=0.9,es;q=0.5,en;q=0.3": "es",  # by q
+        "de-DE": "en",
+        "": "en",
+    }
+    for header, language in asks.items():
+        page = (await app_client.client().get("/login", headers={"Accept-Language": header})).text
+        chosen = (await app_client.client().get(f"/login?lang={language}")).text
+        assert html_lang(page) == html_lang(chosen), header
+        assert button(page) == button(chosen), header
+    # An explicit choice wins over the browser: ?lang= (remembered), then the cookie.
+    browser = app_client.client()
+    spanish = {"Accept-Language": "es-ES"}
+    assert html_lang((await browser.get("/login?lang=pt_BR", headers=spanish)).text) == "pt-BR"
+    assert html_lang((await browser.get("/login", headers=spanish)).text) == "pt-BR"
+
+
+async def test_a_users_saved_language_wins_over_the_browsers(app_client: ApiClient) -> None:
+    await app_client.user("master", username="raiz")
+    await speaks("raiz", "pt_BR")
+    browser = app_client.client()
+    browser.headers["Accept-Language"] = "es-ES"
+    r = await browser.post("/login", data={"username": "raiz", "password": PASSWORD})
+    assert r.status_code == 303
+    assert html_lang((await browser.get("/users")).text) == "pt-BR"
+    assert (await users.authenticate("raiz", PASSWORD)).language == "pt_BR"  # not changed
+
+
+async def test_a_user_created_on_the_web_starts_in_the_creators_language(
+    app_client: ApiClient,
+) -> None:
+    group = await app_client.group("Ventas")
+    await app_client.user("master", username="jefa")
+    await speaks("jefa", "es")
+    jefa = await browser_session(app_client, "jefa")
+    form = (await jefa.get("/users/new", headers=htmx(jefa))).text
+    assert re.search(r'<option value="es" selected>Español</option>', form), form
+    for username, chosen in (("nuevo", "es"), ("novo", "pt_BR")):
+        r = await jefa.post(
+            "/users",
+            data={
+                "username": username,
+                "password": "Una-clave-larga-1",
+                "password_confirm": "Una-clave-larga-1",
+                "role": "campaign_supervisor",
+                "group_ids": str(group),
+                "language": chosen,
+            },
+            headers=htmx(jefa),
+        )
+        assert r.status_code == 200 and "HX-Redirect" in r.headers, r.text
+        assert (await users.authenticate(username, "Una-clave-larga-1")).language == chosen
+    # Created without a language (the CLI, a service call): the creator's.
+    jefa_actor = await users.authenticate("jefa", PASSWORD)
+    await users.create_user(
+        jefa_actor,
+        {
+            "username": "otro",
+            "password": "Una-clave-larga-1",
+            "role": "campaign_supervisor",
+            "group_ids": [group],
+        },
+    )
+    assert (await users.authenticate("otro", "Una-clave-larga-1")).language == "es"

@@ -55,6 +55,33 @@ def _load(language: str) -> Translations:
 CATALOGUES: dict[str, Translations] = {lang: _load(lang) for lang in LANGUAGES}
 
 
+#: A browser's language tag's primary subtag → the UI's language: every Portuguese
+#: (pt, pt-PT, pt-AO...) reads the Brazilian catalogue, every Spanish the Spanish one.
+BROWSER_LANGUAGES = {"en": "en", "pt": "pt_BR", "es": "es"}
+
+
+def from_accept_language(header: str | None) -> str | None:
+    """The UI's language a browser asks for in ``Accept-Language`` (its highest ``q``
+    among en, pt and es; the header's order breaks ties), None when it names none."""
+    best: tuple[float, int, str] | None = None
+    for position, part in enumerate((header or "").split(",")):
+        tag, _, params = part.strip().partition(";")
+        quality = 1.0
+        for param in params.split(";"):
+            name, _, value = param.strip().partition("=")
+            if name == "q":
+                try:
+                    quality = float(value)
+                except ValueError:
+                    quality = 0.0
+        language = BROWSER_LANGUAGES.get(tag.strip().split("-")[0].split("_")[0].lower())
+        if language is None or quality <= 0:
+            continue
+        if best is None or (quality, -position) > (best[0], -best[1]):
+            best = (quality, position, language)
+    return best[2] if best else None
+
+
 def normalise(language: str | None) -> str:
     return language if language in LANGUAGES else DEFAULT_LANGUAGE
 

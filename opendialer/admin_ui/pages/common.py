@@ -14,9 +14,9 @@ from litestar.response import Redirect, Template
 from opendialer.admin_ui.i18n import N_, Translator, translate_error, translator
 from opendialer.admin_ui.pages.session import (
     FLASH_COOKIE,
-    LANGUAGE_COOKIE,
     UI,
     LoginRequired,
+    anonymous_language,
     login_url,
 )
 from opendialer.core.services.errors import ServiceError, field_errors
@@ -103,7 +103,7 @@ def login_required_handler(request: Request[Any, Any, Any], exc: LoginRequired) 
 def request_translator(request: Request[Any, Any, Any]) -> Translator:
     """The viewer's language as the session dependency found it (exception handlers
     are synchronous: they cannot look the session up again)."""
-    language = getattr(request.state, "language", None) or request.cookies.get(LANGUAGE_COOKIE)
+    language = getattr(request.state, "language", None) or anonymous_language(request)
     return translator(language)
 
 

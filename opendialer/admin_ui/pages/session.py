@@ -17,7 +17,14 @@ from litestar.datastructures import Cookie
 from litestar.response import Template
 
 from opendialer.admin_ui.auth import CSRF_COOKIE, CSRF_HEADER, SAFE_METHODS, SESSION_COOKIE
-from opendialer.admin_ui.i18n import HTML_LANG, LANGUAGES, N_, Translator, translator
+from opendialer.admin_ui.i18n import (
+    HTML_LANG,
+    LANGUAGES,
+    N_,
+    Translator,
+    from_accept_language,
+    translator,
+)
 from opendialer.core.domain import Role
 from opendialer.core.services import auth
 from opendialer.core.services.common import Actor
@@ -195,15 +202,25 @@ async def provide_ui(request: Request[Any, Any, Any]) -> UI:
     return UI(request, actor, t, auth.csrf_token_for(token), _flash(request, t))
 
 
+def anonymous_language(request: Request[Any, Any, Any]) -> str | None:
+    """The language of a page shown before login: the od_lang cookie (a choice made on
+    the login page), else the browser's ``Accept-Language`` (None: neither names one)."""
+    chosen = request.cookies.get(LANGUAGE_COOKIE)
+    if chosen in LANGUAGES:
+        return chosen
+    return from_accept_language(request.headers.get("accept-language"))
+
+
 async def provide_anonymous_ui(request: Request[Any, Any, Any]) -> UI:
-    """For the login page: the language comes from ``?lang=`` or the od_lang cookie."""
+    """For the login page: the language comes from ``?lang=``, the od_lang cookie, or
+    the browser's ``Accept-Language``, in that order."""
     requested = request.query_params.get("lang")
     cookies: list[Cookie] = []
     if requested in LANGUAGES:
         cookies.append(language_cookie(requested, request))
         language = requested
     else:
-        language = request.cookies.get(LANGUAGE_COOKIE, "en")
+        language = anonymous_language(request) or "en"
     t = translator(language)
     request.state.language = t.language
     return UI(request, None, t, flash=_flash(request, t), cookies=cookies)

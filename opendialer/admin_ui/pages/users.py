@@ -26,6 +26,7 @@ FORM_FIELDS = (
     "last_name",
     "role",
     "group_ids",
+    "language",
 )
 
 
@@ -46,6 +47,7 @@ def _form_values(form: Any) -> dict[str, Any]:
         "last_name": text(form, "last_name"),
         "role": text(form, "role"),
         "group_ids": int_list(form, "group_ids"),
+        "language": text(form, "language"),
     }
 
 
@@ -83,7 +85,14 @@ async def users_page(
 @get("/users/new")
 async def new_user(ui: NamedDependency[UI]) -> Template:
     actor = ui.require_tab("users")
-    blank = {"username": "", "first_name": "", "last_name": "", "role": "", "group_ids": []}
+    blank = {
+        "username": "",
+        "first_name": "",
+        "last_name": "",
+        "role": "",
+        "group_ids": [],
+        "language": actor.language,  # a new user reads the pages in the creator's language
+    }
     return await _modal(ui, actor, blank, {}, editing=False)
 
 

@@ -276,7 +276,9 @@ async def create_user(
     check(passwords.check_policy, password, username or "")
     first_name = check(require_str, data, "first_name", max_length=100, required=False)
     last_name = check(require_str, data, "last_name", max_length=100, required=False)
-    language = check(_validate_language, data, "en")
+    # Not given: the creator's language (a Master working in Spanish creates users who
+    # read Spanish until they choose otherwise).
+    language = check(_validate_language, data, actor.language)
     problems.raise_if_any()
     assert username is not None and role is not None and group_ids is not None
     if await DialerUser.exists().where(DialerUser.username == username).run():
