@@ -17,7 +17,7 @@ from test_ui_pages import browser_session, htmx
 from test_ui_qa_campaign_pages import speaks
 
 from opendialer.core.plugins import get_plugin_manager
-from opendialer.core.services import campaigns, users
+from opendialer.core.services import campaigns, groups, users
 from opendialer.core.services.common import SYSTEM
 from opendialer.core.storage.tables import Lead
 
@@ -210,3 +210,31 @@ async def test_a_user_created_on_the_web_starts_in_the_creators_language(
         },
     )
     assert (await users.authenticate("otro", "Una-clave-larga-1")).language == "es"
+
+
+async def test_the_seeded_default_group_is_named_in_the_viewers_language(
+    app_client: ApiClient,
+) -> None:
+    """The group the installation seeds stayed "Default Dialer Group" in es and pt_BR;
+    renamed, it is the admin's data and shows as typed."""
+    await app_client.user("master", username="jefa")
+    names = {
+        "es": "Grupo predeterminado del marcador",
+        "pt_BR": "Grupo padrão do discador",
+        "en": "Default Dialer Group",
+    }
+    for language, name in names.items():
+        await speaks("jefa", language)
+        jefa = await browser_session(app_client, "jefa")
+        page = (await jefa.get("/groups")).text
+        assert f"<td>{name}</td>" in page, language
+        form = (await jefa.get("/users/new", headers=htmx(jefa))).text
+        assert f">{name}</option>" in form, language
+    seeded = next(
+        g
+        for g in (await groups.list_groups(SYSTEM))["items"]
+        if g["name"] == "Default Dialer Group"
+    )
+    await groups.update_group(SYSTEM, seeded["id"], {"name": "Ventas Brasil"})
+    page = (await jefa.get("/groups")).text
+    assert "<td>Ventas Brasil</td>" in page and "Default Dialer Group" not in page

@@ -42,8 +42,11 @@ from opendialer.admin_ui.pages.session import provide_ui
 PACKAGE_DIR = Path(__file__).resolve().parent.parent
 TEMPLATE_DIR = PACKAGE_DIR / "templates"
 STATIC_DIR = PACKAGE_DIR / "static"
-#: Texts of the rows the product itself seeds (migration m0002), shown translated.
-SEEDED_TEXTS = frozenset({N_("Created at installation")})
+#: Texts of the rows the product itself seeds (migration m0002), shown translated
+#: while they are unchanged: the default group's name and description are data, but
+#: ours, and an admin working in Spanish should not meet English there. Renamed, the
+#: group's name is the admin's and is shown as typed.
+SEEDED_TEXTS = frozenset({N_("Default Dialer Group"), N_("Created at installation")})
 
 
 def template_config() -> TemplateConfig[JinjaTemplateEngine]:
