@@ -1,6 +1,8 @@
 """``GET /api/v1/campaigns/{id}/summary``'s ``pacing``: the engine nodes' decisions of the
 last minute (``pacing_decision`` rows, as the engine writes them) combined, and the
 abandon rate counted from ``call_record`` in the campaign's window against its target.
+With no fresh decision, ``status`` says why: stopped, no engine alive, not dialing,
+starting (the grace after Start), or engines alive that pace nothing.
 On SQLite and PostgreSQL."""
 
 from __future__ import annotations
@@ -13,7 +15,13 @@ from api_client import ApiClient
 from pacing_support import over_dialing_modes  # noqa: F401  (fixture)
 from test_api_campaigns import admin_and_group, campaign_body, give_leads
 
-from opendialer.core.storage.tables import CallRecord, Lead, PacingDecisionRow
+from opendialer.core.storage.tables import (
+    CallRecord,
+    Campaign,
+    EngineNode,
+    Lead,
+    PacingDecisionRow,
+)
 
 pytestmark = [pytest.mark.pg, pytest.mark.usefixtures("over_dialing_modes")]
 
@@ -90,6 +98,11 @@ async def test_without_engine_nor_calls_nobody_paces_and_the_rate_is_zero(
         "mode": "progressive",
         "over_dials": False,
         "paced": False,
+        "status": "stopped",
+        "started_at": None,
+        "live_engines": 0,
+        "held_code": None,
+        "fix_path": None,
         "engines": 0,
         "dial_level": None,
         "launched": 0,
@@ -193,3 +206,112 @@ async def test_a_supervisor_reads_the_pacing_summary(app_client: ApiClient) -> N
     await decision(cid, "node-a", 2, mode="progressive", reason="progressive", dial_level=1.0)
     r = await supervisor.get(f"/api/v1/campaigns/{cid}/summary")
     assert r.status_code == 200 and r.json()["pacing"]["paced"] is True, r.text
+
+
+EVERY_DAY = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+
+
+async def dialing_today(app_client: ApiClient) -> tuple[Any, int]:
+    """A campaign whose window is open now (all day today, UTC), started through the API."""
+    today = datetime.now(UTC).date()
+    admin, cid = await seeded_campaign(
+        app_client,
+        start_date=today.isoformat(),
+        end_date=(today + timedelta(days=1)).isoformat(),
+        start_time="00:00",
+        end_time="23:59",
+        timezone="UTC",
+        weekdays=EVERY_DAY,
+    )
+    r = await admin.post(f"/api/v1/campaigns/{cid}/start")
+    assert r.status_code == 200, r.text
+    return admin, cid
+
+
+async def engine(node: str, *, joined_s_ago: float = 600, heard_s_ago: float = 1) -> None:
+    """An engine node's heartbeat row, as ``serve`` writes it."""
+    now = datetime.now(UTC)
+    await EngineNode.insert(
+        EngineNode(
+            node_id=node,
+            started_at=now - timedelta(seconds=joined_s_ago),
+            heartbeat_at=now - timedelta(seconds=heard_s_ago),
+        )
+    ).run()
+
+
+async def started_ago(cid: int, seconds: float) -> None:
+    """Move the campaign's start back in time, as if Start was pressed ``seconds`` ago."""
+    at = datetime.now(UTC) - timedelta(seconds=seconds)
+    await Campaign.update({Campaign.started_at: at}).where(Campaign.id == cid).run()
+
+
+async def test_just_started_with_an_engine_and_no_decision_yet_it_is_starting(
+    app_client: ApiClient,
+) -> None:
+    await EngineNode.delete(force=True).run()
+    before = datetime.now(UTC)
+    admin, cid = await dialing_today(app_client)
+    await engine("node-a")
+    pacing = await summary(admin, cid)
+    assert (pacing["paced"], pacing["status"]) == (False, "starting")
+    assert (pacing["live_engines"], pacing["fix_path"], pacing["held_code"]) == (1, None, None)
+    started = datetime.fromisoformat(pacing["started_at"])
+    assert before <= started <= datetime.now(UTC)
+    # the engine's first decision: paced, whatever the grace
+    await decision(cid, "node-a", 1, mode="progressive", reason="progressive")
+    pacing = await summary(admin, cid)
+    assert (pacing["paced"], pacing["status"], pacing["live_engines"]) == (True, "paced", 1)
+
+
+async def test_past_the_grace_engines_alive_that_pace_nothing_are_a_fault(
+    app_client: ApiClient,
+) -> None:
+    await EngineNode.delete(force=True).run()
+    admin, cid = await dialing_today(app_client)
+    await engine("node-a")
+    await engine("node-b")
+    await started_ago(cid, 31)
+    pacing = await summary(admin, cid)
+    assert (pacing["status"], pacing["live_engines"]) == ("not_paced", 2)
+    assert pacing["fix_path"] == "/system"
+    # a node that joined seconds ago may still take it: starting again
+    await engine("node-new", joined_s_ago=5)
+    pacing = await summary(admin, cid)
+    assert (pacing["status"], pacing["live_engines"], pacing["fix_path"]) == ("starting", 3, None)
+
+
+async def test_a_started_campaign_whose_engine_is_dead_has_no_engine(
+    app_client: ApiClient,
+) -> None:
+    await EngineNode.delete(force=True).run()
+    admin, cid = await dialing_today(app_client)
+    await engine("node-dead", heard_s_ago=40)  # stopped beating (15 s without: dead)
+    pacing = await summary(admin, cid)
+    assert (pacing["status"], pacing["live_engines"]) == ("no_engine", 0)
+    assert pacing["fix_path"] == "/system" and pacing["started_at"] is not None
+
+
+async def test_a_started_campaign_waiting_for_its_first_day_is_not_dialing(
+    app_client: ApiClient,
+) -> None:
+    await EngineNode.delete(force=True).run()
+    admin, cid = await seeded_campaign(app_client)  # its first day is a week ahead
+    assert (await admin.post(f"/api/v1/campaigns/{cid}/start")).status_code == 200
+    await engine("node-a")
+    pacing = await summary(admin, cid)
+    assert (pacing["status"], pacing["held_code"]) == ("not_dialing", "waiting_next_run")
+    assert (pacing["live_engines"], pacing["fix_path"]) == (1, None)
+
+
+async def test_a_running_campaigns_policy_change_does_not_restart_the_grace(
+    app_client: ApiClient,
+) -> None:
+    await EngineNode.delete(force=True).run()
+    admin, cid = await dialing_today(app_client)
+    await engine("node-a")
+    await started_ago(cid, 120)
+    # a compliance policy change moves the campaign's updated_at, not its start
+    r = await admin.put(f"/api/v1/campaigns/{cid}/compliance", json={"preset": "none"})
+    assert r.status_code == 200, r.text
+    assert (await summary(admin, cid))["status"] == "not_paced"

@@ -1,8 +1,9 @@
 """The Summary page's pacing card, in English, Portuguese and Spanish, from the rows the
 engine and the calls leave behind (``pacing_decision``, ``call_record``): the dial level,
 the last decision, the agents' occupancy, the abandon rate in the campaign's window
-against its target — or that no engine is pacing the campaign — and the warning of an
-over-dialing campaign without a safe-harbour message; the message's player."""
+against its target — or why no engine is pacing the campaign (stopped, starting, no
+engine running, engines that pace nothing) — and the warning of an over-dialing
+campaign without a safe-harbour message; the message's player."""
 
 from __future__ import annotations
 
@@ -15,8 +16,10 @@ from api_client import ApiClient
 from pacing_support import over_dialing_modes  # noqa: F401  (fixture)
 from safe_harbour_audio import tone_wav
 from test_api_campaigns import campaign_body, give_leads
-from test_api_pacing_summary import calls, decision
+from test_api_pacing_summary import calls, decision, dialing_today, engine, started_ago
 from test_phones import browser_session
+
+from opendialer.core.storage.tables import EngineNode
 
 pytestmark = [pytest.mark.pg, pytest.mark.usefixtures("over_dialing_modes")]
 
@@ -61,7 +64,9 @@ SHOWN = {
 
 def card(page: str) -> dict[str, str]:
     """``{dd id: its text}`` of the pacing card, whitespace folded."""
-    found = re.search(r'<div class="card pacing-card" id="summary-pacing">(.*?)</dl>', page, re.S)
+    found = re.search(
+        r'<div class="card pacing-card" id="summary-pacing"[^>]*>(.*?)</dl>', page, re.S
+    )
     assert found, page[:2000]
     items = re.findall(r'<dd id="pacing-([\w-]+)"[^>]*>(.*?)</dd>', found.group(1), re.S)
     return {
@@ -182,3 +187,73 @@ async def test_an_ivr_campaign_has_channels_not_a_contact_centers_agents(
     page = html.unescape((await sara.get(f"/campaigns/{cid}/summary")).text)
     assert card(page)["occupancy"] == unknown
     assert f"<dt>{label}</dt>" in page and "centro de contact" not in page
+
+
+UNPACED = {
+    "en": {
+        "starting": "Starting: waiting for an engine to take this campaign.",
+        "not_paced": (
+            "No engine is pacing this campaign, though 2 engines are running: their logs "
+            "say why. (ask a Master: System → Diagnostics)"
+        ),
+        "no_engine": (
+            "No engine is running: start one with opendialer serve. "
+            "(ask a Master: System → Diagnostics)"
+        ),
+    },
+    "pt_BR": {
+        "starting": "Iniciando: aguardando um motor assumir esta campanha.",
+        "not_paced": (
+            "Nenhum motor está discando esta campanha, embora 2 motores estejam em execução: "
+            "os logs deles dizem por quê. (peça a um Master: Sistema → Diagnóstico)"
+        ),
+        "no_engine": (
+            "Nenhum motor está em execução: inicie um com opendialer serve. "
+            "(peça a um Master: Sistema → Diagnóstico)"
+        ),
+    },
+    "es": {
+        "starting": "Iniciando: esperando que un motor tome esta campaña.",
+        "not_paced": (
+            "Ningún motor está marcando esta campaña, aunque 2 motores están en ejecución: "
+            "sus registros dicen por qué. (pida a un Master: Sistema → Diagnóstico)"
+        ),
+        "no_engine": (
+            "Ningún motor está en ejecución: inicie uno con opendialer serve. "
+            "(pida a un Master: Sistema → Diagnóstico)"
+        ),
+    },
+}
+
+
+@pytest.mark.parametrize("language", ["en", "pt_BR", "es"])
+async def test_a_started_campaign_no_engine_paces_yet_says_why(
+    app_client: ApiClient, language: str
+) -> None:
+    """Just started, the card says the campaign is starting (it used to say no engine
+    paces it while its state said dialing); later, engines that pace nothing are a
+    fault, and no engine alive says how to start one."""
+    await EngineNode.delete(force=True).run()
+    admin, cid = await dialing_today(app_client)
+    group = (await admin.get(f"/api/v1/campaigns/{cid}")).json()["group_id"]
+    await app_client.user("campaign_supervisor", [group], username="sara")
+    sara = await browser_session(app_client, "sara", language)
+    said = UNPACED[language]
+
+    async def shown() -> tuple[str, str]:
+        page = (await sara.get(f"/campaigns/{cid}/summary/panel")).text
+        status = re.search(r'data-pacing-status="(\w+)"', page)
+        assert status is not None
+        return status.group(1), card(page)["dial-level"]
+
+    await engine("node-a")
+    await engine("node-b")
+    assert await shown() == ("starting", said["starting"])
+    await started_ago(cid, 31)
+    assert await shown() == ("not_paced", said["not_paced"])
+    await EngineNode.delete(force=True).run()
+    await engine("node-a", heard_s_ago=40)  # its heartbeat stopped: dead
+    assert await shown() == ("no_engine", said["no_engine"])
+    page = (await sara.get(f"/campaigns/{cid}/summary")).text
+    assert '<code translate="no">opendialer serve</code>' in page
+    assert 'class="bad"' in page.split('id="pacing-dial-level"')[1][:20]

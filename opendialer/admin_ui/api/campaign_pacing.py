@@ -115,11 +115,24 @@ class PacingNode(msgspec.Struct):
 
 class PacingNow(msgspec.Struct):
     """How the campaign is paced now: the engine nodes' decisions of the last minute
-    (``paced`` false: no engine is pacing it), and its abandon rate."""
+    (``paced`` false: no engine is pacing it, and ``status`` says why), and its abandon
+    rate."""
 
     mode: str
     over_dials: bool
     paced: bool
+    #: ``paced``; else why not: ``stopped``, ``no_engine`` (no engine node alive),
+    #: ``not_dialing`` (waiting or held: ``held_code``), ``starting`` (started or an
+    #: engine joined under 30 s ago), ``not_paced`` (engines run, none paces it).
+    status: str
+    #: When Start last started the campaign (null: not since the upgrade that added it).
+    started_at: datetime | None
+    #: Engine nodes alive (heartbeat) when no decision is fresh; the pacing ones otherwise.
+    live_engines: int
+    #: With ``not_dialing``: the campaign's ``held_reason`` code (``waiting_next_run``...).
+    held_code: str | None
+    #: With ``no_engine`` and ``not_paced``: where an engine is diagnosed (a Master's page).
+    fix_path: str | None
     engines: int
     #: Mean over the nodes: lines per agent aimed at (1.0 is progressive).
     dial_level: float | None

@@ -21,9 +21,11 @@ from babel.numbers import format_decimal, format_percent
 from litestar.datastructures import UploadFile
 
 from opendialer.admin_ui.dates import BABEL_LOCALES
+from opendialer.admin_ui.held_text import ASK_ROLE, FIX_PLACES
 from opendialer.admin_ui.i18n import N_, Translator, translate_error
 from opendialer.admin_ui.pages.common import text
 from opendialer.admin_ui.pages.session import UI
+from opendialer.core.domain import Role
 from opendialer.core.services import campaign_fields, campaign_messages, campaign_pacing, campaigns
 from opendialer.core.services.common import Actor
 from opendialer.core.services.errors import ServiceError, ValidationFailed
@@ -213,14 +215,21 @@ def _percent(value: float, language: str) -> str:
     return format_percent(value / 100, "#,##0.#%", locale=BABEL_LOCALES[language])
 
 
-def summary_view(pacing: dict[str, Any], t: Translator) -> dict[str, Any]:
-    """The pacing card's values, written in the viewer's language."""
+def summary_view(pacing: dict[str, Any], t: Translator, role: Role | None = None) -> dict[str, Any]:
+    """The pacing card's values, written in the viewer's language. ``role``: the
+    viewer's, to link where an engine is diagnosed (a Master) or say whom to ask."""
     language = t.language
     locale = BABEL_LOCALES[language]
     abandon = pacing["abandon"]
     occupancy = pacing["occupancy"]
     reason = pacing["reason"]
+    fix_path = pacing["fix_path"]
+    place = t.gettext(FIX_PLACES[fix_path]) if fix_path in FIX_PLACES else ""
+    may_fix = role is Role.MASTER
     return {
+        "fix_href": fix_path if place and may_fix else None,
+        "fix_label": place,
+        "ask": t.gettext(ASK_ROLE[Role.MASTER], place=place) if place and not may_fix else "",
         "mode": mode_label(pacing["mode"], t),
         "mode_known": pacing["mode"] in MODE_LABELS,
         "dial_level": (

@@ -51,14 +51,16 @@ async def _set_state(
         await require_startable(row)
         await require_voicemail(row)
     why = reason or f"user:{actor.username}"
+    now = datetime.now(UTC)
+    values: dict[Any, Any] = {
+        Campaign.state: new.value,
+        Campaign.state_reason: why,
+        Campaign.updated_at: now,
+    }
+    if new is CampaignState.STARTED:
+        values[Campaign.started_at] = now  # the Summary's "Starting" grace counts from it
     changed = (
-        await Campaign.update(
-            {
-                Campaign.state: new.value,
-                Campaign.state_reason: why,
-                Campaign.updated_at: datetime.now(UTC),
-            }
-        )
+        await Campaign.update(values)
         .where((Campaign.id == campaign_id) & (Campaign.state == old.value))
         .returning(Campaign.id)
         .run()

@@ -11,6 +11,15 @@ Two sources, both shared by every process (a web node sees what the engine nodes
   predicted free agents are summed, and the reason is the newest decision's.
 * ``call_record``: the abandon rate in the campaign's window, counted in the database
   (:mod:`.abandon_rate`), against its target — also when no engine runs.
+
+With no fresh decision, ``status`` says why, so that the card never contradicts the
+campaign's state (an engine decides its first pacing only seconds after it takes a
+campaign): ``stopped``; ``no_engine`` (no engine node heard from: nothing can pace
+it, fix it where ``fix_path`` says); ``not_dialing`` (it waits or is held:
+``held_code`` is :mod:`.dialing`'s code, shown with the campaign's state);
+``starting`` (started, or an engine node joined, under :data:`STARTING_GRACE_S`
+ago: an engine is about to take it); ``not_paced`` (engines run, it should dial, and
+none paced it after the grace: an engine's fault, its log says which).
 """
 
 from __future__ import annotations
@@ -19,11 +28,28 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from opendialer.core.services import abandon_rate, campaign_pacing
-from opendialer.core.storage.tables import PacingDecisionRow
+from opendialer.core.domain import CampaignState
+from opendialer.core.engine.pacing_data import live_nodes
+from opendialer.core.services import abandon_rate, campaign_pacing, dialing
+from opendialer.core.storage.tables import Campaign, PacingDecisionRow
 
 #: A node's decision older than this is not current (nodes write every few seconds).
 FRESH_FOR_S = 60.0
+#: After Start (or an engine node joining), how long no decision means "starting", not a
+#: fault: a node takes a new campaign at its next scheduler tick and decides every 3 s
+#: (core/engine/pacing_board.DECISIONS_EVERY_S).
+STARTING_GRACE_S = 30.0
+
+PACED = "paced"
+STOPPED = "stopped"
+NO_ENGINE = "no_engine"
+NOT_DIALING = "not_dialing"
+STARTING = "starting"
+NOT_PACED = "not_paced"
+#: Every ``status`` the summary may give.
+STATUSES = (PACED, STOPPED, NO_ENGINE, NOT_DIALING, STARTING, NOT_PACED)
+#: Where an engine is diagnosed (System → Diagnostics: health, logs); a Master's page.
+ENGINE_FIX_PATH = "/system"
 
 
 def _mean(values: Sequence[float]) -> float | None:
@@ -73,6 +99,41 @@ async def abandon_json(campaign: dict[str, Any], now: datetime) -> dict[str, Any
     }
 
 
+def _aware(value: Any) -> datetime | None:
+    if value is None:
+        return None
+    if isinstance(value, str):  # SQLite may hand text back
+        value = datetime.fromisoformat(value)
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+async def started_at(campaign_id: int) -> datetime | None:
+    """When Start last moved the campaign to STARTED (None: not since m0016)."""
+    row = await Campaign.select(Campaign.started_at).where(Campaign.id == campaign_id).first().run()
+    return _aware(row["started_at"]) if row else None
+
+
+async def _unpaced_status(
+    campaign: dict[str, Any], now: datetime, started: datetime | None
+) -> tuple[str, int, str | None]:
+    """Why no engine paces the campaign: (status, live engine nodes, dialing code)."""
+    if campaign["state"] != CampaignState.STARTED.value:
+        return STOPPED, 0, None
+    live = await live_nodes(now, dialing.dead_after())
+    if not live:
+        return NO_ENGINE, 0, None
+    state = await dialing.dialing_state(campaign, now)
+    if state.code == dialing.NO_ENGINE:  # its heartbeat aged out between the two reads
+        return NO_ENGINE, 0, None
+    if not state.dialing:
+        return NOT_DIALING, len(live), state.code
+    grace = timedelta(seconds=STARTING_GRACE_S)
+    newest_join = max(live.values())
+    if (started is not None and now - started < grace) or now - newest_join < grace:
+        return STARTING, len(live), None
+    return NOT_PACED, len(live), None
+
+
 async def pacing_summary(
     campaign: dict[str, Any], has_message: bool, now: datetime | None = None
 ) -> dict[str, Any]:
@@ -80,6 +141,11 @@ async def pacing_summary(
     caller checked the actor may see it); ``has_message``: it has a safe-harbour message."""
     now = now or datetime.now(UTC)
     nodes = await fresh_decisions(campaign["id"], now)
+    started = await started_at(campaign["id"])
+    if nodes:
+        status, live_engines, held_code = PACED, len(nodes), None
+    else:
+        status, live_engines, held_code = await _unpaced_status(campaign, now, started)
     mode = campaign["pacing_mode"]
     over_dials = campaign_pacing.over_dials(mode)
     occupancies = [n["occupancy"] for n in nodes if n["occupancy"] is not None]
@@ -90,6 +156,11 @@ async def pacing_summary(
         "mode": mode,
         "over_dials": over_dials,
         "paced": bool(nodes),
+        "status": status,
+        "started_at": started,
+        "live_engines": live_engines,
+        "held_code": held_code,
+        "fix_path": ENGINE_FIX_PATH if status in (NO_ENGINE, NOT_PACED) else None,
         "engines": len(nodes),
         "dial_level": None if dial_level is None else round(dial_level, 2),
         "launched": sum(n["launched"] for n in nodes),
@@ -104,4 +175,19 @@ async def pacing_summary(
     }
 
 
-__all__ = ["FRESH_FOR_S", "abandon_json", "fresh_decisions", "pacing_summary"]
+__all__ = [
+    "ENGINE_FIX_PATH",
+    "FRESH_FOR_S",
+    "NOT_DIALING",
+    "NOT_PACED",
+    "NO_ENGINE",
+    "PACED",
+    "STARTING",
+    "STARTING_GRACE_S",
+    "STATUSES",
+    "STOPPED",
+    "abandon_json",
+    "fresh_decisions",
+    "pacing_summary",
+    "started_at",
+]

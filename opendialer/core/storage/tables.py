@@ -143,6 +143,8 @@ class Campaign(Table, tablename="campaign"):
     state_reason = Text(default="")
     created_at = Timestamptz(default=TimestamptzNow())
     updated_at = Timestamptz(default=TimestamptzNow())
+    #: When Start last moved it to STARTED (m0016; only Start sets it); NULL: never since.
+    started_at = Timestamptz(null=True, default=None)
 
 
 class CampaignMessage(Table, tablename="campaign_message"):
