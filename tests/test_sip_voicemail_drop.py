@@ -212,3 +212,8 @@ async def test_the_voicemail_message_reaches_the_machine_right_after_its_beep(
     ), call
     assert call["detail_code"] == details.MESSAGE_LEFT
     assert "beep 1000 Hz" in call["detail"]
+    # what the point was, as values the call log translates (the English apart)
+    params = call["detail_params"]
+    assert (params["point"], params["beep_hz"]) == ("beep", "1000"), params
+    assert abs(float(params["point_at_s"]) - BEEP_END_S) <= 0.1, params
+    assert params["why"].startswith("beep 1000 Hz ended at "), params

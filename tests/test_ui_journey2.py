@@ -1,6 +1,7 @@
 """A new admin's second walk in Spanish and Portuguese, over HTTP: the call log keeps
-the engines' English traces apart from its translated sentences; the lead import names
-the country, not its code."""
+the engines' English traces apart from its translated sentences, and says where a
+voicemail message started in the viewer's language; the lead import names the country,
+not its code."""
 
 from __future__ import annotations
 
@@ -99,6 +100,78 @@ async def test_the_call_logs_traces_are_set_apart_from_its_translated_sentences(
             (label[language], BEEP),
             (label[language], REASONS),
         ], language
+
+
+def point_of(row: str) -> str | None:
+    """The call log row's sentence on where the voicemail message started."""
+    found = re.search(r'<div class="muted small call-point">([^<]*)</div>', row)
+    return html.unescape(found.group(1)) if found else None
+
+
+async def test_the_call_log_says_where_the_message_started_in_the_viewers_language(
+    app_client: ApiClient,
+) -> None:
+    """The point's values (``sdk.MessagePoint.detail_params``, as the platforms store
+    them) make a sentence of the page's language, with its decimal mark; the tracker's
+    English stays the technical detail. A tracker that gives no values (a third-party
+    plugin's): no sentence, its English alone."""
+    get_plugin_manager()
+    group = await people(app_client)
+    campaign = await a_campaign(group)
+    await import_leads(
+        campaign["id"],
+        [f"Bia Lima,+{MACHINE}", "Caio Reis,+5511987650002", "Duda Alves,+5511987650003"],
+    )
+    ids = {r["phone"]: r["id"] for r in await Lead.select(Lead.id, Lead.phone).run()}
+    left = {
+        "Bia Lima": (MACHINE, {"point": "beep", "point_at_s": "7.45", "beep_hz": "1000"}, BEEP),
+        "Caio Reis": (
+            "5511987650002",
+            {"point": "silence", "point_at_s": "5.30", "silence_s": "2.0"},
+            "silence 2.0 s (greeting ended at 5.30 s)",
+        ),
+        "Duda Alves": ("5511987650003", {}, "end of greeting (a plugin's tracker)"),
+    }
+    for phone, params, why in left.values():
+        await record(
+            campaign["id"],
+            ids[phone],
+            1,
+            "MESSAGE_LEFT",
+            phone=phone,
+            sip_code=200,
+            disposition="message_left",
+            amd_verdict="MACHINE",
+            detail=f"machine: voicemail message (4.2 s) left from 7.95 s after answer ({why})",
+            detail_code="platform_sip.message_left",
+            detail_params=json.dumps({"s": "4.2", "at": "7.95", "why": why, **params}),
+        )
+    expected = {
+        "es": {
+            "Bia Lima": "Mensaje dejado tras el pitido (1000 Hz) a los 7,45 s.",
+            "Caio Reis": "Mensaje dejado tras 2,0 s de silencio después del saludo, que "
+            "terminó a los 5,30 s.",
+        },
+        "pt_BR": {
+            "Bia Lima": "Mensagem deixada após o bipe (1000 Hz) aos 7,45 s.",
+            "Caio Reis": "Mensagem deixada após 2,0 s de silêncio depois da saudação, que "
+            "terminou aos 5,30 s.",
+        },
+        "en": {
+            "Bia Lima": "Message left after the beep (1000 Hz) at 7.45 s.",
+            "Caio Reis": "Message left after 2.0 s of silence following the greeting, which "
+            "ended at 5.30 s.",
+        },
+    }
+    for language, sentences in expected.items():
+        await speaks("sam", language)
+        sam = await browser_session(app_client, "sam")
+        page = (await sam.get(f"/campaigns/{campaign['id']}/calls")).text
+        for name, (_, _, why) in left.items():
+            row = next(r for r in rows(page, "calls-table") if name in r)
+            assert point_of(row) == sentences.get(name), (language, name)
+            traces = re.findall(r'<code lang="en" translate="no">([^<]*)</code>', row)
+            assert [html.unescape(t) for t in traces] == [why], (language, name)
 
 
 async def test_the_lead_import_names_the_country_in_the_viewers_language(

@@ -29,7 +29,7 @@ from opendialer.core.services.common import SYSTEM
 from opendialer.core.storage import Database
 from opendialer.core.storage.tables import AuditEvent, CampaignMessage, Lead
 from opendialer.plugins.platform_sim.clips import load_clips
-from opendialer.sdk import AmdLabel, FindsMessagePoint, hookimpl
+from opendialer.sdk import AmdLabel, FindsMessagePoint, MessagePoint, MessagePointKind, hookimpl
 
 PATH = "/api/v1/campaigns/{}/voicemail-message"
 
@@ -131,6 +131,12 @@ async def test_the_simulator_leaves_the_message_on_machines(db: Database) -> Non
             "MESSAGE_LEFT",
         ), call
         assert call["detail_code"] == "platform_sim.message_left"
+        # what the point was, as values the call log translates; the English kept apart
+        params = _params(call)
+        assert (params["point"], params["beep_hz"]) == ("beep", "1000"), params
+        assert params["why"].startswith("beep 1000 Hz ended at "), params
+        assert params["why"].endswith(f"{params['point_at_s']} s"), params
+        assert float(params["point_at_s"]) <= float(params["at_s"]) + 0.05, params
     for number in numbers["human"]:
         assert (calls[number]["status"], calls[number]["disposition"]) == (
             "SUCCESS",
@@ -148,6 +154,11 @@ async def test_the_simulator_leaves_the_message_on_machines(db: Database) -> Non
     assert engine.metrics.outcomes["MESSAGE_LEFT"] == 5
     r = await campaign_summary_counts(cid)
     assert r["MESSAGE_LEFT"] == 5
+
+
+def _params(call: dict[str, Any]) -> dict[str, str]:
+    stored = call["detail_params"]
+    return json.loads(stored) if isinstance(stored, str) else dict(stored)
 
 
 async def campaign_summary_counts(cid: int) -> dict[str, int]:
@@ -169,6 +180,9 @@ async def test_a_strategy_without_a_tracker_gets_the_engines_fallback(db: Databa
     for call in await records(cid):
         assert (call["disposition"], call["status"]) == ("message_left", "MESSAGE_LEFT"), call
         assert "quiet line" in call["detail"]
+        params = _params(call)
+        assert (params["point"], params["silence_s"]) == ("quiet_line", "2.0"), params
+        assert "point_at_s" not in params and "beep_hz" not in params
 
 
 def _greeting_then_beep(rng: np.random.Generator) -> tuple[np.ndarray, float]:
@@ -204,6 +218,53 @@ def test_the_built_in_tracker_starts_the_message_right_after_the_beep() -> None:
     assert point is not None and point.found, point
     assert 0 <= fed / 8000 - beep_end <= 0.3, (fed / 8000, beep_end, point)
     assert "beep 1000 Hz" in point.reasons
+    # the same as values: what the point was, when the beep ended, its pitch
+    assert point.kind == MessagePointKind.BEEP
+    assert point.beep_hz is not None and abs(point.beep_hz - 1000) < 15, point
+    assert point.event_s is not None and abs(point.event_s - beep_end) <= 0.1, point
+    assert point.event_s <= point.at_ms / 1000 and point.silence_s is None
+    params = point.detail_params()
+    assert params == {
+        "why": point.reasons,
+        "point": "beep",
+        "point_at_s": f"{point.event_s:.2f}",
+        "beep_hz": f"{point.beep_hz:.0f}",
+    }
+
+
+def test_the_built_in_tracker_says_the_silence_after_a_greeting_without_a_beep() -> None:
+    """A greeting (the simulator's, cut before its beep), then a quiet line: the point
+    is the silence, with when the greeting ended."""
+    rate = 8000
+    greeting = load_clips()["machine"][0].astype(np.float64)[: -int(0.9 * rate)]
+    line = np.random.default_rng(3).normal(0, 30, 6 * rate)
+    audio = np.clip(np.concatenate([greeting, line]), -32768, 32767).astype(np.int16)
+    strategy = PluginManager().load_all().factories("amd_strategies")["numpy"](context=None)
+    session = strategy.new_session({}, sample_rate=rate)
+    chunks = [audio[i : i + 160] for i in range(0, len(audio), 160)]
+    verdict_at = next(n for n, chunk in enumerate(chunks) if session.feed(chunk) is not None)
+    tracker = tracker_for(session)
+    rest = chunks[verdict_at + 1 :]
+    point = next((p for c in rest if (p := tracker.feed(c)) is not None), None)
+    assert point is not None and point.found and point.kind == "silence", point
+    assert point.silence_s == 2.0 and point.beep_hz is None
+    assert point.event_s is not None and point.event_s <= len(greeting) / rate + 0.05, point
+    assert point.detail_params()["silence_s"] == "2.0"
+
+
+def test_a_message_point_of_a_tracker_written_before_its_values_still_works() -> None:
+    """Third-party trackers build ``MessagePoint(at_ms, reasons[, found])``: the
+    values default to None and the detail carries the English alone."""
+    point = MessagePoint(8120.0, "end of greeting (my detector)")
+    assert (point.found, point.kind, point.event_s, point.beep_hz, point.silence_s) == (
+        True,
+        None,
+        None,
+        None,
+        None,
+    )
+    assert point.detail_params() == {"why": "end of greeting (my detector)"}
+    assert not MessagePoint(float("nan"), "gave up", False).found
 
 
 def test_the_cap_gives_up_on_a_greeting_that_never_ends() -> None:

@@ -226,18 +226,58 @@ class AmdSession(Protocol):
     def finish(self) -> AmdDecision: ...
 
 
+class MessagePointKind(StrEnum):
+    """What a :class:`MessagePoint` was found on (the call log says it in the viewer's
+    language; ``reasons`` stays the tracker's English trace)."""
+
+    #: The end of the mailbox's beep (or double beep).
+    BEEP = "beep"
+    #: The line stayed silent after the greeting (no beep heard).
+    SILENCE = "silence"
+    #: The engine's fallback, for a detector without a tracker of its own: the line
+    #: stayed quiet (it does not listen for a beep).
+    QUIET_LINE = "quiet_line"
+
+
 @dataclass(frozen=True, slots=True)
 class MessagePoint:
     """Where a message left on an answering machine starts (voicemail drop).
 
     ``at_ms``: ms of audio since answer at which the point was reached — the message
     starts now. ``found`` False: the tracker gave up (no end of greeting heard within
-    its cap); the engine then hangs up instead. ``reasons`` says why, like a verdict's.
+    its cap); the engine then hangs up instead. ``reasons`` says why, like a verdict's:
+    free English, for logs and as the call log's technical detail.
+
+    The optional fields say the same as values, so that the call log can write it in
+    the viewer's language (a tracker that leaves them out gets ``reasons`` alone):
+    ``kind`` (a :class:`MessagePointKind` value), ``event_s`` (when the beep, or the
+    greeting, ended: seconds since answer), ``beep_hz`` (the beep's pitch) and
+    ``silence_s`` (the quiet waited for, with ``silence`` and ``quiet_line``). They
+    come after ``found`` with defaults: trackers written before them still work.
     """
 
     at_ms: float
     reasons: str
     found: bool = True
+    kind: str | None = None
+    event_s: float | None = None
+    beep_hz: float | None = None
+    silence_s: float | None = None
+
+    def detail_params(self) -> dict[str, str]:
+        """The point as a call outcome's ``detail_params`` (text values): ``why`` (the
+        English ``reasons``), and ``point``, ``point_at_s``, ``beep_hz``, ``silence_s``
+        for the fields given. A platform puts them on its MESSAGE_LEFT outcome."""
+        params = {"why": self.reasons}
+        if self.kind:
+            params["point"] = str(self.kind)
+        if self.event_s is not None:
+            params["point_at_s"] = f"{self.event_s:.2f}"
+        if self.beep_hz is not None:
+            params["beep_hz"] = f"{self.beep_hz:.0f}"
+        if self.silence_s is not None:
+            params["silence_s"] = f"{self.silence_s:.1f}"
+        return params
 
 
 class MessagePointTracker(Protocol):

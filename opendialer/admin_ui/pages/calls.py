@@ -124,6 +124,51 @@ def detail_trace(call: dict[str, Any]) -> str | None:
     return "; ".join(traces) or None
 
 
+QUIET_LINE_TEXT = N_(
+    "Message left after %(quiet)s s of quiet on the line (this detector does not listen "
+    "for the beep)."
+)
+#: Where a voicemail message started, from its outcome's ``point`` values
+#: (``sdk.MessagePoint.detail_params``): kind → (sentence with ``point_at_s``, without).
+POINT_TEXT: dict[str, tuple[str, str]] = {
+    "beep": (
+        N_("Message left after the beep (%(hz)s Hz) at %(at)s s."),
+        N_("Message left after the beep."),
+    ),
+    "silence": (
+        N_(
+            "Message left after %(quiet)s s of silence following the greeting, which "
+            "ended at %(at)s s."
+        ),
+        N_("Message left after %(quiet)s s of silence (no greeting was heard)."),
+    ),
+    # the engine's fallback has no time of its own to tell
+    "quiet_line": ("", QUIET_LINE_TEXT),
+}
+
+
+def detail_point(call: dict[str, Any], t: Translator) -> str | None:
+    """Where the voicemail message started, in the viewer's language (decimals with its
+    mark). None: no point values (an older record, a tracker that gives only its English
+    ``why``, shown as the technical detail) or a kind this version does not know."""
+    values = call.get("detail_params") or {}
+    texts = POINT_TEXT.get(str(values.get("point") or ""))
+    if texts is None:
+        return None
+    local = _localised_numbers(dict(values), BABEL_LOCALES[t.language])
+    at, hz, quiet = local.get("point_at_s"), local.get("beep_hz"), local.get("silence_s")
+    kind = values["point"]
+    if kind == "beep" and at and hz:
+        return t.gettext(texts[0], hz=hz, at=at)
+    if kind == "beep":
+        return t.gettext(texts[1])
+    if not quiet:
+        return None
+    if kind == "silence" and at:
+        return t.gettext(texts[0], quiet=quiet, at=at)
+    return t.gettext(texts[1], quiet=quiet)
+
+
 def call_row(
     call: dict[str, Any], zone: ZoneInfo, locale: str, t: Translator | None = None
 ) -> dict[str, Any]:
@@ -132,6 +177,7 @@ def call_row(
     return {
         **call,
         "detail_text": detail_text(call, t) if t is not None else None,
+        "detail_point": detail_point(call, t) if t is not None else None,
         "detail_trace": detail_trace(call),
         "when": format_datetime(created, "medium", tzinfo=zone, locale=locale),
         # The day and the clock apart, so a narrow column breaks between them, never

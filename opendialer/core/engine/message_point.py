@@ -21,6 +21,7 @@ from opendialer.sdk.contracts import (
     AmdSession,
     FindsMessagePoint,
     MessagePoint,
+    MessagePointKind,
     MessagePointTracker,
 )
 
@@ -68,7 +69,12 @@ class QuietLineTracker:
             self._quiet_pieces = self._quiet_pieces + 1 if quiet else 0
             if self._quiet_pieces >= self._need:
                 at = self._samples * 1000 / self._rate
-                self._point = MessagePoint(at, f"quiet line {QUIET_MS / 1000:.1f} s (fallback)")
+                self._point = MessagePoint(
+                    at,
+                    f"quiet line {QUIET_MS / 1000:.1f} s (fallback)",
+                    kind=MessagePointKind.QUIET_LINE,
+                    silence_s=QUIET_MS / 1000,
+                )
                 return self._point
         return None
 

@@ -30,7 +30,7 @@ import math
 import numpy as np
 import numpy.typing as npt
 
-from opendialer.sdk import AmdDecision, AmdLabel, MessagePoint
+from opendialer.sdk import AmdDecision, AmdLabel, MessagePoint, MessagePointKind
 
 from .detector import NumpyAmdSession
 from .features import FRAME_S
@@ -107,8 +107,9 @@ class NumpyMessagePointTracker:
         self._samples = 0
         self._last: npt.NDArray[np.int16] = np.zeros(0, dtype=np.int16)
         self._point: MessagePoint | None = None
-        #: A beep was heard: (its pitch, when the message may start, what it was).
-        self._beep: tuple[float, float, str] | None = None
+        #: A beep was heard: (its pitch, when the message may start, what it was, when
+        #: it ended).
+        self._beep: tuple[float, float, str, float] | None = None
         self._verdict = verdict
         if heard:
             self.feed(np.concatenate(heard))
@@ -152,7 +153,7 @@ class NumpyMessagePointTracker:
         if kind in _BEEPS and greeting and apart:
             ended = self._shadow_from_s + end
             why = f"{kind} {hz:.0f} Hz ended at {ended:.2f} s"
-            self._beep = (hz, ended + AFTER_BEEP_S, why)
+            self._beep = (hz, ended + AFTER_BEEP_S, why, ended)
             return self._after_beep(self._last)  # (the verdict may be in its second tone)
         # A tone before any greeting (music, a tone at answer) or a SIT (a carrier's
         # announcement may follow, then a mailbox): keep listening.
@@ -163,13 +164,15 @@ class NumpyMessagePointTracker:
         """A beep ended: wait AFTER_BEEP_S for a second one at its pitch (a double beep
         is two tones 0.1 s apart); while the pitch sounds, the wait goes on."""
         assert self._beep is not None
-        hz, ready_at, why = self._beep
+        hz, ready_at, why, ended = self._beep
         if len(pcm) and _tone_share(pcm.astype(np.float64), hz, self._rate) >= TONE_SHARE:
             ready_at = self.heard_s + AFTER_BEEP_S
-            self._beep = (hz, ready_at, why)
+            self._beep = (hz, ready_at, why, ended)
         if self.heard_s + 1e-9 < ready_at:
             return None
-        return MessagePoint(self.heard_s * 1000, why)
+        return MessagePoint(
+            self.heard_s * 1000, why, kind=MessagePointKind.BEEP, event_s=ended, beep_hz=hz
+        )
 
     def _silence_point(self) -> MessagePoint | None:
         shadow = self._shadow
@@ -188,13 +191,18 @@ class NumpyMessagePointTracker:
         if any(e > self._floor_db + QUIET_OVER_FLOOR_DB for e in trace.energy_db[-n:]):
             return None
         last = len(speech) - 1 - speech[::-1].index(True) if True in speech else -1
+        greeting_end = self._shadow_from_s + (last + 1) * FRAME_S if last >= 0 else None
         ended = (
-            f"greeting ended at {self._shadow_from_s + (last + 1) * FRAME_S:.2f} s"
-            if last >= 0
-            else "no speech"
+            f"greeting ended at {greeting_end:.2f} s" if greeting_end is not None else "no speech"
         )
         quiet = self._silence_frames * FRAME_S
-        return MessagePoint(self.heard_s * 1000, f"silence {quiet:.1f} s ({ended})")
+        return MessagePoint(
+            self.heard_s * 1000,
+            f"silence {quiet:.1f} s ({ended})",
+            kind=MessagePointKind.SILENCE,
+            event_s=greeting_end,
+            silence_s=quiet,
+        )
 
 
 class ListeningSession(NumpyAmdSession):

@@ -405,8 +405,8 @@ class SimPlatform:
             detail_code=details.MESSAGE_LEFT,
             detail_params={
                 "at_s": f"{point.at_ms / 1000:.1f}",
-                "why": point.reasons,
                 "message_ms": str(round(len(audio) * 1000 / SAMPLE_RATE)),
+                **point.detail_params(),  # why (English), and what the point was
             },
         )
 

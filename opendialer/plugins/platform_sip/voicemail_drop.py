@@ -80,7 +80,8 @@ async def leave_message(call: SipCall, sip_code: int, decision: AmdDecision) -> 
         sip_code=sip_code,
         amd=decision,
         detail_code=details.MESSAGE_LEFT,
-        detail_params={"s": seconds, "at": f"{point.at_ms / 1000:.2f}", "why": point.reasons},
+        # why (the tracker's English), and what the point was (the call log's sentence)
+        detail_params={"s": seconds, "at": f"{point.at_ms / 1000:.2f}", **point.detail_params()},
     )
 
 
