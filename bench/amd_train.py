@@ -224,14 +224,14 @@ def main() -> None:
     )
     ap.add_argument("corpora", nargs="+", help="training corpus directories (labels.csv + WAVs)")
     ap.add_argument("--out", type=Path, default=MODEL_PATH)
-    ap.add_argument("--kind", choices=("logreg", "mlp"), default="logreg")
+    ap.add_argument("--kind", choices=("logreg", "mlp"), default="mlp")
     ap.add_argument("--hidden", type=int, default=8)
     ap.add_argument("--l2", type=float, default=1e-3)
     ap.add_argument("--folds", type=int, default=5)
     ap.add_argument(
         "--group",
         choices=("voice", "engine", "phrase"),
-        default="engine",
+        default="voice",
         help="cross-validation folds",
     )
     ap.add_argument(

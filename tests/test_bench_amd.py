@@ -33,7 +33,8 @@ def corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
     clips = [
         ("HUMAN", s.human(g, onset=0.6, hello=0.5), 0.6, 1.1),
         ("HUMAN", s.human(g, onset=2.2, hello=2.8, after=2.5), 2.2, 5.0),
-        ("MACHINE", s.machine(g, greeting=6.0), 0.4, 6.6),
+        # a recorder stays silent after its greeting (long enough for the model's wait)
+        ("MACHINE", s.join(s.machine(g, greeting=6.0), s.silence(3, s.rng(61))), 0.4, 6.6),
         (
             "MACHINE",
             s.join(s.machine(g, greeting=3.0)[: -s.RATE], s.tone(1000, 0.5), s.silence(1, g)),

@@ -245,7 +245,7 @@ SPECS: dict[str, Spec] = {
         "once it runs this long.",
     ),
     "model_silent_machine": Spec(
-        0.35,
+        0.5,
         0.0,
         1.0,
         "probability",
