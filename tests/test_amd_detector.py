@@ -7,8 +7,8 @@ import pytest
 from amd_fixtures import synth as s
 
 from opendialer.core.plugins import PluginManager
-from opendialer.plugins.amd_numpy.params import parse_params
 from opendialer.plugins.amd_numpy import NumpyAmdStrategy
+from opendialer.plugins.amd_numpy.params import parse_params
 from opendialer.plugins.amd_numpy.resample import to_8k
 from opendialer.sdk.contracts import AmdLabel
 
