@@ -25,7 +25,7 @@ from opendialer.core.storage.tables import Campaign, Setting
 pytestmark = pytest.mark.timeout(240)
 
 ROW = re.compile(
-    r'<tr class="health-(\w+)">\s*<td>(.*?)</td>\s*<td>.*?</td>\s*<td class="muted"[^>]*>(.*?)</td>',
+    r'<tr class="health-(\w+)">\s*<td>(.*?)</td>\s*<td[^>]*>.*?</td>\s*<td class="muted"[^>]*>(.*?)</td>',
     re.S,
 )
 

@@ -105,14 +105,15 @@ async def test_the_guide_csv_imports_through_the_api(
 
 
 WARNINGS = {
-    "en": "2 numbers look unassigned in BR: lines 1, 3. They were imported anyway. The "
+    "en": "2 numbers look unassigned in Brazil: lines 1, 3. They were imported anyway. The "
     "dialer's list of phone number ranges in use does not include them, but that list is "
     "often out of date: check them if calls to them fail.",
-    "pt_BR": "2 números parecem não atribuídos em BR: linhas 1, 3. Eles foram importados "
+    "pt_BR": "2 números parecem não atribuídos no plano de numeração do país (Brasil): "
+    "linhas 1, 3. Eles foram importados "
     "mesmo assim. A lista de faixas de números em uso que o discador conhece não os "
     "inclui, mas essa lista costuma estar desatualizada: confira-os se as chamadas para "
     "eles falharem.",
-    "es": "2 números parecen no asignados en BR: líneas 1, 3. Se importaron de todos modos. "
+    "es": "2 números parecen no asignados en Brasil: líneas 1, 3. Se importaron de todos modos. "
     "La lista de rangos de números en uso que conoce el marcador no los incluye, pero esa "
     "lista suele estar desactualizada: revíselos si las llamadas a ellos fallan.",
 }

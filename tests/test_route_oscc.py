@@ -201,7 +201,9 @@ async def test_reservations_hold_one_agent_per_launched_call(
     # that arrives, c2 still holds its agent, so it is never counted twice.
     assert (await control(sim, "POST", "queues/sales/deliver", {"handle_ms": 60_000}))["delivered"]
     target.release("c2", transferred=True)
-    assert target.free_slots(SALES) == 1
+    # 1, or 0 when a count fetched between the delivery and the release already shows
+    # c2's agent busy while c2 still holds it (an undercount, the safe side): never 2
+    assert target.free_slots(SALES) in (0, 1)
     # Once a count fetched after the transfer arrives, c2's agent shows busy there
     # and c2 lets go of it: still 1 free, never 2.
     await eventually(lambda: target.status()["reservations"]["held"] == 0, what="c2 settled")

@@ -19,7 +19,7 @@ from doctor_support import Installation, certificate, installation
 pytestmark = pytest.mark.timeout(120)
 
 ROW = re.compile(
-    r'<tr class="health-(\w+)">\s*<td>(.*?)</td>\s*<td>.*?</td>\s*<td class="muted"[^>]*>(.*?)</td>',
+    r'<tr class="health-(\w+)">\s*<td>(.*?)</td>\s*<td[^>]*>.*?</td>\s*<td class="muted"[^>]*>(.*?)</td>',
     re.S,
 )
 

@@ -41,14 +41,18 @@ async def _groups(actor: Actor) -> list[dict[str, Any]]:
 
 
 def _form_values(form: Any) -> dict[str, Any]:
-    return {
+    values = {
         "username": text(form, "username"),
         "first_name": text(form, "first_name"),
         "last_name": text(form, "last_name"),
         "role": text(form, "role"),
         "group_ids": int_list(form, "group_ids"),
-        "language": text(form, "language"),
     }
+    # a form without the field (an older page, a script) keeps the default: the
+    # creator's language for a new user, the user's own when editing
+    if language := text(form, "language"):
+        values["language"] = language
+    return values
 
 
 async def _modal(
