@@ -88,9 +88,14 @@ def test_short_greeting_then_silence_is_human_released_quickly() -> None:
     x = s.human(s.rng(3), onset=0.6, hello=0.5, after=3.0)
     d = run(x)
     assert d.label is AmdLabel.HUMAN
-    # released well within a second of the end of "Hello?" (at 1.1 s)
-    assert 1100 + 400 <= d.decision_ms <= 1100 + 800
-    assert "greeting=0.5" in d.reasons and "after_silence=0.5" in d.reasons
+    # released within a second of the end of "Hello?" (at 1.1 s): the silence rule
+    # (0.55 s), then, the model unsure, model_short_wait_ms (0.3 s) for a recording to go on
+    assert 1100 + 700 <= d.decision_ms <= 1100 + 1000
+    assert "greeting=0.5" in d.reasons and "after model_wait" in d.reasons
+    # without the wait, at the silence rule
+    d = run(x, {"model_short_wait_ms": 0})
+    assert d.label is AmdLabel.HUMAN and 1100 + 400 <= d.decision_ms <= 1100 + 800
+    assert "after_silence=0.5" in d.reasons
 
 
 def test_long_greeting_is_machine_before_it_ends() -> None:

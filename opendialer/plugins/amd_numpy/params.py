@@ -228,13 +228,14 @@ SPECS: dict[str, Spec] = {
         'a person gets the chance to say "Hello?" again).',
     ),
     "model_short_wait_ms": Spec(
-        0,
+        300,
         0,
         5000,
         "ms",
-        "The same wait after a short greeting (up to short_greeting_ms). 0 (default): an "
-        'unsure "Hello?" is HUMAN at once, people are not kept waiting; the accurate preset '
-        'waits for the rest of a recorded "Hi, ... you\'ve reached Maria".',
+        "The same wait after a short greeting (up to short_greeting_ms): an unsure "
+        '"Hello?" is listened to 300 ms longer, long enough for most recorded "Hi, ... '
+        "you've reached Maria\" to go on; 0: an unsure short greeting is HUMAN at once "
+        "(people released sooner, more such recordings reach agents).",
     ),
     "model_greeting_max_ms": Spec(
         6500,
@@ -245,7 +246,7 @@ SPECS: dict[str, Spec] = {
         "once it runs this long.",
     ),
     "model_silent_machine": Spec(
-        0.5,
+        0.7,
         0.0,
         1.0,
         "probability",
@@ -292,6 +293,7 @@ PRESETS: dict[str, dict[str, Any]] = {
         "after_greeting_silence_ms": 450,
         "long_greeting_silence_ms": 700,
         "total_analysis_time_ms": 5000,
+        "model_short_wait_ms": 0,  # an unsure "Hello?" is released at once
         # within 5 s a long greeting cannot be heard to its end: let a sure model decide it
         "model_threshold": 0.9,
     },
