@@ -232,6 +232,7 @@ def test_every_bench_script_is_in_the_table() -> None:
         "run_all",  # the table itself
         "soak",  # 30 minutes: run on its own, its figures have their own section
         "amd_vad",  # needs the optional packaged VADs (extra vad-bench): a one-off comparison
+        "amd_keywords",  # needs pocketsphinx in its own venv (docs/amd.md, keyword cues): a one-off
         "amd_voicemail_drop",  # on a corpus made by hand, figures in docs/amd.md (voicemail drop)
         "amd_train",  # trains the AMD model (writes amd_model.npz): not a figure to re-measure
         "rtp_sender_lateness",  # reads a tcpdump capture taken by hand (docs/performance.md)
