@@ -144,6 +144,10 @@ def cli_env(db_url: str, tmp_path: Path) -> dict[str, str]:
     env["OPENDIALER_DATABASE_URL"] = db_url
     env["OPENDIALER_DATA_DIR"] = str(tmp_path / "data")
     env.pop("OPENDIALER_DISABLE_PLUGINS", None)
+    # the first Master's language follows the shell's locale: the same on every machine
+    for name in ("LC_ALL", "LC_MESSAGES"):
+        env.pop(name, None)
+    env["LANG"] = "C.UTF-8"
     return env
 
 

@@ -144,3 +144,28 @@ def test_cli_create_master_reads_stdin_or_env(cli_env: dict[str, str]) -> None:
     # the password is never an argument
     argv = run_cli("users", "create-master", "--username", "x", "--password", PW, env=cli_env)
     assert argv.returncode != 0
+
+
+async def test_the_first_master_reads_the_pages_in_the_operators_language(
+    db: Database, cli_env: dict[str, str]
+) -> None:
+    """A Brazilian operator's shell makes a Master whose pages are in Portuguese from the
+    first login; --language chooses; an unknown one is refused naming the choices."""
+    env = {**cli_env, "OPENDIALER_MASTER_PASSWORD": PW}
+    made = {
+        "brasil": run_cli(
+            "users", "create-master", "--username", "brasil", env={**env, "LANG": "pt_BR.UTF-8"}
+        ),
+        "chosen": run_cli(
+            "users", "create-master", "--username", "chosen", "--language", "es", env=env
+        ),
+        "plain": run_cli("users", "create-master", "--username", "plain", env=env),  # C.UTF-8
+    }
+    for result in made.values():
+        assert result.returncode == 0, result.stderr
+    assert "pages in pt_BR" in made["brasil"].stdout
+    for username, language in (("brasil", "pt_BR"), ("chosen", "es"), ("plain", "en")):
+        actor = await users.authenticate(username, PW)
+        assert (await users.me(actor))["language"] == language
+    wrong = run_cli("users", "create-master", "--username", "x", "--language", "fr", env=env)
+    assert wrong.returncode != 0 and "one of en, pt_BR, es" in wrong.stderr

@@ -401,12 +401,19 @@ async def reset_password(actor: Actor, user_id: int, password: Any) -> None:
         )
 
 
-async def create_master(username: str, password: str) -> dict[str, Any]:
+async def create_master(username: str, password: str, language: str = "en") -> dict[str, Any]:
     """For the CLI and the demo: a Master needs no one's permission to exist."""
     from opendialer.core.services.common import SYSTEM
 
     return await create_user(
-        SYSTEM, {"username": username, "password": password, "role": "master", "group_ids": []}
+        SYSTEM,
+        {
+            "username": username,
+            "password": password,
+            "role": "master",
+            "group_ids": [],
+            "language": language,
+        },
     )
 
 
