@@ -193,3 +193,20 @@ async def test_the_running_engines_platform_wins_over_stored_settings(
     assert [(r.status, r.message) for r in results] == [
         (health.Status.OK, "not in use: the engine's platform is 'sim'")
     ]
+
+
+async def test_the_demo_users_read_the_pages_in_the_operators_language(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As its campaign runs in the machine's time zone, the demo's pages open in the
+    shell's language: a Mexican operator's demo is in Spanish from the first login."""
+    from opendialer.core import demo as demo_seed
+
+    for name in ("LC_ALL", "LC_MESSAGES"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("LANG", "es_MX.UTF-8")
+    logins = await demo_seed.prepare_demo()
+    assert {login.username for login in logins} >= {"master", "demo"}
+    for username in ("master", "demo"):
+        actor = await users.authenticate(username, DEMO_PASSWORD)
+        assert (await users.me(actor))["language"] == "es"

@@ -12,20 +12,6 @@ from opendialer.cli.runner import fail, open_database, out, run
 users_app = typer.Typer(help="Dialer users.", no_args_is_help=True)
 
 PASSWORD_ENV = "OPENDIALER_MASTER_PASSWORD"
-#: The pages' languages, by what the shell's locale starts with.
-LOCALE_LANGUAGES = (("pt", "pt_BR"), ("es", "es"), ("en", "en"))
-
-
-def _language_of_the_shell() -> str:
-    """The first Master reads the pages in the operator's language: the shell's locale
-    (LC_ALL, LC_MESSAGES, LANG; e.g. pt_BR.UTF-8 → pt_BR), else English."""
-    for name in ("LC_ALL", "LC_MESSAGES", "LANG"):
-        value = os.environ.get(name, "").lower()
-        if value and value not in ("c", "posix") and not value.startswith("c."):
-            return next(
-                (lang for prefix, lang in LOCALE_LANGUAGES if value.startswith(prefix)), "en"
-            )
-    return "en"
 
 
 def _read_password() -> str:
@@ -59,7 +45,7 @@ def users_create_master(
     """Create a Master user. The password comes from stdin or $OPENDIALER_MASTER_PASSWORD."""
     from opendialer.core.services import users
 
-    chosen = language or _language_of_the_shell()
+    chosen = language or users.language_of_the_shell()
     if chosen not in users.LANGUAGES:
         fail(f"--language {chosen!r}: one of {', '.join(users.LANGUAGES)}")
     password = _read_password()

@@ -73,7 +73,10 @@ async def prepare_demo() -> list[DemoLogin]:
     )
     await installation.mark_demo()  # first: a half-seeded database is refused by `serve` too
     await _choose_simulator()
-    await users.create_master("master", DEMO_PASSWORD)
+    # the demo's pages open in the operator's language (the shell's locale), as its
+    # campaign runs in the machine's time zone
+    language = users.language_of_the_shell()
+    await users.create_master("master", DEMO_PASSWORD, language)
     await users.create_user(
         SYSTEM,
         {
@@ -83,6 +86,7 @@ async def prepare_demo() -> list[DemoLogin]:
             "group_ids": [group["id"]] if group else [],
             "first_name": "Demo",
             "last_name": "Administrator",
+            "language": language,
         },
     )
     await prepare_demo_campaign()

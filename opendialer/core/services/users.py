@@ -15,6 +15,7 @@ changed together; split, a reader would chase a rule across files.
 
 from __future__ import annotations
 
+import os
 import re
 from datetime import UTC, datetime
 from typing import Any
@@ -399,6 +400,22 @@ async def reset_password(actor: Actor, user_id: int, password: Any) -> None:
             .where(ApiToken.user == user_id, ApiToken.revoked_at.is_null())
             .run()
         )
+
+
+#: The pages' languages, by what the shell's locale starts with.
+LOCALE_LANGUAGES = (("pt", "pt_BR"), ("es", "es"), ("en", "en"))
+
+
+def language_of_the_shell() -> str:
+    """The operator's language for the pages: the shell's locale
+    (LC_ALL, LC_MESSAGES, LANG; e.g. pt_BR.UTF-8 → pt_BR), else English."""
+    for name in ("LC_ALL", "LC_MESSAGES", "LANG"):
+        value = os.environ.get(name, "").lower()
+        if value and value not in ("c", "posix") and not value.startswith("c."):
+            return next(
+                (lang for prefix, lang in LOCALE_LANGUAGES if value.startswith(prefix)), "en"
+            )
+    return "en"
 
 
 async def create_master(username: str, password: str, language: str = "en") -> dict[str, Any]:
