@@ -46,7 +46,7 @@ SAFE_HARBOUR = "safe_harbour"
 VOICEMAIL = "voicemail"
 
 
-def _aware(value: Any) -> datetime | None:
+def aware(value: Any) -> datetime | None:
     """A timestamp column as a UTC-aware datetime (SQLite may hand back text)."""
     if value is None:
         return None
@@ -58,9 +58,9 @@ def _aware(value: Any) -> datetime | None:
 def ended_call(row: Mapping[str, Any], tz: ZoneInfo) -> EndedCall | None:
     """One call record as the statistics see it (None: not a call that went out)."""
     created, answered, ended = (
-        _aware(row["created_at"]),
-        _aware(row["answered_at"]),
-        _aware(row["ended_at"]),
+        aware(row["created_at"]),
+        aware(row["answered_at"]),
+        aware(row["ended_at"]),
     )
     if created is None or ended is None:
         return None
@@ -190,7 +190,7 @@ class SafeHarbourMessage:
         """Read ``uploaded_at``; the audio itself only when it changed (or was removed)."""
         where = (CampaignMessage.campaign == self.campaign_id) & (CampaignMessage.kind == self.kind)
         row = await CampaignMessage.select(CampaignMessage.uploaded_at).where(where).first().run()
-        stamp = _aware(row["uploaded_at"]) if row is not None else None
+        stamp = aware(row["uploaded_at"]) if row is not None else None
         if stamp == self._stamp:
             return
         audio: bytes | None = None
@@ -273,7 +273,7 @@ async def nodes_pacing(since: datetime, campaigns: list[int]) -> dict[int, dict[
     )
     out: dict[int, dict[str, Reported]] = {}
     for row in rows:
-        decided = _aware(row["decided_at"]) or since
+        decided = aware(row["decided_at"]) or since
         out.setdefault(int(row["campaign"]), {})[str(row["node"])] = Reported(
             unresolved=int(row["unresolved"] or 0),
             among=max(1, int(row["unresolved_among"] or 1)),
@@ -294,7 +294,7 @@ async def live_nodes(now: datetime, dead_after: timedelta) -> dict[str, datetime
         )
         .run()
     )
-    return {str(row["node_id"]): _aware(row["started_at"]) or now for row in rows}
+    return {str(row["node_id"]): aware(row["started_at"]) or now for row in rows}
 
 
 def recent(now: datetime, seconds: float) -> datetime:
@@ -308,6 +308,7 @@ __all__ = [
     "BudgetCounter",
     "SafeHarbourMessage",
     "abandon_budget",
+    "aware",
     "ended_call",
     "live_nodes",
     "nodes_pacing",

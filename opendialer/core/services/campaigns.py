@@ -385,7 +385,7 @@ async def campaign_summary(actor: Actor, campaign_id: int) -> dict[str, Any]:
         "leads": lead_counts(rows),
         "next_schedule": await schedules.current_or_next(campaign),
         "pacing": await pacing_summary.pacing_summary(
-            campaign, campaign["safe_harbour_message"] is not None
+            campaign, campaign["safe_harbour_message"] is not None, row.get("started_at")
         ),
         "short_calls": short_calls.summary_json(short, threshold, now),
     }

@@ -29,9 +29,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from opendialer.core.domain import CampaignState
-from opendialer.core.engine.pacing_data import live_nodes
+from opendialer.core.engine.pacing_data import aware, live_nodes
 from opendialer.core.services import abandon_rate, campaign_pacing, dialing
-from opendialer.core.storage.tables import Campaign, PacingDecisionRow
+from opendialer.core.storage.tables import PacingDecisionRow
 
 #: A node's decision older than this is not current (nodes write every few seconds).
 FRESH_FOR_S = 60.0
@@ -99,20 +99,6 @@ async def abandon_json(campaign: dict[str, Any], now: datetime) -> dict[str, Any
     }
 
 
-def _aware(value: Any) -> datetime | None:
-    if value is None:
-        return None
-    if isinstance(value, str):  # SQLite may hand text back
-        value = datetime.fromisoformat(value)
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
-
-
-async def started_at(campaign_id: int) -> datetime | None:
-    """When Start last moved the campaign to STARTED (None: not since m0016)."""
-    row = await Campaign.select(Campaign.started_at).where(Campaign.id == campaign_id).first().run()
-    return _aware(row["started_at"]) if row else None
-
-
 async def _unpaced_status(
     campaign: dict[str, Any], now: datetime, started: datetime | None
 ) -> tuple[str, int, str | None]:
@@ -135,13 +121,18 @@ async def _unpaced_status(
 
 
 async def pacing_summary(
-    campaign: dict[str, Any], has_message: bool, now: datetime | None = None
+    campaign: dict[str, Any],
+    has_message: bool,
+    started_at: Any = None,
+    now: datetime | None = None,
 ) -> dict[str, Any]:
     """The pacing part of a campaign's summary. ``campaign``: the API's view of it (the
-    caller checked the actor may see it); ``has_message``: it has a safe-harbour message."""
+    caller checked the actor may see it); ``has_message``: it has a safe-harbour message;
+    ``started_at``: the stored row's ``started_at`` (when Start last moved it to STARTED;
+    None: not since m0016)."""
     now = now or datetime.now(UTC)
     nodes = await fresh_decisions(campaign["id"], now)
-    started = await started_at(campaign["id"])
+    started = aware(started_at)
     if nodes:
         status, live_engines, held_code = PACED, len(nodes), None
     else:
@@ -189,5 +180,4 @@ __all__ = [
     "abandon_json",
     "fresh_decisions",
     "pacing_summary",
-    "started_at",
 ]
