@@ -35,6 +35,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import figures
+from pacing_sim.cache import RunCache
 from pacing_sim.goals import Goal, judge, validation
 from pacing_sim.policies import pacing_factories
 from pacing_sim.results import SeedResult
@@ -150,6 +151,7 @@ def run(
     specs = policy_specs(names, args.lines_per_agent)
     seeds = {sc.name: seeds_of(sc, args) for sc in scenarios}
     full = args.target_info == "full"
+    cache = RunCache(Path(args.cache)) if args.cache else None
     direct = [s for s in specs if s.kind != "fixed-search"]
     tasks = [
         Task(sc, spec, seed, args.days, full, args.target)
@@ -158,8 +160,12 @@ def run(
         for seed in seeds[sc.name]
     ]
     started = time.perf_counter()
-    results = run_all(tasks, args.processes)
-    log(f"{len(tasks)} campaign-runs in {time.perf_counter() - started:.0f} s")
+    reused = sum(1 for t in tasks if cache.has(t)) if cache else 0
+    results = run_all(tasks, args.processes, cache)
+    log(
+        f"{len(tasks)} campaign-runs in {time.perf_counter() - started:.0f} s"
+        + (f" ({reused} from the cache {cache.dir})" if cache else "")
+    )
     by_key: dict[tuple[str, str], list[SeedResult]] = {}
     for r in results:
         by_key.setdefault((r.scenario, r.policy), []).append(r)
@@ -169,7 +175,7 @@ def run(
         started = time.perf_counter()
 
         def run_counted(tasks: Sequence[Task]) -> list[SeedResult]:
-            done = run_all(tasks, args.processes)
+            done = run_all(tasks, args.processes, cache)
             key = "best fixed (search)"
             CPU_BY_POLICY[key] = CPU_BY_POLICY.get(key, 0.0) + sum(r.cpu_s for r in done)
             return done
@@ -299,6 +305,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="the reduced grid (tests, run_all)")
     parser.add_argument("--processes", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--json", action="store_true", help="one JSON line per scenario and policy")
+    parser.add_argument(
+        "--cache", metavar="DIR",
+        help="keep each finished campaign-run in DIR and reuse it: a stopped grid resumes, "
+        "a finished one re-prints at once (keyed by the task and a hash of the code)",
+    )  # fmt: skip
     args = parser.parse_args(argv)
     grid_run = scenarios_from(args)[1]
     if args.headline_seeds is None:  # 30 in the grid unless --seeds says otherwise

@@ -23,6 +23,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
 
+from pacing_sim.cache import RunCache  # noqa: E402
 from pacing_sim.campaign import Campaign  # noqa: E402
 from pacing_sim.policies import Policy, VirtualClock, pacing_factories  # noqa: E402
 from pacing_sim.results import DayResult  # noqa: E402
@@ -354,6 +355,43 @@ def test_the_cli_prints_one_json_line_per_policy_and_the_goals() -> None:
     assert all(
         "goal" in row and row["met"] in (True, False, None) for row in lines if "policy" not in row
     )
+
+
+def test_a_cached_grid_resumes_without_running_a_seed_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tasks = [
+        Task(short_day(), spec, seed)
+        for spec in (mode("progressive"), VICIDIAL_SPECS[0])
+        for seed in (1, 2)
+    ]
+    cache = RunCache(tmp_path)
+    first = run_all(tasks[:3], processes=2, cache=cache)  # stopped before the last run
+    assert sorted(p.suffix for p in cache.dir.iterdir()) == [".pkl"] * 3
+    ran: list[Task] = []
+    import pacing_sim.runner as runner
+
+    def counted(task: Task) -> object:
+        ran.append(task)
+        return run_seed(task)
+
+    monkeypatch.setattr(runner, "run_seed", counted)
+    resumed = run_all(tasks, processes=1, cache=RunCache(tmp_path))
+    assert ran == [tasks[3]]  # only the run the first pass had not finished
+    assert [comparable(d) for r in resumed[:3] for d in r.days] == [
+        comparable(d) for r in first for d in r.days
+    ]
+    assert [(r.policy, r.seed) for r in resumed] == [(t.spec.label, t.seed) for t in tasks]
+
+
+def test_the_cache_is_keyed_by_the_code_too(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import pacing_sim.cache as cache_module
+
+    before = RunCache(tmp_path).dir
+    monkeypatch.setattr(cache_module, "code_fingerprint", lambda: "another-version")
+    assert RunCache(tmp_path).dir != before
 
 
 def test_an_unknown_policy_is_refused_with_the_known_ones() -> None:

@@ -9,6 +9,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
+from .cache import RunCache
 from .campaign import Campaign
 from .policies import FixedRatio, ModePolicy, Policy, VirtualClock, product_settings
 from .reference import StateBased
@@ -99,19 +100,35 @@ def run_seed(task: Task) -> SeedResult:
     return SeedResult(task.scenario.name, task.spec.label, task.seed, days, cpu_s)
 
 
-def run_all(tasks: Sequence[Task], processes: int | None = None) -> list[SeedResult]:
-    """Every task's result, in the tasks' order; over ``processes`` (default: the cores)."""
+def run_all(
+    tasks: Sequence[Task], processes: int | None = None, cache: RunCache | None = None
+) -> list[SeedResult]:
+    """Every task's result, in the tasks' order; over ``processes`` (default: the cores).
+    With a ``cache``, runs found there are not run again and each new one is stored as
+    soon as it ends (a stopped grid resumes where it was)."""
     processes = processes or os.cpu_count() or 1
-    if processes <= 1 or len(tasks) <= 1:
-        return [run_seed(t) for t in tasks]
-    # Long tasks first keeps both cores busy to the end.
-    order = sorted(range(len(tasks)), key=lambda i: -cost(tasks[i]))
-    with multiprocessing.get_context("fork").Pool(processes) as pool:
-        done = pool.map(run_seed, [tasks[i] for i in order], chunksize=1)
-    results: list[SeedResult | None] = [None] * len(tasks)
-    for i, result in zip(order, done, strict=True):
+    results: list[SeedResult | None] = [cache.get(t) if cache else None for t in tasks]
+    todo = [i for i, r in enumerate(results) if r is None]
+
+    def keep(i: int, result: SeedResult) -> None:
         results[i] = result
+        if cache is not None:
+            cache.put(tasks[i], result)
+
+    if processes <= 1 or len(todo) <= 1:
+        for i in todo:
+            keep(i, run_seed(tasks[i]))
+    else:
+        # Long tasks first keeps both cores busy to the end.
+        order = sorted(todo, key=lambda i: -cost(tasks[i]))
+        with multiprocessing.get_context("fork").Pool(processes) as pool:
+            for i, result in pool.imap_unordered(_indexed_run, [(i, tasks[i]) for i in order]):
+                keep(i, result)
     return [r for r in results if r is not None]
+
+
+def _indexed_run(item: tuple[int, Task]) -> tuple[int, SeedResult]:
+    return item[0], run_seed(item[1])
 
 
 def cost(task: Task) -> float:
