@@ -247,22 +247,33 @@ class OutcomeWriter:
         if len(self._tasks) < self.writers:
             task = asyncio.create_task(self._write_all(), name="outcome-writer")
             self._tasks.add(task)
+            # A writer cancelled before it ran never reaches its own ``finally``.
             task.add_done_callback(self._tasks.discard)
         return await future
 
     async def _write_all(self) -> None:
-        while self._queue:
-            batch = [self._queue.popleft() for _ in range(min(len(self._queue), self.max_batch))]
-            try:
-                results = await finish_attempts(self.db, [o for o, _ in batch])
-            except Exception:
-                log.exception("outcome_batch_failed size=%d (writing one by one)", len(batch))
-                await self._one_by_one(batch)
-                continue
-            self.batches += 1
-            for (_, future), result in zip(batch, results, strict=True):
-                if not future.done():
-                    future.set_result(result)
+        try:
+            while self._queue:
+                batch = [
+                    self._queue.popleft() for _ in range(min(len(self._queue), self.max_batch))
+                ]
+                try:
+                    results = await finish_attempts(self.db, [o for o, _ in batch])
+                except Exception:
+                    log.exception("outcome_batch_failed size=%d (writing one by one)", len(batch))
+                    await self._one_by_one(batch)
+                    continue
+                self.batches += 1
+                for (_, future), result in zip(batch, results, strict=True):
+                    if not future.done():
+                        future.set_result(result)
+        finally:
+            # Uncounted in the same step as the empty queue was seen, not by a done
+            # callback a loop iteration later: an outcome queued in between (by a call
+            # its commit just resumed) would find every writer "running" and wait forever.
+            current = asyncio.current_task()
+            if current is not None:
+                self._tasks.discard(current)
 
     async def _one_by_one(
         self, batch: list[tuple[Outcome, asyncio.Future[Finished | None]]]
