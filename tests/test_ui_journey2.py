@@ -247,6 +247,34 @@ async def test_a_users_saved_language_wins_over_the_browsers(app_client: ApiClie
     assert (await users.authenticate("raiz", PASSWORD)).language == "pt_BR"  # not changed
 
 
+async def test_a_master_whose_language_nobody_chose_gets_the_browsers_at_first_login(
+    app_client: ApiClient,
+) -> None:
+    """`users create-master` on a C-locale shell (a container's) chooses no language:
+    the first login adopts the browser's, and it stays the user's after that."""
+    await users.create_master("operador", PASSWORD, None)
+    assert (await users.authenticate("operador", PASSWORD)).language == "en"  # until then
+    browser = app_client.client()
+    browser.headers["Accept-Language"] = "pt-BR,pt;q=0.9,en;q=0.5"
+    r = await browser.post("/login", data={"username": "operador", "password": PASSWORD})
+    assert r.status_code == 303
+    assert html_lang((await browser.get("/users")).text) == "pt-BR"
+    assert (await users.authenticate("operador", PASSWORD)).language == "pt_BR"
+    # chosen now: a later login from a Spanish browser does not change it
+    later = app_client.client()
+    later.headers["Accept-Language"] = "es-ES"
+    await later.post("/login", data={"username": "operador", "password": PASSWORD})
+    assert html_lang((await later.get("/users")).text) == "pt-BR"
+    # a browser naming none of the pages' languages: English, and chosen from then on
+    await users.create_master("operator", PASSWORD, None)
+    other = app_client.client()
+    other.headers["Accept-Language"] = "de-DE"
+    await other.post("/login", data={"username": "operator", "password": PASSWORD})
+    me = await other.get("/users")
+    assert html_lang(me.text) == "en"
+    assert await users.adopt_language(await users.authenticate("operator", PASSWORD), "es") is False
+
+
 async def test_a_user_created_on_the_web_starts_in_the_creators_language(
     app_client: ApiClient,
 ) -> None:

@@ -164,6 +164,9 @@ async def test_the_first_master_reads_the_pages_in_the_operators_language(
     for result in made.values():
         assert result.returncode == 0, result.stderr
     assert "pages in pt_BR" in made["brasil"].stdout
+    # a C locale names no language: the browser's is adopted at the first login
+    # (tests/test_ui_journey2.py), English until then
+    assert "browser's language from the first login" in made["plain"].stdout
     for username, language in (("brasil", "pt_BR"), ("chosen", "es"), ("plain", "en")):
         actor = await users.authenticate(username, PW)
         assert (await users.me(actor))["language"] == language

@@ -38,7 +38,8 @@ def users_create_master(
     language: str = typer.Option(
         None,
         "--language",
-        help="The pages' language: en, pt_BR or es (default: the shell's locale, else en). "
+        help="The pages' language: en, pt_BR or es (default: the shell's locale; a locale "
+        "naming none, such as C, leaves it to the browser's language at the first login). "
         "The Master changes it later from the menu under their name.",
     ),
 ) -> None:
@@ -46,7 +47,7 @@ def users_create_master(
     from opendialer.core.services import users
 
     chosen = language or users.language_of_the_shell()
-    if chosen not in users.LANGUAGES:
+    if chosen is not None and chosen not in users.LANGUAGES:
         fail(f"--language {chosen!r}: one of {', '.join(users.LANGUAGES)}")
     password = _read_password()
 
@@ -56,6 +57,12 @@ def users_create_master(
             user = await users.create_master(username, password, chosen)
         finally:
             await db.close()
-        out.print(f"created Master {user['username']!r} (id {user['id']}), pages in {chosen}")
+        pages = (
+            f"pages in {chosen}"
+            if chosen
+            else "pages in the browser's language from the first login (the shell's locale "
+            "names none; --language chooses)"
+        )
+        out.print(f"created Master {user['username']!r} (id {user['id']}), {pages}")
 
     run(body)

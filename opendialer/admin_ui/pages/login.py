@@ -21,6 +21,7 @@ from opendialer.admin_ui.pages.common import done, text
 from opendialer.admin_ui.pages.session import (
     LANGUAGE_COOKIE,
     UI,
+    anonymous_language,
     first_page,
     language_cookie,
     provide_anonymous_ui,
@@ -93,6 +94,8 @@ async def login_submit(request: Request[Any, Any, Any], ui: NamedDependency[UI])
     chosen = request.cookies.get(LANGUAGE_COOKIE)
     if chosen in LANGUAGES and chosen != actor.language:
         await users.set_language(actor, chosen)  # the login page's choice is remembered
+    else:  # a user whose language nobody chose reads the browser's from now on
+        await users.adopt_language(actor, anonymous_language(request) or "en")
     previous = request.cookies.get(SESSION_COOKIE)
     if previous:
         await auth.revoke(previous)

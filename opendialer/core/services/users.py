@@ -81,7 +81,7 @@ def user_json(row: dict[str, Any], group_ids: list[int]) -> dict[str, Any]:
         "first_name": row["first_name"],
         "last_name": row["last_name"],
         "role": row["role"],
-        "language": row["language"],
+        "language": row["language"] or "en",  # not chosen yet: English until the first login
         "group_ids": group_ids,
     }
 
@@ -106,7 +106,7 @@ async def actor_for(user_id: int) -> Actor:
         role=Role(row["role"]),
         group_ids=frozenset(group_ids),
         enabled_group_ids=frozenset(enabled),
-        language=row["language"],
+        language=row["language"] or "en",
     )
 
 
@@ -241,8 +241,16 @@ def _validate_username(data: dict[str, Any]) -> str:
     return username
 
 
+#: A user's language nobody chose (a Master made on a shell whose locale names none,
+#: e.g. a container's C locale): the pages are English until the first login, which
+#: adopts the browser's language.
+NOT_CHOSEN = ""
+
+
 def _validate_language(data: dict[str, Any], default: str) -> str:
     language = data.get("language", default)
+    if language is None:  # the CLI and the demo only: the API's and the form's are strings
+        return NOT_CHOSEN
     if language not in LANGUAGES:
         raise ValidationFailed(
             "user.language_invalid", field="language", languages=", ".join(LANGUAGES)
@@ -406,20 +414,24 @@ async def reset_password(actor: Actor, user_id: int, password: Any) -> None:
 LOCALE_LANGUAGES = (("pt", "pt_BR"), ("es", "es"), ("en", "en"))
 
 
-def language_of_the_shell() -> str:
+def language_of_the_shell() -> str | None:
     """The operator's language for the pages: the shell's locale
-    (LC_ALL, LC_MESSAGES, LANG; e.g. pt_BR.UTF-8 → pt_BR), else English."""
+    (LC_ALL, LC_MESSAGES, LANG; e.g. pt_BR.UTF-8 → pt_BR; another language → English);
+    None when the locale names no language (unset, C, POSIX: a container's)."""
     for name in ("LC_ALL", "LC_MESSAGES", "LANG"):
         value = os.environ.get(name, "").lower()
         if value and value not in ("c", "posix") and not value.startswith("c."):
             return next(
                 (lang for prefix, lang in LOCALE_LANGUAGES if value.startswith(prefix)), "en"
             )
-    return "en"
+    return None
 
 
-async def create_master(username: str, password: str, language: str = "en") -> dict[str, Any]:
-    """For the CLI and the demo: a Master needs no one's permission to exist."""
+async def create_master(
+    username: str, password: str, language: str | None = "en"
+) -> dict[str, Any]:
+    """For the CLI and the demo: a Master needs no one's permission to exist.
+    ``language`` None: not chosen, the browser's at the first login."""
     from opendialer.core.services.common import SYSTEM
 
     return await create_user(
@@ -432,6 +444,19 @@ async def create_master(username: str, password: str, language: str = "en") -> d
             "language": language,
         },
     )
+
+
+async def adopt_language(actor: Actor, language: str) -> bool:
+    """At login: the user's language becomes ``language`` (the browser's) if nobody
+    chose one yet; False if one was chosen (it stays)."""
+    _validate_language({"language": language}, "en")
+    adopted = await (
+        DialerUser.update({DialerUser.language: language})
+        .where((DialerUser.id == actor.user_id) & (DialerUser.language == NOT_CHOSEN))
+        .returning(DialerUser.id)
+        .run()
+    )
+    return bool(adopted)
 
 
 async def set_language(actor: Actor, language: str) -> None:
