@@ -68,6 +68,9 @@ HELD_TEXT: dict[str, str | tuple[str, str]] = {
         "the %(calls)s calls of caller ID %(caller_id)s today (UTC), at or above the "
         "policy's %(threshold)s %%"
     ),
+    held.ENGINE_FAULT: N_(
+        "Started — not dialing: the dialer engine %(node)s failed while pacing it: %(detail)s"
+    ),
     held.LEGACY: N_("Started — not dialing: %(detail)s"),
 }
 
@@ -102,7 +105,14 @@ def held_detail(state: DialingState, t: Translator, *, markup: bool = False) -> 
     if state.code is None:
         return t.gettext(DIALING) if state.dialing else ""
     entry = HELD_TEXT.get(state.code, HELD_TEXT[held.LEGACY])
-    params: dict[str, Any] = {"detail": "", "target": "", "mode": "", "date": "", "time": ""}
+    params: dict[str, Any] = {
+        "detail": "",
+        "target": "",
+        "mode": "",
+        "date": "",
+        "time": "",
+        "node": "",
+    }
     params.update(state.params)
     if params["date"]:
         params["date"] = local_day(params["date"], t.language)

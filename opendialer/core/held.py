@@ -27,6 +27,9 @@ code                       meaning (params)
 ``short_call_guard``       calls of 6 s or less are at or above the policy's share of the
                            campaign's caller ID's calls today, UTC (caller_id, share,
                            threshold, calls; core/engine/short_call_guard.py)
+``engine_fault``           an engine node failed while pacing the campaign: a bug or a
+                           broken plugin, not a setting (node, detail: the error); the
+                           node tries again every round and clears it once it paces
 ``engine``                 a sentence stored before codes existed (detail)
 =========================  ==========================================================
 """
@@ -48,6 +51,7 @@ PACING_NOT_INSTALLED = "pacing_not_installed"
 PACING_FAILED = "pacing_failed"
 LOCAL_HOURS_CLOSED = "local_hours_closed"
 SHORT_CALL_GUARD = "short_call_guard"
+ENGINE_FAULT = "engine_fault"
 LEGACY = "engine"
 
 ENGINE_CODES = frozenset(
@@ -61,6 +65,7 @@ ENGINE_CODES = frozenset(
         DNC_OUT_OF_SERVICE,
         PACING_NOT_INSTALLED,
         PACING_FAILED,
+        ENGINE_FAULT,
     }
 )
 #: Held because of the campaign's own pacing mode: its Campaign Administrator fixes it.
@@ -99,6 +104,7 @@ class Hold:
                 "campaign's settings"
             ),
             PACING_FAILED: f"pacing mode {mode!r} failed to start",
+            ENGINE_FAULT: f"engine node {self.params.get('node', '')!r} failed pacing it",
             LOCAL_HOURS_CLOSED: (
                 f"every lead is outside its local calling hours (the next opening: {opens})"
             ),

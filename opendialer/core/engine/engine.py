@@ -321,11 +321,23 @@ class Engine:
             return
         now = self.clock.now()
         runners = list(self.runners.values())
+        failed: dict[int, Exception] = {}
         for runner in runners:
             # People already on the line go before new calls: they take free agents first.
-            await runner.agents.serve()
+            try:
+                await runner.agents.serve()
+            except Exception as exc:  # one campaign's fault does not stop the others
+                failed[runner.campaign_id] = exc
         for runner in runners:
-            await runner.pace(now, woken_at)
+            if runner.campaign_id not in failed:
+                try:
+                    await runner.pace(now, woken_at)
+                except Exception as exc:
+                    failed[runner.campaign_id] = exc
+            if runner.campaign_id in failed:
+                await runner.failed(failed[runner.campaign_id])
+            elif runner.dialing and runner.pacing.ready:
+                await runner.completed()
 
     # -- crash recovery ----------------------------------------------------------
 

@@ -64,8 +64,11 @@ class PacingBoard:
             pacing = runner.pacing
             try:
                 await pacing.refresh(runner.campaign, now)
-            except Exception:
-                log.exception("pacing_refresh_failed campaign=%s", runner.campaign_id)
+            except Exception as exc:
+                if pacing.ready:  # paced on the last reads meanwhile
+                    log.exception("pacing_refresh_failed campaign=%s", runner.campaign_id)
+                else:  # it cannot pace before its first reads: held, and shown why
+                    await runner.failed(exc)
                 continue
             if not pacing.ready:
                 pacing.ready = became_ready = True

@@ -57,6 +57,10 @@ if TYPE_CHECKING:
 log = logging.getLogger("opendialer.engine.calls")
 
 
+#: Seconds a campaign's pacing rounds must keep failing before it is shown held for it.
+FAULT_AFTER_S = 5.0
+
+
 class CampaignRunner:
     def __init__(self, engine: Engine, entry: DialableEntry) -> None:
         self.engine = engine
@@ -66,6 +70,9 @@ class CampaignRunner:
         #: This campaign's calls on this node, each with its phase.
         self.calls = CallBook(engine.clock.monotonic)
         self.throttle_reason = ""
+        #: Since when (monotonic) its pacing rounds fail, and the reason stored for it.
+        self._failing_since: float | None = None
+        self._fault_reason = ""
         #: Its pacing mode, what the mode is told, its last decision.
         self.pacing = CampaignPacing(
             engine.pm, engine.context, engine.clock.monotonic, self.campaign_id
@@ -319,10 +326,43 @@ class CampaignRunner:
         )
         return [CallAttempt(a.call_id, a.lead, routing, woken_at, attempt=a) for a in attempts]
 
+    async def failed(self, exc: Exception) -> None:
+        """A pacing round of this campaign raised (an engine bug, a broken plugin): the
+        engine's other campaigns go on. Logged with its stack when a run of failures
+        starts; held as ``engine_fault`` once failing for :data:`FAULT_AFTER_S` (a
+        database hiccup of one round is not shown as a fault)."""
+        now = self.engine.clock.monotonic()
+        if self._failing_since is None:
+            self._failing_since = now
+            log.error(
+                "pacing_round_failed campaign=%s node=%s",
+                self.campaign_id,
+                self.engine.node_id,
+                exc_info=exc,
+            )
+        if now - self._failing_since < FAULT_AFTER_S:
+            return
+        detail = f"{type(exc).__name__}: {exc}"[:300]
+        fault = hold(held.ENGINE_FAULT, node=self.engine.node_id, detail=detail)
+        self._fault_reason = fault.encode()
+        await self._throttle(fault)
+
+    async def completed(self) -> None:
+        """A pacing round of this campaign ended without raising: a fault it was held
+        for is over."""
+        self._failing_since = None
+        if self._fault_reason:
+            stale = self.throttle_reason == self._fault_reason
+            self._fault_reason = ""
+            if stale:
+                await self._throttle(None)
+
     async def _throttle(self, why: Hold | None) -> None:
         """Store why the campaign is held (a code, core/held.py) in today's schedule
         row, or clear it; the web reads it from there (core/services/dialing.py)."""
         reason = why.encode() if why is not None else ""
+        if not reason and self._fault_reason and self.throttle_reason == self._fault_reason:
+            return  # only a round that ends (completed) clears a fault, not one midway
         if reason == self.throttle_reason or self.entry is None:
             return
         self.throttle_reason = reason
@@ -338,4 +378,4 @@ class CampaignRunner:
             log.info("dialing_resumed campaign=%s", self.campaign_id)
 
 
-__all__ = ["CampaignRunner", "verdict_action"]
+__all__ = ["FAULT_AFTER_S", "CampaignRunner", "verdict_action"]

@@ -95,6 +95,8 @@ def _engine_hold(campaign: Mapping[str, Any], entry: Mapping[str, Any]) -> Diali
     platform_codes = {held.PLATFORM_DOWN, held.PLATFORM_NOT_CHOSEN}
     if found.code in held.PACING_CODES:  # the campaign names a mode: pick another one
         path, role = f"/campaigns/{campaign['id']}/edit", Role.CAMPAIGN_ADMIN
+    elif found.code == held.ENGINE_FAULT:  # the node's log says more (System → Diagnostics)
+        path, role = "/system", Role.MASTER
     elif found.code in (held.LOCAL_HOURS_CLOSED, held.SHORT_CALL_GUARD):  # its policy
         path, role = f"/campaigns/{campaign['id']}/compliance", Role.CAMPAIGN_ADMIN
     elif found.code in held.ENGINE_CODES - {held.DNC_OUT_OF_SERVICE, *platform_codes}:

@@ -1,0 +1,120 @@
+"""A campaign whose pacing round raises (an engine bug, a broken plugin) is held as
+``engine_fault`` with the error, on its pages in the viewer's language and pointing a
+Master to Diagnostics, while the engine's other campaigns go on dialing; the hold
+clears by itself once its rounds complete again. (Before: the exception ended the
+pacing round of every campaign of the node, and the Summary could only say "no
+engine is pacing this campaign".)"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date
+from typing import Any
+
+from engine_support import add_leads, add_schedule, make_campaign, records, run_round, utc
+
+from opendialer import sdk
+from opendialer.admin_ui.held_text import held_detail
+from opendialer.admin_ui.i18n import translator
+from opendialer.core import held
+from opendialer.core.engine.clock import FakeClock
+from opendialer.core.engine.engine import Engine
+from opendialer.core.engine.runner import FAULT_AFTER_S
+from opendialer.core.plugins import PluginManager
+from opendialer.core.services import campaigns, dialing
+from opendialer.core.services.common import SYSTEM
+from opendialer.core.storage import Database
+from opendialer.testing import registered_plugin
+
+MONDAY = date(2026, 3, 2)
+
+
+class BrokenQueue:
+    """A third party's routing target whose free count raises until it is mended."""
+
+    broken = True
+
+    def __init__(self, options: Mapping[str, Any] | None = None, context: Any = None) -> None:
+        pass
+
+    async def start(self) -> None:
+        pass
+
+    async def close(self) -> None:
+        pass
+
+    def free_slots(self, request: sdk.RoutingRequest) -> int:
+        if BrokenQueue.broken:
+            raise RuntimeError("queue table corrupt")
+        return 2
+
+    def reserve(self, request: sdk.RoutingRequest, call_id: str) -> None:
+        pass
+
+    def release(self, call_id: str, transferred: bool) -> None:
+        pass
+
+    def health(self, request: sdk.RoutingRequest | None = None) -> sdk.Health:
+        return sdk.Health(ok=True)
+
+
+class BrokenQueuePlugin:
+    @sdk.hookimpl
+    def register_routing_targets(self) -> dict[str, Any]:
+        return {"broken_queue": BrokenQueue}
+
+
+async def state_of(campaign_id: int, clock: FakeClock) -> dialing.DialingState:
+    body = await campaigns.get_campaign(SYSTEM, campaign_id)
+    return await dialing.dialing_state(body, clock.now())
+
+
+async def test_a_failing_campaign_is_held_with_its_error_and_the_others_dial(
+    db: Database,
+) -> None:
+    BrokenQueue.broken = True
+    pm = PluginManager().load_all()
+    with registered_plugin(BrokenQueuePlugin(), "broken_queue", manager=pm):
+        clock = FakeClock(utc(2026, 3, 2, 10, 0))
+        broken = await make_campaign(name="Broken", routing_target="broken_queue")
+        healthy = await make_campaign(name="Healthy")
+        for cid, first in ((broken, "1555030"), (healthy, "1555040")):
+            await add_schedule(cid, MONDAY)
+            await add_leads(cid, [f"{first}{n}" for n in range(4)])
+        engine = Engine(
+            db,
+            "node-7",
+            clock,
+            "sim",
+            platform_options={"time_scale": 0, "seed": 1, "mix": {"busy": 1}},
+            routing_options={"static": {"slots": 10}},
+            plugin_manager=pm,
+        )
+        await engine.start(run_loop=False)
+        try:
+            await run_round(engine, 2)
+            assert len(await records(healthy)) == 4  # the fault of one stops no other
+            assert await records(broken) == []
+            # one failed round is not shown as a fault (a database hiccup would be)
+            assert (await state_of(broken, clock)).code is None
+            await clock.advance(FAULT_AFTER_S + 1)
+            await run_round(engine)
+            state = await state_of(broken, clock)
+            assert (state.code, state.dialing, state.fix_path) == (
+                held.ENGINE_FAULT,
+                False,
+                "/system",
+            )
+            assert state.params == {"node": "node-7", "detail": "RuntimeError: queue table corrupt"}
+            said = held_detail(state, translator("pt_BR"))
+            assert said.startswith("Iniciada — sem discar: o motor de discagem node-7 falhou")
+            assert "RuntimeError: queue table corrupt" in said
+            assert (await state_of(healthy, clock)).code != held.ENGINE_FAULT
+            # mended: the next round dials and the hold is gone
+            BrokenQueue.broken = False
+            await run_round(engine)
+            assert (await state_of(broken, clock)).code is None
+            assert len(await records(broken)) == 2
+        finally:
+            BrokenQueue.broken = True
+            await engine.stop()
