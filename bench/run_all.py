@@ -13,10 +13,13 @@ Benches report figures through ``bench/figures.py``: run here, each
 baseline measured in the same run (when the bench has one), the ratio, the goal
 and whether this run met it. Each bench's full output is kept in ``--logs``.
 
-``bench/amd.py`` needs a labelled corpus: when ``--amd-corpus`` (default
-``$OPENDIALER_AMD_CORPUS`` or ``/tmp/amd-train1``) has no ``labels.csv``, the train
-split is made first (``bench/amd_corpus/setup.sh``, then ``bench/amd_corpus/make.py
---split train --seed 1``); if that cannot be done the bench is skipped with the reason.
+``bench/amd.py`` runs on both splits of the labelled corpus, side by side, and is
+judged on the held-out one (voices, engines and phrases the detector was not tuned
+or trained on): ``--amd-corpus`` (default ``$OPENDIALER_AMD_CORPUS`` or
+``/tmp/amd-train1``) and ``--amd-heldout`` (``$OPENDIALER_AMD_HELDOUT`` or
+``/tmp/amd-heldout1``). A split without ``labels.csv`` is made first
+(``bench/amd_corpus/setup.sh``, then ``bench/amd_corpus/make.py --split train|heldout
+--seed 1``); if that cannot be done the bench is skipped with the reason.
 
 ``--write FILE`` puts the table, the machine it ran on and the command into FILE
 between ``<!-- run_all:begin -->`` and ``<!-- run_all:end -->`` (the rest of the
@@ -47,6 +50,7 @@ from figures import FIGURES_ENV  # noqa: E402
 
 BEGIN, END = "<!-- run_all:begin -->", "<!-- run_all:end -->"
 DEFAULT_CORPUS = Path(os.environ.get("OPENDIALER_AMD_CORPUS", "/tmp/amd-train1"))
+DEFAULT_HELDOUT = Path(os.environ.get("OPENDIALER_AMD_HELDOUT", "/tmp/amd-heldout1"))
 CORPUS_TOOLS = BENCH / "amd_corpus"
 
 
@@ -337,18 +341,18 @@ def write_page(path: Path, block: str) -> None:
 # -- running -------------------------------------------------------------------------
 
 
-def ensure_corpus(corpus: Path, tools: Path, logs: Path) -> str:
-    """'' when the corpus is ready, else why it is not."""
+def ensure_corpus(corpus: Path, tools: Path, logs: Path, split: str = "train") -> str:
+    """'' when the corpus (its ``split``) is ready, else why it is not."""
     if (corpus / "labels.csv").exists():
         return ""
     if not (tools / "make.py").exists():
         return f"no AMD corpus at {corpus} and no {tools / 'make.py'} to make one"
     print(
-        f"making the AMD corpus in {corpus} (setup.sh, make.py --split train --seed 1) …",
+        f"making the AMD corpus in {corpus} (setup.sh, make.py --split {split} --seed 1) …",
         flush=True,
     )
-    with open(logs / "amd_corpus.log", "w") as log:
-        make = [sys.executable, str(tools / "make.py"), "--split", "train", "--seed", "1"]
+    with open(logs / "amd_corpus.log", "a") as log:
+        make = [sys.executable, str(tools / "make.py"), "--split", split, "--seed", "1"]
         steps = [["bash", str(tools / "setup.sh")], [*make, "--out", str(corpus)]]
         for step in steps:
             try:
@@ -435,7 +439,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--timeout", type=float, help="seconds per bench (default 900, ×12 --full)")
     parser.add_argument("--write", type=Path, help="put the table and the machine into this page")
     parser.add_argument("--logs", type=Path, help="folder for each bench's output")
-    parser.add_argument("--amd-corpus", type=Path, default=DEFAULT_CORPUS)
+    parser.add_argument("--amd-corpus", type=Path, default=DEFAULT_CORPUS, help="train split")
+    parser.add_argument("--amd-heldout", type=Path, default=DEFAULT_HELDOUT, help="held-out split")
     parser.add_argument("--amd-corpus-tools", type=Path, default=CORPUS_TOOLS)
     parser.add_argument(
         "--admin-url",
@@ -455,12 +460,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     for bench in benches:
         extra: list[str] = list(bench.full if args.full else bench.quick)
         if bench.needs_corpus:
-            why = ensure_corpus(args.amd_corpus, args.amd_corpus_tools, logs)
+            why = ensure_corpus(args.amd_corpus, args.amd_corpus_tools, logs) or ensure_corpus(
+                args.amd_heldout, args.amd_corpus_tools, logs, "heldout"
+            )
             if why:
                 print(f"→ {bench.name}: skipped: {why}", flush=True)
                 runs.append(BenchRun(bench.name, "skipped", reason=why))
                 continue
-            extra = [str(args.amd_corpus), *extra]
+            extra = ["--train", str(args.amd_corpus), "--heldout", str(args.amd_heldout), *extra]
         timeout = args.timeout or bench.timeout_s * (FULL_FACTOR if args.full else 1)
         runs.append(run_bench(bench, extra, timeout, logs))
 

@@ -114,3 +114,30 @@ def test_cap_sweep_prints_every_parameter_pair_and_the_best(corpus: Path) -> Non
         assert float(row[2].rstrip("%")) <= 75.0
         assert row[-1] == "no"
     assert "best with human->machine <= 3 %:" in out
+
+
+def test_side_by_side_reports_the_held_out_split_judged_and_the_train_one_beside(
+    corpus: Path, tmp_path: Path
+) -> None:
+    """What run_all tabulates: each figure of the held-out split, the issue's targets
+    judged for the defaults only, the train split's value in the note."""
+    figures_file = tmp_path / "figures.jsonl"
+    out = bench("--train", corpus, "--heldout", corpus, figures_file=figures_file)
+    assert "=== numpy (default parameters)" in out and "held-out" in out
+    reported = {f["name"]: f for f in map(json.loads, figures_file.read_text().splitlines())}
+    default = "numpy (default parameters)"
+    accuracy = reported[f"{default}: HUMAN+MACHINE accuracy (held-out)"]
+    assert (accuracy["value"], accuracy["goal"], accuracy["met"]) == (100.0, ">= 95 %", True)
+    assert accuracy["note"].endswith("train split: 100 %")
+    released = reported[
+        f"{default}: humans released after their first utterance, median (held-out)"
+    ]
+    assert released["unit"] == "s" and released["goal"] == "<= 0.6 s"
+    assert isinstance(released["met"], bool)
+    # no SILENCE or FAX clip here: no value, and not "met"
+    silence = reported[f"{default}: SILENCE recall (held-out)"]
+    assert silence["value"] is None and silence["met"] is False
+    baseline = reported["app_amd re-implementation: HUMAN+MACHINE accuracy (held-out)"]
+    assert baseline["goal"] is None and baseline["met"] is None
+    judged = [f for n, f in reported.items() if n.startswith(default)]
+    assert len(judged) == 8 and all(f["goal"] for f in judged)
