@@ -46,3 +46,14 @@ async def test_a_manager_opening_add_group_is_refused_at_once(app_client: ApiCli
     assert "Somente um Master cria grupos do discador." in shown(r.text)
     listed = (await manager.get("/groups")).text
     assert "Nova" not in listed and "add-group" not in listed
+
+
+async def test_the_group_list_of_add_user_is_a_list_with_one_group(app_client: ApiClient) -> None:
+    """With one group (a new installation, a Manager of one group) the multiple select
+    had size="1", which Chromium draws as a drop-down reading "0 selected" under a hint
+    to hold Ctrl to choose several."""
+    manager = await manager_in_portuguese(app_client)
+    form = (await manager.get("/users/new", headers={"HX-Request": "true"})).text
+    picker = re.search(r'<select id="f-group_ids"[^>]*>', form)
+    assert picker is not None, form
+    assert 'multiple size="2"' in picker.group(0)
