@@ -63,6 +63,7 @@ async def test_import_then_list_search_filter_and_paginate(app_client: ApiClient
         "region": "BR",
         "unassigned": 0,
         "unassigned_lines": [],
+        "unassigned_regions": [],
     }
     listed = (await admin.get(f"/api/v1/campaigns/{cid}/leads")).json()
     assert listed["total"] == 4

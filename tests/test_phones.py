@@ -98,6 +98,7 @@ async def test_the_guide_csv_imports_through_the_api(
     assert (report["imported"], report["rejected"], report["header"]) == (2, 0, False)
     # Old 8-digit mobile numbers of Curitiba: phonenumbers calls them unassigned today.
     assert (report["region"], report["unassigned"], report["unassigned_lines"]) == ("BR", 2, [1, 3])
+    assert report["unassigned_regions"] == ["BR"]
     assert await leads_of(admin, cid) == [
         ("María Rodríguez", "554183015031"),
         ("Juan Pérez", "554183015023"),
@@ -136,6 +137,31 @@ async def test_the_guide_csv_imports_through_the_upload_page(
     assert warning is not None, r.text
     assert html.unescape(warning.group(1)) == WARNINGS[language]  # no library's name
     assert len(await leads_of(admin, cid)) == 2
+
+
+@pytest.mark.parametrize("language", ["en", "es"])
+async def test_the_warning_names_the_numbers_country_not_the_campaigns(
+    app_client: ApiClient, language: str
+) -> None:
+    """The guide's file uploaded into a US campaign (the demo's): its numbers carry
+    Brazil's code and are stored as Brazilian, but the warning said they "look
+    unassigned in United States"."""
+    admin, cid, _ = await guide_campaign(app_client, timezone="America/New_York")
+    client = await browser_session(app_client, admin.user["username"], language)
+    r = await client.post(
+        f"/campaigns/{cid}/leads/upload",
+        files={"file": ("leads.csv", GUIDE_CSV.encode(), "text/csv")},
+        headers=htmx(client),
+    )
+    warning = re.search(r'id="upload-unassigned">([^<]*)</div>', r.text)
+    assert warning is not None, r.text
+    expected = {"en": "unassigned in Brazil: lines 1, 3.", "es": "no asignados en Brasil"}
+    assert expected[language] in html.unescape(warning.group(1))
+    assert [p for _, p in await leads_of(admin, cid)] == ["554183015031", "554183015023"]
+    r = await upload(admin, cid, "Ana, 554183015039\nBia, +1 202 555 0143\n")
+    assert r.status_code == 201, r.text
+    report = r.json()  # the region the file was read in, and the countries of the warning
+    assert (report["region"], report["unassigned_regions"]) == ("US", ["BR"])
 
 
 async def test_the_guide_csv_imports_through_the_cli(

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 from api_client import ApiClient
+from engine_support import make_engine, run_round
 from helpers import run_cli
 from test_ui_campaign_log import (
     HUMAN,
@@ -23,11 +24,12 @@ from test_ui_campaign_log import (
     import_leads,
     people,
 )
-from test_ui_pages import browser_session
+from test_ui_pages import browser_session, htmx
 
 from opendialer.core.engine.audit import AuditEntry, AuditKind, deferred, write_audit
+from opendialer.core.engine.clock import FakeClock
 from opendialer.core.engine.transactions import write_transaction
-from opendialer.core.services import campaigns
+from opendialer.core.services import campaign_states, campaigns
 from opendialer.core.services.audit_export import CSV_COLUMNS
 from opendialer.core.services.common import SYSTEM
 from opendialer.core.storage import Database
@@ -212,3 +214,49 @@ async def test_summary_shows_compliance_day_by_day(app_client: ApiClient, db: Da
     # The abandon rate with the decimal comma Portuguese writes, as the pacing card does.
     days = dict(re.findall(r'<tr data-day="([\d-]+)">(.*?)</tr>', page, re.S))
     assert cells(yesterday)[5] == "100,00%"
+
+
+@pytest.mark.parametrize("dnc", [True, False], ids=["dnc-checked", "no-dnc"])
+async def test_calls_are_judged_by_the_hours_they_were_placed_in(
+    app_client: ApiClient, db: Database, dnc: bool
+) -> None:
+    """The admin stopped a campaign that dialed at noon under 09:00-17:00 and moved
+    today's hours to 13:00-17:00: the summary said every call of the morning was
+    started outside the hours (the demo's 109 of 109). Each start now keeps the hours
+    it was placed in (the audit row's opens/closes), with a DNC check or without."""
+    group = await people(app_client)
+    campaign, today = await campaign_around_today(group)
+    cid = campaign["id"]
+    change: dict[str, object] = {"routing_target": "static"}  # slots, no contact center
+    if not dnc:
+        change["dnc_service_id"] = None
+    await campaigns.update_campaign(SYSTEM, cid, change)
+    numbers = [f"55119999900{i:02d}" for i in range(3)]
+    await import_leads(cid, [f"Busy {i},+{n}" for i, n in enumerate(numbers)])
+    await campaign_states.start_campaign(SYSTEM, cid)
+    engine = make_engine(
+        db,
+        FakeClock(datetime.combine(today, time(12), tzinfo=UTC)),
+        script={n: ["busy"] for n in numbers},
+    )
+    await engine.start(run_loop=False)
+    try:
+        await run_round(engine)
+    finally:
+        await engine.stop()
+    await campaign_states.stop_campaign(SYSTEM, cid)
+
+    ana = await browser_session(app_client, "ana")
+    r = await ana.post(
+        f"/campaigns/{cid}/schedules/edit-all",
+        data={"start_time": "13:00", "end_time": "17:00"},
+        headers=htmx(ana),
+    )
+    assert r.headers.get("HX-Redirect"), r.text
+    page = (await ana.get(f"/campaigns/{cid}/summary")).text
+    row = dict(re.findall(r'<tr data-day="([\d-]+)">(.*?)</tr>', page, re.S))[today.isoformat()]
+    cells = [
+        re.sub(r"<[^>]+>", "", c).strip() for c in re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)
+    ]
+    assert cells[1:3] == ["3", "0"]  # started, outside the hours
+    assert "outside-hours bad" not in row

@@ -50,7 +50,8 @@ async def test_campaign_admin_edits_and_deletes_a_schedule_day(tab: Page, db: Da
 
     await day.locator("button.delete-day").click()
     await expect(tab.locator("#delete-what")).to_contain_text(
-        f"Delete the schedule of {tomorrow} (10:15 – 12:30) from campaign Spring?"
+        f"Delete the schedule of {tomorrow:%b} {tomorrow.day}, {tomorrow.year} (10:15 – 12:30)"
+        " from campaign Spring?"
     )
     await tab.click("#delete-modal button[data-close]:has-text('Cancel')")
     await expect(day).to_have_count(1)  # cancelled: still there

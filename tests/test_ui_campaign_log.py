@@ -237,7 +237,13 @@ async def test_edit_and_delete_one_day(app_client: ApiClient) -> None:
     )
     # Delete, after a confirmation that names the day.
     confirm = (await ana.get(f"{base}/{sid}/delete", headers=htmx(ana))).text
-    assert f"Delete the schedule of {tomorrow} (10:00 – 11:00) from campaign Spring?" in confirm
+    day_en = f"{tomorrow:%b} {tomorrow.day}, {tomorrow.year}"  # as the table writes it
+    assert f"Delete the schedule of {day_en} (10:00 – 11:00) from campaign Spring?" in confirm
+    # In Spanish the day is written as the Spanish table writes it, not 2030-01-08.
+    await users.set_language(await users.authenticate("ana", PASSWORD), "es")
+    confirm = (await ana.get(f"{base}/{sid}/delete", headers=htmx(ana))).text
+    assert f"programa del {tomorrow:%d/%m/%Y} (10:00 – 11:00)" in confirm
+    await users.set_language(await users.authenticate("ana", PASSWORD), "en")
     r = await ana.post(
         f"{base}/{sid}/delete", data={"back": f"//evil.example{base}"}, headers=htmx(ana)
     )

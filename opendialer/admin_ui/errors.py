@@ -1,4 +1,6 @@
-"""Every error leaves as JSON ``{"error", "detail", ["field" | "line"]}`` with its status."""
+"""Every error leaves as JSON ``{"error", "detail", ["field" | "line"]}`` with its status,
+except a browser's request for a page that no page handler took (an unknown address, a
+wrong method): that one gets the HTML error page in the viewer's language."""
 
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ import msgspec
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, SerializationException, ValidationException
 
+from opendialer.admin_ui.pages.common import UnroutedPageError, wants_page
 from opendialer.core.services.errors import ServiceError, TooManyAttempts
 
 log = logging.getLogger(__name__)
@@ -75,6 +78,8 @@ def _unparseable_body(exc: BaseException) -> bool:
 
 
 def http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
+    if wants_page(request):
+        return UnroutedPageError(exc)
     status = exc.status_code
     detail = str(exc.detail)
     if status == 400 and _unparseable_body(exc):

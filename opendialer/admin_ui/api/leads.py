@@ -76,6 +76,7 @@ class ImportReport(msgspec.Struct):
     region: str
     unassigned: int
     unassigned_lines: list[int]
+    unassigned_regions: list[str]
 
 
 class LeadController(Controller):

@@ -10,6 +10,8 @@ from litestar import Request, Response
 from litestar.datastructures import Cookie
 from litestar.exceptions import HTTPException
 from litestar.response import Redirect, Template
+from litestar.response.base import ASGIResponse
+from litestar.types import Receive, Scope, Send
 
 from opendialer.admin_ui.i18n import N_, Translator, translate_error, translator
 from opendialer.admin_ui.pages.session import (
@@ -18,6 +20,7 @@ from opendialer.admin_ui.pages.session import (
     LoginRequired,
     anonymous_language,
     login_url,
+    session_actor,
 )
 from opendialer.core.services.errors import ServiceError, field_errors
 
@@ -128,6 +131,53 @@ def internal_error_handler(request: Request[Any, Any, Any], exc: Exception) -> R
     log.exception("page_internal_error path=%s", request.url.path)
     t = request_translator(request)
     return _error_page(request, t, 500, t.gettext("Internal error: see the server log."))
+
+
+#: Paths machines read (JSON, files, the DNC web service): an unknown one there stays
+#: a JSON error whatever the client accepts.
+MACHINE_PATHS = ("/api/", "/schema", "/static/", "/metrics", "/healthz", "/donotcall")
+
+
+def wants_page(request: Request[Any, Any, Any]) -> bool:
+    """A browser asking for a page (a link, a typed address, an htmx swap), not an
+    API client."""
+    if request.url.path.startswith(MACHINE_PATHS):
+        return False
+    return is_htmx(request) or "text/html" in request.headers.get("accept", "")
+
+
+class _ErrorPageForViewer(ASGIResponse):
+    """Looks the session up, then sends :func:`http_error_handler`'s page."""
+
+    def __init__(self, request: Request[Any, Any, Any], exc: HTTPException) -> None:
+        super().__init__(body=b"", status_code=exc.status_code)
+        self._request = request
+        self._exc = exc
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        actor = await session_actor(self._request)
+        if actor is not None:
+            self._request.state.language = actor.language
+        page = http_error_handler(self._request, self._exc)
+        await page.to_asgi_response(None, self._request)(scope, receive, send)
+
+
+class UnroutedPageError(Response[None]):
+    """The error page of a browser's request that no page handler took (an address
+    that does not exist, a method the page does not accept), in the viewer's language.
+
+    The router refuses such a request before any dependency has resolved the session,
+    and the app's exception handlers are synchronous: the session is looked up when
+    the response is sent."""
+
+    def __init__(self, exc: HTTPException) -> None:
+        super().__init__(content=None, status_code=exc.status_code)
+        self._exc = exc
+
+    def to_asgi_response(  # type: ignore[override]
+        self, app: Any, request: Request[Any, Any, Any], **kwargs: Any
+    ) -> ASGIResponse:
+        return _ErrorPageForViewer(request, self._exc)
 
 
 PAGE_EXCEPTION_HANDLERS: dict[Any, Any] = {

@@ -47,7 +47,9 @@ async def groups_page(ui: NamedDependency[UI]) -> Template:
 
 @get("/groups/new")
 async def new_group(ui: NamedDependency[UI]) -> Template:
-    ui.require_tab("groups")
+    # A Manager sees the tab but has no Add Group button: opened by hand, the form
+    # is refused at once rather than after it has been filled in.
+    groups.require_may_create(ui.require_tab("groups"))
     return _modal(ui, {"name": "", "description": "", "enabled": True}, {}, editing=False)
 
 
@@ -56,6 +58,7 @@ async def create_group(
     request: Request[Any, Any, Any], ui: NamedDependency[UI]
 ) -> Response[Any] | Template:
     actor = ui.require_tab("groups")
+    groups.require_may_create(actor)
     values = _values(await request.form(), only_enable=False)
     try:
         await groups.create_group(actor, values)

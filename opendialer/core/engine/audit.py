@@ -21,6 +21,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
+from opendialer.core.engine.window import Window
 from opendialer.core.storage.tables import AuditEvent
 
 
@@ -98,11 +99,22 @@ async def write_audit(entries: Sequence[AuditEntry]) -> None:
         ).run()
 
 
-async def write_started(call_record_ids: Sequence[int]) -> None:
+def started_detail(window: Window | None) -> dict[str, Any]:
+    """An ``attempt_started`` row's detail: the schedule window the call was started in
+    (``opens``, ``closes``, UTC), so the day's "outside hours" figure judges each call
+    by the hours in force when it was placed, not by hours changed since."""
+    if window is None:
+        return {}
+    return {"opens": window.opens, "closes": window.closes}
+
+
+async def write_started(call_record_ids: Sequence[int], window: Window | None = None) -> None:
     """The ``attempt_started`` rows of call records just inserted in flight (inside the
     same transaction), copied from them by the database: start time, lead, attempt,
-    call id, number, node. One short statement for a whole claim — the launch path
-    waits on it — instead of ten values a row."""
+    call id, number, node; ``window``: the schedule's hours they were started in. One
+    short statement for a whole claim — the launch path waits on it — instead of ten
+    values a row."""
+    detail = detail_json(started_detail(window))
     for start in range(0, len(call_record_ids), _CHUNK):
         chunk = list(call_record_ids[start : start + _CHUNK])
         await AuditEvent.raw(
@@ -112,7 +124,7 @@ async def write_started(call_record_ids: Sequence[int]) -> None:
             " FROM call_record r JOIN campaign c ON c.id = r.campaign"
             f" WHERE r.id IN ({', '.join(['{}'] * len(chunk))}) ORDER BY r.id",
             AuditKind.ATTEMPT_STARTED.value,
-            "{}",  # no detail: the columns say it all
+            detail,  # the same for the whole claim: the rest is in the columns
             *chunk,
         ).run()
 
@@ -142,4 +154,12 @@ def deferred(
     )
 
 
-__all__ = ["AuditEntry", "AuditKind", "deferred", "detail_json", "write_audit", "write_started"]
+__all__ = [
+    "AuditEntry",
+    "AuditKind",
+    "deferred",
+    "detail_json",
+    "started_detail",
+    "write_audit",
+    "write_started",
+]

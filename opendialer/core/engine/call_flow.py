@@ -246,6 +246,7 @@ async def _check_and_start(runner: CampaignRunner, call: CallAttempt) -> Finishe
         now=engine.clock.now(),
         dnc=dnc,
         limits=ContactLimits.of(campaign),
+        window=runner.entry.window if runner.entry is not None else None,
     )
     if isinstance(begun, Deferral):
         return None  # another campaign called the number since the claim: put off

@@ -29,7 +29,13 @@ from datetime import datetime
 from typing import Any
 
 from opendialer.core.domain import LeadStatus
-from opendialer.core.engine.audit import AuditEntry, AuditKind, write_audit, write_started
+from opendialer.core.engine.audit import (
+    AuditEntry,
+    AuditKind,
+    started_detail,
+    write_audit,
+    write_started,
+)
 from opendialer.core.engine.claims import (
     SCREENED_COLUMNS,
     ClaimedLead,
@@ -38,6 +44,7 @@ from opendialer.core.engine.claims import (
 )
 from opendialer.core.engine.contact_limits import ContactLimits, Deferral, defer_leads, screen
 from opendialer.core.engine.transactions import write_transaction
+from opendialer.core.engine.window import Window
 from opendialer.core.services.error_messages import MESSAGES
 from opendialer.core.storage import Database
 from opendialer.core.storage.tables import CallRecord, Lead
@@ -227,10 +234,12 @@ async def start_attempt(
     now: datetime,
     dnc: DncCheck | None,
     limits: ContactLimits | None = None,
+    window: Window | None = None,
 ) -> Attempt | Deferral | None:
     """Count the attempt and insert the in-flight record; None if the lease was lost,
     the lead's :class:`Deferral` if a contact limit forbids the call now (screened
-    again here: another campaign may have called the number since the claim)."""
+    again here: another campaign may have called the number since the claim).
+    ``window``: the schedule's hours the call is started in (the audit row keeps them)."""
     async with write_transaction(db, urgent=True):  # the launch path: before outcome writes
         if limits is not None:
             allowed, deferred = await screen(db, limits, [lead], now)
@@ -250,7 +259,7 @@ async def start_attempt(
         record = NewCallRecord(lead, number, call_id, node, created_at=now, dnc=dnc)
         ids = await insert_call_records([record])
         if dnc is None:
-            await write_started(list(ids.values()))
+            await write_started(list(ids.values()), window)
         else:  # the check and the start in one statement
             started = AuditEntry(
                 kind=AuditKind.ATTEMPT_STARTED,
@@ -261,6 +270,7 @@ async def start_attempt(
                 attempt=number,
                 call_id=call_id,
                 node=node,
+                detail=started_detail(window),
             )
             await write_audit(
                 [dnc.audit(lead, node=node, attempt=number, call_id=call_id), started]
@@ -281,6 +291,7 @@ async def claim_and_start_attempts(
     new_call_id: Callable[[], str],
     zones: ZoneKeys = None,
     limits: ContactLimits | None = None,
+    window: Window | None = None,
 ) -> list[Attempt]:
     """Claim up to ``limit`` due leads and start their attempts, in one transaction
     (those ``limits`` forbid now are put off instead, in it too).
@@ -289,7 +300,8 @@ async def claim_and_start_attempts(
     the start, so one transaction does both: the leads are counted and not due,
     and their in-flight records are committed, before the caller sends anything.
     PostgreSQL: ``SELECT … FOR UPDATE SKIP LOCKED`` keeps concurrent nodes apart;
-    SQLite: the transaction is ``BEGIN IMMEDIATE`` (one writer).
+    SQLite: the transaction is ``BEGIN IMMEDIATE`` (one writer). ``window``: the
+    schedule's hours the calls are started in (their audit rows keep them).
     """
     if limit <= 0 or (zones is not None and not zones):
         return []
@@ -318,7 +330,7 @@ async def claim_and_start_attempts(
             for r in rows
         ]
         ids = await insert_call_records(started)
-        await write_started(sorted(ids.values()))
+        await write_started(sorted(ids.values()), window)
     attempts = [
         Attempt(ids[s.call_id], s.call_id, s.lead, s.attempt, node, created_at=now) for s in started
     ]

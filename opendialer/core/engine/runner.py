@@ -323,6 +323,7 @@ class CampaignRunner:
             new_call_id=new_call_id,
             zones=zones,
             limits=limits,
+            window=self.entry.window if self.entry is not None else None,
         )
         return [CallAttempt(a.call_id, a.lead, routing, woken_at, attempt=a) for a in attempts]
 

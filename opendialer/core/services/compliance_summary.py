@@ -3,21 +3,27 @@ in the campaign's time zone, what the audit trail and the call records prove.
 
 Per day:
 
-* calls started, and those started **outside the day's schedule hours** (its
-  ``schedule`` row for that date, in the campaign's zone; a day with no schedule has
-  no allowed hours) — the figure that must be 0;
+* calls started, and those started **outside the day's schedule hours** — the hours
+  in force when each call was started, which its ``attempt_started`` row keeps
+  (``opens``, ``closes``), so that hours changed later in the day do not turn the
+  morning's calls into faults; a row without them (written before they were kept) is
+  judged by the day's ``schedule`` row as it is now, in the campaign's zone (a day
+  with no schedule has no allowed hours) — the figure that must be 0;
 * live-answered and abandoned calls and the abandon rate, counted as
   ``abandon_rate.py`` defines them for the calls that ended that day;
 * numbers the DNC check blocked, safe-harbour messages played;
 * leads deferred, by the rule that deferred them (a policy's ``deferred`` rows:
   local hours, contact limits, …) — the limits applied.
 
-One grouped query per day on the ``audit_event (campaign, at)`` index, plus the
-abandon counts; read when the page is opened, not polled.
+One grouped query per day on the ``audit_event (campaign, at)`` index, one for the
+started calls by the hours they were started in (one more per distinct hours: one
+unless the hours were changed that day), plus the abandon counts; read when the page
+is opened, not polled.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -58,6 +64,52 @@ def _sub_key(postgres: bool) -> str:
     )
 
 
+def _started_window(detail: str) -> tuple[datetime, datetime] | None:
+    """The hours an ``attempt_started`` row says its call was started in (None: an
+    older row that does not say)."""
+    facts = json.loads(detail or "{}")
+    if "opens" not in facts or "closes" not in facts:
+        return None
+    return datetime.fromisoformat(facts["opens"]), datetime.fromisoformat(facts["closes"])
+
+
+async def _started(
+    campaign_id: int, start: datetime, end: datetime, open_at: datetime, close_at: datetime
+) -> tuple[int, int]:
+    """(calls started in [start, end), those started outside their hours): each group
+    of rows by the hours it kept, the rows that kept none by the day's hours now
+    (``open_at``, ``close_at``)."""
+    where = "campaign = {} AND kind = 'attempt_started' AND at >= {} AND at < {}"
+    groups = await AuditEvent.raw(
+        "SELECT detail, COUNT(*) AS n,"
+        " SUM(CASE WHEN at < {} OR at >= {} THEN 1 ELSE 0 END) AS outside"
+        f" FROM audit_event WHERE {where} GROUP BY detail",
+        open_at,
+        close_at,
+        campaign_id,
+        start,
+        end,
+    ).run()
+    started = outside = 0
+    for group in groups:
+        started += int(group["n"])
+        window = _started_window(group["detail"])
+        if window is None:
+            outside += int(group["outside"] or 0)
+            continue
+        rows = await AuditEvent.raw(
+            f"SELECT COUNT(*) AS n FROM audit_event WHERE {where}"
+            " AND detail = {} AND (at < {} OR at >= {})",
+            campaign_id,
+            start,
+            end,
+            group["detail"],
+            *window,
+        ).run()
+        outside += int(rows[0]["n"])
+    return started, outside
+
+
 async def _day(
     campaign_id: int, day: date, zone: ZoneInfo, hours: tuple[time, time] | None, postgres: bool
 ) -> ComplianceDay:
@@ -70,33 +122,26 @@ async def _day(
         close_at = datetime.combine(day, hours[1], tzinfo=zone).astimezone(UTC)
     sub = _sub_key(postgres)
     rows = await AuditEvent.raw(
-        f"SELECT kind, {sub} AS sub, COUNT(*) AS n,"
-        " SUM(CASE WHEN at < {} OR at >= {} THEN 1 ELSE 0 END) AS outside"
+        f"SELECT kind, {sub} AS sub, COUNT(*) AS n"
         " FROM audit_event WHERE campaign = {} AND at >= {} AND at < {}"
-        " AND kind IN ('attempt_started', 'deferred', 'dnc_check', 'safe_harbour_played')"
+        " AND kind IN ('deferred', 'dnc_check', 'safe_harbour_played')"
         f" GROUP BY kind, {sub}",
-        open_at,
-        close_at,
         campaign_id,
         start,
         end,
     ).run()
-    counts: dict[tuple[str, str], tuple[int, int]] = {
-        (r["kind"], r["sub"] or ""): (int(r["n"]), int(r["outside"] or 0)) for r in rows
-    }
+    counts: dict[tuple[str, str], int] = {(r["kind"], r["sub"] or ""): int(r["n"]) for r in rows}
     abandon = await abandon_counts_between(campaign_id, start, end)
-    started, outside = counts.get(("attempt_started", ""), (0, 0))
+    started, outside = await _started(campaign_id, start, end, open_at, close_at)
     return ComplianceDay(
         day=day,
         started=started,
         outside_hours=outside,
         live_answered=abandon.live_answered,
         abandoned=abandon.abandoned,
-        dnc_blocked=counts.get(("dnc_check", "blocked"), (0, 0))[0],
-        safe_harbour_played=counts.get(("safe_harbour_played", ""), (0, 0))[0],
-        deferred={
-            sub or "?": n for (kind, sub), (n, _) in sorted(counts.items()) if kind == "deferred"
-        },
+        dnc_blocked=counts.get(("dnc_check", "blocked"), 0),
+        safe_harbour_played=counts.get(("safe_harbour_played", ""), 0),
+        deferred={sub or "?": n for (kind, sub), n in sorted(counts.items()) if kind == "deferred"},
     )
 
 

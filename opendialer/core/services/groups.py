@@ -71,9 +71,14 @@ async def get_group(actor: Actor, group_id: int) -> dict[str, Any]:
     return group_json(row)
 
 
-async def create_group(actor: Actor, data: dict[str, Any]) -> dict[str, Any]:
+def require_may_create(actor: Actor) -> None:
+    """Only a Master creates groups (a Manager enables and disables its own)."""
     if actor.role is not Role.MASTER:
         raise PermissionDenied("group.create_denied")
+
+
+async def create_group(actor: Actor, data: dict[str, Any]) -> dict[str, Any]:
+    require_may_create(actor)
     problems = FieldErrors()
     problems.check(reject_unknown, data, GROUP_FIELDS)
     name = problems.check(require_str, data, "name", max_length=100)

@@ -247,17 +247,21 @@ def _result(
         "region": region,
         "unassigned": report.unassigned,
         "unassigned_lines": report.unassigned_lines,
+        # their countries: the region they were read in unless they carry another's code
+        "unassigned_regions": report.unassigned_regions or ([region] if report.unassigned else []),
     }
 
 
 def unassigned_warning(report: dict[str, Any]) -> str:
-    """``2 numbers look unassigned in BR: lines 3, 7`` (the first lines only)."""
+    """``2 numbers look unassigned in BR: lines 3, 7`` (the first lines only; the
+    numbers' countries, which need not be the region they were read in)."""
     count, lines = report["unassigned"], report["unassigned_lines"]
     listed = ", ".join(str(n) for n in lines) + (", …" if count > len(lines) else "")
     noun = "number looks" if count == 1 else "numbers look"
     word = "line" if count == 1 else "lines"
     return (
-        f"{count} {noun} unassigned in {report['region']}: {word} {listed} "
+        f"{count} {noun} unassigned in {', '.join(report['unassigned_regions'])}: "
+        f"{word} {listed} "
         "(imported anyway; the dialer's list of phone number ranges in use does not "
         "include them, but that list is often out of date: check them if calls fail)"
     )

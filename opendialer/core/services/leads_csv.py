@@ -27,7 +27,7 @@ from typing import Any, BinaryIO
 
 from opendialer.core.services import lead_zones
 from opendialer.core.services.errors import InvalidValue, ServiceError
-from opendialer.core.services.phones import InvalidPhone, PhoneNormaliser, problem
+from opendialer.core.services.phones import InvalidPhone, PhoneNormaliser, country_of, problem
 
 MAX_ERRORS = 1000
 #: Lines of numbers that look unassigned, named in the report (the rest are counted).
@@ -113,6 +113,9 @@ class ReadReport:
     #: Imported anyway: phonenumbers' metadata calls these numbers unassigned.
     unassigned: int = 0
     unassigned_lines: list[int] = field(default_factory=list)
+    #: Their countries (region codes, first seen first): the warning names these, not
+    #: the region the file was read in (the guide's Brazilian numbers in a US campaign).
+    unassigned_regions: list[str] = field(default_factory=list)
 
     def add(self, error: RowError) -> None:
         self.invalid_rows += 1
@@ -341,6 +344,10 @@ class LeadCsvReader:
             self.report.unassigned += 1
             if len(self.report.unassigned_lines) < MAX_UNASSIGNED_LINES:
                 self.report.unassigned_lines.append(line)
+            if self._normalise.region is not None:
+                country = country_of(number.digits, self._normalise.region)
+                if country not in self.report.unassigned_regions:
+                    self.report.unassigned_regions.append(country)
         self.report.valid_rows += 1
         return (line, name, number.digits, description, *zone)
 
