@@ -107,6 +107,9 @@ async def test_call_log_page_in_english(app_client: ApiClient, db: Database) -> 
     assert "Answering machine" in machine and "Machine" in machine
     busy = next(r for r in shown if "Busy 0" in r)
     assert "486" in busy and '<td class="num">1</td>' in busy  # SIP code, attempt 1
+    # what the SIP response means, in the viewer's words; the far end's own apart
+    assert "The line is busy." in busy
+    assert re.search(r'<code lang="en" translate="no">486 Busy Here</code>', busy), busy
     # Newest first: the ids go down.
     ids = [int(m) for m in re.findall(r'<tr data-call="(\d+)"', page)]
     assert ids == sorted(ids, reverse=True)
@@ -134,6 +137,8 @@ async def test_call_log_in_portuguese_for_a_supervisor_and_empty(
     person = next(r for r in rows(page, "calls-table") if "Ana Souza" in r)
     assert "Sucesso" in person and "Transferida" in person and "Pessoa" in person
     assert "7 de jan. de 2030" in person and "10:00" in person
+    busy = next(r for r in rows(page, "calls-table") if "Busy 0" in r)
+    assert "A linha está ocupada." in busy and "Detalhe técnico, em inglês" in busy
     # Read-only: no change of any kind is offered to a Supervisor.
     assert "hx-post" not in page and "/delete" not in page
     empty = await campaigns.create_campaign(

@@ -72,11 +72,50 @@ def _seconds(start: datetime | None, end: datetime | None) -> str:
     return f"{total // 60}:{total % 60:02d}"
 
 
+#: What a SIP final response to the call's INVITE means, for a call ended by one with
+#: no coded detail (the far end's reason phrase, e.g. "Busy Here", is its own English
+#: words: shown apart as the technical detail). RFC 3261 §21 and RFC 6665/3326 usage.
+SIP_MEANINGS: dict[int, str] = {
+    400: N_("The network refused the call as malformed."),
+    401: N_("The network asked for credentials the dialer does not have for this call."),
+    403: N_("The network refused to place the call."),
+    404: N_("The number does not exist."),
+    407: N_("The network asked for credentials the dialer does not have for this call."),
+    408: N_("The network gave up reaching the number."),
+    410: N_("The number is no longer in service."),
+    480: N_("The number is temporarily unavailable."),
+    484: N_("The number is incomplete."),
+    486: N_("The line is busy."),
+    487: N_("The call was cancelled before it was answered."),
+    488: N_("The far end does not accept the call's audio format."),
+    500: N_("The network failed to place the call."),
+    502: N_("The network failed to place the call."),
+    503: N_("The network is unavailable now."),
+    504: N_("The network gave up reaching the number."),
+    600: N_("Busy everywhere: the person cannot take calls now."),
+    603: N_("The call was declined."),
+    604: N_("The number does not exist."),
+    606: N_("The far end does not accept the call."),
+}
+
+
+def _sip_response(call: dict[str, Any]) -> int | None:
+    """The call's SIP final response, when it ended by one with no coded detail."""
+    code = call.get("sip_code")
+    if call.get("detail_code") or not isinstance(code, int):
+        return None
+    return code if code in SIP_MEANINGS else None
+
+
 def detail_text(call: dict[str, Any], t: Translator) -> str | None:
     """The outcome detail in the viewer's language: its code's page sentence
     (core/services/error_messages.py or a platform's registered codes) filled with its
-    values. None: an uncoded detail (an older record, a platform that codes none) or a
-    code no installed plugin registered: the page shows the English ``detail``."""
+    values, or what its SIP final response means. None: an uncoded detail (an older
+    record, a platform that codes none) or a code no installed plugin registered: the
+    page shows the English ``detail``."""
+    sip = _sip_response(call)
+    if sip is not None:
+        return t.gettext(SIP_MEANINGS[sip])
     code = call.get("detail_code")
     if not code or code not in MESSAGES:
         return None
@@ -112,7 +151,11 @@ def _localised_numbers(values: dict[str, Any], locale: str) -> dict[str, Any]:
 
 
 def detail_trace(call: dict[str, Any]) -> str | None:
-    """The engine's English trace of a coded detail that its sentence leaves out."""
+    """The engine's English trace of a coded detail that its sentence leaves out, or
+    the far end's own words of a SIP final response ("486 Busy Here")."""
+    sip = _sip_response(call)
+    if sip is not None:
+        return f"{sip} {call.get('detail') or ''}".strip()
     code = call.get("detail_code")
     if not code or code not in MESSAGES:
         return None
