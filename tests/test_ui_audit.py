@@ -33,7 +33,7 @@ from opendialer.core.services import campaign_states, campaigns
 from opendialer.core.services.audit_export import CSV_COLUMNS
 from opendialer.core.services.common import SYSTEM
 from opendialer.core.storage import Database
-from opendialer.core.storage.tables import CallRecord, Lead
+from opendialer.core.storage.tables import CallRecord, Campaign, Lead
 
 
 def parse(text: str) -> list[dict[str, str]]:
@@ -147,6 +147,12 @@ async def test_summary_shows_compliance_day_by_day(app_client: ApiClient, db: Da
     campaign, today = await campaign_around_today(group)
     cid = campaign["id"]
     yesterday, before = today - timedelta(days=1), today - timedelta(days=2)
+    ana = await browser_session(app_client, "ana")
+    # made today: only today is listed (no days of zeros before it existed)
+    page = (await ana.get(f"/campaigns/{cid}/summary")).text
+    assert re.findall(r'<tr data-day="([\d-]+)">', page) == [today.isoformat()]
+    made = datetime.combine(today - timedelta(days=10), time(8), tzinfo=UTC)
+    await Campaign.update({Campaign.created_at: made}).where(Campaign.id == cid).run()
 
     def at(day: date, hour: int) -> datetime:
         return datetime.combine(day, time(hour), tzinfo=UTC)
@@ -191,7 +197,6 @@ async def test_summary_shows_compliance_day_by_day(app_client: ApiClient, db: Da
         .run()
     )
 
-    ana = await browser_session(app_client, "ana")
     page = (await ana.get(f"/campaigns/{cid}/summary")).text
     assert "Compliance, day by day" in page and f'href="/campaigns/{cid}/audit"' in page
     days = dict(re.findall(r'<tr data-day="([\d-]+)">(.*?)</tr>', page, re.S))

@@ -148,10 +148,14 @@ async def _day(
 async def daily_compliance(
     actor: Actor, campaign_id: int, *, days: int = DEFAULT_DAYS, today: date | None = None
 ) -> list[ComplianceDay]:
-    """The last ``days`` days of the campaign (today first), in its time zone."""
+    """The last ``days`` days of the campaign (today first), in its time zone, from the
+    day it was made on (a new campaign's table has no days of zeros before it existed)."""
     campaign = await campaigns.load(actor, campaign_id)
     zone = ZoneInfo(campaign.get("timezone") or "UTC")
     today = today or datetime.now(zone).date()
+    made = campaign.get("created_at")
+    if isinstance(made, datetime):
+        days = max(1, min(days, (today - made.astimezone(zone).date()).days + 1))
     first = today - timedelta(days=days - 1)
     hours = {
         r["date"]: (r["start_time"], r["end_time"])
