@@ -210,3 +210,6 @@ async def test_the_demo_users_read_the_pages_in_the_operators_language(
     for username in ("master", "demo"):
         actor = await users.authenticate(username, DEMO_PASSWORD)
         assert (await users.me(actor))["language"] == "es"
+    # its campaign is described in that language too (seeded data, not page text)
+    [campaign] = await Campaign.select(Campaign.description).run()
+    assert campaign["description"].startswith("Llamadas simuladas: personas, contestadores")

@@ -89,7 +89,7 @@ async def prepare_demo() -> list[DemoLogin]:
             "language": language,
         },
     )
-    await prepare_demo_campaign()
+    await prepare_demo_campaign(language=language)
     return logins
 
 
@@ -115,8 +115,20 @@ def machine_timezone() -> str:
     return "UTC"
 
 
-async def prepare_demo_campaign(now: datetime | None = None, *, create: bool = True) -> int | None:
-    """The demo campaign: 200 leads, STARTED, a whole-day schedule from today on.
+#: The demo campaign's description, in the operator's language (data, not page text: it
+#: is written once, in the language the demo's users read).
+DEMO_DESCRIPTIONS = {
+    "en": "Simulated calls: people, answering machines, busy lines, no answer.",
+    "pt_BR": "Chamadas simuladas: pessoas, secretárias eletrônicas, linhas ocupadas, sem resposta.",
+    "es": "Llamadas simuladas: personas, contestadores, líneas ocupadas, sin respuesta.",
+}
+
+
+async def prepare_demo_campaign(
+    now: datetime | None = None, *, create: bool = True, language: str | None = None
+) -> int | None:
+    """The demo campaign: 200 leads, STARTED, a whole-day schedule from today on
+    (its description in ``language``, the demo users'; English when none).
 
     Made once; on later runs today's schedule entry is added if it is missing and
     the campaign is started again, so ``opendialer demo`` dials on any day.
@@ -136,7 +148,7 @@ async def prepare_demo_campaign(now: datetime | None = None, *, create: bool = T
         )
         campaign = Campaign(
             name=DEMO_CAMPAIGN,
-            description="Simulated calls: people, answering machines, busy lines, no answer.",
+            description=DEMO_DESCRIPTIONS.get(language or "en", DEMO_DESCRIPTIONS["en"]),
             group=group["id"] if group else None,
             start_date=today,
             end_date=today + timedelta(days=DEMO_DAYS),
