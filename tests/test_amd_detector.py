@@ -327,6 +327,36 @@ def test_a_greeting_already_playing_at_answer_is_a_machine(clip: str, was: str) 
     assert d.label is AmdLabel.MACHINE, (clip, was, d.reasons)
 
 
+@pytest.mark.parametrize("clip", ["early_media_in_noise_en.wav", "early_media_in_noise_es.wav"])
+def test_a_greeting_playing_at_answer_in_noise_is_a_machine_not_silence(clip: str) -> None:
+    """Early media over noise (pink at 14 dB SNR; a line's hiss): the voice from the first
+    sample taught the detector its background and no valley fell 20 dB under it, so it
+    heard no speech and said SILENCE at 3.5 s. Its syllables swing the line's energy far
+    more than noise or babble does: MACHINE (two train-split clips, cut 0.35 s in)."""
+    from pathlib import Path
+
+    from opendialer.plugins.amd_numpy.wavio import read_wav
+
+    x, rate = read_wav(Path(__file__).parent / "amd_fixtures" / clip)
+    audio = np.asarray(x, dtype=np.float64)
+    d = run(audio, rate=rate)
+    assert d.label is AmdLabel.MACHINE, d.reasons
+    assert "voice_at_answer (a voice from the start that never stood over" in d.reasons
+    assert run(audio, {"answer_swing_db": 0}, rate=rate).label is AmdLabel.SILENCE
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_a_noisy_or_babbling_line_with_nobody_on_it_stays_silence(seed: int) -> None:
+    """What the swing rule must not take for a voice: steady noise with a level step,
+    and a busy room's babble, each loud from the first sample."""
+    g = s.rng(seed)
+    hiss = s.join(s.pink(2.0, g, -38.0), s.pink(3.0, g, -31.0))  # a 7 dB step at 2 s
+    room = s.babble(5.0, g, -30.0, talkers=8)
+    for line in (hiss, room):
+        d = run(line)
+        assert d.label is AmdLabel.SILENCE, d.reasons
+
+
 def _greeting_playing_at_answer(g: np.random.Generator) -> np.ndarray:
     """Early media: the recording is mid-sentence at sample 0 (one second without a
     pause, so the first 350 ms have no valley), then a pause and more of it."""
@@ -348,7 +378,11 @@ def test_a_voice_from_sample_0_then_a_quiet_line_is_a_machine(seed: int) -> None
     assert d.label is AmdLabel.MACHINE, d
     assert "voice_at_answer (voiced from the first 50 ms" in d.reasons
     assert "over the line's quiet at" in d.reasons
-    assert run(x, {"answer_valley_db": 0}).label is AmdLabel.SILENCE
+    # without it the swing rule still hears a voice that never stood over its background;
+    # with neither, the background learnt the voice and the call was SILENCE
+    late = run(x, {"answer_valley_db": 0})
+    assert late.label is AmdLabel.MACHINE and "syllable swings" in late.reasons
+    assert run(x, {"answer_valley_db": 0, "answer_swing_db": 0}).label is AmdLabel.SILENCE
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3, 4, 5])

@@ -73,6 +73,14 @@ VOICE_AT_ANSWER_BELOW_PEAK_DB = 6.0
 # and they must be the voice's loud part: no more than ANSWER_BELOW_PEAK_DB under the
 # loudest 120 ms heard since (a person's louder "Hello?" after a noisy start is not).
 ANSWER_BELOW_PEAK_DB = 12.0
+# A line the detector never heard speak in by initial_silence_ms, though a voice played
+# from the start (the background learnt the voice itself: no valley deep enough in
+# noise, or a quiet recording), is told from a silent line by how its 120 ms energy
+# swings within SWING_WINDOW frames (every SWING_HOP): the median of their p90 - p10.
+# Syllables swing 6-20 dB even 5 dB over noise; white/pink/line noise 1-3 dB (a level
+# step moves one window), babble 4-6.5 dB (train split, 2026-12-08).
+SWING_WINDOW = 50
+SWING_HOP = 25
 GREETING_BEFORE_FAX_FRAMES = 100  # a tone after 1 s of greeting is a beep, not a fax
 WORD_EXCESS_DB = 3.0  # a word's loudest 120 ms clears the threshold by this: noise blips do not
 # A "word" as long as the floor's window, half of it within MEDIAN_EXCESS_DB of the
@@ -134,6 +142,19 @@ class Trace:
 def _s(frames: float) -> str:
     return f"{frames * FRAME_S:.2f}s"
 
+
+
+def syllable_swing(levels: list[float]) -> float:
+    """The median over half-second windows of the 120 ms energies' p90 - p10 (dB); 0
+    for less than one window."""
+    spreads = []
+    for start in range(0, len(levels) - SWING_WINDOW + 1, SWING_HOP):
+        window = sorted(levels[start : start + SWING_WINDOW])
+        spreads.append(window[(len(window) * 9) // 10] - window[len(window) // 10])
+    if not spreads:
+        return 0.0
+    spreads.sort()
+    return spreads[len(spreads) // 2]
 
 class NumpyAmdSession:
     """Streaming AMD for one call (see :class:`opendialer.sdk.AmdSession`)."""
@@ -208,6 +229,10 @@ class NumpyAmdSession:
         self._answer_revoke_db = math.inf
         self._answer_look = p.answer_valley_look_ms * ms
         self._answer_valley = p.answer_valley_db if p.answer_valley_db else math.inf
+        self._answer_swing = p.answer_swing_db if p.answer_swing_db else math.inf
+        #: the line's 120 ms energies up to the initial silence verdict (how much they
+        #: swing tells a voice the background learnt from a noisy line; see SWING_*)
+        self._start_swing: list[float] = []
         self._word_frames: list[float] = []  # the current word's frame energies (dB)
         #: finished words of the greeting: (start, last frame, peak dB, frame energies)
         self._greeting_words: list[GreetingWord] = []
@@ -373,6 +398,8 @@ class NumpyAmdSession:
             self._floor = self._mins_low if self._mins_low < self._block_min else self._block_min
             if self._answer_level is not None:
                 self._look_for_a_valley(t, es)
+            if heard and t < self._initial_silence and self._greeting_start < 0:
+                self._start_swing.append(es)
             if es > self._answer_revoke_db:
                 # much louder than the start: that was the room, this is the callee
                 self._voice_at_answer = False
@@ -510,6 +537,13 @@ class NumpyAmdSession:
                     if verdict is not None:
                         return verdict
             elif not self._activity and t + 1 >= self._initial_silence:
+                swing = syllable_swing(self._start_swing)
+                if swing >= self._answer_swing:
+                    return AmdLabel.MACHINE, (
+                        f"voice_at_answer (a voice from the start that never stood over the "
+                        f"background it taught, {swing:.0f} dB syllable swings by {_s(t + 1)}: "
+                        "a recording playing before the answer)"
+                    )
                 return AmdLabel.SILENCE, f"initial_silence={_s(t + 1)} (no speech, no tone)"
             if t + 1 >= self._total:
                 return AmdLabel.NOTSURE, self._why(t, "total_analysis_time reached")

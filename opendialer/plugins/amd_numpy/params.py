@@ -281,6 +281,17 @@ SPECS: dict[str, Spec] = {
         "ms",
         "How long after answer the quiet that confirms a voice at answer may come.",
     ),
+    "answer_swing_db": Spec(
+        8,
+        0,
+        30,
+        "dB",
+        "Early media in noise: a line on which no speech was heard by initial_silence_ms "
+        "(a voice from the start teaches the detector its background) was a recording "
+        "playing before the answer when its 120 ms energy swings this much within "
+        "half-seconds (median p90 - p10: syllables; a noisy or babbling line swings "
+        "less): MACHINE instead of SILENCE. 0 = off.",
+    ),
 }
 
 ALIASES: dict[str, str] = {s.app_amd: name for name, s in SPECS.items() if s.app_amd}
@@ -339,6 +350,7 @@ class AmdParams:
     second_utterance_ms: float
     answer_valley_db: float
     answer_valley_look_ms: float
+    answer_swing_db: float
 
     def with_changes(self, **changes: Any) -> AmdParams:
         return replace(self, **changes)
