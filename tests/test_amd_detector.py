@@ -357,6 +357,20 @@ def test_a_noisy_or_babbling_line_with_nobody_on_it_stays_silence(seed: int) -> 
         assert d.label is AmdLabel.SILENCE, d.reasons
 
 
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_faint_noise_in_bursts_between_digital_silence_stays_silence(seed: int) -> None:
+    """Silence suppression or comfort noise in bursts: faint noise (far under the
+    silence threshold) alternating with exact zeros swings from 0 dB to its level, but
+    is no voice: the swing rule counts only sound, and only audible sound."""
+    g = s.rng(seed)
+    parts: list[np.ndarray] = []
+    while sum(len(p) for p in parts) < 5 * s.RATE:
+        parts.append(g.standard_normal(int(g.uniform(0.06, 0.3) * s.RATE)) * g.uniform(20, 50))
+        parts.append(np.zeros(int(g.uniform(0.06, 0.3) * s.RATE)))
+    d = run(np.concatenate(parts))
+    assert d.label is AmdLabel.SILENCE, d.reasons
+
+
 def _greeting_playing_at_answer(g: np.random.Generator) -> np.ndarray:
     """Early media: the recording is mid-sentence at sample 0 (one second without a
     pause, so the first 350 ms have no valley), then a pause and more of it."""

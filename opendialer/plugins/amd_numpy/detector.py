@@ -144,13 +144,15 @@ def _s(frames: float) -> str:
 
 
 
-def syllable_swing(levels: list[float]) -> float:
-    """The median over half-second windows of the 120 ms energies' p90 - p10 (dB); 0
-    for less than one window."""
+def syllable_swing(levels: list[float], audible_db: float) -> float:
+    """The median over half-second windows of the 120 ms energies' p90 - p10 (dB); a
+    window whose loud part (p90) is not over ``audible_db`` (the silence threshold)
+    swings 0: faint noise is not syllables however it varies. 0 for less than one window."""
     spreads = []
     for start in range(0, len(levels) - SWING_WINDOW + 1, SWING_HOP):
         window = sorted(levels[start : start + SWING_WINDOW])
-        spreads.append(window[(len(window) * 9) // 10] - window[len(window) // 10])
+        high = window[(len(window) * 9) // 10]
+        spreads.append(high - window[len(window) // 10] if high > audible_db else 0.0)
     if not spreads:
         return 0.0
     spreads.sort()
@@ -398,7 +400,13 @@ class NumpyAmdSession:
             self._floor = self._mins_low if self._mins_low < self._block_min else self._block_min
             if self._answer_level is not None:
                 self._look_for_a_valley(t, es)
-            if heard and t < self._initial_silence and self._greeting_start < 0:
+            if (
+                t < self._initial_silence
+                and self._greeting_start < 0
+                and heard == len(recent)
+                and self._zeros == 0
+                and 1.0 not in recent
+            ):  # sound only: gaps of digital silence (suppression, lost packets) swing too
                 self._start_swing.append(es)
             if es > self._answer_revoke_db:
                 # much louder than the start: that was the room, this is the callee
@@ -537,7 +545,7 @@ class NumpyAmdSession:
                     if verdict is not None:
                         return verdict
             elif not self._activity and t + 1 >= self._initial_silence:
-                swing = syllable_swing(self._start_swing)
+                swing = syllable_swing(self._start_swing, self._abs_db)
                 if swing >= self._answer_swing:
                     return AmdLabel.MACHINE, (
                         f"voice_at_answer (a voice from the start that never stood over the "
