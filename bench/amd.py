@@ -489,7 +489,9 @@ def report_side_by_side(
             None if held is None else held * scale,
             unit,
             goal=goal if judged else None,
-            met=(held is not None and meets(held)) if judged else None,
+            met=(None if held is None else meets(held))
+            if judged
+            else None,  # unmeasured: no verdict
             note=f"{clips} clips of {corpus}; train split: {shown_train}",
         )
 

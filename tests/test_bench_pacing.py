@@ -387,11 +387,27 @@ def test_a_cached_grid_resumes_without_running_a_seed_again(
 def test_the_cache_is_keyed_by_the_code_too(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """One byte changed in the simulator or a pacing mode: another fingerprint, so no
+    run of the old code is reused."""
     import pacing_sim.cache as cache_module
 
-    before = RunCache(tmp_path).dir
-    monkeypatch.setattr(cache_module, "code_fingerprint", lambda: "another-version")
-    assert RunCache(tmp_path).dir != before
+    tree = tmp_path / "repo"
+    for name in ("bench/pacing_sim/sim.py", "opendialer/plugins/pacing_predictive/mode.py"):
+        (tree / name).parent.mkdir(parents=True, exist_ok=True)
+        (tree / name).write_text("x = 1\n")
+    monkeypatch.setattr(cache_module, "_REPO", tree)
+    first = cache_module.code_fingerprint()
+    assert first == cache_module.code_fingerprint()  # stable
+    (tree / "opendialer/plugins/pacing_predictive/mode.py").write_text("x = 2\n")
+    changed = cache_module.code_fingerprint()
+    assert changed != first
+    (tree / "bench/pacing_sim/sim.py").write_text("x = 2\n")
+    assert cache_module.code_fingerprint() not in (first, changed)
+    assert RunCache(tmp_path / "cache").dir.name == cache_module.code_fingerprint()
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    monkeypatch.setattr(cache_module, "_REPO", empty)
+    assert cache_module.code_fingerprint() != first  # the files are what is hashed
 
 
 def test_an_unknown_policy_is_refused_with_the_known_ones() -> None:

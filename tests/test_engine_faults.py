@@ -19,7 +19,7 @@ from opendialer.admin_ui.i18n import translator
 from opendialer.core import held
 from opendialer.core.engine.clock import FakeClock
 from opendialer.core.engine.engine import Engine
-from opendialer.core.engine.runner import FAULT_AFTER_S
+from opendialer.core.engine.runner import FAULT_AFTER_S, FAULT_RETRY_S
 from opendialer.core.plugins import PluginManager
 from opendialer.core.services import campaigns, dialing
 from opendialer.core.services.common import SYSTEM
@@ -33,6 +33,7 @@ class BrokenQueue:
     """A third party's routing target whose free count raises until it is mended."""
 
     broken = True
+    asked = 0
 
     def __init__(self, options: Mapping[str, Any] | None = None, context: Any = None) -> None:
         pass
@@ -44,6 +45,7 @@ class BrokenQueue:
         pass
 
     def free_slots(self, request: sdk.RoutingRequest) -> int:
+        BrokenQueue.asked += 1
         if BrokenQueue.broken:
             raise RuntimeError("queue table corrupt")
         return 2
@@ -72,7 +74,7 @@ async def state_of(campaign_id: int, clock: FakeClock) -> dialing.DialingState:
 async def test_a_failing_campaign_is_held_with_its_error_and_the_others_dial(
     db: Database,
 ) -> None:
-    BrokenQueue.broken = True
+    BrokenQueue.broken, BrokenQueue.asked = True, 0
     pm = PluginManager().load_all()
     with registered_plugin(BrokenQueuePlugin(), "broken_queue", manager=pm):
         clock = FakeClock(utc(2026, 3, 2, 10, 0))
@@ -92,9 +94,11 @@ async def test_a_failing_campaign_is_held_with_its_error_and_the_others_dial(
         )
         await engine.start(run_loop=False)
         try:
-            await run_round(engine, 2)
+            await run_round(engine, 3)
             assert len(await records(healthy)) == 4  # the fault of one stops no other
             assert await records(broken) == []
+            # failing, it is tried again once a second, not at every wake
+            assert BrokenQueue.asked == 1
             # one failed round is not shown as a fault (a database hiccup would be)
             assert (await state_of(broken, clock)).code is None
             await clock.advance(FAULT_AFTER_S + 1)
@@ -110,8 +114,9 @@ async def test_a_failing_campaign_is_held_with_its_error_and_the_others_dial(
             assert said.startswith("Iniciada — sem discar: o motor de discagem node-7 falhou")
             assert "RuntimeError: queue table corrupt" in said
             assert (await state_of(healthy, clock)).code != held.ENGINE_FAULT
-            # mended: the next round dials and the hold is gone
+            # mended: the next try dials and the hold is gone
             BrokenQueue.broken = False
+            await clock.advance(FAULT_RETRY_S)
             await run_round(engine)
             assert (await state_of(broken, clock)).code is None
             assert len(await records(broken)) == 2

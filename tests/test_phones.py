@@ -525,3 +525,15 @@ async def test_a_number_with_a_country_code_but_no_plus_keeps_its_country(
         for region in stored
     }
     assert stored == expected
+
+
+def test_the_country_of_a_number_keeps_the_region_it_was_read_in_when_they_share_a_code() -> None:
+    """+1 is the US's and Canada's and the Dominican Republic's (+7 Russia's and
+    Kazakhstan's): an import warning about a Canadian campaign's numbers says Canada."""
+    from opendialer.core.services.phones import country_of
+
+    assert country_of("554183015031", "US") == "BR"  # the guide's numbers, read in the US
+    assert country_of("16135550123", "CA") == "CA"
+    assert country_of("18095550123", "DO") == "DO"
+    assert country_of("77012345678", "KZ") == "KZ"
+    assert country_of("12025550143", "BR") == "US"  # another code's: its main region

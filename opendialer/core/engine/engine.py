@@ -320,7 +320,8 @@ class Engine:
         if self._stopping:
             return
         now = self.clock.now()
-        runners = list(self.runners.values())
+        mono = self.clock.monotonic()
+        runners = [r for r in self.runners.values() if r.may_pace(mono)]
         failed: dict[int, Exception] = {}
         for runner in runners:
             # People already on the line go before new calls: they take free agents first.
@@ -334,10 +335,13 @@ class Engine:
                     await runner.pace(now, woken_at)
                 except Exception as exc:
                     failed[runner.campaign_id] = exc
-            if runner.campaign_id in failed:
-                await runner.failed(failed[runner.campaign_id])
-            elif runner.dialing and runner.pacing.ready:
-                await runner.completed()
+            try:
+                if runner.campaign_id in failed:
+                    await runner.failed(failed[runner.campaign_id])
+                elif runner.dialing and runner.pacing.ready:
+                    await runner.completed()
+            except Exception:  # storing the hold failed too (the database): next round
+                log.exception("pacing_fault_not_stored campaign=%s", runner.campaign_id)
 
     # -- crash recovery ----------------------------------------------------------
 

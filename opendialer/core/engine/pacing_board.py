@@ -68,7 +68,10 @@ class PacingBoard:
                 if pacing.ready:  # paced on the last reads meanwhile
                     log.exception("pacing_refresh_failed campaign=%s", runner.campaign_id)
                 else:  # it cannot pace before its first reads: held, and shown why
-                    await runner.failed(exc)
+                    try:
+                        await runner.failed(exc)
+                    except Exception:  # storing the hold failed too (the database)
+                        log.exception("pacing_fault_not_stored campaign=%s", runner.campaign_id)
                 continue
             if not pacing.ready:
                 pacing.ready = became_ready = True

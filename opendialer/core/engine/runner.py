@@ -17,6 +17,7 @@ reserves nothing: the call takes an agent when a person answers
 from __future__ import annotations
 
 import logging
+import math
 import uuid
 from collections.abc import Callable
 from dataclasses import replace
@@ -59,6 +60,9 @@ log = logging.getLogger("opendialer.engine.calls")
 
 #: Seconds a campaign's pacing rounds must keep failing before it is shown held for it.
 FAULT_AFTER_S = 5.0
+#: While they fail, its rounds are tried again this often (not at every wake: a round
+#: that failed after its claim committed would claim more leads each time).
+FAULT_RETRY_S = 1.0
 
 
 class CampaignRunner:
@@ -72,7 +76,9 @@ class CampaignRunner:
         self.throttle_reason = ""
         #: Since when (monotonic) its pacing rounds fail, and the reason stored for it.
         self._failing_since: float | None = None
+        self._fault_detail = ""  # the first error of the run of failures
         self._fault_reason = ""
+        self._retry_at = -math.inf
         #: Its pacing mode, what the mode is told, its last decision.
         self.pacing = CampaignPacing(
             engine.pm, engine.context, engine.clock.monotonic, self.campaign_id
@@ -117,6 +123,13 @@ class CampaignRunner:
         if entry is not None:
             self.campaign = entry.campaign
             self.throttle_reason = entry.reason
+        if not self.dialing:  # no rounds now: a later failure starts a run of its own
+            self._failing_since = None
+            self._retry_at = -math.inf
+
+    def may_pace(self, monotonic: float) -> bool:
+        """False while its rounds fail and the next try is not due (FAULT_RETRY_S)."""
+        return monotonic >= self._retry_at
 
     @property
     def dialing(self) -> bool:
@@ -333,8 +346,12 @@ class CampaignRunner:
         starts; held as ``engine_fault`` once failing for :data:`FAULT_AFTER_S` (a
         database hiccup of one round is not shown as a fault)."""
         now = self.engine.clock.monotonic()
+        self._retry_at = now + FAULT_RETRY_S
         if self._failing_since is None:
             self._failing_since = now
+            # the run's first error is the one shown: a message that changes every round
+            # (an id, an address) would rewrite the reason every round
+            self._fault_detail = f"{type(exc).__name__}: {exc}"[:300]
             log.error(
                 "pacing_round_failed campaign=%s node=%s",
                 self.campaign_id,
@@ -343,8 +360,7 @@ class CampaignRunner:
             )
         if now - self._failing_since < FAULT_AFTER_S:
             return
-        detail = f"{type(exc).__name__}: {exc}"[:300]
-        fault = hold(held.ENGINE_FAULT, node=self.engine.node_id, detail=detail)
+        fault = hold(held.ENGINE_FAULT, node=self.engine.node_id, detail=self._fault_detail)
         self._fault_reason = fault.encode()
         await self._throttle(fault)
 
@@ -352,6 +368,7 @@ class CampaignRunner:
         """A pacing round of this campaign ended without raising: a fault it was held
         for is over."""
         self._failing_since = None
+        self._retry_at = -math.inf
         if self._fault_reason:
             stale = self.throttle_reason == self._fault_reason
             self._fault_reason = ""
@@ -362,8 +379,11 @@ class CampaignRunner:
         """Store why the campaign is held (a code, core/held.py) in today's schedule
         row, or clear it; the web reads it from there (core/services/dialing.py)."""
         reason = why.encode() if why is not None else ""
-        if not reason and self._fault_reason and self.throttle_reason == self._fault_reason:
+        if self._fault_reason and self.throttle_reason == self._fault_reason and why is None:
             return  # only a round that ends (completed) clears a fault, not one midway
+        if self._fault_reason and self._failing_since is not None and why is not None:
+            if why.code != held.ENGINE_FAULT:
+                return  # nor does another hold met midway in a round that may raise
         if reason == self.throttle_reason or self.entry is None:
             return
         self.throttle_reason = reason

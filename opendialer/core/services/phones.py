@@ -307,13 +307,17 @@ def normalise(raw: str, region: str | None) -> PhoneNumber:
 
 def country_of(digits: str, read_in: str) -> str:
     """The region of a number as stored (E.164 digits) when it was read in the region
-    ``read_in``: its country code's main region (``554183015031`` read in ``US`` is
-    ``BR``), or ``read_in`` when the digits start with no country code."""
+    ``read_in``: ``read_in`` itself when it shares the number's country code (+1 read in
+    ``CA`` is Canada, not the code's main region), else the code's main region
+    (``554183015031`` read in ``US`` is ``BR``), or ``read_in`` when the digits start
+    with no country code."""
     try:
         parsed = phonenumbers.parse("+" + digits)
     except phonenumbers.NumberParseException:
         return read_in
     if parsed.country_code is None:
+        return read_in
+    if read_in in phonenumbers.region_codes_for_country_code(parsed.country_code):
         return read_in
     region = phonenumbers.region_code_for_country_code(parsed.country_code)
     return read_in if region == phonenumbers.UNKNOWN_REGION else region

@@ -143,7 +143,6 @@ def _s(frames: float) -> str:
     return f"{frames * FRAME_S:.2f}s"
 
 
-
 def syllable_swing(levels: list[float], audible_db: float) -> float:
     """The median over half-second windows of the 120 ms energies' p90 - p10 (dB); a
     window whose loud part (p90) is not over ``audible_db`` (the silence threshold)
@@ -157,6 +156,7 @@ def syllable_swing(levels: list[float], audible_db: float) -> float:
         return 0.0
     spreads.sort()
     return spreads[len(spreads) // 2]
+
 
 class NumpyAmdSession:
     """Streaming AMD for one call (see :class:`opendialer.sdk.AmdSession`)."""
