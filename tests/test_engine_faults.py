@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
+import pytest
 from engine_support import add_leads, add_schedule, make_campaign, records, run_round, utc
 
 from opendialer import sdk
@@ -24,7 +25,10 @@ from opendialer.core.plugins import PluginManager
 from opendialer.core.services import campaigns, dialing
 from opendialer.core.services.common import SYSTEM
 from opendialer.core.storage import Database
+from opendialer.core.storage.tables import DncService, Lead
 from opendialer.testing import registered_plugin
+
+pytestmark = pytest.mark.pg
 
 MONDAY = date(2026, 3, 2)
 
@@ -122,4 +126,58 @@ async def test_a_failing_campaign_is_held_with_its_error_and_the_others_dial(
             assert len(await records(broken)) == 2
         finally:
             BrokenQueue.broken = True
+            await engine.stop()
+
+
+class RefusingQueue(BrokenQueue):
+    """Counts its free agents, then fails to reserve one (a third party's bug)."""
+
+    def free_slots(self, request: sdk.RoutingRequest) -> int:
+        return 3
+
+    def reserve(self, request: sdk.RoutingRequest, call_id: str) -> None:
+        raise RuntimeError("reservation table locked")
+
+
+class RefusingQueuePlugin:
+    @sdk.hookimpl
+    def register_routing_targets(self) -> dict[str, Any]:
+        return {"refusing_queue": RefusingQueue}
+
+
+@pytest.mark.parametrize("dnc", [False, True], ids=["started-in-the-claim", "dnc-checked"])
+async def test_calls_claimed_but_not_launched_are_given_back(db: Database, dnc: bool) -> None:
+    """The round failed after its claim committed: the claimed leads are not left leased
+    with open call records (until a restart reconciled them as UNKNOWN attempts): each
+    attempt is undone and the lead due again, as if never claimed."""
+    pm = PluginManager().load_all()
+    with registered_plugin(RefusingQueuePlugin(), "refusing_queue", manager=pm):
+        clock = FakeClock(utc(2026, 3, 2, 10, 0))
+        fields: dict[str, Any] = {"routing_target": "refusing_queue"}
+        if dnc:
+            service = DncService(name="Embedded list", kind="embedded")
+            await service.save().run()
+            fields["dnc_service"] = service.id
+        cid = await make_campaign(name="Refused", **fields)
+        await add_schedule(cid, MONDAY)
+        await add_leads(cid, [f"155505{n}" for n in range(5)])
+        engine = Engine(
+            db,
+            "node-8",
+            clock,
+            "sim",
+            platform_options={"time_scale": 0, "seed": 1, "mix": {"busy": 1}},
+            plugin_manager=pm,
+        )
+        await engine.start(run_loop=False)
+        try:
+            for _ in range(3):
+                await run_round(engine)
+                await clock.advance(FAULT_RETRY_S)
+            # while the node runs (stopping it reconciles what is left: too late)
+            leads = await Lead.select().where(Lead.campaign == cid).run()
+            assert [(row["attempts"], row["lease_owner"]) for row in leads] == [(0, None)] * 5
+            assert all(row["next_attempt_at"] is not None for row in leads)  # due again
+            assert await records(cid) == []  # no call record left open, none made up
+        finally:
             await engine.stop()

@@ -423,6 +423,17 @@ async def release_unchecked(
             )
 
 
+async def release_leases(db: Database, leads: Sequence[ClaimedLead], *, node: str) -> None:
+    """Leads claimed and not dialed after all (nothing started): their lease is given
+    up, due as before."""
+    async with write_transaction(db):
+        await (
+            Lead.update({Lead.lease_owner: None, Lead.lease_until: None})
+            .where(Lead.id.is_in([lead.id for lead in leads]) & (Lead.lease_owner == node))
+            .run()
+        )
+
+
 async def cancel_attempt(
     db: Database, attempt: Attempt, *, due_at: datetime, at: datetime, reason: str
 ) -> None:
@@ -477,6 +488,7 @@ __all__ = [
     "insert_call_records",
     "params_json",
     "record_dnc_block",
+    "release_leases",
     "release_unchecked",
     "start_attempt",
 ]

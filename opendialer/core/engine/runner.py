@@ -46,7 +46,11 @@ from opendialer.core.engine.local_hours import (
     zone_keys,
 )
 from opendialer.core.engine.pacing_mode import SHARE_PENDING, guarded_decision, waits_for_agents
-from opendialer.core.engine.records import claim_and_start_attempts
+from opendialer.core.engine.records import (
+    cancel_attempt,
+    claim_and_start_attempts,
+    release_leases,
+)
 from opendialer.core.engine.scheduler import DialableEntry, set_schedule_reason
 from opendialer.core.held import Hold, hold
 from opendialer.sdk.contracts import ClaimsSlots, RoutingRequest, RoutingTarget
@@ -56,6 +60,13 @@ if TYPE_CHECKING:
     from opendialer.core.engine.engine import Engine
 
 log = logging.getLogger("opendialer.engine.calls")
+
+
+def _release_quietly(routing: RoutingTarget, call_id: str) -> None:
+    try:
+        routing.release(call_id, False)
+    except Exception:
+        log.exception("routing_release_failed call_id=%s", call_id)
 
 
 #: Seconds a campaign's pacing rounds must keep failing before it is shown held for it.
@@ -284,16 +295,39 @@ class CampaignRunner:
             over,
             (engine.clock.monotonic() - woken_at) * 1000,
         )
-        for call in calls:
+        for index, call in enumerate(calls):
             if over:
                 call.over_dialed = True
             else:
-                routing.reserve(request, call.call_id)
+                try:
+                    routing.reserve(request, call.call_id)
+                except Exception:
+                    # claimed (and started) but not sent: given back, or the leads would
+                    # stay leased with open records until the node restarts
+                    unsent = calls[index:]
+                    for left in unsent:
+                        if left.call_id in granted:
+                            _release_quietly(routing, left.call_id)
+                    await self._give_back(unsent, now, "routing target failed to reserve")
+                    raise
                 call.holds_slot = True
             self.calls.add(call)
             engine.metrics.launched += 1
             call.task = run_call(self, call)
         return calls
+
+    async def _give_back(self, calls: list[CallAttempt], now: datetime, reason: str) -> None:
+        """Calls claimed that will not be launched: each attempt undone (due again as
+        before), each lead claimed for a DNC check released."""
+        engine = self.engine
+        for call in calls:
+            if call.attempt is not None:
+                await cancel_attempt(
+                    engine.db, call.attempt, due_at=call.lead.due_at, at=now, reason=reason
+                )
+        unstarted = [call.lead for call in calls if call.attempt is None]
+        if unstarted:
+            await release_leases(engine.db, unstarted, node=engine.node_id)
 
     async def _claim(
         self,
