@@ -229,3 +229,49 @@ async def test_the_form_names_the_weekdays_of_a_range_with_no_schedule_day(
         "selecionados: selecione outro dia da semana ou amplie as datas."
     }
     assert await Campaign.count().run() == 0
+
+
+async def test_a_campaign_just_started_is_not_said_to_dial_before_the_engine_takes_it_up(
+    app_client: ApiClient,
+) -> None:
+    # Seen on a fresh install: Run on a campaign whose contact center was not configured
+    # showed "Started — dialing" on the list it returned to, until a reload said why not.
+    admin, group, username = await setup(app_client, "es")
+    today = datetime.now(UTC).date()
+    window = {
+        "start_date": today.isoformat(),
+        "end_date": (today + timedelta(days=7)).isoformat(),
+        "start_time": "00:00",
+        "end_time": "23:59",
+        "timezone": "UTC",
+        "weekdays": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"],
+    }
+    cid = (await admin.post("/api/v1/campaigns", json=body(group, "Recién", **window))).json()["id"]
+    await give_leads(admin, cid)
+    await EngineNode.insert(
+        EngineNode(node_id="web-test-engine", heartbeat_at=datetime.now(UTC))
+    ).run()
+    try:
+        assert (await admin.post(f"/api/v1/campaigns/{cid}/start")).status_code == 200
+        # No engine round yet: today's entry is still NOT_RUNNING, nothing weighed.
+        got = (await admin.get(f"/api/v1/campaigns/{cid}")).json()
+        assert got["dialing"] is False, got
+        reason = got["held_reason"]
+        assert (reason["code"], reason["waiting"]) == ("starting", True), reason
+        assert reason["detail"] == (
+            "Iniciada — arrancando: el motor de marcación la toma en unos segundos"
+        )
+        page = (await (await browser_session(app_client, username)).get("/campaigns")).text
+        assert 'data-held="starting"' in page
+        assert "Iniciada — marcando" not in page
+
+        # The engine opened today's window and held nothing: now it dials.
+        await (
+            Schedule.update({Schedule.state: "RUNNING"})
+            .where((Schedule.campaign == cid) & (Schedule.date == today))
+            .run()
+        )
+        got = (await admin.get(f"/api/v1/campaigns/{cid}")).json()
+        assert (got["dialing"], got["held_reason"]) == (True, None), got
+    finally:
+        await EngineNode.delete(force=True).run()

@@ -22,6 +22,7 @@ from opendialer.core.services.dialing import DialingState
 #: code → message, or (message for the IVR / today, message otherwise).
 HELD_TEXT: dict[str, str | tuple[str, str]] = {
     dialing.NO_ENGINE: N_("Started — not dialing: no dialer engine is running"),
+    dialing.STARTING: N_("Started — starting: the dialer engine takes it up within seconds"),
     dialing.WAITING_NEXT_RUN: (
         N_("Started — waiting: next run today %(time)s"),
         N_("Started — waiting: next run %(date)s %(time)s"),

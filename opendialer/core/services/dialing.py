@@ -13,6 +13,9 @@
    (core/held.py: routing target not installed / not configured / failed to
    start / not up, platform down, DNC service out of service, the campaign's pacing
    mode not installed or failing).
+   Today's entry still NOT_RUNNING in its open window within
+   :data:`STARTING_GRACE_S` of Start: no engine has taken the campaign up yet
+   (``starting``; later, the engines' silence is pacing_summary's ``not_paced``).
 5. No lead due now and no call up: waiting for retries (``no_leads_due`` with
    the earliest due time), or ``no_leads_left`` when every lead is done.
 
@@ -37,21 +40,40 @@ from opendialer.core.domain import CampaignState, LeadStatus, Role, ScheduleStat
 from opendialer.core.engine.scheduler import ACTIVE
 from opendialer.core.engine.window import TimeZoneError, local_date, window_for, zone
 from opendialer.core.routing_defaults import settings_page
-from opendialer.core.storage.tables import CallRecord, DialerGroup, EngineNode, Lead, Schedule
+from opendialer.core.storage.tables import (
+    CallRecord,
+    Campaign,
+    DialerGroup,
+    EngineNode,
+    Lead,
+    Schedule,
+)
 
 NO_ENGINE = "no_engine"
 WAITING_NEXT_RUN = "waiting_next_run"
 NO_SCHEDULE_LEFT = "no_schedule_left"
 NO_LEADS_DUE = "no_leads_due"
 NO_LEADS_LEFT = "no_leads_left"
+STARTING = "starting"
+#: How long after Start a campaign no engine has taken up is "starting", not a fault.
+STARTING_GRACE_S = 30.0
 
 #: Every code :func:`dialing_states` may answer (engine codes included).
 CODES = frozenset(
-    {NO_ENGINE, WAITING_NEXT_RUN, NO_SCHEDULE_LEFT, NO_LEADS_DUE, NO_LEADS_LEFT, held.LEGACY}
+    {
+        NO_ENGINE,
+        WAITING_NEXT_RUN,
+        NO_SCHEDULE_LEFT,
+        NO_LEADS_DUE,
+        NO_LEADS_LEFT,
+        STARTING,
+        held.LEGACY,
+    }
     | held.ENGINE_CODES
 )
-#: No fault: it waits by design (the next run, retries, the leads' local hours).
-WAITING_CODES = frozenset({WAITING_NEXT_RUN, NO_LEADS_DUE, held.LOCAL_HOURS_CLOSED})
+#: No fault: it waits by design (the engine's first look, the next run, retries, the
+#: leads' local hours).
+WAITING_CODES = frozenset({STARTING, WAITING_NEXT_RUN, NO_LEADS_DUE, held.LOCAL_HOURS_CLOSED})
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,6 +167,18 @@ async def _leads_state(campaign: Mapping[str, Any], now: datetime) -> DialingSta
     return DialingState(False, NO_LEADS_DUE, params)
 
 
+async def _just_started(campaign_id: int, now: datetime) -> bool:
+    row = await Campaign.select(Campaign.started_at).where(Campaign.id == campaign_id).first().run()
+    started = row["started_at"] if row else None
+    if started is None:
+        return False
+    if isinstance(started, str):  # SQLite
+        started = datetime.fromisoformat(started)
+    if started.tzinfo is None:
+        started = started.replace(tzinfo=UTC)
+    return bool(now - started < timedelta(seconds=STARTING_GRACE_S))
+
+
 async def _one(campaign: Mapping[str, Any], now: datetime) -> DialingState:
     cid, tz = campaign["id"], campaign["timezone"]
     try:
@@ -167,6 +201,13 @@ async def _one(campaign: Mapping[str, Any], now: datetime) -> DialingState:
                 hold = _engine_hold(campaign, entry)
                 if hold is not None:
                     return hold
+                if entry["state"] == ScheduleState.NOT_RUNNING.value and await _just_started(
+                    cid, now
+                ):
+                    # The engine opens the window, then weighs what the web cannot see
+                    # (its routing target, platform, DNC service) and stores a hold:
+                    # until it has, "dialing" would be a guess.
+                    return DialingState(False, STARTING)
                 return await _leads_state(campaign, now) or DialingState(True)
             continue  # FINISHED early (a stop and start the same day): the next entry
         if now < window.opens:
@@ -230,6 +271,7 @@ async def dialing_state(campaign: Mapping[str, Any], now: datetime | None = None
 
 __all__ = [
     "CODES",
+    "STARTING_GRACE_S",
     "DialingState",
     "dead_after",
     "dialing_state",

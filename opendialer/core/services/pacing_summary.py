@@ -38,7 +38,7 @@ FRESH_FOR_S = 60.0
 #: After Start (or an engine node joining), how long no decision means "starting", not a
 #: fault: a node takes a new campaign at its next scheduler tick and decides every 3 s
 #: (core/engine/pacing_board.DECISIONS_EVERY_S).
-STARTING_GRACE_S = 30.0
+STARTING_GRACE_S = dialing.STARTING_GRACE_S
 
 PACED = "paced"
 STOPPED = "stopped"
@@ -111,7 +111,7 @@ async def _unpaced_status(
     state = await dialing.dialing_state(campaign, now)
     if state.code == dialing.NO_ENGINE:  # its heartbeat aged out between the two reads
         return NO_ENGINE, 0, None
-    if not state.dialing:
+    if not state.dialing and state.code != dialing.STARTING:
         return NOT_DIALING, len(live), state.code
     grace = timedelta(seconds=STARTING_GRACE_S)
     newest_join = max(live.values())
