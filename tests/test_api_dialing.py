@@ -275,3 +275,47 @@ async def test_a_campaign_just_started_is_not_said_to_dial_before_the_engine_tak
         assert (got["dialing"], got["held_reason"]) == (True, None), got
     finally:
         await EngineNode.delete(force=True).run()
+
+
+async def test_a_campaign_run_again_the_day_it_was_stopped_is_not_said_to_be_held(
+    app_client: ApiClient,
+) -> None:
+    # Seen on a fresh install: Stop, edit, Run the same day showed "Iniciada — sin marcar:
+    # campaign stopped (pida a un Master: Sistema → Diagnóstico)": the stop's English note
+    # in today's schedule row was read as an engine's hold until the engine came round.
+    from opendialer.core.engine.scheduler import Scheduler
+    from opendialer.core.plugins import PluginManager
+
+    admin, group, username = await setup(app_client, "es")
+    today = datetime.now(UTC).date()
+    window = {
+        "start_date": today.isoformat(),
+        "end_date": (today + timedelta(days=7)).isoformat(),
+        "start_time": "00:00",
+        "end_time": "23:59",
+        "timezone": "UTC",
+        "weekdays": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"],
+    }
+    cid = (await admin.post("/api/v1/campaigns", json=body(group, "Otra vez", **window))).json()[
+        "id"
+    ]
+    await give_leads(admin, cid)
+    await EngineNode.insert(
+        EngineNode(node_id="web-test-engine", heartbeat_at=datetime.now(UTC))
+    ).run()
+    scheduler = Scheduler(PluginManager())
+    try:
+        assert (await admin.post(f"/api/v1/campaigns/{cid}/start")).status_code == 200
+        await scheduler.tick(datetime.now(UTC))  # the engine opens today's window
+        assert (await admin.get(f"/api/v1/campaigns/{cid}")).json()["dialing"] is True
+        assert (await admin.post(f"/api/v1/campaigns/{cid}/stop")).status_code == 200
+        await scheduler.tick(datetime.now(UTC))  # and settles the stopped campaign's day
+        assert (await admin.post(f"/api/v1/campaigns/{cid}/start")).status_code == 200
+
+        reason = (await admin.get(f"/api/v1/campaigns/{cid}")).json()["held_reason"]
+        assert reason is not None and reason["code"] == "starting", reason
+        page = (await (await browser_session(app_client, username)).get("/campaigns")).text
+        assert "campaign stopped" not in page and "Sistema → Diagnóstico" not in page
+        assert 'data-held="starting"' in page
+    finally:
+        await EngineNode.delete(force=True).run()

@@ -198,7 +198,9 @@ async def _one(campaign: Mapping[str, Any], now: datetime) -> DialingState:
         window = window_for(entry["date"], entry["start_time"], entry["end_time"], tz)
         if entry["date"] == today and window.contains(now):
             if entry["state"] in ACTIVE or entry["state"] == ScheduleState.NOT_RUNNING.value:
-                hold = _engine_hold(campaign, entry)
+                # Engines store holds on the entries they dial (RUNNING, DNC out of
+                # service); a NOT_RUNNING entry's reason is the note of a stop.
+                hold = _engine_hold(campaign, entry) if entry["state"] in ACTIVE else None
                 if hold is not None:
                     return hold
                 if entry["state"] == ScheduleState.NOT_RUNNING.value and await _just_started(
