@@ -12,7 +12,7 @@ from engine_support import make_campaign
 from test_doctor import doctor, lines_of
 from test_ui_diagnostics import master, rows
 
-from opendialer.core.services import routing_config
+from opendialer.core.services import platform_choice, routing_config
 from opendialer.core.services.common import SYSTEM
 from opendialer.core.storage import Database
 
@@ -37,6 +37,14 @@ async def test_doctor_fails_an_unconfigured_ivr_a_started_campaign_needs(
     assert "not configured" in message and "channels" in message
     assert "Renewals, Surveys" in message and "Idle" not in message
     assert "System → IVR (/system/ivr)" in message
+
+    # with the simulator chosen they dial its simulated agents meanwhile: a warning
+    await platform_choice.store("sim", {})
+    code, checks, err = await doctor(cli_env, "--check", "contact_center")
+    [line] = lines_of(checks, "contact_center")
+    assert code == 0 and line["status"] == "warn", (checks, err)
+    assert "Renewals, Surveys dial the simulator's agents ('sim') until it is" in line["message"]
+    assert "System → IVR (/system/ivr)" in line["message"]
 
     await routing_config.put(SYSTEM, "ivr", {"channels": 4})
     code, checks, err = await doctor(cli_env, "--check", "contact_center")

@@ -49,11 +49,40 @@ async def state_of(cid: int, clock: FakeClock) -> dialing.DialingState:
     return await dialing.dialing_state(body, clock.now())
 
 
+async def test_on_the_simulator_an_unconfigured_default_target_gives_way_to_its_agents(
+    db: Database,
+) -> None:
+    """A new install trying the product: the simulator is the platform, nothing else is
+    set up, the first campaign names no routing target. Its type's default (the
+    contact center, the IVR) is not configured, so it dials the simulator's own
+    simulated agents instead of waiting for a contact center its calls could never
+    reach — and shows no hold."""
+    clock = FakeClock(utc(2026, 3, 2, 10, 0))
+    for kind, first in (("OSCC", "1555071"), ("IVR", "1555072")):
+        cid = await make_campaign(
+            name=f"First {kind}", type=kind, routing_target=None, queue="q", pilot_number="7000"
+        )
+        entry = await add_schedule(cid, MONDAY)
+        await add_leads(cid, [f"{first}{n}" for n in range(2)])
+        engine = sim_engine(db, clock)
+        await engine.start(run_loop=False)
+        try:
+            await engine.tick()
+            await engine.drain()
+            assert (await schedule_state(entry))[1] == "", kind  # no hold stored
+            assert len(await records(cid)) == 2, kind
+            assert (await state_of(cid, clock)).code != held.ROUTING_NOT_CONFIGURED
+        finally:
+            await engine.stop()
+
+
 async def test_unconfigured_ivr_holds_the_campaign_until_a_master_configures_it(
     db: Database,
 ) -> None:
+    """A campaign that names the IVR as its routing target (on the simulator too: it
+    chose that target, the simulator's own does not stand in)."""
     clock = FakeClock(utc(2026, 3, 2, 10, 0))
-    cid = await make_campaign(type="IVR", routing_target=None, queue="", pilot_number="7000")
+    cid = await make_campaign(type="IVR", routing_target="ivr", queue="", pilot_number="7000")
     entry = await add_schedule(cid, MONDAY)
     await add_leads(cid, ["15550001", "15550002"])
     engine = sim_engine(db, clock)

@@ -11,9 +11,9 @@ install guide says. Then, in Debian's Chromium and only through the pages:
   product guide's fields (pilot ``554183022950``, 5 attempts, 60 minutes), uploads the
   guide's own lead CSV to both, deletes a schedule day and adds it back, and starts
   both;
-* calls are placed on the IVR campaign (call-log rows, summary counts moving) while
-  the OSCC campaign says it is not dialing because the contact center is not
-  configured, with where to fix it;
+* calls are placed on the IVR campaign (call-log rows, summary counts moving), and on
+  the OSCC campaign too: the contact center is not configured, so on the simulator it
+  dials the simulator's agents meanwhile, as its form said when it was made;
 * the Supervisor reads the call log and finds no action that changes anything.
 
 It runs in English on both databases and once in Portuguese.
@@ -125,8 +125,17 @@ class Journey:
         await p.select_option("#f-group_id", label="Vendas Curitiba")
         await p.check(f"input[name=type][value={kind}]")
         if kind == "OSCC":
-            # The contact center is not configured yet: the form says so, and who fixes it.
-            await expect(p.locator("#routing-note-oscc")).to_be_visible()
+            # The contact center is not configured yet: the form says so, who sets it up,
+            # and that meanwhile (on the simulator) the campaign dials simulated agents.
+            note = p.locator("#routing-note-oscc")
+            await expect(note).to_have_attribute("data-simulated", "1")
+            await expect(note).to_contain_text(
+                self.t(
+                    "The contact center is not configured yet: with the simulator, OSCC "
+                    "campaigns dial its simulated agents until a Master sets it up under "
+                    "System → Contact center."
+                )
+            )
         await p.check("#f-amd_enabled")
         await p.select_option("#f-dnc_service_id", label=self.t("Embedded Service"))
         await p.click("#save-campaign")
@@ -238,14 +247,10 @@ async def first_hour(page: Page, base: str, language: str, tmp_path: Path) -> No
         await me.row(name).locator("button.run-stop").click()
         await me.flash("Campaign started.")
 
-    # The OSCC campaign cannot dial and says why, where people look (a person reloads).
-    oscc_state = me.row("OSCC V12R0").locator(".campaign-state")
-    await me.reload_until(
-        lambda: oscc_state.get_attribute("data-held"), "routing_not_configured", "the hold"
-    )
-    await expect(oscc_state).to_contain_text(
-        t("Started — not dialing: the contact center (%(target)s) is not configured", target="oscc")
-    )
+    # The OSCC campaign dials the simulator's agents (its contact center is not set up).
+    await me.open_menu("OSCC V12R0", "View call log")
+    oscc_calls = page.locator("#calls-table tbody tr[data-call]")
+    await me.reload_until(lambda: oscc_calls.count(), lambda n: n >= 1, "an OSCC call")
 
     # The IVR campaign dials: its call log fills and its summary counts move.
     await me.open_menu("Renovação IVR", "View call log")

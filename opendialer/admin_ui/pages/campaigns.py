@@ -26,6 +26,7 @@ from opendialer.core.services import (
     dialing,
     dnc_services,
     groups,
+    platform_choice,
     routing_config,
 )
 from opendialer.core.services.campaign_messages import VOICEMAIL
@@ -194,8 +195,18 @@ async def routing_context(actor: Actor, campaign: dict[str, Any]) -> dict[str, A
     the viewer's campaigns) and, per campaign type whose routing target is not
     configured, a note; the form shows the one of the chosen type."""
     pages = routing_pages()  # where a Master configures each target (pages/routing.py)
+    # a campaign naming no target dials the chosen platform's own meanwhile (the
+    # simulator's agents: core/engine/routing_targets.py)
+    stands_in = (
+        None if campaign.get("routing_target") else await platform_choice.own_routing_target()
+    )
     notes = [
-        {"type": kind, "target": target, "path": pages[target].path if target in pages else ""}
+        {
+            "type": kind,
+            "target": target,
+            "path": pages[target].path if target in pages else "",
+            "simulated": stands_in is not None,
+        }
         for kind, target in (
             await routing_config.unconfigured_types(campaign.get("routing_target"))
         ).items()

@@ -105,6 +105,9 @@ class CampaignView:
     pacing: PacingSettings = field(default_factory=PacingSettings)
     #: Its compliance policy (local hours, holidays, contact limits…).
     compliance: CompliancePolicy = field(default_factory=CompliancePolicy)
+    #: The campaign names its routing target (False: its type's default, which the
+    #: chosen platform's own target stands in for while it is not configured).
+    routing_chosen: bool = False
 
     @classmethod
     def from_row(cls, row: Mapping[str, Any], routing_by_type: Mapping[str, str]) -> CampaignView:
@@ -132,6 +135,7 @@ class CampaignView:
             on_verdict=verdict_action(params),
             pacing=pacing_settings(row),
             compliance=compliance_policy(row.get("compliance")),
+            routing_chosen=bool(row.get("routing_target")),
         )
 
     def routing_request(self) -> RoutingRequest:

@@ -114,7 +114,13 @@ class Engine:
         self.runners: dict[int, CampaignRunner] = {}
         # Campaign type → target when a campaign names none: the targets declare it.
         self.routing_by_type = dict(routing_by_type or default_targets(self.pm))
-        self.routing = RoutingTargets(self.pm, self.context, self.clock.monotonic, routing_options)
+        self.routing = RoutingTargets(
+            self.pm,
+            self.context,
+            self.clock.monotonic,
+            routing_options,
+            platform_routing=lambda: platform_routing_target(self.platform),
+        )
         self.amd = AmdSessions(self.pm, self.context, amd_strategy)
         self.platform: Platform = (
             self._build("platforms", platform, options=platform_options or {})
@@ -366,6 +372,12 @@ class Engine:
         for node in sorted(dead):
             await self._reconcile(node, f"engine node {node!r} stopped answering mid-call")
             await self.coordinator.forget(node)
+
+
+def platform_routing_target(platform: object) -> str | None:
+    """The chosen platform's own routing target (``default_routing_target``), if any."""
+    name = getattr(platform, "default_routing_target", None)
+    return name if isinstance(name, str) and name else None
 
 
 __all__ = ["ROUTING_RECHECK_S", "Engine", "EngineContext"]

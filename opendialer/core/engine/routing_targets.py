@@ -35,8 +35,12 @@ class RoutingTargets:
         context: PluginContext,
         monotonic: Callable[[], float],
         options: Mapping[str, Mapping[str, Any]] | None = None,
+        platform_routing: Callable[[], str | None] = lambda: None,
     ) -> None:
         self._pm = pm
+        #: The chosen platform's own routing target (``default_routing_target``: the
+        #: simulator's simulated center), for campaigns whose type's default is not set up.
+        self._platform_routing = platform_routing
         self._context = context
         self._monotonic = monotonic
         #: Options given by the operator (environment): used as they are, never reloaded.
@@ -54,8 +58,28 @@ class RoutingTargets:
         return dict(self._started)
 
     async def target_for(self, campaign: CampaignView) -> tuple[RoutingTarget | None, Hold | None]:
-        """The campaign's started routing target, or why there is none."""
-        name = campaign.routing_target
+        """The campaign's started routing target, or why there is none. A campaign that
+        names no target of its own, whose type's default is not configured, routes to
+        the chosen platform's own target when it has one (the simulator's calls reach
+        only its simulated agents: a new install trying campaigns on it dials)."""
+        target, why = await self._target(campaign.routing_target, campaign.id)
+        if (
+            target is None
+            and why is not None
+            and why.code == held.ROUTING_NOT_CONFIGURED
+            and not campaign.routing_chosen
+        ):
+            own = self._platform_routing()
+            if own and own != campaign.routing_target:
+                fallback, _ = await self._target(own, campaign.id)
+                if fallback is not None:
+                    return fallback, None
+        return target, why
+
+    async def _target(
+        self, name: str, campaign_id: int
+    ) -> tuple[RoutingTarget | None, Hold | None]:
+        """The started routing target ``name``, or why there is none."""
         mono = self._monotonic()
         target = self._started.get(name)
         recheck = mono - self._checked.get(name, float("-inf")) >= ROUTING_RECHECK_S
@@ -71,7 +95,7 @@ class RoutingTargets:
                 log.error(
                     "routing_missing campaign=%s routing target %r is not installed "
                     "(see `opendialer plugins list`)",
-                    campaign.id,
+                    campaign_id,
                     name,
                 )
             return None, why

@@ -25,6 +25,7 @@ from opendialer.core.health.model import CheckResult, DoctorOptions, Status
 from opendialer.core.health.settings_read import routing_options
 from opendialer.core.plugins import get_plugin_manager
 from opendialer.core.routing_defaults import default_targets, settings_page
+from opendialer.core.services import platform_choice
 from opendialer.core.storage.tables import Campaign
 from opendialer.sdk.contracts import Health, ReportsStatus
 
@@ -124,6 +125,12 @@ async def needed_targets() -> dict[str, list[str]]:
     return needed
 
 
+async def by_default(names: list[str]) -> bool:
+    """Every campaign of ``names`` dials through its type's default (it names none)."""
+    rows = await Campaign.select(Campaign.routing_target).where(Campaign.name.is_in(names)).run()
+    return all(not row["routing_target"] for row in rows)
+
+
 def _for_campaigns(result: CheckResult, names: list[str]) -> CheckResult:
     """A failing target's result, naming the started campaigns it holds."""
     if result.status is not Status.FAIL or not names:
@@ -168,11 +175,26 @@ async def check_contact_center(options: DoctorOptions) -> list[CheckResult]:
     needed = await needed_targets()
     results: list[CheckResult] = []
     to_check = dict(configured)
+    stands_in = await platform_choice.own_routing_target()
+    forced = os.environ.get("OPENDIALER_ROUTING", "").strip()
     for name, names in sorted(needed.items()):
         if name in configured:
             continue
         failure = _unconfigured(name, names)
-        if failure is not None:
+        if failure is not None and stands_in and not forced and await by_default(names):
+            # the engine dials them through the chosen platform's own target meanwhile
+            results.append(
+                CheckResult(
+                    "contact_center",
+                    Status.WARN,
+                    f"routing target {name!r} is not configured: started campaign(s) "
+                    f"{', '.join(names)} dial the simulator's agents ({stands_in!r}) until "
+                    f"it is; a Master sets it at System → {settings_page(name).title} "
+                    f"({settings_page(name).path})",
+                    subject=name,
+                )
+            )
+        elif failure is not None:
             results.append(failure)
         else:
             to_check[name] = {}

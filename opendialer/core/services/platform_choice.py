@@ -90,6 +90,16 @@ def _view(choice: StoredChoice) -> dict[str, Any]:
     }
 
 
+async def own_routing_target() -> str | None:
+    """The stored platform's own routing target (``default_routing_target``: the
+    simulator's simulated center), which campaigns naming none dial while their type's
+    default is not configured; None for a platform without one, or none chosen."""
+    choice = await load()
+    factory = get_plugin_manager().factories("platforms").get(choice.name) if choice.name else None
+    name = getattr(factory, "default_routing_target", None)
+    return name if isinstance(name, str) and name else None
+
+
 async def get(actor: Actor) -> dict[str, Any]:
     _require_master(actor)
     return _view(await load())

@@ -120,6 +120,10 @@ def N_(message: str) -> str:
 class SimPlatform:
     #: Honours ``CallRequest.claim_agent`` and plays ``safe_harbour_ulaw`` (``sdk.WaitsForAgents``).
     waits_for_agents = True
+    #: Its calls reach only its own simulated agents: a campaign that names no routing
+    #: target and whose type's default is not configured (a new install trying the
+    #: product) routes to the ``sim`` target while the simulator is the platform.
+    default_routing_target = "sim"
     #: How System → Communication platform names it (message ids).
     label = N_("Simulator")
     description = N_(
