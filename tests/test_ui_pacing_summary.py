@@ -157,22 +157,24 @@ async def test_an_unknown_reason_is_shown_in_the_engines_words_and_the_message_i
 
 
 @pytest.mark.parametrize(
-    ("language", "label", "unknown"),
+    ("language", "label", "unknown", "reason"),
     [
         (
             "es",
             "Ocupación de los canales del IVR",
             "Desconocida: el marcador solo sabe cuántos canales del IVR están libres.",
+            "Una llamada por canal del IVR libre.",
         ),
         (
             "pt_BR",
             "Ocupação dos canais do IVR",
             "Desconhecida: o discador sabe apenas quantos canais do IVR estão livres.",
+            "Uma chamada por canal do IVR livre.",
         ),
     ],
 )
 async def test_an_ivr_campaign_has_channels_not_a_contact_centers_agents(
-    app_client: ApiClient, language: str, label: str, unknown: str
+    app_client: ApiClient, language: str, label: str, unknown: str, reason: str
 ) -> None:
     """An IVR campaign's pacing card speaks of the IVR's channels: it used to say the
     contact center tells only how many agents are free, of a campaign without one."""
@@ -187,6 +189,8 @@ async def test_an_ivr_campaign_has_channels_not_a_contact_centers_agents(
     page = html.unescape((await sara.get(f"/campaigns/{cid}/summary")).text)
     assert card(page)["occupancy"] == unknown
     assert f"<dt>{label}</dt>" in page and "centro de contact" not in page
+    assert card(page)["reason"].startswith(reason)  # the last decision: channels too
+    assert "agente" not in card(page)["reason"]
 
 
 UNPACED = {

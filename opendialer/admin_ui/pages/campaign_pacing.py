@@ -71,6 +71,15 @@ REASON_LABELS = {
 }
 
 
+#: An IVR campaign's calls go to its free channels, not a contact center's agents.
+IVR_REASON_LABELS = {
+    "progressive": N_("One call per free IVR channel."),
+    "cold_start": N_("Learning: too few calls yet to predict, dialing one line per IVR channel."),
+    "small_team": N_("Too few IVR channels to over-dial safely: one line per free channel."),
+    "no_agents": N_("No free IVR channel."),
+}
+
+
 def _number(raw: str) -> Any:
     """A form's number (``1,5`` or ``1.5``), or the text as typed for the service to name."""
     try:
@@ -215,9 +224,12 @@ def _percent(value: float, language: str) -> str:
     return format_percent(value / 100, "#,##0.#%", locale=BABEL_LOCALES[language])
 
 
-def summary_view(pacing: dict[str, Any], t: Translator, role: Role | None = None) -> dict[str, Any]:
+def summary_view(
+    pacing: dict[str, Any], t: Translator, role: Role | None = None, campaign_type: str = ""
+) -> dict[str, Any]:
     """The pacing card's values, written in the viewer's language. ``role``: the
-    viewer's, to link where an engine is diagnosed (a Master) or say whom to ask."""
+    viewer's, to link where an engine is diagnosed (a Master) or say whom to ask;
+    ``campaign_type``: an IVR campaign's reasons speak of channels, not agents."""
     language = t.language
     locale = BABEL_LOCALES[language]
     abandon = pacing["abandon"]
@@ -242,9 +254,15 @@ def summary_view(pacing: dict[str, Any], t: Translator, role: Role | None = None
         "live": format_decimal(abandon["live_answered"], "#,##0", locale=locale),
         "abandoned": format_decimal(abandon["abandoned"], "#,##0", locale=locale),
         "occupancy": None if occupancy is None else _percent(100 * occupancy, language),
-        "reason": t.gettext(REASON_LABELS[reason]) if reason in REASON_LABELS else None,
+        "reason": _reason(reason, campaign_type, t),
         "reason_code": reason,
     }
+
+
+def _reason(reason: str, campaign_type: str, t: Translator) -> str | None:
+    if campaign_type == "IVR" and reason in IVR_REASON_LABELS:
+        return t.gettext(IVR_REASON_LABELS[reason])
+    return t.gettext(REASON_LABELS[reason]) if reason in REASON_LABELS else None
 
 
 def short_calls_view(short: dict[str, Any], t: Translator) -> dict[str, Any]:

@@ -289,7 +289,9 @@ async def _summary_context(ui: UI, campaign_id: int) -> dict[str, Any]:
         "dialing_view": held_view(await dialing.dialing_state(summary), ui.t, actor.role),
         "poll_s": SUMMARY_POLL_S,
         "pacing": summary["pacing"],
-        "pacing_view": campaign_pacing.summary_view(summary["pacing"], ui.t, actor.role),
+        "pacing_view": campaign_pacing.summary_view(
+            summary["pacing"], ui.t, actor.role, summary["type"]
+        ),
         "short_calls": summary["short_calls"],
         "short_calls_view": campaign_pacing.short_calls_view(summary["short_calls"], ui.t),
         "message_seconds": campaign_pacing.message_seconds(summary, ui.t),
