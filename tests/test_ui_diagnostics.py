@@ -116,6 +116,8 @@ async def test_panel_is_translated_and_for_masters_only(
     assert status == "warn" and "no binding" in message  # details stay in English
     assert found["Registros SIP — porta port001"][0] == "ok"
     assert "Atenção" in page.text and "Verificado às" in page.text
+    # the details' column says they are English (as the call log's technical detail)
+    assert "<th>Detalhe técnico, em inglês</th>" in page.text
     group = await app_client.group("Sales")
     await app_client.user("campaign_admin", [group], username="ana")
     ana: httpx.AsyncClient = app_client.client()
