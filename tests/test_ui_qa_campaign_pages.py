@@ -248,8 +248,8 @@ async def test_a_routing_targets_diagnostic_stays_marked_english_in_the_held_sta
     cid = campaign["id"]
     await Campaign.update({Campaign.state: "STARTED"}).where(Campaign.id == cid).run()
     reason = held.hold(held.ROUTING_UNHEALTHY, target="oscc", detail=DIAGNOSTIC).encode()
-    await (
-        Schedule.update({Schedule.reason: reason})
+    await (  # as an engine holding today's running entry stores it
+        Schedule.update({Schedule.reason: reason, Schedule.state: "RUNNING"})
         .where((Schedule.campaign == cid) & (Schedule.date == today))
         .run()
     )
