@@ -250,7 +250,7 @@ async def first_hour(page: Page, base: str, language: str, tmp_path: Path) -> No
     # The OSCC campaign dials the simulator's agents (its contact center is not set up).
     await me.open_menu("OSCC V12R0", "View call log")
     oscc_calls = page.locator("#calls-table tbody tr[data-call]")
-    await me.reload_until(lambda: oscc_calls.count(), lambda n: n >= 1, "an OSCC call")
+    await me.reload_until(lambda: oscc_calls.count(), lambda n: n >= 1, "an OSCC call", 120)
 
     # The IVR campaign dials: its call log fills and its summary counts move.
     await me.open_menu("Renovação IVR", "View call log")
