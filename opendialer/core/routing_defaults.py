@@ -23,6 +23,16 @@ log = logging.getLogger(__name__)
 #: The attribute of a routing target's factory listing the campaign types it is the
 #: default target of (documented in ``hookspecs.register_routing_targets``).
 DEFAULT_FOR_ATTRIBUTE = "default_for_campaign_types"
+#: The attribute of a platform (its factory or an instance) naming the routing target
+#: of its own agents (the simulator: ``sim``), which stands in for a campaign type's
+#: default target while that is not configured (docs/plugins.md, Platform).
+PLATFORM_ROUTING_ATTRIBUTE = "default_routing_target"
+
+
+def platform_routing_target(platform: object) -> str | None:
+    """The routing target a platform declares for its own agents, if any."""
+    name = getattr(platform, PLATFORM_ROUTING_ATTRIBUTE, None)
+    return name if isinstance(name, str) and name else None
 
 
 def default_targets(pm: PluginManager | None = None) -> dict[str, str]:

@@ -42,7 +42,7 @@ from opendialer.core.engine.scheduler import Scheduler, dialable_entries
 from opendialer.core.engine.short_call_guard import ShortCallGuard
 from opendialer.core.memory import pin_mmap_threshold
 from opendialer.core.plugins import PluginManager, get_plugin_manager
-from opendialer.core.routing_defaults import default_targets
+from opendialer.core.routing_defaults import default_targets, platform_routing_target
 from opendialer.core.storage import Database
 from opendialer.core.storage.tables import CallRecord
 from opendialer.sdk.contracts import Platform, RetryPolicy, RoutingTarget
@@ -372,12 +372,6 @@ class Engine:
         for node in sorted(dead):
             await self._reconcile(node, f"engine node {node!r} stopped answering mid-call")
             await self.coordinator.forget(node)
-
-
-def platform_routing_target(platform: object) -> str | None:
-    """The chosen platform's own routing target (``default_routing_target``), if any."""
-    name = getattr(platform, "default_routing_target", None)
-    return name if isinstance(name, str) and name else None
 
 
 __all__ = ["ROUTING_RECHECK_S", "Engine", "EngineContext"]

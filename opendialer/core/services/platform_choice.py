@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from opendialer.core.plugins import get_plugin_manager
+from opendialer.core.routing_defaults import platform_routing_target
 from opendialer.core.services.common import Actor
 from opendialer.core.services.errors import PermissionDenied, ValidationFailed
 from opendialer.core.storage.tables import Setting
@@ -96,8 +97,7 @@ async def own_routing_target() -> str | None:
     default is not configured; None for a platform without one, or none chosen."""
     choice = await load()
     factory = get_plugin_manager().factories("platforms").get(choice.name) if choice.name else None
-    name = getattr(factory, "default_routing_target", None)
-    return name if isinstance(name, str) and name else None
+    return platform_routing_target(factory)
 
 
 async def get(actor: Actor) -> dict[str, Any]:
