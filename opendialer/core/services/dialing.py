@@ -37,6 +37,7 @@ from piccolo.query.functions.aggregate import Count, Min
 
 from opendialer.core import held
 from opendialer.core.domain import CampaignState, LeadStatus, Role, ScheduleState
+from opendialer.core.engine.pacing_data import aware
 from opendialer.core.engine.scheduler import ACTIVE
 from opendialer.core.engine.window import TimeZoneError, local_date, window_for, zone
 from opendialer.core.routing_defaults import settings_page
@@ -150,14 +151,10 @@ async def _leads_state(campaign: Mapping[str, Any], now: datetime) -> DialingSta
         .first()
         .run()
     )
-    upcoming = row["next"] if row else None
+    upcoming = aware(row["next"]) if row else None  # SQLite aggregates come back as text
     if upcoming is None:
         path = f"/campaigns/{cid}/leads/upload"
         return DialingState(False, NO_LEADS_LEFT, {}, path, Role.CAMPAIGN_ADMIN)
-    if isinstance(upcoming, str):  # SQLite aggregates come back as text
-        upcoming = datetime.fromisoformat(upcoming)
-    if upcoming.tzinfo is None:
-        upcoming = upcoming.replace(tzinfo=UTC)
     if upcoming <= now:
         return None
     local = upcoming.astimezone(zone(campaign["timezone"]))
@@ -169,14 +166,8 @@ async def _leads_state(campaign: Mapping[str, Any], now: datetime) -> DialingSta
 
 async def _just_started(campaign_id: int, now: datetime) -> bool:
     row = await Campaign.select(Campaign.started_at).where(Campaign.id == campaign_id).first().run()
-    started = row["started_at"] if row else None
-    if started is None:
-        return False
-    if isinstance(started, str):  # SQLite
-        started = datetime.fromisoformat(started)
-    if started.tzinfo is None:
-        started = started.replace(tzinfo=UTC)
-    return bool(now - started < timedelta(seconds=STARTING_GRACE_S))
+    started = aware(row["started_at"]) if row else None
+    return started is not None and now - started < timedelta(seconds=STARTING_GRACE_S)
 
 
 async def _one(campaign: Mapping[str, Any], now: datetime) -> DialingState:
