@@ -107,9 +107,11 @@ async def _check_one(
     )
 
 
-async def needed_targets() -> dict[str, list[str]]:
+async def needed_targets() -> tuple[dict[str, list[str]], set[str]]:
     """The routing target each STARTED campaign dials through → those campaigns' names
-    (its own target, else by type: ``OPENDIALER_ROUTING`` or the type's default target)."""
+    (its own target, else by type: ``OPENDIALER_ROUTING`` or the type's default
+    target); and the targets every one of whose campaigns has it as its type's default
+    (names none, no ``OPENDIALER_ROUTING``): the chosen platform's own may stand in."""
     forced = os.environ.get("OPENDIALER_ROUTING", "").strip()
     rows = (
         await Campaign.select(Campaign.name, Campaign.type, Campaign.routing_target)
@@ -118,17 +120,14 @@ async def needed_targets() -> dict[str, list[str]]:
         .run()
     )
     needed: dict[str, list[str]] = {}
+    chosen: set[str] = set()  # named by a campaign or the environment
     defaults = default_targets()
     for row in rows:
         name = row["routing_target"] or forced or defaults.get(row["type"], "")
         needed.setdefault(name, []).append(row["name"])
-    return needed
-
-
-async def by_default(names: list[str]) -> bool:
-    """Every campaign of ``names`` dials through its type's default (it names none)."""
-    rows = await Campaign.select(Campaign.routing_target).where(Campaign.name.is_in(names)).run()
-    return all(not row["routing_target"] for row in rows)
+        if row["routing_target"] or forced:
+            chosen.add(name)
+    return needed, set(needed) - chosen
 
 
 def _for_campaigns(result: CheckResult, names: list[str]) -> CheckResult:
@@ -172,16 +171,15 @@ async def check_contact_center(options: DoctorOptions) -> list[CheckResult]:
         configured = await routing_options()
     except ValueError as exc:
         return [CheckResult("contact_center", Status.FAIL, f"{exc}: fix the environment variable")]
-    needed = await needed_targets()
+    needed, by_type_default = await needed_targets()
     results: list[CheckResult] = []
     to_check = dict(configured)
     stands_in = await platform_choice.own_routing_target()
-    forced = os.environ.get("OPENDIALER_ROUTING", "").strip()
     for name, names in sorted(needed.items()):
         if name in configured:
             continue
         failure = _unconfigured(name, names)
-        if failure is not None and stands_in and not forced and await by_default(names):
+        if failure is not None and stands_in and name in by_type_default:
             # the engine dials them through the chosen platform's own target meanwhile
             results.append(
                 CheckResult(
