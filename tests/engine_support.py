@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time
 from typing import Any
 
+from opendialer import sdk
 from opendialer.core.engine.clock import Clock
 from opendialer.core.engine.engine import Engine
 from opendialer.core.plugins import PluginManager
@@ -233,3 +234,29 @@ async def assert_every_lead_accounted_for(campaign_id: int) -> list[dict[str, An
         assert [c["status"] for c in mine].count("SUCCESS") == 1, mine
         assert lead["lease_owner"] is None and lead["next_attempt_at"] is None
     return calls
+
+
+class RoutingTargetDouble:
+    """A third party's routing target that does nothing: tests subclass it and override
+    what they look at (free slots, reservations, health)."""
+
+    def __init__(self, options: Any = None, context: Any = None) -> None:
+        pass
+
+    async def start(self) -> None:
+        pass
+
+    async def close(self) -> None:
+        pass
+
+    def free_slots(self, request: sdk.RoutingRequest) -> int:
+        return 0
+
+    def reserve(self, request: sdk.RoutingRequest, call_id: str) -> None:
+        pass
+
+    def release(self, call_id: str, transferred: bool) -> None:
+        pass
+
+    def health(self, request: sdk.RoutingRequest | None = None) -> sdk.Health:
+        return sdk.Health(ok=True)

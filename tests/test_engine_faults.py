@@ -7,23 +7,29 @@ engine is pacing this campaign".)"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
 import pytest
-from engine_support import add_leads, add_schedule, make_campaign, records, run_round, utc
+from engine_support import (
+    RoutingTargetDouble,
+    add_leads,
+    add_schedule,
+    make_campaign,
+    make_engine,
+    records,
+    run_round,
+    utc,
+)
+from test_engine_held import state_of
 
 from opendialer import sdk
 from opendialer.admin_ui.held_text import held_detail
 from opendialer.admin_ui.i18n import translator
 from opendialer.core import held
 from opendialer.core.engine.clock import FakeClock
-from opendialer.core.engine.engine import Engine
 from opendialer.core.engine.runner import FAULT_AFTER_S, FAULT_RETRY_S
 from opendialer.core.plugins import PluginManager
-from opendialer.core.services import campaigns, dialing
-from opendialer.core.services.common import SYSTEM
 from opendialer.core.storage import Database
 from opendialer.core.storage.tables import DncService, Lead
 from opendialer.testing import registered_plugin
@@ -33,20 +39,11 @@ pytestmark = pytest.mark.pg
 MONDAY = date(2026, 3, 2)
 
 
-class BrokenQueue:
+class BrokenQueue(RoutingTargetDouble):
     """A third party's routing target whose free count raises until it is mended."""
 
     broken = True
     asked = 0
-
-    def __init__(self, options: Mapping[str, Any] | None = None, context: Any = None) -> None:
-        pass
-
-    async def start(self) -> None:
-        pass
-
-    async def close(self) -> None:
-        pass
 
     def free_slots(self, request: sdk.RoutingRequest) -> int:
         BrokenQueue.asked += 1
@@ -54,25 +51,11 @@ class BrokenQueue:
             raise RuntimeError("queue table corrupt")
         return 2
 
-    def reserve(self, request: sdk.RoutingRequest, call_id: str) -> None:
-        pass
-
-    def release(self, call_id: str, transferred: bool) -> None:
-        pass
-
-    def health(self, request: sdk.RoutingRequest | None = None) -> sdk.Health:
-        return sdk.Health(ok=True)
-
 
 class BrokenQueuePlugin:
     @sdk.hookimpl
     def register_routing_targets(self) -> dict[str, Any]:
         return {"broken_queue": BrokenQueue}
-
-
-async def state_of(campaign_id: int, clock: FakeClock) -> dialing.DialingState:
-    body = await campaigns.get_campaign(SYSTEM, campaign_id)
-    return await dialing.dialing_state(body, clock.now())
 
 
 async def test_a_failing_campaign_is_held_with_its_error_and_the_others_dial(
@@ -87,15 +70,7 @@ async def test_a_failing_campaign_is_held_with_its_error_and_the_others_dial(
         for cid, first in ((broken, "1555030"), (healthy, "1555040")):
             await add_schedule(cid, MONDAY)
             await add_leads(cid, [f"{first}{n}" for n in range(4)])
-        engine = Engine(
-            db,
-            "node-7",
-            clock,
-            "sim",
-            platform_options={"time_scale": 0, "seed": 1, "mix": {"busy": 1}},
-            routing_options={"static": {"slots": 10}},
-            plugin_manager=pm,
-        )
+        engine = make_engine(db, clock, pm=pm, node_id="node-7")
         await engine.start(run_loop=False)
         try:
             await run_round(engine, 3)
@@ -129,7 +104,7 @@ async def test_a_failing_campaign_is_held_with_its_error_and_the_others_dial(
             await engine.stop()
 
 
-class RefusingQueue(BrokenQueue):
+class RefusingQueue(RoutingTargetDouble):
     """Counts its free agents, then fails to reserve one (a third party's bug)."""
 
     def free_slots(self, request: sdk.RoutingRequest) -> int:
@@ -161,14 +136,7 @@ async def test_calls_claimed_but_not_launched_are_given_back(db: Database, dnc: 
         cid = await make_campaign(name="Refused", **fields)
         await add_schedule(cid, MONDAY)
         await add_leads(cid, [f"155505{n}" for n in range(5)])
-        engine = Engine(
-            db,
-            "node-8",
-            clock,
-            "sim",
-            platform_options={"time_scale": 0, "seed": 1, "mix": {"busy": 1}},
-            plugin_manager=pm,
-        )
+        engine = make_engine(db, clock, pm=pm, node_id="node-8")
         await engine.start(run_loop=False)
         try:
             for _ in range(3):

@@ -3,11 +3,18 @@ type's default; a third-party target can declare itself the default of a type.""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
-from engine_support import add_leads, add_schedule, make_campaign, records, run_round, utc
+from engine_support import (
+    RoutingTargetDouble,
+    add_leads,
+    add_schedule,
+    make_campaign,
+    records,
+    run_round,
+    utc,
+)
 
 from opendialer import sdk
 from opendialer.core.engine.clock import FakeClock
@@ -20,32 +27,17 @@ from opendialer.testing import registered_plugin
 MONDAY = date(2026, 3, 2)
 
 
-class QueueRouter:
+class QueueRouter(RoutingTargetDouble):
     """A third party's IVR replacement: three free channels, every launch recorded."""
 
     default_for_campaign_types = ("IVR",)
     reserved: list[str] = []
-
-    def __init__(self, options: Mapping[str, Any] | None = None, context: Any = None) -> None:
-        pass
-
-    async def start(self) -> None:
-        pass
-
-    async def close(self) -> None:
-        pass
 
     def free_slots(self, request: sdk.RoutingRequest) -> int:
         return 3
 
     def reserve(self, request: sdk.RoutingRequest, call_id: str) -> None:
         QueueRouter.reserved.append(call_id)
-
-    def release(self, call_id: str, transferred: bool) -> None:
-        pass
-
-    def health(self, request: sdk.RoutingRequest | None = None) -> sdk.Health:
-        return sdk.Health(ok=True)
 
 
 class QueueRouterPlugin:
