@@ -231,14 +231,9 @@ async def test_the_form_names_the_weekdays_of_a_range_with_no_schedule_day(
     assert await Campaign.count().run() == 0
 
 
-async def test_a_campaign_just_started_is_not_said_to_dial_before_the_engine_takes_it_up(
-    app_client: ApiClient,
-) -> None:
-    # Seen on a fresh install: Run on a campaign whose contact center was not configured
-    # showed "Started — dialing" on the list it returned to, until a reload said why not.
-    admin, group, username = await setup(app_client, "es")
-    today = datetime.now(UTC).date()
-    window = {
+def whole_week_from(today: date) -> dict[str, Any]:
+    """A campaign's fields for a UTC week from today, every day, all day."""
+    return {
         "start_date": today.isoformat(),
         "end_date": (today + timedelta(days=7)).isoformat(),
         "start_time": "00:00",
@@ -246,6 +241,16 @@ async def test_a_campaign_just_started_is_not_said_to_dial_before_the_engine_tak
         "timezone": "UTC",
         "weekdays": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"],
     }
+
+
+async def test_a_campaign_just_started_is_not_said_to_dial_before_the_engine_takes_it_up(
+    app_client: ApiClient,
+) -> None:
+    # Seen on a fresh install: Run on a campaign whose contact center was not configured
+    # showed "Started — dialing" on the list it returned to, until a reload said why not.
+    admin, group, username = await setup(app_client, "es")
+    today = datetime.now(UTC).date()
+    window = whole_week_from(today)
     cid = (await admin.post("/api/v1/campaigns", json=body(group, "Recién", **window))).json()["id"]
     await give_leads(admin, cid)
     await EngineNode.insert(
@@ -288,14 +293,7 @@ async def test_a_campaign_run_again_the_day_it_was_stopped_is_not_said_to_be_hel
 
     admin, group, username = await setup(app_client, "es")
     today = datetime.now(UTC).date()
-    window = {
-        "start_date": today.isoformat(),
-        "end_date": (today + timedelta(days=7)).isoformat(),
-        "start_time": "00:00",
-        "end_time": "23:59",
-        "timezone": "UTC",
-        "weekdays": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"],
-    }
+    window = whole_week_from(today)
     cid = (await admin.post("/api/v1/campaigns", json=body(group, "Otra vez", **window))).json()[
         "id"
     ]
